@@ -1,0 +1,61 @@
+namespace VirtualCluster;
+
+/// <summary>Lifecycle of one instance of a service.</summary>
+public enum InstanceState
+{
+    /// <summary>Placed on a node; the agent has not reported it yet.</summary>
+    Pending,
+    /// <summary>The agent is starting it (or waiting for it to become healthy).</summary>
+    Starting,
+    /// <summary>Running and healthy.</summary>
+    Running,
+    /// <summary>Running but its health check fails.</summary>
+    Unhealthy,
+    /// <summary>Exited and will be restarted by policy.</summary>
+    Restarting,
+    /// <summary>Could not start or kept failing; <see cref="ServiceInstance.Reason"/> says why.</summary>
+    Failed,
+    /// <summary>Exited and will not be restarted.</summary>
+    Exited,
+    /// <summary>Stopped on purpose (removed, moved, drained).</summary>
+    Stopped,
+    /// <summary>Its node went down; a replacement is or will be placed.</summary>
+    Lost,
+}
+
+/// <summary>
+/// One placed copy of a service.
+/// </summary>
+/// <param name="Id">Unique id ("hello-1a2b3c4d").</param>
+/// <param name="Service">Service name.</param>
+/// <param name="NodeId">Node it is placed on.</param>
+/// <param name="Epoch">Fencing token from the store, strictly increasing per cluster; a newer epoch wins over a stale copy.</param>
+/// <param name="Ports">Assigned host port per named port.</param>
+/// <param name="State">Last known state.</param>
+/// <param name="Reason">Why it is in that state, readable by a user (empty when nothing to say).</param>
+/// <param name="CreatedAt">When it was placed.</param>
+/// <param name="UpdatedAt">When its state last changed.</param>
+/// <param name="RestartCount">Restarts by the agent since placement.</param>
+/// <param name="Pid">Process id on the node, when the driver has one.</param>
+public sealed record ServiceInstance(
+    string Id,
+    string Service,
+    string NodeId,
+    long Epoch,
+    IReadOnlyDictionary<string, int> Ports,
+    InstanceState State,
+    string Reason,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    int RestartCount = 0,
+    int? Pid = null)
+{
+    /// <summary>True for states after which the instance never runs again.</summary>
+    public bool IsTerminal => State is InstanceState.Failed or InstanceState.Exited or InstanceState.Stopped or InstanceState.Lost;
+}
+
+/// <summary>A stored service: its spec and bookkeeping.</summary>
+/// <param name="Spec">The validated spec.</param>
+/// <param name="CreatedAt">When it was first deployed.</param>
+/// <param name="Version">Incremented on every change to the spec.</param>
+public sealed record ServiceRecord(ServiceSpec Spec, DateTimeOffset CreatedAt, long Version);

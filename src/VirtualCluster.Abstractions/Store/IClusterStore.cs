@@ -1,0 +1,66 @@
+using VirtualCluster.Runtime;
+
+namespace VirtualCluster.Store;
+
+/// <summary>
+/// Durable desired and observed state of the cluster, owned by the control plane.
+/// Every method is atomic on its own; <see cref="CreateServiceAsync"/> stores a service and all its
+/// instances in one transaction or not at all. Epochs from <see cref="NextEpochAsync"/> are strictly
+/// increasing and never reused, even across restarts.
+/// </summary>
+public interface IClusterStore
+{
+    /// <summary>Adds or replaces a node by id.</summary>
+    Task UpsertNodeAsync(NodeInfo node, CancellationToken cancellationToken = default);
+
+    /// <summary>Every registered node.</summary>
+    Task<IReadOnlyList<NodeInfo>> ListNodesAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>A node by id or name, or null.</summary>
+    Task<NodeInfo?> FindNodeAsync(string idOrName, CancellationToken cancellationToken = default);
+
+    /// <summary>Stores a new service and its first instances atomically. Returns false (and stores nothing) when the name exists.</summary>
+    Task<bool> CreateServiceAsync(ServiceRecord service, IReadOnlyList<ServiceInstance> instances, CancellationToken cancellationToken = default);
+
+    /// <summary>A service by name, or null.</summary>
+    Task<ServiceRecord?> GetServiceAsync(string name, CancellationToken cancellationToken = default);
+
+    /// <summary>Every service.</summary>
+    Task<IReadOnlyList<ServiceRecord>> ListServicesAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes a service and its instances. Returns false when it did not exist.</summary>
+    Task<bool> DeleteServiceAsync(string name, CancellationToken cancellationToken = default);
+
+    /// <summary>Instances, optionally only of one service or one node.</summary>
+    Task<IReadOnlyList<ServiceInstance>> ListInstancesAsync(string? service = null, string? nodeId = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Adds or replaces an instance by id.</summary>
+    Task UpsertInstanceAsync(ServiceInstance instance, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes an instance; no-op when unknown.</summary>
+    Task DeleteInstanceAsync(string instanceId, CancellationToken cancellationToken = default);
+
+    /// <summary>Reserves the next fencing epoch.</summary>
+    Task<long> NextEpochAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Appends an event and returns it with its sequence.</summary>
+    Task<ClusterEvent> AppendEventAsync(ClusterEvent clusterEvent, CancellationToken cancellationToken = default);
+
+    /// <summary>Events after <paramref name="afterSequence"/>, oldest first, at most <paramref name="limit"/>.</summary>
+    Task<IReadOnlyList<ClusterEvent>> ListEventsAsync(long afterSequence, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>Stores log lines of an instance (lines already stored, by sequence, are ignored). Keeps the newest lines per instance up to a bound.</summary>
+    Task AppendLogsAsync(string instanceId, IReadOnlyList<LogLine> lines, CancellationToken cancellationToken = default);
+
+    /// <summary>Stored log lines of an instance after <paramref name="afterSequence"/>, oldest first, at most <paramref name="limit"/>.</summary>
+    Task<IReadOnlyList<LogLine>> ReadLogsAsync(string instanceId, long afterSequence, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>Highest log sequence stored for an instance (0 when none).</summary>
+    Task<long> LastLogSequenceAsync(string instanceId, CancellationToken cancellationToken = default);
+
+    /// <summary>A small value by key (signing keys, cluster id), or null.</summary>
+    Task<string?> GetSettingAsync(string key, CancellationToken cancellationToken = default);
+
+    /// <summary>Sets a value only if the key is absent; returns the value now stored.</summary>
+    Task<string> GetOrAddSettingAsync(string key, string value, CancellationToken cancellationToken = default);
+}
