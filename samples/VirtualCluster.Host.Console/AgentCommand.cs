@@ -1,0 +1,99 @@
+using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using VirtualCluster.Agent;
+
+namespace VirtualCluster.Host.Console;
+
+/// <summary>`agent`: join a control plane and run the workloads it assigns. Dials out only.</summary>
+internal static class AgentCommand
+{
+    public static Command Create()
+    {
+        var server = new Option<string>("--server") { Description = "Control-plane URL, e.g. http://127.0.0.1:7070.", Required = true };
+        var joinToken = new Option<string?>("--join-token") { Description = "Join token (or use --join-token-file)." };
+        var joinTokenFile = new Option<string?>("--join-token-file") { Description = "File holding the join token (the control plane's join.token)." };
+        var name = new Option<string>("--name") { Description = "Node name.", DefaultValueFactory = _ => Environment.MachineName.ToLowerInvariant() };
+        var dataDir = new Option<string>("--data-dir") { Description = "Directory for identity, instance data and logs.", Required = true };
+        var address = new Option<string>("--address") { Description = "Address where this node's service ports are reachable.", DefaultValueFactory = _ => "127.0.0.1" };
+        var ports = new Option<string>("--ports") { Description = "Host port range for instances.", DefaultValueFactory = _ => "20000-20999" };
+        var labels = new Option<string[]>("--label") { Description = "Node label key=value (repeatable).", AllowMultipleArgumentsPerToken = false };
+        var cpu = new Option<string?>("--cpu") { Description = "Advertise this much CPU instead of measuring (e.g. 2 or 1500m)." };
+        var memory = new Option<string?>("--memory") { Description = "Advertise this much memory instead of measuring (e.g. 4Gi)." };
+        var exitWithStdin = HostOptions.ExitWithStdin();
+        var command = new Command("agent", "Run a node agent that joins a control plane.")
+        {
+            server, joinToken, joinTokenFile, name, dataDir, address, ports, labels, cpu, memory, exitWithStdin,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var errors = new List<string>();
+            var options = new AgentOptions
+            {
+                ServerUrl = parse.GetValue(server)!,
+                Name = parse.GetValue(name)!,
+                DataDirectory = Path.GetFullPath(parse.GetValue(dataDir)!),
+                Address = parse.GetValue(address)!,
+            };
+            if (PortRange.TryParse(parse.GetValue(ports), out var range)) options.Ports = range;
+            else errors.Add($"--ports \"{parse.GetValue(ports)}\" is not a range like 20000-20999");
+            foreach (var label in parse.GetValue(labels) ?? [])
+            {
+                var parts = label.Split('=', 2);
+                if (parts.Length == 2 && parts[0].Length > 0) options.Labels[parts[0]] = parts[1];
+                else errors.Add($"--label \"{label}\" is not key=value");
+            }
+            if (parse.GetValue(cpu) is { } c)
+            {
+                if (Quantity.TryParseCpu(c, out var millis) && millis > 0) options.CpuMillicores = millis;
+                else errors.Add($"--cpu \"{c}\" is not a CPU quantity like 2 or 1500m");
+            }
+            if (parse.GetValue(memory) is { } m)
+            {
+                if (Quantity.TryParseBytes(m, out var bytes) && bytes > 0) options.MemoryBytes = bytes;
+                else errors.Add($"--memory \"{m}\" is not a size like 4Gi or 512Mi");
+            }
+            options.JoinToken = parse.GetValue(joinToken);
+            if (parse.GetValue(joinTokenFile) is { } file)
+            {
+                try { options.JoinToken = File.ReadAllText(file).Trim(); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { errors.Add($"--join-token-file: cannot read {file}: {e.Message}"); }
+            }
+            if (errors.Count > 0)
+            {
+                foreach (var e in errors) System.Console.Error.WriteLine($"error: {e}");
+                return 2;
+            }
+            return await RunAsync(options, parse.GetValue(exitWithStdin));
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(AgentOptions options, bool exitWithStdin)
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
+        builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
+        builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        builder.Services.AddVirtualClusterAgent(o =>
+        {
+            o.ServerUrl = options.ServerUrl; o.JoinToken = options.JoinToken; o.Name = options.Name; o.Address = options.Address;
+            o.DataDirectory = options.DataDirectory; o.Ports = options.Ports; o.Labels = options.Labels;
+            o.CpuMillicores = options.CpuMillicores; o.MemoryBytes = options.MemoryBytes;
+        });
+        using var host = builder.Build();
+        if (exitWithStdin) HostOptions.WatchStdin(() => host.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication());
+        try
+        {
+            await host.RunAsync();
+        }
+        catch (Microsoft.Extensions.Options.OptionsValidationException e)
+        {
+            System.Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+        return Environment.ExitCode;
+    }
+}

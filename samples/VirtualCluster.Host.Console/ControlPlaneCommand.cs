@@ -1,0 +1,62 @@
+using System.CommandLine;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using VirtualCluster.ControlPlane;
+
+namespace VirtualCluster.Host.Console;
+
+/// <summary>`control-plane`: the API, store and reconciler in one process (embedded SQLite store).</summary>
+internal static class ControlPlaneCommand
+{
+    public static Command Create()
+    {
+        var dataDir = new Option<string>("--data-dir") { Description = "Directory for the database and token files.", Required = true };
+        var listen = new Option<string>("--listen") { Description = "URL to serve the API on.", DefaultValueFactory = _ => "http://127.0.0.1:7070" };
+        var exitWithStdin = HostOptions.ExitWithStdin();
+        var command = new Command("control-plane", "Run the control plane (API, SQLite store, reconciler).") { dataDir, listen, exitWithStdin };
+        command.SetAction(async (parse, ct) =>
+        {
+            var url = parse.GetValue(listen)!;
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme != "http")
+            {
+                System.Console.Error.WriteLine($"error: --listen \"{url}\" is not an http URL; use e.g. http://127.0.0.1:7070");
+                return 2;
+            }
+            return await RunAsync(Path.GetFullPath(parse.GetValue(dataDir)!), url, parse.GetValue(exitWithStdin), ct);
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string dataDirectory, string url, bool exitWithStdin, CancellationToken ct)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls(url);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1 << 20);
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Services.AddVirtualClusterControlPlane(o => o.DataDirectory = dataDirectory);
+        var app = builder.Build();
+        app.MapVirtualClusterApi();
+        if (exitWithStdin) HostOptions.WatchStdin(() => app.Lifetime.StopApplication());
+        try
+        {
+            await app.StartAsync(ct);
+        }
+        catch (IOException e)
+        {
+            System.Console.Error.WriteLine($"error: cannot listen on {url}: {e.Message}. Is another control plane running? Pick another port with --listen.");
+            return 1;
+        }
+        catch (Microsoft.Extensions.Options.OptionsValidationException e)
+        {
+            System.Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+        System.Console.WriteLine($"control plane listening on {url}; data in {dataDirectory}");
+        await app.WaitForShutdownAsync(CancellationToken.None);
+        return 0;
+    }
+}

@@ -1,0 +1,37 @@
+using System.CommandLine;
+
+namespace VirtualCluster.Host.Console;
+
+/// <summary>Options shared by the host's commands.</summary>
+internal static class HostOptions
+{
+    public static Option<bool> ExitWithStdin() => new("--exit-with-stdin")
+    {
+        Description = "Stop when standard input closes (used by `local` so children never outlive it).",
+        Hidden = true,
+    };
+
+    /// <summary>Stops the app when stdin reaches end of file, i.e. when the parent process is gone.</summary>
+    public static void WatchStdin(Action stop)
+    {
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                while (System.Console.In.ReadLine() is not null) { }
+            }
+            catch (IOException) { }
+            stop();
+        }) { IsBackground = true, Name = "stdin-watch" };
+        thread.Start();
+    }
+
+    /// <summary>How to start this same program again (as an apphost, or through dotnet).</summary>
+    public static (string FileName, string[] Prefix) SelfCommand()
+    {
+        var path = Environment.ProcessPath ?? throw new InvalidOperationException("cannot find this program's path");
+        return Path.GetFileNameWithoutExtension(path) == "dotnet"
+            ? (path, [typeof(HostOptions).Assembly.Location])
+            : (path, []);
+    }
+}

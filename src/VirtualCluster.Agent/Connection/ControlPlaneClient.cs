@@ -1,0 +1,61 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using VirtualCluster.Api;
+
+namespace VirtualCluster.Agent.Connection;
+
+/// <summary>A control-plane call that failed with an answer (not a network error).</summary>
+public sealed class ControlPlaneRejectedException(HttpStatusCode status, string message) : Exception(message)
+{
+    /// <summary>HTTP status of the answer.</summary>
+    public HttpStatusCode Status { get; } = status;
+}
+
+/// <summary>The agent's side of the /v1 API. Agents only ever dial out.</summary>
+internal sealed class ControlPlaneClient(HttpClient http)
+{
+    public async Task<JoinResponse> JoinAsync(JoinRequest request, CancellationToken ct)
+    {
+        using var response = await http.PostAsJsonAsync("v1/join", request, VirtualClusterJson.Options, ct);
+        return await ReadAsync<JoinResponse>(response, ct);
+    }
+
+    public async Task<HeartbeatResponse> HeartbeatAsync(AgentIdentity identity, HeartbeatRequest request, CancellationToken ct)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Post, $"v1/nodes/{Uri.EscapeDataString(identity.NodeId)}/heartbeat")
+        {
+            Content = JsonContent.Create(request, options: VirtualClusterJson.Options),
+        };
+        message.Headers.Authorization = new("Bearer", identity.Token);
+        using var response = await http.SendAsync(message, ct);
+        return await ReadAsync<HeartbeatResponse>(response, ct);
+    }
+
+    private static async Task<T> ReadAsync<T>(HttpResponseMessage response, CancellationToken ct)
+    {
+        var text = await response.Content.ReadAsStringAsync(ct);
+        if (!response.IsSuccessStatusCode)
+        {
+            string message;
+            try
+            {
+                message = JsonSerializer.Deserialize<ApiError>(text, VirtualClusterJson.Options)?.Error ?? text;
+            }
+            catch (JsonException)
+            {
+                message = text.Length > 200 ? text[..200] : text;
+            }
+            throw new ControlPlaneRejectedException(response.StatusCode, $"{(int)response.StatusCode}: {message}");
+        }
+        try
+        {
+            return JsonSerializer.Deserialize<T>(text, VirtualClusterJson.Options)
+                ?? throw new ControlPlaneRejectedException(response.StatusCode, "empty answer from the control plane");
+        }
+        catch (JsonException e)
+        {
+            throw new ControlPlaneRejectedException(response.StatusCode, $"unreadable answer from the control plane: {e.Message}");
+        }
+    }
+}

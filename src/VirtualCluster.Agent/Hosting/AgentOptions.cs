@@ -1,0 +1,70 @@
+using Microsoft.Extensions.Options;
+
+namespace VirtualCluster.Agent;
+
+/// <summary>Settings of a node agent.</summary>
+public sealed class AgentOptions
+{
+    /// <summary>Control-plane URL, e.g. http://127.0.0.1:7070. Required.</summary>
+    public string ServerUrl { get; set; } = "";
+
+    /// <summary>Join token, needed the first time (afterwards the machine token in the data directory is used).</summary>
+    public string? JoinToken { get; set; }
+
+    /// <summary>Node name, unique in the cluster. Default: the host name, lowercased.</summary>
+    public string Name { get; set; } = Environment.MachineName.ToLowerInvariant();
+
+    /// <summary>Address at which this node's service ports are reachable. Default 127.0.0.1.</summary>
+    public string Address { get; set; } = "127.0.0.1";
+
+    /// <summary>Directory for the agent's identity, instance data and logs. Required.</summary>
+    public string DataDirectory { get; set; } = "";
+
+    /// <summary>Host ports handed to instances. Default 20000-20999.</summary>
+    public PortRange Ports { get; set; } = new(20000, 20999);
+
+    /// <summary>Labels for placement constraints.</summary>
+    public Dictionary<string, string> Labels { get; set; } = new();
+
+    /// <summary>Advertised CPU in millicores instead of the measured capacity; null measures.</summary>
+    public long? CpuMillicores { get; set; }
+
+    /// <summary>Advertised memory in bytes instead of the measured capacity; null measures.</summary>
+    public long? MemoryBytes { get; set; }
+
+    /// <summary>Report interval until the control plane says otherwise. Default 1 s.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Time a workload gets to exit after SIGTERM before it is killed. Default 10 s.</summary>
+    public TimeSpan StopGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Restarts after which an instance that keeps exiting is marked Failed. Default 5.</summary>
+    public int MaxRestarts { get; set; } = 5;
+
+    /// <summary>Stop every workload when the agent shuts down gracefully. Default true.</summary>
+    public bool StopWorkloadsOnShutdown { get; set; } = true;
+}
+
+internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
+{
+    public ValidateOptionsResult Validate(string? name, AgentOptions o)
+    {
+        var errors = new List<string>();
+        if (!Uri.TryCreate(o.ServerUrl, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https"))
+            errors.Add($"ServerUrl \"{o.ServerUrl}\" is not an http(s) URL; pass the control plane's address, e.g. http://127.0.0.1:7070.");
+        if (string.IsNullOrWhiteSpace(o.DataDirectory))
+            errors.Add("DataDirectory is empty: set it to a writable directory.");
+        if (string.IsNullOrWhiteSpace(o.Name))
+            errors.Add("Name is empty: give the node a name.");
+        if (string.IsNullOrWhiteSpace(o.Address))
+            errors.Add("Address is empty: give the address where service ports are reachable.");
+        if (!o.Ports.IsValid)
+            errors.Add($"Ports {o.Ports} is not a valid range; use e.g. 20000-20999.");
+        if (o.CpuMillicores is <= 0) errors.Add("CpuMillicores must be positive when set.");
+        if (o.MemoryBytes is <= 0) errors.Add("MemoryBytes must be positive when set.");
+        if (o.HeartbeatInterval <= TimeSpan.Zero) errors.Add("HeartbeatInterval must be positive.");
+        if (o.StopGracePeriod < TimeSpan.Zero) errors.Add("StopGracePeriod must not be negative.");
+        if (o.MaxRestarts < 0) errors.Add("MaxRestarts must not be negative.");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

@@ -1,0 +1,24 @@
+using Microsoft.Extensions.Logging;
+
+namespace VirtualCluster.Agent;
+
+internal sealed partial class AgentService
+{
+    [LoggerMessage(2101, LogLevel.Information, "Node {Name} joined the cluster as {NodeId}")]
+    private static partial void LogJoined(ILogger logger, string name, string nodeId);
+
+    [LoggerMessage(2102, LogLevel.Error, "The control plane refused to let this agent join: {Reason}")]
+    private static partial void LogJoinRejected(ILogger logger, string reason);
+
+    [LoggerMessage(2103, LogLevel.Error, "No join token: pass --join-token or --join-token-file (the join.token file of the control plane's data directory)")]
+    private static partial void LogNoJoinToken(ILogger logger);
+
+    [LoggerMessage(2104, LogLevel.Warning, "Control plane at {Url} is unreachable ({Reason}); workloads keep running, retrying")]
+    private static partial void LogUnreachable(ILogger logger, string url, string reason);
+
+    [LoggerMessage(2105, LogLevel.Information, "Control plane at {Url} is reachable again")]
+    private static partial void LogReconnected(ILogger logger, string url);
+
+    [LoggerMessage(2106, LogLevel.Warning, "Control plane does not know this node ({Reason}); joining again")]
+    private static partial void LogRejoining(ILogger logger, string reason);
+}

@@ -1,0 +1,21 @@
+using Microsoft.Extensions.Logging;
+
+namespace VirtualCluster.Agent.Supervision;
+
+internal sealed partial class InstanceSupervisor
+{
+    [LoggerMessage(2001, LogLevel.Information, "Started {InstanceId} (pid {Pid})")]
+    private static partial void LogStarted(ILogger logger, string instanceId, int? pid);
+
+    [LoggerMessage(2002, LogLevel.Information, "Adopted running {InstanceId}")]
+    private static partial void LogAdopted(ILogger logger, string instanceId);
+
+    [LoggerMessage(2003, LogLevel.Warning, "{InstanceId} {What}; restart {Count}")]
+    private static partial void LogRestarting(ILogger logger, string instanceId, string what, int count);
+
+    [LoggerMessage(2004, LogLevel.Warning, "{InstanceId} failed: {Reason}")]
+    private static partial void LogFailed(ILogger logger, string instanceId, string reason);
+
+    [LoggerMessage(2005, LogLevel.Information, "Stopping {InstanceId}: {Why}")]
+    private static partial void LogStopping(ILogger logger, string instanceId, string why);
+}

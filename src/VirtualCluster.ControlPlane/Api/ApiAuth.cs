@@ -1,0 +1,36 @@
+using Microsoft.AspNetCore.Http;
+using VirtualCluster.Api;
+using VirtualCluster.Security;
+
+namespace VirtualCluster.ControlPlane.Api;
+
+/// <summary>Checks the bearer token of a request against the role an endpoint needs.</summary>
+internal static class ApiAuth
+{
+    private const string PrincipalKey = "vc.principal";
+
+    public static string? BearerToken(HttpContext context)
+    {
+        var header = context.Request.Headers.Authorization.ToString();
+        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
+    }
+
+    /// <summary>An endpoint filter that answers 401 for a missing or invalid token and 403 for the wrong role.</summary>
+    public static EndpointFilterDelegate Require(string role, EndpointFilterDelegate next) => async context =>
+    {
+        var http = context.HttpContext;
+        var tokens = http.RequestServices.GetRequiredService<TokenService>();
+        var token = BearerToken(http);
+        if (token is null)
+            return ApiResults.Error(401, $"missing bearer token: send `Authorization: Bearer <token>` with a {role} token");
+        var validation = tokens.Validate(token);
+        if (validation.Principal is null)
+            return ApiResults.Error(401, $"invalid token: {validation.Error}");
+        if (validation.Principal.Role != role)
+            return ApiResults.Error(403, $"a {validation.Principal.Role} token cannot call this endpoint; it needs a {role} token");
+        http.Items[PrincipalKey] = validation.Principal;
+        return await next(context);
+    };
+
+    public static TokenPrincipal Principal(HttpContext context) => (TokenPrincipal)context.Items[PrincipalKey]!;
+}

@@ -1,0 +1,89 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using VirtualCluster.Api;
+using VirtualCluster.ControlPlane.Cluster;
+using VirtualCluster.Security;
+
+namespace VirtualCluster.ControlPlane;
+
+/// <summary>Maps the control plane's HTTP API under /v1.</summary>
+public static class ApiEndpoints
+{
+    /// <summary>Maps every /v1 endpoint. Users need an admin token, agents a machine token (after joining with a join token).</summary>
+    public static IEndpointRouteBuilder MapVirtualClusterApi(this IEndpointRouteBuilder app)
+    {
+        var v1 = app.MapGroup("/v1");
+        v1.MapGet("/health", () => ApiResults.Json(new { status = "ok" }));
+
+        v1.MapPost("/join", JoinAsync);
+        v1.MapPost("/nodes/{id}/heartbeat", HeartbeatAsync).AddEndpointFilterFactory((_, next) => Api.ApiAuth.Require(TokenRoles.Machine, next));
+
+        var user = v1.MapGroup("").AddEndpointFilterFactory((_, next) => Api.ApiAuth.Require(TokenRoles.Admin, next));
+        user.MapGet("/status", async (ClusterService cluster, CancellationToken ct) => ApiResults.Json(await cluster.GetStatusAsync(ct)));
+        user.MapGet("/nodes", async (ClusterService cluster, CancellationToken ct) => ApiResults.Json(await cluster.ListNodeViewsAsync(ct)));
+        user.MapGet("/services", async (ClusterService cluster, CancellationToken ct) => ApiResults.Json(await cluster.ListServiceViewsAsync(ct)));
+        user.MapPost("/services", DeployAsync);
+        user.MapGet("/services/{name}", async (string name, ClusterService cluster, CancellationToken ct) =>
+            await cluster.GetServiceViewAsync(name, ct) is { } view ? ApiResults.Json(view) : NotFound(name));
+        user.MapDelete("/services/{name}", async (string name, ClusterService cluster, CancellationToken ct) =>
+            await cluster.RemoveAsync(name, ct) ? Results.NoContent() : NotFound(name));
+        user.MapGet("/services/{name}/logs", LogsAsync);
+        user.MapGet("/events", EventsAsync);
+        return app;
+    }
+
+    private static IResult NotFound(string name) =>
+        ApiResults.Error(404, $"no service named \"{name}\"; `vcluster services` lists the deployed ones");
+
+    private static async Task<IResult> DeployAsync(HttpRequest request, ClusterService cluster, CancellationToken ct)
+    {
+        var (text, error) = await Api.ApiResults.ReadTextAsync(request, ct);
+        if (error is not null) return error;
+        var outcome = await cluster.DeployAsync(text!, ct);
+        return outcome.Error is not null ? ApiResults.Error(outcome.StatusCode, outcome.Error) : ApiResults.Json(outcome.Service, outcome.StatusCode);
+    }
+
+    private static async Task<IResult> JoinAsync(HttpRequest request, ClusterService cluster, TokenService tokens, CancellationToken ct)
+    {
+        var (body, error) = await ApiResults.ReadJsonAsync<JoinRequest>(request, ct);
+        if (error is not null) return error;
+        var validation = tokens.Validate(body!.JoinToken);
+        if (validation.Principal is null)
+            return ApiResults.Error(401, $"invalid join token: {validation.Error}; use the join.token file of the control plane's data directory");
+        if (validation.Principal.Role != TokenRoles.Join)
+            return ApiResults.Error(403, $"a {validation.Principal.Role} token is not a join token");
+        var outcome = await cluster.JoinAsync(body, ct);
+        if (outcome.Value is null) return ApiResults.Error(outcome.StatusCode, outcome.Error!);
+        return ApiResults.Json(new JoinResponse(outcome.Value.Id, tokens.Issue(outcome.Value.Id, TokenRoles.Machine)));
+    }
+
+    private static async Task<IResult> HeartbeatAsync(string id, HttpContext context, ClusterService cluster, CancellationToken ct)
+    {
+        if (Api.ApiAuth.Principal(context).Subject != id)
+            return ApiResults.Error(403, $"this machine token belongs to another node, not {id}");
+        var (body, error) = await ApiResults.ReadJsonAsync<HeartbeatRequest>(context.Request, ct);
+        if (error is not null) return error;
+        var outcome = await cluster.HeartbeatAsync(id, body!, ct);
+        return outcome.Value is null ? ApiResults.Error(outcome.StatusCode, outcome.Error!) : ApiResults.Json(outcome.Value);
+    }
+
+    private static async Task<IResult> LogsAsync(string name, string? tail, ClusterService cluster, CancellationToken ct)
+    {
+        var lines = 100;
+        if (tail is not null && (!int.TryParse(tail, out lines) || lines is < 1 or > 10_000))
+            return ApiResults.Error(400, "tail must be a whole number from 1 to 10000");
+        return await cluster.GetLogsAsync(name, lines, ct) is { } logs ? ApiResults.Json(logs) : NotFound(name);
+    }
+
+    private static async Task<IResult> EventsAsync(string? after, string? limit, ClusterService cluster, CancellationToken ct)
+    {
+        long from = 0;
+        var count = 200;
+        if (after is not null && (!long.TryParse(after, out from) || from < 0))
+            return ApiResults.Error(400, "after must be a non-negative event sequence number");
+        if (limit is not null && (!int.TryParse(limit, out count) || count is < 1 or > 5_000))
+            return ApiResults.Error(400, "limit must be a whole number from 1 to 5000");
+        return ApiResults.Json(await cluster.ListEventsAsync(from, count, ct));
+    }
+}

@@ -1,0 +1,79 @@
+using VirtualCluster.Api;
+using VirtualCluster.Scheduling;
+
+namespace VirtualCluster.ControlPlane.Cluster;
+
+/// <summary>Outcome of a deploy: the HTTP status and either a view or an error.</summary>
+public sealed record DeployOutcome(int StatusCode, ServiceView? Service, ApiError? Error);
+
+public sealed partial class ClusterService
+{
+    /// <summary>
+    /// Validates and deploys a spec document. All replicas are placed or none: on a placement failure nothing
+    /// is stored. Deploying the identical spec again is a no-op (200); a different spec under a taken name is 409.
+    /// </summary>
+    public async Task<DeployOutcome> DeployAsync(string specJson, CancellationToken ct)
+    {
+        var parsed = ServiceSpecParser.Parse(specJson);
+        if (!parsed.Succeeded || parsed.Spec is null)
+        {
+            var summary = string.Join("; ", parsed.Errors.Take(5).Select(e => $"{e.Field}: {e.Message}"));
+            return new DeployOutcome(400, null, new ApiError($"the service spec is invalid: {summary}", parsed.Errors));
+        }
+        var spec = parsed.Spec;
+
+        await _placementLock.WaitAsync(ct);
+        try
+        {
+            var existing = await _store.GetServiceAsync(spec.Name, ct);
+            if (existing is not null)
+            {
+                if (ServiceSpecParser.ToJson(existing.Spec) == ServiceSpecParser.ToJson(spec))
+                    return new DeployOutcome(200, await GetServiceViewAsync(spec.Name, ct), null);
+                return new DeployOutcome(409, null, new ApiError(
+                    $"a different service named \"{spec.Name}\" is already deployed; remove it first with `vcluster rm {spec.Name}` or choose another name"));
+            }
+
+            var candidates = await BuildCandidatesAsync(ct);
+            var result = _scheduler.Place(new PlacementRequest(spec, spec.Replicas, candidates));
+            if (!result.Succeeded)
+            {
+                Log.PlacementFailed(_logger, spec.Name, result.Failure!.Message);
+                await RecordAsync("service.rejected", spec.Name, result.Failure.Message, ct);
+                return new DeployOutcome(422, null, new ApiError(result.Failure.Message, null, result.Failure));
+            }
+
+            var instances = await NewInstancesAsync(spec.Name, result.Placements, ct);
+            if (!await _store.CreateServiceAsync(new ServiceRecord(spec, Now, 1), instances, ct))
+                return new DeployOutcome(409, null, new ApiError($"service \"{spec.Name}\" was deployed concurrently; run `vcluster status`"));
+
+            var where = string.Join(", ", instances.Select(i => $"{i.Id} on {NodeName(candidates, i.NodeId)}"));
+            await RecordAsync("service.deployed", spec.Name, $"deployed {instances.Count} instance(s): {where}", ct);
+            Log.Deployed(_logger, spec.Name, instances.Count);
+        }
+        finally
+        {
+            _placementLock.Release();
+        }
+        return new DeployOutcome(201, await GetServiceViewAsync(spec.Name, ct), null);
+    }
+
+    /// <summary>Removes a service; agents stop its instances on their next heartbeat. False when unknown.</summary>
+    public async Task<bool> RemoveAsync(string name, CancellationToken ct)
+    {
+        await _placementLock.WaitAsync(ct);
+        try
+        {
+            if (!await _store.DeleteServiceAsync(name, ct)) return false;
+        }
+        finally
+        {
+            _placementLock.Release();
+        }
+        await RecordAsync("service.removed", name, "service removed; its instances are being stopped", ct);
+        return true;
+    }
+
+    private static string NodeName(IEnumerable<NodeCandidate> nodes, string nodeId) =>
+        nodes.FirstOrDefault(n => n.Node.Id == nodeId)?.Node.Name ?? nodeId;
+}

@@ -1,0 +1,57 @@
+using VirtualCluster.Security;
+using VirtualCluster.Store;
+
+namespace VirtualCluster.ControlPlane;
+
+/// <summary>
+/// The cluster's signing key and its two long-lived tokens, created on first start and kept in the store,
+/// so tokens stay valid across restarts. The tokens are also written to files readable only by the owner.
+/// </summary>
+public sealed class ClusterCredentials
+{
+    /// <summary>Name of the admin token file in the data directory.</summary>
+    public const string AdminTokenFile = "admin.token";
+
+    /// <summary>Name of the join token file in the data directory.</summary>
+    public const string JoinTokenFile = "join.token";
+
+    private ClusterCredentials(byte[] key, string adminToken, string joinToken)
+    {
+        SigningKey = key;
+        AdminToken = adminToken;
+        JoinToken = joinToken;
+    }
+
+    /// <summary>HMAC key for every token of this cluster.</summary>
+    public byte[] SigningKey { get; }
+
+    /// <summary>Token for CLI users (role admin).</summary>
+    public string AdminToken { get; }
+
+    /// <summary>Token agents present to join (role join).</summary>
+    public string JoinToken { get; }
+
+    /// <summary>Loads or creates the credentials and writes the token files.</summary>
+    public static async Task<ClusterCredentials> LoadOrCreateAsync(IClusterStore store, string dataDirectory, TimeProvider time, CancellationToken ct = default)
+    {
+        var key = Convert.FromBase64String(await store.GetOrAddSettingAsync("signing-key", Convert.ToBase64String(TokenService.CreateKey()), ct));
+        var tokens = new TokenService(key, time: time);
+        var admin = await store.GetOrAddSettingAsync("admin-token", tokens.Issue("admin", TokenRoles.Admin), ct);
+        var join = await store.GetOrAddSettingAsync("join-token", tokens.Issue("join", TokenRoles.Join), ct);
+        Directory.CreateDirectory(dataDirectory);
+        WriteSecret(Path.Combine(dataDirectory, AdminTokenFile), admin);
+        WriteSecret(Path.Combine(dataDirectory, JoinTokenFile), join);
+        return new ClusterCredentials(key, admin, join);
+    }
+
+    private static void WriteSecret(string path, string value)
+    {
+        var temp = path + ".tmp";
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        using (var stream = new FileStream(temp, options))
+        using (var writer = new StreamWriter(stream))
+            writer.Write(value + "\n");
+        File.Move(temp, path, overwrite: true);
+    }
+}

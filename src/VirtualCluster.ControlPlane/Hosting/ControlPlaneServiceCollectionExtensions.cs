@@ -1,0 +1,42 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using VirtualCluster.ControlPlane.Cluster;
+using VirtualCluster.ControlPlane.Membership;
+using VirtualCluster.ControlPlane.Reconciliation;
+using VirtualCluster.ControlPlane.Store;
+using VirtualCluster.Membership;
+using VirtualCluster.Scheduling;
+using VirtualCluster.Security;
+using VirtualCluster.Store;
+
+namespace VirtualCluster.ControlPlane;
+
+/// <summary>Registers the control plane with the embedded defaults.</summary>
+public static class ControlPlaneServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the control plane: SQLite store in <see cref="ControlPlaneOptions.DataDirectory"/>, best-fit scheduler,
+    /// heartbeat-timeout failure detector, reconciler. Map the API with <c>app.MapVirtualClusterApi()</c>.
+    /// Each default is registered with TryAdd, so registering another implementation first replaces it.
+    /// </summary>
+    public static IServiceCollection AddVirtualClusterControlPlane(this IServiceCollection services, Action<ControlPlaneOptions> configure)
+    {
+        services.AddOptions<ControlPlaneOptions>().Configure(configure).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ControlPlaneOptions>, ControlPlaneOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IClusterStore>(sp =>
+            new SqliteClusterStore(Path.Combine(sp.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.DataDirectory, "cluster.db")));
+        services.TryAddSingleton<IScheduler, BestFitScheduler>();
+        services.TryAddSingleton<IFailureDetector, HeartbeatTimeoutDetector>();
+        // Start-up work is synchronous here because DI factories cannot await; SQLite answers at once.
+        services.TryAddSingleton(sp => ClusterCredentials.LoadOrCreateAsync(
+            sp.GetRequiredService<IClusterStore>(),
+            sp.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.DataDirectory,
+            sp.GetRequiredService<TimeProvider>()).GetAwaiter().GetResult());
+        services.TryAddSingleton(sp => new TokenService(sp.GetRequiredService<ClusterCredentials>().SigningKey, time: sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<ClusterService>();
+        services.AddHostedService<Reconciler>();
+        return services;
+    }
+}
