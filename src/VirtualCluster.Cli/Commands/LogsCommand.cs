@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
 
 namespace VirtualCluster.Cli.Commands;
 
@@ -15,11 +17,9 @@ internal static class LogsCommand
             Description = "Lines to show per instance, newest last.",
             HelpName = "lines",
             DefaultValueFactory = _ => DefaultTail,
+            // A parser rather than a validator: validators also run after a failed conversion and would throw.
+            CustomParser = ParseTail,
         };
-        tail.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int>() < 1) result.AddError("--tail must be at least 1");
-        });
 
         var command = new Command("logs", "Print recent log lines of a service's instances (\"out|\" stdout, \"err|\" stderr).");
         command.Arguments.Add(service);
@@ -43,5 +43,14 @@ internal static class LogsCommand
             return ExitCodes.Ok;
         }, cancellationToken));
         return command;
+    }
+
+    private static int ParseTail(ArgumentResult result)
+    {
+        if (result.Tokens.Count == 0) return DefaultTail;
+        var text = result.Tokens[0].Value;
+        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var lines) && lines >= 1) return lines;
+        result.AddError($"invalid --tail '{text}': use a whole number of lines, at least 1");
+        return DefaultTail;
     }
 }
