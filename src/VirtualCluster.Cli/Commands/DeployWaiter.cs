@@ -1,0 +1,100 @@
+using Spectre.Console;
+using VirtualCluster.Api;
+using VirtualCluster.Cli.Http;
+using VirtualCluster.Cli.Output;
+
+namespace VirtualCluster.Cli.Commands;
+
+/// <summary>Polls a freshly deployed service until all its instances run, one fails, or time runs out.</summary>
+internal static class DeployWaiter
+{
+    public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
+
+    private enum Outcome { Running, Failed, TimedOut }
+
+    public static async Task<int> WaitAsync(CliContext context, ControlPlaneClient client, ServiceView initial, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        (Outcome Outcome, ServiceView View) result;
+        if (context.IsInteractive)
+        {
+            result = await context.OutConsole.Status()
+                .Spinner(Spinner.Known.Dots)
+                .StartAsync("waiting for instances", status =>
+                    PollAsync(client, initial, timeout, text => status.Status(Markup.Escape(text)), cancellationToken));
+        }
+        else
+        {
+            // Redirected output gets one line per change instead of a spinner.
+            string? last = null;
+            result = await PollAsync(client, initial, timeout, text =>
+            {
+                if (text == last) return;
+                context.Out.WriteLine(text);
+                last = text;
+            }, cancellationToken);
+        }
+
+        var (outcome, view) = result;
+        var name = view.Spec.Name;
+        switch (outcome)
+        {
+            case Outcome.Running:
+                context.Out.WriteLine($"service \"{name}\" is running: {view.Running}/{view.Desired}");
+                var running = view.Instances.Where(i => i.Instance.State == InstanceState.Running).ToList();
+                if (running.Count > 0) context.OutConsole.Write(Tables.Instances(running));
+                return ExitCodes.Ok;
+
+            case Outcome.Failed:
+                foreach (var failed in view.Instances.Where(i => i.Instance.State == InstanceState.Failed))
+                {
+                    var reason = string.IsNullOrWhiteSpace(failed.Instance.Reason) ? "no reason given" : failed.Instance.Reason;
+                    context.WriteError($"instance {failed.Instance.Id} of \"{name}\" on {failed.NodeName} failed: {reason}");
+                }
+                return ExitCodes.Failed;
+
+            default:
+                context.WriteError($"timed out after {Duration.Format(timeout)} waiting for \"{name}\": {view.Running}/{view.Desired} running; still pending:");
+                var pending = view.Instances.Where(i => i.Instance.State != InstanceState.Running && !i.Instance.IsTerminal).ToList();
+                foreach (var instance in pending)
+                    context.Error.WriteLine($"  {instance.Instance.Id} on {instance.NodeName}: {Format.StateWithReason(instance.Instance)}");
+                var active = view.Instances.Count(i => !i.Instance.IsTerminal);
+                if (view.Desired > active) context.Error.WriteLine($"  {view.Desired - active} instance(s) not placed yet");
+                return ExitCodes.Failed;
+        }
+    }
+
+    private static async Task<(Outcome, ServiceView)> PollAsync(
+        ControlPlaneClient client, ServiceView view, TimeSpan timeout, Action<string> report, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            while (true)
+            {
+                if (view.Instances.Any(i => i.Instance.State == InstanceState.Failed)) return (Outcome.Failed, view);
+                if (view.Running == view.Desired) return (Outcome.Running, view);
+                report(Progress(view));
+                await Task.Delay(PollInterval, deadline.Token);
+                view = await client.GetServiceAsync(view.Spec.Name, deadline.Token);
+            }
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            return (Outcome.TimedOut, view);
+        }
+    }
+
+    /// <summary>"1/2 running (1 starting)".</summary>
+    private static string Progress(ServiceView view)
+    {
+        var others = view.Instances
+            .Where(i => i.Instance.State != InstanceState.Running && i.Instance.State != InstanceState.Stopped)
+            .GroupBy(i => i.Instance.State)
+            .OrderBy(g => g.Key)
+            .Select(g => $"{g.Count()} {Format.Name(g.Key)}")
+            .ToList();
+        var text = $"{view.Running}/{view.Desired} running";
+        return others.Count == 0 ? text : $"{text} ({string.Join(", ", others)})";
+    }
+}

@@ -1,0 +1,35 @@
+using System.CommandLine;
+using VirtualCluster.Cli.Output;
+
+namespace VirtualCluster.Cli.Commands;
+
+/// <summary><c>vcluster status</c>: nodes and services in one view.</summary>
+internal static class StatusCommand
+{
+    public static Command Create(CommandRunner runner)
+    {
+        var output = GlobalOptions.CreateOutputOption();
+        var command = new Command("status", "Show the cluster: nodes with their capacity and use, services with their instances.");
+        command.Options.Add(output);
+        command.SetAction((parseResult, cancellationToken) => runner.RunAsync(parseResult, async (client, ct) =>
+        {
+            var status = await client.GetStatusAsync(ct);
+            var context = runner.Context;
+            if (parseResult.GetValue(output) == "json")
+            {
+                JsonOutput.Write(context.Out, status);
+                return ExitCodes.Ok;
+            }
+
+            context.Out.WriteLine("Nodes");
+            if (status.Nodes.Count == 0) context.Out.WriteLine("  no nodes have joined");
+            else context.OutConsole.Write(Tables.Nodes(status.Nodes));
+            context.Out.WriteLine();
+            context.Out.WriteLine("Services");
+            if (status.Services.Count == 0) context.Out.WriteLine("  no services deployed");
+            else context.OutConsole.Write(Tables.Services(status.Services));
+            return ExitCodes.Ok;
+        }, cancellationToken));
+        return command;
+    }
+}

@@ -1,0 +1,81 @@
+using System.Text.Json;
+
+namespace VirtualCluster.Cli;
+
+/// <summary>
+/// The optional user config file: <c>{"server": "...", "token": "...", "tokenFile": "..."}</c>.
+/// Its path comes from VCLUSTER_CONFIG, else ~/.vcluster/config.json.
+/// </summary>
+internal sealed record ConfigFile(string Path, string? Server, string? Token, string? TokenFile)
+{
+    public const string PathVariable = "VCLUSTER_CONFIG";
+
+    private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    {
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+    };
+
+    /// <summary>Where the config file is looked for, or null when no home directory is known.</summary>
+    public static string? Locate(IReadOnlyDictionary<string, string?> environment)
+    {
+        var explicitPath = environment.NonEmpty(PathVariable);
+        if (explicitPath is not null) return explicitPath;
+        var home = environment.NonEmpty("HOME") ?? environment.NonEmpty("USERPROFILE");
+        return home is null ? null : System.IO.Path.Combine(home, ".vcluster", "config.json");
+    }
+
+    /// <summary>Reads the config file; null when the default file does not exist. A broken file is a usage error.</summary>
+    public static ConfigFile? Load(IReadOnlyDictionary<string, string?> environment)
+    {
+        var path = Locate(environment);
+        if (path is null) return null;
+        if (!File.Exists(path))
+        {
+            // The default file is optional, but a path the user named explicitly must exist.
+            if (environment.NonEmpty(PathVariable) is not null)
+                throw new CliException(ExitCodes.BadInput, $"config file {path} (from {PathVariable}) does not exist");
+            return null;
+        }
+
+        try
+        {
+            var text = File.ReadAllText(path);
+            var content = JsonSerializer.Deserialize<Content>(text, Options)
+                ?? throw new JsonException("the file holds null instead of an object");
+            return new ConfigFile(path, content.Server, content.Token, content.TokenFile);
+        }
+        catch (JsonException e)
+        {
+            throw new CliException(ExitCodes.BadInput, $"config file {path} is not valid: {e.Message}");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException(ExitCodes.BadInput, $"cannot read config file {path}: {e.Message}");
+        }
+    }
+
+    /// <summary>The token from "token", else read from "tokenFile" (relative to the config file), else null.</summary>
+    public string? ResolveToken()
+    {
+        if (!string.IsNullOrWhiteSpace(Token)) return Token.Trim();
+        if (string.IsNullOrWhiteSpace(TokenFile)) return null;
+
+        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path)) ?? ".";
+        var tokenPath = System.IO.Path.GetFullPath(TokenFile, directory);
+        string token;
+        try
+        {
+            token = File.ReadAllText(tokenPath).Trim();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException(ExitCodes.BadInput, $"cannot read the token file {tokenPath} named by \"tokenFile\" in {Path}: {e.Message}");
+        }
+        if (token.Length == 0)
+            throw new CliException(ExitCodes.BadInput, $"the token file {tokenPath} named by \"tokenFile\" in {Path} is empty");
+        return token;
+    }
+
+    private sealed record Content(string? Server, string? Token, string? TokenFile);
+}

@@ -1,0 +1,34 @@
+using System.CommandLine;
+
+namespace VirtualCluster.Cli;
+
+/// <summary>Options accepted by every command.</summary>
+internal sealed class GlobalOptions
+{
+    public Option<string?> Server { get; } = new("--server")
+    {
+        Description = $"Control plane URL (else {ConnectionSettings.ServerVariable}, the config file, or {ConnectionSettings.DefaultServer}).",
+        HelpName = "url",
+        Recursive = true,
+    };
+
+    public Option<string?> Token { get; } = new("--token")
+    {
+        Description = $"API token (else {ConnectionSettings.TokenVariable} or the config file's token / tokenFile).",
+        HelpName = "token",
+        Recursive = true,
+    };
+
+    /// <summary>--output table|json, for the read commands.</summary>
+    public static Option<string> CreateOutputOption()
+    {
+        var option = new Option<string>("--output", "-o")
+        {
+            Description = "Output format: table or json.",
+            HelpName = "table|json",
+            DefaultValueFactory = _ => "table",
+        };
+        option.AcceptOnlyFromAmong("table", "json");
+        return option;
+    }
+}

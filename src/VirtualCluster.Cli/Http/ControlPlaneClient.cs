@@ -1,0 +1,155 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using VirtualCluster.Api;
+
+namespace VirtualCluster.Cli.Http;
+
+/// <summary>Typed calls to the control plane's /v1 API. Failures surface as <see cref="ApiException"/> or <see cref="CliException"/>.</summary>
+internal sealed class ControlPlaneClient : IDisposable
+{
+    public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
+
+    // Strict reading: a missing or null required field is reported as a malformed answer here,
+    // instead of turning into a NullReferenceException while printing.
+    private static readonly JsonSerializerOptions ResponseOptions = new(VirtualClusterJson.Options)
+    {
+        RespectNullableAnnotations = true,
+        RespectRequiredConstructorParameters = true,
+    };
+
+    private readonly HttpClient _http;
+    private readonly string _server;
+
+    public ControlPlaneClient(ConnectionSettings settings, HttpMessageHandler? handler)
+    {
+        _http = handler is null
+            ? new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(10) }, disposeHandler: true)
+            : new HttpClient(handler, disposeHandler: false);
+        _http.BaseAddress = settings.Server;
+        _http.Timeout = RequestTimeout;
+        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", settings.Token);
+        _http.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("vcluster", typeof(ControlPlaneClient).Assembly.GetName().Version?.ToString(3)));
+        _server = settings.Display;
+    }
+
+    /// <summary>POST /v1/services with the spec file's text as is; the server parses and validates it.</summary>
+    /// <returns>The service and whether it was newly created (201) rather than already deployed identically (200).</returns>
+    public async Task<(ServiceView Service, bool Created)> DeployAsync(string specJson, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/services")
+        {
+            Content = new StringContent(specJson, Encoding.UTF8, "application/json"),
+        };
+        using var response = await SendAsync(request, cancellationToken);
+        var service = await ReadAsync<ServiceView>(response, "POST /v1/services", cancellationToken);
+        return (service, response.StatusCode == HttpStatusCode.Created);
+    }
+
+    public Task<ServiceView> GetServiceAsync(string name, CancellationToken cancellationToken) =>
+        GetAsync<ServiceView>($"v1/services/{Uri.EscapeDataString(name)}", cancellationToken);
+
+    public async Task<IReadOnlyList<ServiceView>> ListServicesAsync(CancellationToken cancellationToken) =>
+        NoNullItems(await GetAsync<ServiceView[]>("v1/services", cancellationToken), "GET /v1/services");
+
+    public async Task<IReadOnlyList<NodeView>> ListNodesAsync(CancellationToken cancellationToken) =>
+        NoNullItems(await GetAsync<NodeView[]>("v1/nodes", cancellationToken), "GET /v1/nodes");
+
+    public Task<ClusterStatus> GetStatusAsync(CancellationToken cancellationToken) =>
+        GetAsync<ClusterStatus>("v1/status", cancellationToken);
+
+    public Task<LogsResponse> GetLogsAsync(string name, int tail, CancellationToken cancellationToken) =>
+        GetAsync<LogsResponse>($"v1/services/{Uri.EscapeDataString(name)}/logs?tail={tail}", cancellationToken);
+
+    public async Task DeleteServiceAsync(string name, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Delete, $"v1/services/{Uri.EscapeDataString(name)}");
+        using var response = await SendAsync(request, cancellationToken);
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    private async Task<T> GetAsync<T>(string path, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        using var response = await SendAsync(request, cancellationToken);
+        return await ReadAsync<T>(response, $"GET /{path}", cancellationToken);
+    }
+
+    /// <summary>Sends and turns transport failures and error statuses into the CLI's exceptions.</summary>
+    private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.SendAsync(request, cancellationToken);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new CliException(ExitCodes.Unreachable,
+                $"cannot reach the control plane at {_server}: {e.Message}; is it running? Start one with "
+                + "`dotnet run --project samples/VirtualCluster.Host.Console`, or point vcluster elsewhere with --server / VCLUSTER_SERVER");
+        }
+        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new CliException(ExitCodes.Unreachable,
+                $"cannot reach the control plane at {_server}: no answer within {Duration.Format(RequestTimeout)}");
+        }
+
+        if (response.IsSuccessStatusCode) return response;
+        using (response)
+        {
+            throw await ToApiExceptionAsync(response, cancellationToken);
+        }
+    }
+
+    private static async Task<ApiException> ToApiExceptionAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        ApiError? error = null;
+        try
+        {
+            error = JsonSerializer.Deserialize<ApiError>(body, VirtualClusterJson.Options);
+        }
+        catch (JsonException)
+        {
+            // Not an ApiError (a proxy's HTML page, an empty body): fall back to the status line below.
+        }
+
+        var status = (int)response.StatusCode;
+        var message = !string.IsNullOrWhiteSpace(error?.Error)
+            ? error.Error
+            : $"the control plane answered {status} {response.ReasonPhrase}{Snippet(body)}";
+        return new ApiException(response.StatusCode, error, message);
+    }
+
+    private async Task<T> ReadAsync<T>(HttpResponseMessage response, string what, CancellationToken cancellationToken)
+    {
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        try
+        {
+            return JsonSerializer.Deserialize<T>(body, ResponseOptions)
+                ?? throw new JsonException("the body is null");
+        }
+        catch (JsonException e)
+        {
+            throw Malformed(what, e.Message + Snippet(body));
+        }
+    }
+
+    private T[] NoNullItems<T>(T[] items, string what) where T : class =>
+        Array.IndexOf(items, null) is var index and >= 0 ? throw Malformed(what, $"item {index} is null") : items;
+
+    private CliException Malformed(string what, string detail) =>
+        new(ExitCodes.Failed, $"the control plane at {_server} sent an unreadable answer to {what}: {detail}");
+
+    /// <summary>The start of a body for error messages, on one line.</summary>
+    private static string Snippet(string body)
+    {
+        if (string.IsNullOrWhiteSpace(body)) return "";
+        var oneLine = string.Join(' ', body.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries)).Trim();
+        return oneLine.Length <= 200 ? $" (body: {oneLine})" : $" (body: {oneLine[..200]}...)";
+    }
+}
