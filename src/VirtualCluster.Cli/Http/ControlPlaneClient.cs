@@ -90,7 +90,7 @@ internal sealed class ControlPlaneClient : IDisposable
         {
             throw new CliException(ExitCodes.Unreachable,
                 $"cannot reach the control plane at {_server}: {e.Message}; is it running? Start one with "
-                + "`dotnet run --project samples/VirtualCluster.Host.Console`, or point vcluster elsewhere with --server / VCLUSTER_SERVER");
+                + "`dotnet run --project samples/VirtualCluster.Host.Console -- local`, or point vcluster elsewhere with --server / VCLUSTER_SERVER");
         }
         catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
