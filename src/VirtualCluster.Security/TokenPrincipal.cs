@@ -1,0 +1,7 @@
+namespace VirtualCluster.Security;
+
+/// <summary>Who a valid token speaks for.</summary>
+/// <param name="Subject">The <c>sub</c> claim: a node id, a user name, or a join-token label.</param>
+/// <param name="Role">One of <see cref="TokenRoles"/>.</param>
+/// <param name="ExpiresAt">When the token stops being valid, or null when it never expires.</param>
+public sealed record TokenPrincipal(string Subject, string Role, DateTimeOffset? ExpiresAt);

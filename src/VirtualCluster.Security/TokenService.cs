@@ -1,0 +1,185 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+using System.Security.Cryptography;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace VirtualCluster.Security;
+
+/// <summary>
+/// Issues and validates the cluster's JWTs (HMAC-SHA256 with one shared signing key).
+/// Thread-safe: one instance can serve every request.
+/// </summary>
+public sealed class TokenService
+{
+    /// <summary>Issuer used when none is given.</summary>
+    public const string DefaultIssuer = "virtualcluster";
+
+    /// <summary>Size in bytes of keys made by <see cref="CreateKey"/>, and the minimum accepted size (HMAC-SHA256 wants 256 bits).</summary>
+    public const int KeySize = 32;
+
+    // Our tokens are a few hundred characters; anything far larger is garbage and not worth parsing.
+    private const int MaxTokenLength = 16 * 1024;
+    private const string RoleClaim = "role";
+
+    private readonly JsonWebTokenHandler handler = new() { SetDefaultTimesOnTokenCreation = false };
+    private readonly SigningCredentials credentials;
+    private readonly TokenValidationParameters parameters;
+    private readonly TimeProvider timeProvider;
+
+    /// <summary>Creates a service that signs with <paramref name="signingKey"/>.</summary>
+    /// <param name="signingKey">At least <see cref="KeySize"/> random bytes; copied.</param>
+    /// <param name="issuer">The <c>iss</c> claim written and required; default <see cref="DefaultIssuer"/>.</param>
+    /// <param name="timeProvider">Clock for issue times and expiry checks; default <see cref="TimeProvider.System"/>.</param>
+    /// <exception cref="ArgumentException">The key is shorter than <see cref="KeySize"/> bytes, or the issuer is empty.</exception>
+    public TokenService(byte[] signingKey, string issuer = DefaultIssuer, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(signingKey);
+        if (signingKey.Length < KeySize)
+            throw new ArgumentException($"The signing key must be at least {KeySize} bytes; it has {signingKey.Length}.", nameof(signingKey));
+        ArgumentException.ThrowIfNullOrWhiteSpace(issuer);
+
+        Issuer = issuer;
+        this.timeProvider = timeProvider ?? TimeProvider.System;
+        var key = new SymmetricSecurityKey((byte[])signingKey.Clone());
+        credentials = new SigningCredentials(key, SecurityAlgorithms.HmacSha256);
+        parameters = new TokenValidationParameters
+        {
+            IssuerSigningKey = key,
+            ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
+            RequireSignedTokens = true,
+            ValidateIssuer = true,
+            ValidIssuer = issuer,
+            ValidateAudience = false,
+            // Expiry is checked in ValidateAsync against the injected clock, so tests can move time
+            // and the error can say when the token expired.
+            ValidateLifetime = false,
+            RequireExpirationTime = false,
+        };
+    }
+
+    /// <summary>The <c>iss</c> claim this service writes and requires.</summary>
+    public string Issuer { get; }
+
+    /// <summary>Issues a signed token.</summary>
+    /// <param name="subject">The <c>sub</c> claim, e.g. a node id.</param>
+    /// <param name="role">One of <see cref="TokenRoles"/>.</param>
+    /// <param name="lifetime">How long it is valid; null for a token that never expires.</param>
+    /// <exception cref="ArgumentException">Empty subject, unknown role, or a lifetime that is not positive.</exception>
+    public string Issue(string subject, string role, TimeSpan? lifetime = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(subject);
+        if (!TokenRoles.IsKnown(role))
+            throw new ArgumentException($"Unknown role '{role}'; expected '{TokenRoles.Admin}', '{TokenRoles.Machine}' or '{TokenRoles.Join}'.", nameof(role));
+        if (lifetime is { } span && span <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(lifetime), span, "The lifetime must be positive.");
+
+        var now = timeProvider.GetUtcNow();
+        var descriptor = new SecurityTokenDescriptor
+        {
+            Issuer = Issuer,
+            IssuedAt = now.UtcDateTime,
+            Expires = (now + lifetime)?.UtcDateTime,
+            SigningCredentials = credentials,
+            Claims = new Dictionary<string, object>
+            {
+                [JwtRegisteredClaimNames.Sub] = subject,
+                [RoleClaim] = role,
+                [JwtRegisteredClaimNames.Jti] = Guid.NewGuid().ToString("N"),
+            },
+        };
+        return handler.CreateToken(descriptor);
+    }
+
+    /// <summary>
+    /// Checks signature, issuer, expiry and claims. Never throws: any problem comes back as
+    /// <see cref="TokenValidation.Error"/>.
+    /// </summary>
+    public async Task<TokenValidation> ValidateAsync(string? token)
+    {
+        if (string.IsNullOrWhiteSpace(token)) return TokenValidation.Failure("token is missing");
+        if (token.Length > MaxTokenLength) return TokenValidation.Failure("token is malformed");
+
+        try
+        {
+            var result = await handler.ValidateTokenAsync(token, parameters).ConfigureAwait(false);
+            if (!result.IsValid) return TokenValidation.Failure(Describe(result.Exception, token));
+            return result.SecurityToken is JsonWebToken jwt ? Accept(jwt) : TokenValidation.Failure("token is malformed");
+        }
+        catch (Exception)
+        {
+            // The handler reports problems in its result; this only guards the "never throws" promise
+            // against parser corner cases, which all mean the input was not one of our tokens.
+            return TokenValidation.Failure("token is malformed");
+        }
+    }
+
+    private TokenValidation Accept(JsonWebToken jwt)
+    {
+        if (!TryGetString(jwt, JwtRegisteredClaimNames.Sub, out var subject) || !TryGetString(jwt, RoleClaim, out var role) || !TokenRoles.IsKnown(role))
+            return TokenValidation.Failure("token has no valid subject or role");
+
+        DateTimeOffset? expiresAt = null;
+        var validTo = jwt.ValidTo; // DateTime.MinValue when the token has no exp claim
+        if (validTo != DateTime.MinValue)
+        {
+            expiresAt = new DateTimeOffset(DateTime.SpecifyKind(validTo, DateTimeKind.Utc));
+            if (timeProvider.GetUtcNow() >= expiresAt)
+                return TokenValidation.Failure(string.Create(CultureInfo.InvariantCulture, $"token expired at {expiresAt:yyyy-MM-dd HH:mm:ss} UTC"));
+        }
+
+        return TokenValidation.Success(new TokenPrincipal(subject, role, expiresAt));
+    }
+
+    private string Describe(Exception? error, string token) => error switch
+    {
+        SecurityTokenInvalidIssuerException => "token was issued by another cluster",
+        SecurityTokenInvalidSignatureException or SecurityTokenSignatureKeyNotFoundException or SecurityTokenInvalidAlgorithmException
+            // A token signed with another key usually comes from another cluster; say so when its issuer shows it.
+            => UnverifiedIssuer(token) is { } other && other != Issuer ? "token was issued by another cluster" : "token signature is invalid",
+        _ => "token is malformed",
+    };
+
+    private string? UnverifiedIssuer(string token)
+    {
+        try
+        {
+            return handler.CanReadToken(token) ? handler.ReadJsonWebToken(token).Issuer : null;
+        }
+        catch (Exception)
+        {
+            return null;
+        }
+    }
+
+    private static bool TryGetString(JsonWebToken jwt, string claim, [NotNullWhen(true)] out string? value) =>
+        jwt.TryGetPayloadValue(claim, out value) && !string.IsNullOrWhiteSpace(value);
+
+    /// <summary>Makes a new random signing key of <see cref="KeySize"/> bytes.</summary>
+    public static byte[] CreateKey() => RandomNumberGenerator.GetBytes(KeySize);
+
+    /// <summary>Encodes a key as base64, for the settings store or a config file.</summary>
+    public static string EncodeKey(byte[] key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return Convert.ToBase64String(key);
+    }
+
+    /// <summary>Decodes a base64 key made by <see cref="EncodeKey"/>.</summary>
+    /// <exception cref="FormatException">Not base64, or shorter than <see cref="KeySize"/> bytes.</exception>
+    public static byte[] DecodeKey(string text) =>
+        TryDecodeKey(text, out var key)
+            ? key
+            : throw new FormatException($"The signing key must be base64 of at least {KeySize} bytes.");
+
+    /// <summary>Decodes a base64 key; false when it is not base64 or shorter than <see cref="KeySize"/> bytes.</summary>
+    public static bool TryDecodeKey(string? text, [NotNullWhen(true)] out byte[]? key)
+    {
+        key = null;
+        if (string.IsNullOrWhiteSpace(text)) return false;
+        var buffer = new byte[text.Length * 3 / 4 + 3];
+        if (!Convert.TryFromBase64String(text.Trim(), buffer, out var written) || written < KeySize) return false;
+        key = buffer[..written];
+        return true;
+    }
+}
