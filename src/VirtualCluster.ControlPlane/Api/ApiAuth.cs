@@ -23,7 +23,7 @@ internal static class ApiAuth
         var token = BearerToken(http);
         if (token is null)
             return ApiResults.Error(401, $"missing bearer token: send `Authorization: Bearer <token>` with a {role} token");
-        var validation = tokens.Validate(token);
+        var validation = await tokens.ValidateAsync(token);
         if (validation.Principal is null)
             return ApiResults.Error(401, $"invalid token: {validation.Error}");
         if (validation.Principal.Role != role)

@@ -48,7 +48,7 @@ public static class ApiEndpoints
     {
         var (body, error) = await ApiResults.ReadJsonAsync<JoinRequest>(request, ct);
         if (error is not null) return error;
-        var validation = tokens.Validate(body!.JoinToken);
+        var validation = await tokens.ValidateAsync(body!.JoinToken);
         if (validation.Principal is null)
             return ApiResults.Error(401, $"invalid join token: {validation.Error}; use the join.token file of the control plane's data directory");
         if (validation.Principal.Role != TokenRoles.Join)

@@ -113,10 +113,17 @@ public sealed partial class ClusterService
         var reason = report.Reason is { Length: > 1024 } ? report.Reason[..1024] : report.Reason ?? "";
         if (stored.State == report.State && stored.Reason == reason && stored.RestartCount == report.RestartCount && stored.Pid == report.Pid)
             return;
-        await _store.UpsertInstanceAsync(stored with
+        try
         {
-            State = report.State, Reason = reason, RestartCount = report.RestartCount, Pid = report.Pid, UpdatedAt = Now,
-        }, ct);
+            await _store.UpsertInstanceAsync(stored with
+            {
+                State = report.State, Reason = reason, RestartCount = report.RestartCount, Pid = report.Pid, UpdatedAt = Now,
+            }, ct);
+        }
+        catch (InvalidOperationException)
+        {
+            return; // The service was removed meanwhile; the next answer tells the agent to stop it.
+        }
         if (stored.State != report.State)
         {
             var message = reason.Length > 0 ? $"{stored.Id} on {nodeName} is {Words(report.State)}: {reason}" : $"{stored.Id} on {nodeName} is {Words(report.State)}";
