@@ -49,8 +49,9 @@ public static class Quantity
             }
         }
         if (!decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value)) return false;
+        // Compare before multiplying: decimal overflows on absurd inputs instead of saturating.
+        if (value > (1L << 62) / (decimal)factor) return false;
         var total = value * factor;
-        if (total > (1L << 62)) return false;
         bytes = (long)Math.Round(total);
         return true;
     }
@@ -73,7 +74,8 @@ public static class Quantity
 
     /// <summary>Formats millicores as cores, e.g. 1500 → "1.5 cores", 250 → "250m".</summary>
     public static string FormatCpu(long millicores) =>
-        millicores % 1000 == 0 || millicores >= 1000
+        millicores == 1000 ? "1 core"
+        : millicores % 1000 == 0 || millicores >= 1000
             ? string.Create(CultureInfo.InvariantCulture, $"{millicores / 1000.0:0.##} cores")
             : string.Create(CultureInfo.InvariantCulture, $"{millicores}m");
 }
