@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using VirtualCluster.Api;
 using VirtualCluster.Security;
 

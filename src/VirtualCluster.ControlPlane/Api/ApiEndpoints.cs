@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using VirtualCluster.Api;
+using VirtualCluster.ControlPlane.Api;
 using VirtualCluster.ControlPlane.Cluster;
 using VirtualCluster.Security;
 
@@ -17,9 +18,9 @@ public static class ApiEndpoints
         v1.MapGet("/health", () => ApiResults.Json(new { status = "ok" }));
 
         v1.MapPost("/join", JoinAsync);
-        v1.MapPost("/nodes/{id}/heartbeat", HeartbeatAsync).AddEndpointFilterFactory((_, next) => Api.ApiAuth.Require(TokenRoles.Machine, next));
+        v1.MapPost("/nodes/{id}/heartbeat", HeartbeatAsync).AddEndpointFilterFactory((_, next) => ApiAuth.Require(TokenRoles.Machine, next));
 
-        var user = v1.MapGroup("").AddEndpointFilterFactory((_, next) => Api.ApiAuth.Require(TokenRoles.Admin, next));
+        var user = v1.MapGroup("").AddEndpointFilterFactory((_, next) => ApiAuth.Require(TokenRoles.Admin, next));
         user.MapGet("/status", async (ClusterService cluster, CancellationToken ct) => ApiResults.Json(await cluster.GetStatusAsync(ct)));
         user.MapGet("/nodes", async (ClusterService cluster, CancellationToken ct) => ApiResults.Json(await cluster.ListNodeViewsAsync(ct)));
         user.MapGet("/services", async (ClusterService cluster, CancellationToken ct) => ApiResults.Json(await cluster.ListServiceViewsAsync(ct)));
@@ -38,7 +39,7 @@ public static class ApiEndpoints
 
     private static async Task<IResult> DeployAsync(HttpRequest request, ClusterService cluster, CancellationToken ct)
     {
-        var (text, error) = await Api.ApiResults.ReadTextAsync(request, ct);
+        var (text, error) = await ApiResults.ReadTextAsync(request, ct);
         if (error is not null) return error;
         var outcome = await cluster.DeployAsync(text!, ct);
         return outcome.Error is not null ? ApiResults.Error(outcome.StatusCode, outcome.Error) : ApiResults.Json(outcome.Service, outcome.StatusCode);
@@ -60,7 +61,7 @@ public static class ApiEndpoints
 
     private static async Task<IResult> HeartbeatAsync(string id, HttpContext context, ClusterService cluster, CancellationToken ct)
     {
-        if (Api.ApiAuth.Principal(context).Subject != id)
+        if (ApiAuth.Principal(context).Subject != id)
             return ApiResults.Error(403, $"this machine token belongs to another node, not {id}");
         var (body, error) = await ApiResults.ReadJsonAsync<HeartbeatRequest>(context.Request, ct);
         if (error is not null) return error;

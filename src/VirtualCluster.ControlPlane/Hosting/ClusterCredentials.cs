@@ -35,7 +35,7 @@ public sealed class ClusterCredentials
     public static async Task<ClusterCredentials> LoadOrCreateAsync(IClusterStore store, string dataDirectory, TimeProvider time, CancellationToken ct = default)
     {
         var key = Convert.FromBase64String(await store.GetOrAddSettingAsync("signing-key", Convert.ToBase64String(TokenService.CreateKey()), ct));
-        var tokens = new TokenService(key, time: time);
+        var tokens = new TokenService(key, timeProvider: time);
         var admin = await store.GetOrAddSettingAsync("admin-token", tokens.Issue("admin", TokenRoles.Admin), ct);
         var join = await store.GetOrAddSettingAsync("join-token", tokens.Issue("join", TokenRoles.Join), ct);
         Directory.CreateDirectory(dataDirectory);

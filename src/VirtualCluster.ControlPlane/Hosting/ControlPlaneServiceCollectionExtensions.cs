@@ -34,7 +34,7 @@ public static class ControlPlaneServiceCollectionExtensions
             sp.GetRequiredService<IClusterStore>(),
             sp.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.DataDirectory,
             sp.GetRequiredService<TimeProvider>()).GetAwaiter().GetResult());
-        services.TryAddSingleton(sp => new TokenService(sp.GetRequiredService<ClusterCredentials>().SigningKey, time: sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp => new TokenService(sp.GetRequiredService<ClusterCredentials>().SigningKey, timeProvider: sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<ClusterService>();
         services.AddHostedService<Reconciler>();
         return services;
