@@ -77,24 +77,49 @@ public abstract class DriverFixture : IDisposable
 
     public void Dispose()
     {
-        int[] pids;
-        lock (_pids) pids = [.. _pids];
-        foreach (var pid in pids.Concat(MarkedProcesses()))
-        {
-            if (!Poll.PidExists(pid)) continue;
-            foreach (var child in ProcFs.Descendants(pid)) ProcFs.Signal(child.Pid, ProcFs.SigKill);
-            ProcFs.Signal(pid, ProcFs.SigKill);
-        }
+        KillEverythingStarted();
         foreach (var driver in _drivers) driver.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        try
+        // The driver may still be recording a killed process's exit (pid file) for a moment: retry briefly.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (true)
         {
-            Directory.Delete(Root, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Best effort: a temp directory left behind is harmless.
+            try
+            {
+                Directory.Delete(Root, recursive: true);
+                break;
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(20);
+            }
+            catch (IOException)
+            {
+                break; // A temp directory left behind is harmless.
+            }
         }
         GC.SuppressFinalize(this);
+    }
+
+    /// <summary>
+    /// Kills tracked processes, their descendants and anything carrying the marker, until none is left: a shell
+    /// may be forking a child just as it is killed, and that child only shows up on a later scan.
+    /// </summary>
+    private void KillEverythingStarted()
+    {
+        int[] tracked;
+        lock (_pids) tracked = [.. _pids];
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            var alive = tracked.Where(Poll.PidExists)
+                .SelectMany(pid => ProcFs.Descendants(pid).Select(child => child.Pid).Append(pid))
+                .Concat(MarkedProcesses())
+                .Distinct()
+                .ToList();
+            if (alive.Count == 0) return;
+            foreach (var pid in alive) ProcFs.Signal(pid, ProcFs.SigKill);
+            Thread.Sleep(20);
+        }
     }
 
     /// <summary>Live processes whose environment holds this test's marker (including orphans re-parented to init).</summary>
