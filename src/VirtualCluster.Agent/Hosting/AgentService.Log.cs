@@ -21,4 +21,7 @@ internal sealed partial class AgentService
 
     [LoggerMessage(2106, LogLevel.Warning, "Control plane does not know this node ({Reason}); joining again")]
     private static partial void LogRejoining(ILogger logger, string reason);
+
+    [LoggerMessage(2107, LogLevel.Information, "Found instance {InstanceId} from an earlier run: {State}")]
+    private static partial void LogRecovered(ILogger logger, string instanceId, string state);
 }

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using VirtualCluster.Agent.Connection;
-using VirtualCluster.Agent.Resources;
+using VirtualCluster.Agent.Monitoring;
 using VirtualCluster.Agent.Supervision;
 using VirtualCluster.Api;
 
@@ -39,6 +39,9 @@ internal sealed partial class AgentService : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Find workloads an earlier agent process left running, so they are adopted, not started twice.
+        foreach (var recovered in await _supervisor.RecoverAsync(Path.Combine(_options.DataDirectory, "instances"), stoppingToken))
+            LogRecovered(_logger, recovered.InstanceId, recovered.State.ToString());
         AgentIdentity? identity = null;
         var interval = _options.HeartbeatInterval;
         var reachable = true;

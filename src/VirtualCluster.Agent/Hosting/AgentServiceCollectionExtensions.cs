@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using VirtualCluster.Agent.Connection;
-using VirtualCluster.Agent.Resources;
+using VirtualCluster.Agent.Monitoring;
 using VirtualCluster.Agent.Supervision;
 using VirtualCluster.Runtime;
 using VirtualCluster.Runtime.Process;

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using VirtualCluster.Api;
 using VirtualCluster.Runtime;
+using VirtualCluster.Runtime.Process;
 
 namespace VirtualCluster.Agent.Supervision;
 
@@ -63,6 +64,15 @@ internal sealed partial class InstanceSupervisor
             reports.Add(new InstanceReport(i.Id, i.Assignment.Epoch, i.State, i.Reason, i.RestartCount, i.Pid, logs));
         }
         return reports;
+    }
+
+    /// <summary>Lets drivers that keep state on disk find workloads of an earlier agent process.</summary>
+    public async Task<IReadOnlyList<WorkloadStatus>> RecoverAsync(string instancesDirectory, CancellationToken ct)
+    {
+        var found = new List<WorkloadStatus>();
+        foreach (var driver in _drivers.Values.OfType<ProcessDriver>())
+            found.AddRange(await driver.RecoverAsync(instancesDirectory, ct));
+        return found;
     }
 
     /// <summary>Stops every workload (graceful agent shutdown).</summary>
@@ -200,5 +210,7 @@ internal sealed partial class InstanceSupervisor
         if (!_drivers.TryGetValue(instance.Assignment.Spec.Driver, out var driver)) return;
         LogStopping(_logger, instance.Id, why);
         await driver.StopAsync(instance.Id, _options.StopGracePeriod, ct);
+        // Instance ids are never reused, so the driver's record of a stopped one is only history.
+        if (driver is ProcessDriver process) process.Remove(instance.Id);
     }
 }

@@ -1,6 +1,6 @@
-using VirtualCluster.Agent.Resources;
+using VirtualCluster.Agent.Monitoring;
 
-namespace VirtualCluster.Agent.Tests.Resources;
+namespace VirtualCluster.Agent.Tests.Monitoring;
 
 public sealed class LinuxStatsTests
 {

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace VirtualCluster.Agent.Resources;
+namespace VirtualCluster.Agent.Monitoring;
 
 /// <summary>Cumulative CPU time from <c>/proc/stat</c>, in clock ticks.</summary>
 /// <param name="Busy">Time not idle.</param>

@@ -1,6 +1,6 @@
 using NodeResources = VirtualCluster.Resources;
 
-namespace VirtualCluster.Agent.Resources;
+namespace VirtualCluster.Agent.Monitoring;
 
 /// <summary>
 /// Measures this machine's capacity and utilization from Linux's <c>/proc</c> and cgroup v2 files.
