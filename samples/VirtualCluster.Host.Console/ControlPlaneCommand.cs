@@ -55,6 +55,11 @@ internal static class ControlPlaneCommand
             System.Console.Error.WriteLine($"error: {e.Message}");
             return 2;
         }
+        catch (InvalidOperationException e) when (e.Message.Contains("database", StringComparison.OrdinalIgnoreCase))
+        {
+            System.Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
         System.Console.WriteLine($"control plane listening on {url}; data in {dataDirectory}");
         await app.WaitForShutdownAsync(CancellationToken.None);
         return 0;

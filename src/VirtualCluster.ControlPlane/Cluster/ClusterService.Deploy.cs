@@ -17,8 +17,9 @@ public sealed partial class ClusterService
         var parsed = ServiceSpecParser.Parse(specJson);
         if (!parsed.Succeeded || parsed.Spec is null)
         {
-            var summary = string.Join("; ", parsed.Errors.Take(5).Select(e => $"{e.Field}: {e.Message}"));
-            return new DeployOutcome(400, null, new ApiError($"the service spec is invalid: {summary}", parsed.Errors));
+            var first = parsed.Errors[0];
+            var more = parsed.Errors.Count > 1 ? $" (and {parsed.Errors.Count - 1} more problem(s), listed in errors)" : "";
+            return new DeployOutcome(400, null, new ApiError($"the service spec is invalid: {first.Field}: {first.Message}{more}", parsed.Errors));
         }
         var spec = parsed.Spec;
 
