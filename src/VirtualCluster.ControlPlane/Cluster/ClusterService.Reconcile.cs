@@ -47,7 +47,7 @@ public sealed partial class ClusterService
             }
             if (_nodesKnownDown.Add(node.Id))
             {
-                await RecordAsync("node.down", node.Name, $"{node.Name} is down: no heartbeat for {_options.DownAfter.TotalSeconds:0.#} s", ct);
+                await RecordAsync("node.down", node.Name, $"{node.Name} is down: no heartbeat for {_detector.Inspect(node.Id).SinceLastHeartbeat?.TotalSeconds:0.0} s", ct);
                 Log.NodeDown(_logger, node.Name);
             }
             foreach (var instance in await _store.ListInstancesAsync(nodeId: node.Id, cancellationToken: ct))
