@@ -71,8 +71,10 @@ public sealed partial class ClusterService
             if (!unreachable) _unreachableSince.Remove(node.Id);
             if (first)
             {
-                // First look after a (re)start: no event, but a node that is already gone still needs its failover.
+                // A new node (or the first look after a restart): no event, but a node that is already gone still
+                // needs its failover, and one with room lets pending placements try again at once.
                 if (unreachable) _unreachableSince[node.Id] = (Now, NewIncidentId());
+                else RetryPlacementsNow();
                 continue;
             }
             if (state == previous) continue;
@@ -116,10 +118,16 @@ public sealed partial class ClusterService
                 await RecordAsync(EventKinds.NodeAlive, node.Name, previous == NodeState.Suspect
                     ? $"{node.Name} is reporting on time again"
                     : $"{node.Name} is back after being {NameOf(previous)}; instances moved away meanwhile are stopped on it", ct, node: node.Name);
-                // A node with room is back: pending placements should not wait out their backoff.
-                foreach (var retry in _placementRetries.Values) retry.NextAt = Now;
+                RetryPlacementsNow();
                 break;
         }
+    }
+
+    /// <summary>A node with room appeared or came back: pending placements should not wait out their backoff.</summary>
+    private void RetryPlacementsNow()
+    {
+        foreach (var retry in _placementRetries.Values) retry.NextAt = Now;
+        foreach (var (id, retry) in _moveRetries) _moveRetries[id] = (Now, retry.Reason);
     }
 
     private async Task HandleUnreachableNodesAsync(IReadOnlyList<NodeInfo> nodes, Dictionary<string, List<PendingWork>> pending, CancellationToken ct)
