@@ -21,10 +21,13 @@ internal static class AgentCommand
         var labels = new Option<string[]>("--label") { Description = "Node label key=value (repeatable).", AllowMultipleArgumentsPerToken = false };
         var cpu = new Option<string?>("--cpu") { Description = "Advertise this much CPU instead of measuring (e.g. 2 or 1500m)." };
         var memory = new Option<string?>("--memory") { Description = "Advertise this much memory instead of measuring (e.g. 4Gi)." };
+        var noDrain = new Option<bool>("--no-drain-on-shutdown") { Description = "On SIGTERM/Ctrl+C stop at once instead of draining this node first (use when the whole cluster stops)." };
+        var drainTimeout = new Option<double>("--drain-timeout") { Description = "Seconds to wait for the drain on shutdown.", DefaultValueFactory = _ => 30 };
+        var jitter = new Option<double>("--heartbeat-jitter") { Description = "Test aid: delay each heartbeat by up to this many milliseconds.", Hidden = true };
         var exitWithStdin = HostOptions.ExitWithStdin();
         var command = new Command("agent", "Run a node agent that joins a control plane.")
         {
-            server, joinToken, joinTokenFile, name, dataDir, address, ports, labels, cpu, memory, exitWithStdin,
+            server, joinToken, joinTokenFile, name, dataDir, address, ports, labels, cpu, memory, noDrain, drainTimeout, jitter, exitWithStdin,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -54,6 +57,11 @@ internal static class AgentCommand
                 if (Quantity.TryParseBytes(m, out var bytes) && bytes > 0) options.MemoryBytes = bytes;
                 else errors.Add($"--memory \"{m}\" is not a size like 4Gi or 512Mi");
             }
+            options.DrainOnShutdown = !parse.GetValue(noDrain);
+            if (parse.GetValue(drainTimeout) is var seconds and >= 0 and <= 3600) options.DrainTimeout = TimeSpan.FromSeconds(seconds);
+            else errors.Add($"--drain-timeout {parse.GetValue(drainTimeout)} must be between 0 and 3600 seconds");
+            if (parse.GetValue(jitter) is var ms and >= 0 and <= 30_000) options.HeartbeatJitter = TimeSpan.FromMilliseconds(ms);
+            else errors.Add($"--heartbeat-jitter {parse.GetValue(jitter)} must be between 0 and 30000 milliseconds");
             options.JoinToken = parse.GetValue(joinToken);
             if (parse.GetValue(joinTokenFile) is { } file)
             {
@@ -76,12 +84,15 @@ internal static class AgentCommand
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
         builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
-        builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        // Room for the drain, then for the workloads' own grace period.
+        builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o =>
+            o.ShutdownTimeout = options.DrainTimeout + options.StopGracePeriod + TimeSpan.FromSeconds(15));
         builder.Services.AddVirtualClusterAgent(o =>
         {
             o.ServerUrl = options.ServerUrl; o.JoinToken = options.JoinToken; o.Name = options.Name; o.Address = options.Address;
             o.DataDirectory = options.DataDirectory; o.Ports = options.Ports; o.Labels = options.Labels;
             o.CpuMillicores = options.CpuMillicores; o.MemoryBytes = options.MemoryBytes;
+            o.DrainOnShutdown = options.DrainOnShutdown; o.DrainTimeout = options.DrainTimeout; o.HeartbeatJitter = options.HeartbeatJitter;
         });
         using var host = builder.Build();
         if (exitWithStdin) HostOptions.WatchStdin(() => host.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication());

@@ -73,6 +73,8 @@ internal static class LocalCommand
                 [
                     "agent", "--server", s.Url, "--join-token-file", joinFile, "--name", $"node-{i}",
                     "--data-dir", Path.Combine(s.DataDirectory, $"node-{i}"), "--ports", $"{first}-{first + 999}",
+                    // The whole cluster stops together: there is nowhere to drain to.
+                    "--no-drain-on-shutdown",
                 ], Path.Combine(logs, $"node-{i}.log"));
                 children.Add(agent);
                 System.Console.WriteLine($"starting agent node-{i} (pid {agent.Pid}), service ports {first}-{first + 999}");
