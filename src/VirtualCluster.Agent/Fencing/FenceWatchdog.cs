@@ -29,6 +29,9 @@ internal sealed partial class FenceWatchdog : IAsyncDisposable
         _time = time;
     }
 
+    /// <summary>Raised (on a thread-pool thread) with the pid of each process the watchdog killed because the lease ran out.</summary>
+    public event Action<int>? Fenced;
+
     /// <summary>Pid of the running watchdog, if any.</summary>
     public int? Pid => _process is { HasExited: false } p ? p.Id : null;
 
@@ -54,7 +57,7 @@ internal sealed partial class FenceWatchdog : IAsyncDisposable
         try
         {
             var process = new Process { StartInfo = info };
-            process.OutputDataReceived += (_, e) => { if (e.Data is { Length: > 0 } line) LogWatchdogSaid(_logger, line); };
+            process.OutputDataReceived += (_, e) => OnOutput(e.Data);
             process.ErrorDataReceived += (_, e) => { if (e.Data is { Length: > 0 } line) LogWatchdogError(_logger, line); };
             process.Start();
             process.BeginOutputReadLine();
@@ -140,6 +143,14 @@ internal sealed partial class FenceWatchdog : IAsyncDisposable
         {
             return null;
         }
+    }
+
+    private void OnOutput(string? line)
+    {
+        if (line is not { Length: > 0 }) return;
+        LogWatchdogSaid(_logger, line);
+        var parts = line.Split(' ', 3);
+        if (parts is ["fenced", var pid, ..] && int.TryParse(pid, NumberStyles.None, CultureInfo.InvariantCulture, out var killed)) Fenced?.Invoke(killed);
     }
 
     /// <summary>Closes the watchdog's input without telling it to exit, as a dying agent would (tests).</summary>

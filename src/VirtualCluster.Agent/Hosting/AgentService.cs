@@ -35,6 +35,7 @@ internal sealed partial class AgentService : BackgroundService
     private volatile AgentIdentity? _identity;
     private volatile DrainStatus? _drain;
     private volatile bool _reachable = true;
+    private volatile IReadOnlyDictionary<int, string> _guarded = new Dictionary<int, string>();
     private TimeSpan _interval;
 
     public AgentService(IOptions<AgentOptions> options, ControlPlaneClient client, InstanceSupervisor supervisor, ResourceCollector collector,
@@ -50,6 +51,7 @@ internal sealed partial class AgentService : BackgroundService
         _lifetime = lifetime;
         _logger = logger;
         _interval = _options.HeartbeatInterval;
+        if (_watchdog is not null) _watchdog.Fenced += OnWatchdogFenced;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -137,8 +139,15 @@ internal sealed partial class AgentService : BackgroundService
             _watchdog.Clear();
             return;
         }
-        var pids = _supervisor.Snapshot.Where(s => s.FencedSingleton && s.Pid is not null).Select(s => s.Pid!.Value).ToList();
-        _watchdog.Renew(uptimeAtSend.Value + (long)(lease.TotalMilliseconds / 10), pids);
+        var guarded = _supervisor.Snapshot.Where(s => s.FencedSingleton && s.Pid is not null).ToDictionary(s => s.Pid!.Value, s => s.Id);
+        _guarded = guarded;
+        _watchdog.Renew(uptimeAtSend.Value + (long)(lease.TotalMilliseconds / 10), guarded.Keys);
+    }
+
+    /// <summary>The watchdog's kills are reported like the agent's own fencing, by instance.</summary>
+    private void OnWatchdogFenced(int pid)
+    {
+        if (_guarded.TryGetValue(pid, out var instanceId)) _supervisor.OnFencedByWatchdog(instanceId, pid);
     }
 
     private void WakeSupervision() => Volatile.Read(ref _wakeSupervision).TrySetResult();

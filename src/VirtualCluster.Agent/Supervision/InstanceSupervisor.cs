@@ -27,6 +27,7 @@ internal sealed partial class InstanceSupervisor
     private readonly ILogger _logger;
     private readonly Lock _eventsGate = new();
     private readonly List<AgentEvent> _events = [];
+    private readonly HashSet<string> _fencedReported = new(StringComparer.Ordinal);
     private volatile IReadOnlyList<InstanceSnapshot> _snapshot = [];
     private volatile bool _sweepRequested;
     private DateTimeOffset _lastSweep = DateTimeOffset.MinValue;
@@ -127,10 +128,20 @@ internal sealed partial class InstanceSupervisor
         _snapshot = _instances.Values.Select(i => new InstanceSnapshot(i.Id, i.Assignment.Epoch, i.Assignment.Spec.Driver, i.State, i.Reason,
             i.RestartCount, i.Pid, i.Assignment.Spec.IsFencedSingleton && !i.Fenced)).ToList();
 
+    /// <summary>
+    /// The watchdog killed <paramref name="instanceId"/> (process <paramref name="pid"/>) while the agent could not act
+    /// (paused or hung): record the fencing, unless the agent already did. Safe to call from any thread.
+    /// </summary>
+    public void OnFencedByWatchdog(string instanceId, int pid) =>
+        RecordEvent(EventKinds.InstanceFenced, instanceId,
+            $"the fencing watchdog stopped {instanceId} (pid {pid}): no answer from the control plane within the {_lease.Duration.TotalSeconds:0.0} s lease while the agent could not act");
+
     private void RecordEvent(string kind, string instanceId, string message)
     {
         lock (_eventsGate)
         {
+            // One fencing event per instance, whichever of the agent and the watchdog stopped it first.
+            if (kind == EventKinds.InstanceFenced && !_fencedReported.Add(instanceId)) return;
             _events.Add(new AgentEvent(_time.GetUtcNow(), kind, instanceId, message));
             if (_events.Count > 1000) _events.RemoveAt(0); // a very long outage keeps the newest
         }
