@@ -6,13 +6,27 @@ namespace VirtualCluster.IntegrationTests;
 /// Desired state lives in SQLite: a control plane that is killed and started again keeps every service,
 /// and the reconciler converges without restarting healthy instances.
 /// </summary>
-public sealed class ControlPlaneRestartTests : IDisposable
+public sealed class ControlPlaneRestartTests(Xunit.Abstractions.ITestOutputHelper output) : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("vc-restart-").FullName;
     private readonly List<TestProcess> _processes = [];
 
     [Fact]
     public async Task Killed_control_plane_restarts_with_every_service_and_leaves_instances_running()
+    {
+        try
+        {
+            await RestartAsync();
+        }
+        catch
+        {
+            // What the agents and control planes said is the only way to tell why an instance was restarted.
+            foreach (var process in _processes) output.WriteLine($"--- pid {process.Pid}\n{process.Output}");
+            throw;
+        }
+    }
+
+    private async Task RestartAsync()
     {
         var url = $"http://127.0.0.1:{Wait.FreePort()}";
         var cpDir = Path.Combine(_dir, "cp");
