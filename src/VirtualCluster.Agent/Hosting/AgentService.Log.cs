@@ -45,4 +45,7 @@ internal sealed partial class AgentService
 
     [LoggerMessage(2114, LogLevel.Warning, "Could not tell the control plane this node leaves ({Reason}); it will be declared down")]
     private static partial void LogLeaveFailed(ILogger logger, string reason);
+
+    [LoggerMessage(2115, LogLevel.Error, "Heartbeat failed unexpectedly; trying again at the next interval")]
+    private static partial void LogHeartbeatFailed(ILogger logger, Exception exception);
 }

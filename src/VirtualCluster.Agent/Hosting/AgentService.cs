@@ -127,6 +127,11 @@ internal sealed partial class AgentService : BackgroundService
             _reachable = false;
             WakeSupervision(); // the lease may run out while we wait
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A bug in building one report must not stop the heartbeats for good (the node would be declared down).
+            LogHeartbeatFailed(_logger, e);
+        }
         return true;
     }
 
