@@ -79,7 +79,7 @@ public sealed record HeartbeatResponse(
 /// <summary>Where one instance of a draining node stands.</summary>
 /// <param name="InstanceId">Instance on the draining node.</param>
 /// <param name="Service">Its service.</param>
-/// <param name="Status">"moving" (replacement placed, not healthy yet), "waiting" (no room yet; retried), "blocked" (failover "never": stays), or "moved".</param>
+/// <param name="Status">"queued" (not tried yet), "moving" (replacement placed, not healthy yet), "waiting" (no room yet; retried with backoff), or "blocked" (failover "never": it stays). Moved instances are no longer listed.</param>
 /// <param name="Detail">Readable detail: the replacement and where it runs, or why it cannot move.</param>
 public sealed record DrainItem(string InstanceId, string Service, string Status, string Detail);
 
