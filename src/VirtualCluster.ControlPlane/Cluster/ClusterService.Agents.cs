@@ -68,6 +68,7 @@ public sealed partial class ClusterService
         if (node is null || node.Id != nodeId)
             return new(404, null, new ApiError($"node {nodeId} is not registered here; join again with a join token"));
 
+        _metrics?.Heartbeat();
         var wasState = LiveState(node);
         _detector.Heartbeat(nodeId);
         var capacity = request.Capacity.CpuMillicores > 0 && request.Capacity.MemoryBytes > 0 ? request.Capacity : node.Capacity;

@@ -49,6 +49,7 @@ public sealed partial class ClusterService
             {
                 await RecordAsync("node.down", node.Name, $"{node.Name} is down: no heartbeat for {_options.DownAfter.TotalSeconds:0.#} s", ct);
                 Log.NodeDown(_logger, node.Name);
+                _metrics?.NodeDown();
             }
             foreach (var instance in await _store.ListInstancesAsync(nodeId: node.Id, cancellationToken: ct))
             {
@@ -85,6 +86,7 @@ public sealed partial class ClusterService
                 continue;
             }
             _lastPlacementFailure.Remove(spec.Name);
+            _metrics?.Placed(result.Placements.Count, "replace");
             foreach (var instance in await NewInstancesAsync(spec.Name, result.Placements, ct))
             {
                 await _store.UpsertInstanceAsync(instance, ct);

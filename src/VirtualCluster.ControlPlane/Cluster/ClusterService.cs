@@ -21,6 +21,7 @@ public sealed partial class ClusterService
     private readonly ControlPlaneOptions _options;
     private readonly ILogger<ClusterService> _logger;
     private readonly SemaphoreSlim _placementLock = new(1, 1);
+    private readonly ControlPlaneMetrics? _metrics;
 
     public ClusterService(
         IClusterStore store,
@@ -28,8 +29,10 @@ public sealed partial class ClusterService
         IFailureDetector detector,
         TimeProvider time,
         IOptions<ControlPlaneOptions> options,
-        ILogger<ClusterService> logger)
+        ILogger<ClusterService> logger,
+        ControlPlaneMetrics? metrics = null)
     {
+        _metrics = metrics;
         _store = store;
         _scheduler = scheduler;
         _detector = detector;

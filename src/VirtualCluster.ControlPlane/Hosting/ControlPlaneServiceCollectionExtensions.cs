@@ -35,6 +35,8 @@ public static class ControlPlaneServiceCollectionExtensions
             sp.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.DataDirectory,
             sp.GetRequiredService<TimeProvider>()).GetAwaiter().GetResult());
         services.TryAddSingleton(sp => new TokenService(sp.GetRequiredService<ClusterCredentials>().SigningKey, timeProvider: sp.GetRequiredService<TimeProvider>()));
+        services.AddMetrics();
+        services.TryAddSingleton<ControlPlaneMetrics>();
         services.TryAddSingleton<ClusterService>();
         // Resolve the credentials at start-up so the token files exist before the API answers its first call.
         services.AddHostedService(sp => new StartupAction(() => sp.GetRequiredService<ClusterCredentials>()));
