@@ -1,0 +1,212 @@
+namespace VirtualCluster.Scheduling;
+
+/// <summary>
+/// The placement pipeline, assembled in one place (after Nomad's feasible/stack.go): static filters (node state,
+/// driver, constraints; cached per spec) → dynamic filters (resources, ports, anti-affinity, topology spread) →
+/// the strategy's scorers → normalization → selection of the best node.
+/// </summary>
+/// <remarks>
+/// <para>Normalization: final(node) = Σ wᵢ·scoreᵢ(node) / Σ wᵢ over the strategy's scorers that apply to the spec
+/// (<see cref="IScorer.AppliesTo"/>); each scoreᵢ is within 0..100, so the final score is too.</para>
+/// <para>Selection: the highest final score; equal scores go to the node that sorts first by name, then id, so the
+/// same input always gives the same answer regardless of input order.</para>
+/// <para>Cost per placement: one pass per dynamic filter and per applicable scorer over the remaining nodes,
+/// without allocation; static filters run once per spec and cluster state.</para>
+/// </remarks>
+public sealed partial class PlacementPipeline
+{
+    private readonly IPlacementFilter[] _static;
+    private readonly IPlacementFilter[] _dynamic;
+    private readonly Dictionary<string, IPlacementStrategy> _strategies;
+
+    /// <summary>Assembles a pipeline. Static filters always run before dynamic ones; otherwise order is kept.</summary>
+    /// <exception cref="ArgumentException">No strategy, a duplicate strategy name, or a weight that is not positive.</exception>
+    public PlacementPipeline(IReadOnlyList<IPlacementFilter> filters, IReadOnlyList<IPlacementStrategy> strategies)
+    {
+        ArgumentNullException.ThrowIfNull(filters);
+        ArgumentNullException.ThrowIfNull(strategies);
+        if (filters.Any(f => f is null)) throw new ArgumentException("a filter is null", nameof(filters));
+        _static = [.. filters.Where(f => f.IsStatic)];
+        _dynamic = [.. filters.Where(f => !f.IsStatic)];
+        if (strategies.Count == 0) throw new ArgumentException("at least one strategy is needed", nameof(strategies));
+        _strategies = new Dictionary<string, IPlacementStrategy>(StringComparer.Ordinal);
+        foreach (var strategy in strategies)
+        {
+            ArgumentNullException.ThrowIfNull(strategy);
+            if (!_strategies.TryAdd(strategy.Name, strategy))
+                throw new ArgumentException($"strategy \"{strategy.Name}\" is registered twice", nameof(strategies));
+            foreach (var ws in strategy.Scorers)
+                if (ws.Scorer is null || !(ws.Weight > 0) || double.IsInfinity(ws.Weight))
+                    throw new ArgumentException($"strategy \"{strategy.Name}\": every scorer needs a finite positive weight", nameof(strategies));
+        }
+    }
+
+    /// <summary>The built-in filters and the "binpack" and "spread" strategies.</summary>
+    public static PlacementPipeline Default { get; } = new(BuiltInFilters(), BuiltInStrategies());
+
+    /// <summary>Filters in pipeline order.</summary>
+    public IReadOnlyList<IPlacementFilter> Filters => [.. _static, .. _dynamic];
+
+    /// <summary>Registered strategies by name.</summary>
+    public IReadOnlyCollection<IPlacementStrategy> Strategies => _strategies.Values;
+
+    /// <summary>New instances of the built-in filters, in pipeline order.</summary>
+    public static IReadOnlyList<IPlacementFilter> BuiltInFilters() =>
+    [
+        new NodeStateFilter(), new DriverFilter(), new LabelConstraintFilter(),
+        new ResourceFilter(), new PortFilter(), new AntiAffinityFilter(), new TopologySpreadFilter(),
+    ];
+
+    /// <summary>
+    /// The built-in strategies. binpack: most-allocated ×2, balanced ×1, anti-affinity ×1, node-affinity ×2,
+    /// topology-spread ×2. spread: the same with least-allocated in place of most-allocated.
+    /// </summary>
+    public static IReadOnlyList<IPlacementStrategy> BuiltInStrategies()
+    {
+        var balanced = new WeightedScorer(new BalancedAllocationScorer(), 1);
+        var anti = new WeightedScorer(new ServiceAntiAffinityScorer(), 1);
+        var affinity = new WeightedScorer(new NodeAffinityScorer(), 2);
+        var topology = new WeightedScorer(new TopologySpreadScorer(), 2);
+        return
+        [
+            new PlacementStrategy(StrategyNames.BinPack, [new(new MostAllocatedScorer(), 2), balanced, anti, affinity, topology]),
+            new PlacementStrategy(StrategyNames.Spread, [new(new LeastAllocatedScorer(), 2), balanced, anti, affinity, topology]),
+        ];
+    }
+
+    /// <summary>The strategy with this name.</summary>
+    /// <exception cref="ArgumentException">No strategy has that name; the message lists the known ones.</exception>
+    public IPlacementStrategy GetStrategy(string name) =>
+        _strategies.TryGetValue(name, out var strategy)
+            ? strategy
+            : throw new ArgumentException(
+                $"unknown placement strategy \"{name}\"; known: {string.Join(", ", _strategies.Keys.Order(StringComparer.Ordinal))}", nameof(name));
+
+    /// <summary>Prepares the placement of <paramref name="spec"/> on <paramref name="cluster"/>; static filters run here, once per spec.</summary>
+    public PlacementContext CreateContext(ClusterState cluster, ServiceSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        ArgumentNullException.ThrowIfNull(spec);
+        var strategy = GetStrategy(spec.Placement.Strategy);
+        if (!cluster.StaticCache.TryGetValue((this, spec), out var entry))
+        {
+            entry = RunStatic(cluster, spec, strategy);
+            cluster.StaticCache[(this, spec)] = entry;
+        }
+        return new PlacementContext(cluster, spec, strategy, entry);
+    }
+
+    private StaticEntry RunStatic(ClusterState cluster, ServiceSpec spec, IPlacementStrategy strategy)
+    {
+        var nodes = new int[cluster.Count];
+        for (var i = 0; i < nodes.Length; i++) nodes[i] = i;
+        var count = nodes.Length;
+        var removed = new List<(IPlacementFilter, int)>();
+        var probe = new PlacementContext(cluster, spec, strategy, new StaticEntry([], []));
+        foreach (var filter in _static)
+        {
+            if (!filter.AppliesTo(probe)) continue;
+            var kept = filter.Filter(probe, nodes.AsSpan(0, count));
+            removed.Add((filter, count - kept));
+            count = kept;
+        }
+        return new StaticEntry(nodes[..count], removed);
+    }
+
+    /// <summary>
+    /// Picks the best node for one more instance, or returns false when no node passes every filter.
+    /// Reserves nothing: call <see cref="ClusterState.Reserve"/> with the result.
+    /// </summary>
+    /// <param name="context">From <see cref="CreateContext"/> on the current state.</param>
+    /// <param name="node">Index of the chosen node, or -1.</param>
+    /// <param name="score">Its final score, 0..100.</param>
+    public bool TrySelect(PlacementContext context, out int node, out double score)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var count = Feasible(context, out var buffer);
+        node = -1;
+        score = 0;
+        if (count == 0) return false;
+        var totals = context.Cluster.ScratchTotals.AsSpan(0, count);
+        var weights = Score(context, buffer.AsSpan(0, count), totals);
+        var best = 0;
+        var bestValue = totals[0];
+        for (var k = 1; k < totals.Length; k++)
+        {
+            if (totals[k] > bestValue)
+            {
+                best = k;
+                bestValue = totals[k];
+            }
+        }
+        node = buffer[best];
+        score = weights > 0 ? bestValue / weights : 0;
+        return true;
+    }
+
+    /// <summary>Runs the dynamic filters; the feasible node indexes are the first (returned count) of <paramref name="buffer"/>.</summary>
+    private int Feasible(PlacementContext context, out int[] buffer)
+    {
+        buffer = context.Cluster.ScratchNodes;
+        var nodes = context.Entry.Nodes;
+        nodes.CopyTo(buffer, 0);
+        var count = nodes.Length;
+        foreach (var filter in _dynamic)
+        {
+            if (count == 0) break;
+            if (filter.AppliesTo(context)) count = filter.Filter(context, buffer.AsSpan(0, count));
+        }
+        return count;
+    }
+
+    /// <summary>Fills <paramref name="totals"/> with Σ wᵢ·scoreᵢ and returns Σ wᵢ of the scorers that applied.</summary>
+    private static double Score(PlacementContext context, ReadOnlySpan<int> nodes, Span<double> totals)
+    {
+        totals.Clear();
+        double weights = 0;
+        foreach (var ws in context.Strategy.Scorers)
+        {
+            if (!ws.Scorer.AppliesTo(context)) continue;
+            ws.Scorer.Score(context, nodes, ws.Weight, totals);
+            weights += ws.Weight;
+        }
+        return weights;
+    }
+
+    /// <summary>One node's final score and each applicable scorer's own score (whether or not the node is feasible).</summary>
+    public NodeScore ScoreNode(PlacementContext context, int node)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        Span<int> one = [node];
+        Span<double> value = [0];
+        var byScorer = new Dictionary<string, double>(StringComparer.Ordinal);
+        double total = 0, weights = 0;
+        foreach (var ws in context.Strategy.Scorers)
+        {
+            if (!ws.Scorer.AppliesTo(context)) continue;
+            value[0] = 0;
+            ws.Scorer.Score(context, one, 1, value);
+            byScorer[ws.Scorer.Name] = Math.Round(value[0], 2);
+            total += ws.Weight * value[0];
+            weights += ws.Weight;
+        }
+        var info = context.Cluster.Node(node);
+        return new NodeScore(info.Id, info.Name, Math.Round(weights > 0 ? total / weights : 0, 2), byScorer);
+    }
+
+    /// <summary>The feasible nodes for one more instance, best first, at most <paramref name="top"/>.</summary>
+    public IReadOnlyList<NodeScore> Rank(PlacementContext context, int top)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentOutOfRangeException.ThrowIfLessThan(top, 1);
+        var count = Feasible(context, out var buffer);
+        if (count == 0) return [];
+        var totals = new double[count];
+        Score(context, buffer.AsSpan(0, count), totals);
+        var order = new int[count];
+        for (var k = 0; k < count; k++) order[k] = k;
+        // Stable: equal totals keep node order (name, id), as selection does.
+        var ranked = order.OrderByDescending(k => totals[k]).ThenBy(k => k).Take(top).Select(k => buffer[k]).ToList();
+        return [.. ranked.Select(i => ScoreNode(context, i))];
+    }
+}
