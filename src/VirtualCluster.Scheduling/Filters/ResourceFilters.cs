@@ -28,13 +28,23 @@ public sealed class ResourceFilter : IPlacementFilter
         long[] useCpu = s.UseCpu, capCpu = s.CapCpu, useMem = s.UseMem, capMem = s.CapMem, useDisk = s.UseDisk, capDisk = s.CapDisk;
         int[] allocGpu = s.AllocGpu, capGpu = s.CapGpu;
         var kept = 0;
+        if (disk == 0 && gpus == 0)
+        {
+            for (var k = 0; k < nodes.Length; k++)
+            {
+                var i = Unchecked.At(nodes, k);
+                if (Unchecked.At(useCpu, i) + cpu <= Unchecked.At(capCpu, i) && Unchecked.At(useMem, i) + memory <= Unchecked.At(capMem, i))
+                    Unchecked.At(nodes, kept++) = i;
+            }
+            return kept;
+        }
         for (var k = 0; k < nodes.Length; k++)
         {
-            var i = nodes[k];
-            if (useCpu[i] + cpu <= capCpu[i] && useMem[i] + memory <= capMem[i]
-                && useDisk[i] + disk <= capDisk[i] && allocGpu[i] + gpus <= capGpu[i])
+            var i = Unchecked.At(nodes, k);
+            if (Unchecked.At(useCpu, i) + cpu <= Unchecked.At(capCpu, i) && Unchecked.At(useMem, i) + memory <= Unchecked.At(capMem, i)
+                && Unchecked.At(useDisk, i) + disk <= Unchecked.At(capDisk, i) && Unchecked.At(allocGpu, i) + gpus <= Unchecked.At(capGpu, i))
             {
-                nodes[kept++] = i;
+                Unchecked.At(nodes, kept++) = i;
             }
         }
         return kept;
@@ -73,8 +83,11 @@ public sealed class PortFilter : IPlacementFilter
         var free = context.Cluster.FreePorts;
         var need = context.PortsNeeded;
         var kept = 0;
-        foreach (var i in nodes)
-            if (free[i] >= need) nodes[kept++] = i;
+        for (var k = 0; k < nodes.Length; k++)
+        {
+            var i = Unchecked.At(nodes, k);
+            if (Unchecked.At(free, i) >= need) Unchecked.At(nodes, kept++) = i;
+        }
         return kept;
     }
 

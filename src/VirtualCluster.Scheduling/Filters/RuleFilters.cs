@@ -19,8 +19,11 @@ public sealed class AntiAffinityFilter : IPlacementFilter
         var counts = context.Cluster.ServiceCounts(context.Spec.Name);
         if (counts.Length == 0) return nodes.Length;
         var kept = 0;
-        foreach (var i in nodes)
-            if (counts[i] == 0) nodes[kept++] = i;
+        for (var k = 0; k < nodes.Length; k++)
+        {
+            var i = Unchecked.At(nodes, k);
+            if (Unchecked.At(counts, i) == 0) Unchecked.At(nodes, kept++) = i;
+        }
         return kept;
     }
 

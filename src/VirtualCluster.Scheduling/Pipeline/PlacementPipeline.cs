@@ -17,6 +17,7 @@ public sealed partial class PlacementPipeline
 {
     private readonly IPlacementFilter[] _static;
     private readonly IPlacementFilter[] _dynamic;
+    private readonly bool[] _dynamicIsOurs;
     private readonly Dictionary<string, IPlacementStrategy> _strategies;
 
     /// <summary>Assembles a pipeline. Static filters always run before dynamic ones; otherwise order is kept.</summary>
@@ -28,6 +29,7 @@ public sealed partial class PlacementPipeline
         if (filters.Any(f => f is null)) throw new ArgumentException("a filter is null", nameof(filters));
         _static = [.. filters.Where(f => f.IsStatic)];
         _dynamic = [.. filters.Where(f => !f.IsStatic)];
+        _dynamicIsOurs = [.. _dynamic.Select(f => f.GetType().Assembly == typeof(PlacementPipeline).Assembly)];
         if (strategies.Count == 0) throw new ArgumentException("at least one strategy is needed", nameof(strategies));
         _strategies = new Dictionary<string, IPlacementStrategy>(StringComparer.Ordinal);
         foreach (var strategy in strategies)
@@ -87,6 +89,9 @@ public sealed partial class PlacementPipeline
     {
         ArgumentNullException.ThrowIfNull(cluster);
         ArgumentNullException.ThrowIfNull(spec);
+        var demand = spec.Resources;
+        if (demand.CpuMillicores < 0 || demand.MemoryBytes < 0 || demand.DiskBytes < 0 || demand.Gpus < 0 || spec.Placement is null)
+            throw new ArgumentException($"spec \"{spec.Name}\" requests negative resources or has no placement section; parse it with ServiceSpecParser", nameof(spec));
         var strategy = GetStrategy(spec.Placement.Strategy);
         if (!cluster.StaticCache.TryGetValue((this, spec), out var entry))
         {
@@ -133,15 +138,36 @@ public sealed partial class PlacementPipeline
         var bestValue = totals[0];
         for (var k = 1; k < totals.Length; k++)
         {
-            if (totals[k] > bestValue)
+            var value = Unchecked.At(totals, k);
+            if (value > bestValue)
             {
                 best = k;
-                bestValue = totals[k];
+                bestValue = value;
             }
         }
         node = buffer[best];
         score = weights > 0 ? bestValue / weights : 0;
         return true;
+    }
+
+    /// <summary>True when the node passes every filter for one more instance of the context's spec now.</summary>
+    public bool IsFeasible(PlacementContext context, int node)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if ((uint)node >= (uint)context.Cluster.Count || Array.BinarySearch(context.Entry.Nodes, node) < 0) return false;
+        Span<int> one = [node];
+        foreach (var filter in _dynamic)
+            if (filter.AppliesTo(context) && filter.Filter(context, one) == 0) return false;
+        return true;
+    }
+
+    /// <summary>First fit: the feasible node that sorts first (by name, then id), ignoring scores.</summary>
+    public bool TryFirstFit(PlacementContext context, out int node)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var count = Feasible(context, out var buffer);
+        node = count > 0 ? buffer[0] : -1;
+        return count > 0;
     }
 
     /// <summary>Runs the dynamic filters; the feasible node indexes are the first (returned count) of <paramref name="buffer"/>.</summary>
@@ -151,12 +177,25 @@ public sealed partial class PlacementPipeline
         var nodes = context.Entry.Nodes;
         nodes.CopyTo(buffer, 0);
         var count = nodes.Length;
-        foreach (var filter in _dynamic)
+        for (var f = 0; f < _dynamic.Length && count > 0; f++)
         {
-            if (count == 0) break;
-            if (filter.AppliesTo(context)) count = filter.Filter(context, buffer.AsSpan(0, count));
+            var filter = _dynamic[f];
+            if (!filter.AppliesTo(context)) continue;
+            var kept = filter.Filter(context, buffer.AsSpan(0, count));
+            // Built-in stages read node arrays without bounds checks: indexes from other filters are checked first.
+            if (!_dynamicIsOurs[f]) CheckIndexes(filter, buffer, kept, count, context.Cluster.Count);
+            count = kept;
         }
         return count;
+    }
+
+    private static void CheckIndexes(IPlacementFilter filter, int[] buffer, int kept, int count, int nodes)
+    {
+        if (kept < 0 || kept > count)
+            throw new InvalidOperationException($"filter \"{filter.Name}\" returned {kept} kept nodes out of {count}");
+        for (var k = 0; k < kept; k++)
+            if ((uint)buffer[k] >= (uint)nodes)
+                throw new InvalidOperationException($"filter \"{filter.Name}\" wrote node index {buffer[k]}, outside 0..{nodes - 1}");
     }
 
     /// <summary>Fills <paramref name="totals"/> with Σ wᵢ·scoreᵢ and returns Σ wᵢ of the scorers that applied.</summary>

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace VirtualCluster.Scheduling;
 
 /// <summary>
@@ -7,29 +9,43 @@ namespace VirtualCluster.Scheduling;
 /// </summary>
 internal static class Shares
 {
-    public static int Dimensions(Resources demand) => 2 + (demand.DiskBytes > 0 ? 1 : 0) + (demand.Gpus > 0 ? 1 : 0);
-
-    /// <summary>Writes the shares of node <paramref name="i"/> into <paramref name="shares"/> and returns how many.</summary>
-    public static int Of(ClusterState s, int i, Resources d, Span<double> shares)
+    /// <summary>One share; a dimension without capacity counts as full. Use and demand are never negative.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double Share(long used, double inverse)
     {
-        shares[0] = Share(s.UseCpu[i] + d.CpuMillicores, s.InvCpu[i]);
-        shares[1] = Share(s.UseMem[i] + d.MemoryBytes, s.InvMem[i]);
+        if (inverse == 0) return 1;
+        var share = used * inverse;
+        return share > 1 ? 1 : share;
+    }
+
+    /// <summary>Shares of node <paramref name="i"/> after placing <paramref name="d"/>: CPU, memory, then disk and GPUs when requested.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Of(ClusterState s, int i, Resources d, out double a, out double b, out double c, out double e)
+    {
+        a = Share(Unchecked.At(s.UseCpu, i) + d.CpuMillicores, Unchecked.At(s.InvCpu, i));
+        b = Share(Unchecked.At(s.UseMem, i) + d.MemoryBytes, Unchecked.At(s.InvMem, i));
+        c = 0;
+        e = 0;
         var n = 2;
-        if (d.DiskBytes > 0) shares[n++] = Share(s.UseDisk[i] + d.DiskBytes, s.InvDisk[i]);
-        if (d.Gpus > 0) shares[n++] = Share(s.AllocGpu[i] + d.Gpus, s.InvGpu[i]);
+        if (d.DiskBytes > 0)
+        {
+            c = Share(Unchecked.At(s.UseDisk, i) + d.DiskBytes, Unchecked.At(s.InvDisk, i));
+            n++;
+        }
+        if (d.Gpus > 0)
+        {
+            e = Share(Unchecked.At(s.AllocGpu, i) + d.Gpus, Unchecked.At(s.InvGpu, i));
+            n++;
+        }
         return n;
     }
 
-    public static double Share(long used, double inverse) => inverse == 0 ? 1 : Math.Clamp(used * inverse, 0, 1);
-
     /// <summary>Mean share over the counted dimensions (the most-allocated score / 100).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double Mean(ClusterState s, int i, Resources d)
     {
-        var sum = Share(s.UseCpu[i] + d.CpuMillicores, s.InvCpu[i]) + Share(s.UseMem[i] + d.MemoryBytes, s.InvMem[i]);
-        var n = 2;
-        if (d.DiskBytes > 0) { sum += Share(s.UseDisk[i] + d.DiskBytes, s.InvDisk[i]); n++; }
-        if (d.Gpus > 0) { sum += Share(s.AllocGpu[i] + d.Gpus, s.InvGpu[i]); n++; }
-        return sum / n;
+        var n = Of(s, i, d, out var a, out var b, out var c, out var e);
+        return (a + b + c + e) / n;
     }
 }
 
@@ -60,12 +76,13 @@ public sealed class MostAllocatedScorer : IScorer
             var w = weight * 50; // 100 × mean of two shares
             for (var k = 0; k < nodes.Length; k++)
             {
-                var i = nodes[k];
-                totals[k] += w * (Shares.Share(useCpu[i] + cpu, invCpu[i]) + Shares.Share(useMem[i] + memory, invMem[i]));
+                var i = Unchecked.Get(nodes, k);
+                Unchecked.At(totals, k) += w * (Shares.Share(Unchecked.At(useCpu, i) + cpu, Unchecked.At(invCpu, i))
+                    + Shares.Share(Unchecked.At(useMem, i) + memory, Unchecked.At(invMem, i)));
             }
             return;
         }
-        for (var k = 0; k < nodes.Length; k++) totals[k] += weight * 100 * Shares.Mean(s, nodes[k], d);
+        for (var k = 0; k < nodes.Length; k++) Unchecked.At(totals, k) += weight * 100 * Shares.Mean(s, Unchecked.Get(nodes, k), d);
     }
 }
 
@@ -86,7 +103,7 @@ public sealed class LeastAllocatedScorer : IScorer
     {
         var s = context.Cluster;
         var d = context.Demand;
-        for (var k = 0; k < nodes.Length; k++) totals[k] += weight * 100 * (1 - Shares.Mean(s, nodes[k], d));
+        for (var k = 0; k < nodes.Length; k++) Unchecked.At(totals, k) += weight * 100 * (1 - Shares.Mean(s, Unchecked.Get(nodes, k), d));
     }
 }
 
@@ -117,21 +134,21 @@ public sealed class BalancedAllocationScorer : IScorer
             var w = weight * 100;
             for (var k = 0; k < nodes.Length; k++)
             {
-                var i = nodes[k];
-                var diff = Shares.Share(useCpu[i] + cpu, invCpu[i]) - Shares.Share(useMem[i] + memory, invMem[i]);
-                totals[k] += w * (1 - Math.Abs(diff) * 0.5);
+                var i = Unchecked.Get(nodes, k);
+                var diff = Shares.Share(Unchecked.At(useCpu, i) + cpu, Unchecked.At(invCpu, i))
+                    - Shares.Share(Unchecked.At(useMem, i) + memory, Unchecked.At(invMem, i));
+                Unchecked.At(totals, k) += w * (1 - Math.Abs(diff) * 0.5);
             }
             return;
         }
-        Span<double> shares = stackalloc double[4];
         for (var k = 0; k < nodes.Length; k++)
         {
-            var n = Shares.Of(s, nodes[k], d, shares);
-            double mean = 0, variance = 0;
-            for (var j = 0; j < n; j++) mean += shares[j];
-            mean /= n;
-            for (var j = 0; j < n; j++) variance += (shares[j] - mean) * (shares[j] - mean);
-            totals[k] += weight * 100 * (1 - Math.Sqrt(variance / n));
+            var n = Shares.Of(s, Unchecked.Get(nodes, k), d, out var a, out var b, out var c, out var e);
+            var mean = (a + b + c + e) / n;
+            // Dimensions not counted are 0 in c and e; leave them out of the variance.
+            var variance = (a - mean) * (a - mean) + (b - mean) * (b - mean)
+                + (d.DiskBytes > 0 ? (c - mean) * (c - mean) : 0) + (d.Gpus > 0 ? (e - mean) * (e - mean) : 0);
+            Unchecked.At(totals, k) += weight * 100 * (1 - Math.Sqrt(variance / n));
         }
     }
 }

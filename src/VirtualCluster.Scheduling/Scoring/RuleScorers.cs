@@ -20,11 +20,13 @@ public sealed class ServiceAntiAffinityScorer : IScorer
         var counts = context.Cluster.ServiceCounts(context.Spec.Name);
         var scale = 1.0 / (context.ServiceTotal + 1);
         var w = weight * 100;
-        for (var k = 0; k < nodes.Length; k++)
+        if (counts.Length == 0)
         {
-            var c = counts.Length == 0 ? 0 : counts[nodes[k]];
-            totals[k] += w * (1 - c * scale);
+            for (var k = 0; k < nodes.Length; k++) Unchecked.At(totals, k) += w;
+            return;
         }
+        for (var k = 0; k < nodes.Length; k++)
+            Unchecked.At(totals, k) += w * (1 - Unchecked.At(counts, Unchecked.Get(nodes, k)) * scale);
     }
 }
 
@@ -47,7 +49,7 @@ public sealed class NodeAffinityScorer : IScorer
     public void Score(PlacementContext context, ReadOnlySpan<int> nodes, double weight, Span<double> totals)
     {
         var scores = context.GetOrCreateStatic(CacheKey, Compute);
-        for (var k = 0; k < nodes.Length; k++) totals[k] += weight * scores[nodes[k]];
+        for (var k = 0; k < nodes.Length; k++) Unchecked.At(totals, k) += weight * Unchecked.At(scores, Unchecked.Get(nodes, k));
     }
 
     /// <summary>The formula for one node's labels.</summary>
@@ -98,8 +100,8 @@ public sealed class TopologySpreadScorer : IScorer
             double m = max + 1;
             for (var k = 0; k < nodes.Length; k++)
             {
-                var d = nodeDomain[nodes[k]];
-                if (d >= 0) totals[k] += w * (m - counts[d]) / m;
+                var d = Unchecked.At(nodeDomain, Unchecked.Get(nodes, k));
+                if (d >= 0) Unchecked.At(totals, k) += w * (m - counts[d]) / m;
             }
         }
     }
