@@ -13,6 +13,8 @@ namespace VirtualCluster.Scheduling;
 /// free = capacity − max(allocated, used). CPU counts only reservations unless
 /// <see cref="SchedulerOptions.CountCpuUsage"/> is set, because CPU is compressible (a busy node slows down, it does
 /// not kill processes) and a momentary spike should not block placement. GPUs count reservations only.
+/// A measurement cannot include instances reserved on this state after it was built, so each reservation adds to
+/// the measured figure as well as to the allocation (and a release takes it off both).
 /// </para>
 /// Not thread-safe: one state belongs to one placement loop.
 /// </remarks>
@@ -198,6 +200,10 @@ public sealed partial class ClusterState
         AllocMem[i] += sign * r.MemoryBytes;
         AllocDisk[i] += sign * r.DiskBytes;
         AllocGpu[i] += sign * r.Gpus;
+        // The last measurement cannot include instances placed since: they add to it as well as to reservations.
+        if (MeasuredCpu[i] > 0) MeasuredCpu[i] = Math.Max(0, MeasuredCpu[i] + sign * r.CpuMillicores);
+        if (MeasuredMem[i] > 0) MeasuredMem[i] = Math.Max(0, MeasuredMem[i] + sign * r.MemoryBytes);
+        if (MeasuredDisk[i] > 0) MeasuredDisk[i] = Math.Max(0, MeasuredDisk[i] + sign * r.DiskBytes);
         Refresh(i);
         Version++;
     }
