@@ -49,13 +49,15 @@ public class PipelineScorerTests
     }
 
     [Fact]
-    public void Node_affinity_is_50_plus_50_times_matched_weight_over_total_weight()
+    public void Node_affinity_is_100_times_matched_plus_negative_over_positive_plus_negative()
     {
         NodeAffinity[] affinity = [new("disk", "ssd", 80), new("tier", "old", -30)];
         var spec = Spec(affinity: affinity);
         var scores = Scores(new NodeAffinityScorer(), spec,
             Node("a", labels: Labels("disk=ssd")), Node("b", labels: Labels("disk=ssd", "tier=old")), Node("c", labels: Labels("tier=old")), Node("d"));
-        Assert.Equal([50 + 50 * 80 / 110.0, 50 + 50 * 50 / 110.0, 50 - 50 * 30 / 110.0, 50], scores, Tolerance);
+        Assert.Equal([100.0, 100 * 80 / 110.0, 0, 100 * 30 / 110.0], scores, Tolerance);
+        var positiveOnly = Scores(new NodeAffinityScorer(), Spec(affinity: [new("disk", "ssd", 10)]), Node("a", labels: Labels("disk=ssd")), Node("b"));
+        Assert.Equal([100.0, 0], positiveOnly, Tolerance);
     }
 
     [Fact]

@@ -19,7 +19,8 @@ public sealed record PlacedInstance(string InstanceId, ServiceSpec Spec, string 
 /// imbalance most, and stops when the budget is spent or no move gains at least <c>minGain</c>.</para>
 /// <para>Every move passes the full filter pipeline on the target, with the instance's own reservation released
 /// from its source first, so constraints, required anti-affinity and topology spread hold after each move. A move
-/// never puts a replica next to another of the same service (preferred anti-affinity is respected too), and an
+/// never puts a replica next to another of the same service when its anti-affinity is preferred (required is a
+/// filter anyway), and an
 /// instance moves at most once per plan. Ports are not reserved by the plan; applying it places new instances.</para>
 /// </remarks>
 public static class RebalancePlanner
@@ -86,7 +87,8 @@ public static class RebalancePlanner
             var context = pipeline.CreateContext(state, instance.Spec);
             foreach (var target in targets)
             {
-                if (state.ServiceCount(target, instance.Spec.Name) > 0 || !pipeline.IsFeasible(context, target)) continue;
+                var preferApart = instance.Spec.Placement.AntiAffinity == AntiAffinityMode.Preferred;
+                if ((preferApart && state.ServiceCount(target, instance.Spec.Name) > 0) || !pipeline.IsFeasible(context, target)) continue;
                 state.ReserveResources(target, instance.Spec);
                 var after = Imbalance(state, alive);
                 state.ReleaseResources(target, instance.Spec);

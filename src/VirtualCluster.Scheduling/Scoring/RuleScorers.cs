@@ -31,9 +31,11 @@ public sealed class ServiceAntiAffinityScorer : IScorer
 }
 
 /// <summary>
-/// Weighted node affinity (Nomad's affinity): score = 50 + 50 × Σ(weights of the spec's affinities the node matches)
-/// / Σ|weights|. A node matching every positive and no negative preference scores 100, one matching only the
-/// negative ones 0, one matching none 50. Node labels do not change during a placement, so scores are computed once per spec.
+/// Weighted node affinity (Nomad's affinity): score = 100 × (M + N) / (P + N), where M is the sum of the weights of
+/// the spec's affinities the node matches (negative weights subtract), P the sum of the positive weights and N the
+/// sum of the absolute negative weights. So a node matching every positive and no negative preference scores 100,
+/// one matching only the negative ones 0; with positive weights only, a node matching none scores 0. Node labels do
+/// not change during a placement, so the scores are computed once per spec.
 /// </summary>
 public sealed class NodeAffinityScorer : IScorer
 {
@@ -55,13 +57,15 @@ public sealed class NodeAffinityScorer : IScorer
     /// <summary>The formula for one node's labels.</summary>
     public static double ScoreOf(IReadOnlyDictionary<string, string> labels, IReadOnlyList<NodeAffinity> affinities)
     {
-        double matched = 0, total = 0;
+        double matched = 0, positive = 0, negative = 0;
         foreach (var a in affinities)
         {
-            total += Math.Abs(a.Weight);
+            if (a.Weight > 0) positive += a.Weight;
+            else negative -= a.Weight;
             if (labels.TryGetValue(a.Key, out var value) && value == a.Value) matched += a.Weight;
         }
-        return total == 0 ? 50 : 50 + 50 * matched / total;
+        var range = positive + negative;
+        return range == 0 ? 50 : 100 * (matched + negative) / range;
     }
 
     private static double[] Compute(PlacementContext context)
