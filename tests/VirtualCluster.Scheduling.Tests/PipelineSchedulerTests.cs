@@ -49,10 +49,10 @@ public class PipelineSchedulerTests
             Node("dead", state: NodeState.Down, labels: Labels("zone=eu")),
         };
         var failure = Place(Spec(cpu: 1000, memory: 4 * Gi, constraints: new() { ["zone"] = "eu" }), 1, nodes).Failure!;
-        Assert.StartsWith("cannot place 1 instance(s) of \"web\" on 5 node(s): memory exhausted on 2 nodes (needs 4 GiB, most free 8 GiB on c1)", failure.Message);
-        Assert.Contains("cpu exhausted on 1 node", failure.Message);
-        Assert.Contains("constraint zone=eu on 1 node", failure.Message);
-        Assert.Contains("state down on 1 node", failure.Message);
+        Assert.StartsWith("cannot place 1 instance(s) of \"web\" on 5 node(s): memory exhausted on 2 of 5 nodes (needs 4 GiB, largest free 8 GiB on c1)", failure.Message);
+        Assert.Contains("cpu exhausted on 1 of 5 nodes", failure.Message);
+        Assert.Contains("constraint zone=eu on 1 of 5 nodes", failure.Message);
+        Assert.Contains("state down on 1 of 5 nodes", failure.Message);
         Assert.Contains("closest fit m2 lacks 1 GiB memory", failure.Message);
         Assert.Equal("m2", failure.ClosestFit!.NodeName);
         Assert.Equal(1 * Gi, failure.ClosestFit.Missing["memory"]);

@@ -83,11 +83,11 @@ public sealed partial class PlacementPipeline
                     var (largest, node) = LargestFree(cluster, candidates, dimension);
                     var need = Amount(spec, dimension);
                     shortfalls.Add(new ResourceShortfall(dimension, need, largest, node, count));
-                    parts.Add((count, $"{dimension} exhausted on {Nodes(count)} (needs {Format(dimension, need)}, most free {Format(dimension, largest)} on {node ?? "none"})"));
+                    parts.Add((count, $"{dimension} exhausted on {Nodes(count, cluster.Count)} (needs {Format(dimension, need)}, largest free {Format(dimension, largest)} on {node ?? "none"})"));
                 }
                 else
                 {
-                    parts.Add((count, $"{dimension} on {Nodes(count)}"));
+                    parts.Add((count, $"{dimension} on {Nodes(count, cluster.Count)}"));
                 }
             }
             foreach (var group in outcome.ByDimension.Where(d => !ResourceDimensions.Contains(d.Key)).GroupBy(d => Group(d.Key)))
@@ -186,7 +186,8 @@ public sealed partial class PlacementPipeline
         _ => amount.ToString(CultureInfo.InvariantCulture),
     };
 
-    private static string Nodes(int count) => count == 1 ? "1 node" : string.Create(CultureInfo.InvariantCulture, $"{count} nodes");
+    private static string Nodes(int count, int total) =>
+        string.Create(CultureInfo.InvariantCulture, $"{count} of {total} {(total == 1 ? "node" : "nodes")}");
 
     /// <summary>"constraint zone=eu" → "constraint", "state down" → "state": the shortfall table's coarse names.</summary>
     private static string Group(string dimension)

@@ -88,7 +88,7 @@ public sealed class SchedulingTests : IDisposable
         var next = (await _cluster.ExplainAsync("web", default))!.NextInstance;
 
         Assert.Equal(0, next.NodesFeasible);
-        Assert.Contains("memory exhausted on 2 nodes", next.Failure!.Message);
+        Assert.Contains("memory exhausted on 2 of 2 nodes", next.Failure!.Message);
         Assert.Equal(2, next.Filters.Single(f => f.Filter == "resources").ByDimension["memory"]);
     }
 
@@ -98,7 +98,7 @@ public sealed class SchedulingTests : IDisposable
         await JoinAsync("node-1", memory: 2 * Gi);
         var outcome = await _cluster.DeployAsync(Spec(replicas: 1, memory: "3Gi", placement: """, "placement": {"constraints": {"zone": "eu"}}"""), default);
         Assert.Equal(422, outcome.StatusCode);
-        Assert.Contains("constraint zone=eu on 1 node", outcome.Error!.Error);
+        Assert.Contains("constraint zone=eu on 1 of 1 node", outcome.Error!.Error);
         Assert.Equal(1, outcome.Error.Placement!.Filters!.Single(f => f.Filter == "constraints").Removed);
     }
 
