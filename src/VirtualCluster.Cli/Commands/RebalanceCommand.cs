@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using VirtualCluster.Api;
 using VirtualCluster.Cli.Output;
 
@@ -18,12 +19,14 @@ internal static class RebalanceCommand
             Description = $"Disruption budget: the most instances moved (default {DefaultMoves}, at most {MaxMoves}).",
             HelpName = "count",
             DefaultValueFactory = _ => DefaultMoves,
+            CustomParser = result =>
+            {
+                var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+                if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value <= MaxMoves) return value;
+                result.AddError($"--max-moves must be a whole number from 0 to {MaxMoves}, not \"{text}\"");
+                return DefaultMoves;
+            },
         };
-        maxMoves.Validators.Add(result =>
-        {
-            var value = result.GetValueOrDefault<int>();
-            if (value is < 0 or > MaxMoves) result.AddError($"--max-moves must be from 0 to {MaxMoves}, not {value}");
-        });
         var output = GlobalOptions.CreateOutputOption();
         var command = new Command("rebalance",
             "Move instances from the fullest nodes to the emptiest (e.g. after a node joins). Each move starts a new instance and stops the old one once the new one runs.");
