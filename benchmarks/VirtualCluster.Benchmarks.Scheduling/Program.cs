@@ -6,9 +6,6 @@ using VirtualCluster.Benchmarks.Scheduling;
 var mode = args.Length > 0 ? args[0] : "quick";
 switch (mode)
 {
-    case "diag":
-        Diag.Run();
-        break;
     case "quick":
         ThroughputHarness.Run(TimeSpan.FromSeconds(2), Console.Out);
         break;
