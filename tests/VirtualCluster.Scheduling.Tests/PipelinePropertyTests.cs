@@ -172,6 +172,21 @@ public class PipelinePropertyTests
             }
         }, iter: 1_000);
 
+    [Fact]
+    public void The_chosen_node_has_the_best_score_of_the_separate_scorers() =>
+        RequestGen.Sample(request =>
+        {
+            // Selection fuses the allocation scorers into one pass; explanations run them one by one. Both must agree.
+            var pipeline = PlacementPipeline.Default;
+            var state = ClusterState.From(request.Nodes);
+            var context = pipeline.CreateContext(state, request.Spec);
+            if (!pipeline.TrySelect(context, out var chosen, out var score)) return;
+            var explained = pipeline.ScoreNode(context, chosen);
+            Assert.True(Math.Abs(explained.Total - score) < 0.011, $"selection {score}, explanation {explained.Total} ({string.Join(", ", explained.Scorers)}) on {state.Node(chosen).Name} cap {state.Capacity(chosen)} used {state.Used(chosen)} spec {request.Spec.Resources}");
+            for (var i = 0; i < state.Count; i++)
+                if (pipeline.IsFeasible(context, i)) Assert.True(pipeline.ScoreNode(context, i).Total <= score + 0.011, $"node {i} scores higher than the chosen one");
+        }, iter: 3_000);
+
     private static string Describe(PlacementResult result) =>
         result.Failure?.Message
         ?? string.Join(" | ", result.Placements.Select(p => $"{p.NodeId} {p.Score} {string.Join(",", p.Ports.OrderBy(e => e.Key).Select(e => $"{e.Key}={e.Value}"))}"));

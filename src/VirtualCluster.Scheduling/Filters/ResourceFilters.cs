@@ -30,11 +30,14 @@ public sealed class ResourceFilter : IPlacementFilter
         var kept = 0;
         if (disk == 0 && gpus == 0)
         {
+            // Branch-free compaction: the slack of each dimension is negative exactly when it does not fit, so the
+            // sign bit of their OR says whether to keep the node. Half-full clusters make a branch unpredictable.
             for (var k = 0; k < nodes.Length; k++)
             {
                 var i = Unchecked.At(nodes, k);
-                if (Unchecked.At(useCpu, i) + cpu <= Unchecked.At(capCpu, i) && Unchecked.At(useMem, i) + memory <= Unchecked.At(capMem, i))
-                    Unchecked.At(nodes, kept++) = i;
+                var slack = (Unchecked.At(capCpu, i) - Unchecked.At(useCpu, i) - cpu) | (Unchecked.At(capMem, i) - Unchecked.At(useMem, i) - memory);
+                Unchecked.At(nodes, kept) = i;
+                kept += 1 - (int)((ulong)slack >> 63);
             }
             return kept;
         }

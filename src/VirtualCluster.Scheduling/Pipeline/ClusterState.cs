@@ -32,6 +32,7 @@ public sealed partial class ClusterState
     internal readonly int[] FreePorts;
     internal readonly bool[] Alive;
     private readonly HashSet<int>?[] _portSets;
+    private Dictionary<string, int>? _byId;
 
     private ClusterState(NodeCandidate[] candidates, SchedulerOptions options)
     {
@@ -110,9 +111,13 @@ public sealed partial class ClusterState
     /// <summary>Index of the node with this id, or -1.</summary>
     public int IndexOf(string nodeId)
     {
-        for (var i = 0; i < Candidates.Length; i++)
-            if (Candidates[i].Node.Id == nodeId) return i;
-        return -1;
+        ArgumentNullException.ThrowIfNull(nodeId);
+        if (_byId is null)
+        {
+            _byId = new Dictionary<string, int>(Candidates.Length, StringComparer.Ordinal);
+            for (var i = 0; i < Candidates.Length; i++) _byId[Candidates[i].Node.Id] = i;
+        }
+        return _byId.TryGetValue(nodeId, out var index) ? index : -1;
     }
 
     /// <summary>Capacity of a node (negative figures read as 0).</summary>

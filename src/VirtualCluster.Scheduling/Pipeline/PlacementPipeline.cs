@@ -198,17 +198,25 @@ public sealed partial class PlacementPipeline
                 throw new InvalidOperationException($"filter \"{filter.Name}\" wrote node index {buffer[k]}, outside 0..{nodes - 1}");
     }
 
-    /// <summary>Fills <paramref name="totals"/> with Σ wᵢ·scoreᵢ and returns Σ wᵢ of the scorers that applied.</summary>
+    /// <summary>
+    /// Fills <paramref name="totals"/> with Σ wᵢ·scoreᵢ and returns Σ wᵢ of the scorers that applied. The built-in
+    /// allocation scorers share one pass (<see cref="AllocationKernel"/>) when the request has only CPU and memory.
+    /// </summary>
     private static double Score(PlacementContext context, ReadOnlySpan<int> nodes, Span<double> totals)
     {
         totals.Clear();
-        double weights = 0;
+        double weights = 0, most = 0, least = 0, balanced = 0;
+        var fuse = AllocationKernel.Covers(context);
         foreach (var ws in context.Strategy.Scorers)
         {
-            if (!ws.Scorer.AppliesTo(context)) continue;
-            ws.Scorer.Score(context, nodes, ws.Weight, totals);
+            if (fuse && ws.Scorer.GetType() == typeof(MostAllocatedScorer)) most += ws.Weight;
+            else if (fuse && ws.Scorer.GetType() == typeof(LeastAllocatedScorer)) least += ws.Weight;
+            else if (fuse && ws.Scorer.GetType() == typeof(BalancedAllocationScorer)) balanced += ws.Weight;
+            else if (ws.Scorer.AppliesTo(context)) ws.Scorer.Score(context, nodes, ws.Weight, totals);
+            else continue;
             weights += ws.Weight;
         }
+        if (most + least + balanced > 0) AllocationKernel.Score(context, nodes, most, least, balanced, totals);
         return weights;
     }
 
@@ -225,8 +233,10 @@ public sealed partial class PlacementPipeline
             if (!ws.Scorer.AppliesTo(context)) continue;
             value[0] = 0;
             ws.Scorer.Score(context, one, 1, value);
-            byScorer[ws.Scorer.Name] = Math.Round(value[0], 2);
-            total += ws.Weight * value[0];
+            // Scorers promise 0..100 on feasible nodes; an explanation may ask about others (e.g. a full node).
+            var raw = Math.Clamp(value[0], 0, 100);
+            byScorer[ws.Scorer.Name] = Math.Round(raw, 2);
+            total += ws.Weight * raw;
             weights += ws.Weight;
         }
         var info = context.Cluster.Node(node);

@@ -4,19 +4,18 @@ namespace VirtualCluster.Scheduling;
 
 /// <summary>
 /// Shares of a node's capacity that would be in use after placing the request, per dimension:
-/// share_d = clamp((used_d + request_d) / capacity_d, 0, 1), with a dimension of zero capacity counting as full.
-/// CPU and memory always count; disk and GPUs only when the spec requests them.
+/// share_d = (used_d + request_d) / capacity_d, within 0..1 on every node that passes the resource filter (scores of
+/// nodes that do not, shown in explanations, are clamped to 0..100). CPU and memory always count; disk and GPUs
+/// only when the spec requests them.
 /// </summary>
 internal static class Shares
 {
-    /// <summary>One share; a dimension without capacity counts as full. Use and demand are never negative.</summary>
+    /// <summary>
+    /// One share. For a node that passes the resource filter, used + request ≤ capacity, so the share is within 0..1
+    /// without clamping (a dimension without capacity passes only a zero request, and its share is then 0).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static double Share(long used, double inverse)
-    {
-        if (inverse == 0) return 1;
-        var share = used * inverse;
-        return share > 1 ? 1 : share;
-    }
+    public static double Share(long used, double inverse) => used * inverse;
 
     /// <summary>Shares of node <paramref name="i"/> after placing <paramref name="d"/>: CPU, memory, then disk and GPUs when requested.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
