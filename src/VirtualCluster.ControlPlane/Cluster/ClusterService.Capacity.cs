@@ -6,7 +6,9 @@ public sealed partial class ClusterService
 {
     private UtilizationHistory? _history;
 
-    private UtilizationHistory History => _history ??= new UtilizationHistory(_options.UtilizationSampleInterval, _options.UtilizationHistoryLength);
+    // Created on first use (heartbeats arrive concurrently, so exactly one instance must win).
+    private UtilizationHistory History => LazyInitializer.EnsureInitialized(ref _history,
+        () => new UtilizationHistory(_options.UtilizationSampleInterval, _options.UtilizationHistoryLength));
 
     /// <summary>
     /// Samples a node's utilization from its heartbeat: per dimension the larger of what its instances reserve and

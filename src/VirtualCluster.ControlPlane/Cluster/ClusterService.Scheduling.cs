@@ -7,7 +7,7 @@ namespace VirtualCluster.ControlPlane.Cluster;
 public sealed partial class ClusterService
 {
     private const int MaxRememberedScores = 10_000;
-    private const int FitLimit = 1_000;
+    private const int FitLimit = 200;
 
     private static readonly PipelineScheduler FallbackPipeline = new();
 

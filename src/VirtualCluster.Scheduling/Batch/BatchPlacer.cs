@@ -111,16 +111,37 @@ public static class BatchPlacer
         foreach (var item in order)
         {
             var context = contexts[item.Spec.Name];
+            // First fit resumes where the previous instance of the service went: reservations only grow during a
+            // batch, so a node that could not take it before cannot now. Topology spread is the exception (the
+            // emptiest domain can fill up and let others in again), and so may custom filters: those search from the start.
+            var from = 0;
+            var resume = item.Spec.Placement.TopologySpread.Count == 0 && pipeline.DynamicFiltersAreBuiltIn;
             for (var n = 0; n < item.Count; n++)
             {
                 double score = 0;
-                var found = scored ? pipeline.TrySelect(context, out var node, out score) : pipeline.TryFirstFit(context, out node);
+                var node = -1;
+                var found = scored ? pipeline.TrySelect(context, out node, out score) : FirstFit(pipeline, context, resume ? from : 0, out node);
                 if (!found) return pipeline.ExplainFailure(context, item.Count, n);
+                from = node;
                 var ports = state.Reserve(node, item.Spec);
                 made.Add((item.Spec, node, new Placement(state.Node(node).Id, ports, Math.Round(score, 2))));
             }
         }
         return null;
+    }
+
+    private static bool FirstFit(PlacementPipeline pipeline, PlacementContext context, int from, out int node)
+    {
+        var nodes = context.StaticNodes;
+        var start = nodes.BinarySearch(from);
+        for (var k = start < 0 ? ~start : start; k < nodes.Length; k++)
+        {
+            if (!pipeline.IsFeasible(context, nodes[k])) continue;
+            node = nodes[k];
+            return true;
+        }
+        node = -1;
+        return false;
     }
 
     private static PlacementFailure? DotProduct(PlacementPipeline pipeline, ClusterState state, IReadOnlyList<BatchItem> items,

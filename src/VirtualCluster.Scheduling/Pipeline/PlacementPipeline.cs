@@ -46,6 +46,9 @@ public sealed partial class PlacementPipeline
     /// <summary>The built-in filters and the "binpack" and "spread" strategies.</summary>
     public static PlacementPipeline Default { get; } = new(BuiltInFilters(), BuiltInStrategies());
 
+    /// <summary>True when every dynamic filter is a built-in one, whose verdicts only turn from pass to fail as reservations grow (topology spread aside).</summary>
+    internal bool DynamicFiltersAreBuiltIn => _dynamicIsOurs.All(b => b);
+
     /// <summary>Filters in pipeline order.</summary>
     public IReadOnlyList<IPlacementFilter> Filters => [.. _static, .. _dynamic];
 

@@ -189,7 +189,7 @@ public sealed class SchedulingTests : IDisposable
         Assert.Equal(DateTimeOffset.Parse("2026-01-01T02:00:00Z"), memory.ExhaustedAt);
         Assert.NotNull(capacity.Cluster.Single(r => r.Resource == "memory").ExhaustedAt);
         // 2 GiB used of 4 (measured use beats the 512 Mi reserved): four more 512 Mi replicas fit; cpu would allow 7.
-        Assert.Equal(new FitEstimate("web", 4, 1000), Assert.Single(capacity.Fits));
+        Assert.Equal(new FitEstimate("web", 4, 200), Assert.Single(capacity.Fits));
         Assert.NotNull((await _cluster.GetStatusAsync(default)).Capacity);
     }
 }
