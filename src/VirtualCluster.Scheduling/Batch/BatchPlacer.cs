@@ -148,25 +148,32 @@ public static class BatchPlacer
         Dictionary<string, PlacementContext> contexts, List<(ServiceSpec, int, Placement)> made)
     {
         var remaining = items.Where(i => i.Count > 0).ToDictionary(i => i.Spec.Name, i => i.Count, StringComparer.Ordinal);
-        var specs = items.Where(i => i.Count > 0).Select(i => i.Spec).OrderBy(s => s.Name, StringComparer.Ordinal).ToList();
-        for (var node = 0; node < state.Count && remaining.Count > 0; node++)
+        var active = items.Where(i => i.Count > 0).Select(i => i.Spec).OrderBy(s => s.Name, StringComparer.Ordinal).ToList();
+        for (var node = 0; node < state.Count && active.Count > 0; node++)
         {
-            while (true)
+            while (active.Count > 0)
             {
-                ServiceSpec? best = null;
+                var best = -1;
                 var bestDot = double.NegativeInfinity;
                 var free = state.Free(node);
                 var cap = state.Capacity(node);
-                foreach (var spec in specs)
+                for (var k = 0; k < active.Count; k++)
                 {
-                    if (!remaining.ContainsKey(spec.Name) || !pipeline.IsFeasible(contexts[spec.Name], node)) continue;
+                    var spec = active[k];
+                    // Cheap checks first; the full filter chain only for a candidate that would win.
+                    if (!state.Fits(node, spec.Resources, spec.Ports.Count)) continue;
                     var dot = Dot(spec.Resources, free, cap);
-                    if (dot > bestDot) (best, bestDot) = (spec, dot);
+                    if (dot > bestDot && pipeline.IsFeasible(contexts[spec.Name], node)) (best, bestDot) = (k, dot);
                 }
-                if (best is null) break;
-                var ports = state.Reserve(node, best);
-                made.Add((best, node, new Placement(state.Node(node).Id, ports, 0)));
-                if (--remaining[best.Name] == 0) remaining.Remove(best.Name);
+                if (best < 0) break;
+                var chosen = active[best];
+                var ports = state.Reserve(node, chosen);
+                made.Add((chosen, node, new Placement(state.Node(node).Id, ports, 0)));
+                if (--remaining[chosen.Name] == 0)
+                {
+                    remaining.Remove(chosen.Name);
+                    active.RemoveAt(best);
+                }
             }
         }
         if (remaining.Count == 0) return null;
