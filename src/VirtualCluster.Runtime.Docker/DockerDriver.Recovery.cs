@@ -24,7 +24,7 @@ public sealed partial class DockerDriver
         }
         catch (Exception e) when (e is DockerApiException || DockerErrors.IsDaemonUnreachable(e))
         {
-            LogRecoveryFailed(_options.Endpoint, DockerErrors.Message(e));
+            LogRecoveryFailed(_engine.Endpoint, DockerErrors.Message(e));
             return [];
         }
 
@@ -44,7 +44,7 @@ public sealed partial class DockerDriver
             }
             catch (Exception e) when (e is DockerApiException || DockerErrors.IsDaemonUnreachable(e))
             {
-                LogRecoveryFailed(_options.Endpoint, DockerErrors.Message(e));
+                LogRecoveryFailed(_engine.Endpoint, DockerErrors.Message(e));
             }
         }
         return result;

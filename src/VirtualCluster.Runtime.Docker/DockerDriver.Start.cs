@@ -53,7 +53,7 @@ public sealed partial class DockerDriver
             }
             catch (Exception e) when (DockerErrors.IsDaemonUnreachable(e))
             {
-                Fail(instance, DockerErrors.Unreachable(_options.Endpoint, e));
+                Fail(instance, DockerErrors.Unreachable(_engine.Endpoint, e));
             }
             catch (DockerApiException e)
             {
@@ -162,7 +162,7 @@ public sealed partial class DockerDriver
             }
             catch (Exception e) when (e is DockerApiException || DockerErrors.IsDaemonUnreachable(e))
             {
-                var why = e is DockerApiException ? DockerErrors.Message(e) : DockerErrors.Unreachable(_options.Endpoint, e);
+                var why = e is DockerApiException ? DockerErrors.Message(e) : DockerErrors.Unreachable(_engine.Endpoint, e);
                 Fail(instance, $"image {image} not found locally and could not be pulled: {why}");
                 return;
             }
@@ -176,7 +176,7 @@ public sealed partial class DockerDriver
         }
         catch (Exception e) when (e is DockerApiException || DockerErrors.IsDaemonUnreachable(e))
         {
-            Fail(instance, e is DockerApiException ? $"the Docker daemon refused: {DockerErrors.Message(e)}" : DockerErrors.Unreachable(_options.Endpoint, e));
+            Fail(instance, e is DockerApiException ? $"the Docker daemon refused: {DockerErrors.Message(e)}" : DockerErrors.Unreachable(_engine.Endpoint, e));
         }
         finally
         {

@@ -39,7 +39,7 @@ public sealed partial class DockerDriver
                 }
                 catch (Exception e) when (e is DockerApiException || DockerErrors.IsDaemonUnreachable(e))
                 {
-                    var reason = e is DockerApiException ? $"could not stop container {Short(containerId)}: {DockerErrors.Message(e)}" : DockerErrors.Unreachable(_options.Endpoint, e);
+                    var reason = e is DockerApiException ? $"could not stop container {Short(containerId)}: {DockerErrors.Message(e)}" : DockerErrors.Unreachable(_engine.Endpoint, e);
                     instance.TrySetFailed(reason);
                     LogStopFailed(instance.Id, Short(containerId), reason);
                     return;

@@ -26,7 +26,7 @@ public sealed partial class DockerDriver
         }
         catch (Exception e) when (e is DockerApiException || DockerErrors.IsDaemonUnreachable(e))
         {
-            var reason = $"lost contact with the Docker daemon at {_options.Endpoint} while container {Short(containerId)} ran: {DockerErrors.Message(e)}";
+            var reason = $"lost contact with the Docker daemon at {_engine.Endpoint} while container {Short(containerId)} ran: {DockerErrors.Message(e)}";
             if (instance.TrySetFailed(reason)) LogLost(instance.Id, Short(containerId), DockerErrors.Message(e));
             return;
         }

@@ -56,7 +56,7 @@ public sealed partial class DockerDriver : IWorkloadDriver, IAsyncDisposable
     public string Name => "docker";
 
     /// <summary>The daemon address this driver talks to.</summary>
-    public string Endpoint => _options.Endpoint;
+    public string Endpoint => _engine.Endpoint;
 
     /// <inheritdoc />
     /// <remarks>Pings the daemon, waiting at most <see cref="DockerDriverOptions.PingTimeout"/>. Never throws for daemon trouble.</remarks>
@@ -80,8 +80,8 @@ public sealed partial class DockerDriver : IWorkloadDriver, IAsyncDisposable
         var now = problem is null ? 1 : 0;
         if (Interlocked.Exchange(ref _available, now) != now)
         {
-            if (problem is null) LogDaemonAvailable(_options.Endpoint);
-            else LogDaemonUnavailable(_options.Endpoint, problem);
+            if (problem is null) LogDaemonAvailable(_engine.Endpoint);
+            else LogDaemonUnavailable(_engine.Endpoint, problem);
         }
         return problem is null;
     }
