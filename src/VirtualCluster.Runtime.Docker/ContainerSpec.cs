@@ -90,6 +90,7 @@ internal static class ContainerSpec
             HostConfig = new HostConfig
             {
                 PortBindings = bindings,
+                Init = options.Init,
                 // The agent's supervisor owns restarts (backoff, limits, health): Docker must not restart on its own.
                 RestartPolicy = new DockerRestartPolicy { Name = RestartPolicyKind.No },
                 NanoCPUs = spec.Resources.CpuMillicores > 0 ? spec.Resources.CpuMillicores * 1_000_000 : 0,

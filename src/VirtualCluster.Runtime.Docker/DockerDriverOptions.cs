@@ -22,6 +22,13 @@ public sealed class DockerDriverOptions
     /// <summary>Identifies this node in the ownership label <see cref="ContainerLabels.Node"/>; the agent uses its node name. Required.</summary>
     public string Node { get; set; } = "";
 
+    /// <summary>
+    /// Run Docker's init (tini) as the container's PID 1. Default true: it forwards signals and reaps zombies, so a
+    /// workload that installs no SIGTERM handler (busybox httpd, many shell scripts) still stops on SIGTERM instead of
+    /// being killed only after the grace period, which as PID 1 it otherwise would.
+    /// </summary>
+    public bool Init { get; set; } = true;
+
     /// <summary>Output lines kept in memory per instance (Docker keeps the full log). Default 2000.</summary>
     public int LogBufferLines { get; set; } = 2000;
 
