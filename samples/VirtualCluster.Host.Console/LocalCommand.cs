@@ -90,7 +90,7 @@ internal static class LocalCommand
             var joined = 0;
             if (!await WaitAsync(async () => (joined = await AliveNodesAsync(http)) >= s.Agents, cp, TimeSpan.FromSeconds(60), stop.Token))
                 return Failed(children.FirstOrDefault(c => c.HasExited) ?? cp, $"only {joined} of {s.Agents} agents joined");
-            var drivers = await DriversAsync(http);
+            var drivers = await DriversAsync(http, s.Docker == "off");
 
             var config = WriteCliConfig(s.Url, Path.Combine(cpDir, ClusterCredentials.AdminTokenFile));
             System.Console.WriteLine($"""
@@ -154,13 +154,13 @@ internal static class LocalCommand
     }
 
     /// <summary>"process, docker (Docker at unix:///...)": what the agents offer.</summary>
-    private static async Task<string> DriversAsync(HttpClient http)
+    private static async Task<string> DriversAsync(HttpClient http, bool dockerOff)
     {
         var nodes = await http.GetFromJsonAsync<List<NodeView>>("/v1/nodes", VirtualClusterJson.Options) ?? [];
         var names = nodes.SelectMany(n => n.Node.Drivers).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         return names.Contains("docker")
             ? string.Join(", ", names) + " (specs with \"driver\": \"docker\" run as containers)"
-            : string.Join(", ", names) + " (no Docker daemon answered; docker specs cannot be placed)";
+            : string.Join(", ", names) + (dockerOff ? " (--docker off)" : " (no Docker daemon answered; docker specs cannot be placed)");
     }
 
     /// <summary>Points the CLI at this cluster: VCLUSTER_CONFIG if set, else ~/.vcluster/config.json.</summary>
