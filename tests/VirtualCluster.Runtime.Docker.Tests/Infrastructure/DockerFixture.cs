@@ -11,6 +11,7 @@ namespace VirtualCluster.Runtime.Docker.Tests.Infrastructure;
 public abstract class DockerFixture : IAsyncLifetime
 {
     private readonly List<DockerDriver> _drivers = [];
+    private readonly List<string> _images = [];
 
     protected DockerFixture()
     {
@@ -25,6 +26,9 @@ public abstract class DockerFixture : IAsyncLifetime
     protected DockerClient Docker { get; }
 
     protected static string Image => VirtualCluster.Testing.DockerTestEnvironment.Image;
+
+    /// <summary>Removes this image from the shared daemon at the end of the test.</summary>
+    protected void RemoveImageAfterwards(string image) => _images.Add(image);
 
     protected DockerDriver NewDriver(string node = "node-1", Action<DockerDriverOptions>? configure = null)
     {
@@ -74,6 +78,11 @@ public abstract class DockerFixture : IAsyncLifetime
         {
             foreach (var container in await ContainersAsync())
                 await Docker.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters { Force = true });
+            foreach (var image in _images)
+            {
+                try { await Docker.Images.DeleteImageAsync(image, new ImageDeleteParameters { Force = true }); }
+                catch (DockerImageNotFoundException) { }
+            }
         }
         finally
         {
