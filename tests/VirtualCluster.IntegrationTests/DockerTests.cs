@@ -56,6 +56,36 @@ public sealed class DockerTests
     }
 
     [DockerFact]
+    public async Task Deploy_of_an_image_that_is_not_here_shows_the_pull_progress_and_then_runs()
+    {
+        await using var stack = await DockerStack.StartAsync();
+        await stack.StartAgentAsync("node-1", 44000);
+        // A registry on loopback, slow enough that the CLI's polls see the pull under way.
+        using var registry = LoopbackRegistry.Start(chunkDelay: TimeSpan.FromMilliseconds(60));
+        try
+        {
+            var path = Path.Combine(stack.Directory, "pulled.json");
+            await File.WriteAllTextAsync(path, $$"""
+                { "name": "pulled", "driver": "docker", "image": "{{registry.Image}}", "command": "/bin/httpd",
+                  "args": ["-f", "-p", "8080", "-h", "/www"], "ports": [{ "name": "http", "containerPort": 8080 }] }
+                """);
+            var (code, output) = await CliRunner.RunAsync(stack.CliEnv, "deploy", path);
+            Assert.True(code == 0, output);
+            Assert.Matches($@"0/1 running \(1 starting\): pulling image {System.Text.RegularExpressions.Regex.Escape(registry.Image)}: \d+%", output);
+            using var api = stack.Api();
+            var url = Assert.Single((await api.ServiceAsync("pulled"))!.Instances).Urls[0];
+            Assert.Contains("hello from a pulled image", await Curl.GetStringAsync(url));
+        }
+        finally
+        {
+            foreach (var container in await stack.ContainersAsync())
+                await stack.Docker.Containers.RemoveContainerAsync(container.ID, new Docker.DotNet.Models.ContainerRemoveParameters { Force = true });
+            try { await stack.Docker.Images.DeleteImageAsync(registry.Image, new Docker.DotNet.Models.ImageDeleteParameters { Force = true }); }
+            catch (global::Docker.DotNet.DockerImageNotFoundException) { }
+        }
+    }
+
+    [DockerFact]
     public async Task Bad_docker_input_ends_in_readable_states_and_the_agent_keeps_serving_when_the_daemon_goes_away()
     {
         await using var stack = await DockerStack.StartAsync();
