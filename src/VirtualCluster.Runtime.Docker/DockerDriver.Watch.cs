@@ -24,8 +24,9 @@ public sealed partial class DockerDriver
             if (instance.TrySetExited(null, $"container {Short(containerId)} was removed by someone else")) LogExited(instance.Id, Short(containerId), "was removed by someone else");
             return;
         }
-        catch (Exception e) when (e is DockerApiException || DockerErrors.IsDaemonUnreachable(e))
+        catch (Exception e) when (e is DockerApiException or OperationCanceledException || DockerErrors.IsDaemonUnreachable(e))
         {
+            // OperationCanceledException here is a timeout inside the client, not our cancellation.
             var reason = $"lost contact with the Docker daemon at {_engine.Endpoint} while container {Short(containerId)} ran: {DockerErrors.Message(e)}";
             if (instance.TrySetFailed(reason)) LogLost(instance.Id, Short(containerId), DockerErrors.Message(e));
             return;

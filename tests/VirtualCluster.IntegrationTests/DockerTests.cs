@@ -148,6 +148,24 @@ public sealed class DockerTests
         Assert.Equal(NodeState.Alive, (await api.StatusAsync()).Nodes.Single().Node.State);
     }
 
+    [Fact]
+    public async Task Agent_with_docker_on_refuses_to_start_when_the_daemon_does_not_answer()
+    {
+        var dir = Directory.CreateTempSubdirectory("vc-docker-on-").FullName;
+        try
+        {
+            var endpoint = $"unix://{dir}/no-daemon.sock";
+            using var agent = TestProcess.StartDotnet(RepoPaths.HostDll,
+                ["agent", "--server", "http://127.0.0.1:9", "--join-token", "x", "--name", "n1", "--data-dir", dir, "--docker", "on", "--docker-endpoint", endpoint]);
+            Assert.Equal(2, await agent.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+            Assert.Contains($"--docker on: the Docker daemon at {endpoint} does not answer", agent.Output);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private static async Task<(int Code, string Output)> DeployAsync(DockerStack stack, string name, string fields)
     {
         var path = Path.Combine(stack.Directory, name + ".json");

@@ -98,6 +98,18 @@ public sealed class DockerDriverTests : DockerFixture
     }
 
     [DockerFact]
+    public async Task Waits_and_output_outlive_the_request_timeout()
+    {
+        // Waiting on the container and following its output are long calls: the per-request timeout must not cut them.
+        var driver = NewDriver(configure: o => o.RequestTimeout = TimeSpan.FromSeconds(1));
+        await driver.StartAsync(Request("slow-1", Busybox("/bin/sh", "-c", "sleep 2; echo late; exit 4")));
+        await Poll.UntilAsync(async () => (await driver.GetStatusAsync("slow-1")).State != WorkloadState.Running, "the container to exit");
+        var status = await driver.GetStatusAsync("slow-1");
+        Assert.Equal((WorkloadState.Exited, 4), (status.State, status.ExitCode));
+        Assert.Contains(await driver.ReadLogsAsync("slow-1", 0, 10), l => l.Text == "late");
+    }
+
+    [DockerFact]
     public async Task Unknown_image_fails_with_a_reason_that_names_it()
     {
         var driver = NewDriver();
