@@ -36,12 +36,6 @@ internal sealed class UtilizationHistory(TimeSpan interval, int length)
         }
     }
 
-    /// <summary>Forgets a node (it left).</summary>
-    public void Forget(string nodeId)
-    {
-        lock (_gate) _nodes.Remove(nodeId);
-    }
-
     /// <summary>A copy of one node's samples, oldest first (empty when none).</summary>
     public IReadOnlyList<UtilizationSample> Node(string nodeId)
     {
