@@ -22,7 +22,8 @@ public static class StunCredentials
 
     /// <summary>
     /// Prepares a string as SASLprep (RFC 4013) does: removes characters "mapped to nothing" (RFC 3454 B.1), maps
-    /// non-ASCII spaces to U+0020 and normalizes to NFKC. ASCII strings come back unchanged.
+    /// non-ASCII spaces to U+0020 and normalizes to NFKC. ASCII strings come back unchanged. NFKC needs ICU: an app
+    /// running with InvariantGlobalization gets the mapping steps only, which matters only for non-ASCII passwords.
     /// </summary>
     public static string Prepare(string value)
     {
