@@ -105,6 +105,18 @@ public sealed partial class IceAgent
         return builder.AddMessageIntegrity(_remoteKey).AddFingerprintAndBuild();
     }
 
+    private TimeSpan CheckGiveUpTime()
+    {
+        var total = TimeSpan.Zero;
+        var rto = _options.CheckRto;
+        for (var i = 1; i < _options.MaxCheckTransmissions; i++)
+        {
+            total += rto;
+            rto = rto * 2 > _options.MaxCheckRto ? _options.MaxCheckRto : rto * 2;
+        }
+        return total + _options.MaxCheckRto;
+    }
+
     private StunRetransmission CheckRetransmission() =>
         new(_options.CheckRto, _options.MaxCheckTransmissions, FinalWaitMultiplier: Math.Max(1, (int)(_options.MaxCheckRto / _options.CheckRto)), _options.MaxCheckRto);
 
@@ -217,6 +229,9 @@ public sealed partial class IceAgent
     {
         if (!_gatheringDone || !_remoteEndOfCandidates || _triggered.Count > 0) return;
         if (_pairs.Any(p => p.State != IceCandidatePairState.Failed)) return;
+        // with no pair at all, wait as long as one check would take: the peer's checks may still reveal a peer-reflexive candidate
+        _checksStarted ??= _time.GetUtcNow();
+        if (_pairs.Count == 0 && _time.GetUtcNow() - _checksStarted.Value < CheckGiveUpTime()) return;
         SetStateLocked(IceConnectionState.Failed, out changed);
         _ticker?.Dispose();
         _ticker = null;

@@ -43,6 +43,7 @@ public sealed partial class IceAgent : IAsyncDisposable
     private bool _remoteEndOfCandidates;
     private bool _gatheringStarted;
     private DateTimeOffset? _firstValidAt;
+    private DateTimeOffset? _checksStarted;
     private IceCandidatePair? _nominating;
     private DateTimeOffset _lastConsent;
     private DateTimeOffset _nextConsent;
