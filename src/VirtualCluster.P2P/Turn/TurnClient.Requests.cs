@@ -154,6 +154,7 @@ public sealed partial class TurnClient
             && message.TryGetXorAddress(StunAttributeType.XorPeerAddress, out var peer)
             && message.TryGetAttribute(StunAttributeType.Data, out var data))
         {
+            Interlocked.Increment(ref _dataIndications);
             DataReceived?.Invoke(data, peer);
             return;
         }
@@ -172,8 +173,13 @@ public sealed partial class TurnClient
         {
             peer = _channelsByNumber.TryGetValue(number, out var channel) ? channel.Peer : null;
         }
-        if (peer is null) _mux.Drop(DropReason.Unexpected);
-        else DataReceived?.Invoke(data, peer);
+        if (peer is null)
+        {
+            _mux.Drop(DropReason.Unexpected);
+            return;
+        }
+        Interlocked.Increment(ref _channelData);
+        DataReceived?.Invoke(data, peer);
     }
 
     private sealed class Permission

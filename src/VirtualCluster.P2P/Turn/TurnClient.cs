@@ -38,6 +38,8 @@ public sealed partial class TurnClient : ITurnServerSink, IAsyncDisposable
     private ushort _nextChannel = ChannelData.MinChannel;
     private ITimer? _maintenance;
     private int _staleNonceRetries;
+    private long _dataIndications;
+    private long _channelData;
     private bool _disposed;
 
     /// <summary>A client for the TURN server at <paramref name="server"/>, sending from <paramref name="mux"/>'s socket.</summary>
@@ -66,6 +68,12 @@ public sealed partial class TurnClient : ITurnServerSink, IAsyncDisposable
 
     /// <summary>How many requests were retried after 438 Stale Nonce.</summary>
     public int StaleNonceRetries => Volatile.Read(ref _staleNonceRetries);
+
+    /// <summary>Data indications received (RFC 8656 §11.4).</summary>
+    public long DataIndicationsReceived => Interlocked.Read(ref _dataIndications);
+
+    /// <summary>ChannelData messages received (RFC 8656 §12.6).</summary>
+    public long ChannelDataReceived => Interlocked.Read(ref _channelData);
 
     /// <summary>Data relayed from peers, from Data indications and ChannelData alike.</summary>
     public TurnDataHandler? DataReceived { get; set; }
