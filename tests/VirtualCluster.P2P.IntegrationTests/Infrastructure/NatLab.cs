@@ -25,6 +25,7 @@ public sealed class NatLab : IDisposable
 {
     public const string Prefix = "vcp2p-";
     public const string PublicAddress = "203.0.113.1";
+    private const string SinkAddress = "203.0.113.254";
     public const int TurnPort = 3478;
 
     /// <summary>The UDP port peers bind; MASQUERADE keeps it, so the full-cone DNAT knows the mapped port.</summary>
@@ -62,6 +63,7 @@ public sealed class NatLab : IDisposable
             Shell.Check("ip", "-n", pub, "link", "add", "br0", "type", "bridge");
             Shell.Check("ip", "-n", pub, "addr", "add", PublicAddress + "/24", "dev", "br0");
             Shell.Check("ip", "-n", pub, "link", "set", "br0", "up");
+            AddInternetSink(pub, "br0");
             var index = 0;
             foreach (var (name, nat) in homes) lab.AddHome(name, nat, ++index);
             lab._coturn = await Coturn.StartAsync(PublicAddress, TurnPort, pub);
@@ -96,6 +98,7 @@ public sealed class NatLab : IDisposable
         Shell.Check("ip", "-n", host, "link", "set", "eth0", "up");
         Shell.Check("ip", "-n", host, "route", "add", "default", "via", lan);
         Shell.Check("ip", "netns", "exec", router, "sysctl", "-qw", "net.ipv4.ip_forward=1");
+        AddInternetSink(router, "wan");
         // NAT. Unsolicited datagrams to the router itself are dropped in INPUT, as a home router does; otherwise their
         // conntrack entries would make MASQUERADE pick another source port and break the cone behaviour.
         Iptables(router, "-A", "INPUT", "-i", "wan", "-p", "udp", "-j", "DROP");
@@ -105,6 +108,18 @@ public sealed class NatLab : IDisposable
             Iptables(router, "-t", "nat", "-A", "PREROUTING", "-i", "wan", "-p", "udp", "--dport", PeerPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 "-j", "DNAT", "--to-destination", $"{hostAddress}:{PeerPort}");
         _homes[name] = new Home(name, nat, host, router, hostAddress, wan);
+    }
+
+    /// <summary>
+    /// A default route to 203.0.113.254, a neighbour with a made-up MAC address that no interface has: datagrams to
+    /// addresses that exist nowhere in the lab (e.g. another home's private address) vanish silently on the bridge, as
+    /// they would on the internet, instead of failing with "network unreachable" (coturn drops an allocation whose
+    /// relay socket gets that error).
+    /// </summary>
+    private static void AddInternetSink(string netns, string device)
+    {
+        Shell.Check("ip", "-n", netns, "neigh", "replace", SinkAddress, "lladdr", "02:00:5e:00:53:fe", "dev", device, "nud", "permanent");
+        Shell.Check("ip", "-n", netns, "route", "add", "default", "via", SinkAddress, "dev", device);
     }
 
     private static void Iptables(string netns, params string[] args) => Shell.Check("ip", ["netns", "exec", netns, "iptables", .. args]);

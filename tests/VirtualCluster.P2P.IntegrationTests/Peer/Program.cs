@@ -3,11 +3,13 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using VirtualCluster.P2P.Ice;
 using VirtualCluster.P2P.Signaling;
 
 // Usage: VirtualCluster.P2P.Peer --role controlling|controlled [--stun host:port] [--turn host:port --user u --pass p]
-//        [--port N] [--relay-only] [--loopback]
+//        [--port N] [--relay-only] [--loopback] [--verbose]
 // stdin:  signaling messages ({"type":...}) and commands ({"cmd":"send","text":"..."}, {"cmd":"quit"})
 // stdout: signaling messages ({"type":...}) and events ({"event":"connected"|"data"|"failed"|"state",...})
 var settings = Args.Parse(args);
@@ -19,7 +21,12 @@ if (settings.Turn is { } turn) options.Servers.Add(IceServer.Parse("turn:" + tur
 if (settings.RelayOnly) options.TransportPolicy = IceTransportPolicy.Relay;
 if (settings.Loopback) options.LocalAddresses.Add(System.Net.IPAddress.Loopback);
 
-await using var agent = new IceAgent(settings.Controlling ? IceRole.Controlling : IceRole.Controlled, options);
+// logs go to stderr (the tests keep them and show them when a connection fails)
+using var loggerFactory = LoggerFactory.Create(b => b
+    .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; })
+    .AddFilter("VirtualCluster", settings.Verbose ? LogLevel.Debug : LogLevel.Information)
+    .Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
+await using var agent = new IceAgent(settings.Controlling ? IceRole.Controlling : IceRole.Controlled, options, loggerFactory: loggerFactory);
 var inbound = Channel.CreateUnbounded<SignalingMessage>();
 var signaling = new PeerSignaling(inbound.Reader, output);
 agent.DataReceived = data => Event(new JsonObject { ["event"] = "data", ["text"] = Encoding.UTF8.GetString(data) });
@@ -91,13 +98,13 @@ internal sealed class PeerSignaling(ChannelReader<SignalingMessage> inbound, Tex
         await inbound.WaitToReadAsync(cancellationToken) && inbound.TryRead(out var m) ? m : null;
 }
 
-internal sealed record Args(bool Controlling, string? Stun, string? Turn, string? User, string? Pass, int Port, bool RelayOnly, bool Loopback, int TimeoutSeconds)
+internal sealed record Args(bool Controlling, string? Stun, string? Turn, string? User, string? Pass, int Port, bool RelayOnly, bool Loopback, int TimeoutSeconds, bool Verbose)
 {
     public static Args Parse(string[] args)
     {
         string? Value(string name) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
         return new Args(Value("--role") != "controlled", Value("--stun"), Value("--turn"), Value("--user"), Value("--pass"),
             int.TryParse(Value("--port"), out var port) ? port : 0, args.Contains("--relay-only"), args.Contains("--loopback"),
-            int.TryParse(Value("--timeout"), out var timeout) ? timeout : 30);
+            int.TryParse(Value("--timeout"), out var timeout) ? timeout : 30, args.Contains("--verbose"));
     }
 }
