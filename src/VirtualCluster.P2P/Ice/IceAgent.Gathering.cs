@@ -78,11 +78,22 @@ public sealed partial class IceAgent
                 else Log.ServerFailed(_logger, server.Host, result.Error ?? "no answer");
                 return;
             }
-            var turn = new TurnClient(path.Mux, endPoint, server.Username!, server.Password!, new TurnClientOptions { Software = _options.Software },
-                _time, _loggerFactory.CreateLogger<TurnClient>());
-            lock (_gate) path.TurnClients.Add(turn);
-            var (relayed, mappedByTurn, _) = await turn.AllocateAsync(timeout.Token).ConfigureAwait(false);
-            AddServerReflexive(path, host, mappedByTurn, endPoint.Address, localPreference);
+            var turn = NewTurnClient(path, endPoint, server);
+            IPEndPoint relayed, mappedByTurn;
+            try
+            {
+                (relayed, mappedByTurn, _) = await turn.AllocateAsync(timeout.Token).ConfigureAwait(false);
+                AddServerReflexive(path, host, mappedByTurn, endPoint.Address, localPreference);
+            }
+            catch (TurnException e) when (e.Code == 437)
+            {
+                // the server still holds an allocation for this 5-tuple (e.g. from an earlier process on this port):
+                // allocate from a fresh socket, a new 5-tuple (RFC 8656 §7.3); the relayed candidate does not need the host's
+                Log.AllocationMismatch(_logger, server.Host);
+                path = NewRelayOnlyPath(host.Candidate.EndPoint.Address, path.Index);
+                turn = NewTurnClient(path, endPoint, server);
+                (relayed, mappedByTurn, _) = await turn.AllocateAsync(timeout.Token).ConfigureAwait(false);
+            }
             var candidate = new IceCandidate(FoundationFor(IceCandidateType.Relayed, relayed.Address, endPoint.Address), 1,
                 IcePriority.Candidate(IceCandidateType.Relayed, localPreference, 1), relayed, IceCandidateType.Relayed, mappedByTurn);
             var local = new LocalCandidate(candidate, path, turn);
@@ -98,6 +109,21 @@ public sealed partial class IceAgent
         {
             Log.ServerFailed(_logger, server.Host, e.Message);
         }
+    }
+
+    private TurnClient NewTurnClient(LocalPath path, IPEndPoint endPoint, IceServer server)
+    {
+        var turn = new TurnClient(path.Mux, endPoint, server.Username!, server.Password!, new TurnClientOptions { Software = _options.Software },
+            _time, _loggerFactory.CreateLogger<TurnClient>());
+        lock (_gate) path.TurnClients.Add(turn);
+        return turn;
+    }
+
+    private LocalPath NewRelayOnlyPath(IPAddress address, int index)
+    {
+        var path = new LocalPath(new PacketMux(_socketFactory(new IPEndPoint(address, 0)), _transactions, _metrics), index);
+        lock (_gate) _paths.Add(path);
+        return path;
     }
 
     private void AddServerReflexive(LocalPath path, LocalCandidate host, IPEndPoint mapped, IPAddress server, ushort localPreference)

@@ -46,6 +46,9 @@ public sealed partial class IceAgent
         [LoggerMessage(3013, LogLevel.Warning, "ICE: consent expired on {Pair}; no more data is sent")]
         public static partial void ConsentExpired(ILogger logger, string pair);
 
+        [LoggerMessage(3015, LogLevel.Information, "ICE: TURN server {Server} still holds an allocation for this socket's 5-tuple (437); allocating from a new socket")]
+        public static partial void AllocationMismatch(ILogger logger, string server);
+
         [LoggerMessage(3014, LogLevel.Debug, "ICE: ChannelBind to {Peer} failed: {Reason}")]
         public static partial void ChannelBindFailed(ILogger logger, IPEndPoint peer, string reason);
     }

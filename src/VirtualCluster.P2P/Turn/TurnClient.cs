@@ -79,6 +79,11 @@ public sealed partial class TurnClient : ITurnServerSink, IAsyncDisposable
     public TurnDataHandler? DataReceived { get; set; }
 
     /// <summary>Creates the allocation (RFC 8656 §7.1): REQUESTED-TRANSPORT UDP, LIFETIME, authenticated after the 401 round.</summary>
+    /// <remarks>
+    /// A 437 Allocation Mismatch means the server still holds an allocation for this 5-tuple, typically left by an
+    /// earlier process that used the same local port behind the same NAT mapping; RFC 8656 §7.3 advises another
+    /// 5-tuple, which <see cref="Ice.IceAgent"/> does by allocating from a fresh socket.
+    /// </remarks>
     public async Task<(IPEndPoint Relayed, IPEndPoint Mapped, TimeSpan Lifetime)> AllocateAsync(CancellationToken cancellationToken = default)
     {
         var response = await RequestAsync(StunMethod.Allocate, b =>

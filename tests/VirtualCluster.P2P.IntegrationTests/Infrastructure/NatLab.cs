@@ -5,7 +5,7 @@ public enum NatType
 {
     /// <summary>Plain MASQUERADE: endpoint-independent mapping (the source port is kept), address-and-port-dependent filtering.</summary>
     PortRestrictedCone,
-    /// <summary>MASQUERADE plus a DNAT of the mapped port back to the host: anyone can reach the mapping.</summary>
+    /// <summary>MASQUERADE plus a DNAT of every inbound UDP port back to the host (MASQUERADE keeps ports): anyone can reach a mapping.</summary>
     FullCone,
     /// <summary>MASQUERADE --random: a new random port for every destination (endpoint-dependent mapping).</summary>
     Symmetric,
@@ -27,9 +27,6 @@ public sealed class NatLab : IDisposable
     public const string PublicAddress = "203.0.113.1";
     private const string SinkAddress = "203.0.113.254";
     public const int TurnPort = 3478;
-
-    /// <summary>The UDP port peers bind; MASQUERADE keeps it, so the full-cone DNAT knows the mapped port.</summary>
-    public const int PeerPort = 40000;
 
     private readonly List<string> _namespaces = [];
     private readonly Dictionary<string, Home> _homes = [];
@@ -104,9 +101,8 @@ public sealed class NatLab : IDisposable
         Iptables(router, "-A", "INPUT", "-i", "wan", "-p", "udp", "-j", "DROP");
         if (nat == NatType.Symmetric) Iptables(router, "-t", "nat", "-A", "POSTROUTING", "-o", "wan", "-j", "MASQUERADE", "--random");
         else Iptables(router, "-t", "nat", "-A", "POSTROUTING", "-o", "wan", "-j", "MASQUERADE");
-        if (nat == NatType.FullCone)
-            Iptables(router, "-t", "nat", "-A", "PREROUTING", "-i", "wan", "-p", "udp", "--dport", PeerPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                "-j", "DNAT", "--to-destination", $"{hostAddress}:{PeerPort}");
+        if (nat == NatType.FullCone) // new inbound flows (replies match conntrack first) go to the host, same port
+            Iptables(router, "-t", "nat", "-A", "PREROUTING", "-i", "wan", "-p", "udp", "-j", "DNAT", "--to-destination", hostAddress);
         _homes[name] = new Home(name, nat, host, router, hostAddress, wan);
     }
 

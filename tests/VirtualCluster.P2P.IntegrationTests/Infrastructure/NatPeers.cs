@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json.Nodes;
 
 namespace VirtualCluster.P2P.IntegrationTests.Infrastructure;
@@ -18,7 +17,7 @@ public static class NatPeers
         "--role", controlling ? "controlling" : "controlled",
         "--stun", $"{NatLab.PublicAddress}:{NatLab.TurnPort}",
         "--turn", $"{NatLab.PublicAddress}:{NatLab.TurnPort}", "--user", Coturn.User, "--pass", Coturn.Password,
-        "--port", NatLab.PeerPort.ToString(CultureInfo.InvariantCulture), "--verbose",
+        "--verbose", "--wait-start",
     ];
 
     /// <summary>Starts both peers, connects them and waits for both outcomes. The caller disposes the peers.</summary>
@@ -26,15 +25,32 @@ public static class NatPeers
     {
         var a = PeerProcess.Start(homeA, lab.Homes[homeA].Namespace, PeerArgs(controlling: true));
         var b = PeerProcess.Start(homeB, lab.Homes[homeB].Namespace, PeerArgs(controlling: false));
-        var wall = Stopwatch.StartNew();
+        try
+        {
+            return (await RunAsync(a, b, homeA, homeB, timeout), a, b);
+        }
+        catch
+        {
+            a.Dispose();
+            b.Dispose();
+            throw;
+        }
+    }
+
+    private static async Task<NatConnection> RunAsync(PeerProcess a, PeerProcess b, string homeA, string homeB, TimeSpan timeout)
+    {
+        // both processes are up before ICE starts, so the times below are ICE setup, not .NET start-up
+        await Task.WhenAll(a.WaitForEventAsync(e => (string?)e["event"] == "ready", timeout), b.WaitForEventAsync(e => (string?)e["event"] == "ready", timeout));
         PeerProcess.Connect(a, b);
+        var wall = Stopwatch.StartNew();
+        a.Send("{\"cmd\":\"start\"}");
+        b.Send("{\"cmd\":\"start\"}");
         var results = await Task.WhenAll(a.WaitForConnectedAsync(timeout), b.WaitForConnectedAsync(timeout));
         wall.Stop();
         var (ea, eb) = (results[0], results[1]);
         var connected = Is(ea, "connected") && Is(eb, "connected");
-        var result = new NatConnection(homeA, homeB, connected, connected && ((bool?)ea["relayed"] == true || (bool?)eb["relayed"] == true),
+        return new NatConnection(homeA, homeB, connected, connected && ((bool?)ea["relayed"] == true || (bool?)eb["relayed"] == true),
             Describe(ea), Describe(eb), (long?)ea["ms"] ?? -1, (long?)eb["ms"] ?? -1, wall.ElapsedMilliseconds);
-        return (result, a, b);
     }
 
     private static bool Is(JsonObject e, string name) => (string?)e["event"] == name;

@@ -9,9 +9,9 @@ using VirtualCluster.P2P.Ice;
 using VirtualCluster.P2P.Signaling;
 
 // Usage: VirtualCluster.P2P.Peer --role controlling|controlled [--stun host:port] [--turn host:port --user u --pass p]
-//        [--port N] [--relay-only] [--loopback] [--verbose]
-// stdin:  signaling messages ({"type":...}) and commands ({"cmd":"send","text":"..."}, {"cmd":"quit"})
-// stdout: signaling messages ({"type":...}) and events ({"event":"connected"|"data"|"failed"|"state",...})
+//        [--port N] [--relay-only] [--loopback] [--verbose] [--wait-start] [--timeout seconds]
+// stdin:  signaling messages ({"type":...}) and commands ({"cmd":"start"}, {"cmd":"send","text":"..."}, {"cmd":"quit"})
+// stdout: signaling messages ({"type":...}) and events ({"event":"ready"|"connected"|"data"|"failed"|"state",...})
 var settings = Args.Parse(args);
 var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false)) { AutoFlush = true };
 var output = TextWriter.Synchronized(stdout);
@@ -32,8 +32,9 @@ var signaling = new PeerSignaling(inbound.Reader, output);
 agent.DataReceived = data => Event(new JsonObject { ["event"] = "data", ["text"] = Encoding.UTF8.GetString(data) });
 agent.StateChanged += state => Event(new JsonObject { ["event"] = "state", ["state"] = state.ToString() });
 
-var stopwatch = Stopwatch.StartNew();
+var stopwatch = new Stopwatch();
 var quit = new TaskCompletionSource();
+var start = new TaskCompletionSource();
 _ = Task.Run(async () =>
 {
     while (await Console.In.ReadLineAsync() is { } line)
@@ -51,6 +52,9 @@ _ = Task.Run(async () =>
                 try { agent.Send(Encoding.UTF8.GetBytes((string?)command!["text"] ?? "")); }
                 catch (InvalidOperationException e) { Event(new JsonObject { ["event"] = "error", ["reason"] = e.Message }); }
                 break;
+            case "start":
+                start.TrySetResult();
+                break;
             case "quit":
                 quit.TrySetResult();
                 break;
@@ -59,6 +63,10 @@ _ = Task.Run(async () =>
     quit.TrySetResult();
 });
 
+// with --wait-start, ICE begins only on {"cmd":"start"}, so a harness can time setup without process start-up
+Event(new JsonObject { ["event"] = "ready" });
+if (settings.WaitStart) await Task.WhenAny(start.Task, quit.Task);
+stopwatch.Start();
 await using var session = new IceSignalingSession(agent, signaling);
 try
 {
@@ -98,13 +106,13 @@ internal sealed class PeerSignaling(ChannelReader<SignalingMessage> inbound, Tex
         await inbound.WaitToReadAsync(cancellationToken) && inbound.TryRead(out var m) ? m : null;
 }
 
-internal sealed record Args(bool Controlling, string? Stun, string? Turn, string? User, string? Pass, int Port, bool RelayOnly, bool Loopback, int TimeoutSeconds, bool Verbose)
+internal sealed record Args(bool Controlling, string? Stun, string? Turn, string? User, string? Pass, int Port, bool RelayOnly, bool Loopback, int TimeoutSeconds, bool Verbose, bool WaitStart)
 {
     public static Args Parse(string[] args)
     {
         string? Value(string name) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
         return new Args(Value("--role") != "controlled", Value("--stun"), Value("--turn"), Value("--user"), Value("--pass"),
             int.TryParse(Value("--port"), out var port) ? port : 0, args.Contains("--relay-only"), args.Contains("--loopback"),
-            int.TryParse(Value("--timeout"), out var timeout) ? timeout : 30, args.Contains("--verbose"));
+            int.TryParse(Value("--timeout"), out var timeout) ? timeout : 30, args.Contains("--verbose"), args.Contains("--wait-start"));
     }
 }
