@@ -44,33 +44,32 @@ public abstract record SignalingMessage
         {
             return false; // e.g. no "type" discriminator
         }
-        return message is not null && message.IsComplete;
+        return message is not null && message.HasRequiredFields();
     }
 
     /// <summary>True when the required fields are present.</summary>
-    [JsonIgnore]
-    public virtual bool IsComplete => true;
+    public virtual bool HasRequiredFields() => true;
 }
 
 /// <summary>The offerer's ICE credentials; the offerer takes the controlling role.</summary>
 public sealed record OfferMessage(string Ufrag, string Pwd) : SignalingMessage
 {
     /// <inheritdoc />
-    public override bool IsComplete => !string.IsNullOrEmpty(Ufrag) && !string.IsNullOrEmpty(Pwd);
+    public override bool HasRequiredFields() => !string.IsNullOrEmpty(Ufrag) && !string.IsNullOrEmpty(Pwd);
 }
 
 /// <summary>The answerer's ICE credentials.</summary>
 public sealed record AnswerMessage(string Ufrag, string Pwd) : SignalingMessage
 {
     /// <inheritdoc />
-    public override bool IsComplete => !string.IsNullOrEmpty(Ufrag) && !string.IsNullOrEmpty(Pwd);
+    public override bool HasRequiredFields() => !string.IsNullOrEmpty(Ufrag) && !string.IsNullOrEmpty(Pwd);
 }
 
 /// <summary>One trickled candidate in SDP attribute syntax ("candidate:...", RFC 8839 §5.1).</summary>
 public sealed record CandidateMessage(string Candidate) : SignalingMessage
 {
     /// <inheritdoc />
-    public override bool IsComplete => !string.IsNullOrEmpty(Candidate);
+    public override bool HasRequiredFields() => !string.IsNullOrEmpty(Candidate);
 }
 
 /// <summary>The sender has no more candidates (RFC 8838 §8.2).</summary>

@@ -118,7 +118,7 @@ public sealed class ParserFuzzTests
         {
             mux.OnDatagram(t.Item1, t.Item2 ? server : new IPEndPoint(IPAddress.Parse("198.51.100.2"), 9));
             count++;
-        }, iter: 20_000);
+        }, iter: 20_000, threads: 1); // the counters here are not thread-safe; the mux's are
         // every datagram is either delivered to a handler or dropped and counted: none is lost silently, nothing throws
         Assert.Equal(count, delivered + sink.Count + mux.DroppedPackets);
         Assert.True(mux.DroppedPackets > 0);
@@ -161,7 +161,7 @@ public sealed class ParserFuzzTests
         });
         Gen.OneOf(mutated, Gen.String).Sample(json =>
         {
-            if (SignalingMessage.TryParse(json, out var message)) Assert.True(message.IsComplete);
+            if (SignalingMessage.TryParse(json, out var message)) Assert.True(message.HasRequiredFields());
         }, iter: 10_000);
     }
 

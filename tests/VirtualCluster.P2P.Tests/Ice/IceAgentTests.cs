@@ -139,5 +139,18 @@ public sealed class IceAgentTests
         Assert.DoesNotContain(h.B.RemoteCandidates, c => c.EndPoint.Equals(attacker.LocalEndPoint));
     }
 
+    [Fact]
+    public async Task Candidates_trickled_after_checks_began_are_used()
+    {
+        await using var h = new AgentHarness();
+        await h.ExchangeAsync(signalA: false, signalB: false); // credentials only, end-of-candidates withheld below
+        await h.PumpAsync(TimeSpan.FromSeconds(2));
+        Assert.Equal(IceConnectionState.New, h.A.State); // nothing to check yet
+        foreach (var c in h.A.LocalCandidates) h.B.AddRemoteCandidate(c); // trickled late
+        Assert.True(await h.PumpUntilAsync(() => h.A.State == IceConnectionState.Connected && h.B.State == IceConnectionState.Connected, Virtual));
+        Assert.Equal(IceCandidateType.Host, h.B.SelectedPair!.Remote.Type);
+        Assert.Equal(IceCandidateType.PeerReflexive, h.A.SelectedPair!.Remote.Type); // A learned B from B's check
+    }
+
     private static bool IsRequest(byte[] data) => StunMessage.TryParse(data, out var m) && m.Class == StunClass.Request;
 }
