@@ -5,7 +5,7 @@ using VirtualCluster.P2P.IntegrationTests.Infrastructure;
 // ICE connection time per NAT pair: median of N runs (default 10) on the NAT lab (network namespaces, iptables NAT,
 // coturn), and which pairs went direct and which through the TURN relay. Needs root.
 // Usage: dotnet run -c Release --project benchmarks/VirtualCluster.Benchmarks.P2P -- [--runs 10] [--out results.md]
-//        [--pair sym1+sym2] [--show-failures]
+//        [--pair sym1+sym2] [--show-failures] [--show-logs]
 var runs = Arg("--runs") is { } r ? int.Parse(r, CultureInfo.InvariantCulture) : 10;
 var outPath = Arg("--out");
 if (NatLab.UnavailableReason() is { } reason)
@@ -34,7 +34,7 @@ foreach (var (homeA, homeB) in pairs)
     for (var i = 0; i < runs; i++)
     {
         var (result, a, b) = await NatPeers.ConnectAsync(lab, homeA, homeB, TimeSpan.FromSeconds(45));
-        if (!result.Connected && args.Contains("--show-failures")) Console.Error.WriteLine($"--- {homeA}\n{a.Log}\n--- {homeB}\n{b.Log}");
+        if ((!result.Connected && args.Contains("--show-failures")) || args.Contains("--show-logs")) Console.Error.WriteLine($"--- {homeA}\n{a.Log}\n--- {homeB}\n{b.Log}");
         a.Dispose();
         b.Dispose();
         results.Add(result);

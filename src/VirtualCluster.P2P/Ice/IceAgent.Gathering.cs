@@ -54,7 +54,14 @@ public sealed partial class IceAgent
             }
             if (!relayOnly) CandidateGathered?.Invoke(host);
             foreach (var server in _options.Servers)
+            {
+                // a TURN server's Allocate response carries the mapped address too: no separate Binding to the same
+                // server (two first datagrams of one flow can also race in a NAT's conntrack and lose one)
+                if (server.Kind == IceServerKind.Stun && _options.Servers.Any(t => t.Kind == IceServerKind.Turn
+                        && t.Port == server.Port && string.Equals(t.Host, server.Host, StringComparison.OrdinalIgnoreCase)))
+                    continue;
                 work.Add(GatherFromServerAsync(path, hostLocal, server, localPreference, cancellationToken));
+            }
             index++;
         }
         await Task.WhenAll(work).ConfigureAwait(false);
