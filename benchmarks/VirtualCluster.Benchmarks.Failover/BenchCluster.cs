@@ -39,7 +39,7 @@ internal sealed partial class BenchCluster : IAsyncDisposable
             await UntilAsync(() => Task.FromResult(File.Exists(Path.Combine(cp, "admin.token"))), TimeSpan.FromSeconds(60), "the control plane's token");
             var token = (await File.ReadAllTextAsync(Path.Combine(cp, "admin.token"))).Trim();
             cluster.Api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-            var first = 52000;
+            var first = 24000; // below the ephemeral range, so no outgoing connection holds a service port
             for (var i = 1; i <= agents; i++)
             {
                 var name = $"node-{i}";

@@ -69,6 +69,8 @@ public static class CliApp
         root.Subcommands.Add(LogsCommand.Create(runner));
         root.Subcommands.Add(DrainCommand.Create(runner));
         root.Subcommands.Add(EventsCommand.Create(runner));
+        root.Subcommands.Add(ExplainCommand.Create(runner));
+        root.Subcommands.Add(RebalanceCommand.Create(runner));
         return root;
     }
 }

@@ -93,7 +93,8 @@ public sealed record DrainStatus(string Node, bool Complete, IReadOnlyList<Drain
 public sealed record NodeView(NodeInfo Node, Resources Allocated, int Instances);
 
 /// <summary>An instance with where to reach it.</summary>
-public sealed record InstanceView(ServiceInstance Instance, string NodeName, IReadOnlyList<string> Urls);
+/// <param name="Score">Its node's score when it was placed (total and per scorer), if this control plane placed it since it started.</param>
+public sealed record InstanceView(ServiceInstance Instance, string NodeName, IReadOnlyList<string> Urls, NodeScore? Score = null);
 
 /// <summary>Work the control plane has not managed to do yet for a service, and why.</summary>
 /// <param name="Kind">"placement" (waiting for room), "replacement" (a failed instance will be replaced), "failover" (waiting for the failover delay or the fencing lease), or "gave-up" (maxAttempts reached).</param>
@@ -114,7 +115,8 @@ public sealed record ServiceView(
     IReadOnlyList<PendingWork>? Pending = null);
 
 /// <summary>Whole-cluster status.</summary>
-public sealed record ClusterStatus(IReadOnlyList<NodeView> Nodes, IReadOnlyList<ServiceView> Services);
+/// <param name="Capacity">Capacity forecast from recent utilization, when the control plane keeps history.</param>
+public sealed record ClusterStatus(IReadOnlyList<NodeView> Nodes, IReadOnlyList<ServiceView> Services, CapacityReport? Capacity = null);
 
 /// <summary>One log line of one instance.</summary>
 public sealed record InstanceLogLine(string InstanceId, LogLine Line);

@@ -25,27 +25,30 @@ internal sealed partial class AgentService
     [LoggerMessage(2107, LogLevel.Information, "Found instance {InstanceId} from an earlier run: {State}")]
     private static partial void LogRecovered(ILogger logger, string instanceId, string state);
 
-    [LoggerMessage(2108, LogLevel.Error, "Supervision pass failed")]
+    [LoggerMessage(2108, LogLevel.Error, "--docker on: the Docker daemon at {Endpoint} does not answer; start dockerd, fix --docker-endpoint, or use --docker auto")]
+    private static partial void LogDockerRequired(ILogger logger, string endpoint);
+
+    [LoggerMessage(2109, LogLevel.Error, "Supervision pass failed")]
     private static partial void LogSupervisionFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(2109, LogLevel.Information, "Shutting down: draining this node first ({Count} instance(s))")]
+    [LoggerMessage(2110, LogLevel.Information, "Shutting down: draining this node first ({Count} instance(s))")]
     private static partial void LogDraining(ILogger logger, int count);
 
-    [LoggerMessage(2110, LogLevel.Information, "Drain done ({Blocked} instance(s) stay with failover \"never\", {Waiting} found no room); leaving the cluster")]
+    [LoggerMessage(2111, LogLevel.Information, "Drain done ({Blocked} instance(s) stay with failover \"never\", {Waiting} found no room); leaving the cluster")]
     private static partial void LogDrained(ILogger logger, int blocked, int waiting);
 
-    [LoggerMessage(2111, LogLevel.Warning, "Drain did not finish within {Seconds} s ({Moving} instance(s) still moving); stopping anyway, they fail over")]
+    [LoggerMessage(2112, LogLevel.Warning, "Drain did not finish within {Seconds} s ({Moving} instance(s) still moving); stopping anyway, they fail over")]
     private static partial void LogDrainTimedOut(ILogger logger, double seconds, int moving);
 
-    [LoggerMessage(2112, LogLevel.Warning, "Could not drain before shutting down ({Reason}); stopping, the instances fail over")]
+    [LoggerMessage(2113, LogLevel.Warning, "Could not drain before shutting down ({Reason}); stopping, the instances fail over")]
     private static partial void LogDrainFailed(ILogger logger, string reason);
 
-    [LoggerMessage(2113, LogLevel.Information, "Left the cluster")]
+    [LoggerMessage(2114, LogLevel.Information, "Left the cluster")]
     private static partial void LogLeft(ILogger logger);
 
-    [LoggerMessage(2114, LogLevel.Warning, "Could not tell the control plane this node leaves ({Reason}); it will be declared down")]
+    [LoggerMessage(2115, LogLevel.Warning, "Could not tell the control plane this node leaves ({Reason}); it will be declared down")]
     private static partial void LogLeaveFailed(ILogger logger, string reason);
 
-    [LoggerMessage(2115, LogLevel.Error, "Heartbeat failed unexpectedly; trying again at the next interval")]
+    [LoggerMessage(2116, LogLevel.Error, "Heartbeat failed unexpectedly; trying again at the next interval")]
     private static partial void LogHeartbeatFailed(ILogger logger, Exception exception);
 }

@@ -56,6 +56,13 @@ internal sealed partial class AgentService : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (_options.Docker == DockerMode.On && !(await _supervisor.AvailableDriverNamesAsync(stoppingToken)).Contains("docker"))
+        {
+            LogDockerRequired(_logger, _options.DockerEndpoint);
+            Environment.ExitCode = 2;
+            _lifetime.StopApplication();
+            return;
+        }
         // Find workloads an earlier agent process left running, so they are adopted, not started twice.
         foreach (var recovered in await _supervisor.RecoverAsync(Path.Combine(_options.DataDirectory, "instances"), stoppingToken))
             LogRecovered(_logger, recovered.InstanceId, recovered.State.ToString());
@@ -97,7 +104,8 @@ internal sealed partial class AgentService : BackgroundService
             if (identity is null) return false;
             _supervisor.SetNode(identity.NodeId);
             var events = _supervisor.PendingEvents(MaxEventsPerReport);
-            var request = new HeartbeatRequest(_collector.SampleUsage(), Capacity(), _supervisor.DriverNames.ToList(),
+            // Only drivers that can run workloads now are advertised (Docker while its daemon answers).
+            var request = new HeartbeatRequest(_collector.SampleUsage(), Capacity(), [.. await _supervisor.AvailableDriverNamesAsync(ct)],
                 await _supervisor.ReportAsync(_cursors, ct), events.Count > 0 ? events : null);
             var response = await _client.HeartbeatAsync(identity, request, ct);
             _supervisor.RemoveEvents(events);
@@ -109,7 +117,6 @@ internal sealed partial class AgentService : BackgroundService
             _interval = Clamp(response.HeartbeatInterval);
             _drain = response.Drain;
             _assignments = response.Assignments ?? [];
-            _supervisor.RequestSweep();
             WakeSupervision();
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -206,7 +213,7 @@ internal sealed partial class AgentService : BackgroundService
             return null;
         }
         var request = new JoinRequest(_options.JoinToken, _options.Name, _options.Address, Capacity(),
-            _supervisor.DriverNames.ToList(), _options.Ports, _options.Labels);
+            [.. await _supervisor.AvailableDriverNamesAsync(ct)], _options.Ports, _options.Labels);
         try
         {
             var joined = await _client.JoinAsync(request, ct);

@@ -22,6 +22,12 @@ internal sealed partial class InstanceSupervisor
         var status = await driver.GetStatusAsync(instance.Id, ct);
         switch (status.State)
         {
+            case WorkloadState.Starting when status.Message.Length > 0:
+                // Not launched yet (e.g. pulling an image): nothing to probe; show the driver's progress.
+                instance.State = InstanceState.Starting;
+                instance.Reason = status.Message;
+                instance.StartedAt = now; // the grace period starts once it is launched
+                break;
             case WorkloadState.Running or WorkloadState.Starting:
                 instance.Pid = status.Pid;
                 await ProbeAsync(instance, now, ct);

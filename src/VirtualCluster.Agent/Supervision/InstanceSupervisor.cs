@@ -2,13 +2,14 @@ using Microsoft.Extensions.Logging;
 using VirtualCluster.Agent.Fencing;
 using VirtualCluster.Api;
 using VirtualCluster.Runtime;
+using VirtualCluster.Runtime.Docker;
 using VirtualCluster.Runtime.Process;
 
 namespace VirtualCluster.Agent.Supervision;
 
 /// <summary>
 /// Makes the local workloads match the control plane's assignments: starts what is missing, stops what is no
-/// longer assigned (including stale epochs and workloads an earlier agent run left behind), restarts exits and
+/// longer assigned (including stale epochs and recovered workloads of an earlier agent run), restarts exits and
 /// unhealthy instances by restart policy with capped exponential backoff, and stops singletons when the fencing
 /// lease runs out. One supervision loop drives <see cref="ApplyAsync"/>; the heartbeat loop reads the snapshot
 /// it publishes (<see cref="ReportAsync"/>), so a slow stop or probe never delays a heartbeat.
@@ -16,7 +17,6 @@ namespace VirtualCluster.Agent.Supervision;
 internal sealed partial class InstanceSupervisor
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
-    private static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(5);
     private readonly Dictionary<string, SupervisedInstance> _instances = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Task> _stopping = new(StringComparer.Ordinal);
     private readonly IReadOnlyDictionary<string, IWorkloadDriver> _drivers;
@@ -28,9 +28,8 @@ internal sealed partial class InstanceSupervisor
     private readonly Lock _eventsGate = new();
     private readonly List<AgentEvent> _events = [];
     private readonly HashSet<string> _fencedReported = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _recovered = new(StringComparer.Ordinal);
     private volatile IReadOnlyList<InstanceSnapshot> _snapshot = [];
-    private volatile bool _sweepRequested;
-    private DateTimeOffset _lastSweep = DateTimeOffset.MinValue;
     private string _nodeId = "";
 
     public InstanceSupervisor(IEnumerable<IWorkloadDriver> drivers, HealthProbe probe, TimeProvider time, AgentOptions options, ILogger logger,
@@ -49,12 +48,21 @@ internal sealed partial class InstanceSupervisor
     /// <summary>The last published state of every supervised instance.</summary>
     public IReadOnlyList<InstanceSnapshot> Snapshot => _snapshot;
 
+    /// <summary>Drivers that can run workloads right now (e.g. Docker only while its daemon answers): what the agent advertises.</summary>
+    public async Task<IReadOnlyList<string>> AvailableDriverNamesAsync(CancellationToken ct)
+    {
+        var available = new List<string>(_drivers.Count);
+        foreach (var (name, driver) in _drivers)
+            if (await driver.IsAvailableAsync(ct)) available.Add(name);
+        return available;
+    }
+
     public void SetNode(string nodeId) => _nodeId = nodeId;
 
-    /// <summary>Asks the next <see cref="ApplyAsync"/> to stop driver workloads that are not assigned (call after each answer of the control plane).</summary>
-    public void RequestSweep() => _sweepRequested = true;
-
-    /// <summary>Applies the full desired set: anything not in it is stopped (in the background), the rest is started, probed and restarted as needed.</summary>
+    /// <summary>
+    /// Applies the full desired set, which must come from an answer of the control plane: anything not in it is
+    /// stopped (in the background, recovered workloads included), the rest is started, probed and restarted as needed.
+    /// </summary>
     public async Task ApplyAsync(IReadOnlyList<Assignment> assignments, CancellationToken ct)
     {
         await FenceIfExpiredAsync(ct);
@@ -62,7 +70,7 @@ internal sealed partial class InstanceSupervisor
         var desired = assignments.ToDictionary(a => a.InstanceId, StringComparer.Ordinal);
         foreach (var stale in _instances.Values.Where(i => !desired.TryGetValue(i.Id, out var a) || a.Epoch != i.Assignment.Epoch).ToList())
             BeginStop(stale, "no longer assigned to this node");
-        if (_sweepRequested && _time.GetUtcNow() - _lastSweep >= SweepInterval) await SweepAsync(desired, ct);
+        await StopUnassignedRecoveredAsync(assignments, ct);
         foreach (var done in _stopping.Where(s => s.Value.IsCompleted).Select(s => s.Key).ToList()) _stopping.Remove(done);
 
         foreach (var assignment in assignments)
@@ -106,13 +114,47 @@ internal sealed partial class InstanceSupervisor
         lock (_eventsGate) _events.RemoveAll(delivered.Contains);
     }
 
-    /// <summary>Lets drivers that keep state on disk find workloads of an earlier agent process.</summary>
+    /// <summary>Lets drivers that keep state find workloads of an earlier agent process.</summary>
     public async Task<IReadOnlyList<WorkloadStatus>> RecoverAsync(string instancesDirectory, CancellationToken ct)
     {
         var found = new List<WorkloadStatus>();
         foreach (var driver in _drivers.Values.OfType<ProcessDriver>())
-            found.AddRange(await driver.RecoverAsync(instancesDirectory, ct));
+            found.AddRange(await Remember(driver, driver.RecoverAsync(instancesDirectory, ct)));
+        foreach (var driver in _drivers.Values.OfType<DockerDriver>())
+            found.AddRange(await Remember(driver, driver.RecoverAsync(ct)));
         return found;
+    }
+
+    /// <summary>
+    /// Stops and forgets recovered workloads that the control plane no longer assigns to this node (removed or moved
+    /// while the agent was down). Call only with an answer from the control plane, never with a stale list.
+    /// </summary>
+    public async Task StopUnassignedRecoveredAsync(IReadOnlyList<Assignment> assignments, CancellationToken ct)
+    {
+        if (_recovered.Count == 0) return;
+        var desired = assignments.Select(a => a.InstanceId).ToHashSet(StringComparer.Ordinal);
+        foreach (var (id, driverName) in _recovered.ToList())
+        {
+            _recovered.Remove(id);
+            if (desired.Contains(id) || _instances.ContainsKey(id) || !_drivers.TryGetValue(driverName, out var driver)) continue;
+            LogStopping(_logger, id, "recovered after an agent restart but no longer assigned to this node");
+            await driver.StopAsync(id, _options.StopGracePeriod, ct);
+            Forget(driver, id);
+        }
+    }
+
+    private async Task<IReadOnlyList<WorkloadStatus>> Remember(IWorkloadDriver driver, Task<IReadOnlyList<WorkloadStatus>> recovery)
+    {
+        var found = await recovery;
+        foreach (var status in found) _recovered[status.InstanceId] = driver.Name;
+        return found;
+    }
+
+    /// <summary>Instance ids are never reused, so a driver's record of a stopped one is only history.</summary>
+    private static void Forget(IWorkloadDriver driver, string instanceId)
+    {
+        if (driver is ProcessDriver process) process.Remove(instanceId);
+        else if (driver is DockerDriver docker) docker.Remove(instanceId);
     }
 
     /// <summary>Stops every workload (graceful agent shutdown) and waits for stops already under way.</summary>
@@ -144,23 +186,6 @@ internal sealed partial class InstanceSupervisor
             if (kind == EventKinds.InstanceFenced && !_fencedReported.Add(instanceId)) return;
             _events.Add(new AgentEvent(_time.GetUtcNow(), kind, instanceId, message));
             if (_events.Count > 1000) _events.RemoveAt(0); // a very long outage keeps the newest
-        }
-    }
-
-    /// <summary>Stops driver workloads nobody assigned (left by an earlier agent run, or stale after an outage).</summary>
-    private async Task SweepAsync(IReadOnlyDictionary<string, Assignment> desired, CancellationToken ct)
-    {
-        _sweepRequested = false;
-        _lastSweep = _time.GetUtcNow();
-        foreach (var driver in _drivers.Values)
-        {
-            foreach (var workload in await driver.ListAsync(ct))
-            {
-                if (desired.ContainsKey(workload.InstanceId) || _instances.ContainsKey(workload.InstanceId) || _stopping.ContainsKey(workload.InstanceId)) continue;
-                if (workload.State is not (WorkloadState.Running or WorkloadState.Starting)) continue;
-                LogStopping(_logger, workload.InstanceId, "not assigned to this node (left from before)");
-                _stopping[workload.InstanceId] = StopWorkloadAsync(driver, workload.InstanceId, _options.StopGracePeriod, ct);
-            }
         }
     }
 
@@ -197,7 +222,8 @@ internal sealed partial class InstanceSupervisor
             return;
         }
         instance.State = InstanceState.Starting;
-        instance.Reason = "started, waiting for the health check";
+        // A driver that is still busy (pulling an image) says what it is doing.
+        instance.Reason = status.State == WorkloadState.Starting && status.Message.Length > 0 ? status.Message : "started, waiting for the health check";
         instance.Pid = status.Pid;
         instance.StartedAt = _time.GetUtcNow();
         instance.EverHealthy = false;
@@ -232,8 +258,7 @@ internal sealed partial class InstanceSupervisor
         try
         {
             await driver.StopAsync(instanceId, grace, ct);
-            // Instance ids are never reused, so the driver's record of a stopped one is only history.
-            if (driver is ProcessDriver process) process.Remove(instanceId);
+            Forget(driver, instanceId);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

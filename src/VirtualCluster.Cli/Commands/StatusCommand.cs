@@ -35,6 +35,7 @@ internal static class StatusCommand
                 context.Out.WriteLine("Pending work");
                 foreach (var (service, work) in pending) context.Out.WriteLine($"  {service}: {Format.Pending(work, DateTimeOffset.UtcNow)}");
             }
+            if (status.Capacity is { } capacity) SchedulingTables.WriteCapacity(context, capacity);
             return ExitCodes.Ok;
         }, cancellationToken));
         return command;

@@ -37,6 +37,7 @@ public static class ApiEndpoints
         user.MapGet("/services/{name}/logs", LogsAsync);
         user.MapDelete("/nodes/{name}/drain", async (string name, ClusterService cluster, CancellationToken ct) => Answer(await cluster.CancelDrainAsync(name, ct)));
         user.MapGet("/events", EventsAsync);
+        user.MapSchedulingEndpoints();
         return app;
     }
 

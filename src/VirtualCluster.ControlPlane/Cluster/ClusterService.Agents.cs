@@ -26,7 +26,7 @@ public sealed partial class ClusterService
         var id = existing?.Id ?? "node-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4));
         var node = new NodeInfo(id, request.Name, request.Address, request.Capacity, default, request.Drivers.ToArray(),
             request.Ports, request.Labels ?? new Dictionary<string, string>(), NodeState.Alive, Now);
-        await _store.UpsertNodeAsync(node, ct);
+        await UpdateNodeAsync(id, _ => node, ct);
         _detector.Heartbeat(id);
         await RecordAsync(existing is null ? EventKinds.NodeJoined : EventKinds.NodeRejoined, node.Name,
             $"{node.Name} joined at {node.Address} with {node.Capacity}, drivers {string.Join(",", node.Drivers)}", ct, node: node.Name);
@@ -79,12 +79,16 @@ public sealed partial class ClusterService
 
         // Liveness first: whatever the store does next must not delay the detector's view of this node.
         _detector.Heartbeat(nodeId);
-        var capacity = request.Capacity.CpuMillicores > 0 && request.Capacity.MemoryBytes > 0 ? request.Capacity : node.Capacity;
-        var drivers = request.Drivers is { Count: > 0 and <= 16 } ? request.Drivers.ToArray() : node.Drivers;
+        _metrics?.Heartbeat();
+        var reported = request.Capacity.CpuMillicores > 0 && request.Capacity.MemoryBytes > 0 ? request.Capacity : (Resources?)null;
+        var reportedDrivers = request.Drivers is { Count: > 0 and <= 16 } ? request.Drivers.ToArray() : null;
         // A node that left and reports again was restarted: it is back. A draining node stays draining.
-        var stored = node.State == NodeState.Draining ? NodeState.Draining : NodeState.Alive;
-        node = node with { Capacity = capacity, Usage = request.Usage, Drivers = drivers, LastHeartbeat = Now, State = stored };
-        await _store.UpsertNodeAsync(node, ct);
+        node = await UpdateNodeAsync(nodeId, current => current is null ? null : current with
+        {
+            Capacity = reported ?? current.Capacity, Usage = request.Usage, Drivers = reportedDrivers ?? current.Drivers, LastHeartbeat = Now,
+            State = current.State == NodeState.Draining ? NodeState.Draining : NodeState.Alive,
+        }, ct) ?? node;
+        var capacity = node.Capacity;
         if (request.Events is { Count: > 0 }) await RecordAgentEventsAsync(node, request.Events, ct);
 
         var mine = (await _store.ListInstancesAsync(nodeId: nodeId, cancellationToken: ct)).ToDictionary(i => i.Id, StringComparer.Ordinal);
@@ -105,6 +109,7 @@ public sealed partial class ClusterService
         }
 
         var services = (await _store.ListServicesAsync(ct)).ToDictionary(s => s.Spec.Name, StringComparer.Ordinal);
+        RecordUtilization(node, capacity, request.Usage, mine.Values, services);
         var assignments = mine.Values
             .Where(i => !i.IsTerminal && services.ContainsKey(i.Service))
             .Select(i => new Assignment(i.Id, i.Epoch, services[i.Service].Spec, i.Ports))

@@ -17,6 +17,7 @@ public sealed partial class ClusterService
         var parsed = ServiceSpecParser.Parse(specJson);
         if (!parsed.Succeeded || parsed.Spec is null)
         {
+            _metrics?.Deploy("invalid");
             var first = parsed.Errors[0];
             var more = parsed.Errors.Count > 1 ? $" (and {parsed.Errors.Count - 1} more problem(s), listed in errors)" : "";
             return new DeployOutcome(400, null, new ApiError($"the service spec is invalid: {first.Field}: {first.Message}{more}", parsed.Errors));
@@ -29,7 +30,9 @@ public sealed partial class ClusterService
             var existing = await _store.GetServiceAsync(spec.Name, ct);
             if (existing is not null)
             {
-                if (ServiceSpecParser.ToJson(existing.Spec) == ServiceSpecParser.ToJson(spec))
+                var same = ServiceSpecParser.ToJson(existing.Spec) == ServiceSpecParser.ToJson(spec);
+                _metrics?.Deploy(same ? "unchanged" : "conflict");
+                if (same)
                     return new DeployOutcome(200, await GetServiceViewAsync(spec.Name, ct), null);
                 return new DeployOutcome(409, null, new ApiError(
                     $"a different service named \"{spec.Name}\" is already deployed; remove it first with `vcluster rm {spec.Name}` or choose another name"));
@@ -39,6 +42,7 @@ public sealed partial class ClusterService
             var result = _scheduler.Place(new PlacementRequest(spec, spec.Replicas, candidates));
             if (!result.Succeeded)
             {
+                _metrics?.Deploy("unplaceable");
                 Log.PlacementFailed(_logger, spec.Name, result.Failure!.Message);
                 await RecordAsync(EventKinds.ServiceRejected, spec.Name, result.Failure.Message, ct, spec.Name);
                 return new DeployOutcome(422, null, new ApiError(result.Failure.Message, null, result.Failure));
@@ -51,6 +55,8 @@ public sealed partial class ClusterService
             var where = string.Join(", ", instances.Select(i => $"{i.Id} on {NodeName(candidates, i.NodeId)}"));
             await RecordAsync(EventKinds.ServiceDeployed, spec.Name, $"deployed {instances.Count} instance(s): {where}", ct, spec.Name);
             Log.Deployed(_logger, spec.Name, instances.Count);
+            _metrics?.Deploy("created");
+            _metrics?.Placed(instances.Count, "deploy");
         }
         finally
         {

@@ -31,9 +31,10 @@ public sealed partial class ClusterService
             var state = LiveState(node);
             if (state is NodeState.Down or NodeState.Left)
                 return new(409, null, new ApiError($"node {node.Name} is {NameOf(state)}; there is nothing to drain (its instances fail over instead)"));
-            if (node.State != NodeState.Draining)
+            var wasDraining = node.State == NodeState.Draining;
+            node = await UpdateNodeAsync(node.Id, n => n is null || n.State == NodeState.Draining ? n : n with { State = NodeState.Draining }, ct) ?? node;
+            if (!wasDraining)
             {
-                await _store.UpsertNodeAsync(node with { State = NodeState.Draining }, ct);
                 var incident = NewIncidentId();
                 _drainIncidents[node.Id] = incident;
                 _drainsAnnounced.Remove(node.Id);
@@ -61,7 +62,7 @@ public sealed partial class ClusterService
             if (node is null) return NoSuchNode(idOrName);
             if (node.State != NodeState.Draining)
                 return new(409, null, new ApiError($"node {node.Name} is not draining"));
-            await _store.UpsertNodeAsync(node with { State = NodeState.Alive }, ct);
+            await UpdateNodeAsync(node.Id, n => n is { State: NodeState.Draining } ? n with { State = NodeState.Alive } : n, ct);
             var onNode = (await _store.ListInstancesAsync(nodeId: node.Id, cancellationToken: ct)).Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
             foreach (var move in (await _store.ListInstancesAsync(cancellationToken: ct)).Where(i => i.Replaces is { } r && onNode.Contains(r)))
                 await _store.DeleteInstanceAsync(move.Id, ct);
@@ -91,10 +92,8 @@ public sealed partial class ClusterService
     /// </summary>
     public async Task<AgentOutcome<NodeInfo>> LeaveAsync(string nodeId, CancellationToken ct)
     {
-        var node = await _store.FindNodeAsync(nodeId, ct);
-        if (node is null || node.Id != nodeId) return new(404, null, new ApiError($"node {nodeId} is not registered here"));
-        var left = node with { State = NodeState.Left };
-        await _store.UpsertNodeAsync(left, ct);
+        var left = await UpdateNodeAsync(nodeId, n => n is null ? null : n with { State = NodeState.Left }, ct);
+        if (left is null) return new(404, null, new ApiError($"node {nodeId} is not registered here"));
         _detector.Leave(nodeId);
         Wake();
         return new(200, left, null);
@@ -184,6 +183,7 @@ public sealed partial class ClusterService
                 return;
             }
             _moveRetries.TryRemove(instance.Id, out _);
+            _metrics?.Placed(1, "drain");
             move = await NewInstanceAsync(spec.Name, result.Placements[0], instance.Id, incident, ct);
             await _store.UpsertInstanceAsync(move, ct);
             var target = await NodeNameAsync(move.NodeId, ct);

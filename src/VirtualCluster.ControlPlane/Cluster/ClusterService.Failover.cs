@@ -47,9 +47,10 @@ public sealed partial class ClusterService
     {
         var instances = await _store.ListInstancesAsync(service: spec.Name, cancellationToken: ct);
         var live = instances.Where(i => !i.IsTerminal).Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
-        // A failed replacement of an instance that still runs belongs to a drain, which retries it itself.
+        // A failed replacement of an instance that still runs belongs to a drain or a rebalance move, which handles it.
         var failed = instances.Where(i => i.State == InstanceState.Failed && !(i.Replaces is { } r && live.Contains(r))).ToList();
-        if (failed.Count == 0 || !spec.Failover.Enabled || spec.Failover.MaxAttempts == 0) return;
+        // restartPolicy "never" means the user wants a failed instance left as it is, not restarted somewhere else.
+        if (failed.Count == 0 || !spec.Failover.Enabled || spec.Failover.MaxAttempts == 0 || spec.RestartPolicy == RestartPolicy.Never) return;
 
         if (!_failureRetries.TryGetValue(spec.Name, out var retry)) _failureRetries[spec.Name] = retry = new Retry();
         foreach (var instance in failed)
@@ -81,6 +82,7 @@ public sealed partial class ClusterService
                 await NotePlacementFailureAsync(spec, 1, result.Failure!.Message, pending, ct);
                 continue;
             }
+            _metrics?.Placed(1, "replace");
             var replacement = await NewInstanceAsync(spec.Name, result.Placements[0], instance.Id, instance.Incident, ct);
             await _store.UpsertInstanceAsync(replacement, ct);
             await _store.DeleteInstanceAsync(instance.Id, ct);
@@ -95,7 +97,8 @@ public sealed partial class ClusterService
 
     /// <summary>
     /// Places instances for every replica not held by a record (lost and fenced instances hold none), taking over
-    /// their ids and incidents, with backoff while nothing fits. Lost and stopped records are deleted once replaced.
+    /// their ids and incidents, with backoff while nothing fits. Each lost or stopped record is deleted once it is
+    /// replaced (the event log keeps its history).
     /// </summary>
     private async Task PlaceMissingAsync(ServiceSpec spec, Dictionary<string, List<PendingWork>> pending, CancellationToken ct)
     {
@@ -104,8 +107,8 @@ public sealed partial class ClusterService
         var missing = spec.Replicas - (instances.Count - gone.Count);
         if (missing <= 0)
         {
+            // Stopped records that nothing replaces (a rebalance's moved instances) stay visible; replaced ones go below.
             _placementRetries.Remove(spec.Name);
-            foreach (var old in gone) await _store.DeleteInstanceAsync(old.Id, ct); // history stays in the event log
             return;
         }
         if (_placementRetries.TryGetValue(spec.Name, out var retry) && Now < retry.NextAt)
@@ -121,6 +124,7 @@ public sealed partial class ClusterService
             return;
         }
         _placementRetries.Remove(spec.Name);
+        _metrics?.Placed(result.Placements.Count, "replace");
         for (var i = 0; i < result.Placements.Count; i++)
         {
             var previous = i < gone.Count ? gone[i] : null;

@@ -101,6 +101,7 @@ public sealed partial class ClusterService
                 await RecordAsync(EventKinds.NodeDown, node.Name, $"{node.Name} is down: no heartbeat for {silence} (φ {phi})", ct,
                     node: node.Name, incident: incident);
                 Log.NodeDown(_logger, node.Name, silence, phi);
+                _metrics?.NodeDown();
                 break;
             }
             case NodeState.Left:

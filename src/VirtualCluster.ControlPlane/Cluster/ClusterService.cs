@@ -16,7 +16,7 @@ namespace VirtualCluster.ControlPlane.Cluster;
 /// <remarks>
 /// The partial files split it by responsibility: Deploy (deploy and remove), Agents (join and heartbeat reports),
 /// Reconcile (node state transitions and unreachable nodes), Failover (replacements with retries and backoff),
-/// Drain (drain, cancel, leave), Views (status and events).
+/// Drain (drain, cancel, leave), Views (status and events), Scheduling, Capacity and Rebalance.
 /// </remarks>
 public sealed partial class ClusterService
 {
@@ -27,6 +27,8 @@ public sealed partial class ClusterService
     private readonly ControlPlaneOptions _options;
     private readonly ILogger<ClusterService> _logger;
     private readonly SemaphoreSlim _placementLock = new(1, 1);
+    private readonly ControlPlaneMetrics? _metrics;
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _nodeGates = new(StringComparer.Ordinal);
     private int _wakeRequested;
     private long _nextDueTicks = long.MaxValue;
 
@@ -36,8 +38,10 @@ public sealed partial class ClusterService
         IFailureDetector detector,
         TimeProvider time,
         IOptions<ControlPlaneOptions> options,
-        ILogger<ClusterService> logger)
+        ILogger<ClusterService> logger,
+        ControlPlaneMetrics? metrics = null)
     {
+        _metrics = metrics;
         _store = store;
         _scheduler = scheduler;
         _detector = detector;
@@ -58,6 +62,30 @@ public sealed partial class ClusterService
         var live = _detector.GetState(node.Id);
         if (live is NodeState.Down or NodeState.Left) return live;
         return node.State == NodeState.Draining ? NodeState.Draining : live;
+    }
+
+    /// <summary>
+    /// Reads, changes and writes one node record with no other change to that node in between: a heartbeat that
+    /// read the node before a drain, a cancel or a leave must not write the old state back over it.
+    /// Returns the stored record, or null when the node is not registered.
+    /// </summary>
+    private async Task<NodeInfo?> UpdateNodeAsync(string nodeId, Func<NodeInfo?, NodeInfo?> change, CancellationToken ct)
+    {
+        var gate = _nodeGates.GetOrAdd(nodeId, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(ct);
+        try
+        {
+            var current = await _store.FindNodeAsync(nodeId, ct);
+            if (current is not null && current.Id != nodeId) current = null; // a name, not this id
+            var updated = change(current);
+            if (updated is null) return current;
+            if (!ReferenceEquals(updated, current)) await _store.UpsertNodeAsync(updated, ct);
+            return updated;
+        }
+        finally
+        {
+            gate.Release();
+        }
     }
 
     /// <summary>Asks the reconciler for a pass at its next check instead of at its next interval.</summary>
@@ -108,7 +136,7 @@ public sealed partial class ClusterService
         {
             var allocated = Resources.Zero;
             var ports = new HashSet<int>();
-            var names = new HashSet<string>(StringComparer.Ordinal);
+            var names = new List<string>(); // one entry per instance: anti-affinity and spread count replicas
             foreach (var instance in instances)
             {
                 if (instance.NodeId != node.Id || instance.IsTerminal) continue;
@@ -134,6 +162,7 @@ public sealed partial class ClusterService
     {
         var epoch = await _store.NextEpochAsync(ct);
         var id = $"{service}-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4))}";
+        RememberScore(id, placement);
         return new ServiceInstance(id, service, placement.NodeId, epoch, placement.Ports, InstanceState.Pending,
             "placed, waiting for the agent", Now, Now, Replaces: replaces, Incident: incident);
     }

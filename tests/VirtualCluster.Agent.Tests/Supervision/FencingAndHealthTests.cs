@@ -6,7 +6,7 @@ using VirtualCluster.Api;
 
 namespace VirtualCluster.Agent.Tests.Supervision;
 
-/// <summary>Self-fencing when the lease runs out, health thresholds and grace, command checks, and the sweep of unassigned workloads.</summary>
+/// <summary>Self-fencing when the lease runs out, health thresholds and grace, and command checks.</summary>
 public sealed class FencingAndHealthTests : IDisposable
 {
     private readonly FakeWorkloadDriver _driver = new();
@@ -149,18 +149,6 @@ public sealed class FencingAndHealthTests : IDisposable
         a = a with { Spec = a.Spec with { Ports = [new PortSpec("http")] } };
         await _supervisor.ApplyAsync([a], default);
         Assert.Equal(InstanceState.Running, Of("a").State);
-    }
-
-    [Fact]
-    public async Task Workloads_nobody_assigned_are_stopped_after_an_answer_of_the_control_plane()
-    {
-        _driver.Workloads["left-over"] = new Runtime.WorkloadStatus("left-over", Runtime.WorkloadState.Running, Pid: 77);
-        await _supervisor.ApplyAsync([Assign("a")], default);
-        Assert.Empty(_driver.Stopped);
-
-        _supervisor.RequestSweep();
-        await _supervisor.ApplyAsync([Assign("a")], default);
-        Assert.Equal(["left-over"], _driver.Stopped);
     }
 
     public void Dispose()

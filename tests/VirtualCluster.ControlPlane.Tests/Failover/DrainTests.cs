@@ -73,6 +73,28 @@ public sealed class DrainTests : ClusterTestBase
     }
 
     [Fact]
+    public async Task Heartbeats_racing_with_drain_and_cancel_never_write_an_old_state_back()
+    {
+        var n1 = await JoinAsync("node-1");
+        using var stop = new CancellationTokenSource();
+        var beats = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested) await BeatAsync(n1);
+        });
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Equal(202, (await Cluster.DrainAsync("node-1", null, default)).StatusCode);
+            await BeatAsync(n1);
+            Assert.Equal(NodeState.Draining, (await Store.FindNodeAsync(n1))!.State);
+            Assert.Equal(200, (await Cluster.CancelDrainAsync("node-1", default)).StatusCode);
+            await BeatAsync(n1);
+            Assert.Equal(NodeState.Alive, (await Store.FindNodeAsync(n1))!.State);
+        }
+        stop.Cancel();
+        await beats;
+    }
+
+    [Fact]
     public async Task Drain_answers_clear_errors()
     {
         var n1 = await JoinAsync("node-1");

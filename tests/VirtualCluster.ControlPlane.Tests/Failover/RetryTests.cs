@@ -57,6 +57,18 @@ public sealed class RetryTests : ClusterTestBase
     }
 
     [Fact]
+    public async Task Restart_policy_never_leaves_a_failed_instance_as_it_is()
+    {
+        await JoinAsync("node-1");
+        await JoinAsync("node-2", firstPort: 21000);
+        var first = Assert.Single(await DeployAsync(Spec(replicas: 1, extra: ", \"restartPolicy\": \"never\"")));
+        await ReportAsync(first.NodeId, InstanceState.Failed, "process exited with code 3; restart policy Never does not restart it");
+        await RunAsync(TimeSpan.FromSeconds(10));
+        var stored = Assert.Single(await Store.ListInstancesAsync("web"));
+        Assert.Equal((first.Id, InstanceState.Failed), (stored.Id, stored.State));
+    }
+
+    [Fact]
     public async Task A_replacement_that_stays_healthy_resets_the_attempt_count()
     {
         var n1 = await JoinAsync("node-1");

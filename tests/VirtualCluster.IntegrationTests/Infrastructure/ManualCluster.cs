@@ -10,7 +10,8 @@ namespace VirtualCluster.IntegrationTests.Infrastructure;
 /// </summary>
 internal sealed class ManualCluster : IAsyncDisposable
 {
-    private static int _nextServicePorts = 45000 + Environment.ProcessId % 10 * 100;
+    // Below Linux's ephemeral range (32768-60999), so no outgoing connection can be holding a service port.
+    private static int _nextServicePorts = 20000 + Environment.ProcessId % 4 * 3000;
     private readonly List<TestProcess> _processes = [];
     private readonly HashSet<string> _nodeIds = [];
 
@@ -38,7 +39,7 @@ internal sealed class ManualCluster : IAsyncDisposable
         {
             await cluster.StartControlPlaneAsync();
             var firstPort = Interlocked.Add(ref _nextServicePorts, agents * 1000) - agents * 1000;
-            if (firstPort + agents * 1000 > 65000) firstPort = 45000;
+            if (firstPort + agents * 1000 > 32000) firstPort = 20000;
             for (var i = 1; i <= agents; i++) cluster.StartAgent(i, firstPort + (i - 1) * 1000, agentArgs?.Invoke(i) ?? []);
             using var api = cluster.Api();
             await Wait.UntilAsync(async () => (await api.StatusAsync()).Nodes.Count(n => n.Node.State == NodeState.Alive) == agents,

@@ -11,6 +11,7 @@ internal static class RepoPaths
     public static string HostDll => Built("VirtualCluster.Host.Console", "VirtualCluster.Host.Console.dll");
     public static string CliDll => Built("VirtualCluster.Cli", "vcluster.dll");
     public static string HelloDll => Built("HelloService", "HelloService.dll");
+    public static string WebHostDll => Built("VirtualCluster.Host.Web", "VirtualCluster.Host.Web.dll");
     public static string HelloSpec => Path.Combine(Root, "samples", "specs", "hello.json");
 
     private static string Built(string project, string file)
