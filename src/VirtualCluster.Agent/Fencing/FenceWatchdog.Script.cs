@@ -11,10 +11,11 @@ internal sealed partial class FenceWatchdog
     /// <c>lease DEADLINE PID:STARTTIME ...</c> (kill those processes and all their descendants once /proc/uptime
     /// reaches DEADLINE), <c>clear</c> (guard nothing) and <c>exit</c>. A process is only killed if its start time
     /// still matches, so a reused pid is never hit. When its input ends (the agent died) it keeps enforcing the last
-    /// lease, then exits.
+    /// lease, then exits. A read that times out part-way through a line (the script was not scheduled for longer
+    /// than its 100 ms poll) keeps the part, so a command is never lost or cut in two.
     /// </summary>
     internal const string Script = """
-        deadline=0; targets=(); eof=0; now=0
+        deadline=0; targets=(); eof=0; now=0; buf=""
         now_cs() { local up; read -r up _ < /proc/uptime; up=${up/./}; now=$((10#$up)); }
         tree() {
           local root=$1 f line rest p pp x c; local -A kids=(); local -a fields queue
@@ -41,13 +42,18 @@ internal sealed partial class FenceWatchdog
         while :; do
           if ((eof)); then
             sleep 0.1
-          elif read -r -t 0.1 cmd arg rest; then
-            case $cmd in
-              lease) deadline=$arg; targets=($rest) ;;
+          elif IFS= read -r -t 0.1 line; then
+            line=$buf$line; buf=""
+            set -f; set -- $line; set +f
+            case $1 in
+              lease) deadline=$2; shift 2; targets=("$@") ;;
               clear) targets=() ;;
               exit) exit 0 ;;
             esac
-          elif (($? <= 128)); then
+          elif (($? > 128)); then
+            # Timed out, possibly in the middle of a line (the watchdog was not scheduled in time): keep the part.
+            buf=$buf$line
+          else
             eof=1
           fi
           if ((${#targets[@]})); then

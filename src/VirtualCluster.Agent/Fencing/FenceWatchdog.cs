@@ -167,9 +167,20 @@ internal sealed partial class FenceWatchdog : IAsyncDisposable
             if (_time.GetElapsedTime(_lastStartAttempt) < RestartPause || !Start()) return;
             process = _process!;
         }
+        Write(process, line + "\n");
+    }
+
+    /// <summary>Writes raw text to the watchdog (tests split a command in two with it).</summary>
+    internal void Write(string text)
+    {
+        if (_process is { HasExited: false } process) Write(process, text);
+    }
+
+    private void Write(Process process, string text)
+    {
         try
         {
-            process.StandardInput.WriteLine(line);
+            process.StandardInput.Write(text);
             process.StandardInput.Flush();
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)

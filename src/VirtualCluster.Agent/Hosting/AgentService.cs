@@ -20,6 +20,7 @@ namespace VirtualCluster.Agent;
 internal sealed partial class AgentService : BackgroundService
 {
     private const int MaxEventsPerReport = 100;
+    private static readonly TimeSpan DriverCheckInterval = TimeSpan.FromSeconds(2);
     private readonly AgentOptions _options;
     private readonly ControlPlaneClient _client;
     private readonly InstanceSupervisor _supervisor;
@@ -36,6 +37,7 @@ internal sealed partial class AgentService : BackgroundService
     private volatile DrainStatus? _drain;
     private volatile bool _reachable = true;
     private volatile IReadOnlyDictionary<int, string> _guarded = new Dictionary<int, string>();
+    private volatile IReadOnlyList<string> _drivers = [];
     private TimeSpan _interval;
 
     public AgentService(IOptions<AgentOptions> options, ControlPlaneClient client, InstanceSupervisor supervisor, ResourceCollector collector,
@@ -67,7 +69,9 @@ internal sealed partial class AgentService : BackgroundService
         foreach (var recovered in await _supervisor.RecoverAsync(Path.Combine(_options.DataDirectory, "instances"), stoppingToken))
             LogRecovered(_logger, recovered.InstanceId, recovered.State.ToString());
         _watchdog?.Start();
+        _drivers = await _supervisor.AvailableDriverNamesAsync(stoppingToken);
         var supervision = SuperviseAsync(stoppingToken);
+        var drivers = RefreshDriversAsync(stoppingToken);
         try
         {
             await HeartbeatAsync(stoppingToken);
@@ -75,6 +79,32 @@ internal sealed partial class AgentService : BackgroundService
         finally
         {
             await supervision;
+            await drivers;
+        }
+    }
+
+    /// <summary>
+    /// Keeps the advertised driver list current (Docker only while its daemon answers) off the heartbeat's path:
+    /// a daemon that is slow to answer a ping must not delay heartbeats, or the node would look late.
+    /// </summary>
+    private async Task RefreshDriversAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            await Task.Delay(DriverCheckInterval, _time, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            if (stoppingToken.IsCancellationRequested) break;
+            try
+            {
+                _drivers = await _supervisor.AvailableDriverNamesAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                LogSupervisionFailed(_logger, e);
+            }
         }
     }
 
@@ -104,8 +134,8 @@ internal sealed partial class AgentService : BackgroundService
             if (identity is null) return false;
             _supervisor.SetNode(identity.NodeId);
             var events = _supervisor.PendingEvents(MaxEventsPerReport);
-            // Only drivers that can run workloads now are advertised (Docker while its daemon answers).
-            var request = new HeartbeatRequest(_collector.SampleUsage(), Capacity(), [.. await _supervisor.AvailableDriverNamesAsync(ct)],
+            // Only drivers that can run workloads now are advertised (Docker while its daemon answers), as last checked.
+            var request = new HeartbeatRequest(_collector.SampleUsage(), Capacity(), [.. _drivers],
                 await _supervisor.ReportAsync(_cursors, ct), events.Count > 0 ? events : null);
             var response = await _client.HeartbeatAsync(identity, request, ct);
             _supervisor.RemoveEvents(events);

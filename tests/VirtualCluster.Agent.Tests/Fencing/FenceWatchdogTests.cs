@@ -11,9 +11,11 @@ public sealed class FenceWatchdogTests : IAsyncLifetime
     private readonly List<Process> _started = [];
     private FenceWatchdog _watchdog = null!;
 
+    private readonly ListLogger _log = new();
+
     public Task InitializeAsync()
     {
-        _watchdog = new FenceWatchdog(_dir, NullLogger.Instance, TimeProvider.System);
+        _watchdog = new FenceWatchdog(_dir, _log, TimeProvider.System);
         Assert.True(_watchdog.Start());
         return Task.CompletedTask;
     }
@@ -70,17 +72,45 @@ public sealed class FenceWatchdogTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Renewals_keep_a_process_alive_and_clear_stops_guarding()
+    public async Task Renewals_keep_a_process_alive_past_its_first_deadline_and_clear_stops_guarding()
     {
         var guarded = Start("sleep 600");
-        for (var i = 0; i < 10; i++)
+        // Each renewal gives 2 s, so a late renewal (a busy test machine) cannot let a deadline pass.
+        var first = Now + 200;
+        var last = first;
+        while (Now < first + 100)
         {
-            _watchdog.Renew(Now + 40, [guarded.Id]);
+            last = Now + 200;
+            _watchdog.Renew(last, [guarded.Id]);
             await Task.Delay(100);
         }
+        Assert.True(IsAlive(guarded.Id), "killed although every renewal came well before its deadline: " + _log);
         _watchdog.Clear();
-        await Task.Delay(800);
-        Assert.True(IsAlive(guarded.Id));
+        // Past the last deadline: nothing is guarded any more, so nothing happens.
+        while (Now < last + 50) await Task.Delay(50);
+        Assert.True(IsAlive(guarded.Id), "killed after clear: " + _log);
+    }
+
+    [Fact]
+    public async Task A_command_that_arrives_in_two_parts_across_a_poll_is_not_lost()
+    {
+        var guarded = Start("sleep 600");
+        await Task.Delay(100);
+        // The lease arrives in two writes with a pause longer than the watchdog's 100 ms poll in between.
+        _watchdog.Write($"lease {Now + 30} {guarded.Id}:");
+        await Task.Delay(300);
+        _watchdog.Write($"{FenceWatchdog.ProcessStartTime(guarded.Id)}\n");
+        Assert.True(await DiesWithinAsync(guarded.Id, TimeSpan.FromSeconds(5)), "a lease split across a poll was lost: " + _log);
+
+        var spared = Start("sleep 600");
+        await Task.Delay(100);
+        _watchdog.Renew(Now + 150, [spared.Id]);
+        _watchdog.Write("cle");
+        await Task.Delay(300);
+        _watchdog.Write("ar\n");
+        var deadline = Now + 200;
+        while (Now < deadline) await Task.Delay(50);
+        Assert.True(IsAlive(spared.Id), "a clear split across a poll was lost: " + _log);
     }
 
     [Fact]
@@ -124,5 +154,26 @@ public sealed class FenceWatchdogTests : IAsyncLifetime
             p.Dispose();
         }
         try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+    }
+}
+
+/// <summary>Keeps what the watchdog logs, for failure messages.</summary>
+internal sealed class ListLogger : Microsoft.Extensions.Logging.ILogger
+{
+    private readonly List<string> _lines = [];
+
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+    public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+    public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception,
+        Func<TState, Exception?, string> formatter)
+    {
+        lock (_lines) _lines.Add($"{DateTime.UtcNow:HH:mm:ss.fff} {formatter(state, exception)}");
+    }
+
+    public override string ToString()
+    {
+        lock (_lines) return string.Join(" | ", _lines);
     }
 }
