@@ -99,13 +99,42 @@ internal sealed partial class BenchCluster : IAsyncDisposable
             throw new InvalidOperationException($"deploy failed ({(int)response.StatusCode}): {await response.Content.ReadAsStringAsync()}");
     }
 
-    /// <summary>A machine dies: its agent and everything under it are frozen, then SIGKILLed.</summary>
-    public void KillMachine(string node)
+    /// <summary>
+    /// A machine dies: its agent and everything under it are frozen, then SIGKILLed; its containers (children of
+    /// the Docker daemon, not of the agent) are killed too.
+    /// </summary>
+    public async Task KillMachineAsync(string node)
     {
         var root = _agents[node].Process.Id;
         var tree = Descendants(root).Prepend(root).ToList();
         foreach (var pid in tree) Kill(pid, 19);
         foreach (var pid in tree.Union(Descendants(root))) Kill(pid, 9);
+        await DockerAsync("kill", $"label=io.virtualcluster.node={node}");
+    }
+
+    /// <summary>Runs `docker {verb}` on this cluster's containers matching <paramref name="filter"/>, if Docker is here.</summary>
+    private async Task DockerAsync(string verb, string? filter = null)
+    {
+        var ids = await RunAsync("docker", ["ps", "-aq", "--filter", $"label=io.virtualcluster.cluster={Url}", .. filter is null ? Array.Empty<string>() : ["--filter", filter]]);
+        var list = ids.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (list.Length > 0) await RunAsync("docker", [.. verb.Split(' '), .. list]);
+    }
+
+    private static async Task<string> RunAsync(string file, string[] args)
+    {
+        try
+        {
+            var info = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in args) info.ArgumentList.Add(a);
+            using var process = Process.Start(info)!;
+            var output = await process.StandardOutput.ReadToEndAsync();
+            await process.WaitForExitAsync();
+            return output;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return ""; // no docker CLI: no containers either
+        }
     }
 
     /// <summary>The machine is back: its agent starts again with the same name and data directory.</summary>
@@ -122,6 +151,7 @@ internal sealed partial class BenchCluster : IAsyncDisposable
             catch (InvalidOperationException) { }
             process.Dispose();
         }
+        await DockerAsync("rm -f");
         await Task.Delay(200);
         try { System.IO.Directory.Delete(Directory, recursive: true); } catch (IOException) { }
         Api.Dispose();

@@ -15,23 +15,18 @@ internal static class FailoverTime
 
     private sealed record Run(int Number, string Victim, double Answering, double? Detected, double? Placed, double? Started, double? Healthy);
 
-    public static async Task<int> RunAsync(TextWriter output, string hostDll, string helloDll, int runs, string driver, string? image, int containerPort)
+    public static async Task<int> RunAsync(TextWriter output, string hostDll, string helloDll, int runs, string? specFile)
     {
-        var spec = driver switch
-        {
-            "process" => $$"""
+        // The workload: HelloService on the process driver, or any spec file (e.g. samples/specs/busybox.json for Docker).
+        var spec = specFile is null
+            ? $$"""
                 { "name": "bench", "command": "dotnet", "args": ["{{helloDll}}"], "replicas": 1,
                   "resources": { "cpu": "100m", "memory": "64Mi" }, "ports": [{ "name": "http" }],
                   "healthCheck": { "type": "http", "port": "http", "path": "/health", "interval": "1s" } }
-                """,
-            // The hook for the Docker driver: an image that serves HTTP on containerPort; agents must offer "docker".
-            _ => $$"""
-                { "name": "bench", "driver": "docker", "image": "{{image}}", "replicas": 1,
-                  "resources": { "cpu": "100m", "memory": "64Mi" }, "ports": [{ "name": "http", "containerPort": {{containerPort}} }],
-                  "healthCheck": { "type": "tcp", "port": "http", "interval": "1s" } }
-                """,
-        };
-        output.WriteLine($"Failover time, {driver} driver: {runs} runs, 3 agents, one singleton HelloService; heartbeats every 500 ms.");
+                """
+            : AsSingleton(specFile);
+        var what = specFile is null ? "process driver, one singleton HelloService" : $"one singleton from {Path.GetFileName(specFile)}";
+        output.WriteLine($"Failover time, {what}: {runs} runs, 3 agents; heartbeats every 500 ms.");
         await using var cluster = await BenchCluster.StartAsync(hostDll, 3);
         await cluster.DeployAsync(spec);
         var results = new List<Run>();
@@ -42,7 +37,7 @@ internal static class FailoverTime
             await Task.Delay(TimeSpan.FromSeconds(5));
             var killedAt = DateTimeOffset.UtcNow;
             var clock = Stopwatch.StartNew();
-            cluster.KillMachine(current.NodeName);
+            await cluster.KillMachineAsync(current.NodeName);
             var moved = await RunningInstanceAsync(cluster, current.NodeName, TimeSpan.FromSeconds(120), answering: true);
             var answering = clock.Elapsed.TotalSeconds;
             var run = await BreakdownAsync(cluster, i, current.NodeName, killedAt, answering);
@@ -61,6 +56,18 @@ internal static class FailoverTime
             $"medians after the kill: detected {Median(results, r => r.Detected):0.00} s, placed {Median(results, r => r.Placed):0.00} s, " +
             $"started {Median(results, r => r.Started):0.00} s, healthy {Median(results, r => r.Healthy):0.00} s"));
         return 0;
+    }
+
+    /// <summary>The spec in <paramref name="path"/>, renamed "bench" with one replica (so it is a fenced singleton).</summary>
+    private static string AsSingleton(string path)
+    {
+        var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path), documentOptions: new System.Text.Json.JsonDocumentOptions
+        {
+            CommentHandling = System.Text.Json.JsonCommentHandling.Skip,
+        })!.AsObject();
+        node["name"] = "bench";
+        node["replicas"] = 1;
+        return node.ToJsonString();
     }
 
     private static async Task<InstanceView> RunningInstanceAsync(BenchCluster cluster, string? exceptNode, TimeSpan timeout, bool answering = false)

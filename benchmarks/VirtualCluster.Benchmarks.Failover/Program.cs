@@ -7,21 +7,17 @@ using VirtualCluster.Benchmarks.Failover;
 var root = new RootCommand("VirtualCluster failover benchmarks.");
 
 var runs = new Option<int>("--runs") { Description = "Kill/recover runs (at least 1).", DefaultValueFactory = _ => 12 };
-var driver = new Option<string>("--driver") { Description = "Workload driver: process, or docker once agents offer it.", DefaultValueFactory = _ => "process" };
-driver.AcceptOnlyFromAmong("process", "docker");
-var image = new Option<string?>("--image") { Description = "Image serving HTTP, for --driver docker." };
-var containerPort = new Option<int>("--container-port") { Description = "Port the image listens on, for --driver docker.", DefaultValueFactory = _ => 8080 };
-var failover = new Command("failover", "Time from kill -9 of the machine running a singleton to the service answering elsewhere.") { runs, driver, image, containerPort };
+var spec = new Option<string?>("--spec")
+{
+    Description = "Spec file of the workload to fail over (renamed bench, one replica), e.g. samples/specs/busybox.json for the Docker driver; default HelloService on the process driver.",
+};
+var failover = new Command("failover", "Time from kill -9 of the machine running a singleton to the service answering elsewhere.") { runs, spec };
 failover.SetAction(async (parse, _) =>
 {
     if (parse.GetValue(runs) < 1) { Console.Error.WriteLine("error: --runs must be at least 1"); return 2; }
-    if (parse.GetValue(driver) == "docker" && string.IsNullOrWhiteSpace(parse.GetValue(image)))
-    {
-        Console.Error.WriteLine("error: --driver docker needs --image (an image serving HTTP on --container-port)");
-        return 2;
-    }
+    if (parse.GetValue(spec) is { } file && !File.Exists(file)) { Console.Error.WriteLine($"error: --spec {file} does not exist"); return 2; }
     var (host, hello) = (Paths.Built("VirtualCluster.Host.Console", "VirtualCluster.Host.Console.dll"), Paths.Built("HelloService", "HelloService.dll"));
-    return await FailoverTime.RunAsync(Console.Out, host, hello, parse.GetValue(runs), parse.GetValue(driver)!, parse.GetValue(image), parse.GetValue(containerPort));
+    return await FailoverTime.RunAsync(Console.Out, host, hello, parse.GetValue(runs), parse.GetValue(spec));
 });
 
 var hours = new Option<int>("--hours") { Description = "Hours of heartbeats per trace for false positives.", DefaultValueFactory = _ => 24 };
