@@ -46,28 +46,8 @@ public sealed partial class SqliteKeyValueStore
         }, cancellationToken);
     }
 
-    private static void Validate(IReadOnlyList<KvCondition> conditions, IReadOnlyList<KvOperation> operations)
-    {
-        ArgumentNullException.ThrowIfNull(conditions);
-        ArgumentNullException.ThrowIfNull(operations);
-        if (conditions.Count + operations.Count > MaxTransactionSize)
-            throw new ArgumentException($"A transaction holds at most {MaxTransactionSize} conditions and operations; this one has {conditions.Count + operations.Count}.", nameof(operations));
-        foreach (var condition in conditions)
-        {
-            ArgumentNullException.ThrowIfNull(condition, nameof(conditions));
-            ArgumentException.ThrowIfNullOrEmpty(condition.Key, nameof(conditions));
-        }
-        var changed = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var operation in operations)
-        {
-            ArgumentNullException.ThrowIfNull(operation, nameof(operations));
-            ArgumentException.ThrowIfNullOrEmpty(operation.Key, nameof(operations));
-            if (operation.Kind == KvOperationKind.Put && operation.Value is null)
-                throw new ArgumentException($"The put of \"{operation.Key}\" has no value.", nameof(operations));
-            if (operation.Kind != KvOperationKind.DeletePrefix && !changed.Add(operation.Key))
-                throw new ArgumentException($"The transaction changes \"{operation.Key}\" twice.", nameof(operations));
-        }
-    }
+    private static void Validate(IReadOnlyList<KvCondition> conditions, IReadOnlyList<KvOperation> operations) =>
+        KvTransactionRules.Validate(conditions, operations, MaxTransactionSize);
 
     private bool Put(SqliteTransaction transaction, string key, string value, string? lease, long revision)
     {

@@ -145,7 +145,8 @@ public sealed partial class KvLeaderElection : ILeaderElection
     private static LeaderInfo? Leader(string election, IEnumerable<KvEntry> candidates) =>
         candidates.MinBy(e => e.CreateRevision) is { } leader ? new LeaderInfo(election, leader.Value, leader.CreateRevision) : null;
 
-    internal static void ValidateName(string election)
+    /// <summary>Throws <see cref="ArgumentException"/> unless <paramref name="election"/> is 1 to 128 letters, digits, '-', '_' or '.'.</summary>
+    public static void ValidateName(string election)
     {
         ArgumentNullException.ThrowIfNull(election);
         if (!NamePattern().IsMatch(election))
