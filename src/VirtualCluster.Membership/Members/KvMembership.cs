@@ -133,7 +133,8 @@ public sealed class KvMembership : IMembership
         return SameMember(was.Member, member.Member) ? null : new MembershipChange(MembershipChangeKind.Updated, member.Member, revision);
     }
 
-    internal static bool SameMember(MemberInfo a, MemberInfo b) =>
+    /// <summary>True when two registrations carry the same details (metadata compared as a set).</summary>
+    public static bool SameMember(MemberInfo a, MemberInfo b) =>
         a.NodeId == b.NodeId && a.Name == b.Name && a.Address == b.Address && a.Capacity == b.Capacity
         && a.Metadata.Count == b.Metadata.Count && a.Metadata.All(kv => b.Metadata.TryGetValue(kv.Key, out var v) && v == kv.Value);
 
@@ -150,7 +151,8 @@ public sealed class KvMembership : IMembership
         }
     }
 
-    internal static void Validate(MemberInfo member)
+    /// <summary>Throws <see cref="ArgumentException"/> for a member without id, name, address or metadata, or with '/' in its id.</summary>
+    public static void Validate(MemberInfo member)
     {
         ArgumentNullException.ThrowIfNull(member);
         ArgumentException.ThrowIfNullOrWhiteSpace(member.NodeId);
