@@ -11,7 +11,6 @@ public sealed class EmbeddedProviderTests : ProviderConformanceTests, IDisposabl
     private readonly string _directory = Directory.CreateTempSubdirectory("vc-embedded-kv-").FullName;
     private SqliteKeyValueStore? _store;
 
-    protected override TimeSpan LeaseTtl => TimeSpan.FromSeconds(1);
 
     internal static ProviderUnderTest Wrap(IKeyValueStore store, IAsyncDisposable? cleanup) =>
         new(store, new KvLeaderElection(store), new KvMembership(store), cleanup);
