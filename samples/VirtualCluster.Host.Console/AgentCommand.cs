@@ -22,10 +22,22 @@ internal static class AgentCommand
         var labels = new Option<string[]>("--label") { Description = "Node label key=value (repeatable).", AllowMultipleArgumentsPerToken = false };
         var cpu = new Option<string?>("--cpu") { Description = "Advertise this much CPU instead of measuring (e.g. 2 or 1500m)." };
         var memory = new Option<string?>("--memory") { Description = "Advertise this much memory instead of measuring (e.g. 4Gi)." };
+        var docker = new Option<string>("--docker")
+        {
+            Description = "Docker driver: auto (offer it while the daemon answers), on (also refuse to start without a daemon) or off.",
+            DefaultValueFactory = _ => "auto",
+        };
+        docker.AcceptOnlyFromAmong("auto", "on", "off");
+        var dockerEndpoint = new Option<string>("--docker-endpoint") { Description = "Docker daemon address.", DefaultValueFactory = _ => "unix:///var/run/docker.sock" };
+        var dockerPublish = new Option<string>("--docker-publish-address")
+        {
+            Description = "Host address container ports are published on (0.0.0.0 = every interface, 127.0.0.1 = this machine only).",
+            DefaultValueFactory = _ => "0.0.0.0",
+        };
         var exitWithStdin = HostOptions.ExitWithStdin();
         var command = new Command("agent", "Run a node agent that joins a control plane.")
         {
-            server, joinToken, joinTokenFile, name, dataDir, address, ports, labels, cpu, memory, exitWithStdin,
+            server, joinToken, joinTokenFile, name, dataDir, address, ports, labels, cpu, memory, docker, dockerEndpoint, dockerPublish, exitWithStdin,
         };
         foreach (var option in membership.All.Where(o => o != membership.LeaseTtl)) command.Options.Add(option);
         command.SetAction(async (parse, ct) =>
@@ -48,6 +60,9 @@ internal static class AgentCommand
                 Name = parse.GetValue(name)!,
                 DataDirectory = Path.GetFullPath(parse.GetValue(dataDir)!),
                 Address = parse.GetValue(address)!,
+                Docker = Enum.Parse<DockerMode>(parse.GetValue(docker)!, ignoreCase: true),
+                DockerEndpoint = parse.GetValue(dockerEndpoint)!,
+                DockerPublishAddress = parse.GetValue(dockerPublish)!,
             };
             if (PortRange.TryParse(parse.GetValue(ports), out var range)) options.Ports = range;
             else errors.Add($"--ports \"{parse.GetValue(ports)}\" is not a range like 20000-20999");
@@ -95,6 +110,7 @@ internal static class AgentCommand
             o.ServerUrl = options.ServerUrl; o.JoinToken = options.JoinToken; o.Name = options.Name; o.Address = options.Address;
             o.DataDirectory = options.DataDirectory; o.Ports = options.Ports; o.Labels = options.Labels;
             o.CpuMillicores = options.CpuMillicores; o.MemoryBytes = options.MemoryBytes;
+            o.Docker = options.Docker; o.DockerEndpoint = options.DockerEndpoint; o.DockerPublishAddress = options.DockerPublishAddress;
         });
         using var host = builder.Build();
         if (exitWithStdin) HostOptions.WatchStdin(() => host.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication());

@@ -20,10 +20,18 @@ internal static class LocalCommand
         var port = new Option<int>("--port") { Description = "API port on 127.0.0.1.", DefaultValueFactory = _ => 7070 };
         var agents = new Option<int>("--agents") { Description = "Number of agents (1-16).", DefaultValueFactory = _ => 3 };
         var firstPort = new Option<int>("--service-ports") { Description = "First host port for services; each agent gets 1000 ports from here.", DefaultValueFactory = _ => 20000 };
-        var command = new Command("local", "Run a local cluster: a control plane and agents on this machine.") { dataDir, port, agents, firstPort };
+        var docker = new Option<string>("--docker")
+        {
+            Description = "Docker driver of the agents: auto (use the daemon when it answers), on (require it) or off.",
+            DefaultValueFactory = _ => "auto",
+        };
+        docker.AcceptOnlyFromAmong("auto", "on", "off");
+        var dockerEndpoint = new Option<string>("--docker-endpoint") { Description = "Docker daemon address.", DefaultValueFactory = _ => "unix:///var/run/docker.sock" };
+        var command = new Command("local", "Run a local cluster: a control plane and agents on this machine.") { dataDir, port, agents, firstPort, docker, dockerEndpoint };
         command.SetAction(async (parse, _) =>
         {
-            var settings = new LocalSettings(Path.GetFullPath(parse.GetValue(dataDir)!), parse.GetValue(port), parse.GetValue(agents), parse.GetValue(firstPort));
+            var settings = new LocalSettings(Path.GetFullPath(parse.GetValue(dataDir)!), parse.GetValue(port), parse.GetValue(agents), parse.GetValue(firstPort),
+                parse.GetValue(docker)!, parse.GetValue(dockerEndpoint)!);
             if (settings.Validate() is { } error)
             {
                 System.Console.Error.WriteLine($"error: {error}");
@@ -34,7 +42,7 @@ internal static class LocalCommand
         return command;
     }
 
-    private sealed record LocalSettings(string DataDirectory, int Port, int Agents, int FirstServicePort)
+    private sealed record LocalSettings(string DataDirectory, int Port, int Agents, int FirstServicePort, string Docker, string DockerEndpoint)
     {
         public string Url => $"http://127.0.0.1:{Port}";
 
@@ -73,6 +81,8 @@ internal static class LocalCommand
                 [
                     "agent", "--server", s.Url, "--join-token-file", joinFile, "--name", $"node-{i}",
                     "--data-dir", Path.Combine(s.DataDirectory, $"node-{i}"), "--ports", $"{first}-{first + 999}",
+                    // Everything of a local cluster stays on this machine, container ports included.
+                    "--docker", s.Docker, "--docker-endpoint", s.DockerEndpoint, "--docker-publish-address", "127.0.0.1",
                 ], Path.Combine(logs, $"node-{i}.log"));
                 children.Add(agent);
                 System.Console.WriteLine($"starting agent node-{i} (pid {agent.Pid}), service ports {first}-{first + 999}");
@@ -80,6 +90,7 @@ internal static class LocalCommand
             var joined = 0;
             if (!await WaitAsync(async () => (joined = await AliveNodesAsync(http)) >= s.Agents, cp, TimeSpan.FromSeconds(60), stop.Token))
                 return Failed(children.FirstOrDefault(c => c.HasExited) ?? cp, $"only {joined} of {s.Agents} agents joined");
+            var drivers = await DriversAsync(http, s.Docker == "off");
 
             var config = WriteCliConfig(s.Url, Path.Combine(cpDir, ClusterCredentials.AdminTokenFile));
             System.Console.WriteLine($"""
@@ -90,6 +101,7 @@ internal static class LocalCommand
                   join token:  {joinFile}
                   CLI config:  {config} (vcluster uses it when no --server/--token is given)
                   logs:        {logs}
+                  drivers:     {drivers}
                 try: dotnet run --project src/VirtualCluster.Cli -- deploy samples/specs/hello.json
                 press Ctrl+C to stop
                 """);
@@ -139,6 +151,16 @@ internal static class LocalCommand
     {
         var nodes = await http.GetFromJsonAsync<List<NodeView>>("/v1/nodes", VirtualClusterJson.Options) ?? [];
         return nodes.Count(n => n.Node.State == NodeState.Alive);
+    }
+
+    /// <summary>"process, docker (Docker at unix:///...)": what the agents offer.</summary>
+    private static async Task<string> DriversAsync(HttpClient http, bool dockerOff)
+    {
+        var nodes = await http.GetFromJsonAsync<List<NodeView>>("/v1/nodes", VirtualClusterJson.Options) ?? [];
+        var names = nodes.SelectMany(n => n.Node.Drivers).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        return names.Contains("docker")
+            ? string.Join(", ", names) + " (specs with \"driver\": \"docker\" run as containers)"
+            : string.Join(", ", names) + (dockerOff ? " (--docker off)" : " (no Docker daemon answered; docker specs cannot be placed)");
     }
 
     /// <summary>Points the CLI at this cluster: VCLUSTER_CONFIG if set, else ~/.vcluster/config.json.</summary>

@@ -56,6 +56,7 @@ internal sealed class CommandRunner(CliContext context, GlobalOptions global)
             case HttpStatusCode.UnprocessableEntity when e.Error?.Placement is { } placement:
                 context.WriteError(e.Message);
                 if (placement.Shortfalls is { Count: > 0 }) context.ErrorConsole.Write(Tables.Shortfalls(placement));
+                if (placement.Filters is { Count: > 0 }) context.ErrorConsole.Write(SchedulingTables.Filters(placement.Filters));
                 return ExitCodes.Failed;
 
             default:

@@ -80,7 +80,7 @@ public class EnvAndPlacementTests
 
     [Fact]
     public void RejectsUnknownPlacementField() =>
-        AssertError(ParseWith(d => d["placement"] = JsonNode.Parse("""{"spread": true}""")), "placement.spread", "allowed fields here: constraints");
+        AssertError(ParseWith(d => d["placement"] = JsonNode.Parse("""{"spread": true}""")), "placement.spread", "allowed fields here: strategy, constraints, affinity, antiAffinity, topologySpread");
 
     private static string Variables(int count) =>
         "{" + string.Join(",", Enumerable.Range(0, count).Select(i => $"\"V{i}\": \"x\"")) + "}";

@@ -23,6 +23,16 @@ public class SampleSpecTests
     }
 
     [Fact]
+    public void BusyboxParsesAsADockerService()
+    {
+        var spec = AssertValid(ParseSample("busybox.json"));
+        Assert.Equal(("busybox", "docker", "vc/busybox:test", "/bin/httpd"), (spec.Name, spec.Driver, spec.Image, spec.Command));
+        Assert.Equal(["-f", "-p", "8080", "-h", "/www"], spec.Args);
+        Assert.Equal([new PortSpec("http", 8080)], spec.Ports);
+        Assert.Equal(new Resources(250, 32L << 20, 0), spec.Resources);
+    }
+
+    [Fact]
     public void TooBigParsesButAsksFor64Ti() =>
         Assert.Equal(64L << 40, AssertValid(ParseSample("too-big.json")).Resources.MemoryBytes);
 

@@ -61,13 +61,15 @@ public sealed record HeartbeatResponse(
 public sealed record NodeView(NodeInfo Node, Resources Allocated, int Instances);
 
 /// <summary>An instance with where to reach it.</summary>
-public sealed record InstanceView(ServiceInstance Instance, string NodeName, IReadOnlyList<string> Urls);
+/// <param name="Score">Its node's score when it was placed (total and per scorer), if this control plane placed it since it started.</param>
+public sealed record InstanceView(ServiceInstance Instance, string NodeName, IReadOnlyList<string> Urls, NodeScore? Score = null);
 
 /// <summary>A service with its instances.</summary>
 public sealed record ServiceView(ServiceSpec Spec, DateTimeOffset CreatedAt, int Desired, int Running, IReadOnlyList<InstanceView> Instances);
 
 /// <summary>Whole-cluster status.</summary>
-public sealed record ClusterStatus(IReadOnlyList<NodeView> Nodes, IReadOnlyList<ServiceView> Services);
+/// <param name="Capacity">Capacity forecast from recent utilization, when the control plane keeps history.</param>
+public sealed record ClusterStatus(IReadOnlyList<NodeView> Nodes, IReadOnlyList<ServiceView> Services, CapacityReport? Capacity = null);
 
 /// <summary>One log line of one instance.</summary>
 public sealed record InstanceLogLine(string InstanceId, LogLine Line);

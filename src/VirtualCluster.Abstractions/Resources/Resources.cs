@@ -3,28 +3,31 @@ namespace VirtualCluster;
 /// <summary>
 /// A vector of schedulable resources. CPU is in millicores (1000 = one core), memory and disk in bytes.
 /// Ports are not part of the vector: they are allocated from a node's <see cref="PortRange"/>.
+/// <see cref="Gpus"/> counts whole devices; it is optional (0) so older JSON without it still reads.
 /// </summary>
-public readonly record struct Resources(long CpuMillicores, long MemoryBytes, long DiskBytes)
+public readonly record struct Resources(long CpuMillicores, long MemoryBytes, long DiskBytes, int Gpus = 0)
 {
     /// <summary>No resources.</summary>
     public static Resources Zero => default;
 
     public static Resources operator +(Resources a, Resources b) =>
-        new(a.CpuMillicores + b.CpuMillicores, a.MemoryBytes + b.MemoryBytes, a.DiskBytes + b.DiskBytes);
+        new(a.CpuMillicores + b.CpuMillicores, a.MemoryBytes + b.MemoryBytes, a.DiskBytes + b.DiskBytes, a.Gpus + b.Gpus);
 
     public static Resources operator -(Resources a, Resources b) =>
-        new(a.CpuMillicores - b.CpuMillicores, a.MemoryBytes - b.MemoryBytes, a.DiskBytes - b.DiskBytes);
+        new(a.CpuMillicores - b.CpuMillicores, a.MemoryBytes - b.MemoryBytes, a.DiskBytes - b.DiskBytes, a.Gpus - b.Gpus);
 
     public static Resources operator *(Resources a, int n) =>
-        new(a.CpuMillicores * n, a.MemoryBytes * n, a.DiskBytes * n);
+        new(a.CpuMillicores * n, a.MemoryBytes * n, a.DiskBytes * n, a.Gpus * n);
 
     /// <summary>True when every dimension of <paramref name="request"/> is at most this one's.</summary>
     public bool Fits(Resources request) =>
-        request.CpuMillicores <= CpuMillicores && request.MemoryBytes <= MemoryBytes && request.DiskBytes <= DiskBytes;
+        request.CpuMillicores <= CpuMillicores && request.MemoryBytes <= MemoryBytes && request.DiskBytes <= DiskBytes
+        && request.Gpus <= Gpus;
 
     /// <inheritdoc />
     public override string ToString() =>
-        $"cpu {Quantity.FormatCpu(CpuMillicores)}, memory {Quantity.FormatBytes(MemoryBytes)}, disk {Quantity.FormatBytes(DiskBytes)}";
+        $"cpu {Quantity.FormatCpu(CpuMillicores)}, memory {Quantity.FormatBytes(MemoryBytes)}, disk {Quantity.FormatBytes(DiskBytes)}"
+        + (Gpus != 0 ? $", gpus {Gpus}" : "");
 }
 
 /// <summary>Measured use of a node's resources (not reservations).</summary>

@@ -59,7 +59,11 @@ public interface IWorkloadDriver
     /// <summary>True when the driver can run workloads here (e.g. the Docker daemon answers).</summary>
     Task<bool> IsAvailableAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Starts the workload. Returns once it was launched (state Running), or with state Failed and a reason.</summary>
+    /// <summary>
+    /// Starts the workload. Returns once it was launched (state Running), or with state Failed and a reason, or, when a
+    /// long preparation goes on in the background (an image pull), with state Starting and what it is doing in
+    /// <see cref="WorkloadStatus.Message"/>; <see cref="GetStatusAsync"/> then reports progress the same way.
+    /// </summary>
     Task<WorkloadStatus> StartAsync(WorkloadStartRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>Asks the workload to stop, waits up to <paramref name="gracePeriod"/>, then kills it. Releases its resources.</summary>

@@ -24,7 +24,8 @@ public sealed record PlacementRequest(ServiceSpec Spec, int Count, IReadOnlyList
 /// <param name="NodeId">Chosen node.</param>
 /// <param name="Ports">Host port per named port of the spec.</param>
 /// <param name="Score">Final score of the node (0..100), for explanations.</param>
-public sealed record Placement(string NodeId, IReadOnlyDictionary<string, int> Ports, double Score);
+/// <param name="Scores">Score of the node per scorer (0..100 each) when the scheduler reports them; null otherwise.</param>
+public sealed record Placement(string NodeId, IReadOnlyDictionary<string, int> Ports, double Score, IReadOnlyDictionary<string, double>? Scores = null);
 
 /// <summary>Why one resource dimension stopped the placement.</summary>
 /// <param name="Resource">"cpu", "memory", "disk", "ports", "driver", "state", or "constraint".</param>
@@ -35,7 +36,17 @@ public sealed record Placement(string NodeId, IReadOnlyDictionary<string, int> P
 public sealed record ResourceShortfall(string Resource, long Requested, long LargestFree, string? LargestFreeNode, int NodesLacking);
 
 /// <summary>Why a placement failed, per dimension, plus a one-line summary for users.</summary>
-public sealed record PlacementFailure(string Message, int NodesConsidered, IReadOnlyList<ResourceShortfall> Shortfalls);
+/// <param name="Message">One readable sentence.</param>
+/// <param name="NodesConsidered">Nodes the scheduler looked at.</param>
+/// <param name="Shortfalls">Per dimension, how many nodes lacked it and the most any node had free.</param>
+/// <param name="Filters">How many nodes each filter removed, per dimension, in pipeline order (null from schedulers that do not report it).</param>
+/// <param name="ClosestFit">The node that came nearest to fitting and what it lacked, when one passed every non-resource filter.</param>
+public sealed record PlacementFailure(
+    string Message,
+    int NodesConsidered,
+    IReadOnlyList<ResourceShortfall> Shortfalls,
+    IReadOnlyList<FilterOutcome>? Filters = null,
+    ClosestFit? ClosestFit = null);
 
 /// <summary>Result of <see cref="IScheduler.Place"/>: all requested placements, or none and a failure.</summary>
 public sealed record PlacementResult(IReadOnlyList<Placement> Placements, PlacementFailure? Failure)

@@ -32,13 +32,29 @@ public sealed record VolumeSpec(string Name, string MountPath);
 public sealed record HealthCheckSpec(HealthCheckType Type, string Port, string Path, TimeSpan Interval, TimeSpan Timeout);
 
 /// <summary>
-/// Placement preferences and rules. Empty by default; the scheduler issue fills in more fields.
+/// Placement preferences and rules (docs/service-spec.md, "placement"). Every field has a default, so a spec
+/// without a placement section packs instances tightly and prefers to keep replicas on different nodes.
 /// </summary>
 /// <param name="Constraints">Node labels that must match exactly.</param>
 public sealed record PlacementSpec(IReadOnlyDictionary<string, string> Constraints)
 {
-    /// <summary>No constraints.</summary>
+    /// <summary>No constraints, default strategy and preferences.</summary>
     public static PlacementSpec None { get; } = new(new Dictionary<string, string>());
+
+    /// <summary>Scoring strategy: <see cref="PlacementStrategyNames.BinPack"/> (default) or <see cref="PlacementStrategyNames.Spread"/>.</summary>
+    public string Strategy { get; init; } = PlacementStrategyNames.BinPack;
+
+    /// <summary>Labels that must exist (true) or must not exist (false) on the node, whatever their value.</summary>
+    public IReadOnlyDictionary<string, bool> LabelExists { get; init; } = new Dictionary<string, bool>();
+
+    /// <summary>Weighted node label preferences; they rank nodes but never exclude one.</summary>
+    public IReadOnlyList<NodeAffinity> Affinity { get; init; } = [];
+
+    /// <summary>Whether replicas of this service avoid sharing a node. Default <see cref="AntiAffinityMode.Preferred"/>.</summary>
+    public AntiAffinityMode AntiAffinity { get; init; } = AntiAffinityMode.Preferred;
+
+    /// <summary>Spread replicas evenly over the values of node labels (zone, site).</summary>
+    public IReadOnlyList<TopologySpread> TopologySpread { get; init; } = [];
 }
 
 /// <summary>

@@ -11,8 +11,6 @@ internal sealed partial class ServiceSpecReader
     // Windows limits one environment variable to 32,767 characters.
     public const int MaxEnvValue = 32_767;
 
-    private static readonly string[] PlacementFields = ["constraints"];
-
     private Dictionary<string, string> ReadEnv(Dictionary<string, JsonElement> fields)
     {
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -51,29 +49,5 @@ internal sealed partial class ServiceSpecReader
             return $"{SpecText.Quote(name)} is reserved: VirtualCluster sets it to the instance's assigned port; pick another name";
         }
         return null;
-    }
-
-    private PlacementSpec ReadPlacement(Dictionary<string, JsonElement> fields)
-    {
-        if (!fields.TryGetValue("placement", out var value)) return PlacementSpec.None;
-        var placement = reader.Fields(value, "placement", PlacementFields, "{\"constraints\": {\"zone\": \"eu-1\"}}");
-        if (placement is null || !placement.TryGetValue("constraints", out var c)) return PlacementSpec.None;
-        var entries = reader.Entries(c, "placement.constraints", "{\"zone\": \"eu-1\"}");
-        if (entries is null) return PlacementSpec.None;
-        if (entries.Count > MaxConstraints)
-        {
-            reader.Error("placement.constraints", $"has {entries.Count} constraints; at most {MaxConstraints} are allowed");
-            return PlacementSpec.None;
-        }
-        var constraints = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (key, item) in entries)
-        {
-            var path = SpecPath.Field("placement.constraints", key);
-            var keyOk = key.Length is > 0 and <= MaxLabel;
-            if (!keyOk) reader.Error(path, $"label keys must be 1 to {MaxLabel} characters long; name a node label like \"zone\"");
-            var label = reader.Text(item, path, MaxLabel, "\"eu-1\"", allowEmpty: true);
-            if (keyOk && label is not null) constraints[key] = label;
-        }
-        return new PlacementSpec(constraints);
     }
 }

@@ -11,7 +11,10 @@ internal sealed partial class ServiceSpecReader
     private const string BytesHelp = "write it like \"64Mi\", \"512M\" or \"1Gi\"";
     private const string CpuHelp = "write cores like 0.5 or \"2\", or millicores like \"250m\"";
 
-    private static readonly string[] ResourceFields = ["cpu", "memory", "disk"];
+    private static readonly string[] ResourceFields = ["cpu", "memory", "disk", "gpus"];
+
+    /// <summary>Most GPUs one instance may ask for.</summary>
+    public const int MaxGpus = 1024;
 
     private Resources ReadResources(Dictionary<string, JsonElement> fields)
     {
@@ -22,7 +25,8 @@ internal sealed partial class ServiceSpecReader
         var cpu = resources.TryGetValue("cpu", out var c) ? ReadCpu(c, "resources.cpu") : null;
         var memory = resources.TryGetValue("memory", out var m) ? ReadBytes(m, "resources.memory", allowZero: false) : null;
         var disk = resources.TryGetValue("disk", out var k) ? ReadBytes(k, "resources.disk", allowZero: true) : null;
-        return new Resources(cpu ?? defaults.CpuMillicores, memory ?? defaults.MemoryBytes, disk ?? defaults.DiskBytes);
+        var gpus = resources.TryGetValue("gpus", out var g) ? reader.Integer(g, "resources.gpus", 0, MaxGpus) : null;
+        return new Resources(cpu ?? defaults.CpuMillicores, memory ?? defaults.MemoryBytes, disk ?? defaults.DiskBytes, (int)(gpus ?? 0));
     }
 
     private long? ReadCpu(JsonElement value, string path)

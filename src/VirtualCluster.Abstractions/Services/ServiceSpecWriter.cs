@@ -38,12 +38,7 @@ internal static class ServiceSpecWriter
                 RestartPolicy.Never => "never",
                 _ => "always",
             });
-            if (spec.Placement.Constraints.Count > 0)
-            {
-                writer.WriteStartObject("placement");
-                WriteMap(writer, "constraints", spec.Placement.Constraints);
-                writer.WriteEndObject();
-            }
+            PlacementWriter.Write(writer, spec.Placement);
             writer.WriteEndObject();
         }
         return System.Text.Encoding.UTF8.GetString(stream.ToArray());
@@ -62,6 +57,7 @@ internal static class ServiceSpecWriter
         writer.WriteString("cpu", string.Create(CultureInfo.InvariantCulture, $"{resources.CpuMillicores}m"));
         writer.WriteString("memory", FormatBytes(resources.MemoryBytes));
         writer.WriteString("disk", FormatBytes(resources.DiskBytes));
+        if (resources.Gpus != 0) writer.WriteNumber("gpus", resources.Gpus);
         writer.WriteEndObject();
     }
 
@@ -114,7 +110,7 @@ internal static class ServiceSpecWriter
         writer.WriteEndObject();
     }
 
-    private static void WriteMap(Utf8JsonWriter writer, string name, IReadOnlyDictionary<string, string> map)
+    internal static void WriteMap(Utf8JsonWriter writer, string name, IReadOnlyDictionary<string, string> map)
     {
         writer.WriteStartObject(name);
         foreach (var (key, value) in map.OrderBy(e => e.Key, StringComparer.Ordinal)) writer.WriteString(key, value);

@@ -46,6 +46,26 @@ public sealed class AgentOptions
 
     /// <summary>Stop every workload when the agent shuts down gracefully. Default true.</summary>
     public bool StopWorkloadsOnShutdown { get; set; } = true;
+
+    /// <summary>Whether to run the Docker driver. Default <see cref="DockerMode.Auto"/>.</summary>
+    public DockerMode Docker { get; set; } = DockerMode.Auto;
+
+    /// <summary>Docker daemon address. Default unix:///var/run/docker.sock.</summary>
+    public string DockerEndpoint { get; set; } = "unix:///var/run/docker.sock";
+
+    /// <summary>Host address container ports are published on. Default 0.0.0.0; 127.0.0.1 keeps them on this machine.</summary>
+    public string DockerPublishAddress { get; set; } = "0.0.0.0";
+}
+
+/// <summary>Whether an agent runs the Docker driver.</summary>
+public enum DockerMode
+{
+    /// <summary>Offer the "docker" driver whenever the daemon answers (checked at start and before each report).</summary>
+    Auto,
+    /// <summary>Like <see cref="Auto"/>, but the agent does not start when the daemon does not answer at start.</summary>
+    On,
+    /// <summary>No Docker driver: only the process driver.</summary>
+    Off,
 }
 
 internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
@@ -69,6 +89,13 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
         if (o.HeartbeatInterval <= TimeSpan.Zero) errors.Add("HeartbeatInterval must be positive.");
         if (o.StopGracePeriod < TimeSpan.Zero) errors.Add("StopGracePeriod must not be negative.");
         if (o.MaxRestarts < 0) errors.Add("MaxRestarts must not be negative.");
+        if (o.Docker != DockerMode.Off)
+        {
+            if (!Uri.TryCreate(o.DockerEndpoint, UriKind.Absolute, out var docker) || docker.Scheme is not ("unix" or "tcp" or "http" or "https"))
+                errors.Add($"DockerEndpoint \"{o.DockerEndpoint}\" is not a Docker address; use unix:///var/run/docker.sock or tcp://host:2375.");
+            if (!System.Net.IPAddress.TryParse(o.DockerPublishAddress, out _))
+                errors.Add($"DockerPublishAddress \"{o.DockerPublishAddress}\" is not an IP address; use 0.0.0.0 or 127.0.0.1.");
+        }
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

@@ -24,4 +24,7 @@ internal sealed partial class AgentService
 
     [LoggerMessage(2107, LogLevel.Information, "Found instance {InstanceId} from an earlier run: {State}")]
     private static partial void LogRecovered(ILogger logger, string instanceId, string state);
+
+    [LoggerMessage(2108, LogLevel.Error, "--docker on: the Docker daemon at {Endpoint} does not answer; start dockerd, fix --docker-endpoint, or use --docker auto")]
+    private static partial void LogDockerRequired(ILogger logger, string endpoint);
 }

@@ -39,6 +39,13 @@ internal sealed partial class AgentService : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (_options.Docker == DockerMode.On && !(await _supervisor.AvailableDriverNamesAsync(stoppingToken)).Contains("docker"))
+        {
+            LogDockerRequired(_logger, _options.DockerEndpoint);
+            Environment.ExitCode = 2;
+            _lifetime.StopApplication();
+            return;
+        }
         // Find workloads an earlier agent process left running, so they are adopted, not started twice.
         foreach (var recovered in await _supervisor.RecoverAsync(Path.Combine(_options.DataDirectory, "instances"), stoppingToken))
             LogRecovered(_logger, recovered.InstanceId, recovered.State.ToString());
@@ -58,6 +65,7 @@ internal sealed partial class AgentService : BackgroundService
                 _assignments = response.Assignments ?? [];
                 _cursors = response.LogCursors ?? new Dictionary<string, long>();
                 interval = Clamp(response.HeartbeatInterval);
+                await _supervisor.StopUnassignedRecoveredAsync(_assignments, stoppingToken);
                 await _supervisor.ApplyAsync(_assignments, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -89,7 +97,7 @@ internal sealed partial class AgentService : BackgroundService
     }
 
     private async Task<HeartbeatRequest> BuildReportAsync(CancellationToken ct) =>
-        new(_collector.SampleUsage(), Capacity(), _supervisor.DriverNames.ToList(), await _supervisor.ReportAsync(_cursors, ct));
+        new(_collector.SampleUsage(), Capacity(), [.. await _supervisor.AvailableDriverNamesAsync(ct)], await _supervisor.ReportAsync(_cursors, ct));
 
     private VirtualCluster.Resources Capacity()
     {
@@ -113,7 +121,7 @@ internal sealed partial class AgentService : BackgroundService
             return null;
         }
         var request = new JoinRequest(_options.JoinToken, _options.Name, _options.Address, Capacity(),
-            _supervisor.DriverNames.ToList(), _options.Ports, _options.Labels);
+            [.. await _supervisor.AvailableDriverNamesAsync(ct)], _options.Ports, _options.Labels);
         try
         {
             var joined = await _client.JoinAsync(request, ct);

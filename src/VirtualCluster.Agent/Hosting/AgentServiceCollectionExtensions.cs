@@ -6,6 +6,7 @@ using VirtualCluster.Agent.Connection;
 using VirtualCluster.Agent.Monitoring;
 using VirtualCluster.Agent.Supervision;
 using VirtualCluster.Runtime;
+using VirtualCluster.Runtime.Docker;
 using VirtualCluster.Runtime.Process;
 
 namespace VirtualCluster.Agent;
@@ -14,8 +15,8 @@ namespace VirtualCluster.Agent;
 public static class AgentServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the agent with the process driver (the embedded default). Other drivers are added as more
-    /// <see cref="IWorkloadDriver"/> singletons.
+    /// Adds the agent with the process driver (the embedded default) and, unless <see cref="AgentOptions.Docker"/> is
+    /// <see cref="DockerMode.Off"/>, the Docker driver. Other drivers are added as more <see cref="IWorkloadDriver"/> singletons.
     /// </summary>
     public static IServiceCollection AddVirtualClusterAgent(this IServiceCollection services, Action<AgentOptions> configure)
     {
@@ -31,9 +32,18 @@ public static class AgentServiceCollectionExtensions
             ControlPlaneFailoverHandler.Split(sp.GetRequiredService<IOptions<AgentOptions>>().Value.ServerUrl).Select(u => new Uri(u))));
         services.AddSingleton(sp => new ProcessDriver(new ProcessDriverOptions(), sp.GetRequiredService<ILogger<ProcessDriver>>()));
         services.AddSingleton<IWorkloadDriver>(sp => sp.GetRequiredService<ProcessDriver>());
+        services.TryAddSingleton(sp =>
+        {
+            var agent = sp.GetRequiredService<IOptions<AgentOptions>>().Value;
+            // Containers are labelled with the control-plane URL and node name: this agent's own, and no one else's.
+            var docker = new DockerDriverOptions { Endpoint = agent.DockerEndpoint, PublishAddress = agent.DockerPublishAddress, Cluster = agent.ServerUrl, Node = agent.Name };
+            return new DockerDriver(docker, sp.GetRequiredService<ILogger<DockerDriver>>(), sp.GetRequiredService<TimeProvider>());
+        });
         services.TryAddSingleton(sp => new ResourceCollector(sp.GetRequiredService<IOptions<AgentOptions>>().Value.DataDirectory));
         services.TryAddSingleton(sp => new InstanceSupervisor(
-            sp.GetServices<IWorkloadDriver>(),
+            sp.GetRequiredService<IOptions<AgentOptions>>().Value.Docker == DockerMode.Off
+                ? sp.GetServices<IWorkloadDriver>()
+                : sp.GetServices<IWorkloadDriver>().Append(sp.GetRequiredService<DockerDriver>()).DistinctBy(d => d.Name),
             new HealthProbe(new HttpClient { Timeout = TimeSpan.FromSeconds(10) }),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IOptions<AgentOptions>>().Value,

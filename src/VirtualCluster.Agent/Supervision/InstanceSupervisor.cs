@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using VirtualCluster.Api;
 using VirtualCluster.Runtime;
+using VirtualCluster.Runtime.Docker;
 using VirtualCluster.Runtime.Process;
 
 namespace VirtualCluster.Agent.Supervision;
@@ -19,6 +20,7 @@ internal sealed partial class InstanceSupervisor
     private readonly TimeProvider _time;
     private readonly AgentOptions _options;
     private readonly ILogger _logger;
+    private readonly Dictionary<string, string> _recovered = new(StringComparer.Ordinal);
     private string _nodeId = "";
 
     public InstanceSupervisor(IEnumerable<IWorkloadDriver> drivers, HealthProbe probe, TimeProvider time, AgentOptions options, ILogger logger)
@@ -31,6 +33,15 @@ internal sealed partial class InstanceSupervisor
     }
 
     public IReadOnlyCollection<string> DriverNames => _drivers.Keys.ToList();
+
+    /// <summary>Drivers that can run workloads right now (e.g. Docker only while its daemon answers): what the agent advertises.</summary>
+    public async Task<IReadOnlyList<string>> AvailableDriverNamesAsync(CancellationToken ct)
+    {
+        var available = new List<string>(_drivers.Count);
+        foreach (var (name, driver) in _drivers)
+            if (await driver.IsAvailableAsync(ct)) available.Add(name);
+        return available;
+    }
 
     public void SetNode(string nodeId) => _nodeId = nodeId;
 
@@ -71,8 +82,42 @@ internal sealed partial class InstanceSupervisor
     {
         var found = new List<WorkloadStatus>();
         foreach (var driver in _drivers.Values.OfType<ProcessDriver>())
-            found.AddRange(await driver.RecoverAsync(instancesDirectory, ct));
+            found.AddRange(await Remember(driver, driver.RecoverAsync(instancesDirectory, ct)));
+        foreach (var driver in _drivers.Values.OfType<DockerDriver>())
+            found.AddRange(await Remember(driver, driver.RecoverAsync(ct)));
         return found;
+    }
+
+    /// <summary>
+    /// Stops and forgets recovered workloads that the control plane no longer assigns to this node (removed or moved
+    /// while the agent was down). Call only with an answer from the control plane, never with a stale list.
+    /// </summary>
+    public async Task StopUnassignedRecoveredAsync(IReadOnlyList<Assignment> assignments, CancellationToken ct)
+    {
+        if (_recovered.Count == 0) return;
+        var desired = assignments.Select(a => a.InstanceId).ToHashSet(StringComparer.Ordinal);
+        foreach (var (id, driverName) in _recovered.ToList())
+        {
+            _recovered.Remove(id);
+            if (desired.Contains(id) || _instances.ContainsKey(id) || !_drivers.TryGetValue(driverName, out var driver)) continue;
+            LogStopping(_logger, id, "recovered after an agent restart but no longer assigned to this node");
+            await driver.StopAsync(id, _options.StopGracePeriod, ct);
+            Forget(driver, id);
+        }
+    }
+
+    private async Task<IReadOnlyList<WorkloadStatus>> Remember(IWorkloadDriver driver, Task<IReadOnlyList<WorkloadStatus>> recovery)
+    {
+        var found = await recovery;
+        foreach (var status in found) _recovered[status.InstanceId] = driver.Name;
+        return found;
+    }
+
+    /// <summary>Instance ids are never reused, so a driver's record of a stopped one is only history.</summary>
+    private static void Forget(IWorkloadDriver driver, string instanceId)
+    {
+        if (driver is ProcessDriver process) process.Remove(instanceId);
+        else if (driver is DockerDriver docker) docker.Remove(instanceId);
     }
 
     /// <summary>Stops every workload (graceful agent shutdown).</summary>
@@ -117,7 +162,8 @@ internal sealed partial class InstanceSupervisor
             return;
         }
         instance.State = InstanceState.Starting;
-        instance.Reason = "started, waiting for the health check";
+        // A driver that is still busy (pulling an image) says what it is doing.
+        instance.Reason = status.State == WorkloadState.Starting && status.Message.Length > 0 ? status.Message : "started, waiting for the health check";
         instance.Pid = status.Pid;
         instance.RestartAt = null;
         LogStarted(_logger, a.InstanceId, status.Pid);
@@ -137,6 +183,11 @@ internal sealed partial class InstanceSupervisor
         var status = await driver.GetStatusAsync(instance.Id, ct);
         switch (status.State)
         {
+            case WorkloadState.Starting when status.Message.Length > 0:
+                // Not launched yet (e.g. pulling an image): nothing to probe; show the driver's progress.
+                instance.State = InstanceState.Starting;
+                instance.Reason = status.Message;
+                break;
             case WorkloadState.Running or WorkloadState.Starting:
                 instance.Pid = status.Pid;
                 var interval = instance.Assignment.Spec.HealthCheck?.Interval ?? TimeSpan.FromSeconds(1);
@@ -210,7 +261,6 @@ internal sealed partial class InstanceSupervisor
         if (!_drivers.TryGetValue(instance.Assignment.Spec.Driver, out var driver)) return;
         LogStopping(_logger, instance.Id, why);
         await driver.StopAsync(instance.Id, _options.StopGracePeriod, ct);
-        // Instance ids are never reused, so the driver's record of a stopped one is only history.
-        if (driver is ProcessDriver process) process.Remove(instance.Id);
+        Forget(driver, instance.Id);
     }
 }

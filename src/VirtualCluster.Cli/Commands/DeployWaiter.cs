@@ -85,7 +85,7 @@ internal static class DeployWaiter
         }
     }
 
-    /// <summary>"1/2 running (1 starting)".</summary>
+    /// <summary>"1/2 running (1 starting): pulling image app:1: 45%".</summary>
     private static string Progress(ServiceView view)
     {
         var others = view.Instances
@@ -95,6 +95,14 @@ internal static class DeployWaiter
             .Select(g => $"{g.Count()} {Format.Name(g.Key)}")
             .ToList();
         var text = $"{view.Running}/{view.Desired} running";
-        return others.Count == 0 ? text : $"{text} ({string.Join(", ", others)})";
+        if (others.Count > 0) text += $" ({string.Join(", ", others)})";
+        // What starting instances are busy with, e.g. "pulling image nginx:1.27: 45%".
+        var busy = view.Instances
+            .Where(i => i.Instance.State == InstanceState.Starting && !string.IsNullOrWhiteSpace(i.Instance.Reason))
+            .Select(i => i.Instance.Reason)
+            .Distinct(StringComparer.Ordinal)
+            .Take(2)
+            .ToList();
+        return busy.Count == 0 ? text : $"{text}: {string.Join("; ", busy)}";
     }
 }

@@ -28,6 +28,7 @@ internal static class StatusCommand
             context.Out.WriteLine("Services");
             if (status.Services.Count == 0) context.Out.WriteLine("  no services deployed");
             else context.OutConsole.Write(Tables.Services(status.Services));
+            if (status.Capacity is { } capacity) SchedulingTables.WriteCapacity(context, capacity);
             return ExitCodes.Ok;
         }, cancellationToken));
         return command;

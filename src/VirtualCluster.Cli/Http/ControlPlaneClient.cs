@@ -63,6 +63,20 @@ internal sealed class ControlPlaneClient : IDisposable
     public Task<LogsResponse> GetLogsAsync(string name, int tail, CancellationToken cancellationToken) =>
         GetAsync<LogsResponse>($"v1/services/{Uri.EscapeDataString(name)}/logs?tail={tail}", cancellationToken);
 
+    public Task<ServiceExplanation> ExplainAsync(string name, CancellationToken cancellationToken) =>
+        GetAsync<ServiceExplanation>($"v1/services/{Uri.EscapeDataString(name)}/explain", cancellationToken);
+
+    /// <summary>POST /v1/rebalance: plans (and unless a dry run, starts) moves that even out node utilization.</summary>
+    public async Task<RebalanceResponse> RebalanceAsync(RebalanceRequest body, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/rebalance")
+        {
+            Content = new StringContent(JsonSerializer.Serialize(body, VirtualClusterJson.Options), Encoding.UTF8, "application/json"),
+        };
+        using var response = await SendAsync(request, cancellationToken);
+        return await ReadAsync<RebalanceResponse>(response, "POST /v1/rebalance", cancellationToken);
+    }
+
     public async Task DeleteServiceAsync(string name, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Delete, $"v1/services/{Uri.EscapeDataString(name)}");

@@ -31,6 +31,7 @@ public static class ApiEndpoints
             await cluster.RemoveAsync(name, ct) ? Results.NoContent() : NotFound(name));
         user.MapGet("/services/{name}/logs", LogsAsync);
         user.MapGet("/events", EventsAsync);
+        user.MapSchedulingEndpoints();
         return app;
     }
 

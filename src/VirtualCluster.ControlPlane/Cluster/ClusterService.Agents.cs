@@ -99,6 +99,7 @@ public sealed partial class ClusterService
         }
 
         var services = (await _store.ListServicesAsync(ct)).ToDictionary(s => s.Spec.Name, StringComparer.Ordinal);
+        RecordUtilization(node, capacity, request.Usage, mine.Values, services);
         var assignments = mine.Values
             .Where(i => !i.IsTerminal && services.ContainsKey(i.Service))
             .Select(i => new Assignment(i.Id, i.Epoch, services[i.Service].Spec, i.Ports))

@@ -36,7 +36,7 @@ public sealed partial class ClusterService
 
     /// <summary>Nodes and services together.</summary>
     public async Task<ClusterStatus> GetStatusAsync(CancellationToken ct) =>
-        new(await ListNodeViewsAsync(ct), await ListServiceViewsAsync(ct));
+        new(await ListNodeViewsAsync(ct), await ListServiceViewsAsync(ct), await GetCapacityAsync(ct));
 
     /// <summary>The last <paramref name="tail"/> stored log lines of each instance of a service, or null if the service is unknown.</summary>
     public async Task<LogsResponse?> GetLogsAsync(string service, int tail, CancellationToken ct)
@@ -65,7 +65,7 @@ public sealed partial class ClusterService
             var urls = node is null || i.IsTerminal
                 ? (IReadOnlyList<string>)[]
                 : i.Ports.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"http://{node.Address}:{p.Value}/").ToList();
-            return new InstanceView(i, node?.Name ?? i.NodeId, urls);
+            return new InstanceView(i, node?.Name ?? i.NodeId, urls, ScoreAtPlacement(i, node));
         }).ToList();
         var running = instances.Count(i => i.State == InstanceState.Running);
         return new ServiceView(service.Spec, service.CreatedAt, service.Spec.Replicas, running, views);

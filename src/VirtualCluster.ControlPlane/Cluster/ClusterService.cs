@@ -63,7 +63,7 @@ public sealed partial class ClusterService
         {
             var allocated = Resources.Zero;
             var ports = new HashSet<int>();
-            var names = new HashSet<string>(StringComparer.Ordinal);
+            var names = new List<string>(); // one entry per instance: anti-affinity and spread count replicas
             foreach (var instance in instances)
             {
                 if (instance.NodeId != node.Id || instance.IsTerminal) continue;
@@ -86,6 +86,7 @@ public sealed partial class ClusterService
             var id = $"{service}-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4))}";
             result.Add(new ServiceInstance(id, service, placement.NodeId, epoch, placement.Ports, InstanceState.Pending,
                 "placed, waiting for the agent", Now, Now));
+            RememberScore(id, placement);
         }
         return result;
     }

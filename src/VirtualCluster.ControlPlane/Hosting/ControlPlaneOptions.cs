@@ -22,6 +22,15 @@ public sealed class ControlPlaneOptions
 
     /// <summary>Log lines returned per instance by default. Default 100.</summary>
     public int DefaultLogTail { get; set; } = 100;
+
+    /// <summary>Least time between two utilization samples of one node (taken from heartbeats). Default 10 s.</summary>
+    public TimeSpan UtilizationSampleInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Samples kept per node and for the cluster (in memory). Default 360 (an hour at 10 s).</summary>
+    public int UtilizationHistoryLength { get; set; } = 360;
+
+    /// <summary>How far back capacity forecasts fit their trend line. Default 1 h.</summary>
+    public TimeSpan CapacityWindow { get; set; } = TimeSpan.FromHours(1);
 }
 
 internal sealed class ControlPlaneOptionsValidator : IValidateOptions<ControlPlaneOptions>
@@ -41,6 +50,12 @@ internal sealed class ControlPlaneOptionsValidator : IValidateOptions<ControlPla
             errors.Add("ReconcileInterval must be positive.");
         if (options.DefaultLogTail is < 1 or > 10_000)
             errors.Add("DefaultLogTail must be between 1 and 10000.");
+        if (options.UtilizationSampleInterval <= TimeSpan.Zero)
+            errors.Add("UtilizationSampleInterval must be positive (e.g. 00:00:10).");
+        if (options.UtilizationHistoryLength is < 2 or > 100_000)
+            errors.Add("UtilizationHistoryLength must be between 2 and 100000 samples.");
+        if (options.CapacityWindow <= TimeSpan.Zero)
+            errors.Add("CapacityWindow must be positive (e.g. 01:00:00).");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

@@ -16,7 +16,7 @@ namespace VirtualCluster.ControlPlane;
 public static class ControlPlaneServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the control plane: SQLite store in <see cref="ControlPlaneOptions.DataDirectory"/>, best-fit scheduler,
+    /// Adds the control plane: SQLite store in <see cref="ControlPlaneOptions.DataDirectory"/>, pipeline scheduler,
     /// heartbeat-timeout failure detector, reconciler. Map the API with <c>app.MapVirtualClusterApi()</c>.
     /// Each default is registered with TryAdd, so registering another implementation first replaces it.
     /// </summary>
@@ -27,7 +27,7 @@ public static class ControlPlaneServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IClusterStore>(sp =>
             new SqliteClusterStore(Path.Combine(sp.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.DataDirectory, "cluster.db")));
-        services.TryAddSingleton<IScheduler, BestFitScheduler>();
+        services.TryAddSingleton<IScheduler>(_ => new PipelineScheduler());
         services.TryAddSingleton<IFailureDetector, HeartbeatTimeoutDetector>();
         // Start-up work is synchronous here because DI factories cannot await; SQLite answers at once.
         services.TryAddSingleton(sp => ClusterCredentials.LoadOrCreateAsync(
@@ -41,6 +41,7 @@ public static class ControlPlaneServiceCollectionExtensions
         // Resolve the credentials at start-up so the token files exist before the API answers its first call.
         services.AddHostedService(sp => new StartupAction(() => sp.GetRequiredService<ClusterCredentials>()));
         services.AddHostedService<Reconciler>();
+        services.AddHostedService<RebalanceMover>();
         return services;
     }
 }

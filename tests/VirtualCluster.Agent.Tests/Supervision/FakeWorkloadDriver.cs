@@ -10,15 +10,17 @@ internal sealed class FakeWorkloadDriver(string name = "process") : IWorkloadDri
     public List<string> Stopped { get; } = [];
     public string Name { get; } = name;
     public string? FailStartWith { get; set; }
+    public string? StartingWith { get; set; }
+    public bool Available { get; set; } = true;
 
-    public Task<bool> IsAvailableAsync(CancellationToken cancellationToken = default) => Task.FromResult(true);
+    public Task<bool> IsAvailableAsync(CancellationToken cancellationToken = default) => Task.FromResult(Available);
 
     public Task<WorkloadStatus> StartAsync(WorkloadStartRequest request, CancellationToken cancellationToken = default)
     {
         Started.Add(request);
-        var status = FailStartWith is null
-            ? new WorkloadStatus(request.InstanceId, WorkloadState.Running, Pid: 1000 + Started.Count)
-            : new WorkloadStatus(request.InstanceId, WorkloadState.Failed, Message: FailStartWith);
+        var status = FailStartWith is not null ? new WorkloadStatus(request.InstanceId, WorkloadState.Failed, Message: FailStartWith)
+            : StartingWith is not null ? new WorkloadStatus(request.InstanceId, WorkloadState.Starting, Message: StartingWith)
+            : new WorkloadStatus(request.InstanceId, WorkloadState.Running, Pid: 1000 + Started.Count);
         Workloads[request.InstanceId] = status;
         return Task.FromResult(status);
     }

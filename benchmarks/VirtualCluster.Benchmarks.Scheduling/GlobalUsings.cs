@@ -1,0 +1,2 @@
+global using VirtualCluster;
+global using VirtualCluster.Scheduling;

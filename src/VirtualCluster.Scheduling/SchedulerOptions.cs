@@ -1,0 +1,42 @@
+namespace VirtualCluster.Scheduling;
+
+/// <summary>Settings of <see cref="PipelineScheduler"/>.</summary>
+public sealed class SchedulerOptions
+{
+    internal static readonly SchedulerOptions Default = new();
+
+    /// <summary>
+    /// Count what nodes report as used (<see cref="NodeInfo.Usage"/>) as well as reservations, for memory and disk:
+    /// free = capacity − max(allocated, used). Default true.
+    /// </summary>
+    public bool UseMeasuredUsage { get; set; } = true;
+
+    /// <summary>
+    /// Count measured CPU use too (only with <see cref="UseMeasuredUsage"/>). Default false: CPU is compressible,
+    /// so a busy moment should not keep work off a node; Kubernetes also schedules CPU on requests only.
+    /// </summary>
+    public bool CountCpuUsage { get; set; }
+
+    /// <summary>Attach each scorer's score to every <see cref="Placement"/> (a small dictionary per placement). Default true.</summary>
+    public bool ReportScores { get; set; } = true;
+
+    /// <summary>Nodes listed in an explanation's ranking. Default 5, from 1 to 1000.</summary>
+    public int RankingSize { get; set; } = 5;
+
+    /// <summary>Every problem with these settings, each naming the property and the fix; empty when valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (RankingSize is < 1 or > 1000) errors.Add($"RankingSize is {RankingSize}; set it between 1 and 1000.");
+        if (CountCpuUsage && !UseMeasuredUsage) errors.Add("CountCpuUsage needs UseMeasuredUsage; set both, or clear CountCpuUsage.");
+        return errors;
+    }
+
+    /// <summary>Throws when <see cref="Validate"/> finds problems.</summary>
+    /// <exception cref="ArgumentException">The settings are invalid; the message lists every problem.</exception>
+    public void ThrowIfInvalid()
+    {
+        var errors = Validate();
+        if (errors.Count > 0) throw new ArgumentException("invalid scheduler options: " + string.Join(" ", errors));
+    }
+}
