@@ -11,6 +11,7 @@ mkdir -p "$results"
 if [ -x scripts/install-deps.sh ]; then
   scripts/install-deps.sh || { echo "test.sh: installing dependencies failed" >&2; exit 1; }
 fi
+[ -x scripts/install-p2p-deps.sh ] && { scripts/install-p2p-deps.sh || { echo "test.sh: installing P2P dependencies failed" >&2; exit 1; }; }
 if [ -x scripts/install-etcd.sh ]; then scripts/install-etcd.sh || { echo "test.sh: installing etcd failed" >&2; exit 1; }; fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1

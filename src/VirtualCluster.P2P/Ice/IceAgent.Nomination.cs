@@ -1,0 +1,103 @@
+namespace VirtualCluster.P2P.Ice;
+
+public sealed partial class IceAgent
+{
+    /// <summary>
+    /// Regular nomination by the controlling agent (RFC 8445 §8.1.1): once the best valid pair has no higher-priority
+    /// pair left to check, or <see cref="IceAgentOptions.NominationTimeout"/> after the first pair succeeded, repeat
+    /// the check on that pair with USE-CANDIDATE.
+    /// </summary>
+    private void NominateLocked(DateTimeOffset now)
+    {
+        if (_nominating is not null || _firstValidAt is null) return;
+        IceCandidatePair? best = null;
+        foreach (var p in _pairs)
+        {
+            if (p.State == IceCandidatePairState.Succeeded && (best is null || PriorityOf(p) > PriorityOf(best))) best = p;
+        }
+        if (best is null) return;
+        var bestPriority = PriorityOf(best);
+        var higherPending = _pairs.Any(p => PriorityOf(p) > bestPriority
+            && p.State is IceCandidatePairState.Frozen or IceCandidatePairState.Waiting or IceCandidatePairState.InProgress);
+        if (higherPending && now - _firstValidAt.Value < _options.NominationTimeout) return;
+        _nominating = best;
+        best.UseCandidate = true;
+        EnqueueTriggeredLocked(best, front: true);
+        Log.Nominating(_logger, best.ToString());
+    }
+
+    /// <summary>A pair is nominated: select it if it beats the current selection, and start consent freshness.</summary>
+    private void NominatedLocked(IceCandidatePair pair, ref bool changed)
+    {
+        pair.Nominated = true;
+        if (SelectedPair is { } current && PriorityOf(current) >= PriorityOf(pair)) return;
+        SelectedPair = pair;
+        var now = _time.GetUtcNow();
+        _lastConsent = now;
+        _nextConsent = now + NextConsentDelay();
+        if (State != IceConnectionState.Connected)
+        {
+            SetStateLocked(IceConnectionState.Connected, out changed);
+            _metrics.Connection(pair.IsRelayed ? "relayed" : "direct");
+        }
+        _triggered.Clear();
+        foreach (var p in _pairs) p.Queued = false;
+        Log.Selected(_logger, pair.ToString());
+        _connected.TrySetResult(pair);
+        if (pair.LocalCandidate.Relay is { } turn)
+        {
+            var remote = pair.Remote.EndPoint;
+            _ = BindChannelQuietlyAsync(turn, remote);
+        }
+    }
+
+    private async Task BindChannelQuietlyAsync(Turn.TurnClient turn, System.Net.IPEndPoint remote)
+    {
+        try
+        {
+            await turn.BindChannelAsync(remote).ConfigureAwait(false); // ChannelData: 4 bytes of overhead instead of 36
+        }
+        catch (Turn.TurnException e)
+        {
+            Log.ChannelBindFailed(_logger, remote, e.Message);
+        }
+    }
+
+    /// <summary>
+    /// Consent freshness (RFC 7675 §5.1): a Binding request on the selected pair every <see cref="IceAgentOptions.ConsentInterval"/>
+    /// ±20%; when no check has succeeded for <see cref="IceAgentOptions.ConsentTimeout"/>, consent expires and the agent
+    /// fails and stops sending.
+    /// </summary>
+    private void ConsentTickLocked(DateTimeOffset now, ref bool changed)
+    {
+        if (State != IceConnectionState.Connected || SelectedPair is not { } pair) return;
+        if (now - _lastConsent >= _options.ConsentTimeout)
+        {
+            Log.ConsentExpired(_logger, pair.ToString());
+            SetStateLocked(IceConnectionState.Failed, out changed);
+            _ticker?.Dispose();
+            _ticker = null;
+            return;
+        }
+        if (now < _nextConsent || _consentInFlight is not null) return;
+        _nextConsent = now + NextConsentDelay();
+        var request = BuildCheckLocked(pair, useCandidate: false, IsControlling, out var id);
+        _consentInFlight = id;
+        var local = pair.LocalCandidate;
+        var remote = pair.Remote.EndPoint;
+        var task = _transactions.Start(id, () => local.Send(request, remote), CheckRetransmission());
+        _ = task.ContinueWith(t =>
+        {
+            lock (_gate)
+            {
+                if (_consentInFlight == id) _consentInFlight = null;
+                var response = t.Result.Response;
+                if (response is { Class: Stun.StunClass.SuccessResponse } && response.VerifyIntegrity(_remoteKey)
+                    && remote.Equals(t.Result.Source))
+                    _lastConsent = _time.GetUtcNow();
+            }
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private TimeSpan NextConsentDelay() => _options.ConsentInterval * (0.8 + 0.4 * Random.Shared.NextDouble());
+}

@@ -1,0 +1,61 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+
+namespace VirtualCluster.P2P.IntegrationTests.Infrastructure;
+
+/// <summary>What one connection between two homes gave.</summary>
+public sealed record NatConnection(string HomeA, string HomeB, bool Connected, bool Relayed, string PairA, string PairB, long MillisecondsA, long MillisecondsB, long WallMilliseconds)
+{
+    public string Kind => !Connected ? "failed" : Relayed ? "relayed (TURN)" : "direct";
+}
+
+/// <summary>Runs the peer program in two homes of a <see cref="NatLab"/>, signals between them and reports the selected pair.</summary>
+public static class NatPeers
+{
+    public static string[] PeerArgs(bool controlling) =>
+    [
+        "--role", controlling ? "controlling" : "controlled",
+        "--stun", $"{NatLab.PublicAddress}:{NatLab.TurnPort}",
+        "--turn", $"{NatLab.PublicAddress}:{NatLab.TurnPort}", "--user", Coturn.User, "--pass", Coturn.Password,
+        "--verbose", "--wait-start",
+    ];
+
+    /// <summary>Starts both peers, connects them and waits for both outcomes. The caller disposes the peers.</summary>
+    public static async Task<(NatConnection Result, PeerProcess A, PeerProcess B)> ConnectAsync(NatLab lab, string homeA, string homeB, TimeSpan timeout)
+    {
+        var a = PeerProcess.Start(homeA, lab.Homes[homeA].Namespace, PeerArgs(controlling: true));
+        var b = PeerProcess.Start(homeB, lab.Homes[homeB].Namespace, PeerArgs(controlling: false));
+        try
+        {
+            return (await RunAsync(a, b, homeA, homeB, timeout), a, b);
+        }
+        catch
+        {
+            a.Dispose();
+            b.Dispose();
+            throw;
+        }
+    }
+
+    private static async Task<NatConnection> RunAsync(PeerProcess a, PeerProcess b, string homeA, string homeB, TimeSpan timeout)
+    {
+        // both processes are up before ICE starts, so the times below are ICE setup, not .NET start-up
+        await Task.WhenAll(a.WaitForEventAsync(e => (string?)e["event"] == "ready", timeout), b.WaitForEventAsync(e => (string?)e["event"] == "ready", timeout));
+        PeerProcess.Connect(a, b);
+        var wall = Stopwatch.StartNew();
+        a.Send("{\"cmd\":\"start\"}");
+        b.Send("{\"cmd\":\"start\"}");
+        var results = await Task.WhenAll(a.WaitForConnectedAsync(timeout), b.WaitForConnectedAsync(timeout));
+        wall.Stop();
+        var (ea, eb) = (results[0], results[1]);
+        var connected = Is(ea, "connected") && Is(eb, "connected");
+        return new NatConnection(homeA, homeB, connected, connected && ((bool?)ea["relayed"] == true || (bool?)eb["relayed"] == true),
+            Describe(ea), Describe(eb), (long?)ea["ms"] ?? -1, (long?)eb["ms"] ?? -1, wall.ElapsedMilliseconds);
+    }
+
+    private static bool Is(JsonObject e, string name) => (string?)e["event"] == name;
+
+    public static string Describe(JsonObject e) => Is(e, "connected")
+        ? $"{e["local"]} {e["localAddress"]} -> {e["remote"]} {e["remoteAddress"]}"
+        : $"failed: {e["reason"]}";
+}
