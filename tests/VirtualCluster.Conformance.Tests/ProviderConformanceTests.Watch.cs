@@ -96,19 +96,23 @@ public abstract partial class ProviderConformanceTests
     [Fact]
     public async Task Lease_keys_disappear_when_the_lease_expires_and_a_watch_sees_the_delete()
     {
-        var granted = DateTime.UtcNow;
         var lease = await Store.GrantLeaseAsync(LeaseTtl);
         Assert.True(lease.Ttl >= LeaseTtl - TimeSpan.FromMilliseconds(1), $"granted {lease.Ttl}, asked {LeaseTtl}");
-        await Store.PutAsync("lease/a", "a", lease.Id);
-        await Store.PutAsync("lease/b", "b", lease.Id);
-        await Store.PutAsync("lease/keep", "no lease");
-        var entry = await Store.GetAsync("lease/a");
-        Assert.Equal(lease.Id, entry!.LeaseId);
+        KvEntry? entry;
+        await using (new KeepAlive(Store, lease))
+        {
+            await Store.PutAsync("lease/a", "a", lease.Id);
+            await Store.PutAsync("lease/b", "b", lease.Id);
+            await Store.PutAsync("lease/keep", "no lease");
+            entry = await Store.GetAsync("lease/a");
+            Assert.Equal(lease.Id, entry!.LeaseId);
+        }
+        var stoppedRenewing = DateTime.UtcNow; // the last renewal was at most a quarter of the TTL before this
         await using var watch = new WatchRecorder<KvEvent>(ct => Store.WatchAsync("lease/", entry.ModRevision, ct));
 
         var events = await watch.WaitForCountAsync(4, ExpiryDeadline);
 
-        Assert.True(DateTime.UtcNow - granted >= LeaseTtl - TimeSpan.FromMilliseconds(50), "keys vanished before the TTL");
+        Assert.True(DateTime.UtcNow - stoppedRenewing >= LeaseTtl - LeaseTtl / 4 - TimeSpan.FromMilliseconds(100), "keys vanished before the TTL");
         Assert.Equal(["Put lease/b=b", "Put lease/keep=no lease", "Delete lease/a=", "Delete lease/b="], events.Select(Describe));
         Assert.Null(await Store.GetAsync("lease/a"));
         Assert.Null(await Store.GetAsync("lease/b"));
@@ -142,7 +146,7 @@ public abstract partial class ProviderConformanceTests
     [Fact]
     public async Task Lease_put_without_a_lease_detaches_the_key()
     {
-        var lease = await Store.GrantLeaseAsync(LeaseTtl);
+        var lease = await Store.GrantLeaseAsync(LeaseTtl * 5);
         await Store.PutAsync("detach/k", "leased", lease.Id);
         await Store.PutAsync("detach/k", "plain");
 
