@@ -16,7 +16,6 @@ namespace VirtualCluster.ControlPlane.HighAvailability.Tests;
 public sealed class HaCluster : IAsyncDisposable
 {
     public static readonly TimeSpan LeaderLease = TimeSpan.FromSeconds(3);
-    private static int _nextServicePorts = 31000 + Environment.ProcessId % 10 * 1500;
     private readonly EtcdServer _etcd = new();
     private readonly List<TestProcess> _processes = [];
     private readonly HashSet<int> _workloadPids = [];
@@ -65,7 +64,7 @@ public sealed class HaCluster : IAsyncDisposable
         var tokenFile = Path.Combine(Directory, "cp-1", "admin.token");
         await Wait.UntilAsync(() => Task.FromResult(File.Exists(tokenFile)), TimeSpan.FromSeconds(60), tokenFile);
         AdminToken = (await File.ReadAllTextAsync(tokenFile)).Trim();
-        var servicePorts = Interlocked.Add(ref _nextServicePorts, 100 * agents) - 100 * agents;
+        var servicePorts = FreePortBlock(100 * agents);
         for (var i = 1; i <= agents; i++)
         {
             var first = servicePorts + (i - 1) * 100;
@@ -78,6 +77,38 @@ public sealed class HaCluster : IAsyncDisposable
         using var api = Api(leader.Leader!);
         await Wait.UntilAsync(async () => (await api.StatusAsync()).Nodes.Count(n => n.Node.State == NodeState.Alive) == agents,
             TimeSpan.FromSeconds(120), $"{agents} agents to join");
+    }
+
+    /// <summary>
+    /// The first port of <paramref name="count"/> consecutive loopback ports that are all free now, so the agents'
+    /// service ports do not collide with other test runs sharing this machine.
+    /// </summary>
+    private static int FreePortBlock(int count)
+    {
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            var first = Random.Shared.Next(20_000, 60_000 - count);
+            var listeners = new List<System.Net.Sockets.TcpListener>();
+            try
+            {
+                for (var port = first; port < first + count; port++)
+                {
+                    var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+                    listener.Start();
+                    listeners.Add(listener);
+                }
+                return first;
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                // Something uses a port of this block; try another.
+            }
+            finally
+            {
+                foreach (var listener in listeners) listener.Stop();
+            }
+        }
+        throw new InvalidOperationException($"found no {count} consecutive free ports");
     }
 
     private TestProcess Start(string dll, string[] args)
