@@ -16,7 +16,10 @@ internal static class ControlPlaneCommand
         var dataDir = new Option<string>("--data-dir") { Description = "Directory for the database and token files.", Required = true };
         var listen = new Option<string>("--listen") { Description = "URL to serve the API on.", DefaultValueFactory = _ => "http://127.0.0.1:7070" };
         var exitWithStdin = HostOptions.ExitWithStdin();
-        var command = new Command("control-plane", "Run the control plane (API, SQLite store, reconciler).") { dataDir, listen, exitWithStdin };
+        var membership = new MembershipOptions();
+        var advertise = new Option<string?>("--advertise-url") { Description = "URL other control planes and agents reach this one at (etcd/consul; default: --listen)." };
+        var command = new Command("control-plane", "Run the control plane (API, SQLite store, reconciler), or one of several on etcd or Consul.") { dataDir, listen, advertise, exitWithStdin };
+        foreach (var option in membership.All) command.Options.Add(option);
         command.SetAction(async (parse, ct) =>
         {
             var url = parse.GetValue(listen)!;
@@ -25,12 +28,13 @@ internal static class ControlPlaneCommand
                 System.Console.Error.WriteLine($"error: --listen \"{url}\" is not an http URL; use e.g. http://127.0.0.1:7070");
                 return 2;
             }
-            return await RunAsync(Path.GetFullPath(parse.GetValue(dataDir)!), url, parse.GetValue(exitWithStdin), ct);
+            var highAvailability = (IServiceCollection services) => membership.AddControlPlane(services, parse, parse.GetValue(advertise) ?? url);
+            return await RunAsync(Path.GetFullPath(parse.GetValue(dataDir)!), url, parse.GetValue(exitWithStdin), highAvailability, ct);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(string dataDirectory, string url, bool exitWithStdin, CancellationToken ct)
+    private static async Task<int> RunAsync(string dataDirectory, string url, bool exitWithStdin, Func<IServiceCollection, string?> highAvailability, CancellationToken ct)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(url);
@@ -38,6 +42,11 @@ internal static class ControlPlaneCommand
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.AddVirtualClusterControlPlane(o => o.DataDirectory = dataDirectory);
+        if (highAvailability(builder.Services) is { } problem)
+        {
+            System.Console.Error.WriteLine($"error: {problem}");
+            return 2;
+        }
         var app = builder.Build();
         app.MapVirtualClusterApi();
         if (exitWithStdin) HostOptions.WatchStdin(() => app.Lifetime.StopApplication());
