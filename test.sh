@@ -12,6 +12,7 @@ if [ -x scripts/install-deps.sh ]; then
   scripts/install-deps.sh || { echo "test.sh: installing dependencies failed" >&2; exit 1; }
 fi
 [ -x scripts/install-p2p-deps.sh ] && { scripts/install-p2p-deps.sh || { echo "test.sh: installing P2P dependencies failed" >&2; exit 1; }; }
+if [ -x scripts/install-etcd.sh ]; then scripts/install-etcd.sh || { echo "test.sh: installing etcd failed" >&2; exit 1; }; fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 if ! dotnet build VirtualCluster.Sdk.sln -c Debug -nologo -v minimal; then

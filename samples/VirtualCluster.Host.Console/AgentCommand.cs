@@ -11,7 +11,8 @@ internal static class AgentCommand
 {
     public static Command Create()
     {
-        var server = new Option<string>("--server") { Description = "Control-plane URL, e.g. http://127.0.0.1:7070.", Required = true };
+        var server = new Option<string?>("--server") { Description = "Control-plane URL, e.g. http://127.0.0.1:7070, or several, comma-separated (required unless --membership finds them)." };
+        var membership = new MembershipOptions();
         var joinToken = new Option<string?>("--join-token") { Description = "Join token (or use --join-token-file)." };
         var joinTokenFile = new Option<string?>("--join-token-file") { Description = "File holding the join token (the control plane's join.token)." };
         var name = new Option<string>("--name") { Description = "Node name.", DefaultValueFactory = _ => Environment.MachineName.ToLowerInvariant() };
@@ -42,12 +43,24 @@ internal static class AgentCommand
             server, joinToken, joinTokenFile, name, dataDir, address, ports, labels, cpu, memory, docker, dockerEndpoint, dockerPublish,
             noDrain, drainTimeout, jitter, exitWithStdin,
         };
+        foreach (var option in membership.All.Where(o => o != membership.LeaseTtl)) command.Options.Add(option);
         command.SetAction(async (parse, ct) =>
         {
             var errors = new List<string>();
+            // With etcd or Consul, the control planes registered there are added to --server.
+            var servers = (parse.GetValue(server) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+            try
+            {
+                servers.AddRange((await membership.ControlPlaneUrlsAsync(parse, ct)).Where(u => !servers.Contains(u)));
+            }
+            catch (Exception e) when (e is VirtualCluster.Store.KeyValueStoreUnavailableException or HttpRequestException)
+            {
+                errors.Add($"--membership {parse.GetValue(membership.Kind)}: cannot list the control planes: {e.Message}");
+            }
+            if (servers.Count == 0 && errors.Count == 0) errors.Add("--server is required (or --membership etcd|consul with registered control planes)");
             var options = new AgentOptions
             {
-                ServerUrl = parse.GetValue(server)!,
+                ServerUrl = string.Join(',', servers),
                 Name = parse.GetValue(name)!,
                 DataDirectory = Path.GetFullPath(parse.GetValue(dataDir)!),
                 Address = parse.GetValue(address)!,

@@ -22,7 +22,10 @@ internal static class ControlPlaneCommand
             DefaultValueFactory = _ => 3,
         };
         var exitWithStdin = HostOptions.ExitWithStdin();
-        var command = new Command("control-plane", "Run the control plane (API, SQLite store, reconciler).") { dataDir, listen, heartbeat, lease, exitWithStdin };
+        var membership = new MembershipOptions();
+        var advertise = new Option<string?>("--advertise-url") { Description = "URL other control planes and agents reach this one at (etcd/consul; default: --listen)." };
+        var command = new Command("control-plane", "Run the control plane (API, SQLite store, reconciler), or one of several on etcd or Consul.") { dataDir, listen, advertise, heartbeat, lease, exitWithStdin };
+        foreach (var option in membership.All) command.Options.Add(option);
         command.SetAction(async (parse, ct) =>
         {
             var url = parse.GetValue(listen)!;
@@ -43,13 +46,15 @@ internal static class ControlPlaneCommand
                 System.Console.Error.WriteLine($"error: --fencing-lease {fencing} must be 0 (off) or between two heartbeat intervals ({2 * interval} s) and 600 seconds");
                 return 2;
             }
+            var highAvailability = (IServiceCollection services) => membership.AddControlPlane(services, parse, parse.GetValue(advertise) ?? url);
             return await RunAsync(Path.GetFullPath(parse.GetValue(dataDir)!), url, TimeSpan.FromSeconds(interval), TimeSpan.FromSeconds(fencing),
-                parse.GetValue(exitWithStdin), ct);
+                parse.GetValue(exitWithStdin), highAvailability, ct);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(string dataDirectory, string url, TimeSpan heartbeat, TimeSpan lease, bool exitWithStdin, CancellationToken ct)
+    private static async Task<int> RunAsync(string dataDirectory, string url, TimeSpan heartbeat, TimeSpan lease, bool exitWithStdin,
+        Func<IServiceCollection, string?> highAvailability, CancellationToken ct)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(url);
@@ -63,6 +68,11 @@ internal static class ControlPlaneCommand
             o.FailureDetector.FirstHeartbeatEstimate = heartbeat;
             o.FencingLease = lease;
         });
+        if (highAvailability(builder.Services) is { } problem)
+        {
+            System.Console.Error.WriteLine($"error: {problem}");
+            return 2;
+        }
         var app = builder.Build();
         app.MapVirtualClusterApi();
         if (exitWithStdin) HostOptions.WatchStdin(() => app.Lifetime.StopApplication());

@@ -5,6 +5,7 @@ using VirtualCluster.ControlPlane;
 var builder = WebApplication.CreateBuilder(args);
 builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1 << 20);
 builder.Services.AddVirtualClusterControlPlane(options => builder.Configuration.GetSection("VirtualCluster").Bind(options));
+VirtualCluster.Host.Web.WebHostMembership.Add(builder); // --membership embedded|etcd|consul
 var app = builder.Build();
 app.MapGet("/", () => Results.Redirect("/v1/health"));
 app.MapVirtualClusterApi();

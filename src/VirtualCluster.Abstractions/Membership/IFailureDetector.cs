@@ -39,22 +39,3 @@ public interface IFailureDetector
     /// <summary>Forgets a node entirely; it reads as never heard of.</summary>
     void Remove(string nodeId);
 }
-
-/// <summary>A member of the cluster as a membership provider knows it.</summary>
-public sealed record MemberInfo(string NodeId, string Name, string Address, NodeState State, IReadOnlyDictionary<string, string> Metadata);
-
-/// <summary>
-/// Who is in the cluster. The embedded provider derives members from agent heartbeats; Consul and etcd providers
-/// register members with a TTL. <see cref="ListAsync"/> never returns a member twice.
-/// </summary>
-public interface IMembership
-{
-    /// <summary>Registers or renews a member.</summary>
-    Task RegisterAsync(MemberInfo member, CancellationToken cancellationToken = default);
-
-    /// <summary>Removes a member that leaves gracefully.</summary>
-    Task DeregisterAsync(string nodeId, CancellationToken cancellationToken = default);
-
-    /// <summary>Every known member with its current state.</summary>
-    Task<IReadOnlyList<MemberInfo>> ListAsync(CancellationToken cancellationToken = default);
-}

@@ -5,7 +5,10 @@ namespace VirtualCluster.Agent;
 /// <summary>Settings of a node agent.</summary>
 public sealed class AgentOptions
 {
-    /// <summary>Control-plane URL, e.g. http://127.0.0.1:7070. Required.</summary>
+    /// <summary>
+    /// Control-plane URL, e.g. http://127.0.0.1:7070, or several separated by commas (the control planes of a highly
+    /// available cluster: the agent moves to the next when one does not answer). Required.
+    /// </summary>
     public string ServerUrl { get; set; } = "";
 
     /// <summary>Join token, needed the first time (afterwards the machine token in the data directory is used).</summary>
@@ -98,8 +101,9 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
     public ValidateOptionsResult Validate(string? name, AgentOptions o)
     {
         var errors = new List<string>();
-        if (!Uri.TryCreate(o.ServerUrl, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https"))
-            errors.Add($"ServerUrl \"{o.ServerUrl}\" is not an http(s) URL; pass the control plane's address, e.g. http://127.0.0.1:7070.");
+        var urls = Connection.ControlPlaneFailoverHandler.Split(o.ServerUrl);
+        if (urls.Count == 0 || urls.Any(u => !Uri.TryCreate(u, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https")))
+            errors.Add($"ServerUrl \"{o.ServerUrl}\" is not an http(s) URL (or a comma-separated list of them); pass the control plane's address, e.g. http://127.0.0.1:7070.");
         if (string.IsNullOrWhiteSpace(o.DataDirectory))
             errors.Add("DataDirectory is empty: set it to a writable directory.");
         if (string.IsNullOrWhiteSpace(o.Name))

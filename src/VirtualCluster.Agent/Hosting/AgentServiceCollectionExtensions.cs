@@ -27,10 +27,11 @@ public static class AgentServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddHttpClient<ControlPlaneClient>((sp, http) =>
         {
-            var url = sp.GetRequiredService<IOptions<AgentOptions>>().Value.ServerUrl;
+            var url = ControlPlaneFailoverHandler.Split(sp.GetRequiredService<IOptions<AgentOptions>>().Value.ServerUrl)[0];
             http.BaseAddress = new Uri(url.EndsWith('/') ? url : url + "/");
             http.Timeout = TimeSpan.FromSeconds(5);
-        });
+        }).AddHttpMessageHandler(sp => new ControlPlaneFailoverHandler(
+            ControlPlaneFailoverHandler.Split(sp.GetRequiredService<IOptions<AgentOptions>>().Value.ServerUrl).Select(u => new Uri(u))));
         services.AddSingleton(sp => new ProcessDriver(new ProcessDriverOptions(), sp.GetRequiredService<ILogger<ProcessDriver>>()));
         services.AddSingleton<IWorkloadDriver>(sp => sp.GetRequiredService<ProcessDriver>());
         services.TryAddSingleton(sp =>

@@ -8,7 +8,8 @@ namespace VirtualCluster.IntegrationTests.Infrastructure;
 /// </summary>
 public sealed partial class LocalCluster : IAsyncLifetime
 {
-    private static int _nextServicePorts = 30000 + Environment.ProcessId % 20 * 1000;
+    // 20000-39999 belong to local clusters (up to 6 per run); fixed ranges of other tests start at 42000.
+    private static int _nextServicePorts = 20000;
     private TestProcess? _process;
 
     public string DataDirectory { get; } = Directory.CreateTempSubdirectory("vc-local-").FullName;
