@@ -34,10 +34,14 @@ internal static class AgentCommand
             Description = "Host address container ports are published on (0.0.0.0 = every interface, 127.0.0.1 = this machine only).",
             DefaultValueFactory = _ => "0.0.0.0",
         };
+        var noDrain = new Option<bool>("--no-drain-on-shutdown") { Description = "On SIGTERM/Ctrl+C stop at once instead of draining this node first (use when the whole cluster stops)." };
+        var drainTimeout = new Option<double>("--drain-timeout") { Description = "Seconds to wait for the drain on shutdown.", DefaultValueFactory = _ => 30 };
+        var jitter = new Option<double>("--heartbeat-jitter") { Description = "Test aid: delay each heartbeat by up to this many milliseconds.", Hidden = true };
         var exitWithStdin = HostOptions.ExitWithStdin();
         var command = new Command("agent", "Run a node agent that joins a control plane.")
         {
-            server, joinToken, joinTokenFile, name, dataDir, address, ports, labels, cpu, memory, docker, dockerEndpoint, dockerPublish, exitWithStdin,
+            server, joinToken, joinTokenFile, name, dataDir, address, ports, labels, cpu, memory, docker, dockerEndpoint, dockerPublish,
+            noDrain, drainTimeout, jitter, exitWithStdin,
         };
         foreach (var option in membership.All.Where(o => o != membership.LeaseTtl)) command.Options.Add(option);
         command.SetAction(async (parse, ct) =>
@@ -82,6 +86,11 @@ internal static class AgentCommand
                 if (Quantity.TryParseBytes(m, out var bytes) && bytes > 0) options.MemoryBytes = bytes;
                 else errors.Add($"--memory \"{m}\" is not a size like 4Gi or 512Mi");
             }
+            options.DrainOnShutdown = !parse.GetValue(noDrain);
+            if (parse.GetValue(drainTimeout) is var seconds and >= 0 and <= 3600) options.DrainTimeout = TimeSpan.FromSeconds(seconds);
+            else errors.Add($"--drain-timeout {parse.GetValue(drainTimeout)} must be between 0 and 3600 seconds");
+            if (parse.GetValue(jitter) is var ms and >= 0 and <= 30_000) options.HeartbeatJitter = TimeSpan.FromMilliseconds(ms);
+            else errors.Add($"--heartbeat-jitter {parse.GetValue(jitter)} must be between 0 and 30000 milliseconds");
             options.JoinToken = parse.GetValue(joinToken);
             if (parse.GetValue(joinTokenFile) is { } file)
             {
@@ -104,13 +113,16 @@ internal static class AgentCommand
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
         builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
-        builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        // Room for the drain, then for the workloads' own grace period.
+        builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o =>
+            o.ShutdownTimeout = options.DrainTimeout + options.StopGracePeriod + TimeSpan.FromSeconds(15));
         builder.Services.AddVirtualClusterAgent(o =>
         {
             o.ServerUrl = options.ServerUrl; o.JoinToken = options.JoinToken; o.Name = options.Name; o.Address = options.Address;
             o.DataDirectory = options.DataDirectory; o.Ports = options.Ports; o.Labels = options.Labels;
             o.CpuMillicores = options.CpuMillicores; o.MemoryBytes = options.MemoryBytes;
             o.Docker = options.Docker; o.DockerEndpoint = options.DockerEndpoint; o.DockerPublishAddress = options.DockerPublishAddress;
+            o.DrainOnShutdown = options.DrainOnShutdown; o.DrainTimeout = options.DrainTimeout; o.HeartbeatJitter = options.HeartbeatJitter;
         });
         using var host = builder.Build();
         if (exitWithStdin) HostOptions.WatchStdin(() => host.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication());

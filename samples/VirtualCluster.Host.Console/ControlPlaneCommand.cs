@@ -15,10 +15,16 @@ internal static class ControlPlaneCommand
     {
         var dataDir = new Option<string>("--data-dir") { Description = "Directory for the database and token files.", Required = true };
         var listen = new Option<string>("--listen") { Description = "URL to serve the API on.", DefaultValueFactory = _ => "http://127.0.0.1:7070" };
+        var heartbeat = new Option<double>("--heartbeat-interval") { Description = "Seconds between agent heartbeats.", DefaultValueFactory = _ => 0.5 };
+        var lease = new Option<double>("--fencing-lease")
+        {
+            Description = "Seconds an agent may go without an answer before it stops its singletons (0 turns self-fencing off).",
+            DefaultValueFactory = _ => 3,
+        };
         var exitWithStdin = HostOptions.ExitWithStdin();
         var membership = new MembershipOptions();
         var advertise = new Option<string?>("--advertise-url") { Description = "URL other control planes and agents reach this one at (etcd/consul; default: --listen)." };
-        var command = new Command("control-plane", "Run the control plane (API, SQLite store, reconciler), or one of several on etcd or Consul.") { dataDir, listen, advertise, exitWithStdin };
+        var command = new Command("control-plane", "Run the control plane (API, SQLite store, reconciler), or one of several on etcd or Consul.") { dataDir, listen, advertise, heartbeat, lease, exitWithStdin };
         foreach (var option in membership.All) command.Options.Add(option);
         command.SetAction(async (parse, ct) =>
         {
@@ -28,20 +34,40 @@ internal static class ControlPlaneCommand
                 System.Console.Error.WriteLine($"error: --listen \"{url}\" is not an http URL; use e.g. http://127.0.0.1:7070");
                 return 2;
             }
+            var interval = parse.GetValue(heartbeat);
+            var fencing = parse.GetValue(lease);
+            if (interval is < 0.1 or > 30)
+            {
+                System.Console.Error.WriteLine($"error: --heartbeat-interval {interval} must be between 0.1 and 30 seconds");
+                return 2;
+            }
+            if (fencing != 0 && (fencing < 2 * interval || fencing > 600))
+            {
+                System.Console.Error.WriteLine($"error: --fencing-lease {fencing} must be 0 (off) or between two heartbeat intervals ({2 * interval} s) and 600 seconds");
+                return 2;
+            }
             var highAvailability = (IServiceCollection services) => membership.AddControlPlane(services, parse, parse.GetValue(advertise) ?? url);
-            return await RunAsync(Path.GetFullPath(parse.GetValue(dataDir)!), url, parse.GetValue(exitWithStdin), highAvailability, ct);
+            return await RunAsync(Path.GetFullPath(parse.GetValue(dataDir)!), url, TimeSpan.FromSeconds(interval), TimeSpan.FromSeconds(fencing),
+                parse.GetValue(exitWithStdin), highAvailability, ct);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(string dataDirectory, string url, bool exitWithStdin, Func<IServiceCollection, string?> highAvailability, CancellationToken ct)
+    private static async Task<int> RunAsync(string dataDirectory, string url, TimeSpan heartbeat, TimeSpan lease, bool exitWithStdin,
+        Func<IServiceCollection, string?> highAvailability, CancellationToken ct)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(url);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1 << 20);
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.Services.AddVirtualClusterControlPlane(o => o.DataDirectory = dataDirectory);
+        builder.Services.AddVirtualClusterControlPlane(o =>
+        {
+            o.DataDirectory = dataDirectory;
+            o.HeartbeatInterval = heartbeat;
+            o.FailureDetector.FirstHeartbeatEstimate = heartbeat;
+            o.FencingLease = lease;
+        });
         if (highAvailability(builder.Services) is { } problem)
         {
             System.Console.Error.WriteLine($"error: {problem}");

@@ -83,6 +83,8 @@ internal static class LocalCommand
                     "--data-dir", Path.Combine(s.DataDirectory, $"node-{i}"), "--ports", $"{first}-{first + 999}",
                     // Everything of a local cluster stays on this machine, container ports included.
                     "--docker", s.Docker, "--docker-endpoint", s.DockerEndpoint, "--docker-publish-address", "127.0.0.1",
+                    // The whole cluster stops together: there is nowhere to drain to.
+                    "--no-drain-on-shutdown",
                 ], Path.Combine(logs, $"node-{i}.log"));
                 children.Add(agent);
                 System.Console.WriteLine($"starting agent node-{i} (pid {agent.Pid}), service ports {first}-{first + 999}");

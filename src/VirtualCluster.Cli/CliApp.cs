@@ -67,6 +67,8 @@ public static class CliApp
         root.Subcommands.Add(ServicesCommand.Create(runner));
         root.Subcommands.Add(RemoveCommand.Create(runner));
         root.Subcommands.Add(LogsCommand.Create(runner));
+        root.Subcommands.Add(DrainCommand.Create(runner));
+        root.Subcommands.Add(EventsCommand.Create(runner));
         root.Subcommands.Add(ExplainCommand.Create(runner));
         root.Subcommands.Add(RebalanceCommand.Create(runner));
         return root;

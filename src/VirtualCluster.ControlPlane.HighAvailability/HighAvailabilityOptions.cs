@@ -20,6 +20,17 @@ public sealed class HighAvailabilityOptions
     /// </summary>
     public TimeSpan LeaseTtl { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Time an agent must be able to go without an answer while a new leader takes over. When self-fencing is on,
+    /// the agents' fencing lease (<see cref="ControlPlaneOptions.FencingLease"/>) is raised to at least
+    /// <see cref="LeaseTtl"/> + this, so a leader's death does not make every agent stop its singletons.
+    /// Default 3 s (election, start of the new leader's services, and agents finding it).
+    /// </summary>
+    public TimeSpan TakeoverHeadroom { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>The smallest fencing lease that outlives a leader failover: <see cref="LeaseTtl"/> + <see cref="TakeoverHeadroom"/>.</summary>
+    public TimeSpan MinimumFencingLease => LeaseTtl + TakeoverHeadroom;
+
     /// <summary>Key prefix of the cluster state in the store. Default "cluster/".</summary>
     public string StatePrefix { get; set; } = "cluster/";
 
@@ -39,6 +50,8 @@ internal sealed class HighAvailabilityOptionsValidator : IValidateOptions<HighAv
         if (string.IsNullOrWhiteSpace(o.ElectionName) || o.ElectionName.Any(c => !char.IsAsciiLetterOrDigit(c) && c is not ('-' or '_' or '.')))
             problems.Add("ElectionName must be letters, digits, '-', '_' or '.' (default control-plane).");
         if (o.LeaseTtl < TimeSpan.FromSeconds(2)) problems.Add("LeaseTtl must be at least 00:00:02 (default 00:00:05).");
+        if (o.TakeoverHeadroom < TimeSpan.Zero || o.TakeoverHeadroom > TimeSpan.FromMinutes(5))
+            problems.Add("TakeoverHeadroom must be between 0 and 5 minutes (default 00:00:03).");
         if (o.StatePrefix is null || o.StatePrefix.Length == 0 || !o.StatePrefix.EndsWith('/')) problems.Add("StatePrefix must end with '/' (default cluster/).");
         if (o.ForwardTimeout <= TimeSpan.Zero) problems.Add("ForwardTimeout must be positive (default 00:01:00).");
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);

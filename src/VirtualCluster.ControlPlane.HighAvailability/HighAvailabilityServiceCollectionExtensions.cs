@@ -30,6 +30,13 @@ public static class HighAvailabilityServiceCollectionExtensions
 
         services.AddOptions<HighAvailabilityOptions>().Configure(configure).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HighAvailabilityOptions>, HighAvailabilityOptionsValidator>());
+        // Agents cannot tell a dead leader from a partition: their fencing lease must outlive a leader failover, or
+        // every singleton of the cluster would stop each time the leader dies. The new leader waits for this same
+        // lease before replacing a silent node's singleton, so raising it keeps "never twice" intact.
+        services.AddOptions<ControlPlaneOptions>().PostConfigure<IOptions<HighAvailabilityOptions>>((o, ha) =>
+        {
+            if (o.FencingLease > TimeSpan.Zero && o.FencingLease < ha.Value.MinimumFencingLease) o.FencingLease = ha.Value.MinimumFencingLease;
+        });
         services.TryAddSingleton<LeadershipFence>();
         services.Replace(ServiceDescriptor.Singleton<IClusterStore>(sp => new KvClusterStore(
             sp.GetRequiredService<IKeyValueStore>(), sp.GetRequiredService<LeadershipFence>(),

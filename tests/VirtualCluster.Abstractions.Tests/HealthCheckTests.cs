@@ -40,7 +40,7 @@ public class HealthCheckTests
     }
 
     [Fact]
-    public void RejectsUnknownType() => AssertError(WithCheck("""{"type": "grpc", "port": "http"}"""), "healthCheck.type", "use \"http\" or \"tcp\"");
+    public void RejectsUnknownType() => AssertError(WithCheck("""{"type": "grpc", "port": "http"}"""), "healthCheck.type", "use \"http\", \"tcp\" or \"command\"");
 
     [Fact]
     public void PathMustStartWithSlash() =>

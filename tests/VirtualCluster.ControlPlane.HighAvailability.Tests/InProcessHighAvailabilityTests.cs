@@ -65,9 +65,10 @@ public sealed class InProcessHighAvailabilityTests : IAsyncLifetime
     public async Task One_control_plane_leads_the_other_forwards_the_api_and_a_graceful_stop_hands_over_at_once()
     {
         var (first, firstUrl) = await StartAsync("cp-a");
-        var (_, secondUrl) = await StartAsync("cp-b");
+        // The campaign runs in the background after start: wait for it, or the second could win a race to campaign first.
         var leader = await LeaderAsync(firstUrl);
-        Assert.Equal(firstUrl, leader.Leader); // the first to campaign leads
+        Assert.Equal(firstUrl, leader.Leader); // the only candidate leads
+        var (_, secondUrl) = await StartAsync("cp-b");
         await Wait.UntilAsync(async () => (await HaCluster.LeaderViewAsync(secondUrl))?.Leader == firstUrl, TimeSpan.FromSeconds(30), "the follower to see the leader");
 
         var token = (await File.ReadAllTextAsync(Path.Combine(_directory, "cp-b", "admin.token"))).Trim();
@@ -117,6 +118,28 @@ public sealed class InProcessHighAvailabilityTests : IAsyncLifetime
         var failure = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<HighAvailabilityOptions>>().Value);
         Assert.Contains("AdvertiseUrl", failure.Message);
         Assert.Contains("LeaseTtl", failure.Message);
+    }
+
+    [Theory]
+    [InlineData(3, 5, 8)]   // the default lease would run out during a leader failover: raised to leader lease + 3 s
+    [InlineData(20, 5, 20)] // already long enough: kept
+    [InlineData(0, 5, 0)]   // self-fencing off stays off
+    [InlineData(3, 2, 5)]
+    public void The_fencing_lease_outlives_a_leader_failover(double configured, double leaderLease, double expected)
+    {
+        var services = new ServiceCollection().AddLogging();
+        services.AddVirtualClusterControlPlane(o =>
+        {
+            o.DataDirectory = _directory;
+            o.FencingLease = TimeSpan.FromSeconds(configured);
+        });
+        services.AddControlPlaneHighAvailability(o =>
+        {
+            o.AdvertiseUrl = "http://127.0.0.1:7070";
+            o.LeaseTtl = TimeSpan.FromSeconds(leaderLease);
+        });
+        using var provider = services.BuildServiceProvider();
+        Assert.Equal(TimeSpan.FromSeconds(expected), provider.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.FencingLease);
     }
 
     public async Task DisposeAsync()

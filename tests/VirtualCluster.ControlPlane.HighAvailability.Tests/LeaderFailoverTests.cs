@@ -20,9 +20,10 @@ public sealed class LeaderFailoverTests(ITestOutputHelper output) : IAsyncLifeti
     private static List<(string Id, int? Pid, long Epoch, string Node)> Instances(ServiceView view) =>
         view.Instances.Select(i => (i.Instance.Id, i.Instance.Pid, i.Instance.Epoch, i.Instance.NodeId)).OrderBy(i => i.Id).ToList();
 
-    private async Task<string> WriteSpecAsync(string name)
+    private async Task<string> WriteSpecAsync(string name, int replicas = 2)
     {
-        var spec = (await File.ReadAllTextAsync(RepoPaths.HelloSpec)).Replace("\"hello\"", $"\"{name}\"", StringComparison.Ordinal);
+        var spec = (await File.ReadAllTextAsync(RepoPaths.HelloSpec)).Replace("\"hello\"", $"\"{name}\"", StringComparison.Ordinal)
+            .Replace("\"replicas\": 2", $"\"replicas\": {replicas}", StringComparison.Ordinal);
         var path = Path.Combine(_cluster!.Directory, name + ".json");
         await File.WriteAllTextAsync(path, spec);
         return path;
@@ -43,6 +44,11 @@ public sealed class LeaderFailoverTests(ITestOutputHelper output) : IAsyncLifeti
             Assert.True(code == 0, text);
             var before = await api.WaitRunningAsync("hello", Deadline);
             _cluster.TrackWorkloads(before.Instances.Select(i => i.Instance.Pid!.Value));
+            // A singleton: its agent's fencing lease must outlive the leader's failover, or the agent would stop it.
+            (code, text) = await CliRunner.RunAsync(_cluster.CliEnv(follower), "deploy", await WriteSpecAsync("solo", replicas: 1));
+            Assert.True(code == 0, text);
+            var solo = await api.WaitRunningAsync("solo", Deadline);
+            _cluster.TrackWorkloads(solo.Instances.Select(i => i.Instance.Pid!.Value));
 
             // A second deployment is under way when the leader dies.
             var spec = await WriteSpecAsync("second");
@@ -72,8 +78,9 @@ public sealed class LeaderFailoverTests(ITestOutputHelper output) : IAsyncLifeti
             Assert.Equal(Instances(before), Instances(after));
             Assert.All(after.Instances, i => Assert.Equal(0, i.Instance.RestartCount));
             foreach (var instance in after.Instances) Assert.Contains("hello from", await Curl.GetStringAsync(instance.Urls[0]));
+            Assert.Equal(Instances(solo), Instances(await api.WaitRunningAsync("solo", Deadline)));
             var services = (await api.StatusAsync()).Services.Select(s => s.Spec.Name).Order().ToList();
-            Assert.Equal(["hello", "second"], services);
+            Assert.Equal(["hello", "second", "solo"], services);
             // Epochs keep increasing across leaders.
             Assert.True(second.Instances.Min(i => i.Instance.Epoch) > before.Instances.Max(i => i.Instance.Epoch));
         }

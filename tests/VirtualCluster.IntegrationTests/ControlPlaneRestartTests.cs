@@ -6,13 +6,27 @@ namespace VirtualCluster.IntegrationTests;
 /// Desired state lives in SQLite: a control plane that is killed and started again keeps every service,
 /// and the reconciler converges without restarting healthy instances.
 /// </summary>
-public sealed class ControlPlaneRestartTests : IDisposable
+public sealed class ControlPlaneRestartTests(Xunit.Abstractions.ITestOutputHelper output) : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("vc-restart-").FullName;
     private readonly List<TestProcess> _processes = [];
 
     [Fact]
     public async Task Killed_control_plane_restarts_with_every_service_and_leaves_instances_running()
+    {
+        try
+        {
+            await RestartAsync();
+        }
+        catch
+        {
+            // What the agents and control planes said is the only way to tell why an instance was restarted.
+            foreach (var process in _processes) output.WriteLine($"--- pid {process.Pid}\n{process.Output}");
+            throw;
+        }
+    }
+
+    private async Task RestartAsync()
     {
         var url = $"http://127.0.0.1:{Wait.FreePort()}";
         var cpDir = Path.Combine(_dir, "cp");
@@ -36,7 +50,9 @@ public sealed class ControlPlaneRestartTests : IDisposable
         var (code, output) = await CliRunner.RunAsync(env, "deploy", RepoPaths.HelloSpec);
         Assert.True(code == 0, output);
         var before = await api.WaitRunningAsync("hello", TimeSpan.FromSeconds(60));
-        var instancesBefore = before.Instances.Select(i => (i.Instance.Id, i.Instance.Pid, i.Instance.Epoch)).OrderBy(i => i.Id).ToList();
+        // Restart counts are compared, not required to be 0: a workload that crashed while starting (e.g. its port was
+        // briefly held by another process's outgoing connection) was restarted before the control plane went away.
+        var instancesBefore = before.Instances.Select(i => (i.Instance.Id, i.Instance.Pid, i.Instance.Epoch, i.Instance.RestartCount)).OrderBy(i => i.Id).ToList();
 
         controlPlane.Signal(9);
         await controlPlane.WaitForExitAsync(TimeSpan.FromSeconds(30));
@@ -51,9 +67,8 @@ public sealed class ControlPlaneRestartTests : IDisposable
         await Wait.UntilAsync(async () => (await api.StatusAsync()).Nodes.All(n => n.Node.State == NodeState.Alive && n.Node.LastHeartbeat > restartedAt.AddSeconds(3)),
             TimeSpan.FromSeconds(30), "agents reporting to the restarted control plane for 3 s");
         var after = await api.WaitRunningAsync("hello", TimeSpan.FromSeconds(30));
-        var instancesAfter = after.Instances.Select(i => (i.Instance.Id, i.Instance.Pid, i.Instance.Epoch)).OrderBy(i => i.Id).ToList();
+        var instancesAfter = after.Instances.Select(i => (i.Instance.Id, i.Instance.Pid, i.Instance.Epoch, i.Instance.RestartCount)).OrderBy(i => i.Id).ToList();
         Assert.Equal(instancesBefore, instancesAfter);
-        Assert.All(after.Instances, i => Assert.Equal(0, i.Instance.RestartCount));
         foreach (var instance in after.Instances) Assert.Contains("hello from", await curl.GetStringAsync(instance.Urls[0]));
     }
 

@@ -66,9 +66,11 @@ public sealed class FakeConsulClientTests : IAsyncLifetime
         }
         await using (var leaders = new WatchRecorder<LeaderInfo?>(ct => election.ObserveAsync("e", ct)))
         {
+            // The observer reports "no leader" first; campaigning before that arrives would let it start with the leader.
+            Assert.Null(Assert.Single(await leaders.WaitForCountAsync(1, TimeSpan.FromSeconds(10))));
             var lease = await store.GrantLeaseAsync(TimeSpan.FromSeconds(10));
             await election.CampaignAsync("e", "me", lease.Id);
-            await leaders.WaitForCountAsync(2, TimeSpan.FromSeconds(10));
+            Assert.Equal("me", (await leaders.WaitForCountAsync(2, TimeSpan.FromSeconds(10)))[^1]?.Value);
         }
 
         Assert.Contains(_server.Requests, r => r.StartsWith($"GET /v1/health/service/{options.ServiceName}?index=", StringComparison.Ordinal) && r.Contains("&wait=1s", StringComparison.Ordinal));

@@ -38,12 +38,21 @@ public sealed record InstanceReport(
     int? Pid,
     IReadOnlyList<LogLine> Logs);
 
+/// <summary>Something an agent did on its own that belongs in the event log (e.g. self-fencing while cut off).</summary>
+/// <param name="Timestamp">When it happened, by the agent's clock.</param>
+/// <param name="Kind">Event kind, e.g. "instance.fenced".</param>
+/// <param name="InstanceId">Instance concerned, if any.</param>
+/// <param name="Message">Readable sentence.</param>
+public sealed record AgentEvent(DateTimeOffset Timestamp, string Kind, string? InstanceId, string Message);
+
 /// <summary>Periodic report from an agent.</summary>
+/// <param name="Events">Events recorded since the last successful report (delivered once it reconnects).</param>
 public sealed record HeartbeatRequest(
     ResourceUsage Usage,
     Resources Capacity,
     IReadOnlyList<string> Drivers,
-    IReadOnlyList<InstanceReport> Instances);
+    IReadOnlyList<InstanceReport> Instances,
+    IReadOnlyList<AgentEvent>? Events = null);
 
 /// <summary>An instance the agent must run.</summary>
 public sealed record Assignment(string InstanceId, long Epoch, ServiceSpec Spec, IReadOnlyDictionary<string, int> Ports);
@@ -52,10 +61,33 @@ public sealed record Assignment(string InstanceId, long Epoch, ServiceSpec Spec,
 /// <param name="Assignments">Every instance this node must run.</param>
 /// <param name="LogCursors">Highest stored log sequence per instance; send only newer lines.</param>
 /// <param name="HeartbeatInterval">When to report next.</param>
+/// <param name="FencingLease">
+/// Self-fencing lease: if the agent gets no successful answer for this long (counted from when it sent the
+/// request that got this answer), it stops its singleton instances by itself. Zero: no self-fencing.
+/// The control plane replaces a singleton only after its node has been silent for longer than this.
+/// </param>
+/// <param name="NodeState">The node's state as the control plane sees it (e.g. Draining).</param>
+/// <param name="Drain">Progress of a drain of this node, when one was requested.</param>
 public sealed record HeartbeatResponse(
     IReadOnlyList<Assignment> Assignments,
     IReadOnlyDictionary<string, long> LogCursors,
-    TimeSpan HeartbeatInterval);
+    TimeSpan HeartbeatInterval,
+    TimeSpan FencingLease = default,
+    NodeState NodeState = NodeState.Alive,
+    DrainStatus? Drain = null);
+
+/// <summary>Where one instance of a draining node stands.</summary>
+/// <param name="InstanceId">Instance on the draining node.</param>
+/// <param name="Service">Its service.</param>
+/// <param name="Status">"queued" (not tried yet), "moving" (replacement placed, not healthy yet), "waiting" (no room yet; retried with backoff), or "blocked" (failover "never": it stays). Moved instances are no longer listed.</param>
+/// <param name="Detail">Readable detail: the replacement and where it runs, or why it cannot move.</param>
+public sealed record DrainItem(string InstanceId, string Service, string Status, string Detail);
+
+/// <summary>Progress of a node drain.</summary>
+/// <param name="Node">Node name.</param>
+/// <param name="Complete">True when nothing movable is left on the node (blocked instances may stay).</param>
+/// <param name="Instances">Every instance that was on the node when the drain was last evaluated.</param>
+public sealed record DrainStatus(string Node, bool Complete, IReadOnlyList<DrainItem> Instances);
 
 /// <summary>A node with its reservations.</summary>
 public sealed record NodeView(NodeInfo Node, Resources Allocated, int Instances);
@@ -64,8 +96,23 @@ public sealed record NodeView(NodeInfo Node, Resources Allocated, int Instances)
 /// <param name="Score">Its node's score when it was placed (total and per scorer), if this control plane placed it since it started.</param>
 public sealed record InstanceView(ServiceInstance Instance, string NodeName, IReadOnlyList<string> Urls, NodeScore? Score = null);
 
+/// <summary>Work the control plane has not managed to do yet for a service, and why.</summary>
+/// <param name="Kind">"placement" (waiting for room), "replacement" (a failed instance will be replaced), "failover" (waiting for the failover delay or the fencing lease), or "gave-up" (maxAttempts reached).</param>
+/// <param name="Instances">How many instances it concerns.</param>
+/// <param name="Reason">Readable reason, e.g. the scheduler's explanation.</param>
+/// <param name="Attempts">Attempts so far.</param>
+/// <param name="NextAttemptAt">When it is tried next, if it will be.</param>
+public sealed record PendingWork(string Kind, int Instances, string Reason, int Attempts, DateTimeOffset? NextAttemptAt);
+
 /// <summary>A service with its instances.</summary>
-public sealed record ServiceView(ServiceSpec Spec, DateTimeOffset CreatedAt, int Desired, int Running, IReadOnlyList<InstanceView> Instances);
+/// <param name="Pending">Work not done yet and why (empty when the service is as desired).</param>
+public sealed record ServiceView(
+    ServiceSpec Spec,
+    DateTimeOffset CreatedAt,
+    int Desired,
+    int Running,
+    IReadOnlyList<InstanceView> Instances,
+    IReadOnlyList<PendingWork>? Pending = null);
 
 /// <summary>Whole-cluster status.</summary>
 /// <param name="Capacity">Capacity forecast from recent utilization, when the control plane keeps history.</param>

@@ -11,6 +11,8 @@ public enum NodeState
     Down,
     /// <summary>Left the cluster gracefully.</summary>
     Left,
+    /// <summary>Being emptied before it leaves: no new work is placed here, its instances are moved elsewhere.</summary>
+    Draining,
 }
 
 /// <summary>

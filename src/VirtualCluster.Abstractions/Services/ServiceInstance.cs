@@ -21,6 +21,8 @@ public enum InstanceState
     Stopped,
     /// <summary>Its node went down; a replacement is or will be placed.</summary>
     Lost,
+    /// <summary>Its node stopped reporting and the instance stays there (failover "never", or a failover delay): state unknown until the node is back.</summary>
+    Unknown,
 }
 
 /// <summary>
@@ -37,6 +39,8 @@ public enum InstanceState
 /// <param name="UpdatedAt">When its state last changed.</param>
 /// <param name="RestartCount">Restarts by the agent since placement.</param>
 /// <param name="Pid">Process id on the node, when the driver has one.</param>
+/// <param name="Replaces">Id of the instance this one takes over from (drain, failover, replacement of a failed one), if any.</param>
+/// <param name="Incident">Id of the latest failover incident this instance is part of: the one that placed it, or its own failure.</param>
 public sealed record ServiceInstance(
     string Id,
     string Service,
@@ -48,7 +52,9 @@ public sealed record ServiceInstance(
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
     int RestartCount = 0,
-    int? Pid = null)
+    int? Pid = null,
+    string? Replaces = null,
+    string? Incident = null)
 {
     /// <summary>True for states after which the instance never runs again.</summary>
     public bool IsTerminal => State is InstanceState.Failed or InstanceState.Exited or InstanceState.Stopped or InstanceState.Lost;

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace VirtualCluster;
 
 /// <summary>What to do when an instance's workload exits.</summary>
@@ -18,6 +20,8 @@ public enum HealthCheckType
     Http,
     /// <summary>A TCP connect succeeds.</summary>
     Tcp,
+    /// <summary>A command run on the instance's node exits with code 0 within the timeout.</summary>
+    Command,
 }
 
 /// <summary>A named port the service listens on. The host port is assigned at placement.</summary>
@@ -29,7 +33,66 @@ public sealed record PortSpec(string Name, int? ContainerPort = null);
 public sealed record VolumeSpec(string Name, string MountPath);
 
 /// <summary>Health probe of an instance.</summary>
-public sealed record HealthCheckSpec(HealthCheckType Type, string Port, string Path, TimeSpan Interval, TimeSpan Timeout);
+/// <param name="Type">HTTP, TCP or command.</param>
+/// <param name="Port">Declared port to probe (HTTP and TCP); empty for a command check.</param>
+/// <param name="Path">Request path (HTTP); "/" otherwise.</param>
+/// <param name="Interval">Time between probes.</param>
+/// <param name="Timeout">Time one probe may take before it counts as failed.</param>
+public sealed record HealthCheckSpec(HealthCheckType Type, string Port, string Path, TimeSpan Interval, TimeSpan Timeout)
+{
+    /// <summary>Default of <see cref="FailureThreshold"/>.</summary>
+    public const int DefaultFailureThreshold = 3;
+
+    /// <summary>Default of <see cref="GracePeriod"/>: 10 s.</summary>
+    public static readonly TimeSpan DefaultGracePeriod = TimeSpan.FromSeconds(10);
+
+    /// <summary>Consecutive failed probes after which the agent restarts the instance. Default 3.</summary>
+    public int FailureThreshold { get; init; } = DefaultFailureThreshold;
+
+    /// <summary>
+    /// Time after a (re)start during which failed probes of an instance that was never healthy do not count, so a
+    /// slow start is not mistaken for a hang. Default 10 s.
+    /// </summary>
+    public TimeSpan GracePeriod { get; init; } = DefaultGracePeriod;
+
+    /// <summary>Program to run for a <see cref="HealthCheckType.Command"/> check (exit code 0 = healthy); null otherwise.</summary>
+    public string? Command { get; init; }
+
+    /// <summary>Arguments of <see cref="Command"/>.</summary>
+    public IReadOnlyList<string> Args { get; init; } = [];
+
+    /// <summary>Value equality, including the items of <see cref="Args"/> (a list would otherwise compare by reference).</summary>
+    public bool Equals(HealthCheckSpec? other) =>
+        other is not null && Type == other.Type && Port == other.Port && Path == other.Path && Interval == other.Interval
+        && Timeout == other.Timeout && FailureThreshold == other.FailureThreshold && GracePeriod == other.GracePeriod
+        && Command == other.Command && Args.SequenceEqual(other.Args);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Type, Port, Path, Interval, Timeout, FailureThreshold, GracePeriod, Command);
+}
+
+/// <summary>
+/// What the control plane does when an instance's node goes down or the instance ends Failed.
+/// Written in a spec as <c>"failover": {"delay": "30s", "maxAttempts": 5}</c>, or <c>"failover": "never"</c>.
+/// </summary>
+/// <param name="Enabled">False for "never": instances stay on their node (e.g. pinned to its local data) and wait for it to come back.</param>
+/// <param name="Delay">Time to wait after the node is declared down before moving its instances (a node that returns within it keeps them).</param>
+/// <param name="MaxAttempts">
+/// How many times in a row an instance that ended Failed is replaced (with backoff) before the control plane gives
+/// up and leaves it Failed; 0 never replaces failed instances (nor does <see cref="RestartPolicy.Never"/>). Node
+/// failures do not count as attempts.
+/// </param>
+public sealed record FailoverPolicy(bool Enabled, TimeSpan Delay, int MaxAttempts)
+{
+    /// <summary>Default <see cref="MaxAttempts"/>: 5.</summary>
+    public const int DefaultMaxAttempts = 5;
+
+    /// <summary>Move at once, replace failed instances up to 5 times in a row.</summary>
+    public static FailoverPolicy Default { get; } = new(true, TimeSpan.Zero, DefaultMaxAttempts);
+
+    /// <summary>Never move or replace instances.</summary>
+    public static FailoverPolicy Never { get; } = new(false, TimeSpan.Zero, 0);
+}
 
 /// <summary>
 /// Placement preferences and rules (docs/service-spec.md, "placement"). Every field has a default, so a spec
@@ -91,4 +154,14 @@ public sealed record ServiceSpec
     public RestartPolicy RestartPolicy { get; init; } = RestartPolicy.Always;
     /// <summary>Placement rules.</summary>
     public PlacementSpec Placement { get; init; } = PlacementSpec.None;
+    /// <summary>Failover policy; default <see cref="FailoverPolicy.Default"/>.</summary>
+    public FailoverPolicy Failover { get; init; } = FailoverPolicy.Default;
+
+    /// <summary>
+    /// True when at most one copy may run at a time and the control plane may move it: one replica and failover
+    /// enabled. An agent stops such instances by itself when it loses the control plane for longer than the
+    /// fencing lease, so the replacement never runs beside the stale copy.
+    /// </summary>
+    [JsonIgnore]
+    public bool IsFencedSingleton => Replicas == 1 && Failover.Enabled;
 }

@@ -9,7 +9,10 @@ internal sealed partial class ServiceSpecReader
 
     private const string HealthPath = "healthCheck";
 
-    private static readonly string[] HealthFields = ["type", "port", "path", "interval", "timeout"];
+    private static readonly string[] HealthFields =
+        ["type", "port", "path", "interval", "timeout", "failureThreshold", "gracePeriod", "command", "args"];
+
+    private const int MaxFailureThreshold = 100;
 
     private HealthCheckSpec? ReadHealthCheck(Dictionary<string, JsonElement> fields, List<PortSpec> ports)
     {
@@ -18,10 +21,11 @@ internal sealed partial class ServiceSpecReader
         if (check is null) return null;
 
         var type = check.TryGetValue("type", out var t)
-            ? reader.Choice(t, $"{HealthPath}.type", ["http", "tcp"], "a health check type")
+            ? reader.Choice(t, $"{HealthPath}.type", ["http", "tcp", "command"], "a health check type")
             : "http";
-        var port = ReadHealthPort(check, ports);
+        var port = type == "command" ? NoPortForCommand(check) : ReadHealthPort(check, ports);
         var path = ReadHealthPath(check, type);
+        var (command, args) = ReadHealthCommand(check, type);
         var interval = check.TryGetValue("interval", out var i) ? ReadDuration(i, $"{HealthPath}.interval") : DefaultInterval;
         TimeSpan? timeout;
         if (check.TryGetValue("timeout", out var o))
@@ -38,9 +42,60 @@ internal sealed partial class ServiceSpecReader
             // A short interval with the default timeout would be an error the user never wrote; shrink the default instead.
             timeout = interval < DefaultTimeout ? interval : DefaultTimeout;
         }
+        var threshold = check.TryGetValue("failureThreshold", out var f)
+            ? reader.Integer(f, $"{HealthPath}.failureThreshold", 1, MaxFailureThreshold)
+            : HealthCheckSpec.DefaultFailureThreshold;
+        var grace = check.TryGetValue("gracePeriod", out var g)
+            ? ReadDuration(g, $"{HealthPath}.gracePeriod", allowZero: true)
+            : HealthCheckSpec.DefaultGracePeriod;
 
-        if (type is null || port is null || path is null || interval is null || timeout is null) return null;
-        return new HealthCheckSpec(type == "tcp" ? HealthCheckType.Tcp : HealthCheckType.Http, port, path, interval.Value, timeout.Value);
+        if (type is null || port is null || path is null || interval is null || timeout is null || threshold is null || grace is null) return null;
+        if (type == "command" && command is null) return null;
+        return new HealthCheckSpec(
+            type switch { "tcp" => HealthCheckType.Tcp, "command" => HealthCheckType.Command, _ => HealthCheckType.Http },
+            port, path, interval.Value, timeout.Value)
+        {
+            FailureThreshold = (int)threshold.Value,
+            GracePeriod = grace.Value,
+            Command = command,
+            Args = args,
+        };
+    }
+
+    /// <summary>A command check probes no port: it reads the instance's ports from its environment instead.</summary>
+    private string? NoPortForCommand(Dictionary<string, JsonElement> check)
+    {
+        if (!check.ContainsKey("port")) return "";
+        reader.Error($"{HealthPath}.port", "is only used by \"type\": \"http\" or \"tcp\"; a command check gets the ports in PORT and VC_PORT_<NAME>");
+        return null;
+    }
+
+    private (string? Command, IReadOnlyList<string> Args) ReadHealthCommand(Dictionary<string, JsonElement> check, string? type)
+    {
+        if (type != "command")
+        {
+            foreach (var field in new[] { "command", "args" })
+            {
+                if (check.ContainsKey(field))
+                    reader.Error($"{HealthPath}.{field}", "is only used by \"type\": \"command\"; remove it, or set \"type\": \"command\"");
+            }
+            return (null, []);
+        }
+        string? command = null;
+        if (check.TryGetValue("command", out var c))
+            command = reader.Text(c, $"{HealthPath}.command", MaxText, "\"/usr/bin/curl\"");
+        else
+            reader.Error($"{HealthPath}.command", "is required for a command check; name the program to run, e.g. \"/usr/bin/test\"");
+        if (!check.TryGetValue("args", out var a)) return (command, []);
+        var items = reader.Array(a, $"{HealthPath}.args", MaxArgs, "[\"-f\", \"/tmp/ready\"]");
+        if (items is null) return (command, []);
+        var args = new List<string>(items.Count);
+        for (var index = 0; index < items.Count; index++)
+        {
+            var arg = reader.Text(items[index], SpecPath.Item($"{HealthPath}.args", index), MaxText, "\"-f\"", allowEmpty: true);
+            if (arg is not null) args.Add(arg);
+        }
+        return (command, args);
     }
 
     private string? ReadHealthPort(Dictionary<string, JsonElement> check, List<PortSpec> ports)
@@ -67,9 +122,9 @@ internal sealed partial class ServiceSpecReader
         if (!check.TryGetValue("path", out var value)) return "/";
         var path = reader.Text(value, field, MaxText, "\"/health\"");
         if (path is null) return null;
-        if (type == "tcp")
+        if (type is "tcp" or "command")
         {
-            reader.Error(field, "is only used by \"type\": \"http\"; remove it for a tcp check");
+            reader.Error(field, $"is only used by \"type\": \"http\"; remove it for a {type} check");
             return null;
         }
         if (!path.StartsWith('/'))
@@ -80,7 +135,7 @@ internal sealed partial class ServiceSpecReader
         return path;
     }
 
-    private TimeSpan? ReadDuration(JsonElement value, string path)
+    private TimeSpan? ReadDuration(JsonElement value, string path, bool allowZero = false)
     {
         var text = reader.Text(value, path, int.MaxValue, "\"2s\"");
         if (text is null) return null;
@@ -90,9 +145,10 @@ internal sealed partial class ServiceSpecReader
             return null;
         }
         var duration = TimeSpan.FromMilliseconds(Math.Min(milliseconds, (long)SpecRules.MaxDuration.TotalMilliseconds + 1));
+        if (allowZero && duration == TimeSpan.Zero) return duration;
         if (duration < SpecRules.MinDuration)
         {
-            reader.Error(path, $"{SpecText.Quote(text)} is too short; use at least \"100ms\"");
+            reader.Error(path, $"{SpecText.Quote(text)} is too short; use at least \"100ms\"{(allowZero ? " (or \"0s\")" : "")}");
             return null;
         }
         if (duration > SpecRules.MaxDuration)

@@ -19,7 +19,7 @@ internal sealed partial class ServiceSpecReader(SpecReader reader)
     private static readonly string[] TopFields =
     [
         "name", "driver", "command", "image", "args", "workingDirectory", "replicas", "resources",
-        "ports", "env", "volumes", "healthCheck", "restartPolicy", "placement",
+        "ports", "env", "volumes", "healthCheck", "restartPolicy", "placement", "failover",
     ];
 
     private static readonly string[] Drivers = [ProcessDriver, DockerDriver];
@@ -47,6 +47,7 @@ internal sealed partial class ServiceSpecReader(SpecReader reader)
         var healthCheck = ReadHealthCheck(fields, ports);
         var restartPolicy = ReadRestartPolicy(fields);
         var placement = ReadPlacement(fields);
+        var failover = ReadFailover(fields);
 
         if (reader.HasErrors || name is null || driver is null) return null;
         return new ServiceSpec
@@ -65,6 +66,7 @@ internal sealed partial class ServiceSpecReader(SpecReader reader)
             HealthCheck = healthCheck,
             RestartPolicy = restartPolicy,
             Placement = placement,
+            Failover = failover,
         };
     }
 

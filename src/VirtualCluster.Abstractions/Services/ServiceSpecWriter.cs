@@ -39,6 +39,7 @@ internal static class ServiceSpecWriter
                 _ => "always",
             });
             PlacementWriter.Write(writer, spec.Placement);
+            WriteFailover(writer, spec.Failover);
             writer.WriteEndObject();
         }
         return System.Text.Encoding.UTF8.GetString(stream.ToArray());
@@ -102,13 +103,39 @@ internal static class ServiceSpecWriter
     private static void WriteHealthCheck(Utf8JsonWriter writer, HealthCheckSpec check)
     {
         writer.WriteStartObject("healthCheck");
-        writer.WriteString("type", check.Type == HealthCheckType.Tcp ? "tcp" : "http");
-        writer.WriteString("port", check.Port);
+        writer.WriteString("type", check.Type switch { HealthCheckType.Tcp => "tcp", HealthCheckType.Command => "command", _ => "http" });
+        if (check.Type == HealthCheckType.Command)
+        {
+            writer.WriteString("command", check.Command);
+            if (check.Args.Count > 0) WriteStrings(writer, "args", check.Args);
+        }
+        else
+        {
+            writer.WriteString("port", check.Port);
+        }
         if (check.Type == HealthCheckType.Http) writer.WriteString("path", check.Path);
         writer.WriteString("interval", SpecRules.FormatDuration(check.Interval));
         writer.WriteString("timeout", SpecRules.FormatDuration(check.Timeout));
+        if (check.FailureThreshold != HealthCheckSpec.DefaultFailureThreshold) writer.WriteNumber("failureThreshold", check.FailureThreshold);
+        if (check.GracePeriod != HealthCheckSpec.DefaultGracePeriod) writer.WriteString("gracePeriod", FormatDurationOrZero(check.GracePeriod));
         writer.WriteEndObject();
     }
+
+    private static void WriteFailover(Utf8JsonWriter writer, FailoverPolicy policy)
+    {
+        if (policy == FailoverPolicy.Default) return;
+        if (!policy.Enabled)
+        {
+            writer.WriteString("failover", "never");
+            return;
+        }
+        writer.WriteStartObject("failover");
+        writer.WriteString("delay", FormatDurationOrZero(policy.Delay));
+        writer.WriteNumber("maxAttempts", policy.MaxAttempts);
+        writer.WriteEndObject();
+    }
+
+    private static string FormatDurationOrZero(TimeSpan duration) => duration == TimeSpan.Zero ? "0s" : SpecRules.FormatDuration(duration);
 
     internal static void WriteMap(Utf8JsonWriter writer, string name, IReadOnlyDictionary<string, string> map)
     {

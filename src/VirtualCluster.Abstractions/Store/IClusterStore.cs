@@ -49,6 +49,27 @@ public interface IClusterStore
     /// <summary>Events after <paramref name="afterSequence"/>, oldest first, at most <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<ClusterEvent>> ListEventsAsync(long afterSequence, int limit, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Events matching <paramref name="query"/> (see <see cref="EventQuery.Matches"/>) with a sequence above
+    /// <see cref="EventQuery.AfterSequence"/>, oldest first, at most <see cref="EventQuery.Limit"/>.
+    /// The default implementation pages through <see cref="ListEventsAsync(long, int, CancellationToken)"/> and filters;
+    /// stores that can filter where the data lives should override it.
+    /// </summary>
+    async Task<IReadOnlyList<ClusterEvent>> QueryEventsAsync(EventQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var result = new List<ClusterEvent>();
+        var after = query.AfterSequence;
+        while (result.Count < query.Limit)
+        {
+            var page = await ListEventsAsync(after, 1_000, cancellationToken).ConfigureAwait(false);
+            if (page.Count == 0) break;
+            result.AddRange(page.Where(query.Matches).Take(query.Limit - result.Count));
+            after = page[^1].Sequence;
+        }
+        return result;
+    }
+
     /// <summary>Stores log lines of an instance (lines already stored, by sequence, are ignored). Keeps the newest lines per instance up to a bound.</summary>
     Task AppendLogsAsync(string instanceId, IReadOnlyList<LogLine> lines, CancellationToken cancellationToken = default);
 

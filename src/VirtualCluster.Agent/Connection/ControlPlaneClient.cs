@@ -32,6 +32,24 @@ internal sealed class ControlPlaneClient(HttpClient http)
         return await ReadAsync<HeartbeatResponse>(response, ct);
     }
 
+    /// <summary>Asks the control plane to drain this node (before a graceful shutdown).</summary>
+    public async Task<DrainStatus> DrainAsync(AgentIdentity identity, CancellationToken ct)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Post, $"v1/nodes/{Uri.EscapeDataString(identity.NodeId)}/drain");
+        message.Headers.Authorization = new("Bearer", identity.Token);
+        using var response = await http.SendAsync(message, ct);
+        return await ReadAsync<DrainStatus>(response, ct);
+    }
+
+    /// <summary>Tells the control plane this node leaves on purpose (Left, not Down).</summary>
+    public async Task LeaveAsync(AgentIdentity identity, CancellationToken ct)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Post, $"v1/nodes/{Uri.EscapeDataString(identity.NodeId)}/leave");
+        message.Headers.Authorization = new("Bearer", identity.Token);
+        using var response = await http.SendAsync(message, ct);
+        await ReadAsync<NodeInfo>(response, ct);
+    }
+
     private static async Task<T> ReadAsync<T>(HttpResponseMessage response, CancellationToken ct)
     {
         var text = await response.Content.ReadAsStringAsync(ct);

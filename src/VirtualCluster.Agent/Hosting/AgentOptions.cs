@@ -47,6 +47,34 @@ public sealed class AgentOptions
     /// <summary>Stop every workload when the agent shuts down gracefully. Default true.</summary>
     public bool StopWorkloadsOnShutdown { get; set; } = true;
 
+    /// <summary>
+    /// On a graceful shutdown (SIGTERM, Ctrl+C), first ask the control plane to drain this node (its instances
+    /// start elsewhere and become healthy before the local copies stop), then leave the cluster. Default true.
+    /// Turn it off when the whole cluster stops at once (as `local` does), where there is nowhere to move to.
+    /// </summary>
+    public bool DrainOnShutdown { get; set; } = true;
+
+    /// <summary>Longest wait for the drain on shutdown; what has not moved by then stops with the agent and fails over. Default 30 s.</summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Run a small watchdog process (bash) that stops this node's singleton instances when the fencing lease runs
+    /// out even if the agent itself hangs or is paused. Without it only the agent stops them, which it cannot do
+    /// while frozen. Default true; needs /bin/bash and Linux.
+    /// </summary>
+    public bool FencingWatchdog { get; set; } = true;
+
+    /// <summary>Time a singleton gets to exit after SIGTERM when it is fenced, before it is killed. Default 200 ms (the control plane waits only a short margin).</summary>
+    public TimeSpan FenceGracePeriod { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>How often instances are checked (exits, health probes, restarts, fencing) between heartbeats. Default 250 ms.</summary>
+    public TimeSpan SupervisionInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// Test aid: delay every heartbeat by a random time from zero to this, to exercise the failure detector under
+    /// jitter. Default zero (no delay).
+    /// </summary>
+    public TimeSpan HeartbeatJitter { get; set; } = TimeSpan.Zero;
     /// <summary>Whether to run the Docker driver. Default <see cref="DockerMode.Auto"/>.</summary>
     public DockerMode Docker { get; set; } = DockerMode.Auto;
 
@@ -89,6 +117,12 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
         if (o.HeartbeatInterval <= TimeSpan.Zero) errors.Add("HeartbeatInterval must be positive.");
         if (o.StopGracePeriod < TimeSpan.Zero) errors.Add("StopGracePeriod must not be negative.");
         if (o.MaxRestarts < 0) errors.Add("MaxRestarts must not be negative.");
+        if (o.DrainTimeout < TimeSpan.Zero || o.DrainTimeout > TimeSpan.FromHours(1)) errors.Add("DrainTimeout must be between 0 and 1 hour.");
+        if (o.FenceGracePeriod < TimeSpan.Zero || o.FenceGracePeriod > TimeSpan.FromSeconds(5))
+            errors.Add("FenceGracePeriod must be between 0 and 5 s; the control plane starts the replacement soon after the lease runs out.");
+        if (o.SupervisionInterval < TimeSpan.FromMilliseconds(10) || o.SupervisionInterval > TimeSpan.FromSeconds(10))
+            errors.Add("SupervisionInterval must be between 10 ms and 10 s.");
+        if (o.HeartbeatJitter < TimeSpan.Zero || o.HeartbeatJitter > TimeSpan.FromSeconds(30)) errors.Add("HeartbeatJitter must be between 0 and 30 s.");
         if (o.Docker != DockerMode.Off)
         {
             if (!Uri.TryCreate(o.DockerEndpoint, UriKind.Absolute, out var docker) || docker.Scheme is not ("unix" or "tcp" or "http" or "https"))

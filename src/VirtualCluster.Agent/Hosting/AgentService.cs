@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using VirtualCluster.Agent.Connection;
+using VirtualCluster.Agent.Fencing;
 using VirtualCluster.Agent.Monitoring;
 using VirtualCluster.Agent.Supervision;
 using VirtualCluster.Api;
@@ -10,31 +11,49 @@ using VirtualCluster.Api;
 namespace VirtualCluster.Agent;
 
 /// <summary>
-/// The agent's main loop: join once, then report every interval and apply the answer. While the control plane
-/// is unreachable the agent keeps its workloads running and supervised, and reports again when it is back.
+/// The agent's two loops: heartbeats at a fixed rate (join once, report, hand the answer to supervision, renew the
+/// fencing lease) and supervision (start, stop, probe, restart, fence). They are separate so that stopping or
+/// probing a workload never delays a heartbeat. While the control plane is unreachable the agent keeps its
+/// workloads running and supervised, except singletons once the fencing lease runs out; it reports again, with
+/// what it did meanwhile, when the control plane is back.
 /// </summary>
 internal sealed partial class AgentService : BackgroundService
 {
+    private const int MaxEventsPerReport = 100;
+    private static readonly TimeSpan DriverCheckInterval = TimeSpan.FromSeconds(2);
     private readonly AgentOptions _options;
     private readonly ControlPlaneClient _client;
     private readonly InstanceSupervisor _supervisor;
     private readonly ResourceCollector _collector;
+    private readonly FencingLease _lease;
+    private readonly FenceWatchdog? _watchdog;
     private readonly TimeProvider _time;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger<AgentService> _logger;
-    private IReadOnlyList<Assignment> _assignments = [];
+    private TaskCompletionSource _wakeSupervision = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile IReadOnlyList<Assignment>? _assignments;
     private IReadOnlyDictionary<string, long> _cursors = new Dictionary<string, long>();
+    private volatile AgentIdentity? _identity;
+    private volatile DrainStatus? _drain;
+    private volatile bool _reachable = true;
+    private volatile IReadOnlyDictionary<int, string> _guarded = new Dictionary<int, string>();
+    private volatile IReadOnlyList<string> _drivers = [];
+    private TimeSpan _interval;
 
-    public AgentService(IOptions<AgentOptions> options, ControlPlaneClient client, InstanceSupervisor supervisor,
-        ResourceCollector collector, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<AgentService> logger)
+    public AgentService(IOptions<AgentOptions> options, ControlPlaneClient client, InstanceSupervisor supervisor, ResourceCollector collector,
+        FencingLease lease, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<AgentService> logger, FenceWatchdog? watchdog = null)
     {
         _options = options.Value;
         _client = client;
         _supervisor = supervisor;
         _collector = collector;
+        _lease = lease;
+        _watchdog = watchdog;
         _time = time;
         _lifetime = lifetime;
         _logger = logger;
+        _interval = _options.HeartbeatInterval;
+        if (_watchdog is not null) _watchdog.Fenced += OnWatchdogFenced;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -49,55 +68,158 @@ internal sealed partial class AgentService : BackgroundService
         // Find workloads an earlier agent process left running, so they are adopted, not started twice.
         foreach (var recovered in await _supervisor.RecoverAsync(Path.Combine(_options.DataDirectory, "instances"), stoppingToken))
             LogRecovered(_logger, recovered.InstanceId, recovered.State.ToString());
-        AgentIdentity? identity = null;
-        var interval = _options.HeartbeatInterval;
-        var reachable = true;
+        _watchdog?.Start();
+        _drivers = await _supervisor.AvailableDriverNamesAsync(stoppingToken);
+        var supervision = SuperviseAsync(stoppingToken);
+        var drivers = RefreshDriversAsync(stoppingToken);
+        try
+        {
+            await HeartbeatAsync(stoppingToken);
+        }
+        finally
+        {
+            await supervision;
+            await drivers;
+        }
+    }
+
+    /// <summary>
+    /// Keeps the advertised driver list current (Docker only while its daemon answers) off the heartbeat's path:
+    /// a daemon that is slow to answer a ping must not delay heartbeats, or the node would look late.
+    /// </summary>
+    private async Task RefreshDriversAsync(CancellationToken stoppingToken)
+    {
         while (!stoppingToken.IsCancellationRequested)
         {
+            await Task.Delay(DriverCheckInterval, _time, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            if (stoppingToken.IsCancellationRequested) break;
             try
             {
-                identity ??= await JoinAsync(stoppingToken);
-                if (identity is null) return;
-                _supervisor.SetNode(identity.NodeId);
-                var response = await _client.HeartbeatAsync(identity, await BuildReportAsync(stoppingToken), stoppingToken);
-                if (!reachable) LogReconnected(_logger, _options.ServerUrl);
-                reachable = true;
-                _assignments = response.Assignments ?? [];
-                _cursors = response.LogCursors ?? new Dictionary<string, long>();
-                interval = Clamp(response.HeartbeatInterval);
-                await _supervisor.StopUnassignedRecoveredAsync(_assignments, stoppingToken);
-                await _supervisor.ApplyAsync(_assignments, stoppingToken);
+                _drivers = await _supervisor.AvailableDriverNamesAsync(stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
                 break;
             }
-            catch (ControlPlaneRejectedException e) when (e.Status is HttpStatusCode.Unauthorized or HttpStatusCode.NotFound)
+            catch (Exception e)
             {
-                // The control plane forgot us (new cluster, reset data): join again with the join token.
-                LogRejoining(_logger, e.Message);
-                identity = null;
+                LogSupervisionFailed(_logger, e);
             }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or ControlPlaneRejectedException)
-            {
-                if (reachable) LogUnreachable(_logger, _options.ServerUrl, e.Message);
-                reachable = false;
-                // Keep supervising what we were told to run until the control plane answers again.
-                await _supervisor.ApplyAsync(_assignments, stoppingToken);
-            }
-            await Task.Delay(interval, _time, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
         }
     }
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
+    /// <summary>Sends a heartbeat every interval, measured from one send to the next, not from answer to send.</summary>
+    private async Task HeartbeatAsync(CancellationToken stoppingToken)
     {
-        await base.StopAsync(cancellationToken);
-        if (_options.StopWorkloadsOnShutdown)
-            await _supervisor.StopAllAsync(cancellationToken);
+        var next = _time.GetTimestamp();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var wait = _time.GetElapsedTime(_time.GetTimestamp(), next);
+            if (_options.HeartbeatJitter > TimeSpan.Zero) wait += _options.HeartbeatJitter * Random.Shared.NextDouble();
+            if (wait > TimeSpan.Zero) await Task.Delay(wait, _time, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            if (stoppingToken.IsCancellationRequested) break;
+            var sentAt = _time.GetTimestamp();
+            next = sentAt + (long)(_interval.TotalSeconds * _time.TimestampFrequency);
+            if (!await BeatOnceAsync(sentAt, stoppingToken)) return;
+        }
     }
 
-    private async Task<HeartbeatRequest> BuildReportAsync(CancellationToken ct) =>
-        new(_collector.SampleUsage(), Capacity(), [.. await _supervisor.AvailableDriverNamesAsync(ct)], await _supervisor.ReportAsync(_cursors, ct));
+    /// <summary>One report and its answer; false when the agent must stop (it cannot join).</summary>
+    private async Task<bool> BeatOnceAsync(long sentAt, CancellationToken ct)
+    {
+        var uptimeAtSend = FenceWatchdog.UptimeCentiseconds();
+        try
+        {
+            var identity = _identity ??= await JoinAsync(ct);
+            if (identity is null) return false;
+            _supervisor.SetNode(identity.NodeId);
+            var events = _supervisor.PendingEvents(MaxEventsPerReport);
+            // Only drivers that can run workloads now are advertised (Docker while its daemon answers), as last checked.
+            var request = new HeartbeatRequest(_collector.SampleUsage(), Capacity(), [.. _drivers],
+                await _supervisor.ReportAsync(_cursors, ct), events.Count > 0 ? events : null);
+            var response = await _client.HeartbeatAsync(identity, request, ct);
+            _supervisor.RemoveEvents(events);
+            _lease.Renew(sentAt, response.FencingLease);
+            RenewWatchdog(uptimeAtSend, response.FencingLease);
+            if (!_reachable) LogReconnected(_logger, _options.ServerUrl);
+            _reachable = true;
+            _cursors = response.LogCursors ?? new Dictionary<string, long>();
+            _interval = Clamp(response.HeartbeatInterval);
+            _drain = response.Drain;
+            _assignments = response.Assignments ?? [];
+            WakeSupervision();
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        catch (ControlPlaneRejectedException e) when (e.Status is HttpStatusCode.Unauthorized or HttpStatusCode.NotFound)
+        {
+            // The control plane forgot us (new cluster, reset data): join again with the join token.
+            LogRejoining(_logger, e.Message);
+            _identity = null;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or ControlPlaneRejectedException)
+        {
+            if (_reachable) LogUnreachable(_logger, _options.ServerUrl, e.Message);
+            _reachable = false;
+            WakeSupervision(); // the lease may run out while we wait
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A bug in building one report must not stop the heartbeats for good (the node would be declared down).
+            LogHeartbeatFailed(_logger, e);
+        }
+        return true;
+    }
+
+    /// <summary>Tells the watchdog which singleton processes to kill if no later heartbeat renews the lease.</summary>
+    private void RenewWatchdog(long? uptimeAtSend, TimeSpan lease)
+    {
+        if (_watchdog is null) return;
+        if (lease <= TimeSpan.Zero || uptimeAtSend is null)
+        {
+            _watchdog.Clear();
+            return;
+        }
+        var guarded = _supervisor.Snapshot.Where(s => s.FencedSingleton && s.Pid is not null).ToDictionary(s => s.Pid!.Value, s => s.Id);
+        _guarded = guarded;
+        _watchdog.Renew(uptimeAtSend.Value + (long)(lease.TotalMilliseconds / 10), guarded.Keys);
+    }
+
+    /// <summary>The watchdog's kills are reported like the agent's own fencing, by instance.</summary>
+    private void OnWatchdogFenced(int pid)
+    {
+        if (_guarded.TryGetValue(pid, out var instanceId)) _supervisor.OnFencedByWatchdog(instanceId, pid);
+    }
+
+    private void WakeSupervision() => Volatile.Read(ref _wakeSupervision).TrySetResult();
+
+    /// <summary>Applies the latest assignments whenever they change, and every supervision interval for probes, restarts and fencing.</summary>
+    private async Task SuperviseAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var wake = Volatile.Read(ref _wakeSupervision);
+            await Task.WhenAny(wake.Task, Task.Delay(_options.SupervisionInterval, _time, stoppingToken)).ConfigureAwait(false);
+            if (stoppingToken.IsCancellationRequested) break;
+            if (wake.Task.IsCompleted)
+                Interlocked.CompareExchange(ref _wakeSupervision, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), wake);
+            // Nothing is supervised before the control plane has answered once: what runs was adopted and waits for it.
+            if (_assignments is not { } assignments) continue;
+            try
+            {
+                await _supervisor.ApplyAsync(assignments, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                LogSupervisionFailed(_logger, e);
+            }
+        }
+    }
 
     private VirtualCluster.Resources Capacity()
     {

@@ -2,7 +2,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Hosting;
 using VirtualCluster.Agent.Connection;
+using VirtualCluster.Agent.Fencing;
 using VirtualCluster.Agent.Monitoring;
 using VirtualCluster.Agent.Supervision;
 using VirtualCluster.Runtime;
@@ -40,6 +42,7 @@ public static class AgentServiceCollectionExtensions
             return new DockerDriver(docker, sp.GetRequiredService<ILogger<DockerDriver>>(), sp.GetRequiredService<TimeProvider>());
         });
         services.TryAddSingleton(sp => new ResourceCollector(sp.GetRequiredService<IOptions<AgentOptions>>().Value.DataDirectory));
+        services.TryAddSingleton(sp => new FencingLease(sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => new InstanceSupervisor(
             sp.GetRequiredService<IOptions<AgentOptions>>().Value.Docker == DockerMode.Off
                 ? sp.GetServices<IWorkloadDriver>()
@@ -47,8 +50,19 @@ public static class AgentServiceCollectionExtensions
             new HealthProbe(new HttpClient { Timeout = TimeSpan.FromSeconds(10) }),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IOptions<AgentOptions>>().Value,
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger<InstanceSupervisor>()));
-        services.AddHostedService<AgentService>();
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger<InstanceSupervisor>(),
+            sp.GetRequiredService<FencingLease>()));
+        services.AddHostedService(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<AgentOptions>>();
+            var time = sp.GetRequiredService<TimeProvider>();
+            var watchdog = options.Value.FencingWatchdog
+                ? new FenceWatchdog(options.Value.DataDirectory, sp.GetRequiredService<ILoggerFactory>().CreateLogger<FenceWatchdog>(), time)
+                : null;
+            return new AgentService(options, sp.GetRequiredService<ControlPlaneClient>(), sp.GetRequiredService<InstanceSupervisor>(),
+                sp.GetRequiredService<ResourceCollector>(), sp.GetRequiredService<FencingLease>(), time,
+                sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<ILogger<AgentService>>(), watchdog);
+        });
         return services;
     }
 }

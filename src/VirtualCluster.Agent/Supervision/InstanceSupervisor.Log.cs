@@ -18,4 +18,10 @@ internal sealed partial class InstanceSupervisor
 
     [LoggerMessage(2005, LogLevel.Information, "Stopping {InstanceId}: {Why}")]
     private static partial void LogStopping(ILogger logger, string instanceId, string why);
+
+    [LoggerMessage(2006, LogLevel.Warning, "Fenced {InstanceId}: no answer from the control plane for {Silence:0.0} s, longer than the {Lease:0.0} s lease; stopped it so a replacement never runs beside it")]
+    private static partial void LogFenced(ILogger logger, string instanceId, double silence, double lease);
+
+    [LoggerMessage(2007, LogLevel.Warning, "Stopping {InstanceId} failed: {Reason}")]
+    private static partial void LogStopFailed(ILogger logger, string instanceId, string reason);
 }

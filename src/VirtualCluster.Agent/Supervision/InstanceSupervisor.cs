@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using VirtualCluster.Agent.Fencing;
 using VirtualCluster.Api;
 using VirtualCluster.Runtime;
 using VirtualCluster.Runtime.Docker;
@@ -8,31 +9,44 @@ namespace VirtualCluster.Agent.Supervision;
 
 /// <summary>
 /// Makes the local workloads match the control plane's assignments: starts what is missing, stops what is no
-/// longer assigned (including stale epochs), restarts exits by restart policy with capped exponential backoff,
-/// and turns driver status plus health probes into instance states. Not thread-safe: one loop drives it.
+/// longer assigned (including stale epochs and recovered workloads of an earlier agent run), restarts exits and
+/// unhealthy instances by restart policy with capped exponential backoff, and stops singletons when the fencing
+/// lease runs out. One supervision loop drives <see cref="ApplyAsync"/>; the heartbeat loop reads the snapshot
+/// it publishes (<see cref="ReportAsync"/>), so a slow stop or probe never delays a heartbeat.
 /// </summary>
 internal sealed partial class InstanceSupervisor
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
     private readonly Dictionary<string, SupervisedInstance> _instances = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Task> _stopping = new(StringComparer.Ordinal);
     private readonly IReadOnlyDictionary<string, IWorkloadDriver> _drivers;
     private readonly HealthProbe _probe;
     private readonly TimeProvider _time;
     private readonly AgentOptions _options;
+    private readonly FencingLease _lease;
     private readonly ILogger _logger;
+    private readonly Lock _eventsGate = new();
+    private readonly List<AgentEvent> _events = [];
+    private readonly HashSet<string> _fencedReported = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _recovered = new(StringComparer.Ordinal);
+    private volatile IReadOnlyList<InstanceSnapshot> _snapshot = [];
     private string _nodeId = "";
 
-    public InstanceSupervisor(IEnumerable<IWorkloadDriver> drivers, HealthProbe probe, TimeProvider time, AgentOptions options, ILogger logger)
+    public InstanceSupervisor(IEnumerable<IWorkloadDriver> drivers, HealthProbe probe, TimeProvider time, AgentOptions options, ILogger logger,
+        FencingLease? lease = null)
     {
         _drivers = drivers.ToDictionary(d => d.Name, StringComparer.Ordinal);
         _probe = probe;
         _time = time;
         _options = options;
         _logger = logger;
+        _lease = lease ?? new FencingLease(time);
     }
 
     public IReadOnlyCollection<string> DriverNames => _drivers.Keys.ToList();
+
+    /// <summary>The last published state of every supervised instance.</summary>
+    public IReadOnlyList<InstanceSnapshot> Snapshot => _snapshot;
 
     /// <summary>Drivers that can run workloads right now (e.g. Docker only while its daemon answers): what the agent advertises.</summary>
     public async Task<IReadOnlyList<string>> AvailableDriverNamesAsync(CancellationToken ct)
@@ -45,39 +59,62 @@ internal sealed partial class InstanceSupervisor
 
     public void SetNode(string nodeId) => _nodeId = nodeId;
 
-    /// <summary>Applies the full desired set: anything not in it is stopped.</summary>
+    /// <summary>
+    /// Applies the full desired set, which must come from an answer of the control plane: anything not in it is
+    /// stopped (in the background, recovered workloads included), the rest is started, probed and restarted as needed.
+    /// </summary>
     public async Task ApplyAsync(IReadOnlyList<Assignment> assignments, CancellationToken ct)
     {
+        await FenceIfExpiredAsync(ct);
+
         var desired = assignments.ToDictionary(a => a.InstanceId, StringComparer.Ordinal);
-        var stale = _instances.Values.Where(i => !desired.TryGetValue(i.Id, out var a) || a.Epoch != i.Assignment.Epoch).ToList();
-        await Task.WhenAll(stale.Select(i => StopAsync(i, "no longer assigned to this node", ct)));
+        foreach (var stale in _instances.Values.Where(i => !desired.TryGetValue(i.Id, out var a) || a.Epoch != i.Assignment.Epoch).ToList())
+            BeginStop(stale, "no longer assigned to this node");
+        await StopUnassignedRecoveredAsync(assignments, ct);
+        foreach (var done in _stopping.Where(s => s.Value.IsCompleted).Select(s => s.Key).ToList()) _stopping.Remove(done);
 
         foreach (var assignment in assignments)
         {
-            if (_instances.ContainsKey(assignment.InstanceId)) continue;
+            if (_instances.ContainsKey(assignment.InstanceId) || _stopping.ContainsKey(assignment.InstanceId)) continue;
+            // A singleton must not start while the lease has run out: the control plane may be starting it elsewhere.
+            if (assignment.Spec.IsFencedSingleton && _lease.IsExpired) continue;
             var instance = new SupervisedInstance(assignment);
             _instances[assignment.InstanceId] = instance;
             await AdoptOrStartAsync(instance, ct);
         }
-        foreach (var instance in _instances.Values.ToList())
-            await RefreshAsync(instance, ct);
+        Publish();
+        await Task.WhenAll(_instances.Values.ToList().Select(i => RefreshAsync(i, ct)));
+        Publish();
     }
 
     /// <summary>Reports of every supervised instance, with log lines after the control plane's cursors.</summary>
     public async Task<List<InstanceReport>> ReportAsync(IReadOnlyDictionary<string, long> cursors, CancellationToken ct)
     {
-        var reports = new List<InstanceReport>(_instances.Count);
-        foreach (var i in _instances.Values)
+        var snapshot = _snapshot;
+        var reports = new List<InstanceReport>(snapshot.Count);
+        foreach (var i in snapshot)
         {
             IReadOnlyList<LogLine> logs = [];
-            if (cursors.TryGetValue(i.Id, out var after) && _drivers.TryGetValue(i.Assignment.Spec.Driver, out var driver))
+            if (cursors.TryGetValue(i.Id, out var after) && _drivers.TryGetValue(i.Driver, out var driver))
                 logs = await driver.ReadLogsAsync(i.Id, after, 200, ct);
-            reports.Add(new InstanceReport(i.Id, i.Assignment.Epoch, i.State, i.Reason, i.RestartCount, i.Pid, logs));
+            reports.Add(new InstanceReport(i.Id, i.Epoch, i.State, i.Reason, i.RestartCount, i.Pid, logs));
         }
         return reports;
     }
 
-    /// <summary>Lets drivers that keep state on disk find workloads of an earlier agent process.</summary>
+    /// <summary>Events recorded since the last <see cref="RemoveEvents"/> (the oldest first, at most <paramref name="max"/>).</summary>
+    public IReadOnlyList<AgentEvent> PendingEvents(int max)
+    {
+        lock (_eventsGate) return _events.Take(max).ToList();
+    }
+
+    /// <summary>Forgets events the control plane has received.</summary>
+    public void RemoveEvents(IReadOnlyList<AgentEvent> delivered)
+    {
+        lock (_eventsGate) _events.RemoveAll(delivered.Contains);
+    }
+
+    /// <summary>Lets drivers that keep state find workloads of an earlier agent process.</summary>
     public async Task<IReadOnlyList<WorkloadStatus>> RecoverAsync(string instancesDirectory, CancellationToken ct)
     {
         var found = new List<WorkloadStatus>();
@@ -120,9 +157,37 @@ internal sealed partial class InstanceSupervisor
         else if (driver is DockerDriver docker) docker.Remove(instanceId);
     }
 
-    /// <summary>Stops every workload (graceful agent shutdown).</summary>
-    public Task StopAllAsync(CancellationToken ct) =>
-        Task.WhenAll(_instances.Values.ToList().Select(i => StopAsync(i, "agent shutting down", ct)));
+    /// <summary>Stops every workload (graceful agent shutdown) and waits for stops already under way.</summary>
+    public async Task StopAllAsync(CancellationToken ct)
+    {
+        foreach (var instance in _instances.Values.ToList()) BeginStop(instance, "agent shutting down");
+        await Task.WhenAll(_stopping.Values.ToList());
+        _stopping.Clear();
+        Publish();
+    }
+
+    private void Publish() =>
+        _snapshot = _instances.Values.Select(i => new InstanceSnapshot(i.Id, i.Assignment.Epoch, i.Assignment.Spec.Driver, i.State, i.Reason,
+            i.RestartCount, i.Pid, i.Assignment.Spec.IsFencedSingleton && !i.Fenced)).ToList();
+
+    /// <summary>
+    /// The watchdog killed <paramref name="instanceId"/> (process <paramref name="pid"/>) while the agent could not act
+    /// (paused or hung): record the fencing, unless the agent already did. Safe to call from any thread.
+    /// </summary>
+    public void OnFencedByWatchdog(string instanceId, int pid) =>
+        RecordEvent(EventKinds.InstanceFenced, instanceId,
+            $"the fencing watchdog stopped {instanceId} (pid {pid}): no answer from the control plane within the {_lease.Duration.TotalSeconds:0.0} s lease while the agent could not act");
+
+    private void RecordEvent(string kind, string instanceId, string message)
+    {
+        lock (_eventsGate)
+        {
+            // One fencing event per instance, whichever of the agent and the watchdog stopped it first.
+            if (kind == EventKinds.InstanceFenced && !_fencedReported.Add(instanceId)) return;
+            _events.Add(new AgentEvent(_time.GetUtcNow(), kind, instanceId, message));
+            if (_events.Count > 1000) _events.RemoveAt(0); // a very long outage keeps the newest
+        }
+    }
 
     private async Task AdoptOrStartAsync(SupervisedInstance instance, CancellationToken ct)
     {
@@ -137,6 +202,7 @@ internal sealed partial class InstanceSupervisor
             // Left running by an earlier agent process: keep it, do not start a duplicate.
             instance.Pid = status.Pid;
             instance.Reason = "adopted after agent restart";
+            instance.StartedAt = _time.GetUtcNow();
             LogAdopted(_logger, instance.Id);
             return;
         }
@@ -146,121 +212,57 @@ internal sealed partial class InstanceSupervisor
     private async Task StartAsync(SupervisedInstance instance, IWorkloadDriver driver, CancellationToken ct)
     {
         var a = instance.Assignment;
-        var env = new Dictionary<string, string>
-        {
-            ["VC_INSTANCE_ID"] = a.InstanceId,
-            ["VC_SERVICE"] = a.Spec.Name,
-            ["VC_EPOCH"] = a.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["VC_NODE_ID"] = _nodeId,
-            ["VC_NODE_NAME"] = _options.Name,
-        };
         var dataDir = Path.Combine(_options.DataDirectory, "instances", a.InstanceId);
-        var status = await driver.StartAsync(new WorkloadStartRequest(a.InstanceId, a.Epoch, a.Spec, a.Ports, env, dataDir), ct);
+        instance.RestartAt = null;
+        var status = await driver.StartAsync(new WorkloadStartRequest(a.InstanceId, a.Epoch, a.Spec, a.Ports, ClusterEnvironment(a), dataDir), ct);
         if (status.State == WorkloadState.Failed)
         {
-            Fail(instance, status.Message);
+            // A failed start is retried like an exit (backoff, restart limit): a missing file may appear, a busy port free up.
+            OnExited(instance, status with { ExitCode = null, Message = "could not start: " + status.Message });
             return;
         }
         instance.State = InstanceState.Starting;
         // A driver that is still busy (pulling an image) says what it is doing.
         instance.Reason = status.State == WorkloadState.Starting && status.Message.Length > 0 ? status.Message : "started, waiting for the health check";
         instance.Pid = status.Pid;
-        instance.RestartAt = null;
+        instance.StartedAt = _time.GetUtcNow();
+        instance.EverHealthy = false;
+        instance.ConsecutiveFailures = 0;
+        instance.LastProbe = DateTimeOffset.MinValue;
         LogStarted(_logger, a.InstanceId, status.Pid);
     }
 
-    private async Task RefreshAsync(SupervisedInstance instance, CancellationToken ct)
+    /// <summary>Variables the agent adds for every workload (and its command health check).</summary>
+    private Dictionary<string, string> ClusterEnvironment(Assignment a) => new()
     {
-        if (instance.State is InstanceState.Failed or InstanceState.Exited) return;
-        if (!_drivers.TryGetValue(instance.Assignment.Spec.Driver, out var driver)) return;
-        var now = _time.GetUtcNow();
-        if (instance.State == InstanceState.Restarting)
-        {
-            if (instance.RestartAt <= now) await StartAsync(instance, driver, ct);
-            return;
-        }
+        ["VC_INSTANCE_ID"] = a.InstanceId,
+        ["VC_SERVICE"] = a.Spec.Name,
+        ["VC_EPOCH"] = a.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["VC_NODE_ID"] = _nodeId,
+        ["VC_NODE_NAME"] = _options.Name,
+    };
 
-        var status = await driver.GetStatusAsync(instance.Id, ct);
-        switch (status.State)
-        {
-            case WorkloadState.Starting when status.Message.Length > 0:
-                // Not launched yet (e.g. pulling an image): nothing to probe; show the driver's progress.
-                instance.State = InstanceState.Starting;
-                instance.Reason = status.Message;
-                break;
-            case WorkloadState.Running or WorkloadState.Starting:
-                instance.Pid = status.Pid;
-                var interval = instance.Assignment.Spec.HealthCheck?.Interval ?? TimeSpan.FromSeconds(1);
-                if (instance.State == InstanceState.Running && now - instance.LastProbe < interval) return;
-                instance.LastProbe = now;
-                var (healthy, reason) = await _probe.CheckAsync(instance.Assignment.Spec, instance.Assignment.Ports, ct);
-                if (healthy)
-                {
-                    instance.State = InstanceState.Running;
-                    instance.Reason = "";
-                }
-                else if (instance.State == InstanceState.Running)
-                {
-                    instance.State = InstanceState.Unhealthy;
-                    instance.Reason = reason;
-                }
-                else
-                {
-                    instance.Reason = reason;
-                }
-                break;
-            case WorkloadState.Exited or WorkloadState.Failed or WorkloadState.NotFound:
-                OnExited(instance, status);
-                break;
-        }
-    }
-
-    private void OnExited(SupervisedInstance instance, WorkloadStatus status)
-    {
-        var what = status.State switch
-        {
-            WorkloadState.Exited => $"exited with code {status.ExitCode}",
-            WorkloadState.NotFound => "is gone",
-            _ => $"failed: {status.Message}",
-        };
-        var policy = instance.Assignment.Spec.RestartPolicy;
-        var restart = policy == RestartPolicy.Always || (policy == RestartPolicy.OnFailure && status.ExitCode != 0);
-        instance.Pid = null;
-        if (!restart)
-        {
-            instance.State = status.ExitCode == 0 ? InstanceState.Exited : InstanceState.Failed;
-            instance.Reason = $"process {what}; restart policy {policy} does not restart it";
-            return;
-        }
-        if (instance.RestartCount >= _options.MaxRestarts)
-        {
-            Fail(instance, $"process {what}; gave up after {instance.RestartCount} restarts");
-            return;
-        }
-        instance.RestartCount++;
-        // Exponential backoff with jitter, capped, so a crash loop does not spin the machine.
-        var backoff = TimeSpan.FromMilliseconds(Math.Min(MaxBackoff.TotalMilliseconds, 500 * Math.Pow(2, instance.RestartCount - 1)));
-        backoff += TimeSpan.FromMilliseconds(Random.Shared.Next(0, 250));
-        instance.State = InstanceState.Restarting;
-        instance.Reason = $"process {what}; restart {instance.RestartCount} of {_options.MaxRestarts} in {backoff.TotalSeconds:0.#} s";
-        instance.RestartAt = _time.GetUtcNow() + backoff;
-        LogRestarting(_logger, instance.Id, what, instance.RestartCount);
-    }
-
-    private void Fail(SupervisedInstance instance, string reason)
-    {
-        instance.State = InstanceState.Failed;
-        instance.Reason = reason;
-        instance.Pid = null;
-        LogFailed(_logger, instance.Id, reason);
-    }
-
-    private async Task StopAsync(SupervisedInstance instance, string why, CancellationToken ct)
+    /// <summary>Stops an instance that is no longer wanted here, without waiting for it.</summary>
+    private void BeginStop(SupervisedInstance instance, string why)
     {
         _instances.Remove(instance.Id);
         if (!_drivers.TryGetValue(instance.Assignment.Spec.Driver, out var driver)) return;
         LogStopping(_logger, instance.Id, why);
-        await driver.StopAsync(instance.Id, _options.StopGracePeriod, ct);
-        Forget(driver, instance.Id);
+        _stopping[instance.Id] = instance.Stopping is { IsCompleted: false } previous
+            ? previous.ContinueWith(_ => StopWorkloadAsync(driver, instance.Id, _options.StopGracePeriod, CancellationToken.None), TaskScheduler.Default).Unwrap()
+            : StopWorkloadAsync(driver, instance.Id, _options.StopGracePeriod, CancellationToken.None);
+    }
+
+    private async Task StopWorkloadAsync(IWorkloadDriver driver, string instanceId, TimeSpan grace, CancellationToken ct)
+    {
+        try
+        {
+            await driver.StopAsync(instanceId, grace, ct);
+            Forget(driver, instanceId);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogStopFailed(_logger, instanceId, e.Message);
+        }
     }
 }

@@ -28,6 +28,13 @@ internal static class StatusCommand
             context.Out.WriteLine("Services");
             if (status.Services.Count == 0) context.Out.WriteLine("  no services deployed");
             else context.OutConsole.Write(Tables.Services(status.Services));
+            var pending = status.Services.SelectMany(s => (s.Pending ?? []).Where(p => p is not null).Select(p => (s.Spec.Name, Work: p))).ToList();
+            if (pending.Count > 0)
+            {
+                context.Out.WriteLine();
+                context.Out.WriteLine("Pending work");
+                foreach (var (service, work) in pending) context.Out.WriteLine($"  {service}: {Format.Pending(work, DateTimeOffset.UtcNow)}");
+            }
             if (status.Capacity is { } capacity) SchedulingTables.WriteCapacity(context, capacity);
             return ExitCodes.Ok;
         }, cancellationToken));

@@ -63,6 +63,43 @@ internal sealed class ControlPlaneClient : IDisposable
     public Task<LogsResponse> GetLogsAsync(string name, int tail, CancellationToken cancellationToken) =>
         GetAsync<LogsResponse>($"v1/services/{Uri.EscapeDataString(name)}/logs?tail={tail}", cancellationToken);
 
+    /// <summary>POST /v1/nodes/{name}/drain: starts (or looks at) a drain.</summary>
+    public async Task<DrainStatus> DrainAsync(string node, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"v1/nodes/{Uri.EscapeDataString(node)}/drain");
+        using var response = await SendAsync(request, cancellationToken);
+        return await ReadAsync<DrainStatus>(response, $"POST /v1/nodes/{node}/drain", cancellationToken);
+    }
+
+    public Task<DrainStatus> GetDrainAsync(string node, CancellationToken cancellationToken) =>
+        GetAsync<DrainStatus>($"v1/nodes/{Uri.EscapeDataString(node)}/drain", cancellationToken);
+
+    public async Task CancelDrainAsync(string node, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Delete, $"v1/nodes/{Uri.EscapeDataString(node)}/drain");
+        using var response = await SendAsync(request, cancellationToken);
+    }
+
+    /// <summary>GET /v1/events with the query's filters.</summary>
+    public async Task<IReadOnlyList<ClusterEvent>> GetEventsAsync(EventQuery query, CancellationToken cancellationToken)
+    {
+        var parameters = new List<string>
+        {
+            $"after={query.AfterSequence.ToString(System.Globalization.CultureInfo.InvariantCulture)}",
+            $"limit={query.Limit.ToString(System.Globalization.CultureInfo.InvariantCulture)}",
+        };
+        void Add(string name, string? value)
+        {
+            if (value is not null) parameters.Add($"{name}={Uri.EscapeDataString(value)}");
+        }
+        Add("service", query.Service);
+        Add("node", query.Node);
+        Add("kind", query.Kind);
+        Add("incident", query.Incident);
+        Add("since", query.Since?.ToUniversalTime().ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+        return NoNullItems(await GetAsync<ClusterEvent[]>("v1/events?" + string.Join('&', parameters), cancellationToken), "GET /v1/events");
+    }
+
     public Task<ServiceExplanation> ExplainAsync(string name, CancellationToken cancellationToken) =>
         GetAsync<ServiceExplanation>($"v1/services/{Uri.EscapeDataString(name)}/explain", cancellationToken);
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using VirtualCluster.Api;
 
 namespace VirtualCluster.Cli.Output;
 
@@ -12,6 +13,23 @@ internal static class Format
     /// <summary>"running", or "failed: port in use" when there is a reason.</summary>
     public static string StateWithReason(ServiceInstance instance) =>
         string.IsNullOrWhiteSpace(instance.Reason) ? Name(instance.State) : $"{Name(instance.State)}: {instance.Reason}";
+
+    /// <summary>"1 instance waiting for room (attempt 3, next in 4s): no node has ...".</summary>
+    public static string Pending(PendingWork work, DateTimeOffset now)
+    {
+        var what = work.Kind switch
+        {
+            "placement" => $"{work.Instances} instance(s) waiting for room",
+            "replacement" => $"{work.Instances} failed instance(s) to replace",
+            "failover" => $"{work.Instances} instance(s) waiting to fail over",
+            "gave-up" => "gave up replacing failed instances",
+            _ => $"{work.Instances} instance(s) {work.Kind}",
+        };
+        var details = new List<string>();
+        if (work.Attempts > 0) details.Add($"attempt {work.Attempts}");
+        if (work.NextAttemptAt is { } next) details.Add(next > now ? $"next in {Duration.Format(next - now)}" : "next now");
+        return details.Count > 0 ? $"{what} ({string.Join(", ", details)}): {work.Reason}" : $"{what}: {work.Reason}";
+    }
 
     /// <summary>An amount of one placement dimension in its natural unit.</summary>
     public static string Amount(string resource, long amount) => resource switch

@@ -60,6 +60,14 @@ internal static class Tables
         return table;
     }
 
+    /// <summary>Instances of a draining node and where each stands.</summary>
+    public static Table Drain(DrainStatus status)
+    {
+        var table = Create("INSTANCE", "SERVICE", "STATUS", "DETAIL");
+        foreach (var item in status.Instances.Where(i => i is not null)) AddRow(table, item.InstanceId, item.Service, item.Status, item.Detail);
+        return table;
+    }
+
     /// <summary>Why a deploy did not fit, one row per dimension that ran out.</summary>
     public static Table Shortfalls(PlacementFailure failure)
     {

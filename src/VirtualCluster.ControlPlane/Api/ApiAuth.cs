@@ -17,18 +17,22 @@ internal static class ApiAuth
     }
 
     /// <summary>An endpoint filter that answers 401 for a missing or invalid token and 403 for the wrong role.</summary>
-    public static EndpointFilterDelegate Require(string role, EndpointFilterDelegate next) => async context =>
+    public static EndpointFilterDelegate Require(string role, EndpointFilterDelegate next) => RequireAny([role], next);
+
+    /// <summary>Like <see cref="Require"/>, accepting any of <paramref name="roles"/>.</summary>
+    public static EndpointFilterDelegate RequireAny(string[] roles, EndpointFilterDelegate next) => async context =>
     {
         var http = context.HttpContext;
         var tokens = http.RequestServices.GetRequiredService<TokenService>();
         var token = BearerToken(http);
+        var wanted = string.Join(" or ", roles);
         if (token is null)
-            return ApiResults.Error(401, $"missing bearer token: send `Authorization: Bearer <token>` with a {role} token");
+            return ApiResults.Error(401, $"missing bearer token: send `Authorization: Bearer <token>` with a {wanted} token");
         var validation = await tokens.ValidateAsync(token);
         if (validation.Principal is null)
             return ApiResults.Error(401, $"invalid token: {validation.Error}");
-        if (validation.Principal.Role != role)
-            return ApiResults.Error(403, $"a {validation.Principal.Role} token cannot call this endpoint; it needs a {role} token");
+        if (!roles.Contains(validation.Principal.Role))
+            return ApiResults.Error(403, $"a {validation.Principal.Role} token cannot call this endpoint; it needs a {wanted} token");
         http.Items[PrincipalKey] = validation.Principal;
         return await next(context);
     };

@@ -19,6 +19,11 @@ public static class ApiEndpoints
 
         v1.MapPost("/join", JoinAsync);
         v1.MapPost("/nodes/{id}/heartbeat", HeartbeatAsync).AddEndpointFilterFactory((_, next) => ApiAuth.Require(TokenRoles.Machine, next));
+        v1.MapPost("/nodes/{id}/leave", LeaveAsync).AddEndpointFilterFactory((_, next) => ApiAuth.Require(TokenRoles.Machine, next));
+        // A user drains any node; an agent drains only itself (before it shuts down).
+        var either = v1.MapGroup("").AddEndpointFilterFactory((_, next) => ApiAuth.RequireAny([TokenRoles.Admin, TokenRoles.Machine], next));
+        either.MapPost("/nodes/{name}/drain", DrainAsync);
+        either.MapGet("/nodes/{name}/drain", async (string name, ClusterService cluster, CancellationToken ct) => Answer(await cluster.GetDrainAsync(name, ct)));
 
         var user = v1.MapGroup("").AddEndpointFilterFactory((_, next) => ApiAuth.Require(TokenRoles.Admin, next));
         user.MapGet("/status", async (ClusterService cluster, CancellationToken ct) => ApiResults.Json(await cluster.GetStatusAsync(ct)));
@@ -30,6 +35,7 @@ public static class ApiEndpoints
         user.MapDelete("/services/{name}", async (string name, ClusterService cluster, CancellationToken ct) =>
             await cluster.RemoveAsync(name, ct) ? Results.NoContent() : NotFound(name));
         user.MapGet("/services/{name}/logs", LogsAsync);
+        user.MapDelete("/nodes/{name}/drain", async (string name, ClusterService cluster, CancellationToken ct) => Answer(await cluster.CancelDrainAsync(name, ct)));
         user.MapGet("/events", EventsAsync);
         user.MapSchedulingEndpoints();
         return app;
@@ -78,14 +84,26 @@ public static class ApiEndpoints
         return await cluster.GetLogsAsync(name, lines, ct) is { } logs ? ApiResults.Json(logs) : NotFound(name);
     }
 
-    private static async Task<IResult> EventsAsync(string? after, string? limit, ClusterService cluster, CancellationToken ct)
+    private static async Task<IResult> LeaveAsync(string id, HttpContext context, ClusterService cluster, CancellationToken ct)
     {
-        long from = 0;
-        var count = 200;
-        if (after is not null && (!long.TryParse(after, out from) || from < 0))
-            return ApiResults.Error(400, "after must be a non-negative event sequence number");
-        if (limit is not null && (!int.TryParse(limit, out count) || count is < 1 or > 5_000))
-            return ApiResults.Error(400, "limit must be a whole number from 1 to 5000");
-        return ApiResults.Json(await cluster.ListEventsAsync(from, count, ct));
+        if (ApiAuth.Principal(context).Subject != id)
+            return ApiResults.Error(403, $"this machine token belongs to another node, not {id}");
+        return Answer(await cluster.LeaveAsync(id, ct));
+    }
+
+    private static async Task<IResult> DrainAsync(string name, HttpContext context, ClusterService cluster, CancellationToken ct)
+    {
+        var principal = ApiAuth.Principal(context);
+        var caller = principal.Role == TokenRoles.Machine ? principal.Subject : null;
+        return Answer(await cluster.DrainAsync(name, caller, ct));
+    }
+
+    private static IResult Answer<T>(AgentOutcome<T> outcome) where T : class =>
+        outcome.Value is null ? ApiResults.Error(outcome.StatusCode, outcome.Error!) : ApiResults.Json(outcome.Value, outcome.StatusCode);
+
+    private static async Task<IResult> EventsAsync(HttpRequest request, ClusterService cluster, CancellationToken ct)
+    {
+        var (query, error) = EventQueryReader.Read(request.Query);
+        return error is not null ? ApiResults.Error(400, error) : ApiResults.Json(await cluster.QueryEventsAsync(query!, ct));
     }
 }

@@ -26,10 +26,11 @@ public sealed partial class ClusterService
         var id = existing?.Id ?? "node-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4));
         var node = new NodeInfo(id, request.Name, request.Address, request.Capacity, default, request.Drivers.ToArray(),
             request.Ports, request.Labels ?? new Dictionary<string, string>(), NodeState.Alive, Now);
-        await _store.UpsertNodeAsync(node, ct);
+        await UpdateNodeAsync(id, _ => node, ct);
         _detector.Heartbeat(id);
-        await RecordAsync(existing is null ? "node.joined" : "node.rejoined", node.Name,
-            $"{node.Name} joined at {node.Address} with {node.Capacity}, drivers {string.Join(",", node.Drivers)}", ct);
+        await RecordAsync(existing is null ? EventKinds.NodeJoined : EventKinds.NodeRejoined, node.Name,
+            $"{node.Name} joined at {node.Address} with {node.Capacity}, drivers {string.Join(",", node.Drivers)}", ct, node: node.Name);
+        Wake();
         Log.NodeJoined(_logger, node.Name, id);
         return new(200, node, null);
     }
@@ -52,10 +53,16 @@ public sealed partial class ClusterService
         return errors;
     }
 
+    private const int MaxAgentEvents = 100;
+
+    [GeneratedRegex("^[a-z][a-z0-9-]*\\.[a-z][a-z0-9-]*$")]
+    private static partial Regex EventKindPattern();
+
     /// <summary>
     /// Takes an agent's report and answers with the full set of instances it must run. Reports about instances
     /// that are not (or no longer) assigned to this node at that epoch are ignored: the agent stops them because
-    /// they are missing from the answer, which is how stale copies are fenced off.
+    /// they are missing from the answer, which is how stale copies are fenced off. The answer also carries the
+    /// fencing lease, the node's state and, while it drains, the drain's progress.
     /// </summary>
     public async Task<AgentOutcome<HeartbeatResponse>> HeartbeatAsync(string nodeId, HeartbeatRequest request, CancellationToken ct)
     {
@@ -63,39 +70,42 @@ public sealed partial class ClusterService
             return new(400, null, new ApiError($"instances must be a list of at most {MaxReportedInstances} reports"));
         if (request.Usage.CpuMillicores < 0 || request.Usage.MemoryBytes < 0 || request.Usage.DiskBytes < 0)
             return new(400, null, new ApiError("usage values must not be negative"));
+        if (request.Events is { Count: > MaxAgentEvents })
+            return new(400, null, new ApiError($"events must be a list of at most {MaxAgentEvents} entries"));
 
         var node = await _store.FindNodeAsync(nodeId, ct);
         if (node is null || node.Id != nodeId)
             return new(404, null, new ApiError($"node {nodeId} is not registered here; join again with a join token"));
 
-        _metrics?.Heartbeat();
-        var wasState = LiveState(node);
+        // Liveness first: whatever the store does next must not delay the detector's view of this node.
         _detector.Heartbeat(nodeId);
-        var capacity = request.Capacity.CpuMillicores > 0 && request.Capacity.MemoryBytes > 0 ? request.Capacity : node.Capacity;
-        var drivers = request.Drivers is { Count: > 0 and <= 16 } ? request.Drivers.ToArray() : node.Drivers;
-        await _store.UpsertNodeAsync(node with
+        _metrics?.Heartbeat();
+        var reported = request.Capacity.CpuMillicores > 0 && request.Capacity.MemoryBytes > 0 ? request.Capacity : (Resources?)null;
+        var reportedDrivers = request.Drivers is { Count: > 0 and <= 16 } ? request.Drivers.ToArray() : null;
+        // A node that left and reports again was restarted: it is back. A draining node stays draining.
+        node = await UpdateNodeAsync(nodeId, current => current is null ? null : current with
         {
-            Capacity = capacity, Usage = request.Usage, Drivers = drivers, LastHeartbeat = Now,
-            State = node.State == NodeState.Left ? NodeState.Left : NodeState.Alive,
-        }, ct);
-        if (wasState == NodeState.Down)
-            await RecordAsync("node.alive", node.Name, $"{node.Name} is reporting again", ct);
+            Capacity = reported ?? current.Capacity, Usage = request.Usage, Drivers = reportedDrivers ?? current.Drivers, LastHeartbeat = Now,
+            State = current.State == NodeState.Draining ? NodeState.Draining : NodeState.Alive,
+        }, ct) ?? node;
+        var capacity = node.Capacity;
+        if (request.Events is { Count: > 0 }) await RecordAgentEventsAsync(node, request.Events, ct);
 
         var mine = (await _store.ListInstancesAsync(nodeId: nodeId, cancellationToken: ct)).ToDictionary(i => i.Id, StringComparer.Ordinal);
         var cursors = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var report in request.Instances)
         {
-            if (report?.InstanceId is null || !mine.TryGetValue(report.InstanceId, out var stored) || stored.Epoch != report.Epoch)
+            if (report?.InstanceId is null || !mine.TryGetValue(report.InstanceId, out var instance) || instance.Epoch != report.Epoch)
                 continue;
-            await ApplyReportAsync(stored, report, node.Name, ct);
+            await ApplyReportAsync(instance, report, node.Name, ct);
             if (report.Logs is { Count: > 0 })
             {
                 var lines = report.Logs.Where(l => l is not null).Take(MaxLogLinesPerReport)
                     .Select(l => l.Text?.Length > MaxLogLineLength ? l with { Text = l.Text[..MaxLogLineLength] } : l with { Text = l.Text ?? "" })
                     .ToList();
-                await _store.AppendLogsAsync(stored.Id, lines, ct);
+                await _store.AppendLogsAsync(instance.Id, lines, ct);
             }
-            cursors[stored.Id] = await _store.LastLogSequenceAsync(stored.Id, ct);
+            cursors[instance.Id] = await _store.LastLogSequenceAsync(instance.Id, ct);
         }
 
         var services = (await _store.ListServicesAsync(ct)).ToDictionary(s => s.Spec.Name, StringComparer.Ordinal);
@@ -105,7 +115,25 @@ public sealed partial class ClusterService
             .Select(i => new Assignment(i.Id, i.Epoch, services[i.Service].Spec, i.Ports))
             .ToList();
         foreach (var a in assignments) cursors.TryAdd(a.InstanceId, await _store.LastLogSequenceAsync(a.InstanceId, ct));
-        return new(200, new HeartbeatResponse(assignments, cursors, _options.HeartbeatInterval), null);
+        var drain = node.State == NodeState.Draining ? await DrainStatusAsync(node, ct) : null;
+        return new(200, new HeartbeatResponse(assignments, cursors, _options.HeartbeatInterval, _options.FencingLease, LiveState(node), drain), null);
+    }
+
+    /// <summary>Events an agent recorded on its own (self-fencing while cut off), delivered once it reconnects.</summary>
+    private async Task RecordAgentEventsAsync(NodeInfo node, IReadOnlyList<AgentEvent> events, CancellationToken ct)
+    {
+        foreach (var e in events)
+        {
+            if (e?.Kind is null || e.Message is null || !EventKindPattern().IsMatch(e.Kind) || e.Kind.Length > 64) continue;
+            var instance = e.InstanceId is { Length: > 0 and <= 128 } id ? id : null;
+            var service = instance is null ? null : (await _store.ListInstancesAsync(nodeId: node.Id, cancellationToken: ct)).FirstOrDefault(i => i.Id == instance)?.Service
+                ?? (instance.LastIndexOf('-') is var dash and > 0 ? instance[..dash] : null);
+            var message = e.Message.Length > 1024 ? e.Message[..1024] : e.Message;
+            // The agent's clock may be off; an event from the future is recorded as now.
+            var at = e.Timestamp > Now ? Now : e.Timestamp;
+            await _store.AppendEventAsync(new ClusterEvent(0, at, e.Kind, service ?? node.Name, $"{node.Name}: {message}", service, node.Name, instance), ct);
+            Log.AgentEvent(_logger, node.Name, message);
+        }
     }
 
     private async Task ApplyReportAsync(ServiceInstance stored, InstanceReport report, string nodeName, CancellationToken ct)
@@ -115,11 +143,14 @@ public sealed partial class ClusterService
         var reason = report.Reason is { Length: > 1024 } ? report.Reason[..1024] : report.Reason ?? "";
         if (stored.State == report.State && stored.Reason == reason && stored.RestartCount == report.RestartCount && stored.Pid == report.Pid)
             return;
+        var incident = stored.Incident;
+        // A failed or fenced instance starts a recovery of its own: its replacement and events share a new incident.
+        if (stored.State != report.State && report.State is InstanceState.Failed or InstanceState.Stopped) incident = NewIncidentId();
         try
         {
             await _store.UpsertInstanceAsync(stored with
             {
-                State = report.State, Reason = reason, RestartCount = report.RestartCount, Pid = report.Pid, UpdatedAt = Now,
+                State = report.State, Reason = reason, RestartCount = report.RestartCount, Pid = report.Pid, UpdatedAt = Now, Incident = incident,
             }, ct);
         }
         catch (InvalidOperationException)
@@ -129,7 +160,9 @@ public sealed partial class ClusterService
         if (stored.State != report.State)
         {
             var message = reason.Length > 0 ? $"{stored.Id} on {nodeName} is {Words(report.State)}: {reason}" : $"{stored.Id} on {nodeName} is {Words(report.State)}";
-            await RecordAsync("instance." + report.State.ToString().ToLowerInvariant(), stored.Service, message, ct);
+            await RecordAsync("instance." + report.State.ToString().ToLowerInvariant(), stored.Service, message, ct,
+                stored.Service, nodeName, stored.Id, incident);
+            Wake();
         }
     }
 

@@ -44,7 +44,7 @@ public sealed partial class ClusterService
             {
                 _metrics?.Deploy("unplaceable");
                 Log.PlacementFailed(_logger, spec.Name, result.Failure!.Message);
-                await RecordAsync("service.rejected", spec.Name, result.Failure.Message, ct);
+                await RecordAsync(EventKinds.ServiceRejected, spec.Name, result.Failure.Message, ct, spec.Name);
                 return new DeployOutcome(422, null, new ApiError(result.Failure.Message, null, result.Failure));
             }
 
@@ -53,7 +53,7 @@ public sealed partial class ClusterService
                 return new DeployOutcome(409, null, new ApiError($"service \"{spec.Name}\" was deployed concurrently; run `vcluster status`"));
 
             var where = string.Join(", ", instances.Select(i => $"{i.Id} on {NodeName(candidates, i.NodeId)}"));
-            await RecordAsync("service.deployed", spec.Name, $"deployed {instances.Count} instance(s): {where}", ct);
+            await RecordAsync(EventKinds.ServiceDeployed, spec.Name, $"deployed {instances.Count} instance(s): {where}", ct, spec.Name);
             Log.Deployed(_logger, spec.Name, instances.Count);
             _metrics?.Deploy("created");
             _metrics?.Placed(instances.Count, "deploy");
@@ -77,7 +77,7 @@ public sealed partial class ClusterService
         {
             _placementLock.Release();
         }
-        await RecordAsync("service.removed", name, "service removed; its instances are being stopped", ct);
+        await RecordAsync(EventKinds.ServiceRemoved, name, "service removed; its instances are being stopped", ct, name);
         return true;
     }
 

@@ -15,7 +15,19 @@ public sealed partial class ClusterService
         [LoggerMessage(1003, LogLevel.Information, "Node {Name} joined as {NodeId}")]
         public static partial void NodeJoined(ILogger logger, string name, string nodeId);
 
-        [LoggerMessage(1004, LogLevel.Warning, "Node {Name} is down")]
-        public static partial void NodeDown(ILogger logger, string name);
+        [LoggerMessage(1004, LogLevel.Warning, "Node {Name} is down: no heartbeat for {Silence} (phi {Phi})")]
+        public static partial void NodeDown(ILogger logger, string name, string silence, string phi);
+
+        [LoggerMessage(1005, LogLevel.Information, "Node {Name} left the cluster")]
+        public static partial void NodeLeft(ILogger logger, string name);
+
+        [LoggerMessage(1006, LogLevel.Information, "Draining node {Name}")]
+        public static partial void Draining(ILogger logger, string name);
+
+        [LoggerMessage(1007, LogLevel.Warning, "Gave up replacing failed instances of {Service} after {Attempts} attempt(s)")]
+        public static partial void GaveUp(ILogger logger, string service, int attempts);
+
+        [LoggerMessage(1008, LogLevel.Warning, "Agent of {Node} reports: {Message}")]
+        public static partial void AgentEvent(ILogger logger, string node, string message);
     }
 }

@@ -50,7 +50,8 @@ public sealed partial class ClusterService
                 if (target < 0 || !Pipeline.Pipeline.IsFeasible(context, target)) continue;
                 var ports = state.Reserve(target, spec);
                 var placement = new Placement(move.ToNodeId, ports, Pipeline.Pipeline.ScoreNode(context, target).Total);
-                var instance = (await NewInstancesAsync(spec.Name, [placement], ct))[0];
+                // Replaces marks it as a move: if it fails, the failover logic leaves it to CompleteMovesAsync.
+                var instance = (await NewInstancesAsync(spec.Name, [placement], ct))[0] with { Replaces = move.InstanceId };
                 await _store.UpsertInstanceAsync(instance, ct);
                 _moves[instance.Id] = move.InstanceId;
                 created.Add(instance.Id);

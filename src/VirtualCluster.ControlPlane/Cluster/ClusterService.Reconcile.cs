@@ -1,11 +1,18 @@
-using VirtualCluster.Scheduling;
+using System.Collections.Concurrent;
+using VirtualCluster.Api;
 
 namespace VirtualCluster.ControlPlane.Cluster;
 
+// Node state transitions and instances on nodes that stopped reporting.
 public sealed partial class ClusterService
 {
-    private readonly HashSet<string> _nodesKnownDown = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string> _lastPlacementFailure = new(StringComparer.Ordinal);
+    /// <summary>Detector state per node at the last pass; <see cref="NeedsReconcile"/> compares against it.</summary>
+    private readonly ConcurrentDictionary<string, NodeState> _observedLiveness = new(StringComparer.Ordinal);
+    /// <summary>Live state per node at the last pass, for transition events. Touched under the placement lock only.</summary>
+    private readonly Dictionary<string, NodeState> _observedState = new(StringComparer.Ordinal);
+    /// <summary>When each Down or Left node was declared so, and the incident its recovery belongs to.</summary>
+    private readonly Dictionary<string, (DateTimeOffset At, string Incident)> _unreachableSince = new(StringComparer.Ordinal);
+    private volatile IReadOnlyDictionary<string, IReadOnlyList<PendingWork>> _pendingViews = new Dictionary<string, IReadOnlyList<PendingWork>>();
 
     /// <summary>
     /// Gives every stored node a fresh grace period, as if it had just reported. Called at start-up so a
@@ -18,16 +25,24 @@ public sealed partial class ClusterService
     }
 
     /// <summary>
-    /// One pass of desired versus actual: instances on Down nodes become Lost, and services with fewer live
-    /// instances than replicas get replacements. Healthy instances are never touched.
+    /// One pass of desired versus actual: records node state changes; instances on Down or Left nodes become Lost
+    /// (after their service's failover delay and, for singletons, the fencing lease) or Unknown (failover "never");
+    /// drains advance; services with fewer instances than replicas get replacements; failed instances are replaced
+    /// with backoff up to their failover maxAttempts. Healthy instances are never touched.
     /// </summary>
     public async Task ReconcileOnceAsync(CancellationToken ct)
     {
         await _placementLock.WaitAsync(ct);
         try
         {
-            await MarkLostInstancesAsync(ct);
-            await ReplaceMissingInstancesAsync(ct);
+            Interlocked.Exchange(ref _nextDueTicks, long.MaxValue);
+            var pending = new Dictionary<string, List<PendingWork>>(StringComparer.Ordinal);
+            var nodes = await _store.ListNodesAsync(ct);
+            await TrackNodeStatesAsync(nodes, ct);
+            await HandleUnreachableNodesAsync(nodes, pending, ct);
+            await AdvanceDrainsAsync(nodes, pending, ct);
+            await ReplaceMissingAndFailedAsync(pending, ct);
+            _pendingViews = pending.ToDictionary(p => p.Key, p => (IReadOnlyList<PendingWork>)p.Value, StringComparer.Ordinal);
         }
         finally
         {
@@ -35,66 +50,139 @@ public sealed partial class ClusterService
         }
     }
 
-    private async Task MarkLostInstancesAsync(CancellationToken ct)
+    private static void AddPending(Dictionary<string, List<PendingWork>> pending, string service, PendingWork work)
     {
-        foreach (var node in await _store.ListNodesAsync(ct))
+        if (!pending.TryGetValue(service, out var list)) pending[service] = list = [];
+        list.Add(work);
+    }
+
+    private async Task TrackNodeStatesAsync(IReadOnlyList<NodeInfo> nodes, CancellationToken ct)
+    {
+        var known = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var node in nodes)
         {
+            known.Add(node.Id);
+            var liveness = _detector.Inspect(node.Id);
             var state = LiveState(node);
-            if (state != NodeState.Down)
+            _observedLiveness[node.Id] = liveness.State;
+            var first = !_observedState.TryGetValue(node.Id, out var previous);
+            _observedState[node.Id] = state;
+            var unreachable = state is NodeState.Down or NodeState.Left;
+            if (!unreachable) _unreachableSince.Remove(node.Id);
+            if (first)
             {
-                _nodesKnownDown.Remove(node.Id);
+                // A new node (or the first look after a restart): no event, but a node that is already gone still
+                // needs its failover, and one with room lets pending placements try again at once.
+                if (unreachable) _unreachableSince[node.Id] = (Now, NewIncidentId());
+                else RetryPlacementsNow();
                 continue;
             }
-            if (_nodesKnownDown.Add(node.Id))
+            if (state == previous) continue;
+            await RecordTransitionAsync(node, previous, state, liveness, ct);
+        }
+        foreach (var gone in _observedState.Keys.Where(id => !known.Contains(id)).ToList())
+        {
+            _observedState.Remove(gone);
+            _observedLiveness.TryRemove(gone, out _);
+            _unreachableSince.Remove(gone);
+        }
+    }
+
+    private async Task RecordTransitionAsync(NodeInfo node, NodeState previous, NodeState state, Membership.NodeLiveness liveness, CancellationToken ct)
+    {
+        var silence = liveness.SinceLastHeartbeat is { } s ? Seconds(s) : "ever";
+        var phi = double.IsFinite(liveness.Phi) ? liveness.Phi.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture) : "∞";
+        switch (state)
+        {
+            case NodeState.Down:
             {
-                await RecordAsync("node.down", node.Name, $"{node.Name} is down: no heartbeat for {_options.DownAfter.TotalSeconds:0.#} s", ct);
-                Log.NodeDown(_logger, node.Name);
+                var incident = NewIncidentId();
+                _unreachableSince[node.Id] = (Now, incident);
+                await RecordAsync(EventKinds.NodeDown, node.Name, $"{node.Name} is down: no heartbeat for {silence} (φ {phi})", ct,
+                    node: node.Name, incident: incident);
+                Log.NodeDown(_logger, node.Name, silence, phi);
                 _metrics?.NodeDown();
+                break;
             }
+            case NodeState.Left:
+            {
+                var incident = NewIncidentId();
+                _unreachableSince[node.Id] = (Now, incident);
+                await RecordAsync(EventKinds.NodeLeft, node.Name, $"{node.Name} left the cluster", ct, node: node.Name, incident: incident);
+                Log.NodeLeft(_logger, node.Name);
+                break;
+            }
+            case NodeState.Suspect:
+                await RecordAsync(EventKinds.NodeSuspect, node.Name, $"{node.Name} is late: no heartbeat for {silence} (φ {phi}); no new work goes there", ct, node: node.Name);
+                break;
+            case NodeState.Alive or NodeState.Draining when previous is NodeState.Suspect or NodeState.Down or NodeState.Left:
+                await RecordAsync(EventKinds.NodeAlive, node.Name, previous == NodeState.Suspect
+                    ? $"{node.Name} is reporting on time again"
+                    : $"{node.Name} is back after being {NameOf(previous)}; instances moved away meanwhile are stopped on it", ct, node: node.Name);
+                RetryPlacementsNow();
+                break;
+        }
+    }
+
+    /// <summary>A node with room appeared or came back: pending placements should not wait out their backoff.</summary>
+    private void RetryPlacementsNow()
+    {
+        foreach (var retry in _placementRetries.Values) retry.NextAt = Now;
+        foreach (var (id, retry) in _moveRetries) _moveRetries[id] = (Now, retry.Reason);
+    }
+
+    private async Task HandleUnreachableNodesAsync(IReadOnlyList<NodeInfo> nodes, Dictionary<string, List<PendingWork>> pending, CancellationToken ct)
+    {
+        var services = (await _store.ListServicesAsync(ct)).ToDictionary(s => s.Spec.Name, StringComparer.Ordinal);
+        foreach (var node in nodes)
+        {
+            if (!_unreachableSince.TryGetValue(node.Id, out var down)) continue;
+            var silence = _detector.Inspect(node.Id).SinceLastHeartbeat ?? TimeSpan.MaxValue;
+            var what = _observedState.GetValueOrDefault(node.Id) == NodeState.Left ? "left" : "down";
             foreach (var instance in await _store.ListInstancesAsync(nodeId: node.Id, cancellationToken: ct))
             {
-                if (instance.IsTerminal) continue;
+                if (instance.IsTerminal || !services.TryGetValue(instance.Service, out var service)) continue;
+                var spec = service.Spec;
+                if (!spec.Failover.Enabled)
+                {
+                    await MarkUnknownAsync(instance, node, $"node {node.Name} is {what}; failover \"never\" keeps it there until the node is back", down.Incident, ct);
+                    continue;
+                }
+                var due = down.At + spec.Failover.Delay;
+                var why = spec.Failover.Delay > TimeSpan.Zero ? $"the failover delay of {Seconds(spec.Failover.Delay)}" : "";
+                if (spec.IsFencedSingleton && _options.FencingLease > TimeSpan.Zero)
+                {
+                    // The agent stops its copy by itself once the lease runs out; start the new one only after that.
+                    var fenceWait = _options.FencingLease + _options.FencingMargin - silence;
+                    if (Now + fenceWait > due)
+                    {
+                        due = Now + fenceWait;
+                        why = $"its fencing lease of {Seconds(_options.FencingLease)} to run out, so the old copy has stopped";
+                    }
+                }
+                if (Now < due)
+                {
+                    await MarkUnknownAsync(instance, node, $"node {node.Name} is {what}; moving it once {why}", down.Incident, ct);
+                    AddPending(pending, spec.Name, new PendingWork("failover", 1, $"{instance.Id}: node {node.Name} is {what}; waiting for {why}", 0, due));
+                    DueAt(due);
+                    continue;
+                }
                 await _store.UpsertInstanceAsync(instance with
                 {
-                    State = InstanceState.Lost, Reason = $"node {node.Name} is down", UpdatedAt = Now,
+                    State = InstanceState.Lost, Reason = $"node {node.Name} is {what}", UpdatedAt = Now, Incident = down.Incident,
                 }, ct);
-                await RecordAsync("instance.lost", instance.Service, $"{instance.Id} lost: node {node.Name} is down", ct);
+                await RecordAsync(EventKinds.InstanceLost, instance.Service, $"{instance.Id} lost: node {node.Name} is {what}", ct,
+                    instance.Service, node.Name, instance.Id, down.Incident);
             }
         }
     }
 
-    private async Task ReplaceMissingInstancesAsync(CancellationToken ct)
+    private async Task MarkUnknownAsync(ServiceInstance instance, NodeInfo node, string reason, string incident, CancellationToken ct)
     {
-        foreach (var service in await _store.ListServicesAsync(ct))
-        {
-            var spec = service.Spec;
-            var instances = await _store.ListInstancesAsync(service: spec.Name, cancellationToken: ct);
-            // Failed and exited instances keep their slot so a crashing service is shown, not re-placed in a loop.
-            var occupying = instances.Count(i => i.State is not (InstanceState.Lost or InstanceState.Stopped));
-            var missing = spec.Replicas - occupying;
-            if (missing <= 0) continue;
-
-            var result = _scheduler.Place(new PlacementRequest(spec, missing, await BuildCandidatesAsync(ct)));
-            if (!result.Succeeded)
-            {
-                var message = result.Failure!.Message;
-                if (!_lastPlacementFailure.TryGetValue(spec.Name, out var last) || last != message)
-                {
-                    _lastPlacementFailure[spec.Name] = message;
-                    await RecordAsync("service.pending", spec.Name, $"{missing} instance(s) waiting for room: {message}", ct);
-                }
-                continue;
-            }
-            _lastPlacementFailure.Remove(spec.Name);
-            _metrics?.Placed(result.Placements.Count, "replace");
-            foreach (var instance in await NewInstancesAsync(spec.Name, result.Placements, ct))
-            {
-                await _store.UpsertInstanceAsync(instance, ct);
-                await RecordAsync("instance.placed", spec.Name, $"{instance.Id} placed on {instance.NodeId} to restore {spec.Replicas} replica(s)", ct);
-            }
-            // Replaced lost records are history now; the event log keeps it.
-            foreach (var lost in instances.Where(i => i.State == InstanceState.Lost).Take(result.Placements.Count))
-                await _store.DeleteInstanceAsync(lost.Id, ct);
-        }
+        if (instance.State == InstanceState.Unknown) return;
+        await _store.UpsertInstanceAsync(instance with { State = InstanceState.Unknown, Reason = reason, UpdatedAt = Now, Incident = incident }, ct);
+        await RecordAsync("instance.unknown", instance.Service, $"{instance.Id}: {reason}", ct, instance.Service, node.Name, instance.Id, incident);
     }
+
+    private static string NameOf(NodeState state) => state.ToString().ToLowerInvariant();
 }

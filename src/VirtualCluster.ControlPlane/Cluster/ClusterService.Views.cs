@@ -53,9 +53,9 @@ public sealed partial class ClusterService
         return new LogsResponse(lines);
     }
 
-    /// <summary>Recent events, oldest first.</summary>
-    public Task<IReadOnlyList<ClusterEvent>> ListEventsAsync(long after, int limit, CancellationToken ct) =>
-        _store.ListEventsAsync(after, limit, ct);
+    /// <summary>Events matching <paramref name="query"/>, oldest first.</summary>
+    public Task<IReadOnlyList<ClusterEvent>> QueryEventsAsync(EventQuery query, CancellationToken ct) =>
+        _store.QueryEventsAsync(query, ct);
 
     private ServiceView ToView(ServiceRecord service, IReadOnlyList<ServiceInstance> instances, IReadOnlyDictionary<string, NodeInfo> nodes)
     {
@@ -68,6 +68,7 @@ public sealed partial class ClusterService
             return new InstanceView(i, node?.Name ?? i.NodeId, urls, ScoreAtPlacement(i, node));
         }).ToList();
         var running = instances.Count(i => i.State == InstanceState.Running);
-        return new ServiceView(service.Spec, service.CreatedAt, service.Spec.Replicas, running, views);
+        var pending = _pendingViews.TryGetValue(service.Spec.Name, out var work) ? work : [];
+        return new ServiceView(service.Spec, service.CreatedAt, service.Spec.Replicas, running, views, pending);
     }
 }

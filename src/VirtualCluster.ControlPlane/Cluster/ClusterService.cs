@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using VirtualCluster.Api;
@@ -8,10 +9,15 @@ using VirtualCluster.Store;
 namespace VirtualCluster.ControlPlane.Cluster;
 
 /// <summary>
-/// The control plane's operations: deploy, remove, agent join and heartbeat, status views.
-/// Anything that places instances runs under one lock, so a deploy and the reconciler never
+/// The control plane's operations: deploy, remove, agent join and heartbeat, failover, drain, status views.
+/// Anything that places instances runs under one lock, so a deploy, a drain and the reconciler never
 /// hand out the same capacity or port twice.
 /// </summary>
+/// <remarks>
+/// The partial files split it by responsibility: Deploy (deploy and remove), Agents (join and heartbeat reports),
+/// Reconcile (node state transitions and unreachable nodes), Failover (replacements with retries and backoff),
+/// Drain (drain, cancel, leave), Views (status and events), Scheduling, Capacity and Rebalance.
+/// </remarks>
 public sealed partial class ClusterService
 {
     private readonly IClusterStore _store;
@@ -22,6 +28,9 @@ public sealed partial class ClusterService
     private readonly ILogger<ClusterService> _logger;
     private readonly SemaphoreSlim _placementLock = new(1, 1);
     private readonly ControlPlaneMetrics? _metrics;
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _nodeGates = new(StringComparer.Ordinal);
+    private int _wakeRequested;
+    private long _nextDueTicks = long.MaxValue;
 
     public ClusterService(
         IClusterStore store,
@@ -43,12 +52,76 @@ public sealed partial class ClusterService
 
     private DateTimeOffset Now => _time.GetUtcNow();
 
-    /// <summary>Node state as the detector sees it now; Left is sticky.</summary>
-    internal NodeState LiveState(NodeInfo node) =>
-        node.State == NodeState.Left ? NodeState.Left : _detector.GetState(node.Id);
+    /// <summary>
+    /// Node state as the cluster sees it now: Left and Down win, then Draining (set by a drain), then the
+    /// detector's Alive or Suspect.
+    /// </summary>
+    internal NodeState LiveState(NodeInfo node)
+    {
+        if (node.State == NodeState.Left) return NodeState.Left;
+        var live = _detector.GetState(node.Id);
+        if (live is NodeState.Down or NodeState.Left) return live;
+        return node.State == NodeState.Draining ? NodeState.Draining : live;
+    }
 
-    private Task<ClusterEvent> RecordAsync(string kind, string subject, string message, CancellationToken ct) =>
-        _store.AppendEventAsync(new ClusterEvent(0, Now, kind, subject, message), ct);
+    /// <summary>
+    /// Reads, changes and writes one node record with no other change to that node in between: a heartbeat that
+    /// read the node before a drain, a cancel or a leave must not write the old state back over it.
+    /// Returns the stored record, or null when the node is not registered.
+    /// </summary>
+    private async Task<NodeInfo?> UpdateNodeAsync(string nodeId, Func<NodeInfo?, NodeInfo?> change, CancellationToken ct)
+    {
+        var gate = _nodeGates.GetOrAdd(nodeId, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(ct);
+        try
+        {
+            var current = await _store.FindNodeAsync(nodeId, ct);
+            if (current is not null && current.Id != nodeId) current = null; // a name, not this id
+            var updated = change(current);
+            if (updated is null) return current;
+            if (!ReferenceEquals(updated, current)) await _store.UpsertNodeAsync(updated, ct);
+            return updated;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Asks the reconciler for a pass at its next check instead of at its next interval.</summary>
+    internal void Wake() => Interlocked.Exchange(ref _wakeRequested, 1);
+
+    /// <summary>
+    /// True when a reconcile pass should run now: a node's detector state changed since the last pass, something
+    /// asked for one, or a timed action (a failover hold, a retry) is due. Cheap: reads memory only.
+    /// </summary>
+    public bool NeedsReconcile()
+    {
+        if (Interlocked.Exchange(ref _wakeRequested, 0) == 1) return true;
+        if (Now.UtcTicks >= Interlocked.Read(ref _nextDueTicks)) return true;
+        foreach (var (nodeId, seen) in _observedLiveness)
+            if (_detector.GetState(nodeId) != seen) return true;
+        return false;
+    }
+
+    /// <summary>Notes that a timed action is due at <paramref name="at"/>, so the reconciler runs then.</summary>
+    private void DueAt(DateTimeOffset at)
+    {
+        var ticks = at.UtcTicks;
+        long current;
+        do
+        {
+            current = Interlocked.Read(ref _nextDueTicks);
+            if (ticks >= current) return;
+        }
+        while (Interlocked.CompareExchange(ref _nextDueTicks, ticks, current) != current);
+    }
+
+    private Task<ClusterEvent> RecordAsync(string kind, string subject, string message, CancellationToken ct,
+        string? service = null, string? node = null, string? instance = null, string? incident = null) =>
+        _store.AppendEventAsync(new ClusterEvent(0, Now, kind, subject, message, service, node, instance, incident), ct);
+
+    private static string NewIncidentId() => "inc-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4));
 
     /// <summary>
     /// Builds the scheduler's view: every node with its live state and what non-terminal instances reserve on it.
@@ -80,14 +153,45 @@ public sealed partial class ClusterService
     internal async Task<List<ServiceInstance>> NewInstancesAsync(string service, IReadOnlyList<Placement> placements, CancellationToken ct)
     {
         var result = new List<ServiceInstance>(placements.Count);
-        foreach (var placement in placements)
-        {
-            var epoch = await _store.NextEpochAsync(ct);
-            var id = $"{service}-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4))}";
-            result.Add(new ServiceInstance(id, service, placement.NodeId, epoch, placement.Ports, InstanceState.Pending,
-                "placed, waiting for the agent", Now, Now));
-            RememberScore(id, placement);
-        }
+        foreach (var placement in placements) result.Add(await NewInstanceAsync(service, placement, null, null, ct));
         return result;
     }
+
+    /// <summary>Creates one instance record with a fresh epoch, optionally taking over from another instance.</summary>
+    private async Task<ServiceInstance> NewInstanceAsync(string service, Placement placement, string? replaces, string? incident, CancellationToken ct)
+    {
+        var epoch = await _store.NextEpochAsync(ct);
+        var id = $"{service}-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4))}";
+        RememberScore(id, placement);
+        return new ServiceInstance(id, service, placement.NodeId, epoch, placement.Ports, InstanceState.Pending,
+            "placed, waiting for the agent", Now, Now, Replaces: replaces, Incident: incident);
+    }
+
+    /// <summary>
+    /// Places <paramref name="count"/> instances, preferring nodes other than <paramref name="avoidNodeId"/> when
+    /// they have room (a replacement of a failed instance should run elsewhere), else anywhere.
+    /// </summary>
+    private async Task<PlacementResult> PlaceAsync(ServiceSpec spec, int count, string? avoidNodeId, CancellationToken ct)
+    {
+        var candidates = await BuildCandidatesAsync(ct);
+        if (avoidNodeId is not null)
+        {
+            var elsewhere = _scheduler.Place(new PlacementRequest(spec, count, candidates.Where(c => c.Node.Id != avoidNodeId).ToList()));
+            if (elsewhere.Succeeded) return elsewhere;
+        }
+        return _scheduler.Place(new PlacementRequest(spec, count, candidates));
+    }
+
+    private async Task<string> NodeNameAsync(string nodeId, CancellationToken ct) =>
+        (await _store.FindNodeAsync(nodeId, ct))?.Name ?? nodeId;
+
+    /// <summary>First retry wait doubled per attempt up to the cap, plus up to 10% random jitter so retries of many services spread out.</summary>
+    private TimeSpan Backoff(int attempt)
+    {
+        var baseMs = _options.RetryBackoff.TotalMilliseconds * Math.Pow(2, Math.Clamp(attempt - 1, 0, 30));
+        var capped = Math.Min(_options.MaxRetryBackoff.TotalMilliseconds, baseMs);
+        return TimeSpan.FromMilliseconds(capped * (1 + Random.Shared.NextDouble() * 0.1));
+    }
+
+    private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture) + " s";
 }

@@ -1,24 +1,60 @@
 using Microsoft.Extensions.Options;
+using VirtualCluster.FailureDetection;
 
 namespace VirtualCluster.ControlPlane;
 
-/// <summary>Settings of the control plane.</summary>
+/// <summary>Settings of the control plane. Validated at start-up; every problem is reported with its fix.</summary>
+/// <remarks>
+/// Failover timing: a crashed node is declared Down after about
+/// <c>FailureDetector.MinimumDetectionTime(HeartbeatInterval)</c> of silence (3.1 s with the defaults; longer when
+/// its heartbeats have been irregular). Instances of services with several replicas are replaced at once; a
+/// singleton (one replica) is replaced only once the node has been silent for <see cref="FencingLease"/> +
+/// <see cref="FencingMargin"/>, because by then its agent has stopped the old copy by itself (see
+/// docs/failover.md). The singleton's failover therefore takes max(detection, lease + margin) plus the start of
+/// the new copy.
+/// </remarks>
 public sealed class ControlPlaneOptions
 {
     /// <summary>Directory for the SQLite database and the token files. Required.</summary>
     public string DataDirectory { get; set; } = "";
 
-    /// <summary>How often agents report. Default 1 s.</summary>
-    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>How often agents report (sent to them in every heartbeat answer). Default 500 ms.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>Silence after which a node is Suspect (no new placements). Default 3 s.</summary>
-    public TimeSpan SuspectAfter { get; set; } = TimeSpan.FromSeconds(3);
+    /// <summary>
+    /// Phi-accrual detector settings: thresholds for Suspect and Down, deviation floor, acceptable pause, window.
+    /// Keep <see cref="FailureDetectorOptions.FirstHeartbeatEstimate"/> equal to <see cref="HeartbeatInterval"/>.
+    /// </summary>
+    public FailureDetectorOptions FailureDetector { get; set; } = new();
 
-    /// <summary>Silence after which a node is Down and its instances are replaced. Default 10 s.</summary>
-    public TimeSpan DownAfter { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// How long an agent may go without a successful heartbeat before it stops its singleton instances by itself
+    /// (self-fencing), so that a replacement started elsewhere never runs beside a stale copy. Sent to agents in
+    /// every heartbeat answer. <see cref="TimeSpan.Zero"/> turns self-fencing off (singletons are then replaced
+    /// without waiting, and a partitioned node's copy keeps running until it reconnects). Default 3 s.
+    /// </summary>
+    public TimeSpan FencingLease { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// Extra silence, on top of <see cref="FencingLease"/>, before a singleton is replaced: covers the agent's
+    /// reaction time and clock-rate differences. Default 500 ms.
+    /// </summary>
+    public TimeSpan FencingMargin { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>How often the reconciler compares desired and actual state. Default 1 s.</summary>
     public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How often node states are re-read from the failure detector (in memory, cheap); a change starts a reconcile
+    /// pass at once instead of at the next <see cref="ReconcileInterval"/>. Default 100 ms.
+    /// </summary>
+    public TimeSpan FailureCheckInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>First wait before retrying a placement that failed or replacing an instance that failed; doubles per attempt. Default 1 s.</summary>
+    public TimeSpan RetryBackoff { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Longest wait between retries. Default 30 s.</summary>
+    public TimeSpan MaxRetryBackoff { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Log lines returned per instance by default. Default 100.</summary>
     public int DefaultLogTail { get; set; } = 100;
@@ -40,14 +76,30 @@ internal sealed class ControlPlaneOptionsValidator : IValidateOptions<ControlPla
         var errors = new List<string>();
         if (string.IsNullOrWhiteSpace(options.DataDirectory))
             errors.Add("DataDirectory is empty: set it to a writable directory for the database and tokens.");
-        if (options.HeartbeatInterval <= TimeSpan.Zero)
-            errors.Add("HeartbeatInterval must be positive (e.g. 00:00:01).");
-        if (options.SuspectAfter <= options.HeartbeatInterval)
-            errors.Add("SuspectAfter must be longer than HeartbeatInterval, or every node looks late.");
-        if (options.DownAfter <= options.SuspectAfter)
-            errors.Add("DownAfter must be longer than SuspectAfter.");
+        var intervalOk = options.HeartbeatInterval >= TimeSpan.FromMilliseconds(100) && options.HeartbeatInterval <= TimeSpan.FromSeconds(30);
+        if (!intervalOk)
+            errors.Add("HeartbeatInterval must be between 100 ms and 30 s (e.g. 00:00:00.5); agents clamp other values.");
+        if (options.FailureDetector is null)
+        {
+            errors.Add("FailureDetector is null: leave it at its default or set its properties.");
+        }
+        else
+        {
+            var detectorErrors = options.FailureDetector.Validate();
+            errors.AddRange(detectorErrors.Select(e => "FailureDetector." + e));
+            if (detectorErrors.Count == 0 && intervalOk && options.FailureDetector.MinimumDetectionTime(options.HeartbeatInterval) < 2 * options.HeartbeatInterval)
+                errors.Add("FailureDetector would declare a node Down after a single late heartbeat: raise AcceptableHeartbeatPause, MinStandardDeviation or DownThreshold, or shorten HeartbeatInterval.");
+        }
+        if (options.FencingLease != TimeSpan.Zero && (options.FencingLease < 2 * options.HeartbeatInterval || options.FencingLease > TimeSpan.FromMinutes(10)))
+            errors.Add("FencingLease must be 0 (self-fencing off) or between two heartbeat intervals and 10 minutes; shorter leases stop singletons after one lost heartbeat.");
+        if (options.FencingMargin < TimeSpan.Zero || options.FencingMargin > TimeSpan.FromMinutes(1))
+            errors.Add("FencingMargin must be between 0 and 1 minute, e.g. 00:00:00.5.");
         if (options.ReconcileInterval <= TimeSpan.Zero)
             errors.Add("ReconcileInterval must be positive.");
+        if (options.FailureCheckInterval <= TimeSpan.Zero || options.FailureCheckInterval > options.ReconcileInterval)
+            errors.Add("FailureCheckInterval must be positive and at most ReconcileInterval, e.g. 00:00:00.1.");
+        if (options.RetryBackoff <= TimeSpan.Zero || options.MaxRetryBackoff < options.RetryBackoff)
+            errors.Add("RetryBackoff must be positive and MaxRetryBackoff at least RetryBackoff.");
         if (options.DefaultLogTail is < 1 or > 10_000)
             errors.Add("DefaultLogTail must be between 1 and 10000.");
         if (options.UtilizationSampleInterval <= TimeSpan.Zero)

@@ -2,9 +2,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using VirtualCluster.ControlPlane.Cluster;
-using VirtualCluster.ControlPlane.Membership;
 using VirtualCluster.ControlPlane.Reconciliation;
 using VirtualCluster.ControlPlane.Store;
+using VirtualCluster.FailureDetection;
 using VirtualCluster.Membership;
 using VirtualCluster.Scheduling;
 using VirtualCluster.Security;
@@ -17,7 +17,7 @@ public static class ControlPlaneServiceCollectionExtensions
 {
     /// <summary>
     /// Adds the control plane: SQLite store in <see cref="ControlPlaneOptions.DataDirectory"/>, pipeline scheduler,
-    /// heartbeat-timeout failure detector, reconciler. Map the API with <c>app.MapVirtualClusterApi()</c>.
+    /// phi-accrual failure detector (<see cref="NodeFailureDetector"/>), reconciler. Map the API with <c>app.MapVirtualClusterApi()</c>.
     /// Each default is registered with TryAdd, so registering another implementation first replaces it.
     /// </summary>
     public static IServiceCollection AddVirtualClusterControlPlane(this IServiceCollection services, Action<ControlPlaneOptions> configure)
@@ -28,7 +28,8 @@ public static class ControlPlaneServiceCollectionExtensions
         services.TryAddSingleton<IClusterStore>(sp =>
             new SqliteClusterStore(Path.Combine(sp.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.DataDirectory, "cluster.db")));
         services.TryAddSingleton<IScheduler>(_ => new PipelineScheduler());
-        services.TryAddSingleton<IFailureDetector, HeartbeatTimeoutDetector>();
+        services.TryAddSingleton<IFailureDetector>(sp => new NodeFailureDetector(
+            sp.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.FailureDetector, sp.GetRequiredService<TimeProvider>()));
         // Start-up work is synchronous here because DI factories cannot await; SQLite answers at once.
         services.TryAddSingleton(sp => ClusterCredentials.LoadOrCreateAsync(
             sp.GetRequiredService<IClusterStore>(),

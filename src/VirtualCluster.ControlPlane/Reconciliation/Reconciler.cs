@@ -5,7 +5,11 @@ using VirtualCluster.ControlPlane.Cluster;
 
 namespace VirtualCluster.ControlPlane.Reconciliation;
 
-/// <summary>Runs <see cref="ClusterService.ReconcileOnceAsync"/> on a timer until the host stops.</summary>
+/// <summary>
+/// Runs <see cref="ClusterService.ReconcileOnceAsync"/> every <see cref="ControlPlaneOptions.ReconcileInterval"/>,
+/// and at once (within <see cref="ControlPlaneOptions.FailureCheckInterval"/>) when a node's state changes, a
+/// report asks for it, or a timed action is due, so a failure is acted on without waiting for the next interval.
+/// </summary>
 internal sealed partial class Reconciler : BackgroundService
 {
     private readonly ClusterService _cluster;
@@ -24,9 +28,11 @@ internal sealed partial class Reconciler : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await _cluster.StartGracePeriodAsync(stoppingToken);
-        using var timer = new PeriodicTimer(_options.ReconcileInterval, _time);
+        using var timer = new PeriodicTimer(_options.FailureCheckInterval, _time);
+        var next = _time.GetUtcNow();
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
+            if (_time.GetUtcNow() < next && !_cluster.NeedsReconcile()) continue;
             try
             {
                 await _cluster.ReconcileOnceAsync(stoppingToken);
@@ -40,6 +46,7 @@ internal sealed partial class Reconciler : BackgroundService
                 // One bad pass must not stop reconciliation for good; the next tick retries.
                 LogPassFailed(_logger, e);
             }
+            next = _time.GetUtcNow() + _options.ReconcileInterval;
         }
     }
 

@@ -20,16 +20,21 @@ public sealed partial class SqliteClusterStore
         }, cancellationToken);
 
     /// <inheritdoc />
-    /// <remarks>Sequences come from an AUTOINCREMENT key, so they are never reused, even after the newest events are gone.</remarks>
+    /// <remarks>
+    /// Sequences come from an AUTOINCREMENT key, so they are never reused, even after the newest events are gone.
+    /// </remarks>
     public Task<ClusterEvent> AppendEventAsync(ClusterEvent clusterEvent, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(clusterEvent);
         return WriteAsync(async (connection, transaction) =>
         {
             await using var command = Command(connection, transaction, """
-                INSERT INTO events (ts, kind, subject, message) VALUES ($ts, $kind, $subject, $message)
+                INSERT INTO events (ts, kind, subject, message, service, node, instance, incident)
+                VALUES ($ts, $kind, $subject, $message, $service, $node, $instance, $incident)
                 RETURNING seq
-                """, ("$ts", FormatTime(clusterEvent.Timestamp)), ("$kind", clusterEvent.Kind), ("$subject", clusterEvent.Subject), ("$message", clusterEvent.Message));
+                """, ("$ts", FormatTime(clusterEvent.Timestamp)), ("$kind", clusterEvent.Kind), ("$subject", clusterEvent.Subject),
+                ("$message", clusterEvent.Message), ("$service", clusterEvent.Service), ("$node", clusterEvent.Node),
+                ("$instance", clusterEvent.Instance), ("$incident", clusterEvent.Incident));
             var sequence = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false));
             return (clusterEvent with { Sequence = sequence }, true);
         }, cancellationToken);
@@ -37,21 +42,49 @@ public sealed partial class SqliteClusterStore
 
     /// <inheritdoc />
     /// <remarks>A <paramref name="limit"/> of zero or less returns nothing.</remarks>
-    public Task<IReadOnlyList<ClusterEvent>> ListEventsAsync(long afterSequence, int limit, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<ClusterEvent>> ListEventsAsync(long afterSequence, int limit, CancellationToken cancellationToken = default) =>
+        QueryEventsAsync(new EventQuery { AfterSequence = afterSequence, Limit = limit }, cancellationToken);
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Filters in SQL, on indexed columns for service, node and incident; times compare as instants (SQLite's julianday,
+    /// millisecond precision), whatever their offsets. A limit of zero or less returns nothing.
+    /// </remarks>
+    public Task<IReadOnlyList<ClusterEvent>> QueryEventsAsync(EventQuery query, CancellationToken cancellationToken = default)
     {
-        if (limit <= 0) return Task.FromResult<IReadOnlyList<ClusterEvent>>([]);
+        ArgumentNullException.ThrowIfNull(query);
+        if (query.Limit <= 0) return Task.FromResult<IReadOnlyList<ClusterEvent>>([]);
+        var kindIsFamily = query.Kind is not null && !query.Kind.Contains('.', StringComparison.Ordinal);
         return ReadAsync<IReadOnlyList<ClusterEvent>>(async connection =>
         {
-            await using var command = Command(connection, null,
-                "SELECT seq, ts, kind, subject, message FROM events WHERE seq > $after ORDER BY seq LIMIT $limit",
-                ("$after", afterSequence), ("$limit", limit));
+            // Each condition is switched off by a NULL parameter, so one statement serves every combination.
+            await using var command = Command(connection, null, """
+                SELECT seq, ts, kind, subject, message, service, node, instance, incident FROM events
+                WHERE seq > $after
+                  AND ($since IS NULL OR julianday(ts) >= julianday($since))
+                  AND ($incident IS NULL OR incident = $incident)
+                  AND ($kind IS NULL OR kind = $kind OR ($family = 1 AND substr(kind, 1, length($kind) + 1) = $kind || '.'))
+                  AND ($service IS NULL OR service = $service
+                       OR (service IS NULL AND substr(kind, 1, 5) <> 'node.' AND subject = $service))
+                  AND ($node IS NULL OR node = $node OR (node IS NULL AND substr(kind, 1, 5) = 'node.' AND subject = $node))
+                ORDER BY seq LIMIT $limit
+                """,
+                ("$after", query.AfterSequence), ("$limit", query.Limit),
+                ("$since", query.Since is { } since ? FormatTime(since) : null),
+                ("$incident", query.Incident), ("$kind", query.Kind), ("$family", kindIsFamily ? 1 : 0),
+                ("$service", query.Service), ("$node", query.Node));
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             var events = new List<ClusterEvent>();
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                events.Add(new ClusterEvent(reader.GetInt64(0), ParseTime(reader.GetString(1)), reader.GetString(2), reader.GetString(3), reader.GetString(4)));
+            {
+                events.Add(new ClusterEvent(reader.GetInt64(0), ParseTime(reader.GetString(1)), reader.GetString(2), reader.GetString(3),
+                    reader.GetString(4), Text(reader, 5), Text(reader, 6), Text(reader, 7), Text(reader, 8)));
+            }
             return events;
         }, cancellationToken);
     }
+
+    private static string? Text(Microsoft.Data.Sqlite.SqliteDataReader reader, int column) => reader.IsDBNull(column) ? null : reader.GetString(column);
 
     /// <inheritdoc />
     /// <remarks>

@@ -107,6 +107,15 @@ public sealed partial class SqliteClusterStore : IClusterStore, IDisposable
             throw new InvalidOperationException(
                 $"The cluster store '{Path}' has schema version '{stored}', but this build understands up to {SqliteSchema.Version}. Upgrade VirtualCluster.");
         }
+        else if (version < SqliteSchema.Version)
+        {
+            // Migrations run in the same transaction as the version update, so a crash leaves the old version intact.
+            if (version == 1) Execute(connection, transaction, SqliteSchema.MigrateFrom1);
+            using var update = Command(connection, transaction, "UPDATE settings SET value = $value WHERE key = $key",
+                ("$key", SqliteSchema.VersionKey), ("$value", SqliteSchema.Version.ToString(CultureInfo.InvariantCulture)));
+            update.ExecuteNonQuery();
+        }
+        Execute(connection, transaction, SqliteSchema.CreateIndexes);
         transaction.Commit();
     }
 

@@ -88,15 +88,26 @@ public sealed class InstanceSupervisorTests
     }
 
     [Fact]
-    public async Task Missing_driver_and_failed_start_are_failed_with_a_reason()
+    public async Task A_missing_driver_fails_at_once_and_a_failed_start_is_retried_with_backoff_until_the_limit()
     {
         _driver.FailStartWith = "command \"nosuch\" not found";
         await _supervisor.ApplyAsync([Assign("d", driver: "docker"), Assign("p")], default);
 
-        Assert.Contains("driver \"docker\" is not available", (await ReportOf("d")).Reason);
+        var d = await ReportOf("d");
+        Assert.Equal(InstanceState.Failed, d.State);
+        Assert.Contains("driver \"docker\" is not available", d.Reason);
         var p = await ReportOf("p");
+        Assert.Equal(InstanceState.Restarting, p.State);
+        Assert.Contains("could not start: command \"nosuch\" not found", p.Reason);
+        for (var i = 0; i < 3; i++)
+        {
+            _time.Advance(TimeSpan.FromSeconds(31));
+            await _supervisor.ApplyAsync([Assign("d", driver: "docker"), Assign("p")], default);
+        }
+        p = await ReportOf("p");
         Assert.Equal(InstanceState.Failed, p.State);
-        Assert.Contains("nosuch", p.Reason);
+        Assert.Contains("gave up after 2 restarts", p.Reason);
+        Assert.Equal(3, _driver.Started.Count);
     }
 
     [Fact]

@@ -3,8 +3,8 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using VirtualCluster.Api;
 using VirtualCluster.ControlPlane.Cluster;
-using VirtualCluster.ControlPlane.Membership;
 using VirtualCluster.ControlPlane.Store;
+using VirtualCluster.FailureDetection;
 using VirtualCluster.Scheduling;
 
 namespace VirtualCluster.ControlPlane.Tests.Cluster;
@@ -28,7 +28,7 @@ public sealed class ClusterServiceTests : IDisposable
     private (SqliteClusterStore, ClusterService) Open()
     {
         var store = new SqliteClusterStore(Path.Combine(_dir, "cluster.db"));
-        var cluster = new ClusterService(store, new BestFitScheduler(), new HeartbeatTimeoutDetector(_options, _time), _time, _options,
+        var cluster = new ClusterService(store, new BestFitScheduler(), new NodeFailureDetector(_options.Value.FailureDetector, _time), _time, _options,
             NullLogger<ClusterService>.Instance);
         return (store, cluster);
     }

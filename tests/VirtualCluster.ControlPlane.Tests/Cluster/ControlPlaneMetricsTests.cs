@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using VirtualCluster.ControlPlane.Cluster;
-using VirtualCluster.ControlPlane.Membership;
+using VirtualCluster.FailureDetection;
 using VirtualCluster.ControlPlane.Store;
 using VirtualCluster.Scheduling;
 
@@ -36,7 +36,7 @@ public sealed class ControlPlaneMetricsTests : IDisposable
         var time = new FakeTimeProvider();
         var options = Options.Create(new ControlPlaneOptions { DataDirectory = _dir });
         using var store = new SqliteClusterStore(Path.Combine(_dir, "cluster.db"));
-        var cluster = new ClusterService(store, new BestFitScheduler(), new HeartbeatTimeoutDetector(options, time), time, options,
+        var cluster = new ClusterService(store, new BestFitScheduler(), new NodeFailureDetector(options.Value.FailureDetector, time), time, options,
             NullLogger<ClusterService>.Instance, metrics);
         await cluster.DeployAsync("""{ "name": "x" }""", default);
         await cluster.DeployAsync("""{ "name": "x", "command": "c" }""", default);

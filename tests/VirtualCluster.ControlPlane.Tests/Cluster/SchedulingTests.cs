@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using VirtualCluster.Api;
 using VirtualCluster.ControlPlane.Cluster;
-using VirtualCluster.ControlPlane.Membership;
+using VirtualCluster.FailureDetection;
 using VirtualCluster.ControlPlane.Store;
 using VirtualCluster.Scheduling;
 
@@ -22,7 +22,7 @@ public sealed class SchedulingTests : IDisposable
     {
         var options = Options.Create(new ControlPlaneOptions { DataDirectory = _dir, UtilizationSampleInterval = TimeSpan.FromSeconds(10) });
         _store = new SqliteClusterStore(Path.Combine(_dir, "cluster.db"));
-        _cluster = new ClusterService(_store, new PipelineScheduler(), new HeartbeatTimeoutDetector(options, _time), _time, options,
+        _cluster = new ClusterService(_store, new PipelineScheduler(), new NodeFailureDetector(options.Value.FailureDetector, _time), _time, options,
             NullLogger<ClusterService>.Instance);
     }
 

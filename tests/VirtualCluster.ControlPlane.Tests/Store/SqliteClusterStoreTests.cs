@@ -36,7 +36,7 @@ public sealed class SqliteClusterStoreTests : ClusterStoreContractTests
         Assert.True(File.Exists(DatabasePath));
         Assert.Equal(DatabasePath, store.Path);
         Assert.Equal("wal", Scalar("PRAGMA journal_mode"));
-        Assert.Equal("1", Scalar("SELECT value FROM settings WHERE key = 'schema_version'"));
+        Assert.Equal("2", Scalar("SELECT value FROM settings WHERE key = 'schema_version'"));
         foreach (var table in new[] { "nodes", "services", "instances", "events", "logs", "settings", "counters" })
             Assert.Equal(table, Scalar($"SELECT name FROM sqlite_master WHERE type = 'table' AND name = '{table}'"));
     }
@@ -192,6 +192,27 @@ public sealed class SqliteClusterStoreTests : ClusterStoreContractTests
 
         Assert.Contains("99", error.Message);
         Assert.Contains(DatabasePath, error.Message);
+    }
+
+    [Fact]
+    public async Task A_version_1_file_is_migrated_and_keeps_its_events()
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(DatabasePath)!);
+        Execute("""
+            CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            INSERT INTO settings VALUES ('schema_version', '1');
+            CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, ts TEXT NOT NULL, kind TEXT NOT NULL, subject TEXT NOT NULL, message TEXT NOT NULL);
+            INSERT INTO events (ts, kind, subject, message) VALUES ('2030-01-01T00:00:00.0000000+00:00', 'node.down', 'node-1', 'old');
+            """);
+
+        var store = Open();
+
+        Assert.Equal("2", Scalar("SELECT value FROM settings WHERE key = 'schema_version'"));
+        var old = Assert.Single(await store.ListEventsAsync(0, 10));
+        Assert.Equal(("node.down", "node-1", null), (old.Kind, old.Subject, old.Node));
+        Assert.Single(await store.QueryEventsAsync(new EventQuery { Node = "node-1" }));
+        var added = await store.AppendEventAsync(new ClusterEvent(0, Time, "instance.placed", "web", "new", "web", "node-2", "web-1", "inc-1"));
+        Assert.Equal(added, Assert.Single(await store.QueryEventsAsync(new EventQuery { Incident = "inc-1" })));
     }
 
     [Fact]

@@ -7,6 +7,9 @@ namespace VirtualCluster.Membership.Consul.Tests.Fake;
 // Sessions, agent services with TTL checks, and health.
 public sealed partial class FakeConsulServer
 {
+    // Consul's TTL is a lower bound: its servers invalidate a session 2 × TTL after the last renewal (session_ttl.go).
+    private const double SessionTtlMultiplier = 2;
+
     private sealed record Session(string Id, string Name, TimeSpan Ttl, string Behavior, TimeSpan LockDelay, long CreateIndex, DateTime ExpiresAt);
 
     private sealed record Service(string Id, string Name, string Address, Dictionary<string, string> Meta, string CheckId, string CheckName,
@@ -41,7 +44,7 @@ public sealed partial class FakeConsulServer
             lock (_lock)
             {
                 var session = new Session(Guid.NewGuid().ToString(), root.TryGetProperty("Name", out var n) ? n.GetString() ?? "" : "",
-                    ttl, behavior, lockDelay, NextIndex(), ttl == TimeSpan.Zero ? DateTime.MaxValue : DateTime.UtcNow + ttl);
+                    ttl, behavior, lockDelay, NextIndex(), ttl == TimeSpan.Zero ? DateTime.MaxValue : DateTime.UtcNow + SessionTtlMultiplier * ttl);
                 _sessions[session.Id] = session;
                 return Results.Json(new { ID = session.Id });
             }
@@ -51,7 +54,7 @@ public sealed partial class FakeConsulServer
             lock (_lock)
             {
                 if (!_sessions.TryGetValue(id, out var session)) return Results.Text($"Session id '{id}' not found", statusCode: 404);
-                _sessions[id] = session = session with { ExpiresAt = DateTime.UtcNow + session.Ttl };
+                _sessions[id] = session = session with { ExpiresAt = DateTime.UtcNow + SessionTtlMultiplier * session.Ttl };
                 return Results.Json(new[] { Json(session) });
             }
         });

@@ -1,0 +1,171 @@
+using VirtualCluster.Api;
+
+namespace VirtualCluster.ControlPlane.Cluster;
+
+// Replacements: missing replicas (lost, fenced) and failed instances, with retries, backoff and a bound.
+public sealed partial class ClusterService
+{
+    /// <summary>Time a service must be fully healthy before its count of failed-instance replacements starts again.</summary>
+    private static readonly TimeSpan StableAfter = TimeSpan.FromMinutes(1);
+
+    /// <summary>Placement retries per service (nothing fitted); under the placement lock.</summary>
+    private readonly Dictionary<string, Retry> _placementRetries = new(StringComparer.Ordinal);
+    /// <summary>Replacements of failed instances per service, bounded by failover maxAttempts; under the placement lock.</summary>
+    private readonly Dictionary<string, Retry> _failureRetries = new(StringComparer.Ordinal);
+
+    private sealed class Retry
+    {
+        public int Attempts { get; set; }
+        public DateTimeOffset NextAt { get; set; } = DateTimeOffset.MinValue;
+        public string Reason { get; set; } = "";
+        public bool GaveUp { get; set; }
+        public DateTimeOffset? HealthySince { get; set; }
+    }
+
+    private async Task ReplaceMissingAndFailedAsync(Dictionary<string, List<PendingWork>> pending, CancellationToken ct)
+    {
+        var services = await _store.ListServicesAsync(ct);
+        var names = services.Select(s => s.Spec.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var gone in _placementRetries.Keys.Concat(_failureRetries.Keys).Where(n => !names.Contains(n)).ToList())
+        {
+            _placementRetries.Remove(gone);
+            _failureRetries.Remove(gone);
+        }
+        foreach (var service in services)
+        {
+            await ReplaceFailedAsync(service.Spec, pending, ct);
+            await PlaceMissingAsync(service.Spec, pending, ct);
+            await TrackStabilityAsync(service.Spec, ct);
+        }
+    }
+
+    /// <summary>
+    /// Replaces instances that ended Failed, one attempt at a time with exponential backoff, on another node when
+    /// one has room, up to the service's failover maxAttempts in a row.
+    /// </summary>
+    private async Task ReplaceFailedAsync(ServiceSpec spec, Dictionary<string, List<PendingWork>> pending, CancellationToken ct)
+    {
+        var instances = await _store.ListInstancesAsync(service: spec.Name, cancellationToken: ct);
+        var live = instances.Where(i => !i.IsTerminal).Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
+        // A failed replacement of an instance that still runs belongs to a drain or a rebalance move, which handles it.
+        var failed = instances.Where(i => i.State == InstanceState.Failed && !(i.Replaces is { } r && live.Contains(r))).ToList();
+        // restartPolicy "never" means the user wants a failed instance left as it is, not restarted somewhere else.
+        if (failed.Count == 0 || !spec.Failover.Enabled || spec.Failover.MaxAttempts == 0 || spec.RestartPolicy == RestartPolicy.Never) return;
+
+        if (!_failureRetries.TryGetValue(spec.Name, out var retry)) _failureRetries[spec.Name] = retry = new Retry();
+        foreach (var instance in failed)
+        {
+            if (retry.Attempts >= spec.Failover.MaxAttempts)
+            {
+                var reason = $"replaced {retry.Attempts} failed instance(s) in a row (failover maxAttempts {spec.Failover.MaxAttempts}); "
+                    + $"last failure: {instance.Reason}. Fix the spec, then `vcluster rm {spec.Name}` and deploy it again";
+                if (!retry.GaveUp)
+                {
+                    retry.GaveUp = true;
+                    await RecordAsync(EventKinds.ServiceGaveUp, spec.Name, reason, ct, spec.Name, incident: instance.Incident);
+                    Log.GaveUp(_logger, spec.Name, retry.Attempts);
+                }
+                AddPending(pending, spec.Name, new PendingWork("gave-up", 1, reason, retry.Attempts, null));
+                continue;
+            }
+            if (Now < retry.NextAt)
+            {
+                AddPending(pending, spec.Name, new PendingWork("replacement", 1,
+                    $"{instance.Id} failed ({instance.Reason}); replacing it, attempt {retry.Attempts + 1} of {spec.Failover.MaxAttempts}",
+                    retry.Attempts, retry.NextAt));
+                DueAt(retry.NextAt);
+                continue;
+            }
+            var result = await PlaceAsync(spec, 1, instance.NodeId, ct);
+            if (!result.Succeeded)
+            {
+                await NotePlacementFailureAsync(spec, 1, result.Failure!.Message, pending, ct);
+                continue;
+            }
+            _metrics?.Placed(1, "replace");
+            var replacement = await NewInstanceAsync(spec.Name, result.Placements[0], instance.Id, instance.Incident, ct);
+            await _store.UpsertInstanceAsync(replacement, ct);
+            await _store.DeleteInstanceAsync(instance.Id, ct);
+            retry.Attempts++;
+            retry.NextAt = Now + Backoff(retry.Attempts);
+            var node = await NodeNameAsync(replacement.NodeId, ct);
+            await RecordAsync(EventKinds.InstancePlaced, spec.Name,
+                $"{replacement.Id} placed on {node} to replace failed {instance.Id} (attempt {retry.Attempts} of {spec.Failover.MaxAttempts})",
+                ct, spec.Name, node, replacement.Id, instance.Incident);
+        }
+    }
+
+    /// <summary>
+    /// Places instances for every replica not held by a record (lost and fenced instances hold none), taking over
+    /// their ids and incidents, with backoff while nothing fits. Each lost or stopped record is deleted once it is
+    /// replaced (the event log keeps its history).
+    /// </summary>
+    private async Task PlaceMissingAsync(ServiceSpec spec, Dictionary<string, List<PendingWork>> pending, CancellationToken ct)
+    {
+        var instances = await _store.ListInstancesAsync(service: spec.Name, cancellationToken: ct);
+        var gone = instances.Where(i => i.State is InstanceState.Lost or InstanceState.Stopped).OrderBy(i => i.UpdatedAt).ToList();
+        var missing = spec.Replicas - (instances.Count - gone.Count);
+        if (missing <= 0)
+        {
+            // Stopped records that nothing replaces (a rebalance's moved instances) stay visible; replaced ones go below.
+            _placementRetries.Remove(spec.Name);
+            return;
+        }
+        if (_placementRetries.TryGetValue(spec.Name, out var retry) && Now < retry.NextAt)
+        {
+            AddPending(pending, spec.Name, new PendingWork("placement", missing, retry.Reason, retry.Attempts, retry.NextAt));
+            DueAt(retry.NextAt);
+            return;
+        }
+        var result = await PlaceAsync(spec, missing, null, ct);
+        if (!result.Succeeded)
+        {
+            await NotePlacementFailureAsync(spec, missing, result.Failure!.Message, pending, ct);
+            return;
+        }
+        _placementRetries.Remove(spec.Name);
+        _metrics?.Placed(result.Placements.Count, "replace");
+        for (var i = 0; i < result.Placements.Count; i++)
+        {
+            var previous = i < gone.Count ? gone[i] : null;
+            var instance = await NewInstanceAsync(spec.Name, result.Placements[i], previous?.Id, previous?.Incident, ct);
+            await _store.UpsertInstanceAsync(instance, ct);
+            var node = await NodeNameAsync(instance.NodeId, ct);
+            var why = previous is null
+                ? $"to restore {spec.Replicas} replica(s)"
+                : $"to replace {previous.Id} ({previous.Reason})";
+            await RecordAsync(EventKinds.InstancePlaced, spec.Name, $"{instance.Id} placed on {node} {why}", ct, spec.Name, node, instance.Id, previous?.Incident);
+            if (previous is not null) await _store.DeleteInstanceAsync(previous.Id, ct);
+        }
+    }
+
+    private async Task NotePlacementFailureAsync(ServiceSpec spec, int count, string message, Dictionary<string, List<PendingWork>> pending, CancellationToken ct)
+    {
+        if (!_placementRetries.TryGetValue(spec.Name, out var retry)) _placementRetries[spec.Name] = retry = new Retry();
+        retry.Attempts++;
+        retry.NextAt = Now + Backoff(retry.Attempts);
+        if (retry.Reason != message)
+        {
+            retry.Reason = message;
+            await RecordAsync(EventKinds.ServicePending, spec.Name, $"{count} instance(s) waiting for room: {message}", ct, spec.Name);
+        }
+        AddPending(pending, spec.Name, new PendingWork("placement", count, message, retry.Attempts, retry.NextAt));
+        DueAt(retry.NextAt);
+    }
+
+    /// <summary>The count of failed-instance replacements starts again once every replica has run healthy for a while.</summary>
+    private async Task TrackStabilityAsync(ServiceSpec spec, CancellationToken ct)
+    {
+        if (!_failureRetries.TryGetValue(spec.Name, out var retry)) return;
+        var instances = await _store.ListInstancesAsync(service: spec.Name, cancellationToken: ct);
+        var healthy = instances.Count(i => i.State == InstanceState.Running) >= spec.Replicas && instances.All(i => i.State == InstanceState.Running);
+        if (!healthy)
+        {
+            retry.HealthySince = null;
+            return;
+        }
+        retry.HealthySince ??= Now;
+        if (Now - retry.HealthySince >= StableAfter) _failureRetries.Remove(spec.Name);
+        else DueAt(retry.HealthySince.Value + StableAfter);
+    }
+}
