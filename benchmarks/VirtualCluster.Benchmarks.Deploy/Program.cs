@@ -9,6 +9,7 @@ using VirtualCluster.Api;
 // Time from an accepted deploy (the API's 201) to a Running instance, per driver, against a real local cluster
 // (`VirtualCluster.Host.Console local`, one agent). Images must be local: run scripts/install-deps.sh first.
 // Usage: dotnet run -c Release --project benchmarks/VirtualCluster.Benchmarks.Deploy -- [--runs 10] [--output docs/benchmarks.md]
+const string DeploySection = "## Deploy to running";
 var runs = 10;
 string? output = null;
 for (var i = 0; i < args.Length; i++)
@@ -71,7 +72,7 @@ try
 
     var report = Report(results, runs);
     Console.WriteLine(report);
-    if (output is not null) await File.WriteAllTextAsync(Path.Combine(root, output), report);
+    if (output is not null) await WriteSectionAsync(Path.Combine(root, output), report);
     return 0;
 }
 finally
@@ -116,9 +117,7 @@ static async Task<double> DeployOnceAsync(HttpClient http, string spec, string n
 static string Report(List<(string Driver, string What, List<double> Seconds)> results, int runs)
 {
     var text = new StringBuilder();
-    text.AppendLine("# Benchmarks");
-    text.AppendLine();
-    text.AppendLine("## Deploy to running");
+    text.AppendLine(DeploySection);
     text.AppendLine();
     text.AppendLine("Time from an accepted deploy (`POST /v1/services` answered 201) to the instance being Running (started and its");
     text.AppendLine($"health check passed), polled every 10 ms through the API. One agent of a `local` cluster, {runs} deploys per driver,");
@@ -140,6 +139,21 @@ static string Report(List<(string Driver, string What, List<double> Seconds)> re
     text.AppendLine("Run it again with `scripts/install-deps.sh && dotnet run -c Release --project benchmarks/VirtualCluster.Benchmarks.Deploy -- --runs 10 --output docs/benchmarks.md`");
     text.AppendLine("(not part of `./test.sh`).");
     return text.ToString();
+}
+
+// Replaces only this benchmark's section of the file (from its heading to the next "## "), keeping every other one.
+static async Task WriteSectionAsync(string path, string section)
+{
+    var text = File.Exists(path) ? await File.ReadAllTextAsync(path) : "# Benchmarks\n\n";
+    var start = text.IndexOf(DeploySection + "\n", StringComparison.Ordinal);
+    if (start < 0)
+    {
+        await File.WriteAllTextAsync(path, text.TrimEnd('\n') + "\n\n" + section);
+        return;
+    }
+    var next = text.IndexOf("\n## ", start + DeploySection.Length, StringComparison.Ordinal);
+    var rest = next < 0 ? "" : text[(next + 1)..];
+    await File.WriteAllTextAsync(path, text[..start] + section + (rest.Length > 0 ? "\n" + rest : ""));
 }
 
 static string FindRoot()
