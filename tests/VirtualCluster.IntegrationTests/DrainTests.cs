@@ -10,24 +10,11 @@ public sealed class DrainTests(ITestOutputHelper output)
 {
     private static readonly HttpClient Curl = new() { Timeout = TimeSpan.FromSeconds(2) };
 
-    private async Task WithDiagnosticsAsync(ManualCluster cluster, Func<Task> body)
-    {
-        try
-        {
-            await body();
-        }
-        catch
-        {
-            output.WriteLine(await cluster.DiagnosticsAsync());
-            throw;
-        }
-    }
-
     [Fact]
     public async Task An_agent_stopped_with_sigterm_drains_its_node_first_so_the_singleton_keeps_answering()
     {
         await using var cluster = await ManualCluster.StartAsync(3);
-        await WithDiagnosticsAsync(cluster, () => SigtermAsync(cluster));
+        await cluster.WithDiagnosticsAsync(output, () => SigtermAsync(cluster));
     }
 
     private async Task SigtermAsync(ManualCluster cluster)
@@ -101,7 +88,7 @@ public sealed class DrainTests(ITestOutputHelper output)
     public async Task Vcluster_drain_moves_a_nodes_instances_and_cancel_lets_it_take_work_again()
     {
         await using var cluster = await ManualCluster.StartAsync(2);
-        await WithDiagnosticsAsync(cluster, async () =>
+        await cluster.WithDiagnosticsAsync(output, async () =>
         {
             var pair = await cluster.DeployHelloAsync("pair", 2);
             var drained = pair.Instances[0].NodeName;

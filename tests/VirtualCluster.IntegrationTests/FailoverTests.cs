@@ -25,25 +25,11 @@ public sealed class FailoverTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>Runs a test body and, when it fails, writes the event log and every process's output to the test output.</summary>
-    private async Task WithDiagnosticsAsync(ManualCluster cluster, Func<Task> body)
-    {
-        try
-        {
-            await body();
-        }
-        catch
-        {
-            output.WriteLine(await cluster.DiagnosticsAsync());
-            throw;
-        }
-    }
-
     [Fact]
     public async Task Killing_a_machine_moves_a_replicated_service_and_a_singleton_to_healthy_nodes_with_a_timeline()
     {
         await using var cluster = await ManualCluster.StartAsync(3);
-        await WithDiagnosticsAsync(cluster, () => KillMachineAsync(cluster));
+        await cluster.WithDiagnosticsAsync(output, () => KillMachineAsync(cluster));
     }
 
     private async Task KillMachineAsync(ManualCluster cluster)
@@ -120,7 +106,7 @@ public sealed class FailoverTests(ITestOutputHelper output)
     public async Task A_frozen_agent_never_lets_its_singleton_run_twice_and_its_stale_copy_is_stopped()
     {
         await using var cluster = await ManualCluster.StartAsync(3);
-        await WithDiagnosticsAsync(cluster, () => FreezeAgentAsync(cluster));
+        await cluster.WithDiagnosticsAsync(output, () => FreezeAgentAsync(cluster));
     }
 
     private async Task FreezeAgentAsync(ManualCluster cluster)
@@ -214,7 +200,7 @@ public sealed class FailoverTests(ITestOutputHelper output)
     {
         // node-1 delays each heartbeat by up to 400 ms; node-2 is frozen for 300-500 ms at a time, over and over.
         await using var cluster = await ManualCluster.StartAsync(3, i => i == 1 ? ["--heartbeat-jitter", "400"] : []);
-        await WithDiagnosticsAsync(cluster, () => JitterAsync(cluster));
+        await cluster.WithDiagnosticsAsync(output, () => JitterAsync(cluster));
     }
 
     private async Task JitterAsync(ManualCluster cluster)

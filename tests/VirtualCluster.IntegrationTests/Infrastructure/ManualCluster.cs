@@ -113,6 +113,20 @@ internal sealed class ManualCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>Runs a test body and, when it fails, writes <see cref="DiagnosticsAsync"/> to the test output.</summary>
+    public async Task WithDiagnosticsAsync(Xunit.Abstractions.ITestOutputHelper output, Func<Task> body)
+    {
+        try
+        {
+            await body();
+        }
+        catch
+        {
+            output.WriteLine(await DiagnosticsAsync());
+            throw;
+        }
+    }
+
     /// <summary>Every process's output and the event log, for the test output when something went wrong.</summary>
     public async Task<string> DiagnosticsAsync()
     {
