@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using VirtualCluster.Api;
 using VirtualCluster.Scheduling;
 
@@ -11,9 +10,6 @@ public sealed partial class ClusterService
 
     /// <summary>Largest disruption budget accepted.</summary>
     public const int MaxRebalanceMoves = 100;
-
-    // Moves in flight: new instance id -> the instance it replaces. In memory: a restart mid-move leaves both running.
-    private readonly ConcurrentDictionary<string, string> _moves = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Plans moves of running instances that even out node utilization within the budget and, unless
@@ -31,8 +27,9 @@ public sealed partial class ClusterService
         {
             var candidates = await BuildCandidatesAsync(ct);
             var services = (await _store.ListServicesAsync(ct)).ToDictionary(s => s.Spec.Name, StringComparer.Ordinal);
-            var busy = _moves.Keys.Concat(_moves.Values).ToHashSet(StringComparer.Ordinal);
-            var movable = (await _store.ListInstancesAsync(cancellationToken: ct))
+            var all = await _store.ListInstancesAsync(cancellationToken: ct);
+            var busy = PendingMoves(all, await DrainingNodesAsync(ct)).SelectMany(m => new[] { m.Fresh.Id, m.Old.Id }).ToHashSet(StringComparer.Ordinal);
+            var movable = all
                 .Where(i => i.State == InstanceState.Running && services.ContainsKey(i.Service) && !busy.Contains(i.Id))
                 .OrderBy(i => i.Id, StringComparer.Ordinal)
                 .Select(i => new PlacedInstance(i.Id, services[i.Service].Spec, i.NodeId))
@@ -53,7 +50,6 @@ public sealed partial class ClusterService
                 // Replaces marks it as a move: if it fails, the failover logic leaves it to CompleteMovesAsync.
                 var instance = (await NewInstancesAsync(spec.Name, [placement], ct))[0] with { Replaces = move.InstanceId };
                 await _store.UpsertInstanceAsync(instance, ct);
-                _moves[instance.Id] = move.InstanceId;
                 created.Add(instance.Id);
                 await RecordAsync("instance.moving", spec.Name,
                     $"rebalance: {instance.Id} placed on {move.ToNode} to replace {move.InstanceId} on {move.FromNode}", ct);
@@ -68,40 +64,28 @@ public sealed partial class ClusterService
 
     /// <summary>
     /// Finishes moves: when a new instance runs, the one it replaces is marked Stopped (its agent stops it on its
-    /// next heartbeat); when the new one failed or vanished, it is stopped and the old one stays.
+    /// next heartbeat); when the new one failed, it is stopped and the old one stays. Moves are read from the store
+    /// (see <see cref="PendingMoves"/>), so a control plane restarted mid-move, or a new leader, finishes them too.
     /// </summary>
     public async Task CompleteMovesAsync(CancellationToken ct)
     {
-        if (_moves.IsEmpty) return;
         await _placementLock.WaitAsync(ct);
         try
         {
-            foreach (var (newId, oldId) in _moves.ToArray())
+            var all = await _store.ListInstancesAsync(cancellationToken: ct);
+            foreach (var (fresh, old) in PendingMoves(all, await DrainingNodesAsync(ct)))
             {
-                var all = await _store.ListInstancesAsync(cancellationToken: ct);
-                var fresh = all.FirstOrDefault(i => i.Id == newId);
-                var old = all.FirstOrDefault(i => i.Id == oldId);
-                if (fresh is { State: InstanceState.Running })
+                if (fresh.State == InstanceState.Running)
                 {
-                    if (old is { IsTerminal: false })
-                    {
-                        await _store.UpsertInstanceAsync(old with { State = InstanceState.Stopped, Reason = $"moved to {newId} by rebalance", UpdatedAt = Now }, ct);
-                        await RecordAsync("instance.moved", old.Service, $"rebalance: {oldId} stopped, {newId} runs in its place", ct);
-                    }
-                    _moves.TryRemove(newId, out _);
+                    await _store.UpsertInstanceAsync(old with { State = InstanceState.Stopped, Reason = $"moved to {fresh.Id} by rebalance", UpdatedAt = Now }, ct);
+                    await RecordAsync("instance.moved", old.Service, $"rebalance: {old.Id} stopped, {fresh.Id} runs in its place", ct);
                 }
-                else if (fresh is null || fresh.IsTerminal || old is null || old.IsTerminal)
+                else if (fresh.IsTerminal)
                 {
                     // Stopped, the new copy no longer holds a replica slot, so the reconciler does not count it.
-                    if (fresh is not null && fresh.State != InstanceState.Stopped)
-                    {
-                        var why = old is { IsTerminal: false }
-                            ? $"rebalance cancelled: it did not start ({Words(fresh.State)}{(fresh.Reason.Length > 0 ? ": " + fresh.Reason : "")}); {oldId} keeps running"
-                            : $"rebalance cancelled: {oldId}, which it was to replace, is gone";
-                        await _store.UpsertInstanceAsync(fresh with { State = InstanceState.Stopped, Reason = why, UpdatedAt = Now }, ct);
-                        await RecordAsync("instance.move-cancelled", fresh.Service, $"{newId}: {why}", ct);
-                    }
-                    _moves.TryRemove(newId, out _);
+                    var why = $"rebalance cancelled: it did not start ({Words(fresh.State)}{(fresh.Reason.Length > 0 ? ": " + fresh.Reason : "")}); {old.Id} keeps running";
+                    await _store.UpsertInstanceAsync(fresh with { State = InstanceState.Stopped, Reason = why, UpdatedAt = Now }, ct);
+                    await RecordAsync("instance.move-cancelled", fresh.Service, $"{fresh.Id}: {why}", ct);
                 }
             }
         }
@@ -111,6 +95,25 @@ public sealed partial class ClusterService
         }
     }
 
-    /// <summary>Moves started and not finished yet (new instance id → replaced instance id).</summary>
-    public IReadOnlyDictionary<string, string> MovesInFlight => new Dictionary<string, string>(_moves, StringComparer.Ordinal);
+    /// <summary>Moves started and not finished yet (new instance id → replaced instance id), as stored.</summary>
+    public async Task<IReadOnlyDictionary<string, string>> MovesInFlightAsync(CancellationToken ct = default) =>
+        PendingMoves(await _store.ListInstancesAsync(cancellationToken: ct), await DrainingNodesAsync(ct))
+            .ToDictionary(m => m.Fresh.Id, m => m.Old.Id, StringComparer.Ordinal);
+
+    /// <summary>
+    /// Rebalance moves in flight: a copy that replaces an instance which still runs, on a node that is not draining
+    /// (drains finish their own moves). A replacement of a lost or failed instance is not a move: its old copy has ended.
+    /// </summary>
+    private static IEnumerable<(ServiceInstance Fresh, ServiceInstance Old)> PendingMoves(IReadOnlyList<ServiceInstance> all, IReadOnlySet<string> drainingNodes)
+    {
+        var live = all.Where(i => !i.IsTerminal).ToDictionary(i => i.Id, StringComparer.Ordinal);
+        foreach (var fresh in all)
+        {
+            if (fresh.Replaces is not { } replaced || fresh.State == InstanceState.Stopped) continue;
+            if (live.TryGetValue(replaced, out var old) && !drainingNodes.Contains(old.NodeId)) yield return (fresh, old);
+        }
+    }
+
+    private async Task<IReadOnlySet<string>> DrainingNodesAsync(CancellationToken ct) =>
+        (await _store.ListNodesAsync(ct)).Where(n => n.State == NodeState.Draining).Select(n => n.Id).ToHashSet(StringComparer.Ordinal);
 }

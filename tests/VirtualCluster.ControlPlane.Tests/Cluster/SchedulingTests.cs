@@ -132,11 +132,42 @@ public sealed class SchedulingTests : IDisposable
 
         Assert.Equal(InstanceState.Stopped, (await _store.ListInstancesAsync("web")).Single(i => i.Id == moved).State);
         Assert.DoesNotContain(moved, (await BeatAsync(n1)).Assignments.Select(a => a.InstanceId));
-        Assert.Empty(_cluster.MovesInFlight);
+        Assert.Empty(await _cluster.MovesInFlightAsync());
         // The reconciler sees four live replicas: nothing to replace.
         await _cluster.ReconcileOnceAsync(default);
         Assert.Equal(4, (await _store.ListInstancesAsync("web")).Count(i => !i.IsTerminal));
         Assert.Contains((await _store.ListEventsAsync(0, 100)), e => e.Kind == "instance.moved");
+    }
+
+    [Fact]
+    public async Task A_control_plane_restarted_mid_move_finishes_the_move_from_the_store()
+    {
+        var n1 = await JoinAsync("node-1");
+        await _cluster.DeployAsync(Spec(replicas: 2, memory: "512Mi", placement: """, "placement": {"antiAffinity": "none"}"""), default);
+        await BeatAsync(n1, state: InstanceState.Running);
+        var n2 = await JoinAsync("node-2", firstPort: 21000);
+        var applied = (await _cluster.RebalanceAsync(new RebalanceRequest(DryRun: false, MaxMoves: 1), default)).Value!;
+        var created = Assert.Single(applied.NewInstances);
+        var moved = applied.Plan.Moves[0].InstanceId;
+
+        // A new control plane on the same store: nothing in memory knows about the move.
+        var options = Options.Create(new ControlPlaneOptions { DataDirectory = _dir });
+        var restarted = new ClusterService(_store, new PipelineScheduler(), new NodeFailureDetector(options.Value.FailureDetector, _time), _time, options,
+            NullLogger<ClusterService>.Instance);
+        Assert.Equal(moved, (await restarted.MovesInFlightAsync())[created]);
+        // A second rebalance does not move either side of a move in flight again.
+        var again = (await restarted.RebalanceAsync(new RebalanceRequest(DryRun: true), default)).Value!;
+        Assert.DoesNotContain(again.Plan.Moves, m => m.InstanceId == moved || m.InstanceId == created);
+
+        var mine = await _store.ListInstancesAsync(nodeId: n2);
+        await restarted.HeartbeatAsync(n2, new HeartbeatRequest(new ResourceUsage(100, 0, 0), default, ["process"],
+            mine.Select(i => new InstanceReport(i.Id, i.Epoch, InstanceState.Running, "", 0, 1, [])).ToList()), default);
+        await restarted.CompleteMovesAsync(default);
+
+        var instances = await _store.ListInstancesAsync("web");
+        Assert.Equal(InstanceState.Stopped, instances.Single(i => i.Id == moved).State);
+        Assert.Equal(2, instances.Count(i => !i.IsTerminal));
+        Assert.Empty(await restarted.MovesInFlightAsync());
     }
 
     [Fact]
@@ -156,7 +187,7 @@ public sealed class SchedulingTests : IDisposable
         Assert.Equal(InstanceState.Stopped, instances.Single(i => i.Id == created).State);
         Assert.Contains("rebalance cancelled", instances.Single(i => i.Id == created).Reason);
         Assert.Equal(2, instances.Count(i => i.State == InstanceState.Running));
-        Assert.Empty(_cluster.MovesInFlight);
+        Assert.Empty(await _cluster.MovesInFlightAsync());
     }
 
     [Fact]
