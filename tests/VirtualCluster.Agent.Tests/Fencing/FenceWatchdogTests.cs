@@ -53,13 +53,25 @@ public sealed class FenceWatchdogTests : IAsyncLifetime
         }
     }
 
+    private static List<int> ChildrenOf(int parent) =>
+        Directory.GetDirectories("/proc").Select(Path.GetFileName).Where(n => n!.All(char.IsAsciiDigit)).Select(n => int.Parse(n!))
+            .Where(p => ReadStat(p) is { } s && s[(s.LastIndexOf(')') + 2)..].Split(' ')[1] == parent.ToString()).ToList();
+
+    // A process can end between listing /proc and reading its stat.
+    private static string? ReadStat(int pid)
+    {
+        try { return File.ReadAllText($"/proc/{pid}/stat"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+    }
+
     [Fact]
     public async Task It_kills_a_guarded_process_and_its_children_once_the_deadline_passes()
     {
         var parent = Start("sleep 600 & sleep 600 & wait");
-        await Task.Delay(200);
-        var children = Directory.GetDirectories("/proc").Select(d => Path.GetFileName(d)).Where(n => n.All(char.IsAsciiDigit)).Select(int.Parse)
-            .Where(p => File.ReadAllText($"/proc/{p}/stat") is var s && s[(s.LastIndexOf(')') + 2)..].Split(' ')[1] == parent.Id.ToString()).ToList();
+        // The shell forks its two children right after it starts: wait for both (bounded).
+        var children = ChildrenOf(parent.Id);
+        for (var until = DateTime.UtcNow.AddSeconds(10); children.Count < 2 && DateTime.UtcNow < until; children = ChildrenOf(parent.Id))
+            await Task.Delay(20);
         Assert.Equal(2, children.Count);
 
         var deadline = Now + 50;
