@@ -12,7 +12,7 @@ public static class CliApp
     /// <param name="stderr">Where errors go.</param>
     /// <param name="handler">HTTP handler to use instead of real sockets (tests).</param>
     /// <param name="environment">Environment variables to use instead of the process's (tests).</param>
-    public static async Task<int> RunAsync(
+    public static Task<int> RunAsync(
         string[] args,
         TextWriter stdout,
         TextWriter stderr,
@@ -23,7 +23,14 @@ public static class CliApp
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
 
-        var context = CliContext.Create(stdout, stderr, handler, environment ?? EnvironmentExtensions.FromProcess());
+        return RunAsync(args, CliContext.Create(stdout, stderr, handler, environment ?? EnvironmentExtensions.FromProcess()));
+    }
+
+    /// <summary>Runs with a prepared context (tests use it to shorten retries).</summary>
+    internal static async Task<int> RunAsync(string[] args, CliContext context)
+    {
+        var stderr = context.Error;
+        var stdout = context.Out;
         var root = CreateRootCommand(context);
         var parseResult = root.Parse(args);
 

@@ -1,4 +1,5 @@
 using Spectre.Console;
+using VirtualCluster.Cli.Http;
 using VirtualCluster.Cli.Output;
 
 namespace VirtualCluster.Cli;
@@ -19,7 +20,11 @@ internal sealed class CliContext
     /// <summary>Replaces the network in tests; null means real sockets.</summary>
     public HttpMessageHandler? Handler { get; init; }
 
-    public static CliContext Create(TextWriter stdout, TextWriter stderr, HttpMessageHandler? handler, IReadOnlyDictionary<string, string?> environment)
+    /// <summary>How long to keep retrying while control planes answer 503; tests shorten it.</summary>
+    public RetryLimits Retry { get; init; } = RetryLimits.Default;
+
+    public static CliContext Create(TextWriter stdout, TextWriter stderr, HttpMessageHandler? handler, IReadOnlyDictionary<string, string?> environment,
+        RetryLimits? retry = null)
     {
         var outIsTerminal = Consoles.IsTerminal(stdout);
         return new CliContext
@@ -31,6 +36,7 @@ internal sealed class CliContext
             IsInteractive = outIsTerminal,
             Environment = environment,
             Handler = handler,
+            Retry = retry ?? RetryLimits.Default,
         };
     }
 

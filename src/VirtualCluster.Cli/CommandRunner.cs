@@ -19,7 +19,7 @@ internal sealed class CommandRunner(CliContext context, GlobalOptions global)
         try
         {
             var settings = ConnectionSettings.Resolve(parseResult.GetValue(global.Server), parseResult.GetValue(global.Token), context.Environment);
-            using var client = new ControlPlaneClient(settings, context.Handler);
+            using var client = new ControlPlaneClient(settings, context.Handler, context.Error, context.Retry);
             return await body(client, cancellationToken);
         }
         catch (CliException e)

@@ -4,7 +4,8 @@ namespace VirtualCluster.Cli;
 
 /// <summary>
 /// The optional user config file: <c>{"server": "...", "token": "...", "tokenFile": "..."}</c>.
-/// Its path comes from VCLUSTER_CONFIG, else ~/.vcluster/config.json.
+/// Its path comes from VCLUSTER_CONFIG, else ~/.vcluster/config.json. "server" is one URL or several,
+/// comma-separated, exactly like --server.
 /// </summary>
 internal sealed record ConfigFile(string Path, string? Server, string? Token, string? TokenFile)
 {
@@ -43,7 +44,13 @@ internal sealed record ConfigFile(string Path, string? Server, string? Token, st
             var text = File.ReadAllText(path);
             var content = JsonSerializer.Deserialize<Content>(text, Options)
                 ?? throw new JsonException("the file holds null instead of an object");
-            return new ConfigFile(path, content.Server, content.Token, content.TokenFile);
+            if (content.Servers is not null)
+            {
+                // Would otherwise be ignored silently, and the CLI would talk to the default server instead.
+                throw new CliException(ExitCodes.BadInput,
+                    $"config file {path} has \"servers\"; list the control planes in \"server\", separated by commas: {Example}");
+            }
+            return new ConfigFile(path, ServerText(content.Server, path), content.Token, content.TokenFile);
         }
         catch (JsonException e)
         {
@@ -77,5 +84,15 @@ internal sealed record ConfigFile(string Path, string? Server, string? Token, st
         return token;
     }
 
-    private sealed record Content(string? Server, string? Token, string? TokenFile);
+    private const string Example = "\"server\": \"http://10.0.0.5:7070,http://10.0.0.6:7070\"";
+
+    private static string? ServerText(JsonElement? server, string path) => server?.ValueKind switch
+    {
+        null or JsonValueKind.Null => null,
+        JsonValueKind.String => server.Value.GetString(),
+        _ => throw new CliException(ExitCodes.BadInput,
+            $"config file {path}: \"server\" must be a string holding one URL, or several separated by commas: {Example}"),
+    };
+
+    private sealed record Content(JsonElement? Server, string? Token, string? TokenFile, JsonElement? Servers);
 }

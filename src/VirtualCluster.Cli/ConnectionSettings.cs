@@ -1,10 +1,9 @@
 namespace VirtualCluster.Cli;
 
 /// <summary>Where the control plane is and which token to present, after applying flag &gt; env &gt; config file &gt; default.</summary>
-/// <param name="Server">Base address, always ending in "/" so relative API paths keep any path prefix.</param>
-/// <param name="Display">The server as the user wrote it, for messages.</param>
+/// <param name="Servers">The control planes to try, in order (one, or several of a highly available cluster).</param>
 /// <param name="Token">Bearer token.</param>
-internal sealed record ConnectionSettings(Uri Server, string Display, string Token)
+internal sealed record ConnectionSettings(IReadOnlyList<ServerAddress> Servers, string Token)
 {
     public const string DefaultServer = "http://127.0.0.1:7070";
     public const string ServerVariable = "VCLUSTER_SERVER";
@@ -26,11 +25,10 @@ internal sealed record ConnectionSettings(Uri Server, string Display, string Tok
             return config;
         }
 
-        var serverText = Blank(serverFlag)
-            ?? environment.NonEmpty(ServerVariable)
-            ?? Blank(Config()?.Server)
-            ?? DefaultServer;
-        var server = ParseServer(serverText);
+        var servers = Blank(serverFlag) is { } flag ? ServerList.Parse(flag, "--server")
+            : environment.NonEmpty(ServerVariable) is { } variable ? ServerList.Parse(variable, ServerVariable)
+            : Blank(Config()?.Server) is { } configured ? ServerList.Parse(configured, $"\"server\" in {Config()!.Path}")
+            : ServerList.Parse(DefaultServer, "the default server");
 
         var token = Blank(tokenFlag)
             ?? environment.NonEmpty(TokenVariable)
@@ -39,21 +37,7 @@ internal sealed record ConnectionSettings(Uri Server, string Display, string Tok
         if (token.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
             throw new CliException(ExitCodes.BadInput, "the token contains spaces or control characters; check --token / VCLUSTER_TOKEN");
 
-        return new ConnectionSettings(server, serverText.TrimEnd('/'), token);
-    }
-
-    private static Uri ParseServer(string text)
-    {
-        if (!Uri.TryCreate(text.Trim(), UriKind.Absolute, out var uri)
-            || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
-            || string.IsNullOrEmpty(uri.Host)
-            || !string.IsNullOrEmpty(uri.Query)
-            || !string.IsNullOrEmpty(uri.Fragment))
-        {
-            throw new CliException(ExitCodes.BadInput,
-                $"invalid server URL '{text}': use an http:// or https:// URL such as {DefaultServer}");
-        }
-        return uri.AbsoluteUri.EndsWith('/') ? uri : new Uri(uri.AbsoluteUri + "/");
+        return new ConnectionSettings(servers, token);
     }
 
     private static string MissingTokenMessage(IReadOnlyDictionary<string, string?> environment)

@@ -12,6 +12,6 @@ public static class ExitCodes
     /// <summary>Bad input: usage errors, bad flag values, missing or invalid files, an invalid spec, no token.</summary>
     public const int BadInput = 2;
 
-    /// <summary>The control plane could not be reached.</summary>
+    /// <summary>The control plane could not be reached (none of the listed ones, or none had a leader in time).</summary>
     public const int Unreachable = 3;
 }

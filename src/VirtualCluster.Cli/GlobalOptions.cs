@@ -7,8 +7,9 @@ internal sealed class GlobalOptions
 {
     public Option<string?> Server { get; } = new("--server")
     {
-        Description = $"Control plane URL (else {ConnectionSettings.ServerVariable}, the config file, or {ConnectionSettings.DefaultServer}).",
-        HelpName = "url",
+        Description = "Control plane URL, or several, comma-separated (tried in turn when one is unreachable or has no leader). "
+            + $"Else {ConnectionSettings.ServerVariable}, the config file, or {ConnectionSettings.DefaultServer}.",
+        HelpName = "url[,url...]",
         Recursive = true,
     };
 

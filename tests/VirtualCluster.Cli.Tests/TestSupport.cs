@@ -29,6 +29,16 @@ public static class Cli
         return new CliResult(code, stdout.ToString(), stderr.ToString());
     }
 
+    /// <summary>Runs with shortened retry limits; a null handler means real sockets.</summary>
+    internal static async Task<CliResult> RunAsync(HttpMessageHandler? handler, IReadOnlyDictionary<string, string?> environment, Http.RetryLimits retry,
+        params string[] args)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var code = await CliApp.RunAsync(args, CliContext.Create(stdout, stderr, handler, environment, retry));
+        return new CliResult(code, stdout.ToString(), stderr.ToString());
+    }
+
     public static async Task<CliResult> RunAsync(FakeControlPlaneHandler handler, params string[] args)
     {
         using var home = new TempDirectory();

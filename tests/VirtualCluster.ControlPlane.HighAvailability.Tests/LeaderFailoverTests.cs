@@ -63,9 +63,12 @@ public sealed class LeaderFailoverTests(ITestOutputHelper output) : IAsyncLifeti
             output.WriteLine($"new leader {newLeader.Leader} (token {newLeader.Token} > {leader.Token}) after {(DateTime.UtcNow - killedAt).TotalSeconds:0.0} s");
             Assert.True(newLeader.Token > leader.Token);
 
-            // Deploying the same spec again is idempotent: it finishes whatever the dead leader had stored.
-            (code, text) = await CliRunner.RunAsync(_cluster.CliEnv(newLeader.Self), "deploy", spec);
+            // Deploying the same spec again is idempotent: it finishes whatever the dead leader had stored. The CLI is
+            // given every control plane with the dead one first, as a user's config would list them.
+            var all = string.Join(',', _cluster.ControlPlanes.Keys.OrderBy(u => u == leader.Self ? 0 : 1));
+            (code, text) = await CliRunner.RunAsync(_cluster.CliEnv(all), "deploy", spec);
             Assert.True(code == 0, text);
+            Assert.Contains($"control plane {leader.Self} unreachable, trying", text);
             var second = await api.WaitRunningAsync("second", Deadline);
             _cluster.TrackWorkloads(second.Instances.Select(i => i.Instance.Pid!.Value));
             Assert.Equal(2, second.Instances.Count);

@@ -6,10 +6,16 @@ using VirtualCluster.Api;
 
 namespace VirtualCluster.Cli.Http;
 
-/// <summary>Typed calls to the control plane's /v1 API. Failures surface as <see cref="ApiException"/> or <see cref="CliException"/>.</summary>
+/// <summary>
+/// Typed calls to the control plane's /v1 API, on whichever of the listed control planes can serve them
+/// (<see cref="ServerFailover"/>). Failures surface as <see cref="ApiException"/> or <see cref="CliException"/>.
+/// </summary>
 internal sealed class ControlPlaneClient : IDisposable
 {
     public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>Short, so that with several control planes a dead machine (which drops the connection attempt) costs little.</summary>
+    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
 
     // Strict reading: a missing or null required field is reported as a malformed answer here,
     // instead of turning into a NullReferenceException while printing.
@@ -20,30 +26,32 @@ internal sealed class ControlPlaneClient : IDisposable
     };
 
     private readonly HttpClient _http;
-    private readonly string _server;
+    private readonly ServerFailover _servers;
 
-    public ControlPlaneClient(ConnectionSettings settings, HttpMessageHandler? handler)
+    /// <param name="settings">Servers and token.</param>
+    /// <param name="handler">Replaces real sockets (tests); null for real ones.</param>
+    /// <param name="notes">Where one-line notes go when a control plane fails and the next is tried (stderr).</param>
+    /// <param name="limits">How long to keep retrying while control planes answer 503.</param>
+    public ControlPlaneClient(ConnectionSettings settings, HttpMessageHandler? handler, TextWriter notes, RetryLimits limits)
     {
-        _http = handler is null
-            ? new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(10) }, disposeHandler: true)
-            : new HttpClient(handler, disposeHandler: false);
-        _http.BaseAddress = settings.Server;
-        _http.Timeout = RequestTimeout;
+        // With real sockets the bytes written tell whether a failed request may have reached the server.
+        var sent = handler is null ? new SentBytes() : null;
+        _http = sent is not null
+            ? new HttpClient(sent.CreateHandler(ConnectTimeout), disposeHandler: true)
+            : new HttpClient(handler!, disposeHandler: false);
+        // Each attempt has its own timeout (ServerFailover), which tells a connect timeout from a slow answer.
+        _http.Timeout = Timeout.InfiniteTimeSpan;
         _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", settings.Token);
         _http.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("vcluster", typeof(ControlPlaneClient).Assembly.GetName().Version?.ToString(3)));
-        _server = settings.Display;
+        _servers = new ServerFailover(settings.Servers, notes, limits, sent);
     }
 
     /// <summary>POST /v1/services with the spec file's text as is; the server parses and validates it.</summary>
     /// <returns>The service and whether it was newly created (201) rather than already deployed identically (200).</returns>
     public async Task<(ServiceView Service, bool Created)> DeployAsync(string specJson, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/services")
-        {
-            Content = new StringContent(specJson, Encoding.UTF8, "application/json"),
-        };
-        using var response = await SendAsync(request, cancellationToken);
+        using var response = await SendAsync(HttpMethod.Post, "v1/services", specJson, cancellationToken);
         var service = await ReadAsync<ServiceView>(response, "POST /v1/services", cancellationToken);
         return (service, response.StatusCode == HttpStatusCode.Created);
     }
@@ -66,8 +74,7 @@ internal sealed class ControlPlaneClient : IDisposable
     /// <summary>POST /v1/nodes/{name}/drain: starts (or looks at) a drain.</summary>
     public async Task<DrainStatus> DrainAsync(string node, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"v1/nodes/{Uri.EscapeDataString(node)}/drain");
-        using var response = await SendAsync(request, cancellationToken);
+        using var response = await SendAsync(HttpMethod.Post, $"v1/nodes/{Uri.EscapeDataString(node)}/drain", null, cancellationToken);
         return await ReadAsync<DrainStatus>(response, $"POST /v1/nodes/{node}/drain", cancellationToken);
     }
 
@@ -76,8 +83,7 @@ internal sealed class ControlPlaneClient : IDisposable
 
     public async Task CancelDrainAsync(string node, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Delete, $"v1/nodes/{Uri.EscapeDataString(node)}/drain");
-        using var response = await SendAsync(request, cancellationToken);
+        using var response = await SendAsync(HttpMethod.Delete, $"v1/nodes/{Uri.EscapeDataString(node)}/drain", null, cancellationToken);
     }
 
     /// <summary>GET /v1/events with the query's filters.</summary>
@@ -106,48 +112,33 @@ internal sealed class ControlPlaneClient : IDisposable
     /// <summary>POST /v1/rebalance: plans (and unless a dry run, starts) moves that even out node utilization.</summary>
     public async Task<RebalanceResponse> RebalanceAsync(RebalanceRequest body, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/rebalance")
-        {
-            Content = new StringContent(JsonSerializer.Serialize(body, VirtualClusterJson.Options), Encoding.UTF8, "application/json"),
-        };
-        using var response = await SendAsync(request, cancellationToken);
+        using var response = await SendAsync(HttpMethod.Post, "v1/rebalance", JsonSerializer.Serialize(body, VirtualClusterJson.Options), cancellationToken);
         return await ReadAsync<RebalanceResponse>(response, "POST /v1/rebalance", cancellationToken);
     }
 
     public async Task DeleteServiceAsync(string name, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Delete, $"v1/services/{Uri.EscapeDataString(name)}");
-        using var response = await SendAsync(request, cancellationToken);
+        using var response = await SendAsync(HttpMethod.Delete, $"v1/services/{Uri.EscapeDataString(name)}", null, cancellationToken);
     }
 
     public void Dispose() => _http.Dispose();
 
     private async Task<T> GetAsync<T>(string path, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, path);
-        using var response = await SendAsync(request, cancellationToken);
+        using var response = await SendAsync(HttpMethod.Get, path, null, cancellationToken);
         return await ReadAsync<T>(response, $"GET /{path}", cancellationToken);
     }
 
-    /// <summary>Sends and turns transport failures and error statuses into the CLI's exceptions.</summary>
-    private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    /// <summary>Sends to a control plane that can serve it and turns error statuses into <see cref="ApiException"/>.</summary>
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? json, CancellationToken cancellationToken)
     {
-        HttpResponseMessage response;
-        try
+        var response = await _servers.SendAsync(method, path, async (server, ct) =>
         {
-            response = await _http.SendAsync(request, cancellationToken);
-        }
-        catch (HttpRequestException e)
-        {
-            throw new CliException(ExitCodes.Unreachable,
-                $"cannot reach the control plane at {_server}: {e.Message}; is it running? Start one with "
-                + "`dotnet run --project samples/VirtualCluster.Host.Console -- local`, or point vcluster elsewhere with --server / VCLUSTER_SERVER");
-        }
-        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new CliException(ExitCodes.Unreachable,
-                $"cannot reach the control plane at {_server}: no answer within {Duration.Format(RequestTimeout)}");
-        }
+            // A fresh message per attempt: one that was sent cannot be sent again.
+            using var request = new HttpRequestMessage(method, new Uri(server.Address, path));
+            if (json is not null) request.Content = new StringContent(json, Encoding.UTF8, "application/json");
+            return await _http.SendAsync(request, ct);
+        }, RequestTimeout, cancellationToken);
 
         if (response.IsSuccessStatusCode) return response;
         using (response)
@@ -156,7 +147,7 @@ internal sealed class ControlPlaneClient : IDisposable
         }
     }
 
-    private static async Task<ApiException> ToApiExceptionAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    internal static async Task<ApiException> ToApiExceptionAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
         ApiError? error = null;
@@ -194,7 +185,7 @@ internal sealed class ControlPlaneClient : IDisposable
         Array.IndexOf(items, null) is var index and >= 0 ? throw Malformed(what, $"item {index} is null") : items;
 
     private CliException Malformed(string what, string detail) =>
-        new(ExitCodes.Failed, $"the control plane at {_server} sent an unreadable answer to {what}: {detail}");
+        new(ExitCodes.Failed, $"the control plane at {_servers.Current} sent an unreadable answer to {what}: {detail}");
 
     /// <summary>The start of a body for error messages, on one line.</summary>
     private static string Snippet(string body)
