@@ -39,4 +39,7 @@ public sealed partial class ProcessDriver
 
     [LoggerMessage(EventId = 12, Level = LogLevel.Warning, Message = "Could not write output file {Path}; output is kept in memory only: {Error}")]
     internal static partial void LogOutputFileFailed(ILogger logger, string path, string error);
+
+    [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "Could not read or track captured output {Path}: {Error}")]
+    internal static partial void LogCaptureFailed(ILogger logger, string path, string error);
 }

@@ -1,24 +1,30 @@
 using System.ComponentModel;
 using System.Diagnostics;
-using System.Text;
 using OsProcess = System.Diagnostics.Process;
 
 namespace VirtualCluster.Runtime.Process;
 
 public sealed partial class ProcessDriver
 {
-    private const int ErrorNoEntry = 2;
-    private const int ErrorNoExec = 8;
-    private const int ErrorAccess = 13;
+    /// <summary>Starts every workload: it opens the output files, then execs the program in its own place (same pid).</summary>
+    private const string Shell = "/bin/sh";
 
-    private static readonly Encoding Utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
+    /// <summary>
+    /// $1 and $2 are the stdout and stderr files, the rest the program and its arguments. Appending (O_APPEND) lets
+    /// the driver truncate a file the program still writes; stdin is at end of file rather than the agent's.
+    /// </summary>
+    private const string LaunchScript = "o=$1 e=$2; shift 2; exec \"$@\" </dev/null >>\"$o\" 2>>\"$e\"";
 
     /// <inheritdoc />
     /// <remarks>
-    /// Runs <see cref="ServiceSpec.Command"/> with <see cref="ServiceSpec.Args"/> directly (no shell). The environment is
+    /// Runs <see cref="ServiceSpec.Command"/> with <see cref="ServiceSpec.Args"/> as given: <c>/bin/sh</c> only opens
+    /// the output files and execs the program, which keeps the shell's pid; nothing is parsed by a shell. A command
+    /// with a '/' is a path (relative ones against the working directory); a bare name is looked up in the workload's
+    /// PATH. It is checked before the start, so a missing or non-executable program fails the start. The environment is
     /// the agent's, plus the spec's env, plus the request's, plus PORT (first named port), VC_PORT_&lt;NAME&gt; and
     /// VC_VOLUME_&lt;NAME&gt;. Creates the data directory and <c>volumes/&lt;name&gt;</c> per volume.
-    /// A relative working directory resolves against the agent's current directory.
+    /// A relative working directory resolves against the agent's current directory. Output goes to <c>stdout.log</c>
+    /// and <c>stderr.log</c> in the data directory, written by the process itself, and is read from there.
     /// </remarks>
     /// <exception cref="InvalidOperationException">The instance is already running.</exception>
     public Task<WorkloadStatus> StartAsync(WorkloadStartRequest request, CancellationToken cancellationToken = default)
@@ -107,18 +113,32 @@ public sealed partial class ProcessDriver
             }
         }
 
-        var info = new ProcessStartInfo(spec.Command)
+        if (!File.Exists(Shell))
         {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            StandardOutputEncoding = Utf8,
-            StandardErrorEncoding = Utf8,
-            WorkingDirectory = workingDirectory ?? "",
-        };
-        foreach (var arg in spec.Args) info.ArgumentList.Add(arg);
-        foreach (var (key, value) in WorkloadEnvironment.Build(request, volumes)) info.Environment[key] = value;
+            Fail(instance, $"{Shell} does not exist; the process driver starts workloads through it so their output goes straight to files");
+            return;
+        }
+        var environment = WorkloadEnvironment.Build(request, volumes);
+        var info = new ProcessStartInfo(Shell) { UseShellExecute = false, WorkingDirectory = workingDirectory ?? "" };
+        foreach (var (key, value) in environment) info.Environment[key] = value;
+        if (CommandResolver.Resolve(spec.Command, workingDirectory ?? Environment.CurrentDirectory, info.Environment.TryGetValue("PATH", out var searchPath) ? searchPath : null, out var program) is { } error)
+        {
+            Fail(instance, error);
+            return;
+        }
+
+        string stdoutPath, stderrPath;
+        try
+        {
+            (stdoutPath, stderrPath) = OutputTail.CreateFiles(request.DataDirectory);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Fail(instance, $"cannot create output files in \"{request.DataDirectory}\": {ex.Message}");
+            return;
+        }
+        // Everything reaches the shell as positional parameters, never as script text, so no argument is parsed.
+        foreach (var arg in (string[])["-c", LaunchScript, "vc-process-driver", stdoutPath, stderrPath, program, .. spec.Args]) info.ArgumentList.Add(arg);
 
         var output = new OutputFile(request.DataDirectory, _options.MaxOutputFileBytes, _logger);
         var process = new OsProcess { StartInfo = info };
@@ -130,25 +150,23 @@ public sealed partial class ProcessDriver
         {
             process.Dispose();
             output.Dispose();
-            Fail(instance, DescribeStartError(spec.Command, ex));
+            Fail(instance, $"could not start command \"{spec.Command}\" through {Shell}: {ex.Message}");
             return;
         }
 
         var startedAt = _time.GetUtcNow();
         var pid = process.Id;
         // Read at once: with the pid it names this process even after the pid is reused. 0 if it already ended.
+        // exec keeps the pid and the start time, so this is the workload's whether or not the shell has exec'd yet.
         var startTime = ProcFs.ReadStat(pid)?.StartTime ?? 0;
-        // Workloads get end-of-file on stdin rather than sharing the agent's.
-        process.StandardInput.Close();
-        instance.SetRunning(process, output, pid, startTime, startedAt, adopted: false);
-        instance.AttachPipes(process.StandardOutput, process.StandardError);
+        var tail = NewTail(instance, CaptureOffsets.Zero, output);
+        instance.SetRunning(process, output, tail, pid, startTime, startedAt, adopted: false);
 
         var pidFile = new PidFile(request.InstanceId, request.Epoch, pid, startTime, _bootId, startedAt);
         TryWritePidFile(instance, pidFile);
-        var stdout = PumpAsync(instance, process.StandardOutput, "stdout", output);
-        var stderr = PumpAsync(instance, process.StandardError, "stderr", output);
-        _ = WatchAsync(instance, process, output, pidFile, stdout, stderr);
-        LogStarted(request.InstanceId, pid, spec.Command);
+        _ = WatchAsync(instance, process, output, tail, pidFile);
+        StartPolling();
+        LogStarted(request.InstanceId, pid, program);
     }
 
     private void Fail(ProcessInstance instance, string reason)
@@ -158,56 +176,20 @@ public sealed partial class ProcessDriver
         LogStartFailed(instance.Id, reason);
     }
 
-    internal static string DescribeStartError(string command, Win32Exception ex) => ex.NativeErrorCode switch
+    /// <summary>Records the exit of a process we started, once its output files have been read to the end.</summary>
+    private async Task WatchAsync(ProcessInstance instance, OsProcess process, OutputFile output, OutputTail tail, PidFile pidFile)
     {
-        ErrorNoEntry => $"command \"{command}\" not found: {ex.Message}",
-        ErrorAccess => $"command \"{command}\" is not executable (permission denied): {ex.Message}",
-        ErrorNoExec => $"command \"{command}\" is not a valid executable: {ex.Message}",
-        _ => $"could not start command \"{command}\": {ex.Message}",
-    };
-
-    private async Task PumpAsync(ProcessInstance instance, StreamReader reader, string stream, OutputFile output)
-    {
-        var splitter = new LineSplitter(_options.MaxLineLength, text => instance.Logs.Append(_time.GetUtcNow(), stream, text, output));
-        var buffer = new char[4096];
-        try
-        {
-            while (true)
-            {
-                var read = await reader.ReadAsync(buffer.AsMemory(), CancellationToken.None).ConfigureAwait(false);
-                if (read == 0) break;
-                splitter.Feed(buffer.AsSpan(0, read));
-            }
-        }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
-        {
-            // Our end of the pipe was closed (driver disposed or instance removed): nothing more to read.
-        }
-        splitter.Flush();
-    }
-
-    /// <summary>Records the exit of a process we started, once its output has been read (or after a bound).</summary>
-    private async Task WatchAsync(ProcessInstance instance, OsProcess process, OutputFile output, PidFile pidFile, Task stdout, Task stderr)
-    {
-        var pumps = Task.WhenAll(stdout, stderr);
         try
         {
             await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
-            try
-            {
-                await pumps.WaitAsync(_options.OutputDrainTimeout, _time).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-                // A child the process left behind still holds the pipes; report the exit anyway.
-            }
+            // Whatever the process wrote is in the files by now; a child it left behind may go on writing, unread.
+            tail.Finish();
             var code = process.ExitCode;
             var outcome = instance.StopRequested ? $"stopped (exit code {code})" : $"exited with code {code}";
             // Lets a restarted agent report the real exit code instead of "unknown". Written before the state
             // changes: once Exited, a new run of the same id may write its own pid file, which must win.
             TryWritePidFile(instance, pidFile with { ExitCode = code });
             if (instance.TrySetExited(code, outcome)) LogExited(instance.Id, pidFile.Pid, outcome);
-            await pumps.ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException)
         {
@@ -215,11 +197,9 @@ public sealed partial class ProcessDriver
         }
         finally
         {
-            if (pumps.IsCompleted)
-            {
-                output.Dispose();
-                process.Dispose();
-            }
+            tail.Dispose();
+            output.Dispose();
+            process.Dispose();
         }
     }
 

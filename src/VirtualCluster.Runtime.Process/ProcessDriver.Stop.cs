@@ -80,7 +80,7 @@ public sealed partial class ProcessDriver
 
     private async Task WaitForEndAsync(ProcessInstance instance, int pid, long startTime, CancellationToken cancellationToken)
     {
-        var timeout = KilledExitWait + _options.OutputDrainTimeout;
+        var timeout = KilledExitWait;
         if (!instance.Adopted)
         {
             try
@@ -106,6 +106,7 @@ public sealed partial class ProcessDriver
             await Task.Delay(PollInterval, _time, cancellationToken).ConfigureAwait(false);
         }
         const string outcome = "stopped; its exit code is unknown because it was adopted after an agent restart";
+        EndAdoptedCapture(instance);
         if (instance.TrySetExited(null, outcome)) LogAdoptedExited(instance.Id, pid, outcome);
     }
 }

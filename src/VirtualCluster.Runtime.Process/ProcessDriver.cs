@@ -7,8 +7,11 @@ namespace VirtualCluster.Runtime.Process;
 /// Runs workloads as local processes on Linux (it reads <c>/proc</c> and signals through libc).
 /// </summary>
 /// <remarks>
-/// <para>Each instance's output is kept in a bounded in-memory buffer and appended to <c>output.log</c> in its data
-/// directory; a <c>pid</c> file there lets <see cref="RecoverAsync"/> find the process again after an agent restart.</para>
+/// <para>Each process writes its stdout and stderr itself, to <c>stdout.log</c> and <c>stderr.log</c> in its data
+/// directory, so its output never depends on the agent: killing the agent cannot break it. The driver reads those
+/// files every 100 ms into a bounded in-memory buffer and <c>output.log</c>. A <c>pid</c> file and
+/// <c>output.offsets</c> there let <see cref="RecoverAsync"/> find the process again after an agent restart and read
+/// on where the previous driver stopped.</para>
 /// <para>Finished instances are kept, with their status and logs, until <see cref="Remove"/>. Starting an instance id
 /// again after it ended continues its log sequence, so a reader's cursor stays valid across restarts.</para>
 /// <para>Stopping signals the whole process tree: SIGTERM to the process and its descendants, then, after the grace
@@ -45,8 +48,9 @@ public sealed partial class ProcessDriver : IWorkloadDriver, IAsyncDisposable
     public string Name => "process";
 
     /// <inheritdoc />
+    /// <remarks>Linux with <c>/bin/sh</c>, which starts every workload.</remarks>
     public Task<bool> IsAvailableAsync(CancellationToken cancellationToken = default) =>
-        Task.FromResult(OperatingSystem.IsLinux());
+        Task.FromResult(OperatingSystem.IsLinux() && File.Exists(Shell));
 
     /// <inheritdoc />
     public Task<WorkloadStatus> GetStatusAsync(string instanceId, CancellationToken cancellationToken = default)
@@ -118,8 +122,11 @@ public sealed partial class ProcessDriver : IWorkloadDriver, IAsyncDisposable
         return instance is not null;
     }
 
-    /// <summary>Releases process handles, pipes and files. Running processes are left running; the agent decides their fate.</summary>
-    /// <remarks>A process that keeps writing output after this gets a broken pipe, as it would when the agent exits.</remarks>
+    /// <summary>Releases process handles and files. Running processes are left running; the agent decides their fate.</summary>
+    /// <remarks>
+    /// Processes keep writing their output to <c>stdout.log</c> and <c>stderr.log</c>, as they do when the agent is
+    /// killed; a driver that adopts them through <see cref="RecoverAsync"/> reads on from where this one stopped.
+    /// </remarks>
     public ValueTask DisposeAsync()
     {
         ProcessInstance[] all;
@@ -129,6 +136,7 @@ public sealed partial class ProcessDriver : IWorkloadDriver, IAsyncDisposable
             _disposed = true;
             all = [.. _instances.Values];
         }
+        _stopPolling.Cancel();
         foreach (var instance in all) instance.ReleaseHandles();
         return ValueTask.CompletedTask;
     }
@@ -143,7 +151,15 @@ public sealed partial class ProcessDriver : IWorkloadDriver, IAsyncDisposable
     {
         if (!instance.Adopted || instance.RunningProcess is not var (pid, startTime) || ProcFs.IsAlive(pid, startTime)) return;
         const string outcome = "exited; its exit code is unknown because it was adopted after an agent restart";
+        EndAdoptedCapture(instance);
         if (instance.TrySetExited(null, $"process {outcome}")) LogAdoptedExited(instance.Id, pid, outcome);
+    }
+
+    /// <summary>An adopted run ended: reads what it wrote last, then closes its files (a process we started does this in WatchAsync).</summary>
+    private static void EndAdoptedCapture(ProcessInstance instance)
+    {
+        instance.Tail?.Finish();
+        instance.Output?.Dispose();
     }
 
     private void AddNotice(ProcessInstance instance, string text, OutputFile? output) =>

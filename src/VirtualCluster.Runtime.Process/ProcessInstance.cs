@@ -45,7 +45,10 @@ internal sealed class ProcessInstance
     /// <summary>Where output of the current run goes on disk.</summary>
     public OutputFile? Output { get; private set; }
 
-    /// <summary>True when the process was found running after an agent restart: no output, no exit code.</summary>
+    /// <summary>Reads the run's stdout.log and stderr.log into the log; null before the start or after a failed one.</summary>
+    public OutputTail? Tail { get; private set; }
+
+    /// <summary>True when the process was found running after an agent restart: not our child, so no exit code.</summary>
     public bool Adopted { get; private set; }
 
     /// <summary>Completes when the run ends (exited, or failed to start).</summary>
@@ -66,35 +69,23 @@ internal sealed class ProcessInstance
         }
     }
 
-    private TextReader? _stdout;
-    private TextReader? _stderr;
-
     public bool StopRequested
     {
         get { lock (_lock) return _stopRequested; }
     }
 
-    public void SetRunning(OsProcess? process, OutputFile? output, int pid, long startTime, DateTimeOffset startedAt, bool adopted)
+    public void SetRunning(OsProcess? process, OutputFile? output, OutputTail? tail, int pid, long startTime, DateTimeOffset startedAt, bool adopted)
     {
         lock (_lock)
         {
             Process = process;
             Output = output;
+            Tail = tail;
             Adopted = adopted;
             _pid = pid;
             _startTime = startTime;
             _startedAt = startedAt;
             _state = WorkloadState.Running;
-        }
-    }
-
-    /// <summary>Remembers our ends of the output pipes so they can be closed on release.</summary>
-    public void AttachPipes(TextReader stdout, TextReader stderr)
-    {
-        lock (_lock)
-        {
-            _stdout = stdout;
-            _stderr = stderr;
         }
     }
 
@@ -134,12 +125,12 @@ internal sealed class ProcessInstance
         lock (_lock) return new WorkloadStatus(Id, _state, _exitCode, _pid, _startedAt, _message);
     }
 
-    /// <summary>Lets go of the process handle, the pipes and the output file; never signals the process.</summary>
+    /// <summary>Lets go of the process handle and the output files; never signals the process.</summary>
     public void ReleaseHandles()
     {
         IDisposable?[] handles;
-        lock (_lock) handles = [_stdout, _stderr, Process, Output];
-        // Closing our ends of the pipes ends the output pumps.
+        // The tail first: its last poll may still be writing to the output file.
+        lock (_lock) handles = [Tail, Process, Output];
         foreach (var handle in handles) handle?.Dispose();
     }
 }

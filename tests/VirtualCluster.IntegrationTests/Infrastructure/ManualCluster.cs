@@ -14,6 +14,7 @@ internal sealed class ManualCluster : IAsyncDisposable
     private static int _nextServicePorts = 20000 + Environment.ProcessId % 4 * 3000;
     private readonly List<TestProcess> _processes = [];
     private readonly HashSet<string> _nodeIds = [];
+    private readonly Dictionary<string, string[]> _agentArgs = new(StringComparer.Ordinal);
 
     private ManualCluster(string directory, string url)
     {
@@ -68,12 +69,23 @@ internal sealed class ManualCluster : IAsyncDisposable
     private void StartAgent(int index, int firstPort, IEnumerable<string> extra)
     {
         var name = $"node-{index}";
-        Agents[name] = Track(TestProcess.StartDotnet(RepoPaths.HostDll,
+        _agentArgs[name] =
         [
             "agent", "--server", Url, "--join-token-file", Path.Combine(Directory, "cp", "join.token"), "--name", name,
             "--data-dir", Path.Combine(Directory, name), "--ports", $"{firstPort}-{firstPort + 999}", .. extra,
-        ]));
+        ];
+        Agents[name] = Track(TestProcess.StartDotnet(RepoPaths.HostDll, _agentArgs[name]));
     }
+
+    /// <summary>kill -9 of the agent process alone (its workloads keep running), as a crash of the agent would do.</summary>
+    public async Task KillAgentAsync(string name)
+    {
+        Agents[name].Signal(ProcessTree.SigKill);
+        await Agents[name].WaitForExitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>Starts the agent again with the same name, data directory and ports.</summary>
+    public void RestartAgent(string name) => Agents[name] = Track(TestProcess.StartDotnet(RepoPaths.HostDll, _agentArgs[name]));
 
     private TestProcess Track(TestProcess process)
     {
