@@ -33,7 +33,9 @@ internal sealed class HealthProbe(HttpClient http)
             }
             using var client = new TcpClient();
             await client.ConnectAsync("127.0.0.1", port, timeout.Token);
-            return (true, "");
+            return await StaysOpenAsync(client, timeout.Token)
+                ? (true, "")
+                : (false, $"port {port} accepted the connection and closed it at once (nothing listens behind it yet, e.g. behind Docker's port proxy)");
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
@@ -44,6 +46,33 @@ internal sealed class HealthProbe(HttpClient http)
             return (false, $"health check on port {port} failed: {e.Message}");
         }
     }
+
+    /// <summary>
+    /// A port proxy (Docker's userland proxy, a load balancer) accepts connections whether or not anything listens
+    /// behind it, then closes them. So a TCP check also waits briefly: a connection the peer ends at once is not
+    /// healthy; one that stays open, or sends something first (a banner), is.
+    /// </summary>
+    private static async Task<bool> StaysOpenAsync(TcpClient client, CancellationToken ct)
+    {
+        using var window = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        window.CancelAfter(TcpSettleTime);
+        try
+        {
+            var read = await client.GetStream().ReadAsync(new byte[1], window.Token);
+            return read > 0;
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return true; // still open and quiet: a server waiting for its client to speak
+        }
+        catch (IOException)
+        {
+            return false; // reset
+        }
+    }
+
+    /// <summary>How long a TCP check watches a new connection for being closed by the other side.</summary>
+    internal static readonly TimeSpan TcpSettleTime = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Runs the check's command with the instance's environment; exit code 0 within the timeout is healthy.</summary>
     private static async Task<(bool Healthy, string Reason)> RunCommandAsync(ServiceSpec spec, HealthCheckSpec check,

@@ -51,6 +51,14 @@ internal sealed partial class InstanceSupervisor
         instance.LastProbe = now;
         var env = ClusterEnvironment(instance.Assignment);
         var (healthy, reason) = await _probe.CheckAsync(spec, instance.Assignment.Ports, env, ct);
+        // A probe can pass through a port proxy just as the workload exits: only a workload still running after
+        // its check counts as healthy.
+        if (healthy && !instance.EverHealthy && _drivers.TryGetValue(spec.Driver, out var current)
+            && await current.GetStatusAsync(instance.Id, ct) is { State: not (WorkloadState.Running or WorkloadState.Starting) } ended)
+        {
+            OnExited(instance, ended);
+            return;
+        }
         if (healthy)
         {
             instance.State = InstanceState.Running;
