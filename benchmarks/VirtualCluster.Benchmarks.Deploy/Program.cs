@@ -121,10 +121,10 @@ static string Report(List<(string Driver, string What, List<double> Seconds)> re
     text.AppendLine();
     text.AppendLine("Time from an accepted deploy (`POST /v1/services` answered 201) to the instance being Running (started and its");
     text.AppendLine($"health check passed), polled every 10 ms through the API. One agent of a `local` cluster, {runs} deploys per driver,");
-    text.AppendLine("each removed (and stopped) before the next. The agent reports every second and receives assignments in the");
-    text.AppendLine("answer, and it reports the states it set one heartbeat later (the report is built before the answer is");
-    text.AppendLine("applied): a start is seen as Starting, probed healthy on the next pass and reported Running on the one after.");
-    text.AppendLine("So about two heartbeat intervals (2 s) of each figure is the agent's loop, not the driver.");
+    text.AppendLine("each removed (and stopped) before the next. The agent heartbeats every 500 ms and receives assignments in the");
+    text.AppendLine("answer; it starts and probes them apart from the heartbeat (every 250 ms) and reports Running with the next");
+    text.AppendLine("heartbeat. So up to one heartbeat interval plus one supervision pass (0.75 s) of each figure is the agent's");
+    text.AppendLine("loop, not the driver.");
     text.AppendLine();
     text.AppendLine("| driver | workload | median | min | max |");
     text.AppendLine("|---|---|---|---|---|");
