@@ -62,8 +62,9 @@ public sealed class DeployTests : IDisposable
         Assert.Contains("hello-aaaa1111", result.Out);
         Assert.Contains("node-2", result.Out);
         Assert.Contains("http://10.0.0.6:20002", result.Out);
+        // The event log is asked too (for failures the control plane already replaced); this fake has none (404).
         Assert.Equal(["POST /v1/services", "GET /v1/services/hello", "GET /v1/services/hello"],
-            _handler.Requests.Select(r => $"{r.Method} {r.PathAndQuery}"));
+            _handler.Requests.Where(r => !r.PathAndQuery.StartsWith("/v1/events", StringComparison.Ordinal)).Select(r => $"{r.Method} {r.PathAndQuery}"));
         Assert.All(_handler.Requests, r => Assert.Equal($"Bearer {Cli.Token}", r.Authorization));
     }
 
@@ -94,6 +95,28 @@ public sealed class DeployTests : IDisposable
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("hello-bbbb2222", result.Err);
         Assert.Contains("executable 'dotnet' not found", result.Err);
+    }
+
+    [Fact]
+    public async Task AFailureTheControlPlaneAlreadyReplaced_IsFoundInTheEventLog()
+    {
+        var file = _dir.File("hello.json", SpecJson);
+        var events = $"/v1/events?after=0&limit=500&service=hello&kind={EventKinds.InstanceFailed}";
+        var failed = new ClusterEvent(7, DateTimeOffset.UnixEpoch, EventKinds.InstanceFailed, "hello",
+            "hello-bbbb2222 on node-2 is failed: image app:1 not found locally and could not be pulled", "hello", "node-2", "hello-bbbb2222");
+        // Between two polls hello-bbbb2222 failed and was replaced by hello-cccc3333: no view shows it Failed.
+        _handler.Respond(HttpMethod.Post, "/v1/services", HttpStatusCode.Created, Pending())
+            .Respond(HttpMethod.Get, events, HttpStatusCode.OK, Array.Empty<ClusterEvent>())
+            .Respond(HttpMethod.Get, "/v1/services/hello", HttpStatusCode.OK, TestData.Service("hello", 2,
+                TestData.Instance("hello-aaaa1111", "hello", "node-1", InstanceState.Running),
+                TestData.Instance("hello-cccc3333", "hello", "node-2", InstanceState.Pending)))
+            .Respond(HttpMethod.Get, events, HttpStatusCode.OK, new[] { failed });
+
+        var result = await Run("deploy", file);
+
+        Assert.True(result.ExitCode == 1, result.ToString());
+        Assert.Contains("image app:1 not found locally and could not be pulled", result.Err);
+        Assert.Contains("vcluster events --service hello", result.Err);
     }
 
     [Fact]

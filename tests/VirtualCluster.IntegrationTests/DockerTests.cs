@@ -111,7 +111,7 @@ public sealed class DockerTests
         var image = $"127.0.0.1:{Wait.FreePort()}/vc/missing:1";
         var (c2, o2) = await DeployAsync(stack, "ghost", $"\"image\": \"{image}\"");
         Assert.True(c2 == 1, o2);
-        Assert.Contains($"image {image} not found locally and could not be pulled", o2);
+        Assert.True(o2.Contains($"image {image} not found locally and could not be pulled", StringComparison.Ordinal), o2);
 
         // 3. A server that exits at once (before its port ever answers).
         var (c3, o3) = await DeployAsync(stack, "quick", """
@@ -119,7 +119,7 @@ public sealed class DockerTests
             "ports": [{ "name": "http", "containerPort": 8080 }]
             """);
         Assert.True(c3 == 1, o3);
-        Assert.Contains("exited with code 3", o3);
+        Assert.True(o3.Contains("exited with code 3", StringComparison.Ordinal), o3);
 
         // Meanwhile a container and a process serve.
         var (c4, o4) = await DeployAsync(stack, "steady", """

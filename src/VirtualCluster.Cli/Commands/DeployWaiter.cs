@@ -12,21 +12,52 @@ internal static class DeployWaiter
 
     private enum Outcome { Running, Failed, TimedOut }
 
+    /// <summary>
+    /// Failures seen in the event log. The control plane replaces a failed instance (and deletes its record) within
+    /// about a second, so polling the service alone can miss the failure; the event log keeps it.
+    /// </summary>
+    private sealed class FailureWatch(ControlPlaneClient client, string service)
+    {
+        private readonly HashSet<string> _ours = new(StringComparer.Ordinal);
+        private long _after;
+        private bool _unsupported;
+
+        public ClusterEvent? Failure { get; private set; }
+
+        public async Task<bool> FailedAsync(ServiceView view, CancellationToken ct)
+        {
+            foreach (var i in view.Instances) _ours.Add(i.Instance.Id);
+            if (_unsupported) return false;
+            try
+            {
+                var events = await client.GetEventsAsync(new EventQuery { Service = service, Kind = EventKinds.InstanceFailed, AfterSequence = _after, Limit = 500 }, ct);
+                if (events.Count > 0) _after = events[^1].Sequence;
+                Failure ??= events.FirstOrDefault(e => e.Instance is { } id && _ours.Contains(id));
+            }
+            catch (ApiException)
+            {
+                _unsupported = true; // a control plane without the event query: rely on the instance states
+            }
+            return Failure is not null;
+        }
+    }
+
     public static async Task<int> WaitAsync(CliContext context, ControlPlaneClient client, ServiceView initial, TimeSpan timeout, CancellationToken cancellationToken)
     {
+        var failures = new FailureWatch(client, initial.Spec.Name);
         (Outcome Outcome, ServiceView View) result;
         if (context.IsInteractive)
         {
             result = await context.OutConsole.Status()
                 .Spinner(Spinner.Known.Dots)
                 .StartAsync("waiting for instances", status =>
-                    PollAsync(client, initial, timeout, text => status.Status(Markup.Escape(text)), cancellationToken));
+                    PollAsync(client, initial, failures, timeout, text => status.Status(Markup.Escape(text)), cancellationToken));
         }
         else
         {
             // Redirected output gets one line per change instead of a spinner.
             string? last = null;
-            result = await PollAsync(client, initial, timeout, text =>
+            result = await PollAsync(client, initial, failures, timeout, text =>
             {
                 if (text == last) return;
                 context.Out.WriteLine(text);
@@ -45,10 +76,17 @@ internal static class DeployWaiter
                 return ExitCodes.Ok;
 
             case Outcome.Failed:
+                var shown = false;
                 foreach (var failed in view.Instances.Where(i => i.Instance.State == InstanceState.Failed))
                 {
                     var reason = string.IsNullOrWhiteSpace(failed.Instance.Reason) ? "no reason given" : failed.Instance.Reason;
                     context.WriteError($"instance {failed.Instance.Id} of \"{name}\" on {failed.NodeName} failed: {reason}");
+                    shown = true;
+                }
+                if (!shown && failures.Failure is { } failure)
+                {
+                    context.WriteError($"instance of \"{name}\" failed: {failure.Message}");
+                    context.Error.WriteLine($"  the control plane replaces failed instances by the service's failover policy; follow with `vcluster events --service {name} --follow`, or remove it with `vcluster rm {name}`");
                 }
                 return ExitCodes.Failed;
 
@@ -64,7 +102,7 @@ internal static class DeployWaiter
     }
 
     private static async Task<(Outcome, ServiceView)> PollAsync(
-        ControlPlaneClient client, ServiceView view, TimeSpan timeout, Action<string> report, CancellationToken cancellationToken)
+        ControlPlaneClient client, ServiceView view, FailureWatch failures, TimeSpan timeout, Action<string> report, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
@@ -74,6 +112,7 @@ internal static class DeployWaiter
             {
                 if (view.Instances.Any(i => i.Instance.State == InstanceState.Failed)) return (Outcome.Failed, view);
                 if (view.Running == view.Desired) return (Outcome.Running, view);
+                if (await failures.FailedAsync(view, deadline.Token)) return (Outcome.Failed, view);
                 report(Progress(view));
                 await Task.Delay(PollInterval, deadline.Token);
                 view = await client.GetServiceAsync(view.Spec.Name, deadline.Token);
