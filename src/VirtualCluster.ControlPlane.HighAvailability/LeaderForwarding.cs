@@ -112,7 +112,16 @@ public sealed partial class LeaderForwarding(RequestDelegate next, ControlPlaneL
         catch (Exception e) when (e is HttpRequestException || (e is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
         {
             Log.ForwardFailed(logger, leaderUrl, e.Message);
-            await Unavailable(context, $"the leader at {leaderUrl} does not answer ({e.Message}); a new leader takes over within {options.Value.LeaseTtl.TotalSeconds:0.#} s if it is gone");
+            if (IsSafeToRetry(request.Method, e))
+            {
+                await Unavailable(context, $"the leader at {leaderUrl} does not answer ({e.Message}); a new leader takes over within {options.Value.LeaseTtl.TotalSeconds:0.#} s if it is gone");
+            }
+            else
+            {
+                // 503 tells clients "not done, send it again": not true of a change the leader may have received.
+                await Json(context, (int)HttpStatusCode.BadGateway, new ApiError(
+                    $"the leader at {leaderUrl} failed while handling this {request.Method} ({e.Message}); it may have been carried out: check (e.g. `vcluster status`) before sending it again"));
+            }
             return;
         }
         using (response)
@@ -125,6 +134,14 @@ public sealed partial class LeaderForwarding(RequestDelegate next, ControlPlaneL
             await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted);
         }
     }
+
+    /// <summary>
+    /// Whether a client may resend a request whose forwarding failed: reads always; changes only when the
+    /// connection to the leader was never made, so the leader cannot have seen them.
+    /// </summary>
+    internal static bool IsSafeToRetry(string method, Exception failure) =>
+        HttpMethods.IsGet(method) || HttpMethods.IsHead(method)
+        || failure is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError };
 
     private static Task Unavailable(HttpContext context, string message)
     {

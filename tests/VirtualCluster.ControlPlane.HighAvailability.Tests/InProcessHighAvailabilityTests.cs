@@ -142,6 +142,21 @@ public sealed class InProcessHighAvailabilityTests : IAsyncLifetime
         Assert.Equal(TimeSpan.FromSeconds(expected), provider.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.FencingLease);
     }
 
+    [Fact]
+    public void A_failed_forward_is_offered_for_retry_only_when_the_leader_cannot_have_seen_it()
+    {
+        var refused = new HttpRequestException(HttpRequestError.ConnectionError, "Connection refused");
+        var cutOff = new HttpRequestException(HttpRequestError.ResponseEnded, "The response ended prematurely");
+        var slow = new TaskCanceledException("timed out");
+
+        Assert.True(LeaderForwarding.IsSafeToRetry("GET", cutOff));
+        Assert.True(LeaderForwarding.IsSafeToRetry("GET", slow));
+        Assert.True(LeaderForwarding.IsSafeToRetry("POST", refused));
+        Assert.True(LeaderForwarding.IsSafeToRetry("DELETE", new HttpRequestException(HttpRequestError.NameResolutionError, "no such host")));
+        Assert.False(LeaderForwarding.IsSafeToRetry("POST", cutOff));
+        Assert.False(LeaderForwarding.IsSafeToRetry("DELETE", slow));
+    }
+
     public async Task DisposeAsync()
     {
         foreach (var app in _apps)
