@@ -19,7 +19,7 @@ public sealed class IceLoopbackTests(LoopbackCoturn coturn) : IClassFixture<Loop
         await RunAsync(options(), options(), expectRelayed: false);
     }
 
-    [CoturnFact]
+    [Fact]
     public async Task Relay_only_agents_connect_through_coturn()
     {
         var options = () => new IceAgentOptions

@@ -19,7 +19,7 @@ public sealed class TurnClientTests(LoopbackCoturn coturn) : IClassFixture<Loopb
         return (new PacketMux(socket, new StunTransactionTable(TimeProvider.System)), socket);
     }
 
-    [CoturnFact]
+    [Fact]
     public async Task Allocate_answers_the_401_challenge_and_gets_a_relayed_address()
     {
         var (mux, socket) = NewMux();
@@ -39,7 +39,7 @@ public sealed class TurnClientTests(LoopbackCoturn coturn) : IClassFixture<Loopb
         Assert.Equal(TimeSpan.Zero, await client.RefreshAsync(TimeSpan.Zero, cts.Token));
     }
 
-    [CoturnFact]
+    [Fact]
     public async Task A_wrong_password_fails_with_401()
     {
         var (mux, _) = NewMux();
@@ -49,7 +49,7 @@ public sealed class TurnClientTests(LoopbackCoturn coturn) : IClassFixture<Loopb
         Assert.Equal(401, e.Code);
     }
 
-    [CoturnFact]
+    [Fact]
     public async Task Send_and_Data_indications_then_ChannelData_carry_data_both_ways()
     {
         var (mux, _) = NewMux();
@@ -83,7 +83,7 @@ public sealed class TurnClientTests(LoopbackCoturn coturn) : IClassFixture<Loopb
         Assert.Equal(1, client.ChannelDataReceived);
     }
 
-    [CoturnFact]
+    [Fact]
     public async Task Data_from_a_peer_without_permission_is_not_relayed()
     {
         var (mux, _) = NewMux();
@@ -98,7 +98,7 @@ public sealed class TurnClientTests(LoopbackCoturn coturn) : IClassFixture<Loopb
         Assert.Equal(0, received);
     }
 
-    [CoturnFact]
+    [Fact]
     public async Task A_stale_nonce_is_retried_with_the_new_one()
     {
         using var shortNonces = await Coturn.StartAsync("127.0.0.1", LoopbackCoturn.FreeUdpPort(), null, "--allow-loopback-peers", "--stale-nonce=1");
