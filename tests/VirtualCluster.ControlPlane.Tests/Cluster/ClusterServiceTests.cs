@@ -29,7 +29,7 @@ public sealed class ClusterServiceTests : IDisposable
     private (EmbeddedClusterState, ClusterService) Open()
     {
         var state = EmbeddedClusterState.OpenAsync(_dir).GetAwaiter().GetResult();
-        var cluster = new ClusterService(state.Store, new BestFitScheduler(), new NodeFailureDetector(_options.Value.FailureDetector, _time), _time, _options,
+        var cluster = new ClusterService(state.Store, new PipelineScheduler(), new NodeFailureDetector(_options.Value.FailureDetector, _time), _time, _options,
             NullLogger<ClusterService>.Instance);
         return (state, cluster);
     }

@@ -23,7 +23,7 @@ public abstract class ClusterTestBase : IDisposable
         State = EmbeddedClusterState.OpenAsync(_dir).GetAwaiter().GetResult();
         Store = State.Store;
         Detector = new NodeFailureDetector(Options.FailureDetector, Time);
-        Cluster = new ClusterService(Store, new BestFitScheduler(), Detector, Time, Microsoft.Extensions.Options.Options.Create(Options),
+        Cluster = new ClusterService(Store, new PipelineScheduler(), Detector, Time, Microsoft.Extensions.Options.Options.Create(Options),
             NullLogger<ClusterService>.Instance);
     }
 
