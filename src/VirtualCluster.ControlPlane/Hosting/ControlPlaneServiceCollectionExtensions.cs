@@ -37,7 +37,13 @@ public static class ControlPlaneServiceCollectionExtensions
             sp.GetRequiredService<IClusterStore>(),
             sp.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.DataDirectory,
             sp.GetRequiredService<TimeProvider>()).GetAwaiter().GetResult());
-        services.TryAddSingleton(sp => new TokenService(sp.GetRequiredService<ClusterCredentials>().SigningKey, timeProvider: sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp =>
+        {
+            var credentials = sp.GetRequiredService<ClusterCredentials>();
+            return new TokenService(credentials.SigningKey, timeProvider: sp.GetRequiredService<TimeProvider>(), audience: credentials.ClusterId);
+        });
+        services.AddOptions<ServiceUrlOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ServiceUrlOptions>, ServiceUrlOptionsValidator>());
         services.AddMetrics();
         services.TryAddSingleton<ControlPlaneMetrics>();
         services.TryAddSingleton<ClusterService>();
