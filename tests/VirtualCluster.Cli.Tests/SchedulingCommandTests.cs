@@ -126,6 +126,28 @@ public sealed class SchedulingCommandTests
     }
 
     [Fact]
+    public async Task Status_and_nodes_say_which_nodes_share_one_machine()
+    {
+        static NodeView Shared(string name, string part) => TestData.Node(name) is var v
+            ? v with { Node = v.Node with { Labels = new Dictionary<string, string> { [NodeLabels.MachineShare] = part, [NodeLabels.Machine] = "box" } } }
+            : v;
+        var nodes = new[] { Shared("node-2", "2/3"), Shared("node-1", "1/3"), Shared("node-3", "3/3"), TestData.Node("other") };
+        _handler.Respond(HttpMethod.Get, "/v1/status", HttpStatusCode.OK, new ClusterStatus(nodes, []));
+        _handler.Respond(HttpMethod.Get, "/v1/nodes", HttpStatusCode.OK, nodes);
+
+        var status = await Cli.RunAsync(_handler, "status");
+        var list = await Cli.RunAsync(_handler, "nodes");
+
+        foreach (var result in new[] { status, list })
+        {
+            Assert.True(result.ExitCode == 0, result.ToString());
+            Assert.Contains("node-1, node-2, node-3 share one machine (box): each reports 1/3 of its CPU, memory and disk", result.Out);
+            Assert.DoesNotContain("other share", result.Out);
+        }
+        Assert.Contains("used: measured by the agents", status.Out);
+    }
+
+    [Fact]
     public async Task Deploy_failure_prints_the_filters_table()
     {
         using var home = new TempDirectory();
