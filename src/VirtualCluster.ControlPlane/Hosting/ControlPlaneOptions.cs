@@ -74,6 +74,19 @@ public sealed class ControlPlaneOptions
 
     /// <summary>How far back capacity forecasts fit their trend line. Default 1 h.</summary>
     public TimeSpan CapacityWindow { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Least span of a node's samples before a trend is forecast (until then: "not enough history"). Default 10 minutes.</summary>
+    public TimeSpan ForecastMinimumHistory { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Least number of a node's samples before a trend is forecast. Default 20.</summary>
+    public int ForecastMinimumSamples { get; set; } = 20;
+
+    internal Scheduling.ForecastRules ForecastRules() => new()
+    {
+        Window = CapacityWindow,
+        MinimumHistory = ForecastMinimumHistory,
+        MinimumSamples = ForecastMinimumSamples,
+    };
 }
 
 internal sealed class ControlPlaneOptionsValidator : IValidateOptions<ControlPlaneOptions>
@@ -117,6 +130,9 @@ internal sealed class ControlPlaneOptionsValidator : IValidateOptions<ControlPla
             errors.Add("UtilizationHistoryLength must be between 2 and 100000 samples.");
         if (options.CapacityWindow <= TimeSpan.Zero)
             errors.Add("CapacityWindow must be positive (e.g. 01:00:00).");
+        else
+            // Only MinimumHistory and MinimumSamples can be wrong here; their messages name them without the prefix.
+            errors.AddRange(options.ForecastRules().Validate().Select(e => "Forecast" + e));
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }
