@@ -241,6 +241,7 @@ public sealed partial class SctpAssociation
     /// <summary>FORWARD-TSN (RFC 3758 §3.6): skip abandoned TSNs and SSNs, deliver what became deliverable.</summary>
     private void HandleForwardTsn(ReadOnlySpan<byte> v)
     {
+        DbgFwdRecv++;
         if (v.Length < 4) { Drop("malformed-forward-tsn"); return; }
         _dataInPacket = true;
         _sackImmediate = true;

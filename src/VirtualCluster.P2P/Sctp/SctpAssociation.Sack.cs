@@ -8,11 +8,13 @@ public sealed partial class SctpAssociation
     private long _rttSentAt, _srtt, _rttvar;
     private bool _rttTsnValid, _rttMeasured, _inFastRecovery, _t3Running, _forwardTsnDue;
     private int _errorCount;
+    internal int DbgT3, DbgFwd, DbgSack;
     private readonly Dictionary<ushort, ushort> _forwardStreams = new();
 
     /// <summary>SACK (RFC 9260 §6.2.1, §7.2): frees acknowledged chunks, updates cwnd, RTO, fast retransmit, PR-SCTP.</summary>
     private void HandleSack(ReadOnlySpan<byte> v)
     {
+        DbgSack++;
         if (v.Length < 12) { Drop("malformed-sack"); return; }
         var cum = BinaryPrimitives.ReadUInt32BigEndian(v);
         var arwnd = BinaryPrimitives.ReadUInt32BigEndian(v[4..]);
@@ -140,6 +142,11 @@ public sealed partial class SctpAssociation
         }
     }
 
+    /// <summary>
+    /// Moves the advanced peer ack point (RFC 3758 §3.5 C) over abandoned chunks, and over whole messages the
+    /// peer already holds (gap-acknowledged), so one FORWARD-TSN skips every hole instead of one per round trip.
+    /// Everything at or below the point is then either abandoned or a complete message the peer has.
+    /// </summary>
     private void UpdateAdvancedPeerAckPoint()
     {
         if (!_peerSupportsForwardTsn) return;
@@ -148,11 +155,22 @@ public sealed partial class SctpAssociation
         while (Serial.Lt(_advancedPeerAckPoint, _nextTsn - 1))
         {
             var next = _advancedPeerAckPoint + 1;
-            if (Serial.Ge(next, _nextTsn) || !RingAt(next).Abandoned) break;
-            _advancedPeerAckPoint = next;
+            ref var c = ref RingAt(next);
+            if (c.Abandoned) { _advancedPeerAckPoint = next; advanced = true; continue; }
+            if (!c.GapAcked) break;
+            var end = next;
+            while ((RingAt(end).Flags & DataFlags.End) == 0)
+            {
+                end++;
+                if (Serial.Ge(end, _nextTsn)) return;
+                ref var f = ref RingAt(end);
+                if (!f.GapAcked && !f.Abandoned) goto done;
+            }
+            _advancedPeerAckPoint = end;
             advanced = true;
         }
-        if (advanced) _forwardTsnDue = true;
+    done:
+        if (advanced && Serial.Gt(_advancedPeerAckPoint, _cumAckTsn)) _forwardTsnDue = true;
     }
 
     /// <summary>FORWARD-TSN (RFC 3758 §3.2): the new cumulative TSN and, per ordered stream, the last skipped SSN.</summary>
@@ -160,6 +178,7 @@ public sealed partial class SctpAssociation
     {
         _forwardTsnDue = false;
         if (!Serial.Gt(_advancedPeerAckPoint, _cumAckTsn)) return;
+        DbgFwd++;
         _forwardStreams.Clear();
         for (var tsn = _cumAckTsn + 1; Serial.Le(tsn, _advancedPeerAckPoint); tsn++)
         {
@@ -201,6 +220,7 @@ public sealed partial class SctpAssociation
     private void OnT3()
     {
         _t3Running = false;
+        DbgT3++;
         if (_ringCount == 0 || _state == AssocState.Ended) return;
         if (++_errorCount > _options.MaxRetransmissions)
         {

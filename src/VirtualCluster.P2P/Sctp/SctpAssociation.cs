@@ -217,6 +217,23 @@ public sealed partial class SctpAssociation : IAsyncDisposable
         return v;
     }
 
+    // For tests: the verification tag peers must use, and what the association holds.
+    internal uint LocalVerificationTag { get { lock (_gate) return _localTag; } }
+    internal (int Outstanding, long Queued, long HeldForReassembly, int Streams, int Channels) Holdings
+    {
+        get { lock (_gate) return (_ringCount, _queuedBytes, _heldBytes, _inbound.Count, _channels.Count); }
+    }
+
+    internal string DebugState()
+    {
+        lock (_gate)
+        {
+            int ab = 0, ga = 0, inf = 0, mk = 0;
+            for (var i = 0; i < _ringCount; i++) { var c = RingAt(_cumAckTsn + 1 + (uint)i); if (c.Abandoned) ab++; if (c.GapAcked) ga++; if (c.InFlight) inf++; if (c.MarkedForRetransmit) mk++; }
+            return $"drops={string.Join(",", DbgDrops.Select(kv => kv.Key + "=" + kv.Value))} fwdRecv={DbgFwdRecv} t3fires={DbgT3} fwd={DbgFwd} sacks={DbgSack} rto={Rto} cumAck={_cumAckTsn} next={_nextTsn} ap={_advancedPeerAckPoint} t3={_t3Running} err={_errorCount} ring={_ringCount} ab={ab} ga={ga} inflight={inf} marked={mk} rtxPending={_retransmitPending} flight={_flightSize} cwnd={_cwnd} rwnd={_peerRwnd} | peerCum={_peerCumTsn} highest={_highestReceived} streams={string.Join(",", _inbound.Select(kv => $"{kv.Key}:{kv.Value.ExpectedSsn}/{kv.Value.Pending?.Count}"))}";
+        }
+    }
+
     private long Ticks(TimeSpan span) => (long)(span.Ticks * (_time.TimestampFrequency / (double)TimeSpan.TicksPerSecond));
     private long ToTimeSpanTicks(long timestampTicks) => (long)(timestampTicks * (TimeSpan.TicksPerSecond / (double)_time.TimestampFrequency));
     private TimeSpan Rto => TimeSpan.FromTicks(ToTimeSpanTicks(_rtoTicks));
