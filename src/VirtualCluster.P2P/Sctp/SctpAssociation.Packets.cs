@@ -154,11 +154,8 @@ public sealed partial class SctpAssociation
         SendPacket(w);
     }
 
-    internal readonly Dictionary<string, int> DbgDrops = new();
-    internal int DbgFwdRecv;
     private void Drop(string reason)
     {
-        DbgDrops[reason] = DbgDrops.GetValueOrDefault(reason) + 1;
         _metrics.Dropped("sctp-" + reason);
         Log.Dropped(_logger, reason);
     }

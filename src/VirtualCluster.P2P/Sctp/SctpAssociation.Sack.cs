@@ -8,13 +8,11 @@ public sealed partial class SctpAssociation
     private long _rttSentAt, _srtt, _rttvar;
     private bool _rttTsnValid, _rttMeasured, _inFastRecovery, _t3Running, _forwardTsnDue;
     private int _errorCount;
-    internal int DbgT3, DbgFwd, DbgSack;
     private readonly Dictionary<ushort, ushort> _forwardStreams = new();
 
     /// <summary>SACK (RFC 9260 §6.2.1, §7.2): frees acknowledged chunks, updates cwnd, RTO, fast retransmit, PR-SCTP.</summary>
     private void HandleSack(ReadOnlySpan<byte> v)
     {
-        DbgSack++;
         if (v.Length < 12) { Drop("malformed-sack"); return; }
         var cum = BinaryPrimitives.ReadUInt32BigEndian(v);
         var arwnd = BinaryPrimitives.ReadUInt32BigEndian(v[4..]);
@@ -69,7 +67,7 @@ public sealed partial class SctpAssociation
         // Congestion control (RFC 9260 §7.2.1, §7.2.2): grow only when the window was in use.
         if (cumAdvanced && bytesAcked > 0 && !_inFastRecovery && flightBefore + _mtu >= _cwnd)
         {
-            if (_cwnd <= _ssthresh) _cwnd += (int)Math.Min(bytesAcked, _mtu);
+            if (_cwnd <= _ssthresh) _cwnd += (int)Math.Min(bytesAcked, (long)_mtu * _options.PacketsPerSack);
             else
             {
                 _partialBytesAcked += (int)bytesAcked;
@@ -178,7 +176,6 @@ public sealed partial class SctpAssociation
     {
         _forwardTsnDue = false;
         if (!Serial.Gt(_advancedPeerAckPoint, _cumAckTsn)) return;
-        DbgFwd++;
         _forwardStreams.Clear();
         for (var tsn = _cumAckTsn + 1; Serial.Le(tsn, _advancedPeerAckPoint); tsn++)
         {
@@ -220,7 +217,6 @@ public sealed partial class SctpAssociation
     private void OnT3()
     {
         _t3Running = false;
-        DbgT3++;
         if (_ringCount == 0 || _state == AssocState.Ended) return;
         if (++_errorCount > _options.MaxRetransmissions)
         {

@@ -39,6 +39,7 @@ public sealed partial class SctpAssociation : IAsyncDisposable
     private uint _localTag, _peerTag;
     private long _rtoTicks;
     private string? _closeReason;
+    private long _retransmittedChunks;
 
     private enum AssocState { Closed, CookieWait, CookieEchoed, Established, ShutdownPending, ShutdownSent, ShutdownReceived, ShutdownAckSent, Ended }
 
@@ -105,6 +106,9 @@ public sealed partial class SctpAssociation : IAsyncDisposable
 
     /// <summary>Largest message this side accepts (<see cref="SctpOptions.MaxMessageSize"/>): what SDP should advertise.</summary>
     public int LocalMaxMessageSize => _options.MaxMessageSize;
+
+    /// <summary>DATA chunks retransmitted so far (also counted on the vcluster.p2p.sctp.retransmissions meter).</summary>
+    public long RetransmittedChunks { get { lock (_gate) return _retransmittedChunks; } }
 
     /// <summary>Raised once when the association is established.</summary>
     public event Action? Opened;
@@ -222,16 +226,6 @@ public sealed partial class SctpAssociation : IAsyncDisposable
     internal (int Outstanding, long Queued, long HeldForReassembly, int Streams, int Channels) Holdings
     {
         get { lock (_gate) return (_ringCount, _queuedBytes, _heldBytes, _inbound.Count, _channels.Count); }
-    }
-
-    internal string DebugState()
-    {
-        lock (_gate)
-        {
-            int ab = 0, ga = 0, inf = 0, mk = 0;
-            for (var i = 0; i < _ringCount; i++) { var c = RingAt(_cumAckTsn + 1 + (uint)i); if (c.Abandoned) ab++; if (c.GapAcked) ga++; if (c.InFlight) inf++; if (c.MarkedForRetransmit) mk++; }
-            return $"drops={string.Join(",", DbgDrops.Select(kv => kv.Key + "=" + kv.Value))} fwdRecv={DbgFwdRecv} t3fires={DbgT3} fwd={DbgFwd} sacks={DbgSack} rto={Rto} cumAck={_cumAckTsn} next={_nextTsn} ap={_advancedPeerAckPoint} t3={_t3Running} err={_errorCount} ring={_ringCount} ab={ab} ga={ga} inflight={inf} marked={mk} rtxPending={_retransmitPending} flight={_flightSize} cwnd={_cwnd} rwnd={_peerRwnd} | peerCum={_peerCumTsn} highest={_highestReceived} streams={string.Join(",", _inbound.Select(kv => $"{kv.Key}:{kv.Value.ExpectedSsn}/{kv.Value.Pending?.Count}"))}";
-        }
     }
 
     private long Ticks(TimeSpan span) => (long)(span.Ticks * (_time.TimestampFrequency / (double)TimeSpan.TicksPerSecond));

@@ -45,7 +45,7 @@ public sealed class SctpReliabilityTests
         var inbox = CreateInbox(b);
         pair.Link.LossRate = 0.2;
         for (var i = 0; i < 300; i++) a.Send(BitConverter.GetBytes(i));
-        await Eventually.TrueAsync(() => pair.A.Holdings.Outstanding == 0 && pair.A.Holdings.Queued == 0, "every chunk acknowledged or skipped", describe: () => $"A {pair.A.DebugState()}; B {pair.B.DebugState()}");
+        await Eventually.TrueAsync(() => pair.A.Holdings.Outstanding == 0 && pair.A.Holdings.Queued == 0, "every chunk acknowledged or skipped", describe: () => $"A holds {pair.A.Holdings}, B holds {pair.B.Holdings}");
         pair.Link.LossRate = 0;
         a.Send(BitConverter.GetBytes(1000));
         var got = new List<int>();
