@@ -93,8 +93,11 @@ public sealed class SctpChannelTests
         a.BufferedAmountLowThreshold = 100_000;
         var low = 0;
         a.BufferedAmountLow += _ => Interlocked.Increment(ref low);
+        pair.Link.Blocked = true; // nothing is acknowledged, so only the initial cwnd leaves the buffer
         for (var i = 0; i < 40; i++) a.Send(new byte[65536]);
-        Assert.True(a.BufferedAmount > 100_000, $"BufferedAmount {a.BufferedAmount} right after queueing 2.5 MB");
+        Assert.True(a.BufferedAmount > 2_000_000, $"BufferedAmount {a.BufferedAmount} right after queueing 2.5 MB");
+        Assert.Equal(0, Volatile.Read(ref low));
+        pair.Link.Blocked = false;
         await Eventually.TrueAsync(() => a.BufferedAmount == 0, "everything sent");
         Assert.True(Volatile.Read(ref low) >= 1);
     }
