@@ -23,7 +23,7 @@ public sealed class SchedulerOptions
     /// <summary>
     /// When a kept <see cref="ClusterState"/> indexes its nodes so a placement scores only the nodes that could win
     /// (same choice as scoring every node). Default <see cref="PlacementIndexMode.Auto"/>: from the 16th placement
-    /// on a state of at least 512 nodes.
+    /// on a state of at least 2,048 nodes.
     /// </summary>
     public PlacementIndexMode PlacementIndex { get; set; } = PlacementIndexMode.Auto;
 
@@ -52,7 +52,7 @@ public sealed class SchedulerOptions
 /// <summary>When a <see cref="ClusterState"/> builds its placement index.</summary>
 public enum PlacementIndexMode
 {
-    /// <summary>From the 16th placement on a state of at least 512 nodes: a state built for one request keeps scanning.</summary>
+    /// <summary>From the 16th placement on a state of at least 2,048 nodes: a state built for one request keeps scanning.</summary>
     Auto,
 
     /// <summary>At the first placement, whatever the size.</summary>

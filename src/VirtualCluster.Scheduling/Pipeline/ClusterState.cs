@@ -246,7 +246,7 @@ public sealed partial class ClusterState
     }
 
     /// <summary>Nodes below which <see cref="PlacementIndexMode.Auto"/> keeps scanning (a scan of a few hundred nodes is cheaper).</summary>
-    internal const int AutoIndexMinNodes = 512;
+    internal const int AutoIndexMinNodes = 2048;
 
     /// <summary>Selections on a state before <see cref="PlacementIndexMode.Auto"/> builds its index (O(n log n)).</summary>
     internal const int AutoIndexAfterSelections = 16;

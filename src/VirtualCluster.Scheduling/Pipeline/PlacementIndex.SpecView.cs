@@ -18,6 +18,7 @@ internal sealed partial class PlacementIndex
         public bool[] StaticPass = [];
         public bool[] AnyStatic = [];
         public double[]? AffinityMax;
+        public double[]? Affinity;
         public int[][] Uniform = [];
     }
 
@@ -33,6 +34,9 @@ internal sealed partial class PlacementIndex
         view.AnyStatic = new bool[size];
         var placement = context.Spec.Placement;
         var affinity = placement.Affinity.Count > 0 ? new double[size] : null;
+        var perNode = placement.Affinity.Count > 0 ? new double[n] : null;
+        if (perNode is not null)
+            foreach (var i in context.StaticNodes) perNode[i] = NodeAffinityScorer.ScoreOf(_s.Node(i).Labels, placement.Affinity);
         var spreads = placement.TopologySpread;
         var uniform = new int[spreads.Count][];
         var domains = new int[spreads.Count][];
@@ -50,8 +54,8 @@ internal sealed partial class PlacementIndex
             for (var p = start; p < start + count; p++)
             {
                 var i = _order[p];
-                if (!view.StaticPass[i]) continue;
-                if (affinity is not null) best = Math.Max(best, NodeAffinityScorer.ScoreOf(_s.Node(i).Labels, placement.Affinity));
+                if (i < 0 || !view.StaticPass[i]) continue;
+                if (perNode is not null) best = Math.Max(best, perNode[i]);
                 for (var k = 0; k < spreads.Count; k++)
                     uniform[k][t] = !any ? domains[k][i] : uniform[k][t] == domains[k][i] ? uniform[k][t] : Mixed;
                 any = true;
@@ -69,6 +73,7 @@ internal sealed partial class PlacementIndex
                 uniform[k][t] = !left ? uniform[k][r] : !right ? uniform[k][l] : uniform[k][l] == uniform[k][r] ? uniform[k][l] : Mixed;
         }
         view.AffinityMax = affinity;
+        view.Affinity = perNode;
         view.Uniform = uniform;
         return view;
     }

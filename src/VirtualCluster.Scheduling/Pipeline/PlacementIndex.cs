@@ -26,6 +26,12 @@ internal sealed partial class PlacementIndex
     internal readonly long[][] MaxFree = new long[4][];
     internal readonly double[][] Lo = new double[4][], Hi = new double[4][], LoInv = new double[4][], HiInv = new double[4][];
     internal readonly int[] MaxFreePorts;
+    // Range of (cpu share + memory share) and (cpu share − memory share): tighter than the box of the two for the allocation scores.
+    internal readonly double[] MinSum, MaxSum, MinDiff, MaxDiff;
+    // Same[t]: every node below has the same group, capacity and use, so the same score (up to its own service
+    // count); Rep[t]: the first of them in slot order, which is also the lowest index (equal keys sort by index).
+    internal readonly bool[] Same;
+    internal readonly int[] Rep;
     private int _updates;
 
     /// <summary>Per-placement scratch of the search (a state serves one placement at a time).</summary>
@@ -36,9 +42,9 @@ internal sealed partial class PlacementIndex
         _s = state;
         var n = state.Count;
         _group = GroupIds(state);
-        _order = new int[n];
+        _order = new int[Slots(Sorted())];
         _position = new int[n];
-        var buckets = Math.Max(1, (n + BucketSize - 1) / BucketSize);
+        var buckets = Math.Max(1, (_order.Length + BucketSize - 1) / BucketSize);
         _leaves = 1;
         while (_leaves < buckets) _leaves <<= 1;
         var size = 2 * _leaves;
@@ -51,6 +57,12 @@ internal sealed partial class PlacementIndex
             HiInv[d] = new double[size];
         }
         MaxFreePorts = new int[size];
+        MinSum = new double[size];
+        MaxSum = new double[size];
+        MinDiff = new double[size];
+        MaxDiff = new double[size];
+        Same = new bool[size];
+        Rep = new int[size];
         Rebuild();
     }
 
@@ -72,32 +84,78 @@ internal sealed partial class PlacementIndex
         for (t >>= 1; t >= 1; t >>= 1) Combine(t);
     }
 
+    private (int Group, long Cpu, long Memory, ulong Fill, int Node)[] Sorted()
+    {
+        var n = _s.Count;
+        var keys = new (int Group, long Cpu, long Memory, ulong Fill, int Node)[n];
+        for (var i = 0; i < n; i++)
+            keys[i] = (_group[i], _s.CapCpu[i], _s.CapMem[i], Morton(Share(0, i), Share(1, i)), i);
+        Array.Sort(keys);
+        return keys;
+    }
+
+    /// <summary>
+    /// Lays the sorted nodes out in slots: a run of nodes with the same static attributes and capacity that fills a
+    /// bucket starts on a bucket boundary (padding slots hold -1), so no bucket mixes the fullest nodes of one run
+    /// with the emptiest of the next. Returns the number of slots; fills the order when <paramref name="write"/>.
+    /// </summary>
+    private int Slots((int Group, long Cpu, long Memory, ulong Fill, int Node)[] keys, bool write = false)
+    {
+        var slot = 0;
+        for (var k = 0; k < keys.Length;)
+        {
+            var end = k + 1;
+            while (end < keys.Length && keys[end].Group == keys[k].Group && keys[end].Cpu == keys[k].Cpu && keys[end].Memory == keys[k].Memory) end++;
+            if (end - k >= BucketSize && slot % BucketSize != 0)
+            {
+                var aligned = (slot + BucketSize - 1) / BucketSize * BucketSize;
+                if (write) for (var p = slot; p < aligned; p++) _order[p] = -1;
+                slot = aligned;
+            }
+            for (; k < end; k++, slot++)
+            {
+                if (!write) continue;
+                _order[slot] = keys[k].Node;
+                _position[keys[k].Node] = slot;
+            }
+        }
+        return slot;
+    }
+
     private void Rebuild()
     {
         _updates = 0;
         Layout++;
-        var n = _s.Count;
-        var keys = new (int Group, long Cpu, long Memory, double Fill, int Node)[n];
-        for (var i = 0; i < n; i++)
-            keys[i] = (_group[i], _s.CapCpu[i], _s.CapMem[i], Share(0, i) + Share(1, i), i);
-        Array.Sort(keys);
-        for (var p = 0; p < n; p++)
-        {
-            _order[p] = keys[p].Node;
-            _position[keys[p].Node] = p;
-        }
+        Slots(Sorted(), write: true);
         for (var t = _leaves; t < 2 * _leaves; t++) Leaf(t);
         for (var t = _leaves - 1; t >= 1; t--) Combine(t);
     }
 
-    /// <summary>First position of leaf bucket <paramref name="leaf"/> and how many nodes it holds.</summary>
+    /// <summary>First slot of leaf bucket <paramref name="leaf"/> and how many slots it covers (a slot may hold -1: no node).</summary>
     public (int Start, int Count) Bucket(int leaf)
     {
         var start = leaf * BucketSize;
-        return (start, Math.Clamp(_s.Count - start, 0, BucketSize));
+        return (start, Math.Clamp(_order.Length - start, 0, BucketSize));
     }
 
     public int NodeAt(int position) => _order[position];
+
+    /// <summary>
+    /// Z-order of the CPU and memory shares (16 bits each, interleaved): nodes close on the curve are close in both
+    /// dimensions, so a bucket's share ranges and free maxima stay tight.
+    /// </summary>
+    private static ulong Morton(double cpu, double memory)
+    {
+        static ulong Spread(double share)
+        {
+            ulong v = (ulong)Math.Clamp(share * 65535, 0, 65535);
+            v = (v | (v << 8)) & 0x00FF00FF;
+            v = (v | (v << 4)) & 0x0F0F0F0F;
+            v = (v | (v << 2)) & 0x33333333;
+            return (v | (v << 1)) & 0x55555555;
+        }
+        return (Spread(cpu) << 1) | Spread(memory);
+    }
 
     private double Share(int d, int i) => d switch
     {
@@ -107,49 +165,61 @@ internal sealed partial class PlacementIndex
         _ => _s.AllocGpu[i] * _s.InvGpu[i],
     };
 
-    private long Free(int d, int i) => d switch
-    {
-        0 => _s.CapCpu[i] - _s.UseCpu[i],
-        1 => _s.CapMem[i] - _s.UseMem[i],
-        2 => _s.CapDisk[i] - _s.UseDisk[i],
-        _ => (long)_s.CapGpu[i] - _s.AllocGpu[i],
-    };
-
-    private double Inv(int d, int i) => d switch
-    {
-        0 => _s.InvCpu[i],
-        1 => _s.InvMem[i],
-        2 => _s.InvDisk[i],
-        _ => _s.InvGpu[i],
-    };
-
     private void Leaf(int t)
     {
         var (start, count) = Bucket(t - _leaves);
         var ports = int.MinValue;
+        double minSum = double.PositiveInfinity, maxSum = double.NegativeInfinity, minDiff = double.PositiveInfinity, maxDiff = double.NegativeInfinity;
         for (var d = 0; d < 4; d++)
         {
-            long free = long.MinValue;
-            double lo = double.PositiveInfinity, hi = double.NegativeInfinity, loInv = double.PositiveInfinity, hiInv = double.NegativeInfinity;
-            for (var p = start; p < start + count; p++)
-            {
-                var i = _order[p];
-                free = Math.Max(free, Free(d, i));
-                var share = Share(d, i);
-                lo = Math.Min(lo, share);
-                hi = Math.Max(hi, share);
-                var inv = Inv(d, i);
-                loInv = Math.Min(loInv, inv);
-                hiInv = Math.Max(hiInv, inv);
-            }
-            MaxFree[d][t] = free;
-            Lo[d][t] = lo;
-            Hi[d][t] = hi;
-            LoInv[d][t] = loInv;
-            HiInv[d][t] = hiInv;
+            MaxFree[d][t] = long.MinValue;
+            Lo[d][t] = LoInv[d][t] = double.PositiveInfinity;
+            Hi[d][t] = HiInv[d][t] = double.NegativeInfinity;
         }
-        for (var p = start; p < start + count; p++) ports = Math.Max(ports, _s.FreePorts[_order[p]]);
+        for (var p = start; p < start + count; p++)
+        {
+            var i = _order[p];
+            if (i < 0) continue;
+            var cpu = _s.UseCpu[i] * _s.InvCpu[i];
+            var memory = _s.UseMem[i] * _s.InvMem[i];
+            Add(0, t, _s.CapCpu[i] - _s.UseCpu[i], cpu, _s.InvCpu[i]);
+            Add(1, t, _s.CapMem[i] - _s.UseMem[i], memory, _s.InvMem[i]);
+            Add(2, t, _s.CapDisk[i] - _s.UseDisk[i], _s.UseDisk[i] * _s.InvDisk[i], _s.InvDisk[i]);
+            Add(3, t, (long)_s.CapGpu[i] - _s.AllocGpu[i], _s.AllocGpu[i] * _s.InvGpu[i], _s.InvGpu[i]);
+            ports = Math.Max(ports, _s.FreePorts[i]);
+            minSum = Math.Min(minSum, cpu + memory);
+            maxSum = Math.Max(maxSum, cpu + memory);
+            minDiff = Math.Min(minDiff, cpu - memory);
+            maxDiff = Math.Max(maxDiff, cpu - memory);
+        }
         MaxFreePorts[t] = ports;
+        (MinSum[t], MaxSum[t], MinDiff[t], MaxDiff[t]) = (minSum, maxSum, minDiff, maxDiff);
+        var rep = -1;
+        var same = true;
+        for (var p = start; p < start + count; p++)
+        {
+            var i = _order[p];
+            if (i < 0) continue;
+            if (rep < 0) rep = i;
+            else same &= Identical(rep, i);
+        }
+        Rep[t] = rep;
+        Same[t] = same;
+    }
+
+    /// <summary>True when two nodes would get the same score for any spec (up to their own replica counts).</summary>
+    public bool Identical(int a, int b) =>
+        _group[a] == _group[b] && _s.UseCpu[a] == _s.UseCpu[b] && _s.UseMem[a] == _s.UseMem[b] && _s.UseDisk[a] == _s.UseDisk[b]
+        && _s.AllocGpu[a] == _s.AllocGpu[b] && _s.CapCpu[a] == _s.CapCpu[b] && _s.CapMem[a] == _s.CapMem[b]
+        && _s.CapDisk[a] == _s.CapDisk[b] && _s.CapGpu[a] == _s.CapGpu[b];
+
+    private void Add(int d, int t, long free, double share, double inv)
+    {
+        if (free > MaxFree[d][t]) MaxFree[d][t] = free;
+        if (share < Lo[d][t]) Lo[d][t] = share;
+        if (share > Hi[d][t]) Hi[d][t] = share;
+        if (inv < LoInv[d][t]) LoInv[d][t] = inv;
+        if (inv > HiInv[d][t]) HiInv[d][t] = inv;
     }
 
     private void Combine(int t)
@@ -164,6 +234,44 @@ internal sealed partial class PlacementIndex
             HiInv[d][t] = Math.Max(HiInv[d][l], HiInv[d][r]);
         }
         MaxFreePorts[t] = Math.Max(MaxFreePorts[l], MaxFreePorts[r]);
+        MinSum[t] = Math.Min(MinSum[l], MinSum[r]);
+        MaxSum[t] = Math.Max(MaxSum[l], MaxSum[r]);
+        MinDiff[t] = Math.Min(MinDiff[l], MinDiff[r]);
+        MaxDiff[t] = Math.Max(MaxDiff[l], MaxDiff[r]);
+        int a = Rep[l], b = Rep[r];
+        Rep[t] = a >= 0 ? a : b;
+        Same[t] = Same[l] && Same[r] && (a < 0 || b < 0 || Identical(a, b));
+    }
+
+    internal int[] CandidateNodes = new int[64];
+    internal double[] CandidateBounds = new double[64];
+    internal double[] CandidateTotals = new double[64];
+
+    public void AddCandidate(ref int count, int node, double bound)
+    {
+        if (count == CandidateNodes.Length)
+        {
+            Array.Resize(ref CandidateNodes, count * 2);
+            Array.Resize(ref CandidateBounds, count * 2);
+            Array.Resize(ref CandidateTotals, count * 2);
+        }
+        CandidateNodes[count] = node;
+        CandidateBounds[count] = bound;
+        count++;
+    }
+
+    /// <summary>Keeps the candidates whose bound is at least <paramref name="floor"/>, in order; returns how many.</summary>
+    public int KeepCandidates(int count, double floor)
+    {
+        var kept = 0;
+        for (var k = 0; k < count; k++)
+        {
+            if (CandidateBounds[k] < floor) continue;
+            CandidateNodes[kept] = CandidateNodes[k];
+            CandidateBounds[kept] = CandidateBounds[k];
+            kept++;
+        }
+        return kept;
     }
 
     /// <summary>Nodes with the same state, drivers and labels share a group id (so static verdicts are equal).</summary>

@@ -5,7 +5,13 @@ public sealed partial class PlacementPipeline
     // Bounds are computed with other arithmetic than the scores; this margin covers the rounding (scores ≤ Σw·100).
     private const double BoundMargin = 1e-6;
 
-    /// <summary>The full scan's choice, found through the state's index; false when the index cannot serve this request.</summary>
+    /// <summary>
+    /// The full scan's choice, found through the state's index; false when the index cannot serve this request
+    /// (a stage that is not built in). Walks the tree depth first, higher bound first, skipping subtrees whose bound
+    /// is below the best node bound found; computes each reached node's own bound (its exact feasibility for the
+    /// built-in filters and its score by other arithmetic, so equal to the real total up to rounding); then runs
+    /// the pipeline's own filters and scorers on the nodes within rounding of the best bound and picks as the scan does.
+    /// </summary>
     private bool TrySelectIndexed(PlacementContext context, PlacementIndex index, out int node, out double total, out double weights, out bool found)
     {
         node = -1;
@@ -16,51 +22,36 @@ public sealed partial class PlacementPipeline
         if (!Prepare(context, q)) return false;
         var view = index.View(context);
         var cluster = context.Cluster;
-        var best = double.NegativeInfinity;
-        var bestNode = int.MaxValue;
+        var bestBound = double.NegativeInfinity;
+        var candidates = 0;
+        var last = -1;
         Span<int> stackNodes = stackalloc int[128];
         Span<double> stackBounds = stackalloc double[128];
-        Span<int> bucket = stackalloc int[PlacementIndex.BucketSize];
-        Span<double> totals = stackalloc double[PlacementIndex.BucketSize];
-        var top = 0;
         var rootBound = Bound(index, view, q, 1);
         if (rootBound == double.NegativeInfinity) return true;
         stackNodes[0] = 1;
         stackBounds[0] = rootBound;
-        top = 1;
+        var top = 1;
         while (top > 0)
         {
             top--;
             var t = stackNodes[top];
-            if (stackBounds[top] < best - BoundMargin) continue;
+            if (stackBounds[top] < bestBound - 2 * BoundMargin) continue;
+            // A run of nodes identical to a candidate with a lower index (and no replica of the service, so no
+            // lower anti-affinity score) cannot win: each scores at most what the candidate scores.
+            if (last >= 0 && index.Same[t] && index.Rep[t] > last && index.Identical(index.Rep[t], last)) continue;
             if (t >= index.LeafCount)
             {
                 var (start, count) = index.Bucket(t - index.LeafCount);
-                var kept = 0;
                 for (var p = start; p < start + count; p++)
                 {
                     var i = index.NodeAt(p);
-                    if (view.StaticPass[i]) bucket[kept++] = i;
+                    var bound = NodeBound(cluster, view, q, i);
+                    if (bound == double.NegativeInfinity || bound < bestBound - 2 * BoundMargin) continue;
+                    if (bound > bestBound) bestBound = bound;
+                    index.AddCandidate(ref candidates, i, bound);
+                    if (q.AntiCounts.Length == 0 || q.AntiCounts[i] == 0) last = i;
                 }
-                foreach (var filter in q.Filters)
-                {
-                    if (kept == 0) break;
-                    kept = filter.Filter(context, bucket[..kept]);
-                }
-                if (kept == 0) continue;
-                var scores = totals[..kept];
-                weights = Score(context, bucket[..kept], scores);
-                for (var k = 0; k < kept; k++)
-                {
-                    var value = scores[k];
-                    var i = bucket[k];
-                    if (value > best || (value == best && i < bestNode))
-                    {
-                        best = value;
-                        bestNode = i;
-                    }
-                }
-                found = true;
                 continue;
             }
             int l = 2 * t, r = l + 1;
@@ -77,10 +68,70 @@ public sealed partial class PlacementPipeline
                 Push(stackNodes, stackBounds, ref top, r, rb);
             }
         }
-        node = found ? bestNode : -1;
-        total = found ? best : 0;
-        _ = cluster;
+        if (candidates == 0) return true;
+        // The winner's real total is within rounding of its bound, and no node's bound is below its total by more.
+        var kept = index.KeepCandidates(candidates, bestBound - 2 * BoundMargin);
+        var buffer = index.CandidateNodes.AsSpan(0, kept);
+        var passed = kept;
+        foreach (var filter in q.Filters) passed = filter.Filter(context, buffer[..passed]);
+        // The node checks mirror the built-in filters; should they ever disagree, the scan decides.
+        if (passed != kept) return false;
+        var totals = index.CandidateTotals.AsSpan(0, kept);
+        weights = Score(context, buffer, totals);
+        var best = double.NegativeInfinity;
+        var bestNode = int.MaxValue;
+        for (var k = 0; k < kept; k++)
+        {
+            var value = totals[k];
+            var i = buffer[k];
+            if (value > best || (value == best && i < bestNode))
+            {
+                best = value;
+                bestNode = i;
+            }
+        }
+        node = bestNode;
+        total = best;
+        found = true;
         return true;
+    }
+
+    /// <summary>
+    /// One node's bound: −∞ when it fails a built-in filter (same comparisons), else Σ wᵢ·scoreᵢ computed here
+    /// (anti-affinity, affinity, spread exactly; the allocation scores by the same formulas).
+    /// </summary>
+    private static double NodeBound(ClusterState s, PlacementIndex.SpecView view, BoundInputs q, int i)
+    {
+        if (i < 0 || !view.StaticPass[i]) return double.NegativeInfinity;
+        if (q.Resources && (s.UseCpu[i] + q.Cpu > s.CapCpu[i] || s.UseMem[i] + q.Memory > s.CapMem[i]
+            || s.UseDisk[i] + q.Disk > s.CapDisk[i] || s.AllocGpu[i] + q.Gpus > s.CapGpu[i]))
+            return double.NegativeInfinity;
+        if (q.Ports > 0 && s.FreePorts[i] < q.Ports) return double.NegativeInfinity;
+        if (q.AntiRequired is { Length: > 0 } required && required[i] != 0) return double.NegativeInfinity;
+        var bound = 0.0;
+        if (q.AntiWeight > 0) bound += q.AntiCounts.Length == 0 ? 100 * q.AntiWeight : 100 * q.AntiWeight * (1 - q.AntiCounts[i] * q.AntiScale);
+        if (q.Affinity > 0) bound += q.Affinity * view.Affinity![i];
+        for (var k = 0; k < q.Spreads.Length; k++)
+        {
+            var d = q.NodeDomains[k][i];
+            if (d < 0)
+            {
+                if (q.SpreadFilter) return double.NegativeInfinity;
+                continue;
+            }
+            if (!q.DomainOk[k][d]) return double.NegativeInfinity;
+            if (q.SpreadWeight > 0) bound += q.DomainScore[k][d];
+        }
+        var a = (s.UseCpu[i] + q.Cpu) * s.InvCpu[i];
+        var b = (s.UseMem[i] + q.Memory) * s.InvMem[i];
+        if (q.Fused) return bound + q.Constant + q.SumWeight * (a + b) - q.DiffWeight * Math.Abs(a - b);
+        double c = 0, e = 0;
+        if (q.Disk > 0) c = (s.UseDisk[i] + q.Disk) * s.InvDisk[i];
+        if (q.Gpus > 0) e = (s.AllocGpu[i] + q.Gpus) * s.InvGpu[i];
+        var mean = (a + b + c + e) / q.Dimensions;
+        var variance = (a - mean) * (a - mean) + (b - mean) * (b - mean)
+            + (q.Disk > 0 ? (c - mean) * (c - mean) : 0) + (q.Gpus > 0 ? (e - mean) * (e - mean) : 0);
+        return bound + q.Most * 100 * mean + q.Least * 100 * (1 - mean) + q.Balanced * 100 * (1 - Math.Sqrt(variance / q.Dimensions));
     }
 
     private static void Push(Span<int> nodes, Span<double> bounds, ref int top, int t, double bound)
@@ -133,6 +184,12 @@ public sealed partial class PlacementPipeline
         q.DiffWeight = 50 * balanced;
         q.Dimensions = 2 + (q.Disk > 0 ? 1 : 0) + (q.Gpus > 0 ? 1 : 0);
         q.Rules = 100 * anti;
+        q.AntiWeight = anti;
+        q.AntiCounts = anti > 0 ? context.Cluster.ServiceCounts(context.Spec.Name) : [];
+        q.AntiScale = 1.0 / (context.ServiceTotal + 1);
+        q.AntiRequired = null;
+        foreach (var filter in q.Filters)
+            if (filter is AntiAffinityFilter) q.AntiRequired = context.Cluster.ServiceCounts(context.Spec.Name);
         q.Affinity = affinity;
         PrepareSpread(context, q, spread);
         return true;
@@ -154,6 +211,7 @@ public sealed partial class PlacementPipeline
             q.DomainScore = new double[spreads.Count][];
             q.DomainOk = new bool[spreads.Count][];
             q.MixedScore = new double[spreads.Count];
+            q.NodeDomains = new int[spreads.Count][];
         }
         var perKey = weight * 100.0 / spreads.Count;
         for (var k = 0; k < spreads.Count; k++)
@@ -162,6 +220,7 @@ public sealed partial class PlacementPipeline
             q.Spreads[k] = spread;
             var counts = context.Cluster.DomainCounts(spread.Key, context.Spec.Name);
             q.Counts[k] = counts;
+            q.NodeDomains[k] = context.Cluster.Domains(spread.Key).NodeDomain;
             if (q.DomainScore[k]?.Length != counts.Length)
             {
                 q.DomainScore[k] = new double[counts.Length];
@@ -205,7 +264,7 @@ public sealed partial class PlacementPipeline
         }
         Range(index, q, 0, t, q.Cpu, out var aLo, out var aHi);
         Range(index, q, 1, t, q.Memory, out var bLo, out var bHi);
-        if (q.Fused) return bound + MaxOnBox(q.Constant, q.SumWeight, q.DiffWeight, aLo, aHi, bLo, bHi);
+        if (q.Fused) return bound + Math.Min(MaxOnBox(q.Constant, q.SumWeight, q.DiffWeight, aLo, aHi, bLo, bHi), SumDiffBound(index, q, t));
         double sumLo = aLo + bLo, sumHi = aHi + bHi;
         if (q.Disk > 0)
         {
@@ -231,6 +290,20 @@ public sealed partial class PlacementPipeline
         // A node passing the resource filter has use + request ≤ capacity, so its share is at most 1.
         if (q.ClipShares && hi > 1) hi = 1;
         if (lo > hi) lo = hi;
+    }
+
+    /// <summary>
+    /// c + s·(a + b) − w·|a − b| bounded through the range of a + b and of a − b below the tree node (each node's
+    /// own sum, rather than the largest share of one dimension plus the largest of the other).
+    /// </summary>
+    private static double SumDiffBound(PlacementIndex index, BoundInputs q, int t)
+    {
+        double cLo = q.Cpu * index.LoInv[0][t], cHi = q.Cpu * index.HiInv[0][t];
+        double mLo = q.Memory * index.LoInv[1][t], mHi = q.Memory * index.HiInv[1][t];
+        var sum = q.SumWeight >= 0 ? index.MaxSum[t] + cHi + mHi : index.MinSum[t] + cLo + mLo;
+        double diffLo = index.MinDiff[t] + cLo - mHi, diffHi = index.MaxDiff[t] + cHi - mLo;
+        var nearest = diffLo > 0 ? diffLo : diffHi < 0 ? -diffHi : 0;
+        return q.Constant + q.SumWeight * sum - q.DiffWeight * nearest;
     }
 
     /// <summary>
@@ -263,7 +336,12 @@ internal sealed class BoundInputs
     public double[][] DomainScore = [];
     public bool[][] DomainOk = [];
     public double[] MixedScore = [];
+    public int[][] NodeDomains = [];
+    public double AntiWeight, AntiScale;
+    public int[] AntiCounts = [];
+    public int[]? AntiRequired;
     public bool SpreadFilter;
     public double SpreadWeight;
     public readonly List<IPlacementFilter> Filters = [];
 }
+
