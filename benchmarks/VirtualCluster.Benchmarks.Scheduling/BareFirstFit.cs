@@ -40,6 +40,28 @@ internal sealed class BareFirstFit
         return -1;
     }
 
+    /// <summary>
+    /// The same arrays scanned to the end, keeping the feasible node with the least free CPU + memory after placing
+    /// (best fit): what answering "which node is best" costs without an index, rules or scores.
+    /// </summary>
+    public int PlaceBestFit(ServiceSpec spec)
+    {
+        var r = spec.Resources;
+        long cpu = r.CpuMillicores, memory = r.MemoryBytes, disk = r.DiskBytes;
+        int gpus = r.Gpus, ports = spec.Ports.Count;
+        var best = -1;
+        var bestLeft = long.MaxValue;
+        for (var i = 0; i < _cpu.Length; i++)
+        {
+            if (_cpu[i] < cpu || _memory[i] < memory || _disk[i] < disk || _gpus[i] < gpus || _ports[i] < ports) continue;
+            var left = (_cpu[i] - cpu) + ((_memory[i] - memory) >> 20);
+            if (left < bestLeft) (best, bestLeft) = (i, left);
+        }
+        Visited += _cpu.Length;
+        if (best >= 0) Book(best, r, ports, -1);
+        return best;
+    }
+
     public void Release(int node, ServiceSpec spec) => Book(node, spec.Resources, spec.Ports.Count, +1);
 
     private void Book(int i, Resources r, int ports, int sign)

@@ -15,6 +15,9 @@ switch (mode)
     case "quality":
         QualityHarness.Run(args.Length > 1 && args[1] == "--quick", Console.Out);
         break;
+    case "hard":
+        HardSetHarness.Run(Console.Out);
+        break;
     case "cpsat":
         VirtualCluster.Benchmarks.Scheduling.Quality.CpSatCache.Ensure(VirtualCluster.Benchmarks.Scheduling.Quality.CpSatCache.DefaultPath, args.Contains("--resolve"), Console.Out);
         break;
@@ -22,7 +25,7 @@ switch (mode)
         BenchmarkSwitcher.FromAssembly(typeof(Workloads).Assembly).Run(args[1..]);
         break;
     default:
-        Console.Error.WriteLine("usage: [quick|throughput|quality [--quick]|cpsat [--resolve]|bdn [BenchmarkDotNet args]]");
+        Console.Error.WriteLine("usage: [quick|throughput|quality [--quick]|hard|cpsat [--resolve]|bdn [BenchmarkDotNet args]]");
         return 2;
 }
 return 0;
