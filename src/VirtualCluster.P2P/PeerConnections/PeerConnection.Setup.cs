@@ -12,7 +12,7 @@ public sealed partial class PeerConnection
 
     private IceAgent CreateAgent(IceRole role)
     {
-        var agent = new IceAgent(role, _options.Ice, _time, _loggerFactory);
+        var agent = new IceAgent(role, _options.Ice, _time, _loggerFactory, _socketFactory);
         agent.CandidateGathered += candidate =>
         {
             // candidates gathered before the description was handed out are inline in it; only later ones trickle

@@ -41,10 +41,17 @@ public sealed partial class PeerConnection : IAsyncDisposable
     private bool _inlineDone;
     private bool _gatheringDone;
     private ulong _version = 1;
+    private readonly Func<System.Net.IPEndPoint, Transport.IDatagramSocket>? _socketFactory;
 
     /// <summary>Creates a connection; nothing happens on the network until an offer or answer is created.</summary>
-    public PeerConnection(PeerConnectionOptions? options = null, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
+    /// <param name="options">Settings of every layer; validated here.</param>
+    /// <param name="timeProvider">The clock of all timers; <see cref="TimeProvider.System"/> when null.</param>
+    /// <param name="loggerFactory">Logging; none when null.</param>
+    /// <param name="socketFactory">Binds the ICE agent's sockets; real UDP when null (tests wrap them, e.g. to drop datagrams).</param>
+    public PeerConnection(PeerConnectionOptions? options = null, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null,
+        Func<System.Net.IPEndPoint, Transport.IDatagramSocket>? socketFactory = null)
     {
+        _socketFactory = socketFactory;
         _options = options ?? new PeerConnectionOptions();
         PeerConnectionOptionsValidator.ThrowIfInvalid(_options);
         _time = timeProvider ?? TimeProvider.System;
