@@ -54,9 +54,12 @@ public sealed partial class SctpAssociation
         ref var slot = ref _slots[tsn & (InboundSlots - 1)];
         if (slot.Data is not null)
         {
-            // An unfinished message still holds this slot from a TSN one window back: the peer never completed it.
-            Terminate("the peer left a fragmented message unfinished for more than 8192 TSNs", sendAbort: true, abortReason: "reassembly window exceeded");
-            return;
+            // A fragment from a whole window back: its message can no longer complete (its TSNs are all at or below
+            // the cumulative TSN), so the peer never finished it. Free it rather than hold it forever.
+            _heldBytes -= slot.Length;
+            ArrayPool<byte>.Shared.Return(slot.Data);
+            slot.Data = null;
+            Drop("stale-fragment");
         }
         var data = ArrayPool<byte>.Shared.Rent(payload.Length);
         payload.CopyTo(data);
@@ -187,7 +190,7 @@ public sealed partial class SctpAssociation
         {
             _dataInPacket = false;
             _packetsSinceSack++;
-            if (_sackImmediate || Serial.Gt(_highestReceived, _peerCumTsn) || _packetsSinceSack >= 2 || _state != AssocState.Established)
+            if (_sackImmediate || Serial.Gt(_highestReceived, _peerCumTsn) || _packetsSinceSack >= _options.PacketsPerSack || _state != AssocState.Established)
                 _sackDue = true;
             else if (!_sackTimerRunning)
             {

@@ -214,6 +214,7 @@ public sealed partial class SctpAssociation
             _peerRwnd -= c.Length;
             WriteData(ref w, tsn, c.Message, c.Offset, c.Length, c.Flags);
             _metrics.SctpRetransmitted();
+            _retransmittedChunks++;
             if (tsn == _rttTsn) _rttTsnValid = false; // Karn: no RTT sample from a retransmitted chunk
             sent = true;
         }

@@ -67,7 +67,7 @@ public sealed partial class SctpAssociation
         // Congestion control (RFC 9260 §7.2.1, §7.2.2): grow only when the window was in use.
         if (cumAdvanced && bytesAcked > 0 && !_inFastRecovery && flightBefore + _mtu >= _cwnd)
         {
-            if (_cwnd <= _ssthresh) _cwnd += (int)Math.Min(bytesAcked, _mtu);
+            if (_cwnd <= _ssthresh) _cwnd += (int)Math.Min(bytesAcked, (long)_mtu * _options.PacketsPerSack);
             else
             {
                 _partialBytesAcked += (int)bytesAcked;
@@ -140,6 +140,11 @@ public sealed partial class SctpAssociation
         }
     }
 
+    /// <summary>
+    /// Moves the advanced peer ack point (RFC 3758 §3.5 C) over abandoned chunks, and over whole messages the
+    /// peer already holds (gap-acknowledged), so one FORWARD-TSN skips every hole instead of one per round trip.
+    /// Everything at or below the point is then either abandoned or a complete message the peer has.
+    /// </summary>
     private void UpdateAdvancedPeerAckPoint()
     {
         if (!_peerSupportsForwardTsn) return;
@@ -148,11 +153,22 @@ public sealed partial class SctpAssociation
         while (Serial.Lt(_advancedPeerAckPoint, _nextTsn - 1))
         {
             var next = _advancedPeerAckPoint + 1;
-            if (Serial.Ge(next, _nextTsn) || !RingAt(next).Abandoned) break;
-            _advancedPeerAckPoint = next;
+            ref var c = ref RingAt(next);
+            if (c.Abandoned) { _advancedPeerAckPoint = next; advanced = true; continue; }
+            if (!c.GapAcked) break;
+            var end = next;
+            while ((RingAt(end).Flags & DataFlags.End) == 0)
+            {
+                end++;
+                if (Serial.Ge(end, _nextTsn)) return;
+                ref var f = ref RingAt(end);
+                if (!f.GapAcked && !f.Abandoned) goto done;
+            }
+            _advancedPeerAckPoint = end;
             advanced = true;
         }
-        if (advanced) _forwardTsnDue = true;
+    done:
+        if (advanced && Serial.Gt(_advancedPeerAckPoint, _cumAckTsn)) _forwardTsnDue = true;
     }
 
     /// <summary>FORWARD-TSN (RFC 3758 §3.2): the new cumulative TSN and, per ordered stream, the last skipped SSN.</summary>

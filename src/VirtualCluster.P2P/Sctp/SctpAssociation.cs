@@ -39,6 +39,7 @@ public sealed partial class SctpAssociation : IAsyncDisposable
     private uint _localTag, _peerTag;
     private long _rtoTicks;
     private string? _closeReason;
+    private long _retransmittedChunks;
 
     private enum AssocState { Closed, CookieWait, CookieEchoed, Established, ShutdownPending, ShutdownSent, ShutdownReceived, ShutdownAckSent, Ended }
 
@@ -105,6 +106,9 @@ public sealed partial class SctpAssociation : IAsyncDisposable
 
     /// <summary>Largest message this side accepts (<see cref="SctpOptions.MaxMessageSize"/>): what SDP should advertise.</summary>
     public int LocalMaxMessageSize => _options.MaxMessageSize;
+
+    /// <summary>DATA chunks retransmitted so far (also counted on the vcluster.p2p.sctp.retransmissions meter).</summary>
+    public long RetransmittedChunks { get { lock (_gate) return _retransmittedChunks; } }
 
     /// <summary>Raised once when the association is established.</summary>
     public event Action? Opened;
@@ -215,6 +219,13 @@ public sealed partial class SctpAssociation : IAsyncDisposable
         uint v;
         do { RandomNumberGenerator.Fill(b); v = BinaryPrimitives.ReadUInt32BigEndian(b); } while (v == 0);
         return v;
+    }
+
+    // For tests: the verification tag peers must use, and what the association holds.
+    internal uint LocalVerificationTag { get { lock (_gate) return _localTag; } }
+    internal (int Outstanding, long Queued, long HeldForReassembly, int Streams, int Channels) Holdings
+    {
+        get { lock (_gate) return (_ringCount, _queuedBytes, _heldBytes, _inbound.Count, _channels.Count); }
     }
 
     private long Ticks(TimeSpan span) => (long)(span.Ticks * (_time.TimestampFrequency / (double)TimeSpan.TicksPerSecond));

@@ -19,9 +19,10 @@ public sealed class SctpOptions
 
     /// <summary>
     /// Receive buffer in bytes: the advertised receiver window (a_rwnd) and the bound on data held for reassembly
-    /// and in-order delivery. Default 4 MiB (enough for about 1 Gbit/s at 30 ms RTT).
+    /// and in-order delivery. Default 1 MiB: about 1 Gbit/s at 8 ms RTT, 170 Mbit/s at 50 ms. Larger windows
+    /// let a sender overrun socket buffers on loopback (measured: 4 MiB lost 3 % of packets, 1 MiB none).
     /// </summary>
-    public int ReceiveWindow { get; set; } = 4 * 1024 * 1024;
+    public int ReceiveWindow { get; set; } = 1024 * 1024;
 
     /// <summary>Initial retransmission timeout (RFC 9260 RTO.Initial). Default 1 s.</summary>
     public TimeSpan InitialRto { get; set; } = TimeSpan.FromSeconds(1);
@@ -46,6 +47,14 @@ public sealed class SctpOptions
 
     /// <summary>Longest wait before a SACK is sent for received DATA (RFC 9260 §6.2, at most 500 ms). Default 20 ms.</summary>
     public TimeSpan DelayedSackTimeout { get; set; } = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>
+    /// In-order DATA packets received per SACK. RFC 9260 §6.2 says every second packet; gaps, duplicates and
+    /// FORWARD-TSN are still acknowledged at once and the delayed-SACK timer bounds the wait, and the sender grows
+    /// cwnd by up to this many MTUs per SACK so slow start is not slowed. Acknowledging every fourth packet halves
+    /// the SACK traffic and measurably raises throughput on loopback (docs/benchmarks.md). Default 4.
+    /// </summary>
+    public int PacketsPerSack { get; set; } = 4;
 
     /// <summary>How long a state cookie stays valid (Valid.Cookie.Life). Default 60 s.</summary>
     public TimeSpan CookieLifetime { get; set; } = TimeSpan.FromSeconds(60);
@@ -76,7 +85,7 @@ internal sealed class SctpOptionsValidator : IValidateOptions<SctpOptions>
         if (options.MaxMessageSize is < 1024 or > 64 * 1024 * 1024)
             errors.Add("MaxMessageSize must be between 1024 and 67108864 bytes (default 262144).");
         if (options.ReceiveWindow < 16 * 1024 || options.ReceiveWindow < options.MaxMessageSize / 4)
-            errors.Add("ReceiveWindow must be at least 16384 bytes and a quarter of MaxMessageSize (default 4194304).");
+            errors.Add("ReceiveWindow must be at least 16384 bytes and a quarter of MaxMessageSize (default 1048576).");
         if (options.MinRto <= TimeSpan.Zero || options.InitialRto < options.MinRto || options.MaxRto < options.InitialRto)
             errors.Add("RTO bounds must satisfy 0 < MinRto <= InitialRto <= MaxRto (defaults 200 ms, 1 s, 10 s).");
         if (options.MaxRetransmissions is < 1 or > 100)
@@ -87,6 +96,8 @@ internal sealed class SctpOptionsValidator : IValidateOptions<SctpOptions>
             errors.Add("HeartbeatInterval must be positive (default 30 s).");
         if (options.DelayedSackTimeout < TimeSpan.Zero || options.DelayedSackTimeout > TimeSpan.FromMilliseconds(500))
             errors.Add("DelayedSackTimeout must be between 0 and 500 ms (RFC 9260 §6.2; default 20 ms).");
+        if (options.PacketsPerSack is < 1 or > 16)
+            errors.Add("PacketsPerSack must be between 1 and 16 (default 4; RFC 9260 says 2).");
         if (options.CookieLifetime < TimeSpan.FromSeconds(1))
             errors.Add("CookieLifetime must be at least 1 s (default 60 s).");
         if (options.InitialCongestionWindow < 0)

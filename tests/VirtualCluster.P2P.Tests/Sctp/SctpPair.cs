@@ -56,12 +56,12 @@ internal sealed class SctpPair : IAsyncDisposable
 /// <summary>Polls a condition until a deadline (never a fixed sleep).</summary>
 internal static class Eventually
 {
-    public static async Task TrueAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
+    public static async Task TrueAsync(Func<bool> condition, string what, TimeSpan? timeout = null, Func<string>? describe = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
         while (!condition())
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"timed out waiting until: {what}");
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"timed out waiting until: {what}{(describe is null ? "" : " (" + describe() + ")")}");
             await Task.Delay(5);
         }
     }
