@@ -24,10 +24,12 @@ for (var i = 0; i < runs + 1; i++)
     await a.DisposeAsync();
     await b.DisposeAsync();
 }
-var (pa, pb, _, remote) = await ConnectAsync();
+var (pa, pb, _, _) = await ConnectAsync();
+var bulk = new TaskCompletionSource<DataChannel>(TaskCreationOptions.RunContinuationsAsynchronously);
+pb.DataChannel += c => { if (c.Label == "bulk") bulk.TrySetResult(c); };
 var channel = pa.CreateDataChannel("bulk");
 await channel.WaitForOpenAsync();
-var accepted = await remote;
+var accepted = await bulk.Task.WaitAsync(TimeSpan.FromSeconds(30));
 var (seconds, cpuPerGb, bytes) = await ThroughputAsync(channel, accepted!, (long)mb * 1024 * 1024);
 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $".NET: {bytes} bytes in {seconds:0.00} s"));
 await pa.DisposeAsync();
