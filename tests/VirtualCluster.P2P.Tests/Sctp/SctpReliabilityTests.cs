@@ -81,18 +81,23 @@ public sealed class SctpReliabilityTests
     [Fact]
     public async Task A_timed_channel_gives_up_messages_after_their_lifetime()
     {
-        await using var pair = await SctpPair.ConnectAsync();
+        var options = SctpPair.Fast();
+        options.MaxRetransmissions = 50; // the link is cut on purpose below; a loaded machine must not fail the association
+        await using var pair = await SctpPair.ConnectAsync(options, SctpPair.Fast());
         var (a, b) = await pair.OpenAsync("timed", new DataChannelInit { MaxPacketLifeTime = TimeSpan.FromMilliseconds(50) });
         Assert.Equal(TimeSpan.FromMilliseconds(50), b.MaxPacketLifeTime);
         var inbox = CreateInbox(b);
         pair.Link.Blocked = true;
         for (var i = 0; i < 20; i++) a.Send(new byte[100]);
-        await Eventually.TrueAsync(() => pair.A.Holdings.Outstanding == 0 || pair.Link.A.PacketsDropped > 3, "sent while blocked");
-        await Task.Delay(200); // let the lifetime pass; the positive control below shows the channel still works
+        await Eventually.TrueAsync(() => pair.A.Holdings.Queued == 0, "all 20 sent into the cut link");
+        await Task.Delay(150); // let their 50 ms lifetime pass; the message below is the positive control
         pair.Link.Blocked = false;
         a.Send(new byte[] { 42 });
+        await Eventually.TrueAsync(() => !inbox.IsEmpty, "the message sent after the lifetime passed arrives",
+            describe: () => $"A {pair.A.State} {pair.A.CloseReason} holds {pair.A.Holdings}; B {pair.B.State} {pair.B.CloseReason} holds {pair.B.Holdings}");
         var m = await Take(inbox);
         Assert.Equal(new byte[] { 42 }, m.Data);
+        await Eventually.TrueAsync(() => pair.A.Holdings.Outstanding == 0, "expired messages skipped with FORWARD-TSN");
         Assert.True(inbox.IsEmpty);
     }
 
