@@ -79,7 +79,11 @@ public sealed partial class IceAgent
         var useCandidate = IsControlling && pair.UseCandidate;
         var controlling = IsControlling;
         var request = BuildCheckLocked(pair, useCandidate, controlling, out var id);
-        if (pair.State != IceCandidatePairState.Succeeded) pair.State = IceCandidatePairState.InProgress;
+        if (pair.State != IceCandidatePairState.Succeeded)
+        {
+            pair.State = IceCandidatePairState.InProgress;
+            pair.CheckStartedAt = _time.GetUtcNow();
+        }
         pair.CurrentCheck = id;
         var cancel = new CancellationTokenSource();
         pair.CurrentCheckCancel = cancel;
@@ -177,6 +181,7 @@ public sealed partial class IceAgent
         var wasSucceeded = pair.State == IceCandidatePairState.Succeeded;
         pair.State = IceCandidatePairState.Succeeded;
         _firstValidAt ??= _time.GetUtcNow();
+        if (!wasSucceeded && pair.CheckStartedAt is { } checkStarted) pair.Rtt = _time.GetUtcNow() - checkStarted;
         if (!wasSucceeded) Log.PairSucceeded(_logger, pair.ToString());
         var foundation = pair.Foundation;
         foreach (var p in _pairs)

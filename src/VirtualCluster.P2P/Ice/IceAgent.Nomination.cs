@@ -3,9 +3,14 @@ namespace VirtualCluster.P2P.Ice;
 public sealed partial class IceAgent
 {
     /// <summary>
-    /// Regular nomination by the controlling agent (RFC 8445 §8.1.1): once the best valid pair has no higher-priority
-    /// pair left to check, or <see cref="IceAgentOptions.NominationTimeout"/> after the first pair succeeded, repeat
-    /// the check on that pair with USE-CANDIDATE.
+    /// Regular nomination by the controlling agent (RFC 8445 §8.1.1): once no higher-priority pair could still beat
+    /// the best valid pair, or <see cref="IceAgentOptions.NominationTimeout"/> after the first pair succeeded, repeat
+    /// the check on that pair with USE-CANDIDATE. A higher pair could still beat it while it is frozen or waiting, or
+    /// while its check has been unanswered for less than max(<see cref="IceAgentOptions.NominationPatience"/>,
+    /// 4 × the best pair's round trip): an answer later than that is unlikely, and host pairs between private
+    /// networks never answer at all, so waiting the whole timeout for them only slows setup. When the best valid pair
+    /// is relayed, or the pending pair is (its check waits for TURN permissions), the full timeout still applies: on the
+    /// NAT lab a shorter wait nominated relay-to-relay where the direct-to-relay pair was about to succeed.
     /// </summary>
     private void NominateLocked(DateTimeOffset now)
     {
@@ -17,8 +22,13 @@ public sealed partial class IceAgent
         }
         if (best is null) return;
         var bestPriority = PriorityOf(best);
+        var patience = _options.NominationPatience;
+        if (best.Rtt is { } rtt && rtt * 4 > patience) patience = rtt * 4;
         var higherPending = _pairs.Any(p => PriorityOf(p) > bestPriority
-            && p.State is IceCandidatePairState.Frozen or IceCandidatePairState.Waiting or IceCandidatePairState.InProgress);
+            && (p.State is IceCandidatePairState.Frozen or IceCandidatePairState.Waiting
+                || (p.State == IceCandidatePairState.InProgress
+                    // relayed pairs wait for TURN permissions and a relayed best is worth replacing: full timeout for them
+                    && (best.IsRelayed || p.IsRelayed || p.CheckStartedAt is not { } started || now - started < patience))));
         if (higherPending && now - _firstValidAt.Value < _options.NominationTimeout) return;
         _nominating = best;
         best.UseCandidate = true;

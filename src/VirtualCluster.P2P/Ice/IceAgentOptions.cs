@@ -51,6 +51,16 @@ public sealed class IceAgentOptions
     /// </summary>
     public TimeSpan NominationTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How long a higher-priority pair's check may stay unanswered and still hold back nomination: the larger of this
+    /// and 4 × the round trip the best valid pair took. A pair checked for longer (host pairs between two private
+    /// networks, which never answer) no longer counts, so the agent nominates without waiting for
+    /// <see cref="NominationTimeout"/>, which stays the last resort. A new check on the pair (a triggered check after
+    /// the peer's check arrived) restarts its clock. Pairs through a TURN relay, and any pair while the best valid one
+    /// is relayed, still get the whole <see cref="NominationTimeout"/>. Default 100 ms.
+    /// </summary>
+    public TimeSpan NominationPatience { get; set; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>Mean interval of consent checks on the selected pair, randomized ±20% (RFC 7675 §5.1). Default 5 s.</summary>
     public TimeSpan ConsentInterval { get; set; } = TimeSpan.FromSeconds(5);
 
@@ -80,6 +90,8 @@ internal sealed class IceAgentOptionsValidator : IValidateOptions<IceAgentOption
             errors.Add("MaxCheckTransmissions must be between 1 and 20 (default 7).");
         if (o.NominationTimeout < TimeSpan.Zero)
             errors.Add("NominationTimeout must not be negative.");
+        if (o.NominationPatience < TimeSpan.Zero || o.NominationPatience > TimeSpan.FromSeconds(10))
+            errors.Add("NominationPatience must be 0-10 s (default 100 ms); set it to NominationTimeout or more to wait for every pair.");
         if (o.ConsentInterval <= TimeSpan.Zero || o.ConsentTimeout <= o.ConsentInterval)
             errors.Add("ConsentInterval must be positive and ConsentTimeout longer than it (RFC 7675: 5 s and 30 s).");
         if (o.GatheringTimeout <= TimeSpan.Zero)

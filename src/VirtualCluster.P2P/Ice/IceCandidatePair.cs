@@ -58,6 +58,10 @@ public sealed class IceCandidatePair
     internal bool UseCandidate { get; set; }
     internal bool NominateOnSuccess { get; set; }
     internal bool Queued { get; set; }
+    /// <summary>When the current check on this pair was started (not retransmitted): how long it has gone unanswered.</summary>
+    internal DateTimeOffset? CheckStartedAt { get; set; }
+    /// <summary>Time from the start of the check that succeeded to its response (an upper bound of the round trip).</summary>
+    internal TimeSpan? Rtt { get; set; }
 
     /// <summary>Pair priority from the controlling agent's point of view (RFC 8445 §6.1.2.3).</summary>
     public ulong PriorityFor(bool localIsControlling) =>
