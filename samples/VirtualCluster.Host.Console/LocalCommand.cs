@@ -27,11 +27,12 @@ internal static class LocalCommand
         };
         docker.AcceptOnlyFromAmong("auto", "on", "off");
         var dockerEndpoint = new Option<string>("--docker-endpoint") { Description = "Docker daemon address.", DefaultValueFactory = _ => "unix:///var/run/docker.sock" };
-        var command = new Command("local", "Run a local cluster: a control plane and agents on this machine.") { dataDir, port, agents, firstPort, docker, dockerEndpoint };
+        var gatewayPort = new Option<int>("--gateway-port") { Description = "Port of the gateway on 127.0.0.1 (services at http://<service>.localhost:<port>/); 0 runs none.", DefaultValueFactory = _ => 8080 };
+        var command = new Command("local", "Run a local cluster: a control plane, agents and a gateway on this machine.") { dataDir, port, agents, firstPort, docker, dockerEndpoint, gatewayPort };
         command.SetAction(async (parse, _) =>
         {
             var settings = new LocalSettings(Path.GetFullPath(parse.GetValue(dataDir)!), parse.GetValue(port), parse.GetValue(agents), parse.GetValue(firstPort),
-                parse.GetValue(docker)!, parse.GetValue(dockerEndpoint)!);
+                parse.GetValue(docker)!, parse.GetValue(dockerEndpoint)!, parse.GetValue(gatewayPort));
             if (settings.Validate() is { } error)
             {
                 System.Console.Error.WriteLine($"error: {error}");
@@ -42,13 +43,16 @@ internal static class LocalCommand
         return command;
     }
 
-    private sealed record LocalSettings(string DataDirectory, int Port, int Agents, int FirstServicePort, string Docker, string DockerEndpoint)
+    private sealed record LocalSettings(string DataDirectory, int Port, int Agents, int FirstServicePort, string Docker, string DockerEndpoint, int GatewayPort)
     {
         public string Url => $"http://127.0.0.1:{Port}";
+        public string GatewayUrl => $"http://127.0.0.1:{GatewayPort}";
 
         public string? Validate() =>
             Port is < 1 or > 65535 ? $"--port {Port} is not a port number (1-65535)"
             : Agents is < 1 or > 16 ? $"--agents {Agents} must be between 1 and 16"
+            : GatewayPort is < 0 or > 65535 ? $"--gateway-port {GatewayPort} is not a port number (1-65535, or 0 for no gateway)"
+            : GatewayPort == Port ? $"--gateway-port {GatewayPort} is the API port too; pick another"
             : FirstServicePort < 1024 || FirstServicePort + Agents * 1000 - 1 > 65535
                 ? $"--service-ports {FirstServicePort} leaves no room for {Agents} agents x 1000 ports below 65536"
             : null;
@@ -74,6 +78,20 @@ internal static class LocalCommand
             var adminToken = (await File.ReadAllTextAsync(Path.Combine(cpDir, ClusterCredentials.AdminTokenFile))).Trim();
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", adminToken);
             var joinFile = Path.Combine(cpDir, ClusterCredentials.JoinTokenFile);
+            ChildProcess? gateway = null;
+            if (s.GatewayPort != 0)
+            {
+                gateway = ChildProcess.Start("gateway",
+                [
+                    "gateway", "--server", s.Url, "--token-file", Path.Combine(cpDir, ClusterCredentials.AdminTokenFile),
+                    "--listen", s.GatewayUrl, "--domain", "localhost",
+                ], Path.Combine(logs, "gateway.log"));
+                children.Add(gateway);
+                System.Console.WriteLine($"starting gateway on {s.GatewayUrl} (pid {gateway.Pid}) ...");
+                using var probe = new HttpClient { BaseAddress = new Uri(s.GatewayUrl), Timeout = TimeSpan.FromSeconds(2) };
+                if (!await WaitAsync(async () => (await probe.GetAsync("/")).IsSuccessStatusCode, gateway, TimeSpan.FromSeconds(60), stop.Token))
+                    return Failed(gateway, $"the gateway did not start on {s.GatewayUrl} (is the port taken? pick another with --gateway-port)");
+            }
             for (var i = 1; i <= s.Agents; i++)
             {
                 var first = s.FirstServicePort + (i - 1) * 1000;
@@ -85,6 +103,7 @@ internal static class LocalCommand
                     "--docker", s.Docker, "--docker-endpoint", s.DockerEndpoint, "--docker-publish-address", "127.0.0.1",
                     // The whole cluster stops together: there is nowhere to drain to.
                     "--no-drain-on-shutdown",
+                    .. (s.GatewayPort != 0 ? new[] { "--gateway", s.GatewayUrl } : []),
                 ], Path.Combine(logs, $"node-{i}.log"));
                 children.Add(agent);
                 System.Console.WriteLine($"starting agent node-{i} (pid {agent.Pid}), service ports {first}-{first + 999}");
@@ -104,7 +123,8 @@ internal static class LocalCommand
                   CLI config:  {config} (vcluster uses it when no --server/--token is given)
                   logs:        {logs}
                   drivers:     {drivers}
-                try: dotnet run --project src/VirtualCluster.Cli -- deploy samples/specs/hello.json
+                  gateway:     {(s.GatewayPort != 0 ? $"http://<service>.localhost:{s.GatewayPort}/" : "none (--gateway-port 0)")}
+                try: dotnet run --project src/VirtualCluster.Cli -- deploy samples/specs/hello.json{(s.GatewayPort != 0 ? $"\n     curl http://hello.localhost:{s.GatewayPort}/" : "")}
                 press Ctrl+C to stop
                 """);
             while (!stop.IsCancellationRequested)
@@ -119,7 +139,8 @@ internal static class LocalCommand
         finally
         {
             System.Console.WriteLine("stopping agents and their workloads ...");
-            await Task.WhenAll(children.Where(c => c.Name != "control-plane").Select(c => c.StopAsync(TimeSpan.FromSeconds(30))));
+            await Task.WhenAll(children.Where(c => c.Name is not ("control-plane" or "gateway")).Select(c => c.StopAsync(TimeSpan.FromSeconds(30))));
+            foreach (var c in children.Where(c => c.Name == "gateway")) await c.StopAsync(TimeSpan.FromSeconds(15));
             foreach (var c in children.Where(c => c.Name == "control-plane")) await c.StopAsync(TimeSpan.FromSeconds(15));
             foreach (var c in children) c.Dispose();
             System.Console.WriteLine("local cluster stopped");

@@ -37,12 +37,14 @@ public sealed class TunnelOptions
 }
 
 /// <summary>Checks <see cref="TunnelOptions"/>; every problem names the property and the fix.</summary>
-internal sealed class TunnelOptionsValidator : IValidateOptions<TunnelOptions>
+public sealed class TunnelOptionsValidator : IValidateOptions<TunnelOptions>
 {
+    /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, TunnelOptions o) => Check(o) is { Count: > 0 } errors
         ? ValidateOptionsResult.Fail(errors)
         : ValidateOptionsResult.Success;
 
+    /// <summary>Every problem of <paramref name="o"/>, empty when it is valid.</summary>
     public static List<string> Check(TunnelOptions o)
     {
         var errors = new List<string>();
