@@ -34,7 +34,7 @@ internal sealed partial class GatewayProxyMiddleware(
                 return;
             case HostNames.Kind.Invalid:
                 metrics.Answered("", 400);
-                await ErrorPages.WriteAsync(context, 400, "Bad Host", $"{error}. Services are at http://<service>.{_options.Domain}/").ConfigureAwait(false);
+                await ErrorPages.WriteAsync(context, 400, "Bad Host", $"{error}. Services are at http://<service>.{_options.Domain}{(context.Request.Host.Port is { } p ? $":{p}" : "")}/").ConfigureAwait(false);
                 return;
         }
         var route = routes.Find(service);

@@ -54,10 +54,13 @@ internal sealed class GatewayStack : IAsyncDisposable
             { "name": "{{name}}", "command": "dotnet", "args": ["{{RepoPaths.HelloDll}}"], "replicas": {{replicas}},
               "resources": { "cpu": "100m", "memory": "64Mi" }, "ports": [{ "name": "http" }], "env": { "GREETING": "hello" },
               "placement": { "antiAffinity": "required" },
-              "healthCheck": { "type": "http", "port": "http", "path": "/health", "interval": "1s" } }
+              "healthCheck": { "type": "http", "port": "http", "path": "/health", "interval": "1s", "gracePeriod": "60s" } }
             """;
         using var api = Cluster.Api();
-        using var response = await api.Http.PostAsync("/v1/services", new StringContent(spec, System.Text.Encoding.UTF8, "application/json"));
+        // A loaded CI machine may take longer than the API client's 5 s to place a service.
+        using var post = new HttpClient { BaseAddress = api.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        post.DefaultRequestHeaders.Authorization = api.Http.DefaultRequestHeaders.Authorization;
+        using var response = await post.PostAsync("/v1/services", new StringContent(spec, System.Text.Encoding.UTF8, "application/json"));
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
         return await api.WaitRunningAsync(name, TimeSpan.FromSeconds(120));
     }
