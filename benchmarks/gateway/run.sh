@@ -24,7 +24,7 @@ kill_machine() { # agent pid: freeze and SIGKILL it and every process under it
 }
 cleanup() {
   for p in "${restarted[@]}"; do kill_machine "$p"; done
-  kill -INT $local_pid 2>/dev/null || true; wait $local_pid 2>/dev/null || true; rm -rf "$dir"
+  kill -TERM $local_pid 2>/dev/null || true; wait $local_pid 2>/dev/null || true; rm -rf "$dir"
 }
 trap cleanup EXIT
 until grep -q "local cluster ready" "$dir/local.log"; do kill -0 $local_pid || { cat "$dir/local.log"; exit 1; }; sleep 0.5; done
