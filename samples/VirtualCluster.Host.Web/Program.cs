@@ -1,5 +1,6 @@
 using VirtualCluster.ControlPlane;
 using VirtualCluster.Gateway;
+using VirtualCluster.Gateway.Access;
 using VirtualCluster.Routing.Tunnel;
 using VirtualCluster.Security;
 
@@ -14,6 +15,9 @@ builder.WebHost.ConfigureKestrel(k =>
     k.Limits.MaxRequestBodySize = 1 << 20; // the API's own limit; proxied bodies are streamed and not limited by it
 });
 builder.Services.AddVirtualClusterControlPlane(options => builder.Configuration.GetSection("VirtualCluster").Bind(options));
+// Stable URLs: VirtualCluster:Urls:GatewayUrl / :ClusterDomain in appsettings, or --gateway-url on the command line.
+builder.Services.Configure<ServiceUrlOptions>(builder.Configuration.GetSection("VirtualCluster:Urls"));
+if (builder.Configuration["gateway-url"] is { Length: > 0 } gatewayUrl) builder.Services.Configure<ServiceUrlOptions>(o => o.GatewayUrl = gatewayUrl);
 VirtualCluster.Host.Web.WebHostMembership.Add(builder); // --membership embedded|etcd|consul
 // In-process, agents' tunnel tokens are checked with the cluster's own signing key.
 builder.Services.AddSingleton<ITunnelAuthenticator>(sp => new SigningKeyTunnelAuthenticator(sp.GetRequiredService<TokenService>()));
@@ -26,6 +30,7 @@ builder.Services.AddVirtualClusterGateway(options =>
 });
 // The gateway reads the route table through this host's own API, with a token it mints for itself at start.
 builder.Services.AddOptions<GatewayOptions>().PostConfigure<TokenService>((o, tokens) => o.ControlPlaneToken ??= tokens.Issue("gateway", TokenRoles.Admin));
+builder.Services.AddServiceAccess(); // "access": "token" services, checked with the control plane's TokenService
 var app = builder.Build();
 app.UseVirtualClusterGateway();
 app.MapGet("/", () => Results.Redirect("/v1/health"));

@@ -41,7 +41,7 @@ public sealed partial class GatewayFixture : IAsyncLifetime
         await Cluster.DisposeAsync();
     }
 
-    [GeneratedRegex(@"starting gateway on \S+ \(pid (\d+)\)")]
+    [GeneratedRegex(@"gateway up at \S+ \(pid (\d+)\)")]
     private static partial Regex GatewayPidPattern();
 }
 

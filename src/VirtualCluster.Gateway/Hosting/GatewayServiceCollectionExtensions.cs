@@ -40,6 +40,8 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<EndpointSelector>();
         services.TryAddSingleton<InstanceConnector>();
         services.TryAddSingleton<GatewayMetrics>();
+        // "access": "token" services: checked with the cluster's key when AddServiceAccess is registered, refused otherwise.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IGatewayAccessCheck, Access.ServiceAccessGatewayCheck>());
         services.AddHostedService<ControlPlaneRouteSource>();
         return services;
     }
