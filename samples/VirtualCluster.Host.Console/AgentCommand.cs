@@ -38,6 +38,7 @@ internal static class AgentCommand
             Description = "Host address container ports are published on (0.0.0.0 = every interface, 127.0.0.1 = this machine only).",
             DefaultValueFactory = _ => "0.0.0.0",
         };
+        var gateway = new Option<string?>("--gateway") { Description = "Gateway URL(s), comma-separated: keep an outbound tunnel to each so services are reachable at their stable URLs." };
         var noDrain = new Option<bool>("--no-drain-on-shutdown") { Description = "On SIGTERM/Ctrl+C stop at once instead of draining this node first (use when the whole cluster stops)." };
         var drainTimeout = new Option<double>("--drain-timeout") { Description = "Seconds to wait for the drain on shutdown.", DefaultValueFactory = _ => 30 };
         var jitter = new Option<double>("--heartbeat-jitter") { Description = "Test aid: delay each heartbeat by up to this many milliseconds.", Hidden = true };
@@ -45,7 +46,7 @@ internal static class AgentCommand
         var command = new Command("agent", "Run a node agent that joins a control plane.")
         {
             server, joinToken, joinTokenFile, name, dataDir, address, ports, labels, cpu, memory, machineShare, docker, dockerEndpoint, dockerPublish,
-            noDrain, drainTimeout, jitter, exitWithStdin,
+            noDrain, drainTimeout, jitter, exitWithStdin, gateway,
         };
         foreach (var option in membership.All.Where(o => o != membership.LeaseTtl)) command.Options.Add(option);
         command.SetAction(async (parse, ct) =>
@@ -71,6 +72,7 @@ internal static class AgentCommand
                 Docker = Enum.Parse<DockerMode>(parse.GetValue(docker)!, ignoreCase: true),
                 DockerEndpoint = parse.GetValue(dockerEndpoint)!,
                 DockerPublishAddress = parse.GetValue(dockerPublish)!,
+                Gateways = parse.GetValue(gateway) ?? "",
             };
             if (PortRange.TryParse(parse.GetValue(ports), out var range)) options.Ports = range;
             else errors.Add($"--ports \"{parse.GetValue(ports)}\" is not a range like 20000-20999");
@@ -132,6 +134,7 @@ internal static class AgentCommand
             o.CpuMillicores = options.CpuMillicores; o.MemoryBytes = options.MemoryBytes; o.MachineShare = options.MachineShare;
             o.Docker = options.Docker; o.DockerEndpoint = options.DockerEndpoint; o.DockerPublishAddress = options.DockerPublishAddress;
             o.DrainOnShutdown = options.DrainOnShutdown; o.DrainTimeout = options.DrainTimeout; o.HeartbeatJitter = options.HeartbeatJitter;
+            o.Gateways = options.Gateways;
         });
         using var host = builder.Build();
         if (exitWithStdin) HostOptions.WatchStdin(() => host.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication());

@@ -36,11 +36,12 @@ internal static class LocalCommand
                 + "--share-machine false gives each agent the whole machine (oversubscription: the scheduler may place several times what fits).",
             DefaultValueFactory = _ => true,
         };
-        var command = new Command("local", "Run a local cluster: a control plane and agents on this machine.") { dataDir, port, agents, firstPort, docker, dockerEndpoint, share };
+        var gatewayPort = new Option<int>("--gateway-port") { Description = "Port of the gateway on 127.0.0.1 (services at http://<service>.localhost:<port>/); 0 runs none.", DefaultValueFactory = _ => 8080 };
+        var command = new Command("local", "Run a local cluster: a control plane, agents and a gateway on this machine.") { dataDir, port, agents, firstPort, docker, dockerEndpoint, share, gatewayPort };
         command.SetAction(async (parse, _) =>
         {
             var settings = new LocalSettings(Path.GetFullPath(parse.GetValue(dataDir)!), parse.GetValue(port), parse.GetValue(agents), parse.GetValue(firstPort),
-                parse.GetValue(docker)!, parse.GetValue(dockerEndpoint)!, parse.GetValue(share));
+                parse.GetValue(docker)!, parse.GetValue(dockerEndpoint)!, parse.GetValue(share), parse.GetValue(gatewayPort));
             if (settings.Validate() is { } error)
             {
                 System.Console.Error.WriteLine($"error: {error}");
@@ -51,13 +52,19 @@ internal static class LocalCommand
         return command;
     }
 
-    private sealed record LocalSettings(string DataDirectory, int Port, int Agents, int FirstServicePort, string Docker, string DockerEndpoint, bool ShareMachine)
+    private sealed record LocalSettings(string DataDirectory, int Port, int Agents, int FirstServicePort, string Docker, string DockerEndpoint, bool ShareMachine,
+        int GatewayPort)
     {
         public string Url => $"http://127.0.0.1:{Port}";
+        public string GatewayUrl => $"http://127.0.0.1:{GatewayPort}";
+        /// <summary>The control plane's template for stable URLs: this cluster's gateway port.</summary>
+        public string StableUrlTemplate => LocalGatewayUrl.Replace(":8080/", $":{GatewayPort}/", StringComparison.Ordinal);
 
         public string? Validate() =>
             Port is < 1 or > 65535 ? $"--port {Port} is not a port number (1-65535)"
             : Agents is < 1 or > 16 ? $"--agents {Agents} must be between 1 and 16"
+            : GatewayPort is < 0 or > 65535 ? $"--gateway-port {GatewayPort} is not a port number (1-65535, or 0 for no gateway)"
+            : GatewayPort == Port ? $"--gateway-port {GatewayPort} is the API port too; pick another"
             : FirstServicePort < 1024 || FirstServicePort + Agents * 1000 - 1 > 65535
                 ? $"--service-ports {FirstServicePort} leaves no room for {Agents} agents x 1000 ports below 65536"
             : null;
@@ -75,7 +82,9 @@ internal static class LocalCommand
         try
         {
             var cpDir = Path.Combine(s.DataDirectory, "control-plane");
-            var cp = ChildProcess.Start("control-plane", ["control-plane", "--data-dir", cpDir, "--listen", s.Url, "--gateway-url", LocalGatewayUrl], Path.Combine(logs, "control-plane.log"));
+            var cp = ChildProcess.Start("control-plane",
+                ["control-plane", "--data-dir", cpDir, "--listen", s.Url, .. s.GatewayPort != 0 ? (string[])["--gateway-url", s.StableUrlTemplate] : []],
+                Path.Combine(logs, "control-plane.log"));
             children.Add(cp);
             using var http = new HttpClient { BaseAddress = new Uri(s.Url), Timeout = TimeSpan.FromSeconds(2) };
             if (!await WaitAsync(() => HealthyAsync(http), cp, TimeSpan.FromSeconds(60), stop.Token))
@@ -85,6 +94,19 @@ internal static class LocalCommand
             var adminToken = (await File.ReadAllTextAsync(Path.Combine(cpDir, ClusterCredentials.AdminTokenFile))).Trim();
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", adminToken);
             var joinFile = Path.Combine(cpDir, ClusterCredentials.JoinTokenFile);
+            if (s.GatewayPort != 0)
+            {
+                var gateway = ChildProcess.Start("gateway",
+                [
+                    "gateway", "--server", s.Url, "--token-file", Path.Combine(cpDir, ClusterCredentials.AdminTokenFile),
+                    "--listen", s.GatewayUrl, "--domain", "localhost",
+                ], Path.Combine(logs, "gateway.log"));
+                children.Add(gateway);
+                using var probe = new HttpClient { BaseAddress = new Uri(s.GatewayUrl), Timeout = TimeSpan.FromSeconds(2) };
+                if (!await WaitAsync(async () => (await probe.GetAsync("/")).IsSuccessStatusCode, gateway, TimeSpan.FromSeconds(60), stop.Token))
+                    return Failed(checklist, gateway, $"gateway on {s.GatewayUrl} (pid {gateway.Pid}) did not start (is the port taken? pick another with --gateway-port)");
+                checklist.Done($"gateway up at {s.GatewayUrl} (pid {gateway.Pid}): services at http://<service>.localhost:{s.GatewayPort}/");
+            }
             var agents = new Dictionary<string, ChildProcess>(StringComparer.Ordinal);
             for (var i = 1; i <= s.Agents; i++)
             {
@@ -99,6 +121,8 @@ internal static class LocalCommand
                     "--no-drain-on-shutdown",
                     // One machine, several agents: each reports its part, so the cluster adds up to the machine.
                     .. s.ShareMachine && s.Agents > 1 ? (string[])["--machine-share", $"{i}/{s.Agents}"] : [],
+                    // Each agent keeps a tunnel to the gateway: the stable URLs reach instances through it.
+                    .. s.GatewayPort != 0 ? (string[])["--gateway", s.GatewayUrl] : [],
                 ], Path.Combine(logs, $"node-{i}.log"));
                 children.Add(agent);
                 agents[$"node-{i}"] = agent;
@@ -131,7 +155,7 @@ internal static class LocalCommand
             checklist.Info($"logs:        {logs}");
             System.Console.WriteLine();
             System.Console.WriteLine($"local cluster ready: {s.Agents} node(s), API {s.Url}");
-            checklist.Next("Next, in another terminal:", NextCommands(cli));
+            checklist.Next("Next, in another terminal:", NextCommands(cli, s.GatewayPort));
             System.Console.WriteLine("Press Ctrl+C to stop the cluster.");
             while (!stop.IsCancellationRequested)
             {
@@ -145,7 +169,8 @@ internal static class LocalCommand
         finally
         {
             System.Console.WriteLine("stopping agents and their workloads ...");
-            await Task.WhenAll(children.Where(c => c.Name != "control-plane").Select(c => c.StopAsync(TimeSpan.FromSeconds(30))));
+            await Task.WhenAll(children.Where(c => c.Name is not ("control-plane" or "gateway")).Select(c => c.StopAsync(TimeSpan.FromSeconds(30))));
+            foreach (var c in children.Where(c => c.Name == "gateway")) await c.StopAsync(TimeSpan.FromSeconds(15));
             foreach (var c in children.Where(c => c.Name == "control-plane")) await c.StopAsync(TimeSpan.FromSeconds(15));
             foreach (var c in children) c.Dispose();
             System.Console.WriteLine("local cluster stopped");
@@ -162,12 +187,13 @@ internal static class LocalCommand
     }
 
     /// <summary>The exact commands to type next; the spec path works from the repository root or from anywhere else.</summary>
-    private static IEnumerable<string> NextCommands(string? cli)
+    private static IEnumerable<string> NextCommands(string? cli, int gatewayPort)
     {
         var spec = Path.Combine("samples", "specs", "hello.json");
         if (!File.Exists(spec) && FindRepositoryRoot() is { } root) spec = Path.Combine(root, spec);
         yield return cli is null ? $"alias vcluster='dotnet run --project {RepositoryPath("src/VirtualCluster.Cli")} --'" : $"alias vcluster={cli}";
         yield return $"vcluster deploy {spec}";
+        if (gatewayPort != 0) yield return $"curl http://hello.localhost:{gatewayPort}/";
         yield return "vcluster status";
     }
 

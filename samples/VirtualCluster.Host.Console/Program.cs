@@ -1,11 +1,12 @@
 using System.CommandLine;
 using VirtualCluster.Host.Console;
 
-// The console host: `local` runs a whole cluster on this machine; `control-plane` and `agent` run one part.
-var root = new RootCommand("VirtualCluster console host: run a local cluster, a control plane, or an agent.");
+// The console host: `local` runs a whole cluster on this machine; `control-plane`, `agent` and `gateway` run one part.
+var root = new RootCommand("VirtualCluster console host: run a local cluster, a control plane, an agent or a gateway.");
 root.Subcommands.Add(LocalCommand.Create());
 root.Subcommands.Add(ControlPlaneCommand.Create());
 root.Subcommands.Add(AgentCommand.Create());
+root.Subcommands.Add(GatewayCommand.Create());
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {

@@ -1,15 +1,39 @@
 using VirtualCluster.ControlPlane;
+using VirtualCluster.Gateway;
+using VirtualCluster.Gateway.Access;
+using VirtualCluster.Routing.Tunnel;
+using VirtualCluster.Security;
 
 // The control plane as an ASP.NET Core web host, configured through appsettings.json or environment
-// variables (VirtualCluster__DataDirectory=...). Embed the same two calls in any ASP.NET Core app.
+// variables (VirtualCluster__DataDirectory=...). Embed the same calls in any ASP.NET Core app.
+// It is also a gateway: http://<service>.<VirtualCluster:Gateway:Domain>:<port>/ reaches each service (agents dial
+// this host with --gateway); every other host name gets the API.
 var builder = WebApplication.CreateBuilder(args);
-builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1 << 20);
+builder.WebHost.ConfigureKestrel(k =>
+{
+    GatewayServiceCollectionExtensions.ApplyGatewayLimits(k);
+    k.Limits.MaxRequestBodySize = 1 << 20; // the API's own limit; proxied bodies are streamed and not limited by it
+});
 builder.Services.AddVirtualClusterControlPlane(options => builder.Configuration.GetSection("VirtualCluster").Bind(options));
 // Stable URLs: VirtualCluster:Urls:GatewayUrl / :ClusterDomain in appsettings, or --gateway-url on the command line.
 builder.Services.Configure<ServiceUrlOptions>(builder.Configuration.GetSection("VirtualCluster:Urls"));
 if (builder.Configuration["gateway-url"] is { Length: > 0 } gatewayUrl) builder.Services.Configure<ServiceUrlOptions>(o => o.GatewayUrl = gatewayUrl);
 VirtualCluster.Host.Web.WebHostMembership.Add(builder); // --membership embedded|etcd|consul
+// In-process, agents' tunnel tokens are checked with the cluster's own signing key.
+builder.Services.AddSingleton<ITunnelAuthenticator>(sp => new SigningKeyTunnelAuthenticator(sp.GetRequiredService<TokenService>()));
+var ownUrl = (builder.Configuration["Urls"] ?? "http://127.0.0.1:5000").Split(';')[0]
+    .Replace("://0.0.0.0", "://127.0.0.1").Replace("://+", "://127.0.0.1").Replace("://*", "://127.0.0.1").Replace("://[::]", "://127.0.0.1");
+builder.Services.AddVirtualClusterGateway(options =>
+{
+    options.ControlPlaneUrls = ownUrl; // this same process
+    builder.Configuration.GetSection("VirtualCluster:Gateway").Bind(options);
+});
+// The gateway reads the route table through this host's own API, with a token it mints for itself at start.
+builder.Services.AddOptions<GatewayOptions>().PostConfigure<TokenService>((o, tokens) => o.ControlPlaneToken ??= tokens.Issue("gateway", TokenRoles.Admin));
+builder.Services.AddServiceAccess(); // "access": "token" services, checked with the control plane's TokenService
 var app = builder.Build();
+app.UseVirtualClusterGateway();
 app.MapGet("/", () => Results.Redirect("/v1/health"));
 app.MapVirtualClusterApi();
+app.MapVirtualClusterGatewayEndpoints();
 app.Run();

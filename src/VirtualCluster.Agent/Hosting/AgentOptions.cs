@@ -90,6 +90,12 @@ public sealed class AgentOptions
 
     /// <summary>Host address container ports are published on. Default 0.0.0.0; 127.0.0.1 keeps them on this machine.</summary>
     public string DockerPublishAddress { get; set; } = "0.0.0.0";
+
+    /// <summary>
+    /// Gateway URL(s), comma-separated (e.g. http://gw.example.com:8080). The agent keeps an outbound tunnel to each,
+    /// through which the gateway reaches this node's instances without any inbound port. Default: none.
+    /// </summary>
+    public string Gateways { get; set; } = "";
 }
 
 /// <summary>Whether an agent runs the Docker driver.</summary>
@@ -132,6 +138,9 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
         if (o.SupervisionInterval < TimeSpan.FromMilliseconds(10) || o.SupervisionInterval > TimeSpan.FromSeconds(10))
             errors.Add("SupervisionInterval must be between 10 ms and 10 s.");
         if (o.HeartbeatJitter < TimeSpan.Zero || o.HeartbeatJitter > TimeSpan.FromSeconds(30)) errors.Add("HeartbeatJitter must be between 0 and 30 s.");
+        foreach (var gateway in o.Gateways.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            if (!Uri.TryCreate(gateway, UriKind.Absolute, out var g) || g.Scheme is not ("http" or "https" or "ws" or "wss"))
+                errors.Add($"Gateways: \"{gateway}\" is not a gateway URL; use e.g. http://gateway-host:8080.");
         if (o.Docker != DockerMode.Off)
         {
             if (!Uri.TryCreate(o.DockerEndpoint, UriKind.Absolute, out var docker) || docker.Scheme is not ("unix" or "tcp" or "http" or "https"))

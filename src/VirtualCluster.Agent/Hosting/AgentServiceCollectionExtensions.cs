@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Hosting;
 using VirtualCluster.Agent.Connection;
 using VirtualCluster.Agent.Fencing;
+using VirtualCluster.Agent.Gateway;
 using VirtualCluster.Agent.Monitoring;
 using VirtualCluster.Agent.Supervision;
 using VirtualCluster.Runtime;
@@ -63,6 +64,8 @@ public static class AgentServiceCollectionExtensions
                 sp.GetRequiredService<ResourceCollector>(), sp.GetRequiredService<FencingLease>(), time,
                 sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<ILogger<AgentService>>(), watchdog);
         });
+        services.AddHostedService(sp => new GatewayTunnelService(sp.GetRequiredService<IOptions<AgentOptions>>().Value,
+            sp.GetRequiredService<InstanceSupervisor>(), sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>()));
         return services;
     }
 }

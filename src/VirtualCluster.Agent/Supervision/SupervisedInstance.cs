@@ -26,4 +26,6 @@ internal sealed class SupervisedInstance(Assignment assignment)
 }
 
 /// <summary>What the heartbeat loop reports about one instance; published by the supervision loop.</summary>
-internal sealed record InstanceSnapshot(string Id, long Epoch, string Driver, InstanceState State, string Reason, int RestartCount, int? Pid, bool FencedSingleton);
+/// <param name="Ports">The instance's host ports: the only ports the gateway tunnel may connect to.</param>
+internal sealed record InstanceSnapshot(string Id, long Epoch, string Driver, InstanceState State, string Reason, int RestartCount, int? Pid, bool FencedSingleton,
+    IReadOnlyCollection<int>? Ports = null);

@@ -14,6 +14,9 @@ public sealed partial class LocalCluster : IAsyncLifetime
 
     public string DataDirectory { get; } = Directory.CreateTempSubdirectory("vc-local-").FullName;
     public string Url { get; private set; } = "";
+    /// <summary>Base URL of the cluster's gateway (on a free port, never the default 8080).</summary>
+    public string GatewayUrl { get; private set; } = "";
+    public int GatewayPort { get; private set; }
     public string AdminToken { get; private set; } = "";
     public Dictionary<string, string> CliEnv { get; } = new();
     internal TestProcess Process => _process!;
@@ -28,10 +31,13 @@ public sealed partial class LocalCluster : IAsyncLifetime
         // Each cluster gets its own 3000 service ports so clusters of successive tests never collide.
         var servicePorts = Interlocked.Add(ref _nextServicePorts, 3000) - 3000;
         Url = $"http://127.0.0.1:{port}";
+        GatewayPort = Wait.FreePort();
+        GatewayUrl = $"http://127.0.0.1:{GatewayPort}";
         CliEnv["VCLUSTER_CONFIG"] = Path.Combine(DataDirectory, "cli-config.json");
         CliEnv["NO_COLOR"] = "1";
         _process = TestProcess.StartDotnet(RepoPaths.HostDll,
-            ["local", "--data-dir", DataDirectory, "--port", port.ToString(), "--agents", "3", "--service-ports", servicePorts.ToString()],
+            ["local", "--data-dir", DataDirectory, "--port", port.ToString(), "--agents", "3", "--service-ports", servicePorts.ToString(),
+             "--gateway-port", GatewayPort.ToString()],
             CliEnv);
         await _process.WaitForOutputAsync("local cluster ready", TimeSpan.FromMinutes(2));
         AdminToken = (await File.ReadAllTextAsync(Path.Combine(DataDirectory, "control-plane", "admin.token"))).Trim();

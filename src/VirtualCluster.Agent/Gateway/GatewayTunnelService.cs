@@ -1,0 +1,30 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using VirtualCluster.Agent.Connection;
+using VirtualCluster.Agent.Supervision;
+using VirtualCluster.Routing.Tunnel;
+
+namespace VirtualCluster.Agent.Gateway;
+
+/// <summary>
+/// Keeps the agent's outbound tunnels to its gateways (<see cref="AgentOptions.Gateways"/>), authenticated with the
+/// machine token it got when it joined. Through them a gateway reaches this node's instances, and only them: a stream
+/// is connected to 127.0.0.1:port only when an instance of this node has that port and is running or starting.
+/// </summary>
+internal sealed class GatewayTunnelService(AgentOptions options, InstanceSupervisor supervisor, ILoggerFactory loggers, TimeProvider time)
+    : BackgroundService
+{
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var gateways = options.Gateways.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(g => new Uri(g)).ToList();
+        if (gateways.Count == 0) return Task.CompletedTask;
+        var client = new TunnelClient(new TunnelClientSettings(gateways, Token, IsInstancePort), new TunnelOptions(), loggers.CreateLogger<TunnelClient>(), time);
+        return client.RunAsync(stoppingToken);
+    }
+
+    // The identity file appears once the agent has joined; until then there is nothing to authenticate with.
+    private string? Token() => AgentIdentity.Load(options.DataDirectory)?.Token;
+
+    private bool IsInstancePort(int port) => supervisor.Snapshot.Any(i =>
+        i.State is InstanceState.Running or InstanceState.Starting or InstanceState.Unhealthy && i.Ports is { } ports && ports.Contains(port));
+}

@@ -1,0 +1,24 @@
+using System.Diagnostics.Metrics;
+
+namespace VirtualCluster.Gateway;
+
+/// <summary>The gateway's meters (meter name <c>VirtualCluster.Gateway</c>).</summary>
+internal sealed class GatewayMetrics : IDisposable
+{
+    private readonly Meter _meter = new("VirtualCluster.Gateway");
+    private readonly Counter<long> _requests;
+    private readonly Counter<long> _retries;
+
+    public GatewayMetrics()
+    {
+        _requests = _meter.CreateCounter<long>("vc.gateway.requests", description: "Requests answered, by service and status (0: cut after the response started)");
+        _retries = _meter.CreateCounter<long>("vc.gateway.retries", description: "Requests sent again to another instance after a failed attempt");
+    }
+
+    public void Answered(string service, int status) =>
+        _requests.Add(1, new KeyValuePair<string, object?>("service", service), new KeyValuePair<string, object?>("status", status));
+
+    public void Retried(string service) => _retries.Add(1, new KeyValuePair<string, object?>("service", service));
+
+    public void Dispose() => _meter.Dispose();
+}

@@ -1,0 +1,62 @@
+using Microsoft.Extensions.Options;
+
+namespace VirtualCluster.Gateway;
+
+/// <summary>Settings of a gateway.</summary>
+public sealed class GatewayOptions
+{
+    /// <summary>
+    /// Cluster domain: a service named <c>hello</c> answers at <c>http://hello.&lt;Domain&gt;/</c>. Default
+    /// <c>localhost</c> (browsers and curl resolve every <c>*.localhost</c> name to loopback, so no DNS is needed).
+    /// </summary>
+    public string Domain { get; set; } = "localhost";
+
+    /// <summary>
+    /// Control-plane URL(s), comma-separated; the route table is read from the first that answers. Required unless a
+    /// route source is registered in the same process (the web host).
+    /// </summary>
+    public string ControlPlaneUrls { get; set; } = "";
+
+    /// <summary>Token the gateway reads the control plane's /v1/services and /v1/nodes with (an admin token).</summary>
+    public string? ControlPlaneToken { get; set; }
+
+    /// <summary>How often the route table is refreshed from the control plane. Default 200 ms, so a new instance is reached within a second of being healthy.</summary>
+    public TimeSpan RefreshInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>How long an instance that failed to connect stays out of its pool before it is tried again. Default 5 s.</summary>
+    public TimeSpan FailedEndpointCooldown { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Most instances one request is tried on (only idempotent requests without a body are retried). Default 3.</summary>
+    public int MaxAttempts { get; set; } = 3;
+
+    /// <summary>Longest time to connect to an instance (through its node's tunnel or directly). Default 5 s.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>A proxied request or stream with no bytes either way for this long is ended. Default 5 min (long enough for idle SSE and WebSockets with their own pings).</summary>
+    public TimeSpan ActivityTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Seconds in the <c>Retry-After</c> of a 503 while a service fails over. Default 1.</summary>
+    public int RetryAfterSeconds { get; set; } = 1;
+}
+
+/// <summary>Checks <see cref="GatewayOptions"/>; every problem names the option and the fix.</summary>
+internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
+{
+    public ValidateOptionsResult Validate(string? name, GatewayOptions o)
+    {
+        var errors = new List<string>();
+        if (!HostNames.IsValidDomain(o.Domain))
+            errors.Add($"Domain \"{o.Domain}\" is not a DNS name like localhost or apps.example.com (letters, digits, '-' and '.')");
+        foreach (var url in o.ControlPlaneUrls.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                errors.Add($"ControlPlaneUrls: \"{url}\" is not an http(s) URL like http://127.0.0.1:7070");
+        if (o.RefreshInterval < TimeSpan.FromMilliseconds(50) || o.RefreshInterval > TimeSpan.FromMinutes(1))
+            errors.Add($"RefreshInterval {o.RefreshInterval} must be between 50 ms and 1 min");
+        if (o.FailedEndpointCooldown < TimeSpan.Zero) errors.Add("FailedEndpointCooldown must not be negative");
+        if (o.MaxAttempts is < 1 or > 10) errors.Add($"MaxAttempts {o.MaxAttempts} must be between 1 and 10");
+        if (o.ConnectTimeout <= TimeSpan.Zero) errors.Add("ConnectTimeout must be positive, e.g. 5 s");
+        if (o.ActivityTimeout <= TimeSpan.Zero) errors.Add("ActivityTimeout must be positive, e.g. 5 min");
+        if (o.RetryAfterSeconds is < 1 or > 3600) errors.Add($"RetryAfterSeconds {o.RetryAfterSeconds} must be between 1 and 3600");
+        return errors.Count > 0 ? ValidateOptionsResult.Fail(errors) : ValidateOptionsResult.Success;
+    }
+}

@@ -1,0 +1,89 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using VirtualCluster.Api;
+using VirtualCluster.Routing;
+using VirtualCluster.Routing.Tunnel;
+
+namespace VirtualCluster.Gateway;
+
+/// <summary>Registers and maps a gateway in an ASP.NET Core app.</summary>
+public static class GatewayServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the gateway: the route table read from the control plane, the agents' tunnel hub and the proxy. Register an
+    /// <see cref="ITunnelAuthenticator"/> first to check agents' tokens in-process (a gateway beside the control plane);
+    /// otherwise the control plane is asked (GET /v1/whoami).
+    /// </summary>
+    public static IServiceCollection AddVirtualClusterGateway(this IServiceCollection services, Action<GatewayOptions> configure)
+    {
+        services.AddOptions<GatewayOptions>().Configure(configure).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>());
+        services.AddOptions<TunnelOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TunnelOptions>, TunnelOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddHttpForwarder();
+        services.TryAddSingleton(sp => new ControlPlaneReader(
+            new HttpClient { Timeout = TimeSpan.FromSeconds(3) },
+            ControlPlaneReader.Parse(sp.GetRequiredService<IOptions<GatewayOptions>>().Value.ControlPlaneUrls)));
+        services.TryAddSingleton<ITunnelAuthenticator, ControlPlaneTunnelAuthenticator>();
+        services.TryAddSingleton(sp => new TunnelHub(sp.GetRequiredService<ITunnelAuthenticator>(), sp.GetRequiredService<IOptions<TunnelOptions>>().Value,
+            sp.GetRequiredService<ILogger<TunnelHub>>(), sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<IStreamDialer>(sp => sp.GetRequiredService<TunnelHub>());
+        services.TryAddSingleton<ServiceRouteTable>();
+        services.TryAddSingleton<IServiceRouteTable>(sp => sp.GetRequiredService<ServiceRouteTable>());
+        services.TryAddSingleton<EndpointSelector>();
+        services.TryAddSingleton<InstanceConnector>();
+        services.TryAddSingleton<GatewayMetrics>();
+        // "access": "token" services: checked with the cluster's key when AddServiceAccess is registered, refused otherwise.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IGatewayAccessCheck, Access.ServiceAccessGatewayCheck>());
+        services.AddHostedService<ControlPlaneRouteSource>();
+        return services;
+    }
+
+    /// <summary>
+    /// Limits that keep one hostile client from hurting the others: small header budgets, a header timeout against
+    /// slowloris, minimum data rates. Bodies are streamed (never buffered), so their size is not limited here.
+    /// </summary>
+    public static void ApplyGatewayLimits(KestrelServerOptions kestrel)
+    {
+        var limits = kestrel.Limits;
+        limits.MaxRequestHeadersTotalSize = 32 * 1024;
+        limits.MaxRequestHeaderCount = 100;
+        limits.MaxRequestLineSize = 8 * 1024;
+        limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+        limits.KeepAliveTimeout = TimeSpan.FromSeconds(120);
+        limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 240, gracePeriod: TimeSpan.FromSeconds(10));
+        limits.MinResponseDataRate = new MinDataRate(bytesPerSecond: 240, gracePeriod: TimeSpan.FromSeconds(10));
+        limits.MaxRequestBodySize = null;
+        limits.Http2.MaxRequestHeaderFieldSize = 16 * 1024;
+    }
+
+    /// <summary>Proxies requests for <c>&lt;service&gt;.&lt;domain&gt;</c>; put it first in the pipeline. Other hosts go on to the app.</summary>
+    public static IApplicationBuilder UseVirtualClusterGateway(this IApplicationBuilder app)
+    {
+        app.UseMiddleware<GatewayProxyMiddleware>();
+        // Only requests to the gateway itself get here; the proxy forwards WebSocket upgrades itself.
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(15) });
+        return app;
+    }
+
+    /// <summary>Maps the gateway's own endpoints: the agents' tunnel (<c>/v1/tunnel</c>) and <c>/v1/gateway/routes</c>.</summary>
+    public static IEndpointRouteBuilder MapVirtualClusterGatewayEndpoints(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.Map(TunnelClient.Path, (HttpContext context, TunnelHub hub) => hub.AcceptAsync(context));
+        endpoints.MapGet("/v1/gateway/routes", (IServiceRouteTable table, TunnelHub hub, IOptions<GatewayOptions> options) => Results.Json(new
+        {
+            domain = options.Value.Domain,
+            refreshedAt = table.RefreshedAt,
+            tunnels = hub.Nodes,
+            services = table.All.Select(r => new { name = r.Name, endpoints = r.Endpoints, failoverUnderway = r.FailoverUnderway, state = r.State }),
+        }, VirtualClusterJson.Options));
+        return endpoints;
+    }
+}

@@ -1,0 +1,122 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Net.WebSockets;
+using Microsoft.Extensions.Logging;
+
+namespace VirtualCluster.Routing.Tunnel;
+
+/// <summary>What an agent's tunnel client needs.</summary>
+/// <param name="Gateways">Gateway base URLs (http://, https://, ws:// or wss://); each gets its own tunnel.</param>
+/// <param name="Token">Returns the machine token, or null while the agent has not joined yet.</param>
+/// <param name="IsInstancePort">True when the port belongs to an instance this agent runs now; nothing else is ever connected.</param>
+public sealed record TunnelClientSettings(IReadOnlyList<Uri> Gateways, Func<string?> Token, Func<int, bool> IsInstancePort);
+
+/// <summary>
+/// The agent's end: dials out to each gateway over a WebSocket (so no inbound port is needed), keeps the tunnel up
+/// with backoff between attempts, and connects each stream the gateway opens to 127.0.0.1:port when that port is an
+/// instance's.
+/// </summary>
+public sealed partial class TunnelClient(TunnelClientSettings settings, TunnelOptions options, ILogger<TunnelClient> logger, TimeProvider time)
+{
+    /// <summary>Path of the tunnel endpoint on a gateway.</summary>
+    public const string Path = "/v1/tunnel";
+
+    private static readonly TimeSpan MinBackoff = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(10);
+    private int _connected;
+
+    /// <summary>Gateways with a tunnel up now.</summary>
+    public int Connected => Volatile.Read(ref _connected);
+
+    /// <summary>Keeps one tunnel per gateway until <paramref name="cancellationToken"/> fires.</summary>
+    public Task RunAsync(CancellationToken cancellationToken) =>
+        Task.WhenAll(settings.Gateways.Select(g => Task.Run(() => KeepUpAsync(TunnelUri(g), cancellationToken), CancellationToken.None)));
+
+    /// <summary>ws(s)://host:port/v1/tunnel for a gateway base URL.</summary>
+    public static Uri TunnelUri(Uri gateway)
+    {
+        var scheme = gateway.Scheme switch { "https" or "wss" => "wss", _ => "ws" };
+        return new UriBuilder(gateway) { Scheme = scheme, Path = Path, Query = "" }.Uri;
+    }
+
+    private async Task KeepUpAsync(Uri uri, CancellationToken ct)
+    {
+        var backoff = MinBackoff;
+        while (!ct.IsCancellationRequested)
+        {
+            var token = settings.Token();
+            var started = time.GetTimestamp();
+            if (token is not null)
+            {
+                try
+                {
+                    await RunOnceAsync(uri, token, ct).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is WebSocketException or HttpRequestException or IOException or OperationCanceledException)
+                {
+                    if (ct.IsCancellationRequested) return;
+                    LogFailed(logger, uri, e.Message);
+                }
+            }
+            // A tunnel that stayed up a while starts the backoff again from the bottom.
+            if (time.GetElapsedTime(started) > TimeSpan.FromSeconds(30)) backoff = MinBackoff;
+            var jitter = TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * backoff.TotalMilliseconds / 2);
+            try { await Task.Delay(backoff + jitter, time, ct).ConfigureAwait(false); } catch (OperationCanceledException) { return; }
+            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+        }
+    }
+
+    private async Task RunOnceAsync(Uri uri, string token, CancellationToken ct)
+    {
+        using var socket = new ClientWebSocket();
+        socket.Options.SetRequestHeader("Authorization", "Bearer " + token);
+        // Our own pings detect a dead tunnel; the WebSocket's keep NAT mappings warm even when the tunnel is idle.
+        socket.Options.KeepAliveInterval = TimeSpan.FromSeconds(15);
+        using (var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct))
+        {
+            connectTimeout.CancelAfter(TimeSpan.FromSeconds(10));
+            await socket.ConnectAsync(uri, connectTimeout.Token).ConfigureAwait(false);
+        }
+        var transport = WebSocketStream.Create(socket, WebSocketMessageType.Binary, ownsWebSocket: false);
+        var mux = new TunnelMux(transport, isDialer: true, options, ConnectLocalAsync, logger, time);
+        Interlocked.Increment(ref _connected);
+        LogUp(logger, uri);
+        try
+        {
+            await mux.RunAsync(ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _connected);
+            await mux.DisposeAsync().ConfigureAwait(false);
+            LogDown(logger, uri);
+        }
+    }
+
+    private async ValueTask<Stream> ConnectLocalAsync(int port, CancellationToken ct)
+    {
+        if (!settings.IsInstancePort(port)) throw new TunnelRefusedException($"port {port} is not a port of an instance running on this node");
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(3));
+            await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), timeout.Token).ConfigureAwait(false);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    [LoggerMessage(5201, LogLevel.Information, "Tunnel to {Gateway} is up")]
+    private static partial void LogUp(ILogger logger, Uri gateway);
+
+    [LoggerMessage(5202, LogLevel.Information, "Tunnel to {Gateway} is down; reconnecting")]
+    private static partial void LogDown(ILogger logger, Uri gateway);
+
+    [LoggerMessage(5203, LogLevel.Warning, "Cannot open a tunnel to {Gateway}: {Reason}")]
+    private static partial void LogFailed(ILogger logger, Uri gateway, string reason);
+}

@@ -1,0 +1,18 @@
+using Microsoft.Extensions.Logging;
+
+namespace VirtualCluster.Routing.Tunnel;
+
+public sealed partial class TunnelMux
+{
+    [LoggerMessage(5001, LogLevel.Warning, "Tunnel closed: the peer broke the protocol ({Error})")]
+    private static partial void LogProtocolError(ILogger logger, string error);
+
+    [LoggerMessage(5002, LogLevel.Warning, "Tunnel closed: more than {Max} control frames waited to be written (the peer stopped reading)")]
+    private static partial void LogPeerNotReading(ILogger logger, int max);
+
+    [LoggerMessage(5003, LogLevel.Warning, "Tunnel closed: nothing arrived for {Seconds} s")]
+    private static partial void LogIdle(ILogger logger, double seconds);
+
+    [LoggerMessage(5004, LogLevel.Information, "Refused a tunnel stream to port {Port}: {Reason}")]
+    private static partial void LogRefused(ILogger logger, int port, string reason);
+}

@@ -1,0 +1,75 @@
+using System.Text.Json;
+using VirtualCluster.Api;
+
+namespace VirtualCluster.IntegrationTests.Infrastructure;
+
+/// <summary>A <see cref="ManualCluster"/> whose agents keep tunnels to a gateway process started beside it.</summary>
+internal sealed class GatewayStack : IAsyncDisposable
+{
+    private GatewayStack(ManualCluster cluster, TestProcess gateway, int port)
+    {
+        Cluster = cluster;
+        Gateway = gateway;
+        Port = port;
+    }
+
+    public ManualCluster Cluster { get; }
+    public TestProcess Gateway { get; }
+    public int Port { get; }
+
+    public static async Task<GatewayStack> StartAsync(int agents)
+    {
+        var port = Wait.FreePort();
+        var gatewayUrl = $"http://127.0.0.1:{port}";
+        var cluster = await ManualCluster.StartAsync(agents, _ => ["--gateway", gatewayUrl]);
+        TestProcess? gateway = null;
+        try
+        {
+            gateway = TestProcess.StartDotnet(RepoPaths.HostDll,
+                ["gateway", "--server", cluster.Url, "--token-file", Path.Combine(cluster.Directory, "cp", "admin.token"), "--listen", gatewayUrl]);
+            var stack = new GatewayStack(cluster, gateway, port);
+            await Wait.UntilAsync(async () => (await stack.TunnelsAsync()).Count == agents, TimeSpan.FromSeconds(90), $"{agents} agent tunnels to the gateway");
+            return stack;
+        }
+        catch
+        {
+            gateway?.Dispose();
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Node ids with a tunnel up, from the gateway's own /v1/gateway/routes.</summary>
+    public async Task<List<string>> TunnelsAsync()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
+        using var doc = JsonDocument.Parse(await http.GetStringAsync($"http://127.0.0.1:{Port}/v1/gateway/routes"));
+        return doc.RootElement.GetProperty("tunnels").EnumerateArray().Select(e => e.GetString()!).ToList();
+    }
+
+    /// <summary>Deploys HelloService as <paramref name="name"/>; replicas on distinct nodes; waits until all run.</summary>
+    public async Task<ServiceView> DeployHelloAsync(string name, int replicas)
+    {
+        var spec = $$"""
+            { "name": "{{name}}", "command": "dotnet", "args": ["{{RepoPaths.HelloDll}}"], "replicas": {{replicas}},
+              "resources": { "cpu": "100m", "memory": "64Mi" }, "ports": [{ "name": "http" }], "env": { "GREETING": "hello" },
+              "placement": { "antiAffinity": "required" },
+              "healthCheck": { "type": "http", "port": "http", "path": "/health", "interval": "1s", "gracePeriod": "60s" } }
+            """;
+        using var api = Cluster.Api();
+        // A loaded CI machine may take longer than the API client's 5 s to place a service.
+        using var post = new HttpClient { BaseAddress = api.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        post.DefaultRequestHeaders.Authorization = api.Http.DefaultRequestHeaders.Authorization;
+        using var response = await post.PostAsync("/v1/services", new StringContent(spec, System.Text.Encoding.UTF8, "application/json"));
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        return await api.WaitRunningAsync(name, TimeSpan.FromSeconds(120));
+    }
+
+    public string Diagnostics() => "--- gateway\n" + string.Join('\n', Gateway.Output.Split('\n').TakeLast(100));
+
+    public async ValueTask DisposeAsync()
+    {
+        Gateway.Dispose();
+        await Cluster.DisposeAsync();
+    }
+}
