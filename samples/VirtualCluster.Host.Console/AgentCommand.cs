@@ -22,6 +22,10 @@ internal static class AgentCommand
         var labels = new Option<string[]>("--label") { Description = "Node label key=value (repeatable).", AllowMultipleArgumentsPerToken = false };
         var cpu = new Option<string?>("--cpu") { Description = "Advertise this much CPU instead of measuring (e.g. 2 or 1500m)." };
         var memory = new Option<string?>("--memory") { Description = "Advertise this much memory instead of measuring (e.g. 4Gi)." };
+        var machineShare = new Option<string?>("--machine-share")
+        {
+            Description = "Report part k of n of this machine (e.g. 1/3) when n agents share it: that part of its CPU, memory, disk and measured use.",
+        };
         var docker = new Option<string>("--docker")
         {
             Description = "Docker driver: auto (offer it while the daemon answers), on (also refuse to start without a daemon) or off.",
@@ -40,7 +44,7 @@ internal static class AgentCommand
         var exitWithStdin = HostOptions.ExitWithStdin();
         var command = new Command("agent", "Run a node agent that joins a control plane.")
         {
-            server, joinToken, joinTokenFile, name, dataDir, address, ports, labels, cpu, memory, docker, dockerEndpoint, dockerPublish,
+            server, joinToken, joinTokenFile, name, dataDir, address, ports, labels, cpu, memory, machineShare, docker, dockerEndpoint, dockerPublish,
             noDrain, drainTimeout, jitter, exitWithStdin,
         };
         foreach (var option in membership.All.Where(o => o != membership.LeaseTtl)) command.Options.Add(option);
@@ -86,6 +90,11 @@ internal static class AgentCommand
                 if (Quantity.TryParseBytes(m, out var bytes) && bytes > 0) options.MemoryBytes = bytes;
                 else errors.Add($"--memory \"{m}\" is not a size like 4Gi or 512Mi");
             }
+            if (parse.GetValue(machineShare) is { } share)
+            {
+                if (MachineShare.TryParse(share, out var part)) options.MachineShare = part;
+                else errors.Add($"--machine-share \"{share}\" is not a part k/n with 1 <= k <= n <= {MachineShare.MaxParts}, e.g. 1/3");
+            }
             options.DrainOnShutdown = !parse.GetValue(noDrain);
             if (parse.GetValue(drainTimeout) is var seconds and >= 0 and <= 3600) options.DrainTimeout = TimeSpan.FromSeconds(seconds);
             else errors.Add($"--drain-timeout {parse.GetValue(drainTimeout)} must be between 0 and 3600 seconds");
@@ -120,7 +129,7 @@ internal static class AgentCommand
         {
             o.ServerUrl = options.ServerUrl; o.JoinToken = options.JoinToken; o.Name = options.Name; o.Address = options.Address;
             o.DataDirectory = options.DataDirectory; o.Ports = options.Ports; o.Labels = options.Labels;
-            o.CpuMillicores = options.CpuMillicores; o.MemoryBytes = options.MemoryBytes;
+            o.CpuMillicores = options.CpuMillicores; o.MemoryBytes = options.MemoryBytes; o.MachineShare = options.MachineShare;
             o.Docker = options.Docker; o.DockerEndpoint = options.DockerEndpoint; o.DockerPublishAddress = options.DockerPublishAddress;
             o.DrainOnShutdown = options.DrainOnShutdown; o.DrainTimeout = options.DrainTimeout; o.HeartbeatJitter = options.HeartbeatJitter;
         });

@@ -30,11 +30,17 @@ internal static class LocalCommand
         };
         docker.AcceptOnlyFromAmong("auto", "on", "off");
         var dockerEndpoint = new Option<string>("--docker-endpoint") { Description = "Docker daemon address.", DefaultValueFactory = _ => "unix:///var/run/docker.sock" };
-        var command = new Command("local", "Run a local cluster: a control plane and agents on this machine.") { dataDir, port, agents, firstPort, docker, dockerEndpoint };
+        var share = new Option<bool>("--share-machine")
+        {
+            Description = "Divide this machine among the agents: each reports its share of the CPU, memory and disk (default). "
+                + "--share-machine false gives each agent the whole machine (oversubscription: the scheduler may place several times what fits).",
+            DefaultValueFactory = _ => true,
+        };
+        var command = new Command("local", "Run a local cluster: a control plane and agents on this machine.") { dataDir, port, agents, firstPort, docker, dockerEndpoint, share };
         command.SetAction(async (parse, _) =>
         {
             var settings = new LocalSettings(Path.GetFullPath(parse.GetValue(dataDir)!), parse.GetValue(port), parse.GetValue(agents), parse.GetValue(firstPort),
-                parse.GetValue(docker)!, parse.GetValue(dockerEndpoint)!);
+                parse.GetValue(docker)!, parse.GetValue(dockerEndpoint)!, parse.GetValue(share));
             if (settings.Validate() is { } error)
             {
                 System.Console.Error.WriteLine($"error: {error}");
@@ -45,7 +51,7 @@ internal static class LocalCommand
         return command;
     }
 
-    private sealed record LocalSettings(string DataDirectory, int Port, int Agents, int FirstServicePort, string Docker, string DockerEndpoint)
+    private sealed record LocalSettings(string DataDirectory, int Port, int Agents, int FirstServicePort, string Docker, string DockerEndpoint, bool ShareMachine)
     {
         public string Url => $"http://127.0.0.1:{Port}";
 
@@ -64,19 +70,22 @@ internal static class LocalCommand
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
         var logs = Path.Combine(s.DataDirectory, "logs");
+        var checklist = new StartChecklist(System.Console.Out, TimeProvider.System);
+        System.Console.WriteLine($"Starting a local cluster in {s.DataDirectory}");
         try
         {
             var cpDir = Path.Combine(s.DataDirectory, "control-plane");
             var cp = ChildProcess.Start("control-plane", ["control-plane", "--data-dir", cpDir, "--listen", s.Url, "--gateway-url", LocalGatewayUrl], Path.Combine(logs, "control-plane.log"));
             children.Add(cp);
-            System.Console.WriteLine($"starting control plane on {s.Url} (pid {cp.Pid}) ...");
             using var http = new HttpClient { BaseAddress = new Uri(s.Url), Timeout = TimeSpan.FromSeconds(2) };
             if (!await WaitAsync(() => HealthyAsync(http), cp, TimeSpan.FromSeconds(60), stop.Token))
-                return Failed(cp, "the control plane did not start");
+                return Failed(checklist, cp, $"control plane on {s.Url} (pid {cp.Pid}) did not start");
+            checklist.Done($"control plane up at {s.Url} (pid {cp.Pid})");
 
             var adminToken = (await File.ReadAllTextAsync(Path.Combine(cpDir, ClusterCredentials.AdminTokenFile))).Trim();
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", adminToken);
             var joinFile = Path.Combine(cpDir, ClusterCredentials.JoinTokenFile);
+            var agents = new Dictionary<string, ChildProcess>(StringComparer.Ordinal);
             for (var i = 1; i <= s.Agents; i++)
             {
                 var first = s.FirstServicePort + (i - 1) * 1000;
@@ -88,28 +97,42 @@ internal static class LocalCommand
                     "--docker", s.Docker, "--docker-endpoint", s.DockerEndpoint, "--docker-publish-address", "127.0.0.1",
                     // The whole cluster stops together: there is nowhere to drain to.
                     "--no-drain-on-shutdown",
+                    // One machine, several agents: each reports its part, so the cluster adds up to the machine.
+                    .. s.ShareMachine && s.Agents > 1 ? (string[])["--machine-share", $"{i}/{s.Agents}"] : [],
                 ], Path.Combine(logs, $"node-{i}.log"));
                 children.Add(agent);
-                System.Console.WriteLine($"starting agent node-{i} (pid {agent.Pid}), service ports {first}-{first + 999}");
+                agents[$"node-{i}"] = agent;
             }
-            var joined = 0;
-            if (!await WaitAsync(async () => (joined = await AliveNodesAsync(http)) >= s.Agents, cp, TimeSpan.FromSeconds(60), stop.Token))
-                return Failed(children.FirstOrDefault(c => c.HasExited) ?? cp, $"only {joined} of {s.Agents} agents joined");
-            var drivers = await DriversAsync(http, s.Docker == "off");
+            var reported = new HashSet<string>(StringComparer.Ordinal);
+            var joined = await WaitAsync(async () =>
+            {
+                foreach (var view in (await AliveNodesAsync(http)).Where(v => agents.ContainsKey(v.Node.Name) && reported.Add(v.Node.Name)))
+                    checklist.Done(JoinedLine(view, agents[view.Node.Name]));
+                return reported.Count >= s.Agents;
+            }, cp, TimeSpan.FromSeconds(60), stop.Token);
+            if (!joined)
+            {
+                var missing = agents.Where(a => !reported.Contains(a.Key)).ToList();
+                var culprit = missing.Select(m => m.Value).FirstOrDefault(c => c.HasExited) ?? missing.FirstOrDefault().Value ?? cp;
+                return Failed(checklist, culprit, $"only {reported.Count} of {s.Agents} agents joined; missing: {string.Join(", ", missing.Select(m => $"{m.Key} (pid {m.Value.Pid})"))}");
+            }
+            checklist.Done("drivers found: " + await DriversAsync(http, s.Docker == "off"));
+            if (s.ShareMachine && s.Agents > 1)
+                checklist.Info($"the {s.Agents} nodes share this machine: each reports 1/{s.Agents} of its CPU, memory and disk (--share-machine false: each gets all of it)");
+            else if (s.Agents > 1)
+                checklist.Info($"--share-machine false: each of the {s.Agents} nodes offers the whole machine (oversubscribed {s.Agents}x)");
 
             var config = WriteCliConfig(s.Url, Path.Combine(cpDir, ClusterCredentials.AdminTokenFile));
-            System.Console.WriteLine($"""
-
-                local cluster ready: {s.Agents} node(s)
-                  API:         {s.Url}
-                  admin token: {Path.Combine(cpDir, ClusterCredentials.AdminTokenFile)}
-                  join token:  {joinFile}
-                  CLI config:  {config} (vcluster uses it when no --server/--token is given)
-                  logs:        {logs}
-                  drivers:     {drivers}
-                try: dotnet run --project src/VirtualCluster.Cli -- deploy samples/specs/hello.json
-                press Ctrl+C to stop
-                """);
+            var cli = CliLocator.FastCommand(AppContext.BaseDirectory);
+            checklist.Done(cli is null ? "CLI not built; using dotnet run (slow: about 2.5 s a command)" : $"CLI ready: {cli}");
+            checklist.Info($"CLI config:  {config} (vcluster uses it when no --server/--token is given)");
+            checklist.Info($"admin token: {Path.Combine(cpDir, ClusterCredentials.AdminTokenFile)}");
+            checklist.Info($"join token:  {joinFile}");
+            checklist.Info($"logs:        {logs}");
+            System.Console.WriteLine();
+            System.Console.WriteLine($"local cluster ready: {s.Agents} node(s), API {s.Url}");
+            checklist.Next("Next, in another terminal:", NextCommands(cli));
+            System.Console.WriteLine("Press Ctrl+C to stop the cluster.");
             while (!stop.IsCancellationRequested)
             {
                 if (children.FirstOrDefault(c => c.HasExited) is { } dead)
@@ -129,9 +152,38 @@ internal static class LocalCommand
         }
     }
 
-    private static int Failed(ChildProcess child, string what)
+    /// <summary>"node-1 joined (pid 42): 666m CPU, 7.8 GiB memory, 33 GiB disk (1/3 of this machine), ports 20000-20999".</summary>
+    private static string JoinedLine(NodeView view, ChildProcess agent)
     {
-        System.Console.Error.WriteLine($"error: {what}. Last lines of {child.LogPath}:\n{child.Tail()}");
+        var c = view.Node.Capacity;
+        var share = view.Node.Labels.TryGetValue(VirtualCluster.Agent.MachineShare.Label, out var part) ? $" ({part} of this machine)" : "";
+        return $"{view.Node.Name} joined (pid {agent.Pid}): {Quantity.FormatCpu(c.CpuMillicores)} CPU, {Quantity.FormatBytes(c.MemoryBytes)} memory, "
+            + $"{Quantity.FormatBytes(c.DiskBytes)} disk{share}, ports {view.Node.Ports.First}-{view.Node.Ports.Last}";
+    }
+
+    /// <summary>The exact commands to type next; the spec path works from the repository root or from anywhere else.</summary>
+    private static IEnumerable<string> NextCommands(string? cli)
+    {
+        var spec = Path.Combine("samples", "specs", "hello.json");
+        if (!File.Exists(spec) && FindRepositoryRoot() is { } root) spec = Path.Combine(root, spec);
+        yield return cli is null ? $"alias vcluster='dotnet run --project {RepositoryPath("src/VirtualCluster.Cli")} --'" : $"alias vcluster={cli}";
+        yield return $"vcluster deploy {spec}";
+        yield return "vcluster status";
+    }
+
+    private static string RepositoryPath(string relative) =>
+        Directory.Exists(relative) || FindRepositoryRoot() is not { } root ? relative : Path.Combine(root, relative);
+
+    private static string? FindRepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "VirtualCluster.Sdk.sln"))) return dir.FullName;
+        return null;
+    }
+
+    private static int Failed(StartChecklist checklist, ChildProcess child, string what)
+    {
+        checklist.Failed(what, $"error: {what}. Last lines of {child.LogPath}:\n{child.Tail()}");
         return 1;
     }
 
@@ -152,10 +204,10 @@ internal static class LocalCommand
 
     private static async Task<bool> HealthyAsync(HttpClient http) => (await http.GetAsync("/v1/health")).IsSuccessStatusCode;
 
-    private static async Task<int> AliveNodesAsync(HttpClient http)
+    private static async Task<IEnumerable<NodeView>> AliveNodesAsync(HttpClient http)
     {
         var nodes = await http.GetFromJsonAsync<List<NodeView>>("/v1/nodes", VirtualClusterJson.Options) ?? [];
-        return nodes.Count(n => n.Node.State == NodeState.Alive);
+        return nodes.Where(n => n.Node.State == NodeState.Alive).OrderBy(n => n.Node.Name, StringComparer.Ordinal);
     }
 
     /// <summary>"process, docker (Docker at unix:///...)": what the agents offer.</summary>

@@ -106,20 +106,45 @@ public sealed class SchedulingCommandTests
     [Fact]
     public async Task Status_shows_the_capacity_forecast_and_fits()
     {
+        var memory = new ResourceForecast("memory", 8L << 30, 6L << 30, 1L << 30, Now.AddHours(2), 2L << 30, ForecastTrend.Rising, 0.5 * (1L << 30), 1.5 * (1L << 30));
         var capacity = new CapacityReport(Now,
-            [new ResourceForecast("memory", 8L << 30, 6L << 30, 1L << 30, Now.AddHours(2)), new ResourceForecast("cpu", 4000, 1000, 0, null),
+            [memory, new ResourceForecast("cpu", 4000, 1000, 3, null, 1500, ForecastTrend.NoClearTrend, -20, 25),
+             new ResourceForecast("disk", 100L << 30, 10L << 30, 0, null, 0, ForecastTrend.NotEnoughHistory, MoreHistoryNeeded: TimeSpan.FromSeconds(390)),
              new ResourceForecast("gpus", 0, 0, 0, null)],
-            [new NodeForecast("node-1-id", "node-1", 12, [new ResourceForecast("memory", 8L << 30, 6L << 30, 1L << 30, Now.AddHours(2))])],
+            [new NodeForecast("node-1-id", "node-1", 12, [memory])],
             [new FitEstimate("hello", 14, 1000), new FitEstimate("big", 1000, 1000)]);
         _handler.Respond(HttpMethod.Get, "/v1/status", HttpStatusCode.OK, new ClusterStatus([TestData.Node("node-1")], [], capacity));
 
         var result = await Cli.RunAsync(_handler, "status");
 
         Assert.True(result.ExitCode == 0, result.ToString());
-        foreach (var text in new[] { "Capacity", "cluster", "memory", "+1 GiB", "in 120m (2026-01-01 14:00 UTC)", "not at this trend", "flat",
+        foreach (var text in new[] { "Capacity", "ALLOCATED", "USED", "cluster", "memory", "2 GiB", "+1 GiB", "in 120m (2026-01-01 14:00 UTC)",
+                     "no clear trend", "not at this trend", "not enough history yet, 7 more minutes",
                      "More instances that fit now: hello +14, big +1000 or more" })
             Assert.Contains(text, result.Out);
         Assert.DoesNotContain("gpus", result.Out);
+    }
+
+    [Fact]
+    public async Task Status_and_nodes_say_which_nodes_share_one_machine()
+    {
+        static NodeView Shared(string name, string part) => TestData.Node(name) is var v
+            ? v with { Node = v.Node with { Labels = new Dictionary<string, string> { [NodeLabels.MachineShare] = part, [NodeLabels.Machine] = "box" } } }
+            : v;
+        var nodes = new[] { Shared("node-2", "2/3"), Shared("node-1", "1/3"), Shared("node-3", "3/3"), TestData.Node("other") };
+        _handler.Respond(HttpMethod.Get, "/v1/status", HttpStatusCode.OK, new ClusterStatus(nodes, []));
+        _handler.Respond(HttpMethod.Get, "/v1/nodes", HttpStatusCode.OK, nodes);
+
+        var status = await Cli.RunAsync(_handler, "status");
+        var list = await Cli.RunAsync(_handler, "nodes");
+
+        foreach (var result in new[] { status, list })
+        {
+            Assert.True(result.ExitCode == 0, result.ToString());
+            Assert.Contains("node-1, node-2, node-3 share one machine (box): each reports 1/3 of its CPU, memory and disk", result.Out);
+            Assert.DoesNotContain("other share", result.Out);
+        }
+        Assert.Contains("used: measured by the agents", status.Out);
     }
 
     [Fact]

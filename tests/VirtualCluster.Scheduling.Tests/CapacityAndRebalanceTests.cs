@@ -4,44 +4,6 @@ namespace VirtualCluster.Scheduling.Tests;
 
 public class CapacityAndRebalanceTests
 {
-    private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
-
-    [Fact]
-    public void A_linear_trend_runs_out_exactly_where_the_line_meets_capacity()
-    {
-        // Memory grows 1 GiB per hour from 2 GiB on an 8 GiB node: 4 GiB at t = 2 h, full at t = 6 h.
-        var samples = Enumerable.Range(0, 3).Select(h => new UtilizationSample(T0.AddHours(h), new Resources(4000, 8 * Gi, 0), new Resources(1000, (2 + h) * Gi, 0))).ToList();
-        var forecasts = CapacityForecaster.Forecast(samples, TimeSpan.FromHours(6));
-        var memory = forecasts.Single(f => f.Resource == "memory");
-        Assert.Equal(4 * Gi, memory.Used);
-        Assert.Equal(Gi, memory.TrendPerHour, 0);
-        Assert.Equal(T0.AddHours(6), memory.ExhaustedAt);
-        var cpu = forecasts.Single(f => f.Resource == "cpu");
-        Assert.Equal(0, cpu.TrendPerHour);
-        Assert.Null(cpu.ExhaustedAt);
-    }
-
-    [Fact]
-    public void Least_squares_smooths_noise_and_the_window_drops_old_samples()
-    {
-        (DateTimeOffset, long)[] noisy = [(T0, 10), (T0.AddHours(1), 30), (T0.AddHours(2), 30), (T0.AddHours(3), 50)];
-        var forecast = CapacityForecaster.Forecast("cpu", noisy, 100);
-        // Fit: slope 12/h, intercept 12 → 48 at t = 3 h → reaches 100 after 52/12 h more.
-        Assert.Equal(12, forecast.TrendPerHour, 6);
-        Assert.Equal(48, forecast.Used);
-        Assert.Equal(T0.AddHours(3 + 52 / 12.0), forecast.ExhaustedAt!.Value, TimeSpan.FromSeconds(1));
-        var falling = CapacityForecaster.Forecast("cpu", [(T0, 50), (T0.AddHours(1), 40)], 100);
-        Assert.Null(falling.ExhaustedAt);
-        Assert.Null(CapacityForecaster.Forecast("cpu", [(T0, 50)], 100).ExhaustedAt);
-        var full = CapacityForecaster.Forecast("cpu", [(T0, 90), (T0.AddHours(1), 110)], 100);
-        Assert.Equal(T0.AddHours(1), full.ExhaustedAt);
-        var windowed = CapacityForecaster.Forecast(
-            [new(T0, new Resources(100, 100, 0), new Resources(90, 0, 0)), new(T0.AddHours(5), new Resources(100, 100, 0), new Resources(10, 0, 0)),
-             new(T0.AddHours(6), new Resources(100, 100, 0), new Resources(20, 0, 0))], TimeSpan.FromHours(2));
-        Assert.Equal(10, windowed.Single(f => f.Resource == "cpu").TrendPerHour, 6);
-        Assert.Throws<ArgumentOutOfRangeException>(() => CapacityForecaster.Forecast([], TimeSpan.Zero));
-    }
-
     [Fact]
     public void Fits_are_counted_with_every_filter_and_leave_the_state_alone()
     {

@@ -30,33 +30,6 @@ public sealed record PlacementExplanation(
     IReadOnlyList<NodeScore> Ranking,
     PlacementFailure? Failure);
 
-/// <summary>One measurement of a node: what it offers and what is in use (the larger of reserved and measured, per dimension).</summary>
-public readonly record struct UtilizationSample(DateTimeOffset At, Resources Capacity, Resources Used);
-
-/// <summary>Forecast of one resource: current use, least-squares trend, and when capacity runs out at that trend.</summary>
-/// <param name="Resource">"cpu", "memory", "disk" or "gpus".</param>
-/// <param name="Capacity">Capacity now.</param>
-/// <param name="Used">Use now (fitted value at the last sample).</param>
-/// <param name="TrendPerHour">Slope of the fitted line, in units per hour (negative when use falls).</param>
-/// <param name="ExhaustedAt">When the fitted line reaches capacity, or null when it never does (flat or falling trend, too few samples).</param>
-public sealed record ResourceForecast(string Resource, long Capacity, long Used, double TrendPerHour, DateTimeOffset? ExhaustedAt);
-
-/// <summary>Forecasts of every resource of one node.</summary>
-public sealed record NodeForecast(string NodeId, string NodeName, int Samples, IReadOnlyList<ResourceForecast> Resources);
-
-/// <summary>How many more instances of a service fit now, with every filter applied.</summary>
-/// <param name="Service">Service name.</param>
-/// <param name="AdditionalInstances">Instances that could still be placed (capped at the estimate's limit).</param>
-/// <param name="Limit">Cap of the estimate; <paramref name="AdditionalInstances"/> equal to it means "at least".</param>
-public sealed record FitEstimate(string Service, int AdditionalInstances, int Limit);
-
-/// <summary>Capacity prediction for the whole cluster and each node.</summary>
-public sealed record CapacityReport(
-    DateTimeOffset At,
-    IReadOnlyList<ResourceForecast> Cluster,
-    IReadOnlyList<NodeForecast> Nodes,
-    IReadOnlyList<FitEstimate> Fits);
-
 /// <summary>Move one instance to another node.</summary>
 /// <param name="Gain">How much the imbalance falls with this move (in squared utilization share).</param>
 public sealed record RebalanceMove(string InstanceId, string Service, string FromNodeId, string FromNode, string ToNodeId, string ToNode, double Gain);

@@ -35,6 +35,13 @@ public sealed class AgentOptions
     /// <summary>Advertised memory in bytes instead of the measured capacity; null measures.</summary>
     public long? MemoryBytes { get; set; }
 
+    /// <summary>
+    /// The part of this machine the agent reports when several agents share it (e.g. 2/3): that part of the measured
+    /// capacity and use, with the labels <see cref="Agent.MachineShare.Label"/> and <see cref="Agent.MachineShare.MachineLabel"/>.
+    /// <see cref="CpuMillicores"/> and <see cref="MemoryBytes"/> still override it. Default null: the whole machine.
+    /// </summary>
+    public MachineShare? MachineShare { get; set; }
+
     /// <summary>Report interval until the control plane says otherwise. Default 1 s.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(1);
 
@@ -114,6 +121,8 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
             errors.Add($"Ports {o.Ports} is not a valid range; use e.g. 20000-20999.");
         if (o.CpuMillicores is <= 0) errors.Add("CpuMillicores must be positive when set.");
         if (o.MemoryBytes is <= 0) errors.Add("MemoryBytes must be positive when set.");
+        if (o.MachineShare is { IsValid: false } share)
+            errors.Add($"MachineShare {share} is not a part k/n with 1 <= k <= n <= {Agent.MachineShare.MaxParts}; e.g. 1/3.");
         if (o.HeartbeatInterval <= TimeSpan.Zero) errors.Add("HeartbeatInterval must be positive.");
         if (o.StopGracePeriod < TimeSpan.Zero) errors.Add("StopGracePeriod must not be negative.");
         if (o.MaxRestarts < 0) errors.Add("MaxRestarts must not be negative.");

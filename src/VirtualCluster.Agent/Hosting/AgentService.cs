@@ -135,7 +135,8 @@ internal sealed partial class AgentService : BackgroundService
             _supervisor.SetNode(identity.NodeId);
             var events = _supervisor.PendingEvents(MaxEventsPerReport);
             // Only drivers that can run workloads now are advertised (Docker while its daemon answers), as last checked.
-            var request = new HeartbeatRequest(_collector.SampleUsage(), Capacity(), [.. _drivers],
+            var usage = _collector.SampleUsage();
+            var request = new HeartbeatRequest(_options.MachineShare is { } share ? share.Apply(usage) : usage, Capacity(), [.. _drivers],
                 await _supervisor.ReportAsync(_cursors, ct), events.Count > 0 ? events : null);
             var response = await _client.HeartbeatAsync(identity, request, ct);
             _supervisor.RemoveEvents(events);
@@ -224,6 +225,7 @@ internal sealed partial class AgentService : BackgroundService
     private VirtualCluster.Resources Capacity()
     {
         var measured = _collector.GetCapacity();
+        if (_options.MachineShare is { } share) measured = share.Apply(measured);
         return measured with
         {
             CpuMillicores = _options.CpuMillicores ?? measured.CpuMillicores,
@@ -243,7 +245,7 @@ internal sealed partial class AgentService : BackgroundService
             return null;
         }
         var request = new JoinRequest(_options.JoinToken, _options.Name, _options.Address, Capacity(),
-            [.. await _supervisor.AvailableDriverNamesAsync(ct)], _options.Ports, _options.Labels);
+            [.. await _supervisor.AvailableDriverNamesAsync(ct)], _options.Ports, JoinLabels());
         try
         {
             var joined = await _client.JoinAsync(request, ct);
@@ -260,6 +262,19 @@ internal sealed partial class AgentService : BackgroundService
             _lifetime.StopApplication();
             return null;
         }
+    }
+
+    /// <summary>The configured labels, plus which part of which machine this node is when it shares one.</summary>
+    private Dictionary<string, string> JoinLabels()
+    {
+        var labels = new Dictionary<string, string>(_options.Labels, StringComparer.Ordinal);
+        if (_options.MachineShare is { } share)
+        {
+            // The fraction every agent of the machine reports ("1/3"), not this one's part number: parts differ by one unit at most.
+            labels.TryAdd(MachineShare.Label, $"1/{share.Of}");
+            labels.TryAdd(MachineShare.MachineLabel, Environment.MachineName.ToLowerInvariant());
+        }
+        return labels;
     }
 
     private static TimeSpan Clamp(TimeSpan interval) =>

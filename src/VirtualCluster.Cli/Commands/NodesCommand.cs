@@ -17,7 +17,11 @@ internal static class NodesCommand
             var context = runner.Context;
             if (parseResult.GetValue(output) == "json") JsonOutput.Write(context.Out, nodes);
             else if (nodes.Count == 0) context.Out.WriteLine("no nodes have joined");
-            else context.OutConsole.Write(Tables.Nodes(nodes));
+            else
+            {
+                context.OutConsole.Write(Tables.Nodes(nodes));
+                foreach (var line in SharedMachines.Lines(nodes)) context.Out.WriteLine(line);
+            }
             return ExitCodes.Ok;
         }, cancellationToken));
         return command;

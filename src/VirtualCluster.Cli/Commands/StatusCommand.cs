@@ -21,9 +21,10 @@ internal static class StatusCommand
                 return ExitCodes.Ok;
             }
 
-            context.Out.WriteLine("Nodes");
+            context.Out.WriteLine("Nodes (alloc: reserved by instances; used: measured by the agents)");
             if (status.Nodes.Count == 0) context.Out.WriteLine("  no nodes have joined");
             else context.OutConsole.Write(Tables.Nodes(status.Nodes));
+            foreach (var line in SharedMachines.Lines(status.Nodes)) context.Out.WriteLine(line);
             context.Out.WriteLine();
             context.Out.WriteLine("Services");
             if (status.Services.Count == 0) context.Out.WriteLine("  no services deployed");

@@ -60,13 +60,13 @@ internal static class SchedulingTables
         return table;
     }
 
-    /// <summary>The "Capacity" section of <c>vcluster status</c>.</summary>
+    /// <summary>The "Capacity" section of <c>vcluster status</c>: the cluster row is the sum of the node rows.</summary>
     public static void WriteCapacity(CliContext context, CapacityReport capacity)
     {
         context.Out.WriteLine();
-        context.Out.WriteLine("Capacity (trend over recent heartbeats)");
-        var table = Create("SCOPE", "RESOURCE", "CAPACITY", "USED", "TREND/HOUR", "RUNS OUT");
-        for (var i = 2; i < 5; i++) table.Columns[i].RightAligned();
+        context.Out.WriteLine("Capacity (allocated: reserved by instances; used: measured by the agents; trend and run-out of used)");
+        var table = Create("SCOPE", "RESOURCE", "CAPACITY", "ALLOCATED", "USED", "TREND/HOUR", "RUNS OUT");
+        for (var i = 2; i < 6; i++) table.Columns[i].RightAligned();
         AddForecasts(table, "cluster", capacity.Cluster, capacity.At);
         foreach (var node in capacity.Nodes)
             AddForecasts(table, node.NodeName, node.Resources, capacity.At);
@@ -83,23 +83,39 @@ internal static class SchedulingTables
         // GPUs only matter where there are any.
         foreach (var f in forecasts.Where(f => f.Resource != "gpus" || f.Capacity > 0))
         {
-            AddRow(table, scope, f.Resource, Format.Amount(f.Resource, f.Capacity), Format.Amount(f.Resource, f.Used),
-                Trend(f), RunsOut(f, now));
+            AddRow(table, scope, f.Resource, Format.Amount(f.Resource, f.Capacity), Format.Amount(f.Resource, f.Allocated),
+                Format.Amount(f.Resource, f.Used), Trend(f), RunsOut(f, now));
         }
     }
 
-    private static string Trend(ResourceForecast f)
+    /// <summary>The slope only when it is clear; otherwise what the forecast could not tell.</summary>
+    internal static string Trend(ResourceForecast f) => f.Trend switch
     {
-        if (f.TrendPerHour == 0) return "flat";
-        var amount = Format.Amount(f.Resource, (long)Math.Round(Math.Abs(f.TrendPerHour)));
-        return (f.TrendPerHour > 0 ? "+" : "-") + amount;
-    }
+        ForecastTrend.NotEnoughHistory => "-",
+        ForecastTrend.Rising or ForecastTrend.Falling =>
+            (f.TrendPerHour > 0 ? "+" : "-") + Format.Amount(f.Resource, (long)Math.Round(Math.Abs(f.TrendPerHour))),
+        _ => "no clear trend",
+    };
 
-    private static string RunsOut(ResourceForecast f, DateTimeOffset now)
+    internal static string RunsOut(ResourceForecast f, DateTimeOffset now)
     {
-        if (f.ExhaustedAt is not { } at) return "not at this trend";
+        if (f.Trend == ForecastTrend.NotEnoughHistory)
+            return "not enough history yet" + (f.MoreHistoryNeeded is { } more && more > TimeSpan.Zero ? ", " + MoreTime(more) : "");
+        if (f.ExhaustedAt is not { } at) return f.Trend == ForecastTrend.Rising ? "not within a century" : "not at this trend";
         var left = at - now;
         return left <= TimeSpan.Zero ? "now" : $"in {Duration.Format(left)} ({at.UtcDateTime:yyyy-MM-dd HH:mm} UTC)";
+    }
+
+    /// <summary>"7 more minutes", "1 more minute", "40 more seconds": rounded up, so the wait is never understated.</summary>
+    private static string MoreTime(TimeSpan t)
+    {
+        if (t < TimeSpan.FromMinutes(1))
+        {
+            var s = (int)Math.Ceiling(t.TotalSeconds);
+            return s == 1 ? "1 more second" : $"{s} more seconds";
+        }
+        var m = (int)Math.Ceiling(t.TotalMinutes);
+        return m == 1 ? "1 more minute" : $"{m} more minutes";
     }
 
     private static string Score(double value) => value.ToString("0.0", CultureInfo.InvariantCulture);

@@ -15,20 +15,22 @@ public sealed class SchedulingTests : IDisposable
     private const long Gi = 1L << 30;
     private readonly string _dir = Directory.CreateTempSubdirectory("vc-sched-").FullName;
     private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z"));
-    private readonly SqliteClusterStore _store;
+    private readonly EmbeddedClusterState _state;
+    private readonly VirtualCluster.Store.IClusterStore _store;
     private readonly ClusterService _cluster;
 
     public SchedulingTests()
     {
         var options = Options.Create(new ControlPlaneOptions { DataDirectory = _dir, UtilizationSampleInterval = TimeSpan.FromSeconds(10) });
-        _store = new SqliteClusterStore(Path.Combine(_dir, "cluster.db"));
+        _state = EmbeddedClusterState.OpenAsync(_dir).GetAwaiter().GetResult();
+        _store = _state.Store;
         _cluster = new ClusterService(_store, new PipelineScheduler(), new NodeFailureDetector(options.Value.FailureDetector, _time), _time, options,
             NullLogger<ClusterService>.Instance);
     }
 
     public void Dispose()
     {
-        _store.Dispose();
+        _state.Dispose();
         try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
     }
 
@@ -203,22 +205,33 @@ public sealed class SchedulingTests : IDisposable
     {
         var n1 = await JoinAsync("node-1");
         await _cluster.DeployAsync(Spec(replicas: 1, memory: "512Mi"), default);
-        // Memory in use grows by 256 MiB every 10 minutes from 1 GiB on a 4 GiB node.
-        for (var k = 0; k < 5; k++)
+        await BeatAsync(n1, usedMemory: Gi);
+        var early = await _cluster.GetCapacityAsync(default);
+        Assert.All(early.Cluster.Concat(early.Nodes.Single().Resources), f =>
         {
-            if (k > 0) _time.Advance(TimeSpan.FromMinutes(10));
-            await BeatAsync(n1, usedMemory: Gi + k * (256L << 20));
+            Assert.Equal(ForecastTrend.NotEnoughHistory, f.Trend);
+            Assert.Null(f.ExhaustedAt);
+        });
+        // Measured memory grows by 256 MiB every 10 minutes from 1 GiB on a 4 GiB node, one heartbeat a minute.
+        for (var k = 1; k <= 40; k++)
+        {
+            _time.Advance(TimeSpan.FromMinutes(1));
+            await BeatAsync(n1, usedMemory: Gi + k * (256L << 20) / 10);
         }
 
         var capacity = await _cluster.GetCapacityAsync(default);
 
         var node = Assert.Single(capacity.Nodes);
-        Assert.Equal(5, node.Samples);
+        Assert.Equal(41, node.Samples);
         var memory = node.Resources.Single(r => r.Resource == "memory");
+        Assert.Equal(ForecastTrend.Rising, memory.Trend);
         Assert.Equal(1536L << 20, memory.TrendPerHour, 0);
+        Assert.Equal(2 * Gi, memory.Used);
+        Assert.Equal(512L << 20, memory.Allocated);
         // 2 GiB at the last sample (t = 40 min), 2 GiB to go at 1.5 GiB/h: 80 minutes later.
         Assert.Equal(DateTimeOffset.Parse("2026-01-01T02:00:00Z"), memory.ExhaustedAt);
-        Assert.NotNull(capacity.Cluster.Single(r => r.Resource == "memory").ExhaustedAt);
+        var cluster = capacity.Cluster.Single(r => r.Resource == "memory");
+        Assert.Equal((memory.Capacity, memory.Allocated, memory.Used, memory.ExhaustedAt), (cluster.Capacity, cluster.Allocated, cluster.Used, cluster.ExhaustedAt));
         // 2 GiB used of 4 (measured use beats the 512 Mi reserved): four more 512 Mi replicas fit; cpu would allow 7.
         Assert.Equal(new FitEstimate("web", 4, 200), Assert.Single(capacity.Fits));
         Assert.NotNull((await _cluster.GetStatusAsync(default)).Capacity);
