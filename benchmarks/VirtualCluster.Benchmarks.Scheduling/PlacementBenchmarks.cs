@@ -26,8 +26,7 @@ public class PlacementBenchmarks
     {
         _scheduler = new PipelineScheduler(new VirtualCluster.Scheduling.SchedulerOptions { ReportScores = false });
         _specs = Workloads.Services();
-        _state = Workloads.Filled(_scheduler, Nodes, _specs, 0.5);
-        _candidates = [.. Enumerable.Range(0, _state.Count).Select(i => new NodeCandidate(_state.Node(i), _state.Allocated(i), new HashSet<int>(), []))];
+        (_state, _candidates) = Workloads.Filled(_scheduler, Nodes, _specs, 0.5);
     }
 
     /// <summary>Twenty placements on the kept state, each released again.</summary>

@@ -15,11 +15,17 @@ switch (mode)
     case "quality":
         QualityHarness.Run(args.Length > 1 && args[1] == "--quick", Console.Out);
         break;
+    case "hard":
+        HardSetHarness.Run(Console.Out);
+        break;
+    case "cpsat":
+        VirtualCluster.Benchmarks.Scheduling.Quality.CpSatCache.Ensure(VirtualCluster.Benchmarks.Scheduling.Quality.CpSatCache.DefaultPath, args.Contains("--resolve"), Console.Out);
+        break;
     case "bdn":
         BenchmarkSwitcher.FromAssembly(typeof(Workloads).Assembly).Run(args[1..]);
         break;
     default:
-        Console.Error.WriteLine("usage: [quick|throughput|quality [--quick]|bdn [BenchmarkDotNet args]]");
+        Console.Error.WriteLine("usage: [quick|throughput|quality [--quick]|hard|cpsat [--resolve]|bdn [BenchmarkDotNet args]]");
         return 2;
 }
 return 0;

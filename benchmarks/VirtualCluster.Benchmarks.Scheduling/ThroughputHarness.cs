@@ -4,29 +4,57 @@ using System.Globalization;
 namespace VirtualCluster.Benchmarks.Scheduling;
 
 /// <summary>
-/// Placements per second on one thread, with every filter and scorer: each operation places one instance
-/// (round-robin over twenty mixed services) on a cluster half full and releases it, so the state stays the same.
+/// Placements per CPU-second on one thread, with every filter and scorer: each operation places one instance
+/// (round-robin over twenty mixed services) on a cluster half full, with ports in use and services listed, and
+/// releases it, so the state stays the same. In one run: the indexed pipeline on a kept state, the same pipeline
+/// scanning every node (index off), the pipeline per request (state built from the node list each time, as
+/// <see cref="IScheduler.Place"/> does), and a bare first-fit scan over arrays as the reference.
 /// </summary>
 internal static class ThroughputHarness
 {
     public static void Run(TimeSpan perSize, TextWriter output)
     {
-        var scheduler = new PipelineScheduler(new VirtualCluster.Scheduling.SchedulerOptions { ReportScores = false });
         var specs = Workloads.Services();
-        output.WriteLine("nodes | placements/s (place+release) | µs/placement | allocated bytes/placement");
-        foreach (var nodes in new[] { 100, 1_000, 10_000 })
+        output.WriteLine("| nodes | indexed pipeline (kept state) | full-scan pipeline (kept state) | pipeline per request | bare first-fit scan (nodes looked at) | bare best-fit scan of every node | indexed / bare best fit | indexed / bare first fit | indexed / full scan |");
+        output.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var nodes in new[] { 1_000, 10_000 })
         {
-            var state = Workloads.Filled(scheduler, nodes, specs, 0.5);
-            var (rate, bytes) = Measure(scheduler, state, specs, perSize);
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{nodes,6} | {rate,12:N0} | {1e6 / rate,8:N1} | {bytes:N0}"));
+            var indexed = Scheduler(PlacementIndexMode.Always);
+            var scan = Scheduler(PlacementIndexMode.Off);
+            var (stateIndexed, candidates) = Workloads.Filled(indexed, nodes, specs, 0.5);
+            var stateScan = scan.CreateState(candidates);
+            var bare = new BareFirstFit(stateScan);
+            var rateIndexed = Measure(() => specs, (spec) => PlaceAndRelease(indexed, stateIndexed, spec), specs, perSize);
+            var rateScan = Measure(() => specs, (spec) => PlaceAndRelease(scan, stateScan, spec), specs, perSize);
+            var rateRequest = Measure(() => specs, (spec) => scan.Place(new PlacementRequest(spec, 1, candidates)), specs, perSize / 4);
+            var before = bare.Visited;
+            long calls = 0;
+            var rateBare = Measure(() => specs, spec =>
+            {
+                calls++;
+                var node = bare.Place(spec);
+                if (node >= 0) bare.Release(node, spec);
+            }, specs, perSize);
+            var visited = (bare.Visited - before) / (double)Math.Max(1, calls);
+            var rateBestFit = Measure(() => specs, spec =>
+            {
+                var node = bare.PlaceBestFit(spec);
+                if (node >= 0) bare.Release(node, spec);
+            }, specs, perSize);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {nodes:N0} | {rateIndexed:N0} | {rateScan:N0} | {rateRequest:N0} | {rateBare:N0} ({visited:N0}) | {rateBestFit:N0} | {rateIndexed / rateBestFit:0.00}x | {rateIndexed / rateBare:0.000}x | {rateIndexed / rateScan:0.00}x |"));
         }
         foreach (var algorithm in new[] { BatchAlgorithm.Pipeline, BatchAlgorithm.FirstFitDecreasing, BatchAlgorithm.DotProduct })
         {
+            var scheduler = Scheduler(PlacementIndexMode.Auto);
             var (elapsed, used) = Batch(scheduler, specs, algorithm);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"batch of 10,000 instances (20 services x 500) on 10,000 empty nodes, {algorithm}: {elapsed.TotalMilliseconds:N0} ms CPU, {used:N0} nodes used"));
         }
     }
+
+    public static PipelineScheduler Scheduler(PlacementIndexMode mode) =>
+        new(new VirtualCluster.Scheduling.SchedulerOptions { ReportScores = false, PlacementIndex = mode });
 
     /// <summary>One batch of 10,000 instances; CPU time of this thread and nodes used.</summary>
     public static (TimeSpan Cpu, int NodesUsed) Batch(PipelineScheduler scheduler, IReadOnlyList<ServiceSpec> specs, BatchAlgorithm algorithm)
@@ -40,14 +68,12 @@ internal static class ThroughputHarness
         return (elapsed, result.NodesUsed);
     }
 
-    public static (double Rate, double Bytes) Measure(PipelineScheduler scheduler, ClusterState state, IReadOnlyList<ServiceSpec> specs, TimeSpan duration)
+    /// <summary>Best rate over rounds of 200 ms (other people's jobs only ever slow a round down), per CPU-second of this thread.</summary>
+    public static double Measure(Func<IReadOnlyList<ServiceSpec>> _, Action<ServiceSpec> operation, IReadOnlyList<ServiceSpec> specs, TimeSpan duration)
     {
-        // Warm up (JIT tiers, static caches per spec).
-        for (var i = 0; i < 2_000; i++) PlaceAndRelease(scheduler, state, specs[i % specs.Count]);
-        // Rounds of a fixed size; the best round counts, since other people's jobs only ever slow a round down.
-        var rounds = Math.Max(5, (int)(duration.TotalMilliseconds / 200));
+        for (var i = 0; i < 200; i++) operation(specs[i % specs.Count]);
+        var rounds = Math.Max(3, (int)(duration.TotalMilliseconds / 200));
         var best = 0.0;
-        var before = GC.GetAllocatedBytesForCurrentThread();
         long operations = 0;
         for (var r = 0; r < rounds; r++)
         {
@@ -56,13 +82,12 @@ internal static class ThroughputHarness
             long done = 0;
             while (watch.ElapsedMilliseconds < 200)
             {
-                for (var i = 0; i < 50; i++) PlaceAndRelease(scheduler, state, specs[(int)(operations++ % specs.Count)]);
-                done += 50;
+                for (var i = 0; i < 20; i++) operation(specs[(int)(operations++ % specs.Count)]);
+                done += 20;
             }
             best = Math.Max(best, done / (CpuTime.Thread() - cpu).TotalSeconds);
         }
-        var bytes = (GC.GetAllocatedBytesForCurrentThread() - before) / (double)operations;
-        return (best, bytes);
+        return best;
     }
 
     public static void PlaceAndRelease(PipelineScheduler scheduler, ClusterState state, ServiceSpec spec)

@@ -9,7 +9,11 @@ internal static class Workloads
     private static readonly (long Cpu, long Memory)[] Shapes = [(4000, 16 * Gi), (8000, 32 * Gi), (16000, 64 * Gi), (32000, 128 * Gi), (8000, 64 * Gi)];
     private static readonly string[] Zones = ["eu-1", "eu-2", "us-1"];
 
-    /// <summary>Nodes of five shapes in three zones; a tenth have a "gpu" label and 2 GPUs, a fifth run docker too.</summary>
+    /// <summary>
+    /// Nodes of five shapes in three zones; a tenth have a "gpu" label and 2 GPUs, a fifth run docker too. Like the
+    /// control plane's real input, each node lists host ports already in use (10-60 of its 1,000) and the services
+    /// it runs (0-6 of 200 names that are not the benchmark's own).
+    /// </summary>
     public static List<NodeCandidate> Cluster(int nodes, int seed = 42)
     {
         var random = new Random(seed);
@@ -23,7 +27,10 @@ internal static class Workloads
             var info = new NodeInfo($"id-{i:D5}", $"node-{i:D5}", "10.0.0.1", new Resources(cpu, memory, 500 * Gi, gpu ? 2 : 0),
                 new ResourceUsage(0, random.Next(0, 4) * Gi, 0), i % 5 == 0 ? ["process", "docker"] : ["process"],
                 new PortRange(20000, 20999), labels, NodeState.Alive, null);
-            result.Add(new NodeCandidate(info, default, new HashSet<int>(), []));
+            var ports = new HashSet<int>();
+            for (var p = random.Next(10, 61); p > 0; p--) ports.Add(20000 + random.Next(1000));
+            var services = Enumerable.Range(0, random.Next(0, 7)).Select(_ => $"app-{random.Next(200):D3}").ToList();
+            result.Add(new NodeCandidate(info, default, ports, services));
         }
         return result;
     }
@@ -65,10 +72,16 @@ internal static class Workloads
         return specs;
     }
 
-    /// <summary>A state filled to roughly <paramref name="fill"/> of its CPU with instances of <paramref name="specs"/>.</summary>
-    public static ClusterState Filled(PipelineScheduler scheduler, int nodes, IReadOnlyList<ServiceSpec> specs, double fill)
+    /// <summary>
+    /// A state filled to roughly <paramref name="fill"/> of its CPU with instances of <paramref name="specs"/>, and the
+    /// same cluster as the control plane would pass it per request: each node's reservations, ports in use and services.
+    /// </summary>
+    public static (ClusterState State, List<NodeCandidate> Candidates) Filled(PipelineScheduler scheduler, int nodes, IReadOnlyList<ServiceSpec> specs, double fill)
     {
-        var state = scheduler.CreateState(Cluster(nodes));
+        var cluster = Cluster(nodes);
+        var state = scheduler.CreateState(cluster);
+        var ports = new Dictionary<int, List<int>>();
+        var services = new Dictionary<int, List<string>>();
         long capacity = 0;
         for (var i = 0; i < state.Count; i++) capacity += state.Capacity(i).CpuMillicores;
         long used = 0;
@@ -82,7 +95,9 @@ internal static class Workloads
             var context = scheduler.Pipeline.CreateContext(state, spec);
             if (scheduler.Pipeline.TrySelect(context, out var node, out _))
             {
-                state.ReserveResources(node, spec, spec.Ports.Count);
+                var assigned = state.Reserve(node, spec);
+                (ports.TryGetValue(node, out var p) ? p : ports[node] = []).AddRange(assigned.Values);
+                (services.TryGetValue(node, out var s) ? s : services[node] = []).Add(spec.Name);
                 used += spec.Resources.CpuMillicores;
                 misses = 0;
             }
@@ -91,6 +106,14 @@ internal static class Workloads
                 misses++;
             }
         }
-        return state;
+        var byId = cluster.ToDictionary(c => c.Node.Id);
+        var candidates = Enumerable.Range(0, state.Count).Select(i =>
+        {
+            var original = byId[state.Node(i).Id];
+            return new NodeCandidate(state.Node(i), state.Allocated(i),
+                new HashSet<int>([.. original.UsedPorts, .. ports.GetValueOrDefault(i) ?? []]),
+                [.. original.Services, .. services.GetValueOrDefault(i) ?? []]);
+        }).ToList();
+        return (state, candidates);
     }
 }

@@ -20,6 +20,13 @@ public sealed class SchedulerOptions
     /// <summary>Attach each scorer's score to every <see cref="Placement"/> (a small dictionary per placement). Default true.</summary>
     public bool ReportScores { get; set; } = true;
 
+    /// <summary>
+    /// When a kept <see cref="ClusterState"/> indexes its nodes so a placement scores only the nodes that could win
+    /// (same choice as scoring every node). Default <see cref="PlacementIndexMode.Auto"/>: from the 16th placement
+    /// on a state of at least 2,048 nodes.
+    /// </summary>
+    public PlacementIndexMode PlacementIndex { get; set; } = PlacementIndexMode.Auto;
+
     /// <summary>Nodes listed in an explanation's ranking. Default 5, from 1 to 1000.</summary>
     public int RankingSize { get; set; } = 5;
 
@@ -28,6 +35,7 @@ public sealed class SchedulerOptions
     {
         var errors = new List<string>();
         if (RankingSize is < 1 or > 1000) errors.Add($"RankingSize is {RankingSize}; set it between 1 and 1000.");
+        if (!Enum.IsDefined(PlacementIndex)) errors.Add($"PlacementIndex is {(int)PlacementIndex}; use Auto, Always or Off.");
         if (CountCpuUsage && !UseMeasuredUsage) errors.Add("CountCpuUsage needs UseMeasuredUsage; set both, or clear CountCpuUsage.");
         return errors;
     }
@@ -39,4 +47,17 @@ public sealed class SchedulerOptions
         var errors = Validate();
         if (errors.Count > 0) throw new ArgumentException("invalid scheduler options: " + string.Join(" ", errors));
     }
+}
+
+/// <summary>When a <see cref="ClusterState"/> builds its placement index.</summary>
+public enum PlacementIndexMode
+{
+    /// <summary>From the 16th placement on a state of at least 2,048 nodes: a state built for one request keeps scanning.</summary>
+    Auto,
+
+    /// <summary>At the first placement, whatever the size.</summary>
+    Always,
+
+    /// <summary>Never: every placement scores every feasible node.</summary>
+    Off,
 }

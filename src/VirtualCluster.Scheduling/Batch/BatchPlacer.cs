@@ -15,7 +15,10 @@ public enum BatchAlgorithm
     /// </summary>
     DotProduct,
 
-    /// <summary>Runs the three others and keeps the one that uses the fewest nodes (ties: Pipeline, then FFD).</summary>
+    /// <summary>
+    /// Runs the three others, keeps the one that uses the fewest nodes (ties: Pipeline, then FFD), then improves it
+    /// within <see cref="BatchOptions.ImprovementBudget"/> by emptying nodes (see <see cref="BatchOptions"/>).
+    /// </summary>
     Best,
 }
 
@@ -35,6 +38,32 @@ public sealed record BatchResult(
 {
     /// <summary>True when every instance was placed.</summary>
     public bool Succeeded => Failure is null;
+
+    /// <summary>Nodes the improvement phase emptied after the greedy packing (<see cref="BatchAlgorithm.Best"/> only).</summary>
+    public int NodesFreed { get; init; }
+}
+
+/// <summary>Settings of a batch placement.</summary>
+public sealed class BatchOptions
+{
+    /// <summary>
+    /// Time the improvement phase of <see cref="BatchAlgorithm.Best"/> may spend after the greedy packing, trying to
+    /// empty nodes. Default 100 ms; zero skips it. It stops earlier when a round frees nothing.
+    /// </summary>
+    public TimeSpan ImprovementBudget { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Clock of the budget. Default <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>Every problem with these settings, each naming the property and the fix; empty when valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (ImprovementBudget < TimeSpan.Zero || ImprovementBudget > TimeSpan.FromMinutes(10))
+            errors.Add($"ImprovementBudget is {ImprovementBudget}; set it between 0 and 10 minutes.");
+        if (TimeProvider is null) errors.Add("TimeProvider is null; leave it at TimeProvider.System or pass a clock.");
+        return errors;
+    }
 }
 
 /// <summary>
@@ -50,31 +79,70 @@ public static class BatchPlacer
 {
     /// <summary>Places <paramref name="items"/> on <paramref name="nodes"/>.</summary>
     /// <exception cref="ArgumentException">Items are missing, repeat a service or ask for a negative count.</exception>
-    public static BatchResult Place(PipelineScheduler scheduler, IReadOnlyList<NodeCandidate> nodes, IReadOnlyList<BatchItem> items, BatchAlgorithm algorithm = BatchAlgorithm.Best)
+    public static BatchResult Place(PipelineScheduler scheduler, IReadOnlyList<NodeCandidate> nodes, IReadOnlyList<BatchItem> items,
+        BatchAlgorithm algorithm = BatchAlgorithm.Best, BatchOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(scheduler);
         ArgumentNullException.ThrowIfNull(nodes);
-        Validate(items);
-        if (algorithm != BatchAlgorithm.Best) return Place(scheduler, scheduler.CreateState(nodes), items, algorithm);
-        BatchResult? best = null;
-        foreach (var candidate in new[] { BatchAlgorithm.Pipeline, BatchAlgorithm.FirstFitDecreasing, BatchAlgorithm.DotProduct })
-        {
-            var result = Place(scheduler, scheduler.CreateState(nodes), items, candidate);
-            if (best is null || (result.Succeeded && (!best.Succeeded || result.NodesUsed < best.NodesUsed))) best = result;
-        }
-        return best!;
+        return Place(scheduler, scheduler.CreateState(nodes), items, algorithm, options);
     }
 
-    /// <summary>Places <paramref name="items"/> on <paramref name="state"/> with one algorithm (not <see cref="BatchAlgorithm.Best"/>); on success the state keeps the reservations.</summary>
-    public static BatchResult Place(PipelineScheduler scheduler, ClusterState state, IReadOnlyList<BatchItem> items, BatchAlgorithm algorithm)
+    /// <summary>
+    /// Places <paramref name="items"/> on a kept <paramref name="state"/>; on success the state keeps the
+    /// reservations (with their ports), on failure it is left as it was.
+    /// </summary>
+    /// <exception cref="ArgumentException">Items are missing, repeat a service or ask for a negative count; or the options are invalid.</exception>
+    public static BatchResult Place(PipelineScheduler scheduler, ClusterState state, IReadOnlyList<BatchItem> items, BatchAlgorithm algorithm,
+        BatchOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(scheduler);
         ArgumentNullException.ThrowIfNull(state);
         Validate(items);
-        if (algorithm == BatchAlgorithm.Best) throw new ArgumentException("pick one algorithm for a state; Best needs node candidates", nameof(algorithm));
+        options ??= new BatchOptions();
+        var errors = options.Validate();
+        if (errors.Count > 0) throw new ArgumentException("invalid batch options: " + string.Join(" ", errors), nameof(options));
+        if (algorithm != BatchAlgorithm.Best) return Greedy(scheduler, state, items, algorithm, out _);
+        return Best(scheduler, state, items, options);
+    }
+
+    private static BatchResult Best(PipelineScheduler scheduler, ClusterState state, IReadOnlyList<BatchItem> items, BatchOptions options)
+    {
+        BatchResult? best = null;
+        List<(ServiceSpec Spec, int Node, Placement Placement)>? bestMade = null;
+        foreach (var candidate in new[] { BatchAlgorithm.Pipeline, BatchAlgorithm.FirstFitDecreasing, BatchAlgorithm.DotProduct })
+        {
+            var result = Greedy(scheduler, state, items, candidate, out var made);
+            if (result.Succeeded)
+                foreach (var (spec, node, placement) in made) state.Release(node, spec, placement.Ports.Values);
+            if (best is null || (result.Succeeded && (!best.Succeeded || result.NodesUsed < best.NodesUsed))) (best, bestMade) = (result, made);
+        }
+        if (!best!.Succeeded) return best;
+        // Re-apply the best packing as bare reservations, improve it, then hand out ports in the greedy order.
+        var specs = bestMade!.Select(m => m.Spec).ToList();
+        var nodes = bestMade!.Select(m => m.Node).ToArray();
+        for (var k = 0; k < nodes.Length; k++) state.ReserveResources(nodes[k], specs[k], specs[k].Ports.Count);
+        var freed = options.ImprovementBudget > TimeSpan.Zero
+            ? new BatchImprover(scheduler.Pipeline, state, options.TimeProvider, options.ImprovementBudget).Improve(specs, nodes)
+            : 0;
+        for (var k = 0; k < nodes.Length; k++) state.ReleaseResources(nodes[k], specs[k], specs[k].Ports.Count);
+        var placements = new List<(ServiceSpec Spec, Placement Placement)>(nodes.Length);
+        for (var k = 0; k < nodes.Length; k++)
+        {
+            var ports = state.Reserve(nodes[k], specs[k]);
+            var score = nodes[k] == bestMade![k].Node ? bestMade[k].Placement.Score : 0;
+            placements.Add((specs[k], new Placement(state.Node(nodes[k]).Id, ports, score)));
+        }
+        var byService = placements.GroupBy(m => m.Spec.Name, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => (IReadOnlyList<Placement>)[.. g.Select(m => m.Placement)], StringComparer.Ordinal);
+        return new BatchResult(byService, null, NodesUsed(state), best.Algorithm) { NodesFreed = freed };
+    }
+
+    private static BatchResult Greedy(PipelineScheduler scheduler, ClusterState state, IReadOnlyList<BatchItem> items, BatchAlgorithm algorithm,
+        out List<(ServiceSpec Spec, int Node, Placement Placement)> made)
+    {
         var pipeline = scheduler.Pipeline;
         var contexts = items.Where(i => i.Count > 0).ToDictionary(i => i.Spec.Name, i => pipeline.CreateContext(state, i.Spec), StringComparer.Ordinal);
-        var made = new List<(ServiceSpec Spec, int Node, Placement Placement)>();
+        made = [];
         PlacementFailure? failure = algorithm == BatchAlgorithm.DotProduct
             ? DotProduct(pipeline, state, items, contexts, made)
             : Decreasing(scheduler, state, items, contexts, made, algorithm == BatchAlgorithm.Pipeline);
@@ -193,7 +261,7 @@ public static class BatchPlacer
             + Term(demand.Gpus, free.Gpus, cap.Gpus);
     }
 
-    private static (double Cpu, double Memory, double Disk, double Gpus) Scale(ClusterState state)
+    internal static (double Cpu, double Memory, double Disk, double Gpus) Scale(ClusterState state)
     {
         double cpu = 0, memory = 0, disk = 0, gpus = 0;
         for (var i = 0; i < state.Count; i++)
@@ -208,7 +276,7 @@ public static class BatchPlacer
         return (Math.Max(1, cpu / n), Math.Max(1, memory / n), Math.Max(1, disk / n), Math.Max(1, gpus / n));
     }
 
-    private static double Size(Resources r, (double Cpu, double Memory, double Disk, double Gpus) scale) =>
+    internal static double Size(Resources r, (double Cpu, double Memory, double Disk, double Gpus) scale) =>
         r.CpuMillicores / scale.Cpu + r.MemoryBytes / scale.Memory + r.DiskBytes / scale.Disk + r.Gpus / scale.Gpus;
 
     private static void Validate(IReadOnlyList<BatchItem> items)

@@ -92,7 +92,7 @@ public sealed class TopologySpreadFilter : IPlacementFilter
     }
 
     /// <summary>Fewest replicas in any domain that has a statically eligible node.</summary>
-    private static int MinCount(PlacementContext context, string key, int[] counts)
+    internal static int MinCount(PlacementContext context, string key, int[] counts)
     {
         var eligible = context.GetOrCreateStatic(MinDomainsKey, static _ => new Dictionary<string, bool[]>(StringComparer.Ordinal));
         if (!eligible.TryGetValue(key, out var mask))

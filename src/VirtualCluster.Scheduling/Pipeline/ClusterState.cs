@@ -33,6 +33,9 @@ public sealed partial class ClusterState
     internal readonly bool[] Alive;
     private readonly HashSet<int>?[] _portSets;
     private Dictionary<string, int>? _byId;
+    private readonly PlacementIndexMode _indexMode;
+    private PlacementIndex? _index;
+    private int _selections;
 
     private ClusterState(NodeCandidate[] candidates, SchedulerOptions options)
     {
@@ -45,6 +48,7 @@ public sealed partial class ClusterState
         InvCpu = new double[n]; InvMem = new double[n]; InvDisk = new double[n]; InvGpu = new double[n];
         FreePorts = new int[n];
         Alive = new bool[n];
+        _indexMode = options.PlacementIndex;
         _portSets = new HashSet<int>?[n];
         for (var i = 0; i < n; i++)
         {
@@ -156,7 +160,11 @@ public sealed partial class ClusterState
         Book(index, spec.Resources, +1);
         AddService(index, spec.Name, +1);
         var assigned = new Dictionary<string, int>(spec.Ports.Count, StringComparer.Ordinal);
-        if (spec.Ports.Count == 0) return assigned;
+        if (spec.Ports.Count == 0)
+        {
+            _index?.Update(index);
+            return assigned;
+        }
         var used = PortSet(index);
         var next = Candidates[index].Node.Ports.First;
         foreach (var port in spec.Ports)
@@ -166,6 +174,7 @@ public sealed partial class ClusterState
             assigned[port.Name] = next;
             FreePorts[index]--;
         }
+        _index?.Update(index);
         return assigned;
     }
 
@@ -176,6 +185,7 @@ public sealed partial class ClusterState
         Book(index, spec.Resources, +1);
         AddService(index, spec.Name, +1);
         FreePorts[index] -= ports;
+        _index?.Update(index);
     }
 
     /// <summary>Gives back one instance's resources (and <paramref name="ports"/>, if given) on a node.</summary>
@@ -184,10 +194,13 @@ public sealed partial class ClusterState
         ArgumentNullException.ThrowIfNull(spec);
         Book(index, spec.Resources, -1);
         AddService(index, spec.Name, -1);
-        if (ports is null) return;
-        var set = PortSet(index);
-        foreach (var port in ports)
-            if (set.Remove(port)) FreePorts[index]++;
+        if (ports is not null)
+        {
+            var set = PortSet(index);
+            foreach (var port in ports)
+                if (set.Remove(port)) FreePorts[index]++;
+        }
+        _index?.Update(index);
     }
 
     /// <summary>Gives back resources reserved with <see cref="ReserveResources"/>.</summary>
@@ -197,6 +210,7 @@ public sealed partial class ClusterState
         Book(index, spec.Resources, -1);
         AddService(index, spec.Name, -1);
         FreePorts[index] += ports;
+        _index?.Update(index);
     }
 
     private void Book(int i, Resources r, int sign)
@@ -219,6 +233,23 @@ public sealed partial class ClusterState
         UseMem[i] = Math.Max(AllocMem[i], MeasuredMem[i]);
         UseDisk[i] = Math.Max(AllocDisk[i], MeasuredDisk[i]);
     }
+
+    /// <summary>
+    /// The placement index, built once the state has served enough selections to pay for it (see
+    /// <see cref="SchedulerOptions.PlacementIndex"/>); null while placements scan every node.
+    /// </summary>
+    internal PlacementIndex? IndexForSelection()
+    {
+        if (_index is not null || _indexMode == PlacementIndexMode.Off) return _index;
+        if (_indexMode == PlacementIndexMode.Auto && (Count < AutoIndexMinNodes || ++_selections < AutoIndexAfterSelections)) return null;
+        return _index = new PlacementIndex(this);
+    }
+
+    /// <summary>Nodes below which <see cref="PlacementIndexMode.Auto"/> keeps scanning (a scan of a few hundred nodes is cheaper).</summary>
+    internal const int AutoIndexMinNodes = 2048;
+
+    /// <summary>Selections on a state before <see cref="PlacementIndexMode.Auto"/> builds its index (O(n log n)).</summary>
+    internal const int AutoIndexAfterSelections = 16;
 
     private HashSet<int> PortSet(int index) => _portSets[index] ??= [.. Candidates[index].UsedPorts];
 

@@ -131,6 +131,12 @@ public sealed partial class PlacementPipeline
     public bool TrySelect(PlacementContext context, out int node, out double score)
     {
         ArgumentNullException.ThrowIfNull(context);
+        if (context.Cluster.IndexForSelection() is { } index
+            && TrySelectIndexed(context, index, out node, out var total, out var indexedWeights, out var found))
+        {
+            score = found && indexedWeights > 0 ? total / indexedWeights : 0;
+            return found;
+        }
         var count = Feasible(context, out var buffer);
         node = -1;
         score = 0;

@@ -1,0 +1,27 @@
+namespace VirtualCluster.Scheduling;
+
+/// <summary>
+/// Per-placement inputs of the bound: the request, which built-in filters apply, and the weights of the
+/// built-in scorers that apply. Null when a stage is not built in (its score cannot be bounded).
+/// </summary>
+internal sealed class BoundInputs
+{
+    public long Cpu, Memory, Disk, Gpus;
+    public int Ports;
+    public bool Resources, ClipShares, Fused;
+    public double Constant, SumWeight, DiffWeight, Most, Least, Balanced, Rules, Affinity;
+    public int Dimensions;
+    public TopologySpread[] Spreads = [];
+    public int[][] Counts = [];
+    public double[][] DomainScore = [];
+    public bool[][] DomainOk = [];
+    public double[] MixedScore = [];
+    public int[][] NodeDomains = [];
+    public double AntiWeight, AntiScale;
+    public int[] AntiCounts = [];
+    public int[]? AntiRequired;
+    public bool SpreadFilter;
+    public double SpreadWeight;
+    public readonly List<IPlacementFilter> Filters = [];
+}
+

@@ -1,0 +1,80 @@
+namespace VirtualCluster.Scheduling;
+
+internal sealed partial class PlacementIndex
+{
+    /// <summary>Marks a tree node whose nodes lie in more than one domain of a spread key.</summary>
+    internal const int Mixed = int.MinValue;
+
+    private static readonly object ViewKey = new();
+
+    /// <summary>
+    /// What the index needs of one spec, per tree node, for the current layout: whether any node below passes the
+    /// static filters, the best node-affinity score among those, and per spread key the domain they all share
+    /// (-1: none has the label, <see cref="Mixed"/>: several). Built once per spec and layout (O(n)).
+    /// </summary>
+    internal sealed class SpecView
+    {
+        public int Layout;
+        public bool[] StaticPass = [];
+        public bool[] AnyStatic = [];
+        public double[]? AffinityMax;
+        public double[]? Affinity;
+        public int[][] Uniform = [];
+    }
+
+    public SpecView View(PlacementContext context)
+    {
+        var view = context.GetOrCreateStatic(ViewKey, static _ => new SpecView { Layout = -1 });
+        if (view.Layout == Layout) return view;
+        var n = _s.Count;
+        var size = 2 * _leaves;
+        view.Layout = Layout;
+        view.StaticPass = new bool[n];
+        foreach (var i in context.StaticNodes) view.StaticPass[i] = true;
+        view.AnyStatic = new bool[size];
+        var placement = context.Spec.Placement;
+        var affinity = placement.Affinity.Count > 0 ? new double[size] : null;
+        var perNode = placement.Affinity.Count > 0 ? new double[n] : null;
+        if (perNode is not null)
+            foreach (var i in context.StaticNodes) perNode[i] = NodeAffinityScorer.ScoreOf(_s.Node(i).Labels, placement.Affinity);
+        var spreads = placement.TopologySpread;
+        var uniform = new int[spreads.Count][];
+        var domains = new int[spreads.Count][];
+        for (var k = 0; k < spreads.Count; k++)
+        {
+            uniform[k] = new int[size];
+            domains[k] = _s.Domains(spreads[k].Key).NodeDomain;
+        }
+        for (var t = _leaves; t < size; t++)
+        {
+            var (start, count) = Bucket(t - _leaves);
+            var any = false;
+            var best = double.NegativeInfinity;
+            for (var k = 0; k < spreads.Count; k++) uniform[k][t] = Mixed;
+            for (var p = start; p < start + count; p++)
+            {
+                var i = _order[p];
+                if (i < 0 || !view.StaticPass[i]) continue;
+                if (perNode is not null) best = Math.Max(best, perNode[i]);
+                for (var k = 0; k < spreads.Count; k++)
+                    uniform[k][t] = !any ? domains[k][i] : uniform[k][t] == domains[k][i] ? uniform[k][t] : Mixed;
+                any = true;
+            }
+            view.AnyStatic[t] = any;
+            if (affinity is not null) affinity[t] = best;
+        }
+        for (var t = _leaves - 1; t >= 1; t--)
+        {
+            int l = 2 * t, r = l + 1;
+            bool left = view.AnyStatic[l], right = view.AnyStatic[r];
+            view.AnyStatic[t] = left || right;
+            if (affinity is not null) affinity[t] = Math.Max(affinity[l], affinity[r]);
+            for (var k = 0; k < spreads.Count; k++)
+                uniform[k][t] = !left ? uniform[k][r] : !right ? uniform[k][l] : uniform[k][l] == uniform[k][r] ? uniform[k][l] : Mixed;
+        }
+        view.AffinityMax = affinity;
+        view.Affinity = perNode;
+        view.Uniform = uniform;
+        return view;
+    }
+}

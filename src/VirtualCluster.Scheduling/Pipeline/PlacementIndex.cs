@@ -1,0 +1,296 @@
+namespace VirtualCluster.Scheduling;
+
+/// <summary>
+/// An index over a <see cref="ClusterState"/> that finds the node a full scan would choose without scoring every
+/// node: a binary tree over buckets of nodes, each tree node holding per dimension the largest free amount and the
+/// range of current shares and inverse capacities below it. A placement walks the tree depth first, best bound
+/// first, skips a subtree when no node in it can pass the filters (too little free of some dimension, no node
+/// passing the static filters, a topology domain over its skew) or when an upper bound on every scorer's weighted
+/// score is below the best total found so far, and runs the pipeline's own filters and scorers on the buckets it
+/// reaches. The bound is exact (never below a node's real total), so the chosen node is the full scan's.
+/// </summary>
+/// <remarks>
+/// Leaves are ordered by static attributes (state, drivers, labels), then capacity, then fill, so the nodes of a
+/// subtree look alike and its bounds are tight. Each reservation or release updates one leaf and its ancestors
+/// (O(log n)); after 2n updates the order is rebuilt from the current fill (O(n log n), amortized O(log n)).
+/// </remarks>
+internal sealed partial class PlacementIndex
+{
+    internal const int BucketSize = 8;
+    private readonly ClusterState _s;
+    private readonly int[] _group;
+    private readonly int[] _order;
+    private readonly int[] _position;
+    private readonly int _leaves;
+    // Per dimension (cpu, memory, disk, gpus): largest free amount, current share range, inverse capacity range.
+    internal readonly long[][] MaxFree = new long[4][];
+    internal readonly double[][] Lo = new double[4][], Hi = new double[4][], LoInv = new double[4][], HiInv = new double[4][];
+    internal readonly int[] MaxFreePorts;
+    // Range of (cpu share + memory share) and (cpu share − memory share): tighter than the box of the two for the allocation scores.
+    internal readonly double[] MinSum, MaxSum, MinDiff, MaxDiff;
+    // Same[t]: every node below has the same group, capacity and use, so the same score (up to its own service
+    // count); Rep[t]: the first of them in slot order, which is also the lowest index (equal keys sort by index).
+    internal readonly bool[] Same;
+    internal readonly int[] Rep;
+    private int _updates;
+
+    /// <summary>Per-placement scratch of the search (a state serves one placement at a time).</summary>
+    internal readonly BoundInputs Inputs = new();
+
+    public PlacementIndex(ClusterState state)
+    {
+        _s = state;
+        var n = state.Count;
+        _group = GroupIds(state);
+        _order = new int[Slots(Sorted())];
+        _position = new int[n];
+        var buckets = Math.Max(1, (_order.Length + BucketSize - 1) / BucketSize);
+        _leaves = 1;
+        while (_leaves < buckets) _leaves <<= 1;
+        var size = 2 * _leaves;
+        for (var d = 0; d < 4; d++)
+        {
+            MaxFree[d] = new long[size];
+            Lo[d] = new double[size];
+            Hi[d] = new double[size];
+            LoInv[d] = new double[size];
+            HiInv[d] = new double[size];
+        }
+        MaxFreePorts = new int[size];
+        MinSum = new double[size];
+        MaxSum = new double[size];
+        MinDiff = new double[size];
+        MaxDiff = new double[size];
+        Same = new bool[size];
+        Rep = new int[size];
+        Rebuild();
+    }
+
+    /// <summary>Bumped whenever the leaf order changes; per-spec views built for an older layout are stale.</summary>
+    public int Layout { get; private set; }
+
+    public int LeafCount => _leaves;
+
+    /// <summary>Call after any change of a node's reservations, measured use or free ports.</summary>
+    public void Update(int node)
+    {
+        if (++_updates > 2 * _s.Count)
+        {
+            Rebuild();
+            return;
+        }
+        var t = _leaves + _position[node] / BucketSize;
+        Leaf(t);
+        for (t >>= 1; t >= 1; t >>= 1) Combine(t);
+    }
+
+    private (int Group, long Cpu, long Memory, ulong Fill, int Node)[] Sorted()
+    {
+        var n = _s.Count;
+        var keys = new (int Group, long Cpu, long Memory, ulong Fill, int Node)[n];
+        for (var i = 0; i < n; i++)
+            keys[i] = (_group[i], _s.CapCpu[i], _s.CapMem[i], Morton(Share(0, i), Share(1, i)), i);
+        Array.Sort(keys);
+        return keys;
+    }
+
+    /// <summary>
+    /// Lays the sorted nodes out in slots: a run of nodes with the same static attributes and capacity that fills a
+    /// bucket starts on a bucket boundary (padding slots hold -1), so no bucket mixes the fullest nodes of one run
+    /// with the emptiest of the next. Returns the number of slots; fills the order when <paramref name="write"/>.
+    /// </summary>
+    private int Slots((int Group, long Cpu, long Memory, ulong Fill, int Node)[] keys, bool write = false)
+    {
+        var slot = 0;
+        for (var k = 0; k < keys.Length;)
+        {
+            var end = k + 1;
+            while (end < keys.Length && keys[end].Group == keys[k].Group && keys[end].Cpu == keys[k].Cpu && keys[end].Memory == keys[k].Memory) end++;
+            if (end - k >= BucketSize && slot % BucketSize != 0)
+            {
+                var aligned = (slot + BucketSize - 1) / BucketSize * BucketSize;
+                if (write) for (var p = slot; p < aligned; p++) _order[p] = -1;
+                slot = aligned;
+            }
+            for (; k < end; k++, slot++)
+            {
+                if (!write) continue;
+                _order[slot] = keys[k].Node;
+                _position[keys[k].Node] = slot;
+            }
+        }
+        return slot;
+    }
+
+    private void Rebuild()
+    {
+        _updates = 0;
+        Layout++;
+        Slots(Sorted(), write: true);
+        for (var t = _leaves; t < 2 * _leaves; t++) Leaf(t);
+        for (var t = _leaves - 1; t >= 1; t--) Combine(t);
+    }
+
+    /// <summary>First slot of leaf bucket <paramref name="leaf"/> and how many slots it covers (a slot may hold -1: no node).</summary>
+    public (int Start, int Count) Bucket(int leaf)
+    {
+        var start = leaf * BucketSize;
+        return (start, Math.Clamp(_order.Length - start, 0, BucketSize));
+    }
+
+    public int NodeAt(int position) => _order[position];
+
+    /// <summary>
+    /// Z-order of the CPU and memory shares (16 bits each, interleaved): nodes close on the curve are close in both
+    /// dimensions, so a bucket's share ranges and free maxima stay tight.
+    /// </summary>
+    private static ulong Morton(double cpu, double memory)
+    {
+        static ulong Spread(double share)
+        {
+            ulong v = (ulong)Math.Clamp(share * 65535, 0, 65535);
+            v = (v | (v << 8)) & 0x00FF00FF;
+            v = (v | (v << 4)) & 0x0F0F0F0F;
+            v = (v | (v << 2)) & 0x33333333;
+            return (v | (v << 1)) & 0x55555555;
+        }
+        return (Spread(cpu) << 1) | Spread(memory);
+    }
+
+    private double Share(int d, int i) => d switch
+    {
+        0 => _s.UseCpu[i] * _s.InvCpu[i],
+        1 => _s.UseMem[i] * _s.InvMem[i],
+        2 => _s.UseDisk[i] * _s.InvDisk[i],
+        _ => _s.AllocGpu[i] * _s.InvGpu[i],
+    };
+
+    private void Leaf(int t)
+    {
+        var (start, count) = Bucket(t - _leaves);
+        var ports = int.MinValue;
+        double minSum = double.PositiveInfinity, maxSum = double.NegativeInfinity, minDiff = double.PositiveInfinity, maxDiff = double.NegativeInfinity;
+        for (var d = 0; d < 4; d++)
+        {
+            MaxFree[d][t] = long.MinValue;
+            Lo[d][t] = LoInv[d][t] = double.PositiveInfinity;
+            Hi[d][t] = HiInv[d][t] = double.NegativeInfinity;
+        }
+        for (var p = start; p < start + count; p++)
+        {
+            var i = _order[p];
+            if (i < 0) continue;
+            var cpu = _s.UseCpu[i] * _s.InvCpu[i];
+            var memory = _s.UseMem[i] * _s.InvMem[i];
+            Add(0, t, _s.CapCpu[i] - _s.UseCpu[i], cpu, _s.InvCpu[i]);
+            Add(1, t, _s.CapMem[i] - _s.UseMem[i], memory, _s.InvMem[i]);
+            Add(2, t, _s.CapDisk[i] - _s.UseDisk[i], _s.UseDisk[i] * _s.InvDisk[i], _s.InvDisk[i]);
+            Add(3, t, (long)_s.CapGpu[i] - _s.AllocGpu[i], _s.AllocGpu[i] * _s.InvGpu[i], _s.InvGpu[i]);
+            ports = Math.Max(ports, _s.FreePorts[i]);
+            minSum = Math.Min(minSum, cpu + memory);
+            maxSum = Math.Max(maxSum, cpu + memory);
+            minDiff = Math.Min(minDiff, cpu - memory);
+            maxDiff = Math.Max(maxDiff, cpu - memory);
+        }
+        MaxFreePorts[t] = ports;
+        (MinSum[t], MaxSum[t], MinDiff[t], MaxDiff[t]) = (minSum, maxSum, minDiff, maxDiff);
+        var rep = -1;
+        var same = true;
+        for (var p = start; p < start + count; p++)
+        {
+            var i = _order[p];
+            if (i < 0) continue;
+            if (rep < 0) rep = i;
+            else same &= Identical(rep, i);
+        }
+        Rep[t] = rep;
+        Same[t] = same;
+    }
+
+    /// <summary>True when two nodes would get the same score for any spec (up to their own replica counts).</summary>
+    public bool Identical(int a, int b) =>
+        _group[a] == _group[b] && _s.UseCpu[a] == _s.UseCpu[b] && _s.UseMem[a] == _s.UseMem[b] && _s.UseDisk[a] == _s.UseDisk[b]
+        && _s.AllocGpu[a] == _s.AllocGpu[b] && _s.CapCpu[a] == _s.CapCpu[b] && _s.CapMem[a] == _s.CapMem[b]
+        && _s.CapDisk[a] == _s.CapDisk[b] && _s.CapGpu[a] == _s.CapGpu[b];
+
+    private void Add(int d, int t, long free, double share, double inv)
+    {
+        if (free > MaxFree[d][t]) MaxFree[d][t] = free;
+        if (share < Lo[d][t]) Lo[d][t] = share;
+        if (share > Hi[d][t]) Hi[d][t] = share;
+        if (inv < LoInv[d][t]) LoInv[d][t] = inv;
+        if (inv > HiInv[d][t]) HiInv[d][t] = inv;
+    }
+
+    private void Combine(int t)
+    {
+        int l = 2 * t, r = l + 1;
+        for (var d = 0; d < 4; d++)
+        {
+            MaxFree[d][t] = Math.Max(MaxFree[d][l], MaxFree[d][r]);
+            Lo[d][t] = Math.Min(Lo[d][l], Lo[d][r]);
+            Hi[d][t] = Math.Max(Hi[d][l], Hi[d][r]);
+            LoInv[d][t] = Math.Min(LoInv[d][l], LoInv[d][r]);
+            HiInv[d][t] = Math.Max(HiInv[d][l], HiInv[d][r]);
+        }
+        MaxFreePorts[t] = Math.Max(MaxFreePorts[l], MaxFreePorts[r]);
+        MinSum[t] = Math.Min(MinSum[l], MinSum[r]);
+        MaxSum[t] = Math.Max(MaxSum[l], MaxSum[r]);
+        MinDiff[t] = Math.Min(MinDiff[l], MinDiff[r]);
+        MaxDiff[t] = Math.Max(MaxDiff[l], MaxDiff[r]);
+        int a = Rep[l], b = Rep[r];
+        Rep[t] = a >= 0 ? a : b;
+        Same[t] = Same[l] && Same[r] && (a < 0 || b < 0 || Identical(a, b));
+    }
+
+    internal int[] CandidateNodes = new int[64];
+    internal double[] CandidateBounds = new double[64];
+    internal double[] CandidateTotals = new double[64];
+
+    public void AddCandidate(ref int count, int node, double bound)
+    {
+        if (count == CandidateNodes.Length)
+        {
+            Array.Resize(ref CandidateNodes, count * 2);
+            Array.Resize(ref CandidateBounds, count * 2);
+            Array.Resize(ref CandidateTotals, count * 2);
+        }
+        CandidateNodes[count] = node;
+        CandidateBounds[count] = bound;
+        count++;
+    }
+
+    /// <summary>Keeps the candidates whose bound is at least <paramref name="floor"/>, in order; returns how many.</summary>
+    public int KeepCandidates(int count, double floor)
+    {
+        var kept = 0;
+        for (var k = 0; k < count; k++)
+        {
+            if (CandidateBounds[k] < floor) continue;
+            CandidateNodes[kept] = CandidateNodes[k];
+            CandidateBounds[kept] = CandidateBounds[k];
+            kept++;
+        }
+        return kept;
+    }
+
+    /// <summary>Nodes with the same state, drivers and labels share a group id (so static verdicts are equal).</summary>
+    private static int[] GroupIds(ClusterState state)
+    {
+        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
+        var groups = new int[state.Count];
+        var text = new System.Text.StringBuilder();
+        for (var i = 0; i < state.Count; i++)
+        {
+            var node = state.Node(i);
+            text.Clear().Append((int)node.State).Append('|');
+            foreach (var driver in node.Drivers.Order(StringComparer.Ordinal)) text.Append(driver).Append(',');
+            text.Append('|');
+            foreach (var (key, value) in node.Labels.OrderBy(l => l.Key, StringComparer.Ordinal)) text.Append(key).Append('=').Append(value).Append(';');
+            var signature = text.ToString();
+            if (!ids.TryGetValue(signature, out var id)) ids[signature] = id = ids.Count;
+            groups[i] = id;
+        }
+        return groups;
+    }
+}

@@ -1,0 +1,321 @@
+namespace VirtualCluster.Scheduling;
+
+public sealed partial class PlacementPipeline
+{
+    // Bounds are computed with other arithmetic than the scores; this margin covers the rounding (scores ≤ Σw·100).
+    private const double BoundMargin = 1e-6;
+
+    /// <summary>
+    /// The full scan's choice, found through the state's index; false when the index cannot serve this request
+    /// (a stage that is not built in). Walks the tree depth first, higher bound first, skipping subtrees whose bound
+    /// is below the best node bound found; computes each reached node's own bound (its exact feasibility for the
+    /// built-in filters and its score by other arithmetic, so equal to the real total up to rounding); then runs
+    /// the pipeline's own filters and scorers on the nodes within rounding of the best bound and picks as the scan does.
+    /// </summary>
+    private bool TrySelectIndexed(PlacementContext context, PlacementIndex index, out int node, out double total, out double weights, out bool found)
+    {
+        node = -1;
+        total = 0;
+        weights = 0;
+        found = false;
+        var q = index.Inputs;
+        if (!Prepare(context, q)) return false;
+        var view = index.View(context);
+        var cluster = context.Cluster;
+        var bestBound = double.NegativeInfinity;
+        var candidates = 0;
+        var last = -1;
+        Span<int> stackNodes = stackalloc int[128];
+        Span<double> stackBounds = stackalloc double[128];
+        var rootBound = Bound(index, view, q, 1);
+        if (rootBound == double.NegativeInfinity) return true;
+        stackNodes[0] = 1;
+        stackBounds[0] = rootBound;
+        var top = 1;
+        while (top > 0)
+        {
+            top--;
+            var t = stackNodes[top];
+            if (stackBounds[top] < bestBound - 2 * BoundMargin) continue;
+            // A run of nodes identical to a candidate with a lower index (and no replica of the service, so no
+            // lower anti-affinity score) cannot win: each scores at most what the candidate scores.
+            if (last >= 0 && index.Same[t] && index.Rep[t] > last && index.Identical(index.Rep[t], last)) continue;
+            if (t >= index.LeafCount)
+            {
+                var (start, count) = index.Bucket(t - index.LeafCount);
+                for (var p = start; p < start + count; p++)
+                {
+                    var i = index.NodeAt(p);
+                    var bound = NodeBound(cluster, view, q, i);
+                    if (bound == double.NegativeInfinity || bound < bestBound - 2 * BoundMargin) continue;
+                    if (bound > bestBound) bestBound = bound;
+                    index.AddCandidate(ref candidates, i, bound);
+                    if (q.AntiCounts.Length == 0 || q.AntiCounts[i] == 0) last = i;
+                }
+                continue;
+            }
+            int l = 2 * t, r = l + 1;
+            double lb = Bound(index, view, q, l), rb = Bound(index, view, q, r);
+            // Depth first, the child with the higher bound on top so it is explored first.
+            if (lb >= rb)
+            {
+                if (rb != double.NegativeInfinity) Push(stackNodes, stackBounds, ref top, r, rb);
+                if (lb != double.NegativeInfinity) Push(stackNodes, stackBounds, ref top, l, lb);
+            }
+            else
+            {
+                if (lb != double.NegativeInfinity) Push(stackNodes, stackBounds, ref top, l, lb);
+                Push(stackNodes, stackBounds, ref top, r, rb);
+            }
+        }
+        if (candidates == 0) return true;
+        // The winner's real total is within rounding of its bound, and no node's bound is below its total by more.
+        var kept = index.KeepCandidates(candidates, bestBound - 2 * BoundMargin);
+        var buffer = index.CandidateNodes.AsSpan(0, kept);
+        var passed = kept;
+        foreach (var filter in q.Filters) passed = filter.Filter(context, buffer[..passed]);
+        // The node checks mirror the built-in filters; should they ever disagree, the scan decides.
+        if (passed != kept) return false;
+        var totals = index.CandidateTotals.AsSpan(0, kept);
+        weights = Score(context, buffer, totals);
+        var best = double.NegativeInfinity;
+        var bestNode = int.MaxValue;
+        for (var k = 0; k < kept; k++)
+        {
+            var value = totals[k];
+            var i = buffer[k];
+            if (value > best || (value == best && i < bestNode))
+            {
+                best = value;
+                bestNode = i;
+            }
+        }
+        node = bestNode;
+        total = best;
+        found = true;
+        return true;
+    }
+
+    /// <summary>
+    /// One node's bound: −∞ when it fails a built-in filter (same comparisons), else Σ wᵢ·scoreᵢ computed here
+    /// (anti-affinity, affinity, spread exactly; the allocation scores by the same formulas).
+    /// </summary>
+    private static double NodeBound(ClusterState s, PlacementIndex.SpecView view, BoundInputs q, int i)
+    {
+        if (i < 0 || !view.StaticPass[i]) return double.NegativeInfinity;
+        if (q.Resources && (s.UseCpu[i] + q.Cpu > s.CapCpu[i] || s.UseMem[i] + q.Memory > s.CapMem[i]
+            || s.UseDisk[i] + q.Disk > s.CapDisk[i] || s.AllocGpu[i] + q.Gpus > s.CapGpu[i]))
+            return double.NegativeInfinity;
+        if (q.Ports > 0 && s.FreePorts[i] < q.Ports) return double.NegativeInfinity;
+        if (q.AntiRequired is { Length: > 0 } required && required[i] != 0) return double.NegativeInfinity;
+        var bound = 0.0;
+        if (q.AntiWeight > 0) bound += q.AntiCounts.Length == 0 ? 100 * q.AntiWeight : 100 * q.AntiWeight * (1 - q.AntiCounts[i] * q.AntiScale);
+        if (q.Affinity > 0) bound += q.Affinity * view.Affinity![i];
+        for (var k = 0; k < q.Spreads.Length; k++)
+        {
+            var d = q.NodeDomains[k][i];
+            if (d < 0)
+            {
+                if (q.SpreadFilter) return double.NegativeInfinity;
+                continue;
+            }
+            if (!q.DomainOk[k][d]) return double.NegativeInfinity;
+            if (q.SpreadWeight > 0) bound += q.DomainScore[k][d];
+        }
+        var a = (s.UseCpu[i] + q.Cpu) * s.InvCpu[i];
+        var b = (s.UseMem[i] + q.Memory) * s.InvMem[i];
+        if (q.Fused) return bound + q.Constant + q.SumWeight * (a + b) - q.DiffWeight * Math.Abs(a - b);
+        double c = 0, e = 0;
+        if (q.Disk > 0) c = (s.UseDisk[i] + q.Disk) * s.InvDisk[i];
+        if (q.Gpus > 0) e = (s.AllocGpu[i] + q.Gpus) * s.InvGpu[i];
+        var mean = (a + b + c + e) / q.Dimensions;
+        var variance = (a - mean) * (a - mean) + (b - mean) * (b - mean)
+            + (q.Disk > 0 ? (c - mean) * (c - mean) : 0) + (q.Gpus > 0 ? (e - mean) * (e - mean) : 0);
+        return bound + q.Most * 100 * mean + q.Least * 100 * (1 - mean) + q.Balanced * 100 * (1 - Math.Sqrt(variance / q.Dimensions));
+    }
+
+    private static void Push(Span<int> nodes, Span<double> bounds, ref int top, int t, double bound)
+    {
+        nodes[top] = t;
+        bounds[top] = bound;
+        top++;
+    }
+
+    /// <summary>Fills <paramref name="q"/> for this placement; false when a filter or scorer is not a built-in one.</summary>
+    private bool Prepare(PlacementContext context, BoundInputs q)
+    {
+        if (!DynamicFiltersAreBuiltIn) return false;
+        var d = context.Demand;
+        q.Cpu = d.CpuMillicores;
+        q.Memory = d.MemoryBytes;
+        q.Disk = d.DiskBytes;
+        q.Gpus = d.Gpus;
+        q.Ports = 0;
+        q.Resources = false;
+        q.SpreadFilter = false;
+        q.Filters.Clear();
+        foreach (var filter in _dynamic)
+        {
+            if (!filter.AppliesTo(context)) continue;
+            q.Filters.Add(filter);
+            if (filter is ResourceFilter) q.Resources = true;
+            else if (filter is PortFilter) q.Ports = context.PortsNeeded;
+            else if (filter is TopologySpreadFilter) q.SpreadFilter = true;
+        }
+        q.ClipShares = q.Resources;
+        double most = 0, least = 0, balanced = 0, anti = 0, affinity = 0, spread = 0;
+        foreach (var ws in context.Strategy.Scorers)
+        {
+            var type = ws.Scorer.GetType();
+            if (type == typeof(MostAllocatedScorer)) most += ws.Weight;
+            else if (type == typeof(LeastAllocatedScorer)) least += ws.Weight;
+            else if (type == typeof(BalancedAllocationScorer)) balanced += ws.Weight;
+            else if (type == typeof(ServiceAntiAffinityScorer)) anti += ws.Scorer.AppliesTo(context) ? ws.Weight : 0;
+            else if (type == typeof(NodeAffinityScorer)) affinity += ws.Scorer.AppliesTo(context) ? ws.Weight : 0;
+            else if (type == typeof(TopologySpreadScorer)) spread += ws.Scorer.AppliesTo(context) ? ws.Weight : 0;
+            else return false;
+        }
+        q.Most = most;
+        q.Least = least;
+        q.Balanced = balanced;
+        q.Fused = AllocationKernel.Covers(context);
+        q.SumWeight = 50 * (most - least);
+        q.Constant = 100 * (least + balanced);
+        q.DiffWeight = 50 * balanced;
+        q.Dimensions = 2 + (q.Disk > 0 ? 1 : 0) + (q.Gpus > 0 ? 1 : 0);
+        q.Rules = 100 * anti;
+        q.AntiWeight = anti;
+        q.AntiCounts = anti > 0 ? context.Cluster.ServiceCounts(context.Spec.Name) : [];
+        q.AntiScale = 1.0 / (context.ServiceTotal + 1);
+        q.AntiRequired = null;
+        foreach (var filter in q.Filters)
+            if (filter is AntiAffinityFilter) q.AntiRequired = context.Cluster.ServiceCounts(context.Spec.Name);
+        q.Affinity = affinity;
+        PrepareSpread(context, q, spread);
+        return true;
+    }
+
+    private static void PrepareSpread(PlacementContext context, BoundInputs q, double weight)
+    {
+        var spreads = context.Spec.Placement.TopologySpread;
+        q.SpreadWeight = weight;
+        if (spreads.Count == 0 || (weight == 0 && !q.SpreadFilter))
+        {
+            q.Spreads = [];
+            return;
+        }
+        if (q.Spreads.Length != spreads.Count)
+        {
+            q.Spreads = new TopologySpread[spreads.Count];
+            q.Counts = new int[spreads.Count][];
+            q.DomainScore = new double[spreads.Count][];
+            q.DomainOk = new bool[spreads.Count][];
+            q.MixedScore = new double[spreads.Count];
+            q.NodeDomains = new int[spreads.Count][];
+        }
+        var perKey = weight * 100.0 / spreads.Count;
+        for (var k = 0; k < spreads.Count; k++)
+        {
+            var spread = spreads[k];
+            q.Spreads[k] = spread;
+            var counts = context.Cluster.DomainCounts(spread.Key, context.Spec.Name);
+            q.Counts[k] = counts;
+            q.NodeDomains[k] = context.Cluster.Domains(spread.Key).NodeDomain;
+            if (q.DomainScore[k]?.Length != counts.Length)
+            {
+                q.DomainScore[k] = new double[counts.Length];
+                q.DomainOk[k] = new bool[counts.Length];
+            }
+            var max = 0;
+            foreach (var c in counts) max = Math.Max(max, c);
+            double m = max + 1;
+            var min = q.SpreadFilter ? TopologySpreadFilter.MinCount(context, spread.Key, counts) : 0;
+            // Nodes without the label score 0 and pass no spread filter.
+            var mixed = q.SpreadFilter ? double.NegativeInfinity : 0;
+            for (var d = 0; d < counts.Length; d++)
+            {
+                q.DomainScore[k][d] = perKey * (m - counts[d]) / m;
+                q.DomainOk[k][d] = !q.SpreadFilter || counts[d] + 1 - min <= spread.MaxSkew;
+                if (q.DomainOk[k][d]) mixed = Math.Max(mixed, q.DomainScore[k][d]);
+            }
+            q.MixedScore[k] = mixed;
+        }
+    }
+
+    /// <summary>An upper bound on Σ wᵢ·scoreᵢ over the nodes below tree node <paramref name="t"/> that pass every filter; −∞ when none can.</summary>
+    private static double Bound(PlacementIndex index, PlacementIndex.SpecView view, BoundInputs q, int t)
+    {
+        if (!view.AnyStatic[t]) return double.NegativeInfinity;
+        var maxFree = index.MaxFree;
+        if (q.Resources && (maxFree[0][t] < q.Cpu || maxFree[1][t] < q.Memory || maxFree[2][t] < q.Disk || maxFree[3][t] < q.Gpus))
+            return double.NegativeInfinity;
+        if (q.Ports > 0 && index.MaxFreePorts[t] < q.Ports) return double.NegativeInfinity;
+        var bound = q.Rules;
+        if (q.Affinity > 0) bound += q.Affinity * view.AffinityMax![t];
+        for (var k = 0; k < q.Spreads.Length; k++)
+        {
+            var u = view.Uniform[k][t];
+            double part;
+            if (u == PlacementIndex.Mixed) part = q.MixedScore[k];
+            else if (u < 0) part = q.SpreadFilter ? double.NegativeInfinity : 0;
+            else part = q.DomainOk[k][u] ? q.DomainScore[k][u] : double.NegativeInfinity;
+            if (part == double.NegativeInfinity) return part;
+            if (q.SpreadWeight > 0) bound += part;
+        }
+        Range(index, q, 0, t, q.Cpu, out var aLo, out var aHi);
+        Range(index, q, 1, t, q.Memory, out var bLo, out var bHi);
+        if (q.Fused) return bound + Math.Min(MaxOnBox(q.Constant, q.SumWeight, q.DiffWeight, aLo, aHi, bLo, bHi), SumDiffBound(index, q, t));
+        double sumLo = aLo + bLo, sumHi = aHi + bHi;
+        if (q.Disk > 0)
+        {
+            Range(index, q, 2, t, q.Disk, out var lo, out var hi);
+            sumLo += lo;
+            sumHi += hi;
+        }
+        if (q.Gpus > 0)
+        {
+            Range(index, q, 3, t, q.Gpus, out var lo, out var hi);
+            sumLo += lo;
+            sumHi += hi;
+        }
+        // Balanced: 100 × (1 − σ) ≤ 100.
+        return bound + q.Most * 100 * sumHi / q.Dimensions + q.Least * 100 * (1 - sumLo / q.Dimensions) + q.Balanced * 100;
+    }
+
+    /// <summary>The range of share_d = (use_d + request_d) / capacity_d below tree node t.</summary>
+    private static void Range(PlacementIndex index, BoundInputs q, int d, int t, long request, out double lo, out double hi)
+    {
+        lo = index.Lo[d][t] + request * index.LoInv[d][t];
+        hi = index.Hi[d][t] + request * index.HiInv[d][t];
+        // A node passing the resource filter has use + request ≤ capacity, so its share is at most 1.
+        if (q.ClipShares && hi > 1) hi = 1;
+        if (lo > hi) lo = hi;
+    }
+
+    /// <summary>
+    /// c + s·(a + b) − w·|a − b| bounded through the range of a + b and of a − b below the tree node (each node's
+    /// own sum, rather than the largest share of one dimension plus the largest of the other).
+    /// </summary>
+    private static double SumDiffBound(PlacementIndex index, BoundInputs q, int t)
+    {
+        double cLo = q.Cpu * index.LoInv[0][t], cHi = q.Cpu * index.HiInv[0][t];
+        double mLo = q.Memory * index.LoInv[1][t], mHi = q.Memory * index.HiInv[1][t];
+        var sum = q.SumWeight >= 0 ? index.MaxSum[t] + cHi + mHi : index.MinSum[t] + cLo + mLo;
+        double diffLo = index.MinDiff[t] + cLo - mHi, diffHi = index.MaxDiff[t] + cHi - mLo;
+        var nearest = diffLo > 0 ? diffLo : diffHi < 0 ? -diffHi : 0;
+        return q.Constant + q.SumWeight * sum - q.DiffWeight * nearest;
+    }
+
+    /// <summary>
+    /// The largest c + s(a + b) − w|a − b| over the box: the function is concave and linear on each side of a = b,
+    /// so the maximum is at a corner or where the diagonal crosses the box.
+    /// </summary>
+    private static double MaxOnBox(double c, double s, double w, double aLo, double aHi, double bLo, double bHi)
+    {
+        static double F(double c, double s, double w, double a, double b) => c + s * (a + b) - w * Math.Abs(a - b);
+        var best = Math.Max(Math.Max(F(c, s, w, aLo, bLo), F(c, s, w, aLo, bHi)), Math.Max(F(c, s, w, aHi, bLo), F(c, s, w, aHi, bHi)));
+        double lo = Math.Max(aLo, bLo), hi = Math.Min(aHi, bHi);
+        if (lo <= hi) best = Math.Max(best, Math.Max(F(c, s, w, lo, lo), F(c, s, w, hi, hi)));
+        return best;
+    }
+}
