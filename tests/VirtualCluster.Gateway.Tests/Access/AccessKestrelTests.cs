@@ -2,13 +2,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using VirtualCluster.Gateway.Access;
 using VirtualCluster.Security;
 
 namespace VirtualCluster.Gateway.Tests.Access;
@@ -23,31 +16,7 @@ public sealed class AccessKestrelTests : IAsyncLifetime
     private WebApplication? app;
     private int port;
 
-    public async Task InitializeAsync()
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Services.AddSingleton(tokens);
-        builder.Services.AddServiceAccess();
-        app = builder.Build();
-        // Two services: "secret" needs a token, "open" is public; the service is the first label of the host.
-        app.UseServiceAccess(context => context.Request.Host.Host.Split('.')[0] switch
-        {
-            "secret" => new ServiceAccessTarget("secret", ServiceAccess.Token),
-            "open" => new ServiceAccessTarget("open", ServiceAccess.Public),
-            _ => null,
-        });
-        app.MapGet("/{**path}", (HttpContext context) => Results.Json(new
-        {
-            authorization = context.Request.Headers.Authorization.ToString(),
-            cookie = context.Request.Headers.Cookie.ToString(),
-            query = context.Request.QueryString.Value ?? "",
-        }));
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        port = new Uri(address).Port;
-    }
+    public async Task InitializeAsync() => (app, port) = await AccessServer.StartAsync(tokens);
 
     public async Task DisposeAsync()
     {
