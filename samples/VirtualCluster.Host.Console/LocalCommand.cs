@@ -163,7 +163,7 @@ internal static class LocalCommand
     {
         var spec = Path.Combine("samples", "specs", "hello.json");
         if (!File.Exists(spec) && FindRepositoryRoot() is { } root) spec = Path.Combine(root, spec);
-        yield return cli is null ? $"alias vcluster='dotnet run --project {RepositoryPath("src/VirtualCluster.Cli")} --'" : $"alias vcluster={cli}";
+        yield return cli is null ? $"alias vcluster='dotnet run --project {RepositoryPath("src/VirtualCluster.Cli")} --'" : cli.Contains(' ', StringComparison.Ordinal) ? $"alias vcluster='{cli}'" : $"alias vcluster={cli}";
         yield return $"vcluster deploy {spec}";
         yield return "vcluster status";
     }
