@@ -60,6 +60,9 @@ internal static class LocalCommand
             : null;
     }
 
+    // Generous: on a machine loaded by other work, three agents and a control plane starting at once can take minutes.
+    private static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(180);
+
     private static async Task<int> RunAsync(LocalSettings s)
     {
         var children = new List<ChildProcess>();
@@ -75,7 +78,7 @@ internal static class LocalCommand
             var cp = ChildProcess.Start("control-plane", ["control-plane", "--data-dir", cpDir, "--listen", s.Url], Path.Combine(logs, "control-plane.log"));
             children.Add(cp);
             using var http = new HttpClient { BaseAddress = new Uri(s.Url), Timeout = TimeSpan.FromSeconds(2) };
-            if (!await WaitAsync(() => HealthyAsync(http), cp, TimeSpan.FromSeconds(60), stop.Token))
+            if (!await WaitAsync(() => HealthyAsync(http), cp, JoinTimeout, stop.Token))
                 return Failed(checklist, cp, $"control plane on {s.Url} (pid {cp.Pid}) did not start");
             checklist.Done($"control plane up at {s.Url} (pid {cp.Pid})");
 
@@ -106,7 +109,7 @@ internal static class LocalCommand
                 foreach (var view in (await AliveNodesAsync(http)).Where(v => agents.ContainsKey(v.Node.Name) && reported.Add(v.Node.Name)))
                     checklist.Done(JoinedLine(view, agents[view.Node.Name]));
                 return reported.Count >= s.Agents;
-            }, cp, TimeSpan.FromSeconds(60), stop.Token);
+            }, cp, JoinTimeout, stop.Token);
             if (!joined)
             {
                 var missing = agents.Where(a => !reported.Contains(a.Key)).ToList();
