@@ -24,7 +24,11 @@ internal static class ControlPlaneCommand
         var exitWithStdin = HostOptions.ExitWithStdin();
         var membership = new MembershipOptions();
         var advertise = new Option<string?>("--advertise-url") { Description = "URL other control planes and agents reach this one at (etcd/consul; default: --listen)." };
-        var command = new Command("control-plane", "Run the control plane (API, SQLite store, reconciler), or one of several on etcd or Consul.") { dataDir, listen, advertise, heartbeat, lease, exitWithStdin };
+        var gatewayUrl = new Option<string?>("--gateway-url")
+        {
+            Description = "The gateway's public URL for a service, with {service} for its name, e.g. http://{service}.localhost:8080/; shown as each service's stable URL.",
+        };
+        var command = new Command("control-plane", "Run the control plane (API, SQLite store, reconciler), or one of several on etcd or Consul.") { dataDir, listen, advertise, heartbeat, lease, gatewayUrl, exitWithStdin };
         foreach (var option in membership.All) command.Options.Add(option);
         command.SetAction(async (parse, ct) =>
         {
@@ -48,12 +52,12 @@ internal static class ControlPlaneCommand
             }
             var highAvailability = (IServiceCollection services) => membership.AddControlPlane(services, parse, parse.GetValue(advertise) ?? url);
             return await RunAsync(Path.GetFullPath(parse.GetValue(dataDir)!), url, TimeSpan.FromSeconds(interval), TimeSpan.FromSeconds(fencing),
-                parse.GetValue(exitWithStdin), highAvailability, ct);
+                parse.GetValue(gatewayUrl), parse.GetValue(exitWithStdin), highAvailability, ct);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(string dataDirectory, string url, TimeSpan heartbeat, TimeSpan lease, bool exitWithStdin,
+    private static async Task<int> RunAsync(string dataDirectory, string url, TimeSpan heartbeat, TimeSpan lease, string? gatewayUrl, bool exitWithStdin,
         Func<IServiceCollection, string?> highAvailability, CancellationToken ct)
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -68,6 +72,8 @@ internal static class ControlPlaneCommand
             o.FailureDetector.FirstHeartbeatEstimate = heartbeat;
             o.FencingLease = lease;
         });
+        // Checked at start (ServiceUrlOptionsValidator): a template without {service} or not http(s) is refused with the fix.
+        builder.Services.Configure<ServiceUrlOptions>(o => o.GatewayUrl = gatewayUrl);
         if (highAvailability(builder.Services) is { } problem)
         {
             System.Console.Error.WriteLine($"error: {problem}");

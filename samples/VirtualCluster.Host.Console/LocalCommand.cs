@@ -14,6 +14,9 @@ namespace VirtualCluster.Host.Console;
 /// </summary>
 internal static class LocalCommand
 {
+    /// <summary>Stable URLs of the local cluster: its gateway on 127.0.0.1:8080 (*.localhost resolves to loopback).</summary>
+    public const string LocalGatewayUrl = "http://{service}.localhost:8080/";
+
     public static Command Create()
     {
         var dataDir = new Option<string>("--data-dir") { Description = "Directory for all cluster data and logs.", DefaultValueFactory = _ => ".vcluster-local" };
@@ -75,7 +78,7 @@ internal static class LocalCommand
         try
         {
             var cpDir = Path.Combine(s.DataDirectory, "control-plane");
-            var cp = ChildProcess.Start("control-plane", ["control-plane", "--data-dir", cpDir, "--listen", s.Url], Path.Combine(logs, "control-plane.log"));
+            var cp = ChildProcess.Start("control-plane", ["control-plane", "--data-dir", cpDir, "--listen", s.Url, "--gateway-url", LocalGatewayUrl], Path.Combine(logs, "control-plane.log"));
             children.Add(cp);
             using var http = new HttpClient { BaseAddress = new Uri(s.Url), Timeout = TimeSpan.FromSeconds(2) };
             if (!await WaitAsync(() => HealthyAsync(http), cp, JoinTimeout, stop.Token))

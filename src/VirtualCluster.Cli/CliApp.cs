@@ -78,6 +78,7 @@ public static class CliApp
         root.Subcommands.Add(EventsCommand.Create(runner));
         root.Subcommands.Add(ExplainCommand.Create(runner));
         root.Subcommands.Add(RebalanceCommand.Create(runner));
+        root.Subcommands.Add(TokenCommand.Create(runner));
         return root;
     }
 }

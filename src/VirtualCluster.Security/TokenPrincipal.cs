@@ -4,4 +4,13 @@ namespace VirtualCluster.Security;
 /// <param name="Subject">The <c>sub</c> claim: a node id, a user name, or a join-token label.</param>
 /// <param name="Role">One of <see cref="TokenRoles"/>.</param>
 /// <param name="ExpiresAt">When the token stops being valid, or null when it never expires.</param>
-public sealed record TokenPrincipal(string Subject, string Role, DateTimeOffset? ExpiresAt);
+public sealed record TokenPrincipal(string Subject, string Role, DateTimeOffset? ExpiresAt)
+{
+    /// <summary>The <c>aud</c> claim (the cluster id), or null when the token has none.</summary>
+    public string? Audience { get; init; }
+
+    /// <summary>The service a <see cref="TokenRoles.Service"/> token is for; null for other roles.</summary>
+    public string? Service => Role == TokenRoles.Service && Subject.StartsWith(TokenService.ServiceScopePrefix, StringComparison.Ordinal)
+        ? Subject[TokenService.ServiceScopePrefix.Length..]
+        : null;
+}

@@ -12,6 +12,9 @@ public static class TokenRoles
     /// <summary>Lets a new agent join the cluster and nothing else.</summary>
     public const string Join = "join";
 
+    /// <summary>Lets a browser or client reach one service through the gateway (subject <c>service:&lt;name&gt;</c>); issued by <see cref="TokenService.IssueServiceToken"/>.</summary>
+    public const string Service = "service";
+
     /// <summary>True when <paramref name="role"/> is one of the roles above (case-sensitive).</summary>
-    public static bool IsKnown(string? role) => role is Admin or Machine or Join;
+    public static bool IsKnown(string? role) => role is Admin or Machine or Join or Service;
 }

@@ -10,7 +10,7 @@ namespace VirtualCluster.Security;
 /// Issues and validates the cluster's JWTs (HMAC-SHA256 with one shared signing key).
 /// Thread-safe: one instance can serve every request.
 /// </summary>
-public sealed class TokenService
+public sealed partial class TokenService
 {
     /// <summary>Issuer used when none is given.</summary>
     public const string DefaultIssuer = "virtualcluster";
@@ -31,15 +31,21 @@ public sealed class TokenService
     /// <param name="signingKey">At least <see cref="KeySize"/> random bytes; copied.</param>
     /// <param name="issuer">The <c>iss</c> claim written and required; default <see cref="DefaultIssuer"/>.</param>
     /// <param name="timeProvider">Clock for issue times and expiry checks; default <see cref="TimeProvider.System"/>.</param>
+    /// <param name="audience">
+    /// The cluster's id, written as the <c>aud</c> claim of every token issued and required of every token that carries
+    /// one (service tokens always do); null (the default) issues tokens without an audience.
+    /// </param>
     /// <exception cref="ArgumentException">The key is shorter than <see cref="KeySize"/> bytes, or the issuer is empty.</exception>
-    public TokenService(byte[] signingKey, string issuer = DefaultIssuer, TimeProvider? timeProvider = null)
+    public TokenService(byte[] signingKey, string issuer = DefaultIssuer, TimeProvider? timeProvider = null, string? audience = null)
     {
         ArgumentNullException.ThrowIfNull(signingKey);
         if (signingKey.Length < KeySize)
             throw new ArgumentException($"The signing key must be at least {KeySize} bytes; it has {signingKey.Length}.", nameof(signingKey));
         ArgumentException.ThrowIfNullOrWhiteSpace(issuer);
 
+        if (audience is not null) ArgumentException.ThrowIfNullOrWhiteSpace(audience);
         Issuer = issuer;
+        Audience = audience;
         this.timeProvider = timeProvider ?? TimeProvider.System;
         var key = new SymmetricSecurityKey((byte[])signingKey.Clone());
         credentials = new SigningCredentials(key, SecurityAlgorithms.HmacSha256);
@@ -61,6 +67,9 @@ public sealed class TokenService
     /// <summary>The <c>iss</c> claim this service writes and requires.</summary>
     public string Issuer { get; }
 
+    /// <summary>The cluster id written as <c>aud</c>, and required of tokens that carry an audience; null when none is configured.</summary>
+    public string? Audience { get; }
+
     /// <summary>Issues a signed token.</summary>
     /// <param name="subject">The <c>sub</c> claim, e.g. a node id.</param>
     /// <param name="role">One of <see cref="TokenRoles"/>.</param>
@@ -69,24 +78,31 @@ public sealed class TokenService
     public string Issue(string subject, string role, TimeSpan? lifetime = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(subject);
-        if (!TokenRoles.IsKnown(role))
-            throw new ArgumentException($"Unknown role '{role}'; expected '{TokenRoles.Admin}', '{TokenRoles.Machine}' or '{TokenRoles.Join}'.", nameof(role));
+        if (!TokenRoles.IsKnown(role) || role == TokenRoles.Service)
+            throw new ArgumentException($"Unknown role '{role}'; expected '{TokenRoles.Admin}', '{TokenRoles.Machine}' or '{TokenRoles.Join}' (service tokens come from IssueServiceToken).", nameof(role));
         if (lifetime is { } span && span <= TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(lifetime), span, "The lifetime must be positive.");
+        return Create(subject, role, lifetime, extraClaims: null);
+    }
 
+    private string Create(string subject, string role, TimeSpan? lifetime, Dictionary<string, object>? extraClaims)
+    {
         var now = timeProvider.GetUtcNow();
+        var claims = new Dictionary<string, object>
+        {
+            [JwtRegisteredClaimNames.Sub] = subject,
+            [RoleClaim] = role,
+            [JwtRegisteredClaimNames.Jti] = Guid.NewGuid().ToString("N"),
+        };
+        foreach (var (name, value) in extraClaims ?? []) claims[name] = value;
         var descriptor = new SecurityTokenDescriptor
         {
             Issuer = Issuer,
+            Audience = Audience,
             IssuedAt = now.UtcDateTime,
             Expires = (now + lifetime)?.UtcDateTime,
             SigningCredentials = credentials,
-            Claims = new Dictionary<string, object>
-            {
-                [JwtRegisteredClaimNames.Sub] = subject,
-                [RoleClaim] = role,
-                [JwtRegisteredClaimNames.Jti] = Guid.NewGuid().ToString("N"),
-            },
+            Claims = claims,
         };
         return handler.CreateToken(descriptor);
     }
@@ -118,6 +134,9 @@ public sealed class TokenService
     {
         if (!TryGetString(jwt, JwtRegisteredClaimNames.Sub, out var subject) || !TryGetString(jwt, RoleClaim, out var role) || !TokenRoles.IsKnown(role))
             return TokenValidation.Failure("token has no valid subject or role");
+        var audience = AudienceOf(jwt);
+        if (audience is not null && Audience is not null && audience != Audience)
+            return TokenValidation.Failure($"token is for another cluster (audience \"{Truncate(audience)}\", this cluster is \"{Audience}\")");
 
         DateTimeOffset? expiresAt = null;
         var validTo = jwt.ValidTo; // DateTime.MinValue when the token has no exp claim
@@ -128,7 +147,8 @@ public sealed class TokenService
                 return TokenValidation.Failure(string.Create(CultureInfo.InvariantCulture, $"token expired at {expiresAt:yyyy-MM-dd HH:mm:ss} UTC"));
         }
 
-        return TokenValidation.Success(new TokenPrincipal(subject, role, expiresAt));
+        var principal = new TokenPrincipal(subject, role, expiresAt) { Audience = audience };
+        return role == TokenRoles.Service ? AcceptService(jwt, principal) : TokenValidation.Success(principal);
     }
 
     private string Describe(Exception? error, string token) => error switch

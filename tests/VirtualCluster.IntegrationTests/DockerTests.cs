@@ -18,8 +18,15 @@ public sealed class DockerTests
     {
         await using var stack = await DockerStack.StartAsync();
         await stack.StartAgentAsync("node-1", 42000);
+        // The sample spec with a failover delay far longer than the test: on a loaded machine the agent's restart
+        // below may outlast the failure detector, and the node is then declared down; the delay makes sure the
+        // instance is never replaced meanwhile, so the restarted agent always has it to adopt.
+        var spec = Path.Combine(stack.Directory, "busybox-adopt.json");
+        var sample = string.Join('\n', (await File.ReadAllLinesAsync(BusyboxSpec)).Where(l => !l.TrimStart().StartsWith("//", StringComparison.Ordinal)));
+        await File.WriteAllTextAsync(spec, sample.Replace("\"driver\": \"docker\",", "\"driver\": \"docker\", \"failover\": { \"delay\": \"10m\" },", StringComparison.Ordinal));
+        Assert.Contains("\"delay\": \"10m\"", await File.ReadAllTextAsync(spec));
 
-        var (code, output) = await CliRunner.RunAsync(stack.CliEnv, "deploy", BusyboxSpec);
+        var (code, output) = await CliRunner.RunAsync(stack.CliEnv, "deploy", spec);
         Assert.True(code == 0, output);
         using var api = stack.Api();
         var view = await api.WaitRunningAsync("busybox", TimeSpan.FromSeconds(30));

@@ -106,13 +106,31 @@ public sealed record PendingWork(string Kind, int Instances, string Reason, int 
 
 /// <summary>A service with its instances.</summary>
 /// <param name="Pending">Work not done yet and why (empty when the service is as desired).</param>
+/// <param name="Url">
+/// The service's stable URL through the cluster's gateway (it follows failovers), e.g.
+/// <c>http://hello.localhost:8080/</c>; null when the control plane knows no gateway.
+/// </param>
 public sealed record ServiceView(
     ServiceSpec Spec,
     DateTimeOffset CreatedAt,
     int Desired,
     int Running,
     IReadOnlyList<InstanceView> Instances,
-    IReadOnlyList<PendingWork>? Pending = null);
+    IReadOnlyList<PendingWork>? Pending = null,
+    string? Url = null);
+
+/// <summary>Body of <c>POST /v1/tokens</c>: a service token for one service.</summary>
+/// <param name="Service">The service's name.</param>
+/// <param name="Ttl">How long the token is valid: positive, at most 30 days.</param>
+public sealed record ServiceTokenRequest(string Service, TimeSpan Ttl);
+
+/// <summary>A new service token.</summary>
+/// <param name="Token">The JWT: send it as <c>Authorization: Bearer</c>, or once as <c>?vc_token=</c> in a browser.</param>
+/// <param name="Service">The service it opens.</param>
+/// <param name="ExpiresAt">When it stops working.</param>
+/// <param name="Access">The service's access mode now; a token is only checked for <see cref="ServiceAccess.Token"/>.</param>
+/// <param name="Url">The service's stable URL, when a gateway is known.</param>
+public sealed record ServiceTokenResponse(string Token, string Service, DateTimeOffset ExpiresAt, ServiceAccess Access, string? Url = null);
 
 /// <summary>Whole-cluster status.</summary>
 /// <param name="Capacity">Capacity forecast from recent utilization, when the control plane keeps history.</param>

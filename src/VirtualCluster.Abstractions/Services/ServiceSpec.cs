@@ -13,6 +13,15 @@ public enum RestartPolicy
     Never,
 }
 
+/// <summary>Who may reach a service through the cluster gateway (its stable URL).</summary>
+public enum ServiceAccess
+{
+    /// <summary>Anyone who can reach the gateway (the default).</summary>
+    Public,
+    /// <summary>Only requests carrying a service token for this service (<c>vcluster token create --service</c>).</summary>
+    Token,
+}
+
 /// <summary>Kind of health probe.</summary>
 public enum HealthCheckType
 {
@@ -156,6 +165,8 @@ public sealed record ServiceSpec
     public PlacementSpec Placement { get; init; } = PlacementSpec.None;
     /// <summary>Failover policy; default <see cref="FailoverPolicy.Default"/>.</summary>
     public FailoverPolicy Failover { get; init; } = FailoverPolicy.Default;
+    /// <summary>Who may reach the service through the gateway; default <see cref="ServiceAccess.Public"/>.</summary>
+    public ServiceAccess Access { get; init; } = ServiceAccess.Public;
 
     /// <summary>
     /// True when at most one copy may run at a time and the control plane may move it: one replica and failover

@@ -19,7 +19,7 @@ internal sealed partial class ServiceSpecReader(SpecReader reader)
     private static readonly string[] TopFields =
     [
         "name", "driver", "command", "image", "args", "workingDirectory", "replicas", "resources",
-        "ports", "env", "volumes", "healthCheck", "restartPolicy", "placement", "failover",
+        "ports", "env", "volumes", "healthCheck", "restartPolicy", "placement", "failover", "access",
     ];
 
     private static readonly string[] Drivers = [ProcessDriver, DockerDriver];
@@ -48,6 +48,7 @@ internal sealed partial class ServiceSpecReader(SpecReader reader)
         var restartPolicy = ReadRestartPolicy(fields);
         var placement = ReadPlacement(fields);
         var failover = ReadFailover(fields);
+        var access = ReadAccess(fields);
 
         if (reader.HasErrors || name is null || driver is null) return null;
         return new ServiceSpec
@@ -67,6 +68,7 @@ internal sealed partial class ServiceSpecReader(SpecReader reader)
             RestartPolicy = restartPolicy,
             Placement = placement,
             Failover = failover,
+            Access = access,
         };
     }
 
@@ -123,6 +125,16 @@ internal sealed partial class ServiceSpecReader(SpecReader reader)
             if (arg is not null) args.Add(arg);
         }
         return args;
+    }
+
+    private ServiceAccess ReadAccess(Dictionary<string, JsonElement> fields)
+    {
+        if (!fields.TryGetValue("access", out var value)) return ServiceAccess.Public;
+        return reader.Choice(value, "access", ["public", "token"], "an access mode") switch
+        {
+            "token" => ServiceAccess.Token,
+            _ => ServiceAccess.Public,
+        };
     }
 
     private RestartPolicy ReadRestartPolicy(Dictionary<string, JsonElement> fields)

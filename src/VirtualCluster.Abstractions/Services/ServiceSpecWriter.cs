@@ -40,6 +40,8 @@ internal static class ServiceSpecWriter
             });
             PlacementWriter.Write(writer, spec.Placement);
             WriteFailover(writer, spec.Failover);
+            // Written only when not the default, so specs written before the field existed read back unchanged.
+            if (spec.Access == ServiceAccess.Token) writer.WriteString("access", "token");
             writer.WriteEndObject();
         }
         return System.Text.Encoding.UTF8.GetString(stream.ToArray());

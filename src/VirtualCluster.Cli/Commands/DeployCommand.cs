@@ -40,10 +40,23 @@ internal static class DeployCommand
             context.Out.WriteLine(created
                 ? $"created service \"{service.Spec.Name}\" ({service.Desired} instance(s))"
                 : $"service \"{service.Spec.Name}\" is already deployed with this spec");
-            if (parseResult.GetValue(noWait)) return ExitCodes.Ok;
+            if (parseResult.GetValue(noWait))
+            {
+                WriteStableUrl(context, service);
+                return ExitCodes.Ok;
+            }
             return await DeployWaiter.WaitAsync(context, client, service, parseResult.GetValue(timeout) ?? DefaultTimeout, ct);
         }, cancellationToken));
         return command;
+    }
+
+    /// <summary>The service's stable URL (through the gateway; it follows failovers), when the control plane knows one.</summary>
+    public static void WriteStableUrl(CliContext context, VirtualCluster.Api.ServiceView view)
+    {
+        if (view.Url is null) return;
+        context.Out.WriteLine($"stable URL: {view.Url}");
+        if (view.Spec.Access == ServiceAccess.Token)
+            context.Out.WriteLine($"  it needs a token: vcluster token create --service {view.Spec.Name} --ttl 1h");
     }
 
     /// <summary>

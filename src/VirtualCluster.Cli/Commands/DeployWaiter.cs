@@ -73,6 +73,7 @@ internal static class DeployWaiter
                 context.Out.WriteLine($"service \"{name}\" is running: {view.Running}/{view.Desired}");
                 var running = view.Instances.Where(i => i.Instance.State == InstanceState.Running).ToList();
                 if (running.Count > 0) context.OutConsole.Write(Tables.Instances(running));
+                DeployCommand.WriteStableUrl(context, view);
                 return ExitCodes.Ok;
 
             case Outcome.Failed:

@@ -116,6 +116,13 @@ internal sealed class ControlPlaneClient : IDisposable
         return await ReadAsync<RebalanceResponse>(response, "POST /v1/rebalance", cancellationToken);
     }
 
+    /// <summary>POST /v1/tokens: a service token for one service.</summary>
+    public async Task<ServiceTokenResponse> CreateServiceTokenAsync(ServiceTokenRequest body, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(HttpMethod.Post, "v1/tokens", JsonSerializer.Serialize(body, VirtualClusterJson.Options), cancellationToken);
+        return await ReadAsync<ServiceTokenResponse>(response, "POST /v1/tokens", cancellationToken);
+    }
+
     public async Task DeleteServiceAsync(string name, CancellationToken cancellationToken)
     {
         using var response = await SendAsync(HttpMethod.Delete, $"v1/services/{Uri.EscapeDataString(name)}", null, cancellationToken);

@@ -33,7 +33,7 @@ internal static class Tables
 
     public static Table Services(IReadOnlyList<ServiceView> services)
     {
-        var table = Create("NAME", "DRIVER", "DESIRED", "RUNNING", "INSTANCES");
+        var table = Create("NAME", "DRIVER", "DESIRED", "RUNNING", "URL", "INSTANCES");
         table.Columns[2].RightAligned();
         table.Columns[3].RightAligned();
         foreach (var view in services.OrderBy(v => v.Spec.Name, StringComparer.Ordinal))
@@ -46,6 +46,7 @@ internal static class Tables
                 view.Spec.Driver,
                 view.Desired.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 view.Running.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                view.Url ?? "-",
                 instances);
         }
         return table;

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
 using VirtualCluster.Api;
 using VirtualCluster.ControlPlane.Api;
 using VirtualCluster.ControlPlane.Cluster;
@@ -26,30 +27,33 @@ public static class ApiEndpoints
         either.MapGet("/nodes/{name}/drain", async (string name, ClusterService cluster, CancellationToken ct) => Answer(await cluster.GetDrainAsync(name, ct)));
 
         var user = v1.MapGroup("").AddEndpointFilterFactory((_, next) => ApiAuth.Require(TokenRoles.Admin, next));
-        user.MapGet("/status", async (ClusterService cluster, CancellationToken ct) => ApiResults.Json(await cluster.GetStatusAsync(ct)));
+        user.MapGet("/status", async (ClusterService cluster, IOptions<ServiceUrlOptions> urls, CancellationToken ct) =>
+            ApiResults.Json(TokenEndpoints.WithUrls(await cluster.GetStatusAsync(ct), urls.Value)));
         user.MapGet("/nodes", async (ClusterService cluster, CancellationToken ct) => ApiResults.Json(await cluster.ListNodeViewsAsync(ct)));
-        user.MapGet("/services", async (ClusterService cluster, CancellationToken ct) => ApiResults.Json(await cluster.ListServiceViewsAsync(ct)));
+        user.MapGet("/services", async (ClusterService cluster, IOptions<ServiceUrlOptions> urls, CancellationToken ct) =>
+            ApiResults.Json((await cluster.ListServiceViewsAsync(ct)).Select(v => TokenEndpoints.WithUrl(v, urls.Value)).ToList()));
         user.MapPost("/services", DeployAsync);
-        user.MapGet("/services/{name}", async (string name, ClusterService cluster, CancellationToken ct) =>
-            await cluster.GetServiceViewAsync(name, ct) is { } view ? ApiResults.Json(view) : NotFound(name));
+        user.MapGet("/services/{name}", async (string name, ClusterService cluster, IOptions<ServiceUrlOptions> urls, CancellationToken ct) =>
+            await cluster.GetServiceViewAsync(name, ct) is { } view ? ApiResults.Json(TokenEndpoints.WithUrl(view, urls.Value)) : NotFound(name));
         user.MapDelete("/services/{name}", async (string name, ClusterService cluster, CancellationToken ct) =>
             await cluster.RemoveAsync(name, ct) ? Results.NoContent() : NotFound(name));
         user.MapGet("/services/{name}/logs", LogsAsync);
         user.MapDelete("/nodes/{name}/drain", async (string name, ClusterService cluster, CancellationToken ct) => Answer(await cluster.CancelDrainAsync(name, ct)));
         user.MapGet("/events", EventsAsync);
         user.MapSchedulingEndpoints();
+        user.MapTokenEndpoints();
         return app;
     }
 
     private static IResult NotFound(string name) =>
         ApiResults.Error(404, $"no service named \"{name}\"; `vcluster services` lists the deployed ones");
 
-    private static async Task<IResult> DeployAsync(HttpRequest request, ClusterService cluster, CancellationToken ct)
+    private static async Task<IResult> DeployAsync(HttpRequest request, ClusterService cluster, IOptions<ServiceUrlOptions> urls, CancellationToken ct)
     {
         var (text, error) = await ApiResults.ReadTextAsync(request, ct);
         if (error is not null) return error;
         var outcome = await cluster.DeployAsync(text!, ct);
-        return outcome.Error is not null ? ApiResults.Error(outcome.StatusCode, outcome.Error) : ApiResults.Json(outcome.Service, outcome.StatusCode);
+        return outcome.Error is not null ? ApiResults.Error(outcome.StatusCode, outcome.Error) : ApiResults.Json(TokenEndpoints.WithUrl(outcome.Service!, urls.Value), outcome.StatusCode);
     }
 
     private static async Task<IResult> JoinAsync(HttpRequest request, ClusterService cluster, TokenService tokens, CancellationToken ct)

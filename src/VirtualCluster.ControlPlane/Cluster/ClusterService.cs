@@ -42,11 +42,12 @@ public sealed partial class ClusterService
         ControlPlaneMetrics? metrics = null)
     {
         _metrics = metrics;
-        _store = store;
+        _options = options.Value;
+        // Heartbeats stay in memory; only changes of a node and periodic snapshots reach the store.
+        _store = store as LiveNodeStore ?? new LiveNodeStore(store, time, _options.NodeSnapshotInterval);
         _scheduler = scheduler;
         _detector = detector;
         _time = time;
-        _options = options.Value;
         _logger = logger;
     }
 

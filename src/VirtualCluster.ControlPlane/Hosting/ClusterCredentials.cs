@@ -15,12 +15,19 @@ public sealed class ClusterCredentials
     /// <summary>Name of the join token file in the data directory.</summary>
     public const string JoinTokenFile = "join.token";
 
-    private ClusterCredentials(byte[] key, string adminToken, string joinToken)
+    private ClusterCredentials(string clusterId, byte[] key, string adminToken, string joinToken)
     {
+        ClusterId = clusterId;
         SigningKey = key;
         AdminToken = adminToken;
         JoinToken = joinToken;
     }
+
+    /// <summary>
+    /// The cluster's id, made once and kept in the store: the audience (<c>aud</c>) of the tokens it issues, so a
+    /// service token of one cluster is refused by another cluster's gateway.
+    /// </summary>
+    public string ClusterId { get; }
 
     /// <summary>HMAC key for every token of this cluster.</summary>
     public byte[] SigningKey { get; }
@@ -35,13 +42,14 @@ public sealed class ClusterCredentials
     public static async Task<ClusterCredentials> LoadOrCreateAsync(IClusterStore store, string dataDirectory, TimeProvider time, CancellationToken ct = default)
     {
         var key = Convert.FromBase64String(await store.GetOrAddSettingAsync("signing-key", Convert.ToBase64String(TokenService.CreateKey()), ct));
-        var tokens = new TokenService(key, timeProvider: time);
+        var clusterId = await store.GetOrAddSettingAsync("cluster-id", "vc-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)), ct);
+        var tokens = new TokenService(key, timeProvider: time, audience: clusterId);
         var admin = await store.GetOrAddSettingAsync("admin-token", tokens.Issue("admin", TokenRoles.Admin), ct);
         var join = await store.GetOrAddSettingAsync("join-token", tokens.Issue("join", TokenRoles.Join), ct);
         Directory.CreateDirectory(dataDirectory);
         WriteSecret(Path.Combine(dataDirectory, AdminTokenFile), admin);
         WriteSecret(Path.Combine(dataDirectory, JoinTokenFile), join);
-        return new ClusterCredentials(key, admin, join);
+        return new ClusterCredentials(clusterId, key, admin, join);
     }
 
     private static void WriteSecret(string path, string value)

@@ -15,7 +15,7 @@ namespace VirtualCluster.ControlPlane;
 /// </remarks>
 public sealed class ControlPlaneOptions
 {
-    /// <summary>Directory for the SQLite database and the token files. Required.</summary>
+    /// <summary>Directory for the embedded cluster state (<c>state.db</c>) and the token files. Required.</summary>
     public string DataDirectory { get; set; } = "";
 
     /// <summary>How often agents report (sent to them in every heartbeat answer). Default 500 ms.</summary>
@@ -43,6 +43,13 @@ public sealed class ControlPlaneOptions
 
     /// <summary>How often the reconciler compares desired and actual state. Default 1 s.</summary>
     public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Heartbeats are kept in memory: a node's record is written to the store when something other than its last
+    /// heartbeat time and usage changes (join, state, capacity, drivers), and otherwise at most this often, as a
+    /// compact snapshot. Default 30 s. Between 1 s and 1 h.
+    /// </summary>
+    public TimeSpan NodeSnapshotInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// How often node states are re-read from the failure detector (in memory, cheap); a change starts a reconcile
@@ -109,6 +116,8 @@ internal sealed class ControlPlaneOptionsValidator : IValidateOptions<ControlPla
             errors.Add("FencingMargin must be between 0 and 1 minute, e.g. 00:00:00.5.");
         if (options.ReconcileInterval <= TimeSpan.Zero)
             errors.Add("ReconcileInterval must be positive.");
+        if (options.NodeSnapshotInterval < TimeSpan.FromSeconds(1) || options.NodeSnapshotInterval > TimeSpan.FromHours(1))
+            errors.Add("NodeSnapshotInterval must be between 1 s and 1 h (e.g. 00:00:30).");
         if (options.FailureCheckInterval <= TimeSpan.Zero || options.FailureCheckInterval > options.ReconcileInterval)
             errors.Add("FailureCheckInterval must be positive and at most ReconcileInterval, e.g. 00:00:00.1.");
         if (options.RetryBackoff <= TimeSpan.Zero || options.MaxRetryBackoff < options.RetryBackoff)

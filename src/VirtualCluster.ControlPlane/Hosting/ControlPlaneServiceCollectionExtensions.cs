@@ -16,7 +16,7 @@ namespace VirtualCluster.ControlPlane;
 public static class ControlPlaneServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the control plane: SQLite store in <see cref="ControlPlaneOptions.DataDirectory"/>, pipeline scheduler,
+    /// Adds the control plane: the embedded cluster state (<see cref="EmbeddedClusterState"/>) in <see cref="ControlPlaneOptions.DataDirectory"/>, pipeline scheduler,
     /// phi-accrual failure detector (<see cref="NodeFailureDetector"/>), reconciler. Map the API with <c>app.MapVirtualClusterApi()</c>.
     /// Each default is registered with TryAdd, so registering another implementation first replaces it.
     /// </summary>
@@ -25,8 +25,10 @@ public static class ControlPlaneServiceCollectionExtensions
         services.AddOptions<ControlPlaneOptions>().Configure(configure).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ControlPlaneOptions>, ControlPlaneOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<IClusterStore>(sp =>
-            new SqliteClusterStore(Path.Combine(sp.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.DataDirectory, "cluster.db")));
+        // The embedded state (state.db in the data directory): the key-value cluster store on SQLite, as with etcd or Consul.
+        services.TryAddSingleton(sp => EmbeddedClusterState.OpenAsync(sp.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.DataDirectory,
+            sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()).GetAwaiter().GetResult());
+        services.TryAddSingleton<IClusterStore>(sp => sp.GetRequiredService<EmbeddedClusterState>().Store);
         services.TryAddSingleton<IScheduler>(_ => new PipelineScheduler());
         services.TryAddSingleton<IFailureDetector>(sp => new NodeFailureDetector(
             sp.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.FailureDetector, sp.GetRequiredService<TimeProvider>()));
@@ -35,7 +37,13 @@ public static class ControlPlaneServiceCollectionExtensions
             sp.GetRequiredService<IClusterStore>(),
             sp.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.DataDirectory,
             sp.GetRequiredService<TimeProvider>()).GetAwaiter().GetResult());
-        services.TryAddSingleton(sp => new TokenService(sp.GetRequiredService<ClusterCredentials>().SigningKey, timeProvider: sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp =>
+        {
+            var credentials = sp.GetRequiredService<ClusterCredentials>();
+            return new TokenService(credentials.SigningKey, timeProvider: sp.GetRequiredService<TimeProvider>(), audience: credentials.ClusterId);
+        });
+        services.AddOptions<ServiceUrlOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ServiceUrlOptions>, ServiceUrlOptionsValidator>());
         services.AddMetrics();
         services.TryAddSingleton<ControlPlaneMetrics>();
         services.TryAddSingleton<ClusterService>();

@@ -16,6 +16,13 @@ public sealed class KvClusterStoreOptions
 
     /// <summary>Events kept; older ones are deleted as new ones arrive. Default 10000. At least 1.</summary>
     public int MaxEvents { get; set; } = 10_000;
+
+    /// <summary>
+    /// Conditions and operations per store transaction, the leadership fence included; larger changes (a deploy of
+    /// many replicas, a service delete) are split into several. Default 32, within every provider's limit (the
+    /// Consul provider takes 40, etcd and the embedded store 128). At least 8.
+    /// </summary>
+    public int MaxTransactionSize { get; set; } = 32;
 }
 
 /// <summary>
@@ -26,7 +33,9 @@ public sealed class KvClusterStoreOptions
 /// </summary>
 /// <remarks>
 /// <para>Layout: <c>nodes/{id}</c>, <c>node-names/{name}</c> (unique names), <c>services/{name}</c>,
-/// <c>instances/{service}/{id}</c>, <c>events/{seq}</c> with the counter <c>counters/events</c>,
+/// <c>instances/{service}/{id}</c> with the indexes <c>instance-ids/{id}</c> and <c>node-instances/{node}/{id}</c>
+/// (both hold the service name), <c>pending/{service}</c> (a deploy not yet committed), <c>garbage/{service}/{token}</c>
+/// (what a service delete still has to clean up), <c>layout</c> (the layout version), <c>epoch-floor</c>, <c>events/{seq}</c> with the counter <c>counters/events</c>,
 /// <c>logs/{instance}/{first seq}</c> (a batch of lines) with <c>log-meta/{instance}</c>, <c>settings/{key}</c>,
 /// and <c>epoch</c>, whose write revision is the epoch: epochs are store revisions, so they increase across
 /// restarts and across leaders.</para>
@@ -41,6 +50,10 @@ public sealed partial class KvClusterStore : IClusterStore
     private readonly LeadershipFence? _fence;
     private readonly KvClusterStoreOptions _options;
     private readonly string _p;
+    private readonly SemaphoreSlim _serviceGate = new(1, 1);
+    private readonly SemaphoreSlim _layoutGate = new(1, 1);
+    private volatile bool _layoutReady;
+    private long _epochFloor;
 
     /// <summary>The store on <paramref name="kv"/>; writes fenced by <paramref name="fence"/> when given.</summary>
     public KvClusterStore(IKeyValueStore kv, LeadershipFence? fence = null, KvClusterStoreOptions? options = null)
@@ -51,6 +64,7 @@ public sealed partial class KvClusterStore : IClusterStore
         _options = options ?? new KvClusterStoreOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxLogLinesPerInstance, 1, "options.MaxLogLinesPerInstance");
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxEvents, 1, "options.MaxEvents");
+        ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxTransactionSize, 8, "options.MaxTransactionSize");
         ArgumentNullException.ThrowIfNull(_options.Prefix, "options.Prefix");
         _p = _options.Prefix;
     }
@@ -110,12 +124,16 @@ public sealed partial class KvClusterStore : IClusterStore
     }
 
     /// <inheritdoc />
-    /// <remarks>The epoch is the store revision of a fenced write, so it is never reused, even by another leader.</remarks>
+    /// <remarks>
+    /// The epoch is the store revision of a fenced write plus the epoch floor (non-zero only for state migrated from
+    /// an older store, whose epochs it lies above), so it is never reused, even by another leader.
+    /// </remarks>
     public async Task<long> NextEpochAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        await EnsureLayoutAsync(cancellationToken).ConfigureAwait(false);
         var result = await CommitWithRevisionAsync([], [KvOperation.Put($"{_p}epoch", "")], cancellationToken).ConfigureAwait(false);
-        return result ?? throw new NotLeaderException("This control plane lost its leadership; no epoch was reserved.");
+        return (result ?? throw new NotLeaderException("This control plane lost its leadership; no epoch was reserved.")) + Interlocked.Read(ref _epochFloor);
     }
 
     /// <inheritdoc />

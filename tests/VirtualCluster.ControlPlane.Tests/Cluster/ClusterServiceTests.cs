@@ -16,21 +16,22 @@ public sealed class ClusterServiceTests : IDisposable
     private readonly string _dir = Directory.CreateTempSubdirectory("vc-cs-").FullName;
     private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z"));
     private readonly IOptions<ControlPlaneOptions> _options;
-    private SqliteClusterStore _store;
+    private EmbeddedClusterState _state;
+    private VirtualCluster.Store.IClusterStore _store => _state.Store;
     private ClusterService _cluster;
 
     public ClusterServiceTests()
     {
         _options = Options.Create(new ControlPlaneOptions { DataDirectory = _dir });
-        (_store, _cluster) = Open();
+        (_state, _cluster) = Open();
     }
 
-    private (SqliteClusterStore, ClusterService) Open()
+    private (EmbeddedClusterState, ClusterService) Open()
     {
-        var store = new SqliteClusterStore(Path.Combine(_dir, "cluster.db"));
-        var cluster = new ClusterService(store, new BestFitScheduler(), new NodeFailureDetector(_options.Value.FailureDetector, _time), _time, _options,
+        var state = EmbeddedClusterState.OpenAsync(_dir).GetAwaiter().GetResult();
+        var cluster = new ClusterService(state.Store, new PipelineScheduler(), new NodeFailureDetector(_options.Value.FailureDetector, _time), _time, _options,
             NullLogger<ClusterService>.Instance);
-        return (store, cluster);
+        return (state, cluster);
     }
 
     private static string Spec(string name = "web", int replicas = 2, string memory = "1Gi") => $$"""
@@ -152,9 +153,9 @@ public sealed class ClusterServiceTests : IDisposable
     {
         var n1 = await JoinAsync("node-1", memory: 8 * Gi);
         var instances = (await _cluster.DeployAsync(Spec(), default)).Service!.Instances.Select(i => i.Instance).ToList();
-        _store.Dispose();
+        _state.Dispose();
 
-        (_store, _cluster) = Open();
+        (_state, _cluster) = Open();
         await _cluster.StartGracePeriodAsync(default);
         _time.Advance(TimeSpan.FromSeconds(2));
         await BeatAsync(n1);
@@ -182,7 +183,7 @@ public sealed class ClusterServiceTests : IDisposable
 
     public void Dispose()
     {
-        _store.Dispose();
+        _state.Dispose();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
     }

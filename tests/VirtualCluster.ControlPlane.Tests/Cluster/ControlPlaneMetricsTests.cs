@@ -35,8 +35,9 @@ public sealed class ControlPlaneMetricsTests : IDisposable
 
         var time = new FakeTimeProvider();
         var options = Options.Create(new ControlPlaneOptions { DataDirectory = _dir });
-        using var store = new SqliteClusterStore(Path.Combine(_dir, "cluster.db"));
-        var cluster = new ClusterService(store, new BestFitScheduler(), new NodeFailureDetector(options.Value.FailureDetector, time), time, options,
+        await using var state = await EmbeddedClusterState.OpenAsync(_dir);
+        var store = state.Store;
+        var cluster = new ClusterService(store, new PipelineScheduler(), new NodeFailureDetector(options.Value.FailureDetector, time), time, options,
             NullLogger<ClusterService>.Instance, metrics);
         await cluster.DeployAsync("""{ "name": "x" }""", default);
         await cluster.DeployAsync("""{ "name": "x", "command": "c" }""", default);

@@ -20,15 +20,17 @@ public abstract class ClusterTestBase : IDisposable
     {
         Options = new ControlPlaneOptions { DataDirectory = _dir };
         configure?.Invoke(Options);
-        Store = new SqliteClusterStore(Path.Combine(_dir, "cluster.db"));
+        State = EmbeddedClusterState.OpenAsync(_dir).GetAwaiter().GetResult();
+        Store = State.Store;
         Detector = new NodeFailureDetector(Options.FailureDetector, Time);
-        Cluster = new ClusterService(Store, new BestFitScheduler(), Detector, Time, Microsoft.Extensions.Options.Options.Create(Options),
+        Cluster = new ClusterService(Store, new PipelineScheduler(), Detector, Time, Microsoft.Extensions.Options.Options.Create(Options),
             NullLogger<ClusterService>.Instance);
     }
 
     protected FakeTimeProvider Time { get; } = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z"));
     protected ControlPlaneOptions Options { get; }
-    protected SqliteClusterStore Store { get; }
+    protected EmbeddedClusterState State { get; }
+    protected VirtualCluster.Store.IClusterStore Store { get; }
     protected NodeFailureDetector Detector { get; }
     protected ClusterService Cluster { get; }
 
@@ -101,7 +103,7 @@ public abstract class ClusterTestBase : IDisposable
 
     public void Dispose()
     {
-        Store.Dispose();
+        State.Dispose();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
         GC.SuppressFinalize(this);

@@ -1,0 +1,97 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using VirtualCluster.Api;
+using VirtualCluster.Runtime;
+using VirtualCluster.Store;
+
+namespace VirtualCluster.ControlPlane.Cluster;
+
+/// <summary>
+/// The node registry's memory in front of the cluster store: heartbeats (last heartbeat time and reported usage)
+/// stay in memory, and a node record is written only when something else about it changes (join, state, capacity,
+/// drivers, labels) or, for the heartbeat fields alone, at most once per snapshot interval. Reads of nodes see the
+/// newest heartbeat this process took. Every other operation passes straight through.
+/// </summary>
+/// <remarks>
+/// A change is detected against the record this process last read or wrote for that node, and the control plane
+/// reads a node right before it changes it (under that node's gate), so a change is never mistaken for a heartbeat,
+/// whatever another control plane wrote meanwhile. A new leader starts with an empty memory: it reads the last
+/// snapshot and fresh heartbeats refill the memory; the failure detector's grace period covers the gap.
+/// </remarks>
+internal sealed class LiveNodeStore(IClusterStore inner, TimeProvider time, TimeSpan snapshotInterval) : IClusterStore
+{
+    private readonly ConcurrentDictionary<string, (NodeInfo Record, string Shape, DateTimeOffset WrittenAt)> _durable = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (DateTimeOffset? LastHeartbeat, ResourceUsage Usage)> _live = new(StringComparer.Ordinal);
+    private long _skipped;
+
+    /// <summary>Heartbeat writes absorbed in memory so far (for tests and metrics).</summary>
+    public long SkippedWrites => Interlocked.Read(ref _skipped);
+
+    public async Task UpsertNodeAsync(NodeInfo node, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        _live[node.Id] = (node.LastHeartbeat, node.Usage);
+        var shape = Shape(node);
+        var now = time.GetUtcNow();
+        if (_durable.TryGetValue(node.Id, out var last) && last.Shape == shape && now - last.WrittenAt < snapshotInterval)
+        {
+            Interlocked.Increment(ref _skipped);
+            return;
+        }
+        await inner.UpsertNodeAsync(node, cancellationToken).ConfigureAwait(false);
+        _durable[node.Id] = (node, shape, now);
+    }
+
+    public async Task<IReadOnlyList<NodeInfo>> ListNodesAsync(CancellationToken cancellationToken = default)
+    {
+        var nodes = await inner.ListNodesAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var node in nodes) Seen(node);
+        return nodes.Select(Overlay).ToList();
+    }
+
+    public async Task<NodeInfo?> FindNodeAsync(string idOrName, CancellationToken cancellationToken = default)
+    {
+        var node = await inner.FindNodeAsync(idOrName, cancellationToken).ConfigureAwait(false);
+        if (node is null) return null;
+        Seen(node);
+        return Overlay(node);
+    }
+
+    /// <summary>Notes a record read from the store as the node's durable state, keeping the time of this process's last write.</summary>
+    private void Seen(NodeInfo stored)
+    {
+        var shape = Shape(stored);
+        _durable.AddOrUpdate(stored.Id, _ => (stored, shape, DateTimeOffset.MinValue),
+            (_, last) => last.Shape == shape ? last : (stored, shape, DateTimeOffset.MinValue));
+    }
+
+    private NodeInfo Overlay(NodeInfo stored) =>
+        _live.TryGetValue(stored.Id, out var live) && (stored.LastHeartbeat is null || live.LastHeartbeat > stored.LastHeartbeat)
+            ? stored with { LastHeartbeat = live.LastHeartbeat, Usage = live.Usage }
+            : stored;
+
+    // Everything but the heartbeat fields, as the store would keep it.
+    private static string Shape(NodeInfo node) =>
+        JsonSerializer.Serialize(node with { LastHeartbeat = null, Usage = default }, VirtualClusterJson.Options);
+
+    public Task<bool> CreateServiceAsync(ServiceRecord service, IReadOnlyList<ServiceInstance> instances, CancellationToken cancellationToken = default) =>
+        inner.CreateServiceAsync(service, instances, cancellationToken);
+    public Task<ServiceRecord?> GetServiceAsync(string name, CancellationToken cancellationToken = default) => inner.GetServiceAsync(name, cancellationToken);
+    public Task<IReadOnlyList<ServiceRecord>> ListServicesAsync(CancellationToken cancellationToken = default) => inner.ListServicesAsync(cancellationToken);
+    public Task<bool> DeleteServiceAsync(string name, CancellationToken cancellationToken = default) => inner.DeleteServiceAsync(name, cancellationToken);
+    public Task<IReadOnlyList<ServiceInstance>> ListInstancesAsync(string? service = null, string? nodeId = null, CancellationToken cancellationToken = default) =>
+        inner.ListInstancesAsync(service, nodeId, cancellationToken);
+    public Task UpsertInstanceAsync(ServiceInstance instance, CancellationToken cancellationToken = default) => inner.UpsertInstanceAsync(instance, cancellationToken);
+    public Task DeleteInstanceAsync(string instanceId, CancellationToken cancellationToken = default) => inner.DeleteInstanceAsync(instanceId, cancellationToken);
+    public Task<long> NextEpochAsync(CancellationToken cancellationToken = default) => inner.NextEpochAsync(cancellationToken);
+    public Task<ClusterEvent> AppendEventAsync(ClusterEvent clusterEvent, CancellationToken cancellationToken = default) => inner.AppendEventAsync(clusterEvent, cancellationToken);
+    public Task<IReadOnlyList<ClusterEvent>> ListEventsAsync(long afterSequence, int limit, CancellationToken cancellationToken = default) =>
+        inner.ListEventsAsync(afterSequence, limit, cancellationToken);
+    public Task<IReadOnlyList<ClusterEvent>> QueryEventsAsync(EventQuery query, CancellationToken cancellationToken = default) => inner.QueryEventsAsync(query, cancellationToken);
+    public Task AppendLogsAsync(string instanceId, IReadOnlyList<LogLine> lines, CancellationToken cancellationToken = default) => inner.AppendLogsAsync(instanceId, lines, cancellationToken);
+    public Task<IReadOnlyList<LogLine>> ReadLogsAsync(string instanceId, long afterSequence, int limit, CancellationToken cancellationToken = default) =>
+        inner.ReadLogsAsync(instanceId, afterSequence, limit, cancellationToken);
+    public Task<long> LastLogSequenceAsync(string instanceId, CancellationToken cancellationToken = default) => inner.LastLogSequenceAsync(instanceId, cancellationToken);
+    public Task<string?> GetSettingAsync(string key, CancellationToken cancellationToken = default) => inner.GetSettingAsync(key, cancellationToken);
+    public Task<string> GetOrAddSettingAsync(string key, string value, CancellationToken cancellationToken = default) => inner.GetOrAddSettingAsync(key, value, cancellationToken);
+}
