@@ -18,20 +18,22 @@ public sealed class CapacityHistoryTests : IDisposable
     private const long Gi = 1L << 30;
     private readonly string _dir = Directory.CreateTempSubdirectory("vc-caphist-").FullName;
     private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z"));
-    private readonly SqliteClusterStore _store;
+    private readonly EmbeddedClusterState _state;
+    private readonly VirtualCluster.Store.IClusterStore _store;
     private readonly ClusterService _cluster;
 
     public CapacityHistoryTests()
     {
         var options = Options.Create(new ControlPlaneOptions { DataDirectory = _dir, UtilizationSampleInterval = TimeSpan.FromSeconds(10) });
-        _store = new SqliteClusterStore(Path.Combine(_dir, "cluster.db"));
+        _state = EmbeddedClusterState.OpenAsync(_dir).GetAwaiter().GetResult();
+        _store = _state.Store;
         _cluster = new ClusterService(_store, new PipelineScheduler(), new NodeFailureDetector(options.Value.FailureDetector, _time), _time, options,
             NullLogger<ClusterService>.Instance);
     }
 
     public void Dispose()
     {
-        _store.Dispose();
+        _state.Dispose();
         try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
     }
 
