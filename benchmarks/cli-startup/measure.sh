@@ -5,16 +5,19 @@
 #   after:  the apphost `artifacts/bin/VirtualCluster.Cli/<config>/vcluster` that `local` prints
 # The runs of the three ways are interleaved, so load from other work on the machine falls on all of them alike.
 # Starts its own `local` cluster (temp data dir, free API port, its own CLI config) and stops it at the end.
-# Usage: benchmarks/cli-startup/measure.sh [--runs 20] [--config debug] [--no-build]
+# One agent by default (--agents N for more): the CLI talks only to the control plane, and a busy machine starts
+# one agent quickly where three may take minutes.
+# Usage: benchmarks/cli-startup/measure.sh [--runs 20] [--agents 1] [--config debug] [--no-build]
 # Not run by ./test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-runs=20 config=debug build=1
+runs=20 config=debug build=1 agents=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
     --config) config="$2"; shift 2 ;;
     --no-build) build=0; shift ;;
+    --agents) agents="$2"; shift 2 ;;
     *) echo "measure.sh: unknown argument $1 (use --runs N, --config debug|release, --no-build)" >&2; exit 2 ;;
   esac
 done
@@ -33,7 +36,7 @@ for f in "$host" "$apphost" "$dll"; do [ -f "$f" ] || { echo "measure.sh: $f is 
 work=$(mktemp -d -t vc-clibench-XXXXXX)
 export VCLUSTER_CONFIG="$work/cli-config.json"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-dotnet "$host" local --data-dir "$work/cluster" --port "$port" --service-ports 46000 >"$work/local.out" 2>&1 &
+dotnet "$host" local --data-dir "$work/cluster" --port "$port" --service-ports 46000 --agents "$agents" >"$work/local.out" 2>&1 &
 local_pid=$!
 cleanup() {
   kill -INT "$local_pid" 2>/dev/null || true

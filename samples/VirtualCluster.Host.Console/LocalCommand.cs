@@ -70,6 +70,9 @@ internal static class LocalCommand
             : null;
     }
 
+    // Generous: on a machine loaded by other work, three agents and a control plane starting at once can take minutes.
+    private static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(180);
+
     private static async Task<int> RunAsync(LocalSettings s)
     {
         var children = new List<ChildProcess>();
@@ -87,7 +90,7 @@ internal static class LocalCommand
                 Path.Combine(logs, "control-plane.log"));
             children.Add(cp);
             using var http = new HttpClient { BaseAddress = new Uri(s.Url), Timeout = TimeSpan.FromSeconds(2) };
-            if (!await WaitAsync(() => HealthyAsync(http), cp, TimeSpan.FromSeconds(60), stop.Token))
+            if (!await WaitAsync(() => HealthyAsync(http), cp, JoinTimeout, stop.Token))
                 return Failed(checklist, cp, $"control plane on {s.Url} (pid {cp.Pid}) did not start");
             checklist.Done($"control plane up at {s.Url} (pid {cp.Pid})");
 
@@ -133,7 +136,7 @@ internal static class LocalCommand
                 foreach (var view in (await AliveNodesAsync(http)).Where(v => agents.ContainsKey(v.Node.Name) && reported.Add(v.Node.Name)))
                     checklist.Done(JoinedLine(view, agents[view.Node.Name]));
                 return reported.Count >= s.Agents;
-            }, cp, TimeSpan.FromSeconds(60), stop.Token);
+            }, cp, JoinTimeout, stop.Token);
             if (!joined)
             {
                 var missing = agents.Where(a => !reported.Contains(a.Key)).ToList();
@@ -191,7 +194,7 @@ internal static class LocalCommand
     {
         var spec = Path.Combine("samples", "specs", "hello.json");
         if (!File.Exists(spec) && FindRepositoryRoot() is { } root) spec = Path.Combine(root, spec);
-        yield return cli is null ? $"alias vcluster='dotnet run --project {RepositoryPath("src/VirtualCluster.Cli")} --'" : $"alias vcluster={cli}";
+        yield return cli is null ? $"alias vcluster='dotnet run --project {RepositoryPath("src/VirtualCluster.Cli")} --'" : cli.Contains(' ', StringComparison.Ordinal) ? $"alias vcluster='{cli}'" : $"alias vcluster={cli}";
         yield return $"vcluster deploy {spec}";
         if (gatewayPort != 0) yield return $"curl http://hello.localhost:{gatewayPort}/";
         yield return "vcluster status";

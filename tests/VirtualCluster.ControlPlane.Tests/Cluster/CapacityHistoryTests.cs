@@ -19,13 +19,15 @@ public sealed class CapacityHistoryTests : IDisposable
     private readonly string _dir = Directory.CreateTempSubdirectory("vc-caphist-").FullName;
     private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z"));
     private readonly EmbeddedClusterState _state;
+    private readonly VirtualCluster.Store.IClusterStore _store;
     private readonly ClusterService _cluster;
 
     public CapacityHistoryTests()
     {
         var options = Options.Create(new ControlPlaneOptions { DataDirectory = _dir, UtilizationSampleInterval = TimeSpan.FromSeconds(10) });
         _state = EmbeddedClusterState.OpenAsync(_dir).GetAwaiter().GetResult();
-        _cluster = new ClusterService(_state.Store, new PipelineScheduler(), new NodeFailureDetector(options.Value.FailureDetector, _time), _time, options,
+        _store = _state.Store;
+        _cluster = new ClusterService(_store, new PipelineScheduler(), new NodeFailureDetector(options.Value.FailureDetector, _time), _time, options,
             NullLogger<ClusterService>.Instance);
     }
 

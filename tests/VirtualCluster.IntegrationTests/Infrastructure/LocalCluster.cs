@@ -39,7 +39,8 @@ public sealed partial class LocalCluster : IAsyncLifetime
             ["local", "--data-dir", DataDirectory, "--port", port.ToString(), "--agents", "3", "--service-ports", servicePorts.ToString(),
              "--gateway-port", GatewayPort.ToString()],
             CliEnv);
-        await _process.WaitForOutputAsync("local cluster ready", TimeSpan.FromMinutes(2));
+        // local itself gives the control plane and the agents 3 minutes each on a loaded machine.
+        await _process.WaitForOutputAsync("local cluster ready", TimeSpan.FromMinutes(6));
         AdminToken = (await File.ReadAllTextAsync(Path.Combine(DataDirectory, "control-plane", "admin.token"))).Trim();
     }
 
