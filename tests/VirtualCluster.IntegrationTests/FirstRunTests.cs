@@ -73,7 +73,7 @@ public sealed partial class FirstRunTests : IAsyncLifetime
         Assert.Matches(@"✓ \[ *[\d.]+ s\] control plane up at http://127\.0\.0\.1:\d+ \(pid \d+\)", output);
         for (var i = 1; i <= 3; i++)
             Assert.Matches($@"✓ \[ *[\d.]+ s\] node-{i} joined \(pid \d+\): .* \(1/3 of this machine\)", output);
-        Assert.Matches(@"✓ \[ *[\d.]+ s\] drivers found: process", output);
+        Assert.Matches(@"✓ \[ *[\d.]+ s\] drivers found: (docker, )?process", output); // docker too when a daemon answers
         var alias = AliasPattern().Match(output);
         Assert.True(alias.Success, output);
         var next = output[output.IndexOf("Next, in another terminal:", StringComparison.Ordinal)..];

@@ -15,7 +15,7 @@ public sealed class LocalShutdownTests
         using var api = cluster.Cluster.Api();
         var view = await api.WaitRunningAsync("hello", TimeSpan.FromSeconds(60));
         var pids = cluster.Cluster.ChildPids.Concat(view.Instances.Select(i => i.Instance.Pid!.Value)).ToList();
-        Assert.Equal(6, pids.Count); // control plane, 3 agents, 2 workloads
+        Assert.Equal(7, pids.Count); // control plane, gateway, 3 agents, 2 workloads
         Assert.All(pids, p => Assert.True(Native.IsAlive(p)));
 
         var exit = await cluster.Cluster.StopAsync();

@@ -28,6 +28,7 @@ public sealed partial class TunnelMux : IAsyncDisposable
     private uint _nextId;
     private long _lastReceived;
     private int _started;
+    private static readonly TimeSpan LoopExitTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>Creates a tunnel over <paramref name="transport"/>; call <see cref="RunAsync"/> to start it.</summary>
     /// <param name="transport">Ordered reliable duplex byte stream; owned (disposed with the tunnel).</param>
@@ -74,7 +75,10 @@ public sealed partial class TunnelMux : IAsyncDisposable
         finally
         {
             Abort("the tunnel closed");
-            await Task.WhenAll(writer, pinger).ConfigureAwait(false);
+            // A transport whose pending write ignores both cancellation and disposal must not keep the tunnel from
+            // completing (and DisposeAsync from returning): the loops get a bounded time to notice the abort.
+            try { await Task.WhenAll(writer, pinger).WaitAsync(LoopExitTimeout).ConfigureAwait(false); }
+            catch (TimeoutException) { }
             try { await _transport.DisposeAsync().ConfigureAwait(false); } catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException) { }
             _completion.TrySetResult();
         }

@@ -23,8 +23,8 @@ public sealed class TunnelMuxTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        await _gateway.DisposeAsync();
-        await _agent.DisposeAsync();
+        await _gateway.DisposeAsync().AsTask().WaitAsync(Deadline);
+        await _agent.DisposeAsync().AsTask().WaitAsync(Deadline);
         await _runs.WaitAsync(Deadline);
     }
 
