@@ -1,0 +1,204 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json.Nodes;
+using VirtualCluster.IntegrationTests.Infrastructure;
+using VirtualCluster.P2P.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace VirtualCluster.IntegrationTests;
+
+/// <summary>A test on the NAT lab: needs root, ip, iptables, coturn and chromium. Skipped with the reason otherwise; CI runs it as root.</summary>
+public sealed class NatLabFactAttribute : FactAttribute
+{
+    public NatLabFactAttribute()
+    {
+        if (NatGatewayLab.UnavailableReason() is { } reason) Skip = reason;
+    }
+}
+
+/// <summary>
+/// Issue 13's proof on the NAT lab: services on machines behind NATs with no inbound port, reached by a real browser
+/// on another network at the cluster's stable URL through the gateway; the URL survives the death of the machine
+/// running the service; a home without UDP still reaches the gateway over the agent's TCP tunnel.
+/// </summary>
+[Trait("Category", "NAT")]
+public sealed class GatewayNatLabTests(ITestOutputHelper output)
+{
+    private const long DownloadBytes = 50L * 1024 * 1024;
+    private static readonly TimeSpan BrowserTimeout = TimeSpan.FromSeconds(180);
+
+    [NatLabFact]
+    public async Task A_browser_on_another_network_reaches_a_service_behind_NAT_and_again_after_its_node_dies()
+    {
+        await using var lab = await NatGatewayLab.StartAsync();
+        await WithDiagnostics(lab, async () =>
+        {
+            var view = await lab.DeployHelloAsync("hello");
+            var url = lab.StableUrl("hello");
+            Assert.Equal(url, view.Url); // the URL the control plane hands out is the one that works
+            var (node, instance) = (view.Instances[0].NodeName, view.Instances[0].Instance.Id);
+            using var http = lab.ClientHttp();
+            await Wait.UntilAsync(async () => (await http.GetAsync(url)).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "the stable URL to answer");
+
+            await using var browser = await lab.StartBrowserAsync(url);
+            Assert.Equal($"hello from {instance} on {node}", await PageTextAsync(browser, "hello from"));
+            await AssertWebSocketEchoAsync(browser);
+            await AssertDownloadAsync(browser, DownloadBytes);
+
+            var other = NatGatewayLab.NodeHomes.Keys.Single(n => n != node);
+            var home = lab.Lab.Homes[NatGatewayLab.NodeHomes[node]].Namespace;
+            var killed = lab.KillNode(node);
+            output.WriteLine($"killed {killed} processes in {node}'s home (agent and instance)");
+            await Wait.UntilAsync(() => Task.FromResult(NatLab.Pids(home).Count == 0), TimeSpan.FromSeconds(10), $"nothing left running in {node}'s home");
+
+            var statuses = new List<int>();
+            var body = "";
+            await Wait.UntilAsync(async () =>
+            {
+                using var response = await http.GetAsync(url);
+                statuses.Add((int)response.StatusCode);
+                body = await response.Content.ReadAsStringAsync();
+                return response.IsSuccessStatusCode;
+            }, TimeSpan.FromSeconds(90), "the stable URL to answer again after the node died");
+            output.WriteLine($"after the kill: {string.Join(",", statuses.GroupBy(s => s).Select(g => $"{g.Key}x{g.Count()}"))}; then {body.Trim()}");
+            Assert.EndsWith($" on {other}\n", body);
+            Assert.All(statuses.Where(s => s != 200), s => Assert.Equal(503, s)); // "failing over", never a bare error
+
+            // The same page in the same browser, reloaded, comes from the other node.
+            await browser.EvaluateAsync("location.reload()", BrowserTimeout);
+            Assert.EndsWith($" on {other}", await PageTextAsync(browser, $" on {other}"));
+            await AssertWebSocketEchoAsync(browser);
+        });
+    }
+
+    [NatLabFact]
+    public async Task With_UDP_blocked_in_its_home_a_service_is_reached_through_the_TCP_tunnel()
+    {
+        await using var lab = await NatGatewayLab.StartAsync(l => l.BlockUdp("home-b"));
+        await WithDiagnostics(lab, async () =>
+        {
+            await AssertUdpBlockedAsync(lab, blocked: "home-b", open: "home-a");
+            var view = await lab.DeployHelloAsync("hello", home: "home-b");
+            Assert.Equal("node-b", view.Instances[0].NodeName);
+            var url = lab.StableUrl("hello");
+            using var http = lab.ClientHttp();
+            await Wait.UntilAsync(async () => (await http.GetAsync(url)).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "the stable URL to answer");
+
+            await using var browser = await lab.StartBrowserAsync(url);
+            Assert.Equal($"hello from {view.Instances[0].Instance.Id} on node-b", await PageTextAsync(browser, "hello from"));
+            await AssertWebSocketEchoAsync(browser);
+            await AssertDownloadAsync(browser, 8L * 1024 * 1024);
+        });
+    }
+
+    /// <summary>
+    /// Datagrams from the blocked home never reach the public network while those of the open home do (the positive
+    /// control): each round sends the blocked home's datagram first, so it would have arrived before the open one's.
+    /// </summary>
+    private async Task AssertUdpBlockedAsync(NatGatewayLab lab, string blocked, string open)
+    {
+        using var receiver = NetnsSockets.Create(lab.Lab.PublicNamespace, SocketType.Dgram, ProtocolType.Udp);
+        receiver.Bind(new IPEndPoint(NatGatewayLab.PublicAddress, 0));
+        using var fromBlocked = NetnsSockets.Create(lab.Lab.Homes[blocked].Namespace, SocketType.Dgram, ProtocolType.Udp);
+        using var fromOpen = NetnsSockets.Create(lab.Lab.Homes[open].Namespace, SocketType.Dgram, ProtocolType.Udp);
+        const int rounds = 5;
+        for (var i = 0; i < rounds; i++)
+        {
+            await fromBlocked.SendToAsync(Encoding.ASCII.GetBytes(blocked), receiver.LocalEndPoint!);
+            await fromOpen.SendToAsync(Encoding.ASCII.GetBytes(open), receiver.LocalEndPoint!);
+        }
+        var received = new List<string>();
+        var buffer = new byte[64];
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (received.Count(r => r == open) < rounds)
+        {
+            var result = await receiver.ReceiveFromAsync(buffer, new IPEndPoint(IPAddress.Any, 0), cts.Token);
+            received.Add(Encoding.ASCII.GetString(buffer, 0, result.ReceivedBytes));
+        }
+        output.WriteLine($"UDP to the public network: {rounds} of {rounds} from {open}, {received.Count(r => r == blocked)} from {blocked}");
+        Assert.DoesNotContain(blocked, received);
+    }
+
+    /// <summary>The page's text once it contains <paramref name="expected"/> (the browser may still be loading).</summary>
+    private static async Task<string> PageTextAsync(Chromium browser, string expected)
+    {
+        var text = "";
+        await Wait.UntilAsync(async () =>
+        {
+            try
+            {
+                text = (string?)await browser.EvaluateAsync("document.readyState === 'complete' && document.body ? document.body.innerText : ''", TimeSpan.FromSeconds(10)) ?? "";
+            }
+            catch (InvalidOperationException) // the page is navigating: its context went away under the call
+            {
+                return false;
+            }
+            return text.Contains(expected, StringComparison.Ordinal);
+        }, TimeSpan.FromSeconds(60), $"the page to show \"{expected}\" (it shows \"{text}\")");
+        return text.Trim();
+    }
+
+    /// <summary>The browser opens a WebSocket to the service's /ws echo and gets back text and binary messages intact.</summary>
+    private async Task AssertWebSocketEchoAsync(Chromium browser)
+    {
+        const string script = """
+            (async () => {
+              const ws = new WebSocket(`ws://${location.host}/ws`);
+              ws.binaryType = 'arraybuffer';
+              const replies = [];
+              let wake = null;
+              ws.onmessage = e => { replies.push(e.data); if (wake) wake(); };
+              await new Promise((ok, fail) => { ws.onopen = ok; ws.onerror = () => fail(new Error('WebSocket failed to open')); });
+              const next = () => replies.length ? Promise.resolve(replies.shift())
+                : new Promise((ok, fail) => { wake = () => { wake = null; ok(replies.shift()); }; ws.onclose = () => fail(new Error('closed early')); });
+              const big = new Uint8Array(300000);
+              for (let i = 0; i < big.length; i++) big[i] = (i * 7919) % 256;
+              const texts = ['hello through the gateway', 'é🙂'.repeat(20000)];
+              for (const t of texts) { ws.send(t); const r = await next(); if (r !== t) return `text of ${t.length} chars came back as ${String(r).length}`; }
+              ws.send(big);
+              const back = new Uint8Array(await next());
+              if (back.length !== big.length) return `binary of ${big.length} bytes came back as ${back.length}`;
+              for (let i = 0; i < big.length; i++) if (back[i] !== big[i]) return `binary differs at byte ${i}`;
+              ws.close();
+              return `ok ${texts.length + 1}`;
+            })()
+            """;
+        var result = (string?)await browser.EvaluateAsync(script, BrowserTimeout);
+        output.WriteLine($"WebSocket echo in the browser: {result}");
+        Assert.Equal("ok 3", result);
+    }
+
+    /// <summary>The browser downloads /bytes/n and checks the length and every byte of HelloService's 0..250 pattern.</summary>
+    private async Task AssertDownloadAsync(Chromium browser, long bytes)
+    {
+        var script = $$"""
+            (async () => {
+              const started = performance.now();
+              const r = await fetch('/bytes/{{bytes}}', { cache: 'no-store' });
+              const b = new Uint8Array(await r.arrayBuffer());
+              let bad = -1;
+              for (let i = 0; i < b.length; i++) if (b[i] !== i % 251) { bad = i; break; }
+              return { status: r.status, length: b.length, firstBad: bad, ms: Math.round(performance.now() - started) };
+            })()
+            """;
+        var result = (await browser.EvaluateAsync(script, BrowserTimeout))!.AsObject();
+        output.WriteLine($"download of {bytes:N0} bytes in the browser: {result.ToJsonString()}");
+        Assert.Equal(200, (int)result["status"]!);
+        Assert.Equal(bytes, (long)result["length"]!);
+        Assert.Equal(-1, (int)result["firstBad"]!);
+    }
+
+    private async Task WithDiagnostics(NatGatewayLab lab, Func<Task> body)
+    {
+        try
+        {
+            await body();
+        }
+        catch
+        {
+            output.WriteLine(lab.Diagnostics());
+            throw;
+        }
+    }
+}
