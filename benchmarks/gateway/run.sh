@@ -100,8 +100,9 @@ deploy bench 1
 view=$(service bench)
 port=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["instances"][0]["instance"]["ports"]["http"])' <<<"$view")
 node=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["instances"][0]["nodeName"])' <<<"$view")
+node_id=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["instances"][0]["instance"]["nodeId"])' <<<"$view")
 answers() { curl -sf -H "Host: bench.localhost:$1" "http://127.0.0.1:$1/" | grep -q "on $node"; }
-link_path() { # gateway-port node: the path of the gateway's link to the node (peer-link builds only)
+link_path() { # gateway-port node-id: the path of the gateway's link to the node (peer-link builds only)
   curl -s "http://127.0.0.1:$1/v1/gateway/links" | python3 -c "import json,sys; print(next((l['path'] for l in json.load(sys.stdin) if l['node']=='$2'), 'none'))"
 }
 link_is() { [ "$(link_path "$1" "$2")" = "$3" ]; }
@@ -109,7 +110,7 @@ declare -A want=([tunnel]=tunnel [direct]=direct [relay]=relayed)
 for g in "${gateways[@]}"; do
   wait_for "bench through gw-$g" 60 answers "${gw_port[$g]}"
   if [ $p2p = yes ]; then
-    wait_for "gw-$g's link to $node to be ${want[$g]}" 60 link_is "${gw_port[$g]}" "$node" "${want[$g]}"
+    wait_for "gw-$g's link to $node to be ${want[$g]}" 60 link_is "${gw_port[$g]}" "$node_id" "${want[$g]}"
   fi
 done
 
