@@ -27,6 +27,8 @@ public sealed class GatewayNatLabTests(ITestOutputHelper output)
 {
     private const long DownloadBytes = 50L * 1024 * 1024;
     private static readonly TimeSpan BrowserTimeout = TimeSpan.FromSeconds(180);
+    // ICE through the lab's NATs takes seconds; a failed attempt (no UDP) takes ICE's failure timeout.
+    private static readonly TimeSpan LinkTimeout = TimeSpan.FromSeconds(120);
 
     [NatLabFact]
     public async Task A_browser_on_another_network_reaches_a_service_behind_NAT_and_again_after_its_node_dies()
@@ -40,11 +42,20 @@ public sealed class GatewayNatLabTests(ITestOutputHelper output)
             var (node, instance) = (view.Instances[0].NodeName, view.Instances[0].Instance.Id);
             using var http = lab.ClientHttp();
             await Wait.UntilAsync(async () => (await http.GetAsync(url)).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "the stable URL to answer");
+            // The gateway has a public address, so both NATs open a direct path to it: the cone NAT's mapping is the
+            // agent's server-reflexive candidate, the symmetric NAT's a new one the gateway learns from the checks.
+            var before = await lab.WaitForPathsAsync(new Dictionary<string, string> { ["node-a"] = "direct", ["node-b"] = "direct" }, LinkTimeout);
 
             await using var browser = await lab.StartBrowserAsync(url);
             Assert.Equal($"hello from {instance} on {node}", await PageTextAsync(browser, "hello from"));
             await AssertWebSocketEchoAsync(browser);
             await AssertDownloadAsync(browser, DownloadBytes);
+            var after = await lab.LinksAsync();
+            output.WriteLine($"{node}'s link while the browser used it: {before[node]} -> {after[node]}");
+            // Everything went over the peer link's data channels: the download's bytes, and not one tunnel stream.
+            Assert.True(after[node].BytesReceived - before[node].BytesReceived >= DownloadBytes, $"the link carried only {after[node].BytesReceived - before[node].BytesReceived} bytes");
+            Assert.True(after[node].Dials > before[node].Dials, "no connection was opened over the link");
+            Assert.Equal(before[node].TunnelDials, after[node].TunnelDials);
 
             var other = NatGatewayLab.NodeHomes.Keys.Single(n => n != node);
             var home = lab.Lab.Homes[NatGatewayLab.NodeHomes[node]].Namespace;
@@ -65,10 +76,15 @@ public sealed class GatewayNatLabTests(ITestOutputHelper output)
             Assert.EndsWith($" on {other}\n", body);
             Assert.All(statuses.Where(s => s != 200), s => Assert.Equal(503, s)); // "failing over", never a bare error
 
-            // The same page in the same browser, reloaded, comes from the other node.
+            // The same page in the same browser, reloaded, comes from the other node, over its direct link.
+            var beforeReload = (await lab.WaitForPathsAsync(new Dictionary<string, string> { [other] = "direct" }, LinkTimeout))[other];
             await browser.EvaluateAsync("location.reload()", BrowserTimeout);
             Assert.EndsWith($" on {other}", await PageTextAsync(browser, $" on {other}"));
             await AssertWebSocketEchoAsync(browser);
+            var afterReload = (await lab.LinksAsync())[other];
+            output.WriteLine($"{other}'s link after the failover: {beforeReload} -> {afterReload}");
+            Assert.Equal("direct", afterReload.Path);
+            Assert.True(afterReload.Dials > beforeReload.Dials, "the page and the echo did not go over the other node's link");
         });
     }
 
@@ -84,11 +100,25 @@ public sealed class GatewayNatLabTests(ITestOutputHelper output)
             var url = lab.StableUrl("hello");
             using var http = lab.ClientHttp();
             await Wait.UntilAsync(async () => (await http.GetAsync(url)).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "the stable URL to answer");
+            // node-b's link was tried and failed (no UDP), so the gateway reaches it through the tunnel; node-a, in the
+            // same lab with UDP, is the positive control: its link is direct.
+            Dictionary<string, GatewayLink> before = [];
+            await Wait.UntilAsync(async () =>
+            {
+                before = await lab.LinksAsync();
+                return before.GetValueOrDefault("node-a")?.Path == "direct" && before.GetValueOrDefault("node-b") is { Path: "tunnel", LastError: not null };
+            }, LinkTimeout, "node-a's link to be direct and node-b's to have failed, leaving the tunnel");
+            output.WriteLine($"links: {string.Join("; ", before.Select(l => $"{l.Key}: {l.Value}"))}");
 
             await using var browser = await lab.StartBrowserAsync(url);
             Assert.Equal($"hello from {view.Instances[0].Instance.Id} on node-b", await PageTextAsync(browser, "hello from"));
             await AssertWebSocketEchoAsync(browser);
             await AssertDownloadAsync(browser, 8L * 1024 * 1024);
+            var after = (await lab.LinksAsync())["node-b"];
+            output.WriteLine($"node-b after the browser: {after}");
+            Assert.Equal("tunnel", after.Path);
+            Assert.True(after.TunnelDials > before["node-b"].TunnelDials, "nothing went through node-b's tunnel");
+            Assert.Equal(before["node-b"].BytesReceived, after.BytesReceived); // and nothing over a link
         });
     }
 

@@ -77,7 +77,10 @@ internal sealed class NatGatewayLab : IAsyncDisposable
         GatewayPort = NetnsSockets.FreePort(pub, PublicAddress);
         var cp = Path.Combine(Directory, "cp");
         ControlPlane = Track(TestProcess.StartDotnet(RepoPaths.HostDll,
-            ["control-plane", "--data-dir", cp, "--listen", ApiUrl, "--gateway-url", $"http://{{service}}.{Domain}:{GatewayPort}/"], netns: pub));
+            ["control-plane", "--data-dir", cp, "--listen", ApiUrl, "--gateway-url", $"http://{{service}}.{Domain}:{GatewayPort}/",
+             // the lab's coturn as the cluster's STUN and TURN server, for the peer links between the gateway and the agents
+             "--ice-server", $"stun:{NatLab.PublicAddress}:{NatLab.TurnPort}", "--ice-server", $"turn:{NatLab.PublicAddress}:{NatLab.TurnPort}?transport=udp",
+             "--turn-user", Coturn.User, "--turn-password", Coturn.Password], netns: pub));
         var tokenFile = Path.Combine(cp, "admin.token");
         await Wait.UntilAsync(() => Task.FromResult(File.Exists(tokenFile) || ControlPlane.HasExited), TimeSpan.FromSeconds(60), "admin.token");
         AdminToken = (await File.ReadAllTextAsync(tokenFile)).Trim();
@@ -126,6 +129,29 @@ internal sealed class NatGatewayLab : IAsyncDisposable
     /// <summary>Node ids with a tunnel up, from the gateway's /v1/gateway/routes.</summary>
     public async Task<List<string>> TunnelsAsync() =>
         [.. (await GatewayJsonAsync("/v1/gateway/routes")).GetProperty("tunnels").EnumerateArray().Select(e => e.GetString()!)];
+
+    /// <summary>The gateway's /v1/gateway/links, keyed by node name (the gateway reports node ids).</summary>
+    public async Task<Dictionary<string, GatewayLink>> LinksAsync()
+    {
+        using var api = Api();
+        var names = (await api.StatusAsync()).Nodes.ToDictionary(n => n.Node.Id, n => n.Node.Name, StringComparer.Ordinal);
+        var links = await GatewayJsonAsync("/v1/gateway/links");
+        return links.EnumerateArray().Select(GatewayLink.From)
+            .ToDictionary(l => names.GetValueOrDefault(l.Node, l.Node), StringComparer.Ordinal);
+    }
+
+    /// <summary>Waits until the gateway reaches each named node by the given path; returns the links then.</summary>
+    public async Task<Dictionary<string, GatewayLink>> WaitForPathsAsync(IReadOnlyDictionary<string, string> paths, TimeSpan timeout)
+    {
+        Dictionary<string, GatewayLink> links = [];
+        await Wait.UntilAsync(async () =>
+        {
+            links = await LinksAsync();
+            return paths.All(p => links.TryGetValue(p.Key, out var l) && l.Path == p.Value);
+        }, timeout, "the gateway's links to be " + string.Join(", ", paths.Select(p => $"{p.Key} {p.Value}"))
+            + " (last: " + string.Join(", ", links.Select(l => $"{l.Key} {l.Value.Path}/{l.Value.State} {l.Value.LastError}")) + ")");
+        return links;
+    }
 
     /// <summary>Deploys one HelloService instance as <paramref name="name"/>, on <paramref name="home"/> when given; waits until it runs.</summary>
     public async Task<ServiceView> DeployHelloAsync(string name, string? home = null)
