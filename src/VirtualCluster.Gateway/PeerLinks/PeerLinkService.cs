@@ -46,7 +46,7 @@ internal sealed partial class PeerLinkService(SignalingHub hub, ControlPlaneRead
             var config = RefreshConfigAsync(options, stoppingToken);
             while (!stoppingToken.IsCancellationRequested)
             {
-                links.Track(hub.PeersIn(TunnelSignalingAuthenticator.Cluster).Where(p => !p.StartsWith(SignalingHub.LocalPeerPrefix, StringComparison.Ordinal)));
+                links.Track(hub.PeersIn(TunnelSignalingAuthenticator.Cluster).Where(p => !p.Key.StartsWith(SignalingHub.LocalPeerPrefix, StringComparison.Ordinal)));
                 await Task.Delay(TrackInterval, time, stoppingToken).ConfigureAwait(false);
             }
             await config.ConfigureAwait(false);

@@ -30,6 +30,7 @@ internal sealed partial class PeerLink
     private DateTimeOffset since;
     private string? lastError;
     private long bytesSent, bytesReceived, dials;
+    private TaskCompletionSource nudged = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public PeerLink(string node, ISignalingEndpoint endpoint, Func<PeerLinkOptions> options, Func<string, bool> present, ILoggerFactory loggers, TimeProvider time)
     {
@@ -45,7 +46,12 @@ internal sealed partial class PeerLink
 
     public bool EverConnected { get; private set; }
 
+    /// <summary>The node reconnected to the hub: try a fresh link now (the old one may be dead without knowing it yet).</summary>
+    public void Nudge() => Volatile.Read(ref nudged).TrySetResult();
+
     public bool IsConnected => Current() is not null;
+
+    public PeerConnection? Connection => Current();
 
     public PeerLinkStatus Status()
     {
@@ -138,15 +144,23 @@ internal sealed partial class PeerLink
             }
             connection.ConnectionStateChanged += OnState;
             if (connection.ConnectionState != PeerConnectionState.Connected) down.TrySetResult();
+            var requireDirect = true;
             try
             {
                 var relayed = SdpSignaling.PathOf(connection) == "relayed";
-                var wait = relayed ? down.Task.WaitAsync(options().UpgradeInterval, time, ct) : down.Task.WaitAsync(ct);
+                var nudge = Volatile.Read(ref nudged).Task;
+                var wait = Task.WhenAny(down.Task, nudge);
                 try
                 {
-                    await wait.ConfigureAwait(false);
-                    lock (gate) lastError = connection.FailureReason ?? "the node closed the link";
-                    return;
+                    var first = await (relayed ? wait.WaitAsync(options().UpgradeInterval, time, ct) : wait.WaitAsync(ct)).ConfigureAwait(false);
+                    if (first == down.Task)
+                    {
+                        lock (gate) lastError = connection.FailureReason ?? "the node closed the link";
+                        return;
+                    }
+                    // The node reconnected to the hub: a fresh link replaces this one whatever its path.
+                    Volatile.Write(ref nudged, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+                    requireDirect = false;
                 }
                 catch (TimeoutException)
                 {
@@ -167,12 +181,12 @@ internal sealed partial class PeerLink
                 LogUpgradeFailed(logger, node, e.Message);
             }
             if (trial is null) continue;
-            if (SdpSignaling.PathOf(trial) != "direct")
+            if (requireDirect && SdpSignaling.PathOf(trial) != "direct")
             {
                 Retire(trial);
                 continue;
             }
-            LogUpgraded(logger, node);
+            if (requireDirect) LogUpgraded(logger, node);
             Install(trial);
             Retire(connection);
             connection = trial;
@@ -250,43 +264,5 @@ internal sealed partial class PeerLink
             active.TryRemove(connection, out _);
             await connection.DisposeAsync().ConfigureAwait(false);
         });
-    }
-
-    private async Task ReadSignalingAsync(CancellationToken ct)
-    {
-        var channel = endpoint.ChannelTo(node);
-        try
-        {
-            while (await channel.ReceiveAsync(ct).ConfigureAwait(false) is { } message)
-            {
-                if (message.Session is not { } session || !sessions.TryGetValue(session, out var connection)) continue;
-                try
-                {
-                    if (message is AnswerMessage { Sdp: { Length: > 0 } sdp }) connection.SetRemoteDescription(new SessionDescription(SdpType.Answer, sdp));
-                    else SdpSignaling.TryApplyCandidate(connection, message);
-                }
-                catch (Exception e) when (e is ArgumentException or InvalidOperationException)
-                {
-                    LogBadAnswer(logger, node, e.Message);
-                    sessions.TryRemove(session, out _);
-                    _ = connection.DisposeAsync().AsTask();
-                }
-            }
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-        }
-    }
-
-    private async Task TrickleAsync(SignalingMessage message, Task offered, CancellationToken ct)
-    {
-        try
-        {
-            await offered.ConfigureAwait(false);
-            await endpoint.SendAsync(node, message, ct).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is OperationCanceledException or SignalingDeliveryException)
-        {
-        }
     }
 }

@@ -5,7 +5,7 @@ using VirtualCluster.Routing.Signaling;
 namespace VirtualCluster.Routing.PeerLinks;
 
 /// <summary>
-/// The gateway's peer links: one <see cref="PeerLink"/> per node it is told about (<see cref="Track"/>), each kept up
+/// The gateway's peer links: one <see cref="PeerLink"/> per node it is told about (<see cref="Track(IEnumerable{string})"/>), each kept up
 /// in the background while the node is on the signaling hub. Opens proxied connections over them.
 /// </summary>
 public sealed class PeerLinkManager : IAsyncDisposable
@@ -15,7 +15,7 @@ public sealed class PeerLinkManager : IAsyncDisposable
     private readonly ILoggerFactory loggers;
     private readonly TimeProvider time;
     private readonly ConcurrentDictionary<string, (PeerLink Link, Task Run)> links = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, bool> present = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> present = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource stopping = new();
 
     /// <param name="endpoint">The gateway's own participant on its signaling hub.</param>
@@ -35,21 +35,30 @@ public sealed class PeerLinkManager : IAsyncDisposable
     /// Sets the nodes on the signaling hub now: each gets a link (created on first sight); links of absent nodes keep
     /// what they have but make no new attempts until the node is back.
     /// </summary>
-    public void Track(IEnumerable<string> nodesOnHub)
+    /// <remarks>
+    /// With each node goes the id of its signaling connection: when it changes (the agent restarted, or lost its
+    /// network), a fresh link is tried at once instead of waiting for the old one to time out.
+    /// </remarks>
+    public void Track(IEnumerable<KeyValuePair<string, long>> nodesOnHub)
     {
         if (stopping.IsCancellationRequested) return;
-        var now = nodesOnHub.ToHashSet(StringComparer.Ordinal);
-        foreach (var node in present.Keys.Where(n => !now.Contains(n))) present.TryRemove(node, out _);
-        foreach (var node in now)
+        var now = nodesOnHub.ToDictionary(StringComparer.Ordinal);
+        foreach (var node in present.Keys.Where(n => !now.ContainsKey(n))) present.TryRemove(node, out _);
+        foreach (var (node, connection) in now)
         {
-            present[node] = true;
-            links.GetOrAdd(node, n =>
+            var changed = present.TryGetValue(node, out var before) && before != connection;
+            present[node] = connection;
+            var (link, _) = links.GetOrAdd(node, n =>
             {
-                var link = new PeerLink(n, endpoint, options, present.ContainsKey, loggers, time);
-                return (link, Task.Run(() => link.RunAsync(stopping.Token)));
+                var created = new PeerLink(n, endpoint, options, present.ContainsKey, loggers, time);
+                return (created, Task.Run(() => created.RunAsync(stopping.Token)));
             });
+            if (changed) link.Nudge();
         }
     }
+
+    /// <summary>Like <see cref="Track(IEnumerable{KeyValuePair{string, long}})"/> without connection ids.</summary>
+    public void Track(IEnumerable<string> nodesOnHub) => Track(nodesOnHub.Select(n => KeyValuePair.Create(n, 0L)));
 
     /// <summary>True when a link to <paramref name="node"/> is connected now.</summary>
     public bool IsConnected(string node) => links.TryGetValue(node, out var l) && l.Link.IsConnected;
@@ -66,6 +75,9 @@ public sealed class PeerLinkManager : IAsyncDisposable
     public ValueTask<Stream> DialAsync(string node, int port, CancellationToken cancellationToken = default) =>
         links.TryGetValue(node, out var l) ? l.Link.DialAsync(port, cancellationToken)
             : ValueTask.FromException<Stream>(new IOException($"no peer link to {node}"));
+
+    /// <summary>The connected peer connection to <paramref name="node"/> (tests open raw channels on it).</summary>
+    internal P2P.PeerConnections.PeerConnection? ConnectionTo(string node) => links.TryGetValue(node, out var l) ? l.Link.Connection : null;
 
     /// <summary>Closes every link.</summary>
     public async ValueTask DisposeAsync()

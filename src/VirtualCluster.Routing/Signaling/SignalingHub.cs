@@ -62,8 +62,12 @@ public sealed partial class SignalingHub
     /// <summary>Names a gateway's in-process participant starts with (<c>gateway:&lt;name&gt;</c>); no WebSocket peer may use them.</summary>
     public const string LocalPeerPrefix = "gateway:";
 
-    /// <summary>Names of the peers of <paramref name="cluster"/> connected now (over WebSockets or in-process).</summary>
-    public IReadOnlyList<string> PeersIn(string cluster) => peers.Keys.Where(k => k.Cluster == cluster).Select(k => k.Peer).ToList();
+    /// <summary>
+    /// The peers of <paramref name="cluster"/> connected now (over WebSockets or in-process), each with the id of its
+    /// connection, which changes when the peer reconnects.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, long>> PeersIn(string cluster) =>
+        peers.Where(p => p.Key.Cluster == cluster).Select(p => KeyValuePair.Create(p.Key.Peer, p.Value.Connection)).ToList();
 
     /// <summary>
     /// Joins the hub as an in-process peer (a gateway that takes part in signaling itself). Its name must start with

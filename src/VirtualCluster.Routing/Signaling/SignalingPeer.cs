@@ -32,6 +32,11 @@ internal sealed class SignalingPeer : IDisposable
 
     public SignalingIdentity Identity { get; }
 
+    private static long connections;
+
+    /// <summary>Unique per connection: a peer that reconnects gets a new one (its peers learn it restarted, or lost its network).</summary>
+    public long Connection { get; } = Interlocked.Increment(ref connections);
+
     public WebSocket Socket => socket ?? throw new InvalidOperationException("an in-process participant has no socket");
 
     /// <summary>The frames queued for this peer (read by the writer loop, or by an in-process participant).</summary>
