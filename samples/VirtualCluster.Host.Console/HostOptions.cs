@@ -11,6 +11,25 @@ internal static class HostOptions
         Hidden = true,
     };
 
+    /// <summary>`--p2p on|off`: peer links (WebRTC data channels) between gateway and agents; off = tunnels only.</summary>
+    public static Option<string> PeerLinks()
+    {
+        var option = new Option<string>("--p2p")
+        {
+            Description = "Peer links between gateway and agents (ICE + DTLS + SCTP data channels), with the tunnel as fallback: on (default) or off (tunnels only).",
+            DefaultValueFactory = _ => "on",
+        };
+        option.AcceptOnlyFromAmong("on", "off");
+        return option;
+    }
+
+    /// <summary>`--p2p-loopback`: offer loopback ICE candidates (everything on one machine, as `local` runs it).</summary>
+    public static Option<bool> PeerLinksOnLoopback() => new("--p2p-loopback")
+    {
+        Description = "Offer loopback ICE candidates too (gateway and agents on one machine).",
+        Hidden = true,
+    };
+
     /// <summary>Stops the app when stdin reaches end of file, i.e. when the parent process is gone.</summary>
     public static void WatchStdin(Action stop)
     {
