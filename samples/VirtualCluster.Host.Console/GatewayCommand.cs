@@ -21,10 +21,11 @@ internal static class GatewayCommand
         var name = new Option<string>("--name") { Description = "Gateway name; it signals as gateway:<name>.", DefaultValueFactory = _ => "gateway" };
         var p2p = HostOptions.PeerLinks();
         var p2pLoopback = HostOptions.PeerLinksOnLoopback();
+        var policy = HostOptions.IceTransportPolicy();
         var exitWithStdin = HostOptions.ExitWithStdin();
         var command = new Command("gateway", "Run a gateway: every service at http://<service>.<domain>/, reached over peer links to the agents or their outbound tunnels.")
         {
-            server, token, tokenFile, listen, domain, name, p2p, p2pLoopback, exitWithStdin,
+            server, token, tokenFile, listen, domain, name, p2p, p2pLoopback, policy, exitWithStdin,
         };
         command.SetAction(async (parse, _) =>
         {
@@ -50,6 +51,7 @@ internal static class GatewayCommand
                 o.Name = parse.GetValue(name)!;
                 o.PeerLinks = parse.GetValue(p2p) == "on";
                 o.PeerLinksOnLoopback = parse.GetValue(p2pLoopback);
+                o.PeerLinksRelayOnly = parse.GetValue(policy) == "relay";
             });
         });
         return command;

@@ -30,6 +30,18 @@ internal static class HostOptions
         Hidden = true,
     };
 
+    /// <summary>`--ice-transport-policy all|relay`: relay = only TURN-relayed candidates (WebRTC's iceTransportPolicy).</summary>
+    public static Option<string> IceTransportPolicy()
+    {
+        var option = new Option<string>("--ice-transport-policy")
+        {
+            Description = "Peer-link candidates: all (default) or relay (only through the cluster's TURN servers).",
+            DefaultValueFactory = _ => "all",
+        };
+        option.AcceptOnlyFromAmong("all", "relay");
+        return option;
+    }
+
     /// <summary>Stops the app when stdin reaches end of file, i.e. when the parent process is gone.</summary>
     public static void WatchStdin(Action stop)
     {

@@ -18,7 +18,11 @@ internal sealed partial class PeerLinkAgentService(AgentOptions options, Instanc
 {
     private static readonly TimeSpan ConfigInterval = TimeSpan.FromMinutes(1);
     private readonly ILogger logger = loggers.CreateLogger<PeerLinkAgentService>();
-    private volatile PeerLinkOptions current = new() { IncludeLoopback = options.PeerLinksOnLoopback };
+    private volatile PeerLinkOptions current = new()
+    {
+        IncludeLoopback = options.PeerLinksOnLoopback,
+        TransportPolicy = options.PeerLinksRelayOnly ? IceTransportPolicy.Relay : IceTransportPolicy.All,
+    };
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -77,7 +81,12 @@ internal sealed partial class PeerLinkAgentService(AgentOptions options, Instanc
                         if (IceServer.TryParse(s.Urls, s.Username, s.Credential, out var server)) servers.Add(server);
                         else LogBadServer(logger, s.Urls);
                     }
-                    current = new PeerLinkOptions { IceServers = servers, IncludeLoopback = options.PeerLinksOnLoopback };
+                    current = new PeerLinkOptions
+                    {
+                        IceServers = servers,
+                        IncludeLoopback = options.PeerLinksOnLoopback,
+                        TransportPolicy = options.PeerLinksRelayOnly ? IceTransportPolicy.Relay : IceTransportPolicy.All,
+                    };
                 }
             }
             catch (Exception e) when (e is HttpRequestException or ControlPlaneRejectedException or System.Text.Json.JsonException

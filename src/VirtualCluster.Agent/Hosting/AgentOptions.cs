@@ -105,6 +105,9 @@ public sealed class AgentOptions
 
     /// <summary>Offer loopback ICE candidates too (agents and gateway on one machine, as in <c>local</c>). Default false.</summary>
     public bool PeerLinksOnLoopback { get; set; }
+
+    /// <summary>Use only relayed (TURN) candidates for peer links, as WebRTC's iceTransportPolicy "relay". Default false.</summary>
+    public bool PeerLinksRelayOnly { get; set; }
 }
 
 /// <summary>Whether an agent runs the Docker driver.</summary>

@@ -49,6 +49,9 @@ public sealed class GatewayOptions
 
     /// <summary>Offer loopback ICE candidates too (gateway and agents on one machine, as in <c>local</c>). Default false.</summary>
     public bool PeerLinksOnLoopback { get; set; }
+
+    /// <summary>Use only relayed (TURN) candidates for peer links, as WebRTC's iceTransportPolicy "relay". Default false.</summary>
+    public bool PeerLinksRelayOnly { get; set; }
 }
 
 /// <summary>Checks <see cref="GatewayOptions"/>; every problem names the option and the fix.</summary>

@@ -37,7 +37,7 @@ internal sealed partial class PeerLinkService(SignalingHub hub, ControlPlaneRead
     {
         var options = gatewayOptions.Value;
         if (!options.PeerLinks) return;
-        current = With(current, current.IceServers, options.PeerLinksOnLoopback);
+        current = With(current, current.IceServers, options);
         await using var participant = hub.AttachLocal(new SignalingIdentity(TunnelSignalingAuthenticator.Cluster, SignalingHub.LocalPeerPrefix + options.Name));
         var links = new PeerLinkManager(participant, () => current, loggers, time);
         manager = links;
@@ -80,7 +80,7 @@ internal sealed partial class PeerLinkService(SignalingHub hub, ControlPlaneRead
                         if (IceServer.TryParse(s.Urls, s.Username, s.Credential, out var server)) servers.Add(server);
                         else LogBadServer(logger, s.Urls);
                     }
-                    current = With(current, servers, options.PeerLinksOnLoopback);
+                    current = With(current, servers, options);
                 }
             }
             catch (HttpRequestException e)
@@ -104,10 +104,11 @@ internal sealed partial class PeerLinkService(SignalingHub hub, ControlPlaneRead
         }
     }
 
-    private static PeerLinkOptions With(PeerLinkOptions o, IList<IceServer> servers, bool loopback) => new()
+    private static PeerLinkOptions With(PeerLinkOptions o, IList<IceServer> servers, GatewayOptions gateway) => new()
     {
         IceServers = servers,
-        IncludeLoopback = loopback || o.IncludeLoopback,
+        IncludeLoopback = gateway.PeerLinksOnLoopback || o.IncludeLoopback,
+        TransportPolicy = gateway.PeerLinksRelayOnly ? IceTransportPolicy.Relay : o.TransportPolicy,
         ConnectTimeout = o.ConnectTimeout,
         InitialBackoff = o.InitialBackoff,
         MaxBackoff = o.MaxBackoff,

@@ -147,7 +147,8 @@ internal sealed partial class PeerLink
             var requireDirect = true;
             try
             {
-                var relayed = SdpSignaling.PathOf(connection) == "relayed";
+                // Relayed on purpose (relay-only policy) is not worth upgrading.
+                var relayed = SdpSignaling.PathOf(connection) == "relayed" && options().TransportPolicy != VirtualCluster.P2P.Ice.IceTransportPolicy.Relay;
                 var nudge = Volatile.Read(ref nudged).Task;
                 var wait = Task.WhenAny(down.Task, nudge);
                 try

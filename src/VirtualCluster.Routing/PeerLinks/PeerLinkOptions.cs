@@ -14,6 +14,12 @@ public sealed class PeerLinkOptions
     /// <summary>Also offer loopback candidates: for gateway and agents on one machine (<c>local</c>, tests). Default false.</summary>
     public bool IncludeLoopback { get; set; }
 
+    /// <summary>
+    /// Which candidates this side uses: <see cref="IceTransportPolicy.All"/> (default) or only relayed ones
+    /// (<see cref="IceTransportPolicy.Relay"/>, all traffic through TURN, as WebRTC's iceTransportPolicy "relay").
+    /// </summary>
+    public IceTransportPolicy TransportPolicy { get; set; } = IceTransportPolicy.All;
+
     /// <summary>How long one attempt (offer to SCTP up) may take before it counts as failed. Default 15 s.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
@@ -41,7 +47,7 @@ public sealed class PeerLinkOptions
     /// <summary>The peer-connection settings for one link.</summary>
     public PeerConnectionOptions ForConnection() => new()
     {
-        Ice = new IceAgentOptions { Servers = [.. IceServers], IncludeLoopback = IncludeLoopback },
+        Ice = new IceAgentOptions { Servers = [.. IceServers], IncludeLoopback = IncludeLoopback, TransportPolicy = TransportPolicy },
     };
 }
 
