@@ -68,14 +68,17 @@ for g in "${gateways[@]}"; do
   gw_port[$g]=$(free_port); gw_urls+=("http://127.0.0.1:${gw_port[$g]}")
   extra=()
   [ $g = tunnel ] && [ $p2p = yes ] && extra=(--p2p off)
-  [ $g = relay ] && extra=(--ice-transport-policy relay)
+  # on one machine every ICE candidate is a loopback one, which peer links skip unless told (as `local` does)
+  [ $g = direct ] && extra=(--p2p-loopback)
+  [ $g = relay ] && extra=(--p2p-loopback --ice-transport-policy relay)
   start "gw-$g" dotnet "$host" gateway --server "$api" --token-file "$dir/cp/admin.token" --listen "http://127.0.0.1:${gw_port[$g]}" "${extra[@]}"
 done
 gateway_list=$(IFS=,; echo "${gw_urls[*]}")
+agent_p2p=(); [ $p2p = yes ] && agent_p2p=(--p2p-loopback)
 agent_count=0
 start_agent() { # name first-port
   start "agent-$1" dotnet "$host" agent --server "$api" --join-token-file "$dir/cp/join.token" --name "$1" --data-dir "$dir/$1" \
-    --ports "$2-$(( $2 + 99 ))" --docker off --no-drain-on-shutdown --gateway "$gateway_list"
+    --ports "$2-$(( $2 + 99 ))" --docker off --no-drain-on-shutdown --gateway "$gateway_list" "${agent_p2p[@]}"
   agent_count=$(( agent_count + 1 ))
 }
 alive() { curl -s "${auth[@]}" "$api/v1/nodes" | python3 -c 'import json,sys; print(sum(1 for n in json.load(sys.stdin) if n["node"]["state"].lower()=="alive"))'; }
