@@ -4,10 +4,9 @@ namespace VirtualCluster.Scheduling;
 public sealed class BatchOptions
 {
     /// <summary>
-    /// Time a <see cref="BatchAlgorithm.Best"/> batch may take, counted from its start: the three greedy passes always
-    /// run to completion, and the improvement phase (minimum-slack re-packing, then a tabu search that closes the
-    /// least-loaded node and re-packs its instances with swaps, then single moves) gets what is left, trying to empty
-    /// nodes. Default 100 ms; zero skips the improvement. It stops earlier when no node is left to try.
+    /// Time the improvement phase of <see cref="BatchAlgorithm.Best"/> may spend after the three greedy passes, trying
+    /// to empty nodes: minimum-slack re-packings, then a tabu search that closes the least-loaded node and re-packs its
+    /// instances with swaps, then single moves. Default 100 ms; zero skips it. It stops earlier when no node is left to try.
     /// </summary>
     public TimeSpan ImprovementBudget { get; set; } = TimeSpan.FromMilliseconds(100);
 

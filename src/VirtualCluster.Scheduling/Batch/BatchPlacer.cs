@@ -84,9 +84,6 @@ public static class BatchPlacer
 
     private static BatchResult Best(PipelineScheduler scheduler, ClusterState state, IReadOnlyList<BatchItem> items, BatchOptions options)
     {
-        // The budget covers the whole batch: the greedy passes always finish, the improvement gets what they leave.
-        var time = options.TimeProvider;
-        var deadline = time.GetTimestamp() + (long)(options.ImprovementBudget.TotalSeconds * time.TimestampFrequency);
         BatchResult? best = null;
         List<(ServiceSpec Spec, int Node, Placement Placement)>? bestMade = null;
         foreach (var candidate in new[] { BatchAlgorithm.Pipeline, BatchAlgorithm.FirstFitDecreasing, BatchAlgorithm.DotProduct })
@@ -104,6 +101,8 @@ public static class BatchPlacer
         var freed = 0;
         if (options.ImprovementBudget > TimeSpan.Zero)
         {
+            var time = options.TimeProvider;
+            var deadline = time.GetTimestamp() + (long)(options.ImprovementBudget.TotalSeconds * time.TimestampFrequency);
             // The search on arrays first (most of the gain); the filter-driven moves after it, in what is left of the
             // budget, for the instances the search leaves in place (required anti-affinity, custom filters).
             freed = LayoutSearch.Improve(scheduler.Pipeline, state, specs, nodes, options.Seed, () => time.GetTimestamp() >= deadline);

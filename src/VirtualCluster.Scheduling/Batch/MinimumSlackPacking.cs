@@ -1,8 +1,8 @@
 namespace VirtualCluster.Scheduling;
 
 /// <summary>
-/// Minimum bin slack construction (after Gupta and Ho, 1999), for vectors: fills one bin at a time with the subset
-/// of the remaining items that leaves it fullest (largest Σ_d demand_d / scale_d that fits in every dimension),
+/// Minimum bin slack construction (MBS', after Gupta and Ho, 1999), for vectors: fills one bin at a time with the
+/// largest remaining item that fits and the subset of the other remaining items that leaves the bin fullest (largest Σ_d demand_d / scale_d that fits in every dimension),
 /// found by a depth-first search over the items, largest first, cut off after a number of search nodes. Choosing
 /// whole bin contents at once is what pairs a CPU-heavy item with memory-heavy ones: a greedy pass that places one
 /// item at a time commits before it sees the partner.
@@ -52,7 +52,12 @@ internal sealed class MinimumSlackPacking(long[] demand, double[] inverseScale, 
             for (var n = _candidates.Count - 1; n >= 0; n--) _suffix[n] = _suffix[n + 1] + _volume[n];
             (_best, _bestVolume, _nodes) = ([], -1, 0);
             _chosen.Clear();
-            Search(0, 0);
+            // MBS': the largest remaining item that fits goes in first, the search picks its companions.
+            var first = _candidates.FindIndex(Fits);
+            if (first < 0) continue;
+            Take(first, +1);
+            _chosen.Add(_candidates[first]);
+            Search(first + 1, _volume[first]);
             foreach (var k in _best)
             {
                 bin[k] = b;
@@ -72,12 +77,18 @@ internal sealed class MinimumSlackPacking(long[] demand, double[] inverseScale, 
             var k = _candidates[n];
             _nodes++;
             if (!Fits(k)) continue;
-            for (var d = 0; d < Dims; d++) _room[d] -= demand[k * Dims + d];
+            Take(n, +1);
             _chosen.Add(k);
             Search(n + 1, volume + _volume[n]);
             _chosen.RemoveAt(_chosen.Count - 1);
-            for (var d = 0; d < Dims; d++) _room[d] += demand[k * Dims + d];
+            Take(n, -1);
         }
+    }
+
+    private void Take(int n, int sign)
+    {
+        var k = _candidates[n];
+        for (var d = 0; d < Dims; d++) _room[d] -= sign * demand[k * Dims + d];
     }
 
     private bool Fits(int k)

@@ -115,7 +115,7 @@ internal sealed class PackingSearch
     /// </summary>
     private void Construct(int passes)
     {
-        var packer = new MinimumSlackPacking(_demand, _inverseScale, _group, _allowed, nodeLimit: 20_000, _expired);
+        var packer = new MinimumSlackPacking(_demand, _inverseScale, _group, _allowed, nodeLimit: 5_000, _expired);
         var volume = Enumerable.Range(0, _bin.Length).Select(packer.Volume).ToArray();
         var binOrder = Enumerable.Range(0, _open.Length).OrderBy(b => _pinned[b] ? 0 : 1).ThenBy(b => b).ToArray();
         var used = UsedBins(Best);
