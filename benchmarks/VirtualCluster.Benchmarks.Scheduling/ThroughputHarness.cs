@@ -47,7 +47,7 @@ internal static class ThroughputHarness
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {nodes:N0} | {rateIndexed:N0} | {rateScan:N0} | {rateRequest:N0} | {rateBare:N0} ({visited:N0}) | {rateBestFit:N0} | {rateIndexed / rateBestFit:0.00}x | {rateIndexed / rateBare:0.000}x | {rateIndexed / rateScan:0.00}x | {rateSampled:N0} | {rateSampled / rateBestFit:0.00}x |"));
         }
-        foreach (var algorithm in new[] { BatchAlgorithm.Pipeline, BatchAlgorithm.FirstFitDecreasing, BatchAlgorithm.DotProduct })
+        foreach (var algorithm in new[] { BatchAlgorithm.Pipeline, BatchAlgorithm.FirstFitDecreasing, BatchAlgorithm.DotProduct, BatchAlgorithm.Best })
         {
             var scheduler = Scheduler(PlacementIndexMode.Auto);
             var (elapsed, used) = Batch(scheduler, specs, algorithm);

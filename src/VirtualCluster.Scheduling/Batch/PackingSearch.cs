@@ -85,7 +85,8 @@ internal sealed class PackingSearch
         var failures = 0;
         while (!_expired() && _step < maxSteps)
         {
-            var victims = Enumerable.Range(0, _open.Length).Where(b => _open[b] && !_pinned[b] && _items[b].Count > 0 && RoomElsewhere(b))
+            var room = OpenRoom();
+            var victims = Enumerable.Range(0, _open.Length).Where(b => _open[b] && !_pinned[b] && _items[b].Count > 0 && RoomElsewhere(b, room))
                 .OrderBy(Load).ThenBy(b => b).ToList();
             // One open bin left (or none removable): nothing to save.
             if (victims.Count == 0 || _open.Count(o => o) < 2) return;
@@ -142,17 +143,25 @@ internal sealed class PackingSearch
     /// True when the other open bins have, in total, room for bin b's items in every dimension; otherwise closing b
     /// cannot succeed (with identical bins: the count is at the volume bound) and is not tried.
     /// </summary>
-    private bool RoomElsewhere(int b)
+    private bool RoomElsewhere(int b, long[] room)
     {
         for (var d = 0; d < Dims; d++)
         {
-            long room = 0, need = 0;
-            for (var o = 0; o < _open.Length; o++)
-                if (_open[o] && o != b) room += _free[o * Dims + d];
+            long need = 0;
             foreach (var k in _items[b]) need += _demand[k * Dims + d];
-            if (need > room) return false;
+            if (need > room[d] - _free[b * Dims + d]) return false;
         }
         return true;
+    }
+
+    /// <summary>Free capacity of all open bins together, per dimension.</summary>
+    private long[] OpenRoom()
+    {
+        var room = new long[Dims];
+        for (var b = 0; b < _open.Length; b++)
+            if (_open[b])
+                for (var d = 0; d < Dims; d++) room[d] += _free[b * Dims + d];
+        return room;
     }
 
     private double Load(int b)
