@@ -63,6 +63,21 @@ public class BatchImprovementTests
         Assert.True(freed > 0, "the improvement phase freed no machine on 20 anti-correlated sets");
     }
 
+    [Fact]
+    public void Improvement_on_unequal_bins_with_disk_and_gpus_keeps_every_dimension_within_its_bin() =>
+        Gen.Select(
+            Gen.Select(Gen.Int[0, 600], Gen.Int[0, 600], Gen.Int[0, 300], Gen.Int[0, 1]).Select((c, m, d, g) => new Resources(c * Unit, m * Unit, d * Unit, g)).Array[1, 40],
+            Gen.Select(Gen.Int[600, 2000], Gen.Int[600, 2000], Gen.Int[0, 1000], Gen.Int[0, 2]).Select((c, m, d, g) => new Resources(c * Unit, m * Unit, d * Unit, g)).Array[1, 40])
+        .Sample((items, bins) =>
+        {
+            var greedy = BinPacking.Pack(items, bins, new BatchOptions { ImprovementBudget = TimeSpan.Zero });
+            var improved = BinPacking.Pack(items, bins, new BatchOptions { ImprovementBudget = TimeSpan.FromMilliseconds(30) });
+            Assert.Equal(greedy.Succeeded, improved.Succeeded);
+            if (!greedy.Succeeded) return;
+            AssertFits(items, bins, improved);
+            Assert.True(improved.BinsUsed <= greedy.BinsUsed, $"improved {improved.BinsUsed} > greedy {greedy.BinsUsed}");
+        }, iter: 300);
+
     /// <summary>k bins' worth of items that fill each bin exactly (a CPU-heavy, a memory-heavy and a filler), shuffled: k is optimal.</summary>
     private static Resources[] ExactFills(int bins, Random random)
     {
@@ -87,10 +102,11 @@ public class BatchImprovementTests
             var items = ExactFills(20, new Random(seed));
             var bins = Bins(items.Length);
             var greedy = BinPacking.Pack(items, bins, new BatchOptions { ImprovementBudget = TimeSpan.Zero });
-            var improved = BinPacking.Pack(items, bins, new BatchOptions { ImprovementBudget = TimeSpan.FromSeconds(2) });
+            // A clock that never moves: the search runs to its step limit, so the outcome does not depend on the machine's load.
+            var improved = BinPacking.Pack(items, bins, new BatchOptions { TimeProvider = new FrozenClock() });
             AssertFits(items, bins, improved);
             if (greedy.BinsUsed > 20) greedyMissed++;
-            Assert.True(improved.BinsUsed <= 21, $"seed {seed}: {improved.BinsUsed} machines where 20 suffice (greedy {greedy.BinsUsed})");
+            Assert.True(improved.BinsUsed <= 20, $"seed {seed}: {improved.BinsUsed} machines where 20 suffice (greedy {greedy.BinsUsed})");
         }
         Assert.True(greedyMissed > 0, "the greedy passes found the optimum on every seed: the sets no longer test the improvement");
     }
