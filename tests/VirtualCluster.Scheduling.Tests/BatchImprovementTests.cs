@@ -188,6 +188,29 @@ public class BatchImprovementTests
     }
 
     [Fact]
+    public void Items_that_need_nothing_are_packed_and_cost_no_bin()
+    {
+        Resources[] items = [Resources.Zero, new(600 * Unit, 100 * Unit, 0), Resources.Zero, new(100 * Unit, 600 * Unit, 0), new(300 * Unit, 300 * Unit, 0)];
+        var bins = Bins(items.Length);
+        var result = BinPacking.Pack(items, bins, new BatchOptions { TimeProvider = new FrozenClock() });
+        Assert.True(result.Succeeded, result.Failure);
+        var load = new Resources[bins.Length];
+        for (var k = 0; k < items.Length; k++) load[result.BinOfItem[k]] += items[k];
+        Assert.All(Enumerable.Range(0, bins.Length), b => Assert.True(bins[b].Fits(load[b])));
+        Assert.Equal(1, load.Count(l => l != Resources.Zero));  // the three that need something share one bin
+
+        // One that may only go to a node nothing else uses: it sits on a node not in use, which the search skips.
+        var nodes = new[] { Build.Node("a", cpu: 4000, memory: 8 * Build.Gi, labels: "zone=a"), Build.Node("b", cpu: 4000, memory: 8 * Build.Gi, labels: "zone=a"),
+            Build.Node("c", cpu: 4000, memory: 8 * Build.Gi, labels: "zone=b") };
+        BatchItem[] batch = [new(Build.Spec("idle", cpu: 0, memory: 0, constraints: "zone=b"), 1), new(Build.Spec("web", cpu: 1000, memory: Build.Gi, antiAffinity: AntiAffinityMode.None), 5)];
+        var scheduler = new PipelineScheduler();
+        var placed = BatchPlacer.Place(scheduler, scheduler.CreateState(nodes), batch, BatchAlgorithm.Best, new BatchOptions { TimeProvider = new FrozenClock() });
+        Assert.True(placed.Succeeded, placed.Failure?.Message);
+        Assert.Equal("id-c", Assert.Single(placed.Placements["idle"]).NodeId);
+        Assert.Equal(2, placed.NodesUsed);  // five 1-CPU instances on 4-CPU nodes
+    }
+
+    [Fact]
     public void Bin_packing_rejects_hostile_input_with_the_reason()
     {
         var error = Assert.Throws<ArgumentException>(() => BinPacking.Pack([new Resources(-1, 0, 0)], Bins(1)));

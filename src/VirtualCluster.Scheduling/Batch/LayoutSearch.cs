@@ -31,7 +31,8 @@ internal static class LayoutSearch
         var bins = Enumerable.Range(0, state.Count).Where(i => Used(state, i)).ToArray();
         var binOfNode = new Dictionary<int, int>(bins.Length);
         for (var b = 0; b < bins.Length; b++) binOfNode[bins[b]] = b;
-        var items = Enumerable.Range(0, specs.Count).Where(k => movable[k]).ToArray();
+        // An instance that reserves nothing can sit on a node not in use; it stays there (it costs no node).
+        var items = Enumerable.Range(0, specs.Count).Where(k => movable[k] && binOfNode.ContainsKey(nodes[k])).ToArray();
         if (items.Length == 0 || bins.Length < 2) return 0;
         var usedBefore = bins.Length;
 
