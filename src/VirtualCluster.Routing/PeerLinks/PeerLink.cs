@@ -49,7 +49,12 @@ internal sealed partial class PeerLink
     /// <summary>The node reconnected to the hub: try a fresh link now (the old one may be dead without knowing it yet).</summary>
     public void Nudge() => Volatile.Read(ref nudged).TrySetResult();
 
-    public bool IsConnected => Current() is not null;
+    /// <summary>
+    /// True when the link is up and the node is on the hub. A node that left the hub (killed, or cut off) is not dialled
+    /// over a link that may be dead without knowing it yet (UDP gives no sign; consent checks take seconds); its tunnel,
+    /// if any, is used instead, and the node's return to the hub brings a fresh link.
+    /// </summary>
+    public bool IsConnected => Current() is not null && present(node);
 
     public PeerConnection? Connection => Current();
 
@@ -68,6 +73,7 @@ internal sealed partial class PeerLink
     public async ValueTask<Stream> DialAsync(int port, CancellationToken ct)
     {
         var connection = Current() ?? throw new IOException($"the peer link to {node} is not connected");
+        if (!present(node)) throw new IOException($"{node} left the signaling hub; its peer link is not trusted until it is back");
         var settings = options();
         var stream = await ChannelProtocol.OpenAsync(connection, port, settings.HighWaterMark, settings.OpenTimeout, ct).ConfigureAwait(false);
         Interlocked.Increment(ref dials);
