@@ -44,7 +44,11 @@ public sealed class PeerLinkManager : IAsyncDisposable
     {
         if (stopping.IsCancellationRequested) return;
         var now = nodesOnHub.ToDictionary(StringComparer.Ordinal);
-        foreach (var node in present.Keys.Where(n => !now.ContainsKey(n))) present.TryRemove(node, out _);
+        foreach (var node in present.Keys.Where(n => !now.ContainsKey(n)))
+        {
+            present.TryRemove(node, out _);
+            if (links.TryGetValue(node, out var gone)) gone.Link.Left();
+        }
         foreach (var (node, connection) in now)
         {
             // A new connection id (also after an absence) means the node restarted or lost its network.

@@ -88,11 +88,12 @@ public sealed class PeerLinkTests
         var first = await rig.WaitLinkAsync("node-a", s => s.State == "connected", "the first link");
         Assert.True(rig.Links.IsConnected("node-a"));
 
-        // Gone from the hub (as after kill -9): the link may be dead without knowing it, so it is not used.
+        // Gone from the hub (as after kill -9): the link may be dead without knowing it, so it is closed at once.
         rig.Links.Track(Array.Empty<string>());
         Assert.False(rig.Links.IsConnected("node-a"));
-        var refused = await Assert.ThrowsAsync<IOException>(() => rig.Links.DialAsync("node-a", rig.EchoPort).AsTask());
-        Assert.Contains("left the signaling hub", refused.Message);
+        await Assert.ThrowsAsync<IOException>(() => rig.Links.DialAsync("node-a", rig.EchoPort).AsTask());
+        var closed = await rig.WaitLinkAsync("node-a", s => s.State == "failed", "the link to be closed");
+        Assert.Contains("left the signaling hub", closed.LastError);
 
         // Back with a new signaling connection: a fresh link replaces the old one.
         rig.Links.Track([KeyValuePair.Create("node-a", 2L)]);
