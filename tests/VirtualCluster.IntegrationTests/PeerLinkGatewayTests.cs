@@ -98,6 +98,27 @@ public sealed class PeerLinkGatewayTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task When_no_udp_path_exists_the_link_fails_with_a_reason_and_the_tunnel_carries_the_requests()
+    {
+        // Relay-only on the agent with no TURN server in the cluster: the agent has no candidate at all, as when UDP is blocked.
+        await using var stack = await GatewayStack.StartAsync(agents: 1, _ => ["--ice-transport-policy", "relay", .. Loopback], Loopback);
+        await WithDiagnostics(stack, async () =>
+        {
+            var view = await stack.DeployHelloAsync("web", replicas: 1);
+            var node = view.Instances.Single().Instance.NodeId;
+            var failed = await stack.WaitLinkAsync(node, l => l.State == "failed" && l.LastError is not null, "the link attempt to fail", TimeSpan.FromSeconds(90));
+            output.WriteLine($"link: {failed}");
+            Assert.Equal("tunnel", failed.Path);
+            using var client = new GatewayClient(stack.Port, TimeSpan.FromSeconds(30));
+            var (status, body) = await client.GetAsync("web");
+            Assert.True(status == 200, $"GET web: {status} {body}");
+            var after = (await stack.LinksAsync()).Single(l => l.Node == node);
+            Assert.Equal(0, after.Dials);
+            Assert.True(after.TunnelDials >= 1, $"expected the tunnel to carry the request, got {after}");
+        });
+    }
+
+    [Fact]
     public async Task The_link_is_established_again_after_the_agent_restarts()
     {
         await using var stack = await GatewayStack.StartAsync(agents: 1, _ => Loopback, Loopback);

@@ -60,7 +60,7 @@ internal sealed class GatewayDialer : IStreamDialer
     public string PathOf(string nodeId)
     {
         var link = links.Links.FirstOrDefault(l => l.Node == nodeId);
-        if (link is { State: "connected", Path: { } path }) return path;
+        if (link is { State: "connected", Path: { } path } && links.IsConnected(nodeId)) return path;
         return hub.CanReach(nodeId) ? "tunnel" : "none";
     }
 }

@@ -30,7 +30,9 @@ internal sealed partial class PeerLink
     private DateTimeOffset since;
     private string? lastError;
     private long bytesSent, bytesReceived, dials;
+    private bool abandon;
     private TaskCompletionSource nudged = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource left = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public PeerLink(string node, ISignalingEndpoint endpoint, Func<PeerLinkOptions> options, Func<string, bool> present, ILoggerFactory loggers, TimeProvider time)
     {
@@ -49,7 +51,18 @@ internal sealed partial class PeerLink
     /// <summary>The node reconnected to the hub: try a fresh link now (the old one may be dead without knowing it yet).</summary>
     public void Nudge() => Volatile.Read(ref nudged).TrySetResult();
 
-    public bool IsConnected => Current() is not null;
+    /// <summary>
+    /// The node left the hub: its signaling connection closed, as when the machine died. The link is closed at once so
+    /// that requests on it fail now (as on a tunnel whose TCP connection broke) instead of waiting for consent checks.
+    /// </summary>
+    public void Left() => Volatile.Read(ref left).TrySetResult();
+
+    /// <summary>
+    /// True when the link is up and the node is on the hub. A node that left the hub (killed, or cut off) is not dialled
+    /// over a link that may be dead without knowing it yet (UDP gives no sign; consent checks take seconds); its tunnel,
+    /// if any, is used instead, and the node's return to the hub brings a fresh link.
+    /// </summary>
+    public bool IsConnected => Current() is not null && present(node);
 
     public PeerConnection? Connection => Current();
 
@@ -68,6 +81,7 @@ internal sealed partial class PeerLink
     public async ValueTask<Stream> DialAsync(int port, CancellationToken ct)
     {
         var connection = Current() ?? throw new IOException($"the peer link to {node} is not connected");
+        if (!present(node)) throw new IOException($"{node} left the signaling hub; its peer link is not trusted until it is back");
         var settings = options();
         var stream = await ChannelProtocol.OpenAsync(connection, port, settings.HighWaterMark, settings.OpenTimeout, ct).ConfigureAwait(false);
         Interlocked.Increment(ref dials);
@@ -102,7 +116,7 @@ internal sealed partial class PeerLink
                 {
                     connection = await ConnectOnceAsync(ct).ConfigureAwait(false);
                     backoff = options().InitialBackoff;
-                    await HoldAsync(connection, ct).ConfigureAwait(false);
+                    connection = await HoldAsync(connection, ct).ConfigureAwait(false);
                 }
                 catch (Exception e) when (!ct.IsCancellationRequested && e is not OperationCanceledException || e is TimeoutException)
                 {
@@ -111,7 +125,12 @@ internal sealed partial class PeerLink
                 finally
                 {
                     lock (gate) current = null;
-                    if (connection is not null) Retire(connection);
+                    if (connection is not null)
+                    {
+                        if (abandon) Abandon(connection);
+                        else Retire(connection);
+                    }
+                    abandon = false;
                 }
                 if (ct.IsCancellationRequested) break;
                 SetState("failed", null);
@@ -132,8 +151,8 @@ internal sealed partial class PeerLink
         }
     }
 
-    /// <summary>Waits while the link is up; while relayed, tries a direct one every UpgradeInterval. Returns when the link fails.</summary>
-    private async Task HoldAsync(PeerConnection connection, CancellationToken ct)
+    /// <summary>Waits while the link is up; while relayed, tries a direct one every UpgradeInterval. Returns the link's last connection when it fails.</summary>
+    private async Task<PeerConnection> HoldAsync(PeerConnection connection, CancellationToken ct)
     {
         while (true)
         {
@@ -150,14 +169,26 @@ internal sealed partial class PeerLink
                 // Relayed on purpose (relay-only policy) is not worth upgrading.
                 var relayed = SdpSignaling.PathOf(connection) == "relayed" && options().TransportPolicy != VirtualCluster.P2P.Ice.IceTransportPolicy.Relay;
                 var nudge = Volatile.Read(ref nudged).Task;
-                var wait = Task.WhenAny(down.Task, nudge);
+                var gone = Volatile.Read(ref left).Task;
+                var wait = Task.WhenAny(down.Task, nudge, gone);
                 try
                 {
                     var first = await (relayed ? wait.WaitAsync(options().UpgradeInterval, time, ct) : wait.WaitAsync(ct)).ConfigureAwait(false);
                     if (first == down.Task)
                     {
                         lock (gate) lastError = connection.FailureReason ?? "the node closed the link";
-                        return;
+                        return connection;
+                    }
+                    if (first == gone)
+                    {
+                        Volatile.Write(ref left, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+                        if (!present(node))
+                        {
+                            lock (gate) lastError = "the node left the signaling hub (stopped, or cut off)";
+                            abandon = true;
+                            return connection;
+                        }
+                        continue;
                     }
                     // The node reconnected to the hub: a fresh link replaces this one whatever its path.
                     Volatile.Write(ref nudged, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
@@ -251,6 +282,14 @@ internal sealed partial class PeerLink
             state = value;
             if (error is not null) lastError = error;
         }
+    }
+
+    /// <summary>Forgets a connection's session and closes it now, ending its proxied connections.</summary>
+    private void Abandon(PeerConnection connection)
+    {
+        foreach (var entry in sessions.Where(e => ReferenceEquals(e.Value, connection)).ToList()) sessions.TryRemove(entry);
+        active.TryRemove(connection, out _);
+        _ = Task.Run(() => connection.DisposeAsync().AsTask());
     }
 
     /// <summary>Forgets a connection's session and closes it once its proxied connections are done (or after a minute).</summary>

@@ -16,6 +16,7 @@ public sealed class PeerLinkManager : IAsyncDisposable
     private readonly TimeProvider time;
     private readonly ConcurrentDictionary<string, (PeerLink Link, Task Run)> links = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> present = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> lastConnection = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource stopping = new();
 
     /// <param name="endpoint">The gateway's own participant on its signaling hub.</param>
@@ -43,10 +44,16 @@ public sealed class PeerLinkManager : IAsyncDisposable
     {
         if (stopping.IsCancellationRequested) return;
         var now = nodesOnHub.ToDictionary(StringComparer.Ordinal);
-        foreach (var node in present.Keys.Where(n => !now.ContainsKey(n))) present.TryRemove(node, out _);
+        foreach (var node in present.Keys.Where(n => !now.ContainsKey(n)))
+        {
+            present.TryRemove(node, out _);
+            if (links.TryGetValue(node, out var gone)) gone.Link.Left();
+        }
         foreach (var (node, connection) in now)
         {
-            var changed = present.TryGetValue(node, out var before) && before != connection;
+            // A new connection id (also after an absence) means the node restarted or lost its network.
+            var changed = lastConnection.TryGetValue(node, out var before) && before != connection;
+            lastConnection[node] = connection;
             present[node] = connection;
             var (link, _) = links.GetOrAdd(node, n =>
             {

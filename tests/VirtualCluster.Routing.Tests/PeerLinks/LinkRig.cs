@@ -53,14 +53,14 @@ internal sealed class LinkRig : IAsyncDisposable
     }
 
     /// <summary>Starts (or restarts) the agent "node-a" and tells the gateway to link to it once it is on the hub.</summary>
-    public async Task StartAgentAsync(string name = "node-a")
+    public async Task StartAgentAsync(string name = "node-a", bool track = true)
     {
         agentStop = new CancellationTokenSource();
         agentClient = Host.Client("alpha", name);
         agentClient.Start();
         await agentClient.WaitConnectedAsync().WaitAsync(Deadline);
         acceptor = new PeerLinkAcceptor(agentClient, () => Options, p => AllowedPorts.Contains(p), Loggers).RunAsync(agentStop.Token);
-        Links.Track([name]);
+        if (track) Links.Track([name]);
     }
 
     /// <summary>Stops the agent's side: its links close and it leaves the hub.</summary>

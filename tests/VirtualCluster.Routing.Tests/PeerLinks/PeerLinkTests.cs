@@ -79,6 +79,34 @@ public sealed class PeerLinkTests
         Assert.Equal("again"u8.ToArray(), buffer);
     }
 
+    [Fact]
+    public async Task A_node_that_leaves_the_hub_is_not_dialled_over_its_link_and_gets_a_fresh_link_when_it_returns()
+    {
+        await using var rig = await LinkRig.StartAsync();
+        await rig.StartAgentAsync(track: false);
+        rig.Links.Track([KeyValuePair.Create("node-a", 1L)]);
+        var first = await rig.WaitLinkAsync("node-a", s => s.State == "connected", "the first link");
+        Assert.True(rig.Links.IsConnected("node-a"));
+
+        // Gone from the hub (as after kill -9): the link may be dead without knowing it, so it is closed at once.
+        rig.Links.Track(Array.Empty<string>());
+        Assert.False(rig.Links.IsConnected("node-a"));
+        await Assert.ThrowsAsync<IOException>(() => rig.Links.DialAsync("node-a", rig.EchoPort).AsTask());
+        var closed = await rig.WaitLinkAsync("node-a", s => s.State == "failed", "the link to be closed");
+        Assert.Contains("left the signaling hub", closed.LastError);
+
+        // Back with a new signaling connection: a fresh link replaces the old one.
+        rig.Links.Track([KeyValuePair.Create("node-a", 2L)]);
+        var second = await rig.WaitLinkAsync("node-a", s => s.State == "connected" && s.Since > first.Since, "a fresh link after the return");
+        Assert.True(rig.Links.IsConnected("node-a"));
+        Assert.Equal("direct", second.Path);
+        await using var stream = await rig.Links.DialAsync("node-a", rig.EchoPort).AsTask().WaitAsync(LinkRig.Deadline);
+        await stream.WriteAsync("back"u8.ToArray());
+        var buffer = new byte[4];
+        await stream.ReadExactlyAsync(buffer).AsTask().WaitAsync(LinkRig.Deadline);
+        Assert.Equal("back"u8.ToArray(), buffer);
+    }
+
     private static int FreeClosedPort()
     {
         var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
