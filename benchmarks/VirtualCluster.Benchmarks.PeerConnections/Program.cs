@@ -35,10 +35,12 @@ var channel = pa.CreateDataChannel("bulk");
 await channel.WaitForOpenAsync();
 var accepted = await bulk.Task.WaitAsync(TimeSpan.FromSeconds(30));
 var (seconds, cpuPerGb, bytes) = await ThroughputAsync(channel, accepted!, (long)mb * 1024 * 1024);
-Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $".NET: {bytes} bytes in {seconds:0.00} s"));
+Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $".NET: {bytes} bytes in {seconds:0.00} s ({bytes * 8 / seconds / 1e6:0} Mbit/s, {cpuPerGb:0.0} CPU s per GB); retransmitted chunks {pa.Sctp!.RetransmittedChunks}/{pb.Sctp!.RetransmittedChunks}, DTLS datagrams dropped {pa.Dtls!.DroppedDatagrams}/{pb.Dtls!.DroppedDatagrams}"));
 await pa.DisposeAsync();
 await pb.DisposeAsync();
 
+if (args.Contains("--no-node")) return 0;
 var node = RunNode(runs, mb);
 var nodeSetups = node["setupMs"]!.AsArray().Select(x => (double)x!).Skip(1).ToList();
 var dotnetMbps = bytes * 8 / seconds / 1e6;
