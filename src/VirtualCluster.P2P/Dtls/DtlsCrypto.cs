@@ -17,10 +17,52 @@ internal sealed class DtlsCrypto(SecureRandom random) : BcTlsCrypto(random)
 {
     public static DtlsCrypto Create() => new(new SecureRandom());
 
+    public override TlsCipher CreateCipher(TlsCryptoParameters cryptoParams, int encryptionAlgorithm, int macAlgorithm) =>
+        new DiscardingCipher(base.CreateCipher(cryptoParams, encryptionAlgorithm, macAlgorithm));
+
     protected override TlsAeadCipher CreateCipher_Aes_Gcm(TlsCryptoParameters cryptoParams, int cipherKeySize, int macSize) =>
         AesGcm.IsSupported && macSize == 16
             ? new TlsAeadCipher(cryptoParams, new PlatformAesGcm(encrypt: true), new PlatformAesGcm(encrypt: false), cipherKeySize, macSize, TlsAeadCipher.AEAD_GCM)
             : base.CreateCipher_Aes_Gcm(cryptoParams, cipherKeySize, macSize);
+}
+
+/// <summary>
+/// Makes every record that cannot be decoded a bad_record_mac, which the record layer then drops
+/// (<c>IgnoreCorruptDtlsRecords</c>), as RFC 6347 §4.1.2.7 says invalid records should be. BouncyCastle raised
+/// decode_error for an epoch-1 record too short to hold the explicit nonce and tag, a fatal alert that closed the
+/// connection: anyone able to send one datagram from the peer's address could end it.
+/// </summary>
+internal sealed class DiscardingCipher(TlsCipher inner) : TlsCipher
+{
+    public int GetCiphertextDecodeLimit(int plaintextLimit) => inner.GetCiphertextDecodeLimit(plaintextLimit);
+
+    public int GetCiphertextEncodeLimit(int plaintextLength, int plaintextLimit) => inner.GetCiphertextEncodeLimit(plaintextLength, plaintextLimit);
+
+    public int GetPlaintextLimit(int ciphertextLimit) => inner.GetPlaintextLimit(ciphertextLimit);
+
+    public TlsEncodeResult EncodePlaintext(long seqNo, short contentType, Org.BouncyCastle.Tls.ProtocolVersion recordVersion, int headerAllocation,
+        byte[] plaintext, int offset, int len) => inner.EncodePlaintext(seqNo, contentType, recordVersion, headerAllocation, plaintext, offset, len);
+
+    public TlsEncodeResult EncodePlaintext(long seqNo, short contentType, Org.BouncyCastle.Tls.ProtocolVersion recordVersion, int headerAllocation,
+        ReadOnlySpan<byte> plaintext) => inner.EncodePlaintext(seqNo, contentType, recordVersion, headerAllocation, plaintext);
+
+    public TlsDecodeResult DecodeCiphertext(long seqNo, short recordType, Org.BouncyCastle.Tls.ProtocolVersion recordVersion, byte[] ciphertext, int offset, int len)
+    {
+        try
+        {
+            return inner.DecodeCiphertext(seqNo, recordType, recordVersion, ciphertext, offset, len);
+        }
+        catch (Org.BouncyCastle.Tls.TlsFatalAlert e) when (e.AlertDescription != Org.BouncyCastle.Tls.AlertDescription.bad_record_mac)
+        {
+            throw new Org.BouncyCastle.Tls.TlsFatalAlert(Org.BouncyCastle.Tls.AlertDescription.bad_record_mac, e);
+        }
+    }
+
+    public void RekeyDecoder() => inner.RekeyDecoder();
+
+    public void RekeyEncoder() => inner.RekeyEncoder();
+
+    public bool UsesOpaqueRecordType => inner.UsesOpaqueRecordType;
 }
 
 /// <summary>One direction of AES-GCM with a 16-byte tag, as BouncyCastle's record layer drives it: SetKey once, then Init (nonce, additional data) and DoFinal per record.</summary>
