@@ -19,7 +19,8 @@ public sealed partial class TokenService
     public const int KeySize = 32;
 
     // Our tokens are a few hundred characters; anything far larger is garbage and not worth parsing.
-    private const int MaxTokenLength = 16 * 1024;
+    /// <summary>Longest token accepted (16 KiB); longer input is refused before any parsing.</summary>
+    public const int MaxTokenLength = 16 * 1024;
     private const string RoleClaim = "role";
 
     private readonly JsonWebTokenHandler handler = new() { SetDefaultTimesOnTokenCreation = false };

@@ -206,6 +206,85 @@ public sealed class GatewayTests(GatewayFixture fixture, ITestOutputHelper outpu
         Assert.Equal(200, (await Client.GetAsync("hello")).Status);
     }
 
+    [Fact]
+    public async Task A_token_service_is_checked_by_the_standalone_gateway_through_the_control_plane()
+    {
+        // local's gateway is its own process with no signing key: it asks the control plane (POST /v1/tokens/introspect).
+        var spec = $$"""
+            { "name": "private", "command": "dotnet", "args": ["{{RepoPaths.HelloDll}}"], "access": "token",
+              "resources": { "cpu": "100m", "memory": "64Mi" }, "ports": [{ "name": "http" }], "env": { "GREETING": "secret" },
+              "healthCheck": { "type": "http", "port": "http", "path": "/health", "interval": "1s", "gracePeriod": "60s" } }
+            """;
+        using var api = fixture.Cluster.Api();
+        using var post = new HttpClient { BaseAddress = api.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        post.DefaultRequestHeaders.Authorization = api.Http.DefaultRequestHeaders.Authorization;
+        using (var deployed = await post.PostAsync("/v1/services", new StringContent(spec, Encoding.UTF8, "application/json")))
+            Assert.True(deployed.IsSuccessStatusCode, await deployed.Content.ReadAsStringAsync());
+        await api.WaitRunningAsync("private", TimeSpan.FromSeconds(120));
+        var token = await CreateTokenAsync(post, "private");
+        var helloToken = await CreateTokenAsync(post, "hello");
+
+        // Positive control first: with its token the service answers (once the gateway has its route).
+        await Wait.UntilAsync(async () => (await SendAsync(Client.Url("private"), bearer: token)).Status == 200,
+            TimeSpan.FromSeconds(30), "private to answer with its token");
+        var (ok, okBody) = await SendAsync(Client.Url("private"), bearer: token);
+        Assert.Equal(200, ok);
+        Assert.StartsWith("secret from private-", okBody);
+
+        Assert.Equal(401, (await SendAsync(Client.Url("private"))).Status);
+        Assert.Equal(403, (await SendAsync(Client.Url("private"), bearer: helloToken)).Status);
+        var tampered = token[..^4] + (token[^4..] == "AAAA" ? "BBBB" : "AAAA");
+        Assert.Equal(401, (await SendAsync(Client.Url("private"), bearer: tampered)).Status);
+        Assert.Equal(401, (await SendAsync(Client.Url("private"), bearer: "not-a-token")).Status);
+
+        // The browser's way: ?vc_token= is exchanged for an HttpOnly cookie, then the cookie alone is enough.
+        var (exchanged, _, cookie) = await SendRawAsync(Client.Url("private", "/?vc_token=" + Uri.EscapeDataString(token)));
+        Assert.Equal(302, exchanged);
+        Assert.NotNull(cookie);
+        Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
+        var (withCookie, _, _) = await SendRawAsync(Client.Url("private"), cookie.Split(';')[0]);
+        Assert.Equal(200, withCookie);
+        // Everyone else is still served.
+        Assert.Equal(200, (await Client.GetAsync("hello")).Status);
+    }
+
+    private static async Task<string> CreateTokenAsync(HttpClient api, string service)
+    {
+        using var response = await api.PostAsync("/v1/tokens", new StringContent($$"""{"service":"{{service}}","ttl":"01:00:00"}""", Encoding.UTF8, "application/json"));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, text);
+        return System.Text.Json.JsonDocument.Parse(text).RootElement.GetProperty("token").GetString()!;
+    }
+
+    private async Task<(int Status, string Body)> SendAsync(string url, string? bearer = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        if (bearer is not null) request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", bearer);
+        using var response = await Client.Http.SendAsync(request);
+        return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>Without redirects or a cookie jar, so the exchange's 302 and Set-Cookie are visible.</summary>
+    private async Task<(int Status, string Body, string? SetCookie)> SendRawAsync(string url, string? cookie = null)
+    {
+        using var handler = new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false, UseCookies = false,
+            ConnectCallback = async (_, ct) =>
+            {
+                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+                await socket.ConnectAsync(System.Net.IPAddress.Loopback, Client.Port, ct);
+                return new NetworkStream(socket, ownsSocket: true);
+            },
+        };
+        using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30) };
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        if (cookie is not null) request.Headers.Add("Cookie", cookie);
+        using var response = await http.SendAsync(request);
+        var setCookie = response.Headers.TryGetValues("Set-Cookie", out var values) ? values.FirstOrDefault() : null;
+        return ((int)response.StatusCode, await response.Content.ReadAsStringAsync(), setCookie);
+    }
+
     private async Task<(int Status, string Reply)> RawAsync(string request)
     {
         using var tcp = new TcpClient();

@@ -11,7 +11,27 @@ namespace VirtualCluster.ControlPlane.Api;
 /// <summary>Service tokens (<c>POST /v1/tokens</c>) and the stable URLs added to service views.</summary>
 internal static class TokenEndpoints
 {
-    public static void MapTokenEndpoints(this RouteGroupBuilder user) => user.MapPost("/tokens", CreateAsync);
+    public static void MapTokenEndpoints(this RouteGroupBuilder user)
+    {
+        user.MapPost("/tokens", CreateAsync);
+        user.MapPost("/tokens/introspect", IntrospectAsync);
+    }
+
+    /// <summary>
+    /// Checks a token for a gateway that has no signing key (the standalone gateway checks service tokens with it).
+    /// Admin only: it says whether a token is valid, which is worth something to an attacker guessing tokens.
+    /// </summary>
+    private static async Task<IResult> IntrospectAsync(HttpRequest request, TokenService tokens, CancellationToken ct)
+    {
+        var (body, error) = await ApiResults.ReadJsonAsync<TokenIntrospectionRequest>(request, ct);
+        if (error is not null) return error;
+        if (string.IsNullOrWhiteSpace(body!.Token))
+            return ApiResults.Error(400, new ApiError("token is required, e.g. {\"token\": \"eyJ...\"}", [new FieldError("token", "is required")]));
+        var validation = await tokens.ValidateAsync(body.Token);
+        if (!validation.IsValid) return ApiResults.Json(new TokenIntrospection(false, Error: validation.Error));
+        var p = validation.Principal;
+        return ApiResults.Json(new TokenIntrospection(true, p.Subject, p.Role, p.ExpiresAt, p.Audience ?? tokens.Audience));
+    }
 
     /// <summary>The view with its stable URL filled in from <see cref="ServiceUrlOptions"/>.</summary>
     public static ServiceView WithUrl(ServiceView view, ServiceUrlOptions urls) => view with { Url = urls.UrlFor(view.Spec.Name) };

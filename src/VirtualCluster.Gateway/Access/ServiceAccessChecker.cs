@@ -25,7 +25,7 @@ public sealed partial class ServiceAccessChecker
     /// <summary>Meter name for <c>vc.gateway.access.decisions</c> (tags: outcome).</summary>
     public const string MeterName = "VirtualCluster.Gateway.Access";
 
-    private readonly TokenService tokens;
+    private readonly IServiceTokenValidator tokens;
     private readonly ServiceAccessOptions options;
     private readonly TimeProvider time;
     private readonly ILogger logger;
@@ -33,6 +33,13 @@ public sealed partial class ServiceAccessChecker
 
     /// <summary>Creates a checker that validates tokens with <paramref name="tokens"/> (the cluster's key and id).</summary>
     public ServiceAccessChecker(TokenService tokens, IOptions<ServiceAccessOptions> options, TimeProvider? time = null,
+        ILogger<ServiceAccessChecker>? logger = null, IMeterFactory? meters = null)
+        : this(new TokenServiceValidator(tokens ?? throw new ArgumentNullException(nameof(tokens))), options, time, logger, meters)
+    {
+    }
+
+    /// <summary>Creates a checker that validates tokens with <paramref name="tokens"/> (in-process, or by asking the control plane).</summary>
+    public ServiceAccessChecker(IServiceTokenValidator tokens, IOptions<ServiceAccessOptions> options, TimeProvider? time = null,
         ILogger<ServiceAccessChecker>? logger = null, IMeterFactory? meters = null)
     {
         ArgumentNullException.ThrowIfNull(tokens);
@@ -69,7 +76,17 @@ public sealed partial class ServiceAccessChecker
         if (ambiguous)
             return await RefuseAsync(context, service, 401, "invalid_request", "The request carries several different access tokens; send exactly one.");
 
-        var validation = await tokens.ValidateAsync(token).ConfigureAwait(false);
+        TokenValidation validation;
+        try
+        {
+            validation = await tokens.ValidateAsync(token!, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e)
+        {
+            // Unchecked is refused: a control plane that cannot be asked never means "let it through".
+            context.Response.Headers.RetryAfter = "5";
+            return await RefuseAsync(context, service, 503, null, $"The access token cannot be checked right now ({e.Message}); try again in a few seconds.");
+        }
         if (!validation.IsValid)
         {
             // A cookie that no longer works is removed, so the browser does not keep presenting it.
@@ -130,7 +147,7 @@ public sealed partial class ServiceAccessChecker
         response.Headers.WWWAuthenticate = challenge;
         response.Headers.CacheControl = "no-store";
         response.ContentType = "text/plain; charset=utf-8";
-        decisions.Add(1, new KeyValuePair<string, object?>("outcome", status == 401 ? "unauthorized" : "forbidden"));
+        decisions.Add(1, new KeyValuePair<string, object?>("outcome", status switch { 401 => "unauthorized", 403 => "forbidden", _ => "unavailable" }));
         Log.Refused(logger, service, status, message);
         await response.WriteAsync(message + "\n", context.RequestAborted).ConfigureAwait(false);
         return false;

@@ -15,15 +15,19 @@ public readonly record struct ServiceAccessTarget(string Service, ServiceAccess 
 public static class ServiceAccessExtensions
 {
     /// <summary>
-    /// Adds <see cref="ServiceAccessChecker"/> and its validated <see cref="ServiceAccessOptions"/>. A
-    /// <c>VirtualCluster.Security.TokenService</c> for the cluster (its signing key, its id as audience) must be registered too.
+    /// Adds <see cref="ServiceAccessChecker"/> and its validated <see cref="ServiceAccessOptions"/>. Tokens are checked by
+    /// the registered <see cref="IServiceTokenValidator"/>; unless one is registered first, by the cluster's
+    /// <c>VirtualCluster.Security.TokenService</c> (its signing key, its id as audience), which must then be registered.
     /// </summary>
     public static IServiceCollection AddServiceAccess(this IServiceCollection services, Action<ServiceAccessOptions>? configure = null)
     {
         services.AddOptions<ServiceAccessOptions>().Configure(configure ?? (_ => { })).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ServiceAccessOptions>, ServiceAccessOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<ServiceAccessChecker>();
+        services.TryAddSingleton<IServiceTokenValidator>(sp => new TokenServiceValidator(sp.GetRequiredService<VirtualCluster.Security.TokenService>()));
+        services.TryAddSingleton(sp => new ServiceAccessChecker(sp.GetRequiredService<IServiceTokenValidator>(),
+            sp.GetRequiredService<IOptions<ServiceAccessOptions>>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ServiceAccessChecker>>(), sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         return services;
     }
 

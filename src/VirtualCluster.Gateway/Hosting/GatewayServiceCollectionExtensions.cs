@@ -40,7 +40,12 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<EndpointSelector>();
         services.TryAddSingleton<InstanceConnector>();
         services.TryAddSingleton<GatewayMetrics>();
-        // "access": "token" services: checked with the cluster's key when AddServiceAccess is registered, refused otherwise.
+        // "access": "token" services: checked with the cluster's key when the host has it (the web host), otherwise by
+        // asking the control plane (a standalone gateway).
+        services.TryAddSingleton<Access.IServiceTokenValidator>(sp => sp.GetService<VirtualCluster.Security.TokenService>() is { } tokens
+            ? new Access.TokenServiceValidator(tokens)
+            : ActivatorUtilities.CreateInstance<Access.ControlPlaneTokenValidator>(sp));
+        Access.ServiceAccessExtensions.AddServiceAccess(services);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IGatewayAccessCheck, Access.ServiceAccessGatewayCheck>());
         services.AddHostedService<ControlPlaneRouteSource>();
         return services;

@@ -14,13 +14,22 @@ internal sealed class ControlPlaneReader(HttpClient http, IReadOnlyList<Uri> ser
 
     /// <summary>GETs <paramref name="path"/> with <paramref name="token"/>; null on 401/403/404 (the caller decides what that means).</summary>
     /// <exception cref="HttpRequestException">No control plane answered.</exception>
-    public async Task<(T? Value, int Status)> GetAsync<T>(string path, string? token, CancellationToken ct) where T : class
+    public Task<(T? Value, int Status)> GetAsync<T>(string path, string? token, CancellationToken ct) where T : class =>
+        SendAsync<T>(HttpMethod.Get, path, null, token, ct);
+
+    /// <summary>POSTs <paramref name="body"/> as JSON to <paramref name="path"/>; answers as <see cref="GetAsync"/>.</summary>
+    /// <exception cref="HttpRequestException">No control plane answered.</exception>
+    public Task<(T? Value, int Status)> PostAsync<T>(string path, object body, string? token, CancellationToken ct) where T : class =>
+        SendAsync<T>(HttpMethod.Post, path, body, token, ct);
+
+    private async Task<(T? Value, int Status)> SendAsync<T>(HttpMethod method, string path, object? body, string? token, CancellationToken ct) where T : class
     {
         HttpRequestException? last = null;
         for (var i = 0; i < servers.Count; i++)
         {
             var index = (Volatile.Read(ref _current) + i) % servers.Count;
-            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(servers[index], path));
+            using var request = new HttpRequestMessage(method, new Uri(servers[index], path));
+            if (body is not null) request.Content = JsonContent.Create(body, body.GetType(), options: VirtualClusterJson.Options);
             if (token is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
             try
             {

@@ -118,4 +118,46 @@ public sealed class TokenAndUrlApiTests : IAsyncLifetime
         anonymous.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", issued!.Token);
         Assert.Equal(HttpStatusCode.Forbidden, (await anonymous.PostAsync("v1/tokens", new StringContent("""{"service":"hello","ttl":"01:00:00"}"""))).StatusCode);
     }
+
+    [Fact]
+    public async Task Introspect_says_whether_a_token_is_valid_and_whose_it_is()
+    {
+        await Post("v1/services", Spec);
+        var issued = await (await Post("v1/tokens", """{"service":"hello","ttl":"01:00:00"}""")).Content.ReadFromJsonAsync<ServiceTokenResponse>(VirtualClusterJson.Options);
+
+        var valid = await (await Post("v1/tokens/introspect", $$"""{"token":"{{issued!.Token}}"}""")).Content.ReadFromJsonAsync<TokenIntrospection>(VirtualClusterJson.Options);
+        Assert.True(valid!.Active);
+        Assert.Equal(TokenRoles.Service, valid.Role);
+        Assert.Equal(TokenService.ServiceScope("hello"), valid.Subject);
+        Assert.Equal(app!.Services.GetRequiredService<ClusterCredentials>().ClusterId, valid.Audience);
+
+        var tampered = issued.Token[..^4] + (issued.Token[^4..] == "AAAA" ? "BBBB" : "AAAA");
+        var refused = await (await Post("v1/tokens/introspect", $$"""{"token":"{{tampered}}"}""")).Content.ReadFromJsonAsync<TokenIntrospection>(VirtualClusterJson.Options);
+        Assert.False(refused!.Active);
+        Assert.False(string.IsNullOrEmpty(refused.Error));
+        Assert.Null(refused.Subject);
+    }
+
+    [Theory]
+    [InlineData("""{"token":""}""", "token is required")]
+    [InlineData("""{}""", "token is required")]
+    [InlineData("""[1,""", "not a valid TokenIntrospectionRequest")]
+    public async Task Introspect_rejects_bad_requests_with_a_clear_error(string json, string message)
+    {
+        var response = await Post("v1/tokens/introspect", json);
+        Assert.Equal(400, (int)response.StatusCode);
+        Assert.Contains(message, (await response.Content.ReadFromJsonAsync<ApiError>(VirtualClusterJson.Options))!.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Introspect_needs_an_admin_token()
+    {
+        using var other = new HttpClient { BaseAddress = http.BaseAddress };
+        var body = new StringContent("""{"token":"x"}""", Encoding.UTF8, "application/json");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await other.PostAsync("v1/tokens/introspect", body)).StatusCode);
+        other.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Read(ClusterCredentials.JoinTokenFile));
+        Assert.Equal(HttpStatusCode.Forbidden, (await other.PostAsync("v1/tokens/introspect", body)).StatusCode);
+        // Positive control: the admin token gets an answer.
+        Assert.Equal(HttpStatusCode.OK, (await Post("v1/tokens/introspect", """{"token":"x"}""")).StatusCode);
+    }
 }
