@@ -15,8 +15,11 @@ switch (mode)
     case "quality":
         QualityHarness.Run(args.Length > 1 && args[1] == "--quick", Console.Out);
         break;
+    case "split":
+        SplitHarness.Run(Console.Out);
+        break;
     case "hard":
-        HardSetHarness.Run(Console.Out);
+        HardSetHarness.Run(Console.Out, args.Length > 1 ? TimeSpan.FromMilliseconds(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture)) : TimeSpan.FromMilliseconds(100));
         break;
     case "cpsat":
         VirtualCluster.Benchmarks.Scheduling.Quality.CpSatCache.Ensure(VirtualCluster.Benchmarks.Scheduling.Quality.CpSatCache.DefaultPath, args.Contains("--resolve"), Console.Out);

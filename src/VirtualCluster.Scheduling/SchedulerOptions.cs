@@ -27,6 +27,19 @@ public sealed class SchedulerOptions
     /// </summary>
     public PlacementIndexMode PlacementIndex { get; set; } = PlacementIndexMode.Auto;
 
+    /// <summary>
+    /// Share of the nodes (1 to 100 %) a placement looks at before it scores, like Kubernetes'
+    /// <c>percentageOfNodesToScore</c>: the filters run over the nodes from where the previous placement stopped,
+    /// in turn, until max(<see cref="MinNodesToScore"/>, this share of the nodes) feasible ones are found, and only
+    /// those are scored. Default 100: every node (with <see cref="PlacementIndex"/>, the exact best). Lower trades the
+    /// exact best for speed: the node chosen always passes every filter, and a placement fails only when no node at
+    /// all can take it, but it may not be the best-scoring one. Below 100 the placement index is not used.
+    /// </summary>
+    public int PercentageOfNodesToScore { get; set; } = 100;
+
+    /// <summary>Fewest feasible nodes a sampled placement scores (see <see cref="PercentageOfNodesToScore"/>). Default 100, at least 1.</summary>
+    public int MinNodesToScore { get; set; } = 100;
+
     /// <summary>Nodes listed in an explanation's ranking. Default 5, from 1 to 1000.</summary>
     public int RankingSize { get; set; } = 5;
 
@@ -34,6 +47,9 @@ public sealed class SchedulerOptions
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
+        if (PercentageOfNodesToScore is < 1 or > 100)
+            errors.Add($"PercentageOfNodesToScore is {PercentageOfNodesToScore}; set it between 1 and 100 (100 scores every node).");
+        if (MinNodesToScore < 1) errors.Add($"MinNodesToScore is {MinNodesToScore}; set it to 1 or more (default 100).");
         if (RankingSize is < 1 or > 1000) errors.Add($"RankingSize is {RankingSize}; set it between 1 and 1000.");
         if (!Enum.IsDefined(PlacementIndex)) errors.Add($"PlacementIndex is {(int)PlacementIndex}; use Auto, Always or Off.");
         if (CountCpuUsage && !UseMeasuredUsage) errors.Add("CountCpuUsage needs UseMeasuredUsage; set both, or clear CountCpuUsage.");

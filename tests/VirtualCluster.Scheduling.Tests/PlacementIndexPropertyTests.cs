@@ -80,7 +80,7 @@ public class PlacementIndexPropertyTests
                 };
             });
 
-    private static readonly Gen<(List<NodeCandidate> Nodes, ServiceSpec[] Specs, int Steps)> ClusterGen =
+    internal static readonly Gen<(List<NodeCandidate> Nodes, ServiceSpec[] Specs, int Steps)> ClusterGen =
         Gen.Select(NodeGen.Array[1, 160], SpecGen("svc"), SpecGen("svc2"), SpecGen("third"), Gen.Int[1, 40])
             .Select((nodes, a, b, c, steps) => (nodes.Select((make, id) => make(id)).ToList(), new[] { a, b, c }, steps));
 

@@ -43,29 +43,6 @@ public sealed record BatchResult(
     public int NodesFreed { get; init; }
 }
 
-/// <summary>Settings of a batch placement.</summary>
-public sealed class BatchOptions
-{
-    /// <summary>
-    /// Time the improvement phase of <see cref="BatchAlgorithm.Best"/> may spend after the greedy packing, trying to
-    /// empty nodes. Default 100 ms; zero skips it. It stops earlier when a round frees nothing.
-    /// </summary>
-    public TimeSpan ImprovementBudget { get; set; } = TimeSpan.FromMilliseconds(100);
-
-    /// <summary>Clock of the budget. Default <see cref="TimeProvider.System"/>.</summary>
-    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
-
-    /// <summary>Every problem with these settings, each naming the property and the fix; empty when valid.</summary>
-    public IReadOnlyList<string> Validate()
-    {
-        var errors = new List<string>();
-        if (ImprovementBudget < TimeSpan.Zero || ImprovementBudget > TimeSpan.FromMinutes(10))
-            errors.Add($"ImprovementBudget is {ImprovementBudget}; set it between 0 and 10 minutes.");
-        if (TimeProvider is null) errors.Add("TimeProvider is null; leave it at TimeProvider.System or pass a clock.");
-        return errors;
-    }
-}
-
 /// <summary>
 /// Places many instances, of one service or a whole set, at once. Every filter holds for every instance (resources,
 /// ports, constraints, anti-affinity, topology spread); only the order and the choice of node differ by algorithm.
@@ -121,9 +98,17 @@ public static class BatchPlacer
         var specs = bestMade!.Select(m => m.Spec).ToList();
         var nodes = bestMade!.Select(m => m.Node).ToArray();
         for (var k = 0; k < nodes.Length; k++) state.ReserveResources(nodes[k], specs[k], specs[k].Ports.Count);
-        var freed = options.ImprovementBudget > TimeSpan.Zero
-            ? new BatchImprover(scheduler.Pipeline, state, options.TimeProvider, options.ImprovementBudget).Improve(specs, nodes)
-            : 0;
+        var freed = 0;
+        if (options.ImprovementBudget > TimeSpan.Zero)
+        {
+            var time = options.TimeProvider;
+            var deadline = time.GetTimestamp() + (long)(options.ImprovementBudget.TotalSeconds * time.TimestampFrequency);
+            // The search on arrays first (most of the gain); the filter-driven moves after it, in what is left of the
+            // budget, for the instances the search leaves in place (required anti-affinity, custom filters).
+            freed = LayoutSearch.Improve(scheduler.Pipeline, state, specs, nodes, options.Seed, () => time.GetTimestamp() >= deadline);
+            var left = TimeSpan.FromSeconds((double)(deadline - time.GetTimestamp()) / time.TimestampFrequency);
+            if (left > TimeSpan.Zero) freed += new BatchImprover(scheduler.Pipeline, state, time, left).Improve(specs, nodes);
+        }
         for (var k = 0; k < nodes.Length; k++) state.ReleaseResources(nodes[k], specs[k], specs[k].Ports.Count);
         var placements = new List<(ServiceSpec Spec, Placement Placement)>(nodes.Length);
         for (var k = 0; k < nodes.Length; k++)

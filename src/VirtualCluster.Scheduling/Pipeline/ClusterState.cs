@@ -34,6 +34,11 @@ public sealed partial class ClusterState
     private readonly HashSet<int>?[] _portSets;
     private Dictionary<string, int>? _byId;
     private readonly PlacementIndexMode _indexMode;
+
+    // Sampled placements (SchedulerOptions.PercentageOfNodesToScore): the share, its floor, and where the next starts.
+    internal readonly int SamplePercentage;
+    internal readonly int SampleMinimum;
+    internal int SampleStart;
     private PlacementIndex? _index;
     private int _selections;
 
@@ -49,6 +54,8 @@ public sealed partial class ClusterState
         FreePorts = new int[n];
         Alive = new bool[n];
         _indexMode = options.PlacementIndex;
+        SamplePercentage = options.PercentageOfNodesToScore;
+        SampleMinimum = options.MinNodesToScore;
         _portSets = new HashSet<int>?[n];
         for (var i = 0; i < n; i++)
         {

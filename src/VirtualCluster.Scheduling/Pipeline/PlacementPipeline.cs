@@ -131,6 +131,7 @@ public sealed partial class PlacementPipeline
     public bool TrySelect(PlacementContext context, out int node, out double score)
     {
         ArgumentNullException.ThrowIfNull(context);
+        if (context.Cluster.SamplePercentage < 100 && TrySelectSampled(context, out node, out score, out var sampledFound)) return sampledFound;
         if (context.Cluster.IndexForSelection() is { } index
             && TrySelectIndexed(context, index, out node, out var total, out var indexedWeights, out var found))
         {

@@ -23,7 +23,7 @@ public sealed record PlacedInstance(string InstanceId, ServiceSpec Spec, string 
 /// filter anyway), and an
 /// instance moves at most once per plan. Ports are not reserved by the plan; applying it places new instances.</para>
 /// </remarks>
-public static class RebalancePlanner
+public static partial class RebalancePlanner
 {
     /// <summary>Most source and target nodes examined per round, which bounds a round to O(64 × instances) checks.</summary>
     public const int NodesPerSide = 32;
