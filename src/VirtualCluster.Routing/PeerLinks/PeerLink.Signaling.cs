@@ -1,3 +1,4 @@
+using VirtualCluster.P2P.PeerConnections;
 using VirtualCluster.P2P.Sdp;
 using VirtualCluster.P2P.Signaling;
 using VirtualCluster.Routing.Signaling;
@@ -42,5 +43,27 @@ internal sealed partial class PeerLink
         catch (Exception e) when (e is OperationCanceledException or SignalingDeliveryException)
         {
         }
+    }
+
+    /// <summary>Forgets a connection's session and closes it now, ending its proxied connections.</summary>
+    private void Abandon(PeerConnection connection)
+    {
+        foreach (var entry in sessions.Where(e => ReferenceEquals(e.Value, connection)).ToList()) sessions.TryRemove(entry);
+        active.TryRemove(connection, out _);
+        _ = Task.Run(() => connection.DisposeAsync().AsTask());
+    }
+
+    /// <summary>Forgets a connection's session and closes it once its proxied connections are done (or after a minute).</summary>
+    private void Retire(PeerConnection connection)
+    {
+        foreach (var entry in sessions.Where(e => ReferenceEquals(e.Value, connection)).ToList()) sessions.TryRemove(entry);
+        _ = Task.Run(async () =>
+        {
+            var deadline = time.GetUtcNow() + RetireAfter;
+            while (connection.ConnectionState == PeerConnectionState.Connected && active.GetValueOrDefault(connection) > 0 && time.GetUtcNow() < deadline)
+                await Task.Delay(TimeSpan.FromMilliseconds(500), time).ConfigureAwait(false);
+            active.TryRemove(connection, out _);
+            await connection.DisposeAsync().ConfigureAwait(false);
+        });
     }
 }

@@ -118,7 +118,7 @@ internal sealed partial class PeerLink
                     backoff = options().InitialBackoff;
                     connection = await HoldAsync(connection, ct).ConfigureAwait(false);
                 }
-                catch (Exception e) when (!ct.IsCancellationRequested && e is not OperationCanceledException || e is TimeoutException)
+                catch (Exception e) when (e is not OperationCanceledException || e is TimeoutException || !ct.IsCancellationRequested)
                 {
                     lock (gate) lastError = e.Message;
                 }
@@ -284,25 +284,4 @@ internal sealed partial class PeerLink
         }
     }
 
-    /// <summary>Forgets a connection's session and closes it now, ending its proxied connections.</summary>
-    private void Abandon(PeerConnection connection)
-    {
-        foreach (var entry in sessions.Where(e => ReferenceEquals(e.Value, connection)).ToList()) sessions.TryRemove(entry);
-        active.TryRemove(connection, out _);
-        _ = Task.Run(() => connection.DisposeAsync().AsTask());
-    }
-
-    /// <summary>Forgets a connection's session and closes it once its proxied connections are done (or after a minute).</summary>
-    private void Retire(PeerConnection connection)
-    {
-        foreach (var entry in sessions.Where(e => ReferenceEquals(e.Value, connection)).ToList()) sessions.TryRemove(entry);
-        _ = Task.Run(async () =>
-        {
-            var deadline = time.GetUtcNow() + RetireAfter;
-            while (connection.ConnectionState == PeerConnectionState.Connected && active.GetValueOrDefault(connection) > 0 && time.GetUtcNow() < deadline)
-                await Task.Delay(TimeSpan.FromMilliseconds(500), time).ConfigureAwait(false);
-            active.TryRemove(connection, out _);
-            await connection.DisposeAsync().ConfigureAwait(false);
-        });
-    }
 }

@@ -91,7 +91,14 @@ public sealed class PeerLinkManager : IAsyncDisposable
     {
         if (stopping.IsCancellationRequested) return;
         await stopping.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll(links.Values.Select(l => l.Run)).ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(links.Values.Select(l => l.Run)).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // A link stopped mid-attempt; it has closed its connections.
+        }
         stopping.Dispose();
     }
 }
