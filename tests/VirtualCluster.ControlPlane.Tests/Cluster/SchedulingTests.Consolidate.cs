@@ -77,6 +77,42 @@ public sealed partial class SchedulingTests
         Assert.Contains("raise the budget from 0", plan.Summary);
     }
 
+    [Fact]
+    public async Task A_move_that_needs_room_an_earlier_move_frees_is_deferred_and_started_by_the_next_rebalance()
+    {
+        // node-1 (4 GiB): p 2 GiB + q 1 GiB; node-2 (4 GiB): r 3 GiB; node-3 (2 GiB): s 2 GiB. Freeing node-3 takes
+        // q to node-2, then s to node-1 into the room q leaves; q's old copy keeps that room until the new one runs.
+        var n1 = await JoinAsync("node-1");
+        Assert.Equal(201, (await _cluster.DeployAsync(Spec(name: "p", replicas: 1, memory: "2Gi"), default)).StatusCode);
+        Assert.Equal(201, (await _cluster.DeployAsync(Spec(name: "q", replicas: 1, memory: "1Gi"), default)).StatusCode);
+        var n2 = await JoinAsync("node-2", firstPort: 21000);
+        Assert.Equal(201, (await _cluster.DeployAsync(Spec(name: "r", replicas: 1, memory: "3Gi"), default)).StatusCode);
+        var n3 = await JoinAsync("node-3", memory: 2 * Gi, firstPort: 22000);
+        Assert.Equal(201, (await _cluster.DeployAsync(Spec(name: "s", replicas: 1, memory: "2Gi"), default)).StatusCode);
+        foreach (var node in new[] { n1, n2, n3 }) await BeatAsync(node, state: InstanceState.Running);
+        var q = (await _store.ListInstancesAsync("q")).Single();
+        var s = (await _store.ListInstancesAsync("s")).Single();
+        Assert.Equal((n1, n3), (q.NodeId, s.NodeId));
+
+        var first = (await _cluster.RebalanceAsync(new RebalanceRequest(DryRun: false, Consolidate: true), default)).Value!;
+
+        Assert.Equal(["node-3"], first.Plan.FreedNodes);
+        Assert.Equal([q.Id, s.Id], first.Plan.Moves.Select(m => m.InstanceId));
+        var started = Assert.Single(first.NewInstances);
+        Assert.Equal(n2, (await _store.ListInstancesAsync("q")).Single(i => i.Id == started).NodeId);
+        Assert.Equal([s.Id], first.Deferred);
+        Assert.Equal(n3, (await _store.ListInstancesAsync("s")).Single(i => !i.IsTerminal).NodeId);
+
+        await BeatAsync(n2, state: InstanceState.Running);
+        await _cluster.CompleteMovesAsync(default);
+        var second = (await _cluster.RebalanceAsync(new RebalanceRequest(DryRun: false, Consolidate: true), default)).Value!;
+
+        Assert.Equal(["node-3"], second.Plan.FreedNodes);
+        Assert.Equal(s.Id, Assert.Single(second.Plan.Moves).InstanceId);
+        Assert.Empty(second.Deferred!);
+        Assert.Equal(n1, (await _store.ListInstancesAsync("s")).Single(i => i.Id == Assert.Single(second.NewInstances)).NodeId);
+    }
+
     [Theory]
     [InlineData(-1)]
     [InlineData(101)]
