@@ -12,7 +12,11 @@ using VirtualCluster.P2P.PeerConnections;
 // Throughput: one reliable ordered channel, --mb MiB in 64 KiB messages (at most 4 MiB buffered), and the process's
 // CPU seconds per GB carried (both ends' work, since both run in the process).
 // Usage: dotnet run -c Release --project benchmarks/VirtualCluster.Benchmarks.PeerConnections -- [--runs 10] [--mb 200]
+//        ... -- --nat [--runs 10] [--pair cone1+cone2] [--show-logs]     (NAT lab, as root: see NatLabSetup.cs)
 var runs = Arg("--runs") is { } r ? int.Parse(r, CultureInfo.InvariantCulture) : 10;
+// --nat: setup across the NAT lab instead (root only; --pair cone1+cone2 for one pair, --show-logs for the peers' logs)
+if (args.Contains("--nat")) return await NatLabSetup.RunAsync(runs, Arg("--pair"), args.Contains("--show-logs"), args.Contains("--warm-up"),
+    Arg("--inline-wait") is { } iw ? ["--inline-wait", iw] : []);
 var mb = Arg("--mb") is { } m ? int.Parse(m, CultureInfo.InvariantCulture) : 200;
 
 var setups = new List<double>();
@@ -31,10 +35,12 @@ var channel = pa.CreateDataChannel("bulk");
 await channel.WaitForOpenAsync();
 var accepted = await bulk.Task.WaitAsync(TimeSpan.FromSeconds(30));
 var (seconds, cpuPerGb, bytes) = await ThroughputAsync(channel, accepted!, (long)mb * 1024 * 1024);
-Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $".NET: {bytes} bytes in {seconds:0.00} s"));
+Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $".NET: {bytes} bytes in {seconds:0.00} s ({bytes * 8 / seconds / 1e6:0} Mbit/s, {cpuPerGb:0.0} CPU s per GB); retransmitted chunks {pa.Sctp!.RetransmittedChunks}/{pb.Sctp!.RetransmittedChunks}, DTLS datagrams dropped {pa.Dtls!.DroppedDatagrams}/{pb.Dtls!.DroppedDatagrams}"));
 await pa.DisposeAsync();
 await pb.DisposeAsync();
 
+if (args.Contains("--no-node")) return 0;
 var node = RunNode(runs, mb);
 var nodeSetups = node["setupMs"]!.AsArray().Select(x => (double)x!).Skip(1).ToList();
 var dotnetMbps = bytes * 8 / seconds / 1e6;

@@ -86,7 +86,3 @@ internal sealed class WebRtcDtlsServer(BcTlsCrypto crypto, DtlsCertificate certi
         WebRtcDtls.Verify(clientCertificate, remote, accepted);
 }
 
-internal static class DtlsCrypto
-{
-    public static BcTlsCrypto Create() => new(new SecureRandom());
-}

@@ -247,7 +247,8 @@ public sealed partial class DtlsTransport : IPacketTransport
             }
             catch (Exception e)
             {
-                Finish(_aborted ? _abortReason : _queue.IsClosed && !_peerFailed ? null : Describe(e));
+                // a fatal alert BouncyCastle raised itself also closes the queue: that is a failure, not an orderly close
+                Finish(_aborted ? _abortReason : e is TlsFatalAlert or TlsFatalAlertReceived || !_queue.IsClosed || _peerFailed ? Describe(e) : null);
                 return;
             }
             if (length < 0)

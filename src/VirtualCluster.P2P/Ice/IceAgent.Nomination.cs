@@ -14,7 +14,7 @@ public sealed partial class IceAgent
     /// </summary>
     private void NominateLocked(DateTimeOffset now)
     {
-        if (_nominating is not null || _firstValidAt is null) return;
+        if (_nominating is not null || _firstValidAt is null || SelectedPair is not null) return;
         IceCandidatePair? best = null;
         foreach (var p in _pairs)
         {
@@ -24,16 +24,63 @@ public sealed partial class IceAgent
         var bestPriority = PriorityOf(best);
         var patience = _options.NominationPatience;
         if (best.Rtt is { } rtt && rtt * 4 > patience) patience = rtt * 4;
-        var higherPending = _pairs.Any(p => PriorityOf(p) > bestPriority
-            && (p.State is IceCandidatePairState.Frozen or IceCandidatePairState.Waiting
-                || (p.State == IceCandidatePairState.InProgress
-                    // relayed pairs wait for TURN permissions and a relayed best is worth replacing: full timeout for them
-                    && (best.IsRelayed || p.IsRelayed || p.CheckStartedAt is not { } started || now - started < patience))));
-        if (higherPending && now - _firstValidAt.Value < _options.NominationTimeout) return;
+        var timeoutAt = _firstValidAt.Value + _options.NominationTimeout;
+        var higherPending = false;
+        var reconsiderAt = timeoutAt;
+        foreach (var p in _pairs)
+        {
+            if (PriorityOf(p) <= bestPriority) continue;
+            if (p.State is IceCandidatePairState.Frozen or IceCandidatePairState.Waiting) higherPending = true;
+            else if (p.State == IceCandidatePairState.InProgress)
+            {
+                // relayed pairs wait for TURN permissions and a relayed best is worth replacing: full timeout for them
+                if (best.IsRelayed || p.IsRelayed || p.CheckStartedAt is not { } started) higherPending = true;
+                else if (now - started < patience)
+                {
+                    higherPending = true;
+                    if (started + patience < reconsiderAt) reconsiderAt = started + patience;
+                }
+            }
+        }
+        if (higherPending && now < timeoutAt)
+        {
+            // look again the moment the last pending pair stops counting, not at the next Ta tick (up to 50 ms later)
+            ScheduleNominationLocked(reconsiderAt - now);
+            return;
+        }
         _nominating = best;
         best.UseCandidate = true;
         EnqueueTriggeredLocked(best, front: true);
         Log.Nominating(_logger, best.ToString());
+    }
+
+    /// <summary>
+    /// Between Ta ticks (a pair just succeeded, or the nomination wake-up fired): nominate if nothing higher could still
+    /// succeed, and send the nominating check at once instead of at the next tick.
+    /// </summary>
+    private void NominateNowLocked()
+    {
+        if (!IsControlling || _nominating is not null || SelectedPair is not null || State is IceConnectionState.Closed or IceConnectionState.Failed) return;
+        NominateLocked(_time.GetUtcNow());
+        if (_nominating is { } pair && pair.Queued)
+        {
+            _triggered.Remove(pair);
+            pair.Queued = false;
+            SendCheckLocked(pair);
+        }
+    }
+
+    private void ScheduleNominationLocked(TimeSpan delay)
+    {
+        if (delay < TimeSpan.FromMilliseconds(1)) delay = TimeSpan.FromMilliseconds(1);
+        if (_nominationTimer is null)
+        {
+            _nominationTimer = _time.CreateTimer(_ =>
+            {
+                lock (_gate) NominateNowLocked();
+            }, null, delay, Timeout.InfiniteTimeSpan);
+        }
+        else _nominationTimer.Change(delay, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>A pair is nominated: select it if it beats the current selection, and start consent freshness.</summary>

@@ -45,6 +45,7 @@ public sealed partial class IceAgent : IAsyncDisposable
     private DateTimeOffset? _firstValidAt;
     private DateTimeOffset? _checksStarted;
     private IceCandidatePair? _nominating;
+    private ITimer? _nominationTimer;
     private DateTimeOffset _lastConsent;
     private DateTimeOffset _nextConsent;
     private StunTransactionId? _consentInFlight;
@@ -206,6 +207,7 @@ public sealed partial class IceAgent : IAsyncDisposable
             if (State == IceConnectionState.Closed) return;
             SetStateLocked(IceConnectionState.Closed, out _);
             _ticker?.Dispose();
+            _nominationTimer?.Dispose();
             paths = [.. _paths];
         }
         _connected.TrySetException(new IceConnectionFailedException("the agent was closed"));

@@ -138,5 +138,7 @@ public sealed partial class PeerConnection
         CookieLifetime = o.CookieLifetime,
         InitialCongestionWindow = o.InitialCongestionWindow,
         MaxOutstandingBytes = o.MaxOutstandingBytes,
+        PacketsPerSack = o.PacketsPerSack,
+        MaxSendBuffer = o.MaxSendBuffer,
     };
 }

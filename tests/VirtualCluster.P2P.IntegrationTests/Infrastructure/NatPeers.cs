@@ -9,6 +9,13 @@ public sealed record NatConnection(string HomeA, string HomeB, bool Connected, b
     public string Kind => !Connected ? "failed" : Relayed ? "relayed (TURN)" : "direct";
 }
 
+/// <summary>One peer-connection setup between two homes: from the offerer's start to the answerer's first message.</summary>
+public sealed record PeerConnectionSetup(string HomeA, string HomeB, bool Connected, bool Relayed, string PairA, double Milliseconds,
+    long IceMillisecondsA, long ConnectedMillisecondsA, string? Failure)
+{
+    public string Kind => !Connected ? "failed" : Relayed ? "relayed (TURN)" : "direct";
+}
+
 /// <summary>Runs the peer program in two homes of a <see cref="NatLab"/>, signals between them and reports the selected pair.</summary>
 public static class NatPeers
 {
@@ -53,9 +60,42 @@ public static class NatPeers
             Describe(ea), Describe(eb), (long?)ea["ms"] ?? -1, (long?)eb["ms"] ?? -1, wall.ElapsedMilliseconds);
     }
 
+    /// <summary>
+    /// Peer connections (ICE + DTLS + SCTP + DCEP, the peer program's --pc mode) between two homes: A offers on "start"
+    /// and sends the first message once its channel opens; the setup time is from A's start to B receiving that
+    /// message, on the shared monotonic clock. The caller disposes the peers.
+    /// </summary>
+    public static async Task<(PeerConnectionSetup Result, PeerProcess A, PeerProcess B)> ConnectPeerConnectionsAsync(NatLab lab, string homeA, string homeB, TimeSpan timeout, bool warmUp = false, params string[] more)
+    {
+        string[] extra = warmUp ? ["--pc", "--warm-up", .. more] : ["--pc", .. more];
+        var a = PeerProcess.Start(homeA, lab.Homes[homeA].Namespace, [.. PeerArgs(controlling: true), .. extra]);
+        var b = PeerProcess.Start(homeB, lab.Homes[homeB].Namespace, [.. PeerArgs(controlling: false), .. extra]);
+        try
+        {
+            await Task.WhenAll(a.WaitForEventAsync(e => Is(e, "ready"), timeout), b.WaitForEventAsync(e => Is(e, "ready"), timeout));
+            PeerProcess.Connect(a, b);
+            a.Send("{\"cmd\":\"start\"}");
+            var started = await a.WaitForEventAsync(e => Is(e, "started"), timeout);
+            var results = await Task.WhenAll(
+                a.WaitForEventAsync(e => (string?)e["event"] is "offerer-open" or "failed", timeout),
+                b.WaitForEventAsync(e => (string?)e["event"] is "connected" or "failed", timeout));
+            var (ea, eb) = (results[0], results[1]);
+            var ok = Is(ea, "offerer-open") && Is(eb, "connected");
+            var ms = ok ? ((long)eb["ts"]! - (long)started["ts"]!) * 1000.0 / Stopwatch.Frequency : -1;
+            return (new PeerConnectionSetup(homeA, homeB, ok, ok && (bool?)ea["relayed"] == true, Describe(ea), ms,
+                (long?)ea["iceMs"] ?? -1, (long?)ea["connectedMs"] ?? -1, ok ? null : $"{ea["reason"]} / {eb["reason"]}"), a, b);
+        }
+        catch
+        {
+            a.Dispose();
+            b.Dispose();
+            throw;
+        }
+    }
+
     private static bool Is(JsonObject e, string name) => (string?)e["event"] == name;
 
-    public static string Describe(JsonObject e) => Is(e, "connected")
+    public static string Describe(JsonObject e) => (string?)e["event"] is "connected" or "offerer-open"
         ? $"{e["local"]} {e["localAddress"]} -> {e["remote"]} {e["remoteAddress"]}"
         : $"failed: {e["reason"]}";
 }

@@ -9,7 +9,8 @@ using VirtualCluster.P2P.Ice;
 using VirtualCluster.P2P.Signaling;
 
 // Usage: VirtualCluster.P2P.Peer --role controlling|controlled [--stun host:port] [--turn host:port --user u --pass p]
-//        [--port N] [--relay-only] [--loopback] [--verbose] [--wait-start] [--timeout seconds]
+//        [--port N] [--relay-only] [--loopback] [--verbose] [--wait-start] [--timeout seconds] [--pc [--warm-up]]
+// --pc: a PeerConnection with data channels (see PeerConnectionMode.cs for its signaling lines and commands)
 // stdin:  signaling messages ({"type":...}) and commands ({"cmd":"start"}, {"cmd":"send","text":"..."}, {"cmd":"quit"})
 // stdout: signaling messages ({"type":...}) and events ({"event":"ready"|"connected"|"data"|"failed"|"state",...})
 var settings = Args.Parse(args);
@@ -26,6 +27,10 @@ using var loggerFactory = LoggerFactory.Create(b => b
     .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; })
     .AddFilter("VirtualCluster", settings.Verbose ? LogLevel.Debug : LogLevel.Information)
     .Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
+// --pc: a whole PeerConnection (ICE + DTLS + SCTP + data channels) instead of a bare ICE agent
+if (Array.IndexOf(args, "--inline-wait") is var iw and >= 0 && iw + 1 < args.Length)
+    PeerConnectionMode.InlineWait = TimeSpan.FromMilliseconds(int.Parse(args[iw + 1], System.Globalization.CultureInfo.InvariantCulture));
+if (args.Contains("--pc")) return await PeerConnectionMode.RunAsync(settings.Controlling, settings.WaitStart, args.Contains("--warm-up"), options, loggerFactory, output);
 await using var agent = new IceAgent(settings.Controlling ? IceRole.Controlling : IceRole.Controlled, options, loggerFactory: loggerFactory);
 var inbound = Channel.CreateUnbounded<SignalingMessage>();
 var signaling = new PeerSignaling(inbound.Reader, output);

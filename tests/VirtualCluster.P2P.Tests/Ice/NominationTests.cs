@@ -7,9 +7,13 @@ namespace VirtualCluster.P2P.Tests.Ice;
 public sealed class NominationTests
 {
     /// <summary>B's real candidate plus a higher-priority host candidate at an address nobody listens on (another home's private network).</summary>
-    private static async Task<TimeSpan> TimeToSelectAsync(TimeSpan patience)
+    private static async Task<TimeSpan> TimeToSelectAsync(TimeSpan patience, TimeSpan? pacing = null)
     {
-        await using var h = new AgentHarness(configure: o => o.NominationPatience = patience);
+        await using var h = new AgentHarness(configure: o =>
+        {
+            o.NominationPatience = patience;
+            if (pacing is { } ta) o.CheckPacing = ta;
+        });
         await h.ExchangeAsync(signalB: false);
         foreach (var c in h.B.LocalCandidates) h.A.AddRemoteCandidate(c with { Priority = 1000 });
         h.A.AddRemoteCandidate(new IceCandidate("9", 1, 2_000_000_000, new IPEndPoint(IPAddress.Parse("10.99.0.2"), 40000), IceCandidateType.Host));
@@ -27,6 +31,18 @@ public sealed class NominationTests
         var slow = await TimeToSelectAsync(TimeSpan.FromSeconds(5));
         Assert.True(fast < TimeSpan.FromMilliseconds(500), $"selected after {fast.TotalMilliseconds} ms");
         Assert.True(slow >= TimeSpan.FromSeconds(1), $"control selected after {slow.TotalMilliseconds} ms");
+    }
+
+    [Fact]
+    public async Task Nomination_goes_out_when_the_hold_ends_not_at_the_next_check_tick()
+    {
+        // Ta of 500 ms: the dead pair is checked at the 500 ms tick, the real pair at 1000 ms and succeeds at once. The
+        // dead pair's patience (100 ms) ran out long before, so the nominating check goes out then, not at 1500 ms.
+        var quick = await TimeToSelectAsync(TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(500));
+        // positive control: a patience of 700 ms holds nomination until 1200 ms, and not until the 1500 ms tick
+        var held = await TimeToSelectAsync(TimeSpan.FromMilliseconds(700), TimeSpan.FromMilliseconds(500));
+        Assert.True(quick < TimeSpan.FromMilliseconds(1150), $"selected after {quick.TotalMilliseconds} ms");
+        Assert.True(held >= TimeSpan.FromMilliseconds(1200) && held < TimeSpan.FromMilliseconds(1400), $"control selected after {held.TotalMilliseconds} ms");
     }
 
     [Fact]

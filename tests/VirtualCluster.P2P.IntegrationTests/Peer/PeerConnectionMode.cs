@@ -1,0 +1,289 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using VirtualCluster.P2P.DataChannels;
+using VirtualCluster.P2P.Ice;
+using VirtualCluster.P2P.PeerConnections;
+using VirtualCluster.P2P.Sdp;
+
+/// <summary>
+/// The peer program's <c>--pc</c> mode: a whole <see cref="PeerConnection"/> (ICE + DTLS + SCTP + DCEP) instead of a bare
+/// ICE agent. Signaling lines: {"type":"sdp","sdpType":"offer"|"answer","sdp":...} and {"type":"cand","candidate":...|null}.
+/// The controlling peer offers on "start" and opens channel "first"; the answerer reports "connected" when the first
+/// message arrives, with a CLOCK_MONOTONIC timestamp ("ts", Stopwatch ticks) that the harness compares with the
+/// offerer's "started" event (both processes share the kernel's monotonic clock, namespaces do not change it).
+/// Commands: {"cmd":"bulk","mb":N} (offerer: sends N MiB of seeded random bytes on channel "bulk:&lt;bytes&gt;"; the
+/// answerer reports {"event":"bulk","bytes":..,"sha256":..,"ms":..} when it has them all or the channel closes).
+/// </summary>
+internal sealed class PeerConnectionMode(bool controlling, IceAgentOptions iceOptions, ILoggerFactory loggerFactory, Action<JsonObject> emit)
+{
+    private readonly TaskCompletionSource _remoteSet = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private PeerConnection? _pc;
+
+    /// <summary>--inline-wait ms: overrides <see cref="PeerConnectionOptions.InlineCandidateWait"/>.</summary>
+    public static TimeSpan? InlineWait { get; set; }
+    private readonly long _created = Stopwatch.GetTimestamp();
+    private long _started;
+    private long _iceAt, _connectedAt;
+
+    /// <summary>Runs the mode until "quit" or the end of stdin.</summary>
+    public static async Task<int> RunAsync(bool controlling, bool waitStart, bool warmUp, IceAgentOptions iceOptions, ILoggerFactory loggerFactory, TextWriter output)
+    {
+        void Emit(JsonObject json) => output.WriteLine(json.ToJsonString());
+        if (warmUp) await WarmUpAsync(iceOptions);
+        var mode = new PeerConnectionMode(controlling, iceOptions, loggerFactory, Emit);
+        Emit(new JsonObject { ["event"] = "ready" });
+        if (!waitStart) mode.Start();
+        while (await Console.In.ReadLineAsync() is { } line)
+        {
+            JsonObject? json;
+            try { json = JsonNode.Parse(line) as JsonObject; } catch (System.Text.Json.JsonException) { continue; }
+            if (json is null || mode.OnSignaling(json)) continue;
+            switch ((string?)json["cmd"])
+            {
+                case "start":
+                    mode.Start();
+                    break;
+                case "bulk":
+                    _ = Task.Run(() => mode.SendBulkAsync((int?)json["mb"] ?? 1));
+                    break;
+                case "quit":
+                    await mode.CloseAsync();
+                    return 0;
+            }
+        }
+        await mode.CloseAsync();
+        return 0;
+    }
+
+    /// <summary>
+    /// --warm-up: one connection between two peer connections inside this process (and this home) before "ready", so that
+    /// the measured connection finds the code JIT-compiled, as the second and later connections of a long-running
+    /// agent do (the first connection in a fresh process pays about half a second of JIT for BouncyCastle's handshake).
+    /// </summary>
+    private static async Task WarmUpAsync(IceAgentOptions iceOptions)
+    {
+        // the same servers as the real connection (TURN and STUN code, credentials, ICU), the two peers in this home
+        await using var a = new PeerConnection(new PeerConnectionOptions { Ice = iceOptions });
+        await using var b = new PeerConnection(new PeerConnectionOptions { Ice = iceOptions });
+        a.IceCandidate += c => b.AddIceCandidate(c);
+        b.IceCandidate += c => a.AddIceCandidate(c);
+        var got = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        b.DataChannel += c => c.MessageReceived += (_, _, _) => got.TrySetResult();
+        b.SetRemoteDescription(await a.CreateOfferAsync());
+        a.SetRemoteDescription(await b.CreateAnswerAsync());
+        var channel = a.CreateDataChannel("warm-up");
+        await channel.WaitForOpenAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        channel.Send("warm-up");
+        await got.Task.WaitAsync(TimeSpan.FromSeconds(20));
+    }
+
+    // per-phase timestamps on stderr (the harness keeps them in the peer's log), to see where setup time goes
+    private static void Trace(string what) => Console.Error.WriteLine($"! {DateTime.Now:HH:mm:ss.fff} trace: {what}");
+
+    public void Start()
+    {
+        if (!controlling) return; // the answerer starts when the offer arrives
+        _started = Stopwatch.GetTimestamp();
+        emit(new JsonObject { ["event"] = "started", ["ts"] = _started });
+        _ = Task.Run(OfferAsync);
+    }
+
+    private PeerConnection Create()
+    {
+        var options = new PeerConnectionOptions { Ice = iceOptions };
+        if (InlineWait is { } wait) options.InlineCandidateWait = wait;
+        var pc = new PeerConnection(options, loggerFactory: loggerFactory);
+        pc.IceCandidate += line => emit(new JsonObject { ["type"] = "cand", ["candidate"] = line });
+        pc.ConnectionStateChanged += state =>
+        {
+            if (state == PeerConnectionState.Connected) _connectedAt = Stopwatch.GetTimestamp();
+            if (state == PeerConnectionState.Failed) emit(new JsonObject { ["event"] = "failed", ["reason"] = pc.FailureReason });
+            emit(new JsonObject { ["event"] = "state", ["state"] = state.ToString(), ["reason"] = pc.FailureReason });
+        };
+        pc.DataChannel += OnChannel;
+        return pc;
+    }
+
+    private async Task OfferAsync()
+    {
+        try
+        {
+            lock (_early) _pc = Create();
+            Trace("offerer created");
+            var offer = await _pc.CreateOfferAsync();
+            Trace("offer created");
+            _pc.Ice!.StateChanged += s => { if (s == IceConnectionState.Connected) _iceAt = Stopwatch.GetTimestamp(); };
+            emit(new JsonObject { ["type"] = "sdp", ["sdpType"] = "offer", ["sdp"] = offer.Sdp });
+            await _remoteSet.Task;
+            Trace("answer set");
+            var first = _pc.CreateDataChannel("first");
+            await first.WaitForOpenAsync();
+            first.Send("first");
+            emit(Connected("offerer-open", first));
+        }
+        catch (Exception e)
+        {
+            emit(new JsonObject { ["event"] = "failed", ["reason"] = $"{e.GetType().Name}: {e.Message}" });
+        }
+    }
+
+    /// <summary>Handles a signaling line from the peer; false when it is not ours.</summary>
+    public bool OnSignaling(JsonObject json)
+    {
+        switch ((string?)json["type"])
+        {
+            case "sdp":
+                _ = Task.Run(() => OnDescriptionAsync((string?)json["sdpType"], (string?)json["sdp"] ?? ""));
+                return true;
+            case "cand":
+                PeerConnection? pc;
+                lock (_early)
+                {
+                    pc = _pc;
+                    if (pc is null) _early.Add((string?)json["candidate"]);
+                }
+                pc?.AddIceCandidate((string?)json["candidate"]);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private readonly List<string?> _early = [];
+
+    private async Task OnDescriptionAsync(string? type, string sdp)
+    {
+        try
+        {
+            if (type == "offer")
+            {
+                _started = Stopwatch.GetTimestamp();
+                Trace("offer received");
+                var pc = Create();
+                Trace("answerer created");
+                pc.SetRemoteDescription(new SessionDescription(SdpType.Offer, sdp));
+                Trace("offer set");
+                List<string?> early;
+                lock (_early)
+                {
+                    _pc = pc;
+                    early = [.. _early];
+                    _early.Clear();
+                }
+                foreach (var c in early) pc.AddIceCandidate(c);
+                _pc.Ice!.StateChanged += s => { if (s == IceConnectionState.Connected) _iceAt = Stopwatch.GetTimestamp(); };
+                var answer = await _pc.CreateAnswerAsync();
+                Trace("answer created");
+                emit(new JsonObject { ["type"] = "sdp", ["sdpType"] = "answer", ["sdp"] = answer.Sdp });
+            }
+            else
+            {
+                _pc!.SetRemoteDescription(new SessionDescription(SdpType.Answer, sdp));
+                _remoteSet.TrySetResult();
+            }
+        }
+        catch (Exception e)
+        {
+            emit(new JsonObject { ["event"] = "failed", ["reason"] = $"{e.GetType().Name}: {e.Message}" });
+        }
+    }
+
+    private void OnChannel(DataChannel channel)
+    {
+        if (channel.Label == "first")
+        {
+            var reported = 0;
+            channel.MessageReceived += (c, _, _) => { if (Interlocked.Exchange(ref reported, 1) == 0) emit(Connected("connected", c)); };
+        }
+        else if (channel.Label.StartsWith("bulk:", StringComparison.Ordinal) && long.TryParse(channel.Label[5..], out var expected))
+            ReceiveBulk(channel, expected);
+    }
+
+    private JsonObject Connected(string name, DataChannel channel)
+    {
+        var now = Stopwatch.GetTimestamp();
+        var pair = _pc?.Ice?.SelectedPair;
+        return new JsonObject
+        {
+            ["event"] = name,
+            ["ts"] = now,
+            ["ms"] = (long)Stopwatch.GetElapsedTime(_started, now).TotalMilliseconds,
+            ["iceMs"] = _iceAt == 0 ? -1 : (long)Stopwatch.GetElapsedTime(_started, _iceAt).TotalMilliseconds,
+            ["connectedMs"] = _connectedAt == 0 ? -1 : (long)Stopwatch.GetElapsedTime(_started, _connectedAt).TotalMilliseconds,
+            ["sinceProcessMs"] = (long)Stopwatch.GetElapsedTime(_created, now).TotalMilliseconds,
+            ["local"] = pair is null ? "?" : IceCandidate.TypeToken(pair.ValidLocal.Type),
+            ["remote"] = pair is null ? "?" : IceCandidate.TypeToken(pair.Remote.Type),
+            ["relayed"] = pair?.IsRelayed ?? false,
+            ["localAddress"] = pair?.ValidLocal.EndPoint.ToString(),
+            ["remoteAddress"] = pair?.Remote.EndPoint.ToString(),
+            ["label"] = channel.Label,
+        };
+    }
+
+    /// <summary>Offerer: sends <paramref name="mb"/> MiB of seeded random bytes on a new reliable ordered channel "bulk".</summary>
+    public async Task SendBulkAsync(int mb)
+    {
+        try
+        {
+            var channel = _pc!.CreateDataChannel($"bulk:{(long)mb << 20}");
+            await channel.WaitForOpenAsync();
+            var stream = new DataChannelStream(channel); // not disposed: that would close the channel
+            var random = new Random(11);
+            var chunk = new byte[64 * 1024];
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var started = Stopwatch.GetTimestamp();
+            for (long sent = 0; sent < (long)mb << 20; sent += chunk.Length)
+            {
+                random.NextBytes(chunk);
+                hash.AppendData(chunk);
+                await stream.WriteAsync(chunk);
+            }
+            await stream.FlushAsync();
+            emit(new JsonObject
+            {
+                ["event"] = "bulk-sent",
+                ["ms"] = (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+                ["sha256"] = Convert.ToHexStringLower(hash.GetHashAndReset()),
+            });
+        }
+        catch (Exception e)
+        {
+            emit(new JsonObject { ["event"] = "bulk-failed", ["reason"] = $"{e.GetType().Name}: {e.Message}" });
+        }
+    }
+
+    private void ReceiveBulk(DataChannel channel, long expected)
+    {
+        var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var reported = 0;
+        long bytes = 0;
+        long first = 0;
+        channel.MessageReceived += (_, data, _) =>
+        {
+            if (first == 0) first = Stopwatch.GetTimestamp();
+            hash.AppendData(data);
+            bytes += data.Length;
+            if (bytes >= expected) Report(null);
+        };
+        channel.Closed += (_, reason) => Report(reason ?? "closed");
+        void Report(string? reason)
+        {
+            if (Interlocked.Exchange(ref reported, 1) == 1) return;
+            emit(new JsonObject
+            {
+                ["event"] = "bulk",
+                ["bytes"] = bytes,
+                ["sha256"] = Convert.ToHexStringLower(hash.GetHashAndReset()),
+                ["ms"] = first == 0 ? 0 : (long)Stopwatch.GetElapsedTime(first).TotalMilliseconds,
+                ["reason"] = reason,
+            });
+        }
+    }
+
+    public async Task CloseAsync()
+    {
+        if (_pc is { } pc) await pc.DisposeAsync();
+    }
+}

@@ -1,0 +1,44 @@
+using System.Net;
+using VirtualCluster.P2P.Transport;
+
+namespace VirtualCluster.P2P.Tests.Transport;
+
+/// <summary>The real UDP socket's own receive thread (blocked in recvfrom) carries datagrams and ends on Dispose.</summary>
+public sealed class UdpDatagramSocketTests
+{
+    // the receive threads are named "udp-<port>"; Linux lists a process's threads with their names under /proc/self/task
+    private static int ReceiveThreads(IEnumerable<int> ports) =>
+        Directory.GetDirectories("/proc/self/task").Count(task =>
+        {
+            try
+            {
+                var name = File.ReadAllText(Path.Combine(task, "comm")).Trim();
+                return ports.Any(p => name == $"udp-{p}"[..Math.Min(15, $"udp-{p}".Length)]);
+            }
+            catch (IOException)
+            {
+                return false; // the thread ended while listing
+            }
+        });
+
+    [Fact]
+    public async Task Datagrams_arrive_on_the_receive_thread_and_Dispose_ends_it()
+    {
+        if (!OperatingSystem.IsLinux()) return; // /proc/self/task is how the test sees the threads
+        var sockets = Enumerable.Range(0, 20).Select(_ => new UdpDatagramSocket(new IPEndPoint(IPAddress.Loopback, 0))).ToList();
+        var ports = sockets.Select(s => s.LocalEndPoint.Port).ToList();
+        var received = new TaskCompletionSource<(byte[] Data, IPEndPoint From)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        sockets[0].Start((data, from) => received.TrySetResult((data.ToArray(), from)));
+        foreach (var s in sockets.Skip(1)) s.Start((_, _) => { });
+        sockets[1].Send("ping"u8, sockets[0].LocalEndPoint);
+        var (bytes, source) = await received.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("ping"u8.ToArray(), bytes);
+        Assert.Equal(sockets[1].LocalEndPoint, source);
+        Assert.Equal(20, ReceiveThreads(ports)); // positive control: one thread per started socket
+
+        foreach (var s in sockets) s.Dispose();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (ReceiveThreads(ports) > 0 && DateTime.UtcNow < deadline) await Task.Delay(20);
+        Assert.Equal(0, ReceiveThreads(ports));
+    }
+}
