@@ -39,6 +39,9 @@ internal static class AgentCommand
             DefaultValueFactory = _ => "0.0.0.0",
         };
         var gateway = new Option<string?>("--gateway") { Description = "Gateway URL(s), comma-separated: keep an outbound tunnel to each so services are reachable at their stable URLs." };
+        var p2p = HostOptions.PeerLinks();
+        var p2pLoopback = HostOptions.PeerLinksOnLoopback();
+        var policy = HostOptions.IceTransportPolicy();
         var noDrain = new Option<bool>("--no-drain-on-shutdown") { Description = "On SIGTERM/Ctrl+C stop at once instead of draining this node first (use when the whole cluster stops)." };
         var drainTimeout = new Option<double>("--drain-timeout") { Description = "Seconds to wait for the drain on shutdown.", DefaultValueFactory = _ => 30 };
         var jitter = new Option<double>("--heartbeat-jitter") { Description = "Test aid: delay each heartbeat by up to this many milliseconds.", Hidden = true };
@@ -46,7 +49,7 @@ internal static class AgentCommand
         var command = new Command("agent", "Run a node agent that joins a control plane.")
         {
             server, joinToken, joinTokenFile, name, dataDir, address, ports, labels, cpu, memory, machineShare, docker, dockerEndpoint, dockerPublish,
-            noDrain, drainTimeout, jitter, exitWithStdin, gateway,
+            noDrain, drainTimeout, jitter, exitWithStdin, gateway, p2p, p2pLoopback, policy,
         };
         foreach (var option in membership.All.Where(o => o != membership.LeaseTtl)) command.Options.Add(option);
         command.SetAction(async (parse, ct) =>
@@ -73,6 +76,9 @@ internal static class AgentCommand
                 DockerEndpoint = parse.GetValue(dockerEndpoint)!,
                 DockerPublishAddress = parse.GetValue(dockerPublish)!,
                 Gateways = parse.GetValue(gateway) ?? "",
+                PeerLinks = parse.GetValue(p2p) == "on",
+                PeerLinksOnLoopback = parse.GetValue(p2pLoopback),
+                PeerLinksRelayOnly = parse.GetValue(policy) == "relay",
             };
             if (PortRange.TryParse(parse.GetValue(ports), out var range)) options.Ports = range;
             else errors.Add($"--ports \"{parse.GetValue(ports)}\" is not a range like 20000-20999");
@@ -134,7 +140,8 @@ internal static class AgentCommand
             o.CpuMillicores = options.CpuMillicores; o.MemoryBytes = options.MemoryBytes; o.MachineShare = options.MachineShare;
             o.Docker = options.Docker; o.DockerEndpoint = options.DockerEndpoint; o.DockerPublishAddress = options.DockerPublishAddress;
             o.DrainOnShutdown = options.DrainOnShutdown; o.DrainTimeout = options.DrainTimeout; o.HeartbeatJitter = options.HeartbeatJitter;
-            o.Gateways = options.Gateways;
+            o.Gateways = options.Gateways; o.PeerLinks = options.PeerLinks; o.PeerLinksOnLoopback = options.PeerLinksOnLoopback;
+            o.PeerLinksRelayOnly = options.PeerLinksRelayOnly;
         });
         using var host = builder.Build();
         if (exitWithStdin) HostOptions.WatchStdin(() => host.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication());

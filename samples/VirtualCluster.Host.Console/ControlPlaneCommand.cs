@@ -28,7 +28,9 @@ internal static class ControlPlaneCommand
         {
             Description = "The gateway's public URL for a service, with {service} for its name, e.g. http://{service}.localhost:8080/; shown as each service's stable URL.",
         };
+        var ice = IceOptions.Create();
         var command = new Command("control-plane", "Run the control plane (API, SQLite store, reconciler), or one of several on etcd or Consul.") { dataDir, listen, advertise, heartbeat, lease, gatewayUrl, exitWithStdin };
+        foreach (var option in ice.All) command.Options.Add(option);
         foreach (var option in membership.All) command.Options.Add(option);
         command.SetAction(async (parse, ct) =>
         {
@@ -51,14 +53,15 @@ internal static class ControlPlaneCommand
                 return 2;
             }
             var highAvailability = (IServiceCollection services) => membership.AddControlPlane(services, parse, parse.GetValue(advertise) ?? url);
+            var p2p = ice.Read(parse);
             return await RunAsync(Path.GetFullPath(parse.GetValue(dataDir)!), url, TimeSpan.FromSeconds(interval), TimeSpan.FromSeconds(fencing),
-                parse.GetValue(gatewayUrl), parse.GetValue(exitWithStdin), highAvailability, ct);
+                parse.GetValue(gatewayUrl), parse.GetValue(exitWithStdin), highAvailability, p2p, ct);
         });
         return command;
     }
 
     private static async Task<int> RunAsync(string dataDirectory, string url, TimeSpan heartbeat, TimeSpan lease, string? gatewayUrl, bool exitWithStdin,
-        Func<IServiceCollection, string?> highAvailability, CancellationToken ct)
+        Func<IServiceCollection, string?> highAvailability, Action<P2POptions> p2p, CancellationToken ct)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(url);
@@ -74,6 +77,8 @@ internal static class ControlPlaneCommand
         });
         // Checked at start (ServiceUrlOptionsValidator): a template without {service} or not http(s) is refused with the fix.
         builder.Services.Configure<ServiceUrlOptions>(o => o.GatewayUrl = gatewayUrl);
+        // Checked at start (P2POptionsValidator): a malformed --ice-server, or TURN without credentials, is refused with the fix.
+        builder.Services.Configure(p2p);
         if (highAvailability(builder.Services) is { } problem)
         {
             System.Console.Error.WriteLine($"error: {problem}");

@@ -18,10 +18,14 @@ internal static class GatewayCommand
         var tokenFile = new Option<string?>("--token-file") { Description = "File holding the admin token (the control plane's admin.token)." };
         var listen = new Option<string>("--listen") { Description = "URL(s) to serve services and the agents' tunnels on, comma-separated.", DefaultValueFactory = _ => "http://0.0.0.0:8080" };
         var domain = new Option<string>("--domain") { Description = "Cluster domain: service X answers at http://X.<domain>/.", DefaultValueFactory = _ => "localhost" };
+        var name = new Option<string>("--name") { Description = "Gateway name; it signals as gateway:<name>.", DefaultValueFactory = _ => "gateway" };
+        var p2p = HostOptions.PeerLinks();
+        var p2pLoopback = HostOptions.PeerLinksOnLoopback();
+        var policy = HostOptions.IceTransportPolicy();
         var exitWithStdin = HostOptions.ExitWithStdin();
-        var command = new Command("gateway", "Run a gateway: every service at http://<service>.<domain>/, reached through the agents' outbound tunnels.")
+        var command = new Command("gateway", "Run a gateway: every service at http://<service>.<domain>/, reached over peer links to the agents or their outbound tunnels.")
         {
-            server, token, tokenFile, listen, domain, exitWithStdin,
+            server, token, tokenFile, listen, domain, name, p2p, p2pLoopback, policy, exitWithStdin,
         };
         command.SetAction(async (parse, _) =>
         {
@@ -42,12 +46,18 @@ internal static class GatewayCommand
                 foreach (var e in errors) System.Console.Error.WriteLine($"error: {e}");
                 return 2;
             }
-            return await RunAsync(urls, parse.GetValue(server)!, secret!, parse.GetValue(domain)!, parse.GetValue(exitWithStdin));
+            return await RunAsync(urls, parse.GetValue(server)!, secret!, parse.GetValue(domain)!, parse.GetValue(exitWithStdin), o =>
+            {
+                o.Name = parse.GetValue(name)!;
+                o.PeerLinks = parse.GetValue(p2p) == "on";
+                o.PeerLinksOnLoopback = parse.GetValue(p2pLoopback);
+                o.PeerLinksRelayOnly = parse.GetValue(policy) == "relay";
+            });
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(string[] urls, string server, string token, string domain, bool exitWithStdin)
+    private static async Task<int> RunAsync(string[] urls, string server, string token, string domain, bool exitWithStdin, Action<GatewayOptions> more)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(urls);
@@ -61,6 +71,7 @@ internal static class GatewayCommand
             o.ControlPlaneUrls = server;
             o.ControlPlaneToken = token;
             o.Domain = domain;
+            more(o);
         });
         await using var app = builder.Build();
         app.UseVirtualClusterGateway();

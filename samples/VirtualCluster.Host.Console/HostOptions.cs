@@ -11,6 +11,37 @@ internal static class HostOptions
         Hidden = true,
     };
 
+    /// <summary>`--p2p on|off`: peer links (WebRTC data channels) between gateway and agents; off = tunnels only.</summary>
+    public static Option<string> PeerLinks()
+    {
+        var option = new Option<string>("--p2p")
+        {
+            Description = "Peer links between gateway and agents (ICE + DTLS + SCTP data channels), with the tunnel as fallback: on (default) or off (tunnels only).",
+            DefaultValueFactory = _ => "on",
+        };
+        option.AcceptOnlyFromAmong("on", "off");
+        return option;
+    }
+
+    /// <summary>`--p2p-loopback`: offer loopback ICE candidates (everything on one machine, as `local` runs it).</summary>
+    public static Option<bool> PeerLinksOnLoopback() => new("--p2p-loopback")
+    {
+        Description = "Offer loopback ICE candidates too (gateway and agents on one machine).",
+        Hidden = true,
+    };
+
+    /// <summary>`--ice-transport-policy all|relay`: relay = only TURN-relayed candidates (WebRTC's iceTransportPolicy).</summary>
+    public static Option<string> IceTransportPolicy()
+    {
+        var option = new Option<string>("--ice-transport-policy")
+        {
+            Description = "Peer-link candidates: all (default) or relay (only through the cluster's TURN servers).",
+            DefaultValueFactory = _ => "all",
+        };
+        option.AcceptOnlyFromAmong("all", "relay");
+        return option;
+    }
+
     /// <summary>Stops the app when stdin reaches end of file, i.e. when the parent process is gone.</summary>
     public static void WatchStdin(Action stop)
     {

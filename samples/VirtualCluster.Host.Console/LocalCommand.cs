@@ -37,11 +37,18 @@ internal static class LocalCommand
             DefaultValueFactory = _ => true,
         };
         var gatewayPort = new Option<int>("--gateway-port") { Description = "Port of the gateway on 127.0.0.1 (services at http://<service>.localhost:<port>/); 0 runs none.", DefaultValueFactory = _ => 8080 };
-        var command = new Command("local", "Run a local cluster: a control plane, agents and a gateway on this machine.") { dataDir, port, agents, firstPort, docker, dockerEndpoint, share, gatewayPort };
+        var p2p = HostOptions.PeerLinks();
+        var ice = IceOptions.Create();
+        var command = new Command("local", "Run a local cluster: a control plane, agents and a gateway on this machine.") { dataDir, port, agents, firstPort, docker, dockerEndpoint, share, gatewayPort, p2p };
+        foreach (var option in ice.All) command.Options.Add(option);
         command.SetAction(async (parse, _) =>
         {
             var settings = new LocalSettings(Path.GetFullPath(parse.GetValue(dataDir)!), parse.GetValue(port), parse.GetValue(agents), parse.GetValue(firstPort),
-                parse.GetValue(docker)!, parse.GetValue(dockerEndpoint)!, parse.GetValue(share), parse.GetValue(gatewayPort));
+                parse.GetValue(docker)!, parse.GetValue(dockerEndpoint)!, parse.GetValue(share), parse.GetValue(gatewayPort))
+            {
+                PeerLinks = parse.GetValue(p2p)!,
+                IceArguments = ice.Arguments(parse),
+            };
             if (settings.Validate() is { } error)
             {
                 System.Console.Error.WriteLine($"error: {error}");
@@ -55,6 +62,11 @@ internal static class LocalCommand
     private sealed record LocalSettings(string DataDirectory, int Port, int Agents, int FirstServicePort, string Docker, string DockerEndpoint, bool ShareMachine,
         int GatewayPort)
     {
+        /// <summary>"on" or "off": peer links between the gateway and the agents (all on loopback here).</summary>
+        public string PeerLinks { get; init; } = "on";
+        /// <summary>--ice-server/--turn-* flags for the control plane.</summary>
+        public string[] IceArguments { get; init; } = [];
+
         public string Url => $"http://127.0.0.1:{Port}";
         public string GatewayUrl => $"http://127.0.0.1:{GatewayPort}";
         /// <summary>The control plane's template for stable URLs: this cluster's gateway port.</summary>
@@ -86,7 +98,7 @@ internal static class LocalCommand
         {
             var cpDir = Path.Combine(s.DataDirectory, "control-plane");
             var cp = ChildProcess.Start("control-plane",
-                ["control-plane", "--data-dir", cpDir, "--listen", s.Url, .. s.GatewayPort != 0 ? (string[])["--gateway-url", s.StableUrlTemplate] : []],
+                ["control-plane", "--data-dir", cpDir, "--listen", s.Url, .. s.GatewayPort != 0 ? (string[])["--gateway-url", s.StableUrlTemplate] : [], .. s.IceArguments],
                 Path.Combine(logs, "control-plane.log"));
             children.Add(cp);
             using var http = new HttpClient { BaseAddress = new Uri(s.Url), Timeout = TimeSpan.FromSeconds(2) };
@@ -102,7 +114,7 @@ internal static class LocalCommand
                 var gateway = ChildProcess.Start("gateway",
                 [
                     "gateway", "--server", s.Url, "--token-file", Path.Combine(cpDir, ClusterCredentials.AdminTokenFile),
-                    "--listen", s.GatewayUrl, "--domain", "localhost",
+                    "--listen", s.GatewayUrl, "--domain", "localhost", "--p2p", s.PeerLinks, "--p2p-loopback",
                 ], Path.Combine(logs, "gateway.log"));
                 children.Add(gateway);
                 using var probe = new HttpClient { BaseAddress = new Uri(s.GatewayUrl), Timeout = TimeSpan.FromSeconds(2) };
@@ -126,6 +138,8 @@ internal static class LocalCommand
                     .. s.ShareMachine && s.Agents > 1 ? (string[])["--machine-share", $"{i}/{s.Agents}"] : [],
                     // Each agent keeps a tunnel to the gateway: the stable URLs reach instances through it.
                     .. s.GatewayPort != 0 ? (string[])["--gateway", s.GatewayUrl] : [],
+                    // ... and answers the gateway's peer links (data channels), which carry the traffic while they are up.
+                    "--p2p", s.PeerLinks, "--p2p-loopback",
                 ], Path.Combine(logs, $"node-{i}.log"));
                 children.Add(agent);
                 agents[$"node-{i}"] = agent;

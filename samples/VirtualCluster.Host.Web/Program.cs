@@ -18,8 +18,18 @@ builder.Services.AddVirtualClusterControlPlane(options => builder.Configuration.
 // Stable URLs: VirtualCluster:Urls:GatewayUrl / :ClusterDomain in appsettings, or --gateway-url on the command line.
 builder.Services.Configure<ServiceUrlOptions>(builder.Configuration.GetSection("VirtualCluster:Urls"));
 if (builder.Configuration["gateway-url"] is { Length: > 0 } gatewayUrl) builder.Services.Configure<ServiceUrlOptions>(o => o.GatewayUrl = gatewayUrl);
+// The cluster's STUN/TURN servers for peer links (GET /v1/p2p/config): VirtualCluster:P2P in appsettings, or
+// --ice-server stun:...[,turn:...] --turn-user u --turn-password p on the command line.
+builder.Services.Configure<P2POptions>(builder.Configuration.GetSection("VirtualCluster:P2P"));
+if (builder.Configuration["ice-server"] is { Length: > 0 } iceServers)
+    builder.Services.Configure<P2POptions>(o =>
+    {
+        o.IceServers = [.. iceServers.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+        o.TurnUsername = builder.Configuration["turn-user"] ?? o.TurnUsername;
+        o.TurnPassword = builder.Configuration["turn-password"] ?? o.TurnPassword;
+    });
 VirtualCluster.Host.Web.WebHostMembership.Add(builder); // --membership embedded|etcd|consul
-// In-process, agents' tunnel tokens are checked with the cluster's own signing key.
+// In-process, agents' tunnel and signaling tokens are checked with the cluster's own signing key.
 builder.Services.AddSingleton<ITunnelAuthenticator>(sp => new SigningKeyTunnelAuthenticator(sp.GetRequiredService<TokenService>()));
 var ownUrl = (builder.Configuration["Urls"] ?? "http://127.0.0.1:5000").Split(';')[0]
     .Replace("://0.0.0.0", "://127.0.0.1").Replace("://+", "://127.0.0.1").Replace("://*", "://127.0.0.1").Replace("://[::]", "://127.0.0.1");
@@ -27,6 +37,8 @@ builder.Services.AddVirtualClusterGateway(options =>
 {
     options.ControlPlaneUrls = ownUrl; // this same process
     builder.Configuration.GetSection("VirtualCluster:Gateway").Bind(options);
+    // --p2p on|off: peer links to the agents (data channels), with their tunnels as the fallback.
+    if (builder.Configuration["p2p"] is { Length: > 0 } p2p) options.PeerLinks = p2p != "off";
 });
 // The gateway reads the route table through this host's own API, with a token it mints for itself at start.
 builder.Services.AddOptions<GatewayOptions>().PostConfigure<TokenService>((o, tokens) => o.ControlPlaneToken ??= tokens.Issue("gateway", TokenRoles.Admin));

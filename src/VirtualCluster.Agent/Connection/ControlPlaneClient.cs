@@ -41,6 +41,15 @@ internal sealed class ControlPlaneClient(HttpClient http)
         return await ReadAsync<DrainStatus>(response, ct);
     }
 
+    /// <summary>The cluster's STUN/TURN servers for peer links (GET /v1/p2p/config).</summary>
+    public async Task<P2PConfig> P2PConfigAsync(AgentIdentity identity, CancellationToken ct)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Get, "v1/p2p/config");
+        message.Headers.Authorization = new("Bearer", identity.Token);
+        using var response = await http.SendAsync(message, ct);
+        return await ReadAsync<P2PConfig>(response, ct);
+    }
+
     /// <summary>Tells the control plane this node leaves on purpose (Left, not Down).</summary>
     public async Task LeaveAsync(AgentIdentity identity, CancellationToken ct)
     {

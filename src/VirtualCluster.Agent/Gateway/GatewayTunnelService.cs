@@ -25,6 +25,9 @@ internal sealed class GatewayTunnelService(AgentOptions options, InstanceSupervi
     // The identity file appears once the agent has joined; until then there is nothing to authenticate with.
     private string? Token() => AgentIdentity.Load(options.DataDirectory)?.Token;
 
-    private bool IsInstancePort(int port) => supervisor.Snapshot.Any(i =>
+    private bool IsInstancePort(int port) => IsInstancePort(supervisor, port);
+
+    /// <summary>True when <paramref name="port"/> belongs to an instance of this node that runs or is starting: the only ports a gateway may reach.</summary>
+    internal static bool IsInstancePort(InstanceSupervisor supervisor, int port) => supervisor.Snapshot.Any(i =>
         i.State is InstanceState.Running or InstanceState.Starting or InstanceState.Unhealthy && i.Ports is { } ports && ports.Contains(port));
 }

@@ -96,6 +96,18 @@ public sealed class AgentOptions
     /// through which the gateway reaches this node's instances without any inbound port. Default: none.
     /// </summary>
     public string Gateways { get; set; } = "";
+
+    /// <summary>
+    /// Answer peer links (WebRTC data channels) from the gateways besides keeping the tunnels: the gateway then reaches
+    /// instances over a direct (or TURN-relayed) UDP path and uses the tunnel only as the fallback. Default true.
+    /// </summary>
+    public bool PeerLinks { get; set; } = true;
+
+    /// <summary>Offer loopback ICE candidates too (agents and gateway on one machine, as in <c>local</c>). Default false.</summary>
+    public bool PeerLinksOnLoopback { get; set; }
+
+    /// <summary>Use only relayed (TURN) candidates for peer links, as WebRTC's iceTransportPolicy "relay". Default false.</summary>
+    public bool PeerLinksRelayOnly { get; set; }
 }
 
 /// <summary>Whether an agent runs the Docker driver.</summary>

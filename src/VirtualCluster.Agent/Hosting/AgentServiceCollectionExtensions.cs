@@ -66,6 +66,9 @@ public static class AgentServiceCollectionExtensions
         });
         services.AddHostedService(sp => new GatewayTunnelService(sp.GetRequiredService<IOptions<AgentOptions>>().Value,
             sp.GetRequiredService<InstanceSupervisor>(), sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddHostedService(sp => new PeerLinkAgentService(sp.GetRequiredService<IOptions<AgentOptions>>().Value,
+            sp.GetRequiredService<InstanceSupervisor>(), sp.GetRequiredService<ControlPlaneClient>(), sp.GetRequiredService<ILoggerFactory>(),
+            sp.GetRequiredService<TimeProvider>()));
         return services;
     }
 }

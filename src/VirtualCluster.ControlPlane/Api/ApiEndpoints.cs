@@ -20,6 +20,7 @@ public static class ApiEndpoints
 
         v1.MapPost("/join", JoinAsync);
         v1.MapWhoAmI();
+        v1.MapP2PConfig();
         v1.MapPost("/nodes/{id}/heartbeat", HeartbeatAsync).AddEndpointFilterFactory((_, next) => ApiAuth.Require(TokenRoles.Machine, next));
         v1.MapPost("/nodes/{id}/leave", LeaveAsync).AddEndpointFilterFactory((_, next) => ApiAuth.Require(TokenRoles.Machine, next));
         // A user drains any node; an agent drains only itself (before it shuts down).

@@ -43,6 +43,8 @@ public static class ControlPlaneServiceCollectionExtensions
             return new TokenService(credentials.SigningKey, timeProvider: sp.GetRequiredService<TimeProvider>(), audience: credentials.ClusterId);
         });
         services.AddOptions<ServiceUrlOptions>().ValidateOnStart();
+        services.AddOptions<P2POptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<P2POptions>, P2POptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ServiceUrlOptions>, ServiceUrlOptionsValidator>());
         services.AddMetrics();
         services.TryAddSingleton<ControlPlaneMetrics>();

@@ -8,12 +8,22 @@ internal sealed class GatewayMetrics : IDisposable
     private readonly Meter _meter = new("VirtualCluster.Gateway");
     private readonly Counter<long> _requests;
     private readonly Counter<long> _retries;
+    private readonly Counter<long> _dials;
 
     public GatewayMetrics()
     {
         _requests = _meter.CreateCounter<long>("vc.gateway.requests", description: "Requests answered, by service and status (0: cut after the response started)");
         _retries = _meter.CreateCounter<long>("vc.gateway.retries", description: "Requests sent again to another instance after a failed attempt");
+        _dials = _meter.CreateCounter<long>("vcluster.gateway.dials", description: "Connections opened to instances, by path (direct, relayed, tunnel)");
+        _meter.CreateObservableGauge("vcluster.gateway.links", () => (LinkPaths?.Invoke() ?? []).GroupBy(p => p)
+            .Select(g => new Measurement<int>(g.Count(), new KeyValuePair<string, object?>("path", g.Key))),
+            description: "Nodes by how the gateway reaches them (direct, relayed, tunnel, none)");
     }
+
+    /// <summary>The path of every known node now (set by the gateway's dialer).</summary>
+    public Func<IEnumerable<string>>? LinkPaths { get; set; }
+
+    public void Dialed(string path) => _dials.Add(1, new KeyValuePair<string, object?>("path", path));
 
     public void Answered(string service, int status) =>
         _requests.Add(1, new KeyValuePair<string, object?>("service", service), new KeyValuePair<string, object?>("status", status));

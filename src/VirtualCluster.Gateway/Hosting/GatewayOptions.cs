@@ -37,6 +37,21 @@ public sealed class GatewayOptions
 
     /// <summary>Seconds in the <c>Retry-After</c> of a 503 while a service fails over. Default 1.</summary>
     public int RetryAfterSeconds { get; set; } = 1;
+
+    /// <summary>This gateway's name; on the signaling hub it takes part as <c>gateway:&lt;Name&gt;</c>. Default "gateway".</summary>
+    public string Name { get; set; } = "gateway";
+
+    /// <summary>
+    /// Keep a P2P link (ICE + DTLS + SCTP) to every node on the signaling hub and carry proxied connections in its data
+    /// channels, falling back to the node's tunnel. False = tunnels only. Default true.
+    /// </summary>
+    public bool PeerLinks { get; set; } = true;
+
+    /// <summary>Offer loopback ICE candidates too (gateway and agents on one machine, as in <c>local</c>). Default false.</summary>
+    public bool PeerLinksOnLoopback { get; set; }
+
+    /// <summary>Use only relayed (TURN) candidates for peer links, as WebRTC's iceTransportPolicy "relay". Default false.</summary>
+    public bool PeerLinksRelayOnly { get; set; }
 }
 
 /// <summary>Checks <see cref="GatewayOptions"/>; every problem names the option and the fix.</summary>
@@ -57,6 +72,8 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (o.ConnectTimeout <= TimeSpan.Zero) errors.Add("ConnectTimeout must be positive, e.g. 5 s");
         if (o.ActivityTimeout <= TimeSpan.Zero) errors.Add("ActivityTimeout must be positive, e.g. 5 min");
         if (o.RetryAfterSeconds is < 1 or > 3600) errors.Add($"RetryAfterSeconds {o.RetryAfterSeconds} must be between 1 and 3600");
+        if (string.IsNullOrEmpty(o.Name) || o.Name.Length > 63 || !o.Name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_'))
+            errors.Add($"Name \"{o.Name}\" must be 1-63 letters, digits, '-', '.' or '_' (e.g. edge-1)");
         return errors.Count > 0 ? ValidateOptionsResult.Fail(errors) : ValidateOptionsResult.Success;
     }
 }

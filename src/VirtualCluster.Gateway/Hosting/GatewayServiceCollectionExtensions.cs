@@ -8,6 +8,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using VirtualCluster.Api;
 using VirtualCluster.Routing;
+using VirtualCluster.Routing.PeerLinks;
+using VirtualCluster.Routing.Signaling;
 using VirtualCluster.Routing.Tunnel;
 
 namespace VirtualCluster.Gateway;
@@ -34,7 +36,15 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<ITunnelAuthenticator, ControlPlaneTunnelAuthenticator>();
         services.TryAddSingleton(sp => new TunnelHub(sp.GetRequiredService<ITunnelAuthenticator>(), sp.GetRequiredService<IOptions<TunnelOptions>>().Value,
             sp.GetRequiredService<ILogger<TunnelHub>>(), sp.GetRequiredService<TimeProvider>()));
-        services.TryAddSingleton<IStreamDialer>(sp => sp.GetRequiredService<TunnelHub>());
+        // Peer links (data channels) first, the agents' tunnels as the fallback.
+        services.AddOptions<PeerLinkOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PeerLinkOptions>, PeerLinkOptionsValidator>());
+        services.TryAddSingleton<ISignalingAuthenticator>(sp => new TunnelSignalingAuthenticator(sp.GetRequiredService<ITunnelAuthenticator>()));
+        services.AddVirtualClusterSignaling();
+        services.TryAddSingleton<PeerLinkService>();
+        services.AddHostedService(sp => sp.GetRequiredService<PeerLinkService>());
+        services.TryAddSingleton<GatewayDialer>();
+        services.TryAddSingleton<IStreamDialer>(sp => sp.GetRequiredService<GatewayDialer>());
         services.TryAddSingleton<ServiceRouteTable>();
         services.TryAddSingleton<IServiceRouteTable>(sp => sp.GetRequiredService<ServiceRouteTable>());
         services.TryAddSingleton<EndpointSelector>();
@@ -78,10 +88,16 @@ public static class GatewayServiceCollectionExtensions
         return app;
     }
 
-    /// <summary>Maps the gateway's own endpoints: the agents' tunnel (<c>/v1/tunnel</c>) and <c>/v1/gateway/routes</c>.</summary>
+    /// <summary>
+    /// Maps the gateway's own endpoints: the agents' tunnel (<c>/v1/tunnel</c>), the signaling hub
+    /// (<c>/v1/signaling</c>), <c>/v1/gateway/routes</c> and <c>/v1/gateway/links</c>.
+    /// </summary>
     public static IEndpointRouteBuilder MapVirtualClusterGatewayEndpoints(this IEndpointRouteBuilder endpoints)
     {
         endpoints.Map(TunnelClient.Path, (HttpContext context, TunnelHub hub) => hub.AcceptAsync(context));
+        endpoints.MapVirtualClusterSignaling();
+        endpoints.MapGet("/v1/gateway/links", (GatewayDialer dialer, PeerLinkService links, IServiceRouteTable table) =>
+            Results.Json(GatewayLinks.Report(dialer, links, table), VirtualClusterJson.Options));
         endpoints.MapGet("/v1/gateway/routes", (IServiceRouteTable table, TunnelHub hub, IOptions<GatewayOptions> options) => Results.Json(new
         {
             domain = options.Value.Domain,

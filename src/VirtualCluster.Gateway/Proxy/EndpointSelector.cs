@@ -9,7 +9,7 @@ namespace VirtualCluster.Gateway;
 /// are reached directly at their address) not cooling down after a failed connection, the one with fewer requests in
 /// flight of two chosen at random (the "power of two choices": near-least-loaded without scanning or herding).
 /// </summary>
-internal sealed class EndpointSelector(TunnelHub hub, TimeProvider time)
+internal sealed class EndpointSelector(GatewayDialer hub, TimeProvider time)
 {
     private readonly ConcurrentDictionary<string, int> _inFlight = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _coolingUntil = new(StringComparer.Ordinal);
@@ -49,7 +49,7 @@ internal sealed class EndpointSelector(TunnelHub hub, TimeProvider time)
 }
 
 /// <summary>One HTTP connection pool per node; its connections go through the node's tunnel when it has one, else directly.</summary>
-internal sealed class InstanceConnector(IStreamDialer dialer, TunnelHub hub, Microsoft.Extensions.Options.IOptions<GatewayOptions> options) : IDisposable
+internal sealed class InstanceConnector(IStreamDialer dialer, GatewayDialer hub, Microsoft.Extensions.Options.IOptions<GatewayOptions> options) : IDisposable
 {
     private readonly ConcurrentDictionary<string, HttpMessageInvoker> _clients = new(StringComparer.Ordinal);
 
@@ -68,7 +68,7 @@ internal sealed class InstanceConnector(IStreamDialer dialer, TunnelHub hub, Mic
         {
             var port = context.DnsEndPoint.Port;
             if (dialer.CanReach(nodeId)) return await dialer.DialAsync(nodeId, port, ct).ConfigureAwait(false);
-            if (hub.EverConnected(nodeId)) throw new TunnelRefusedException($"node {nodeId} has no tunnel to this gateway now");
+            if (hub.EverConnected(nodeId)) throw new TunnelRefusedException($"node {nodeId} has no peer link or tunnel to this gateway now");
             var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
             try
             {

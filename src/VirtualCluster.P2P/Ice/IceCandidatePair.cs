@@ -61,7 +61,7 @@ public sealed class IceCandidatePair
     /// <summary>When the current check on this pair was started (not retransmitted): how long it has gone unanswered.</summary>
     internal DateTimeOffset? CheckStartedAt { get; set; }
     /// <summary>Time from the start of the check that succeeded to its response (an upper bound of the round trip).</summary>
-    internal TimeSpan? Rtt { get; set; }
+    public TimeSpan? Rtt { get; internal set; }
 
     /// <summary>Pair priority from the controlling agent's point of view (RFC 8445 §6.1.2.3).</summary>
     public ulong PriorityFor(bool localIsControlling) =>

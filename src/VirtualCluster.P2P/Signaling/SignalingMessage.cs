@@ -49,11 +49,17 @@ public abstract record SignalingMessage
 
     /// <summary>True when the required fields are present.</summary>
     public virtual bool HasRequiredFields() => true;
+
+    /// <summary>Optional id of the negotiation this message belongs to, so a peer can drop messages of an older attempt.</summary>
+    public string? Session { get; init; }
 }
 
 /// <summary>The offerer's ICE credentials; the offerer takes the controlling role.</summary>
 public sealed record OfferMessage(string Ufrag, string Pwd) : SignalingMessage
 {
+    /// <summary>Optional full SDP offer (a data-channel peer connection), besides the ICE credentials.</summary>
+    public string? Sdp { get; init; }
+
     /// <inheritdoc />
     public override bool HasRequiredFields() => !string.IsNullOrEmpty(Ufrag) && !string.IsNullOrEmpty(Pwd);
 }
@@ -61,6 +67,9 @@ public sealed record OfferMessage(string Ufrag, string Pwd) : SignalingMessage
 /// <summary>The answerer's ICE credentials.</summary>
 public sealed record AnswerMessage(string Ufrag, string Pwd) : SignalingMessage
 {
+    /// <summary>Optional full SDP answer (a data-channel peer connection), besides the ICE credentials.</summary>
+    public string? Sdp { get; init; }
+
     /// <inheritdoc />
     public override bool HasRequiredFields() => !string.IsNullOrEmpty(Ufrag) && !string.IsNullOrEmpty(Pwd);
 }

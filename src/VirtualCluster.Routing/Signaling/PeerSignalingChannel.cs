@@ -3,15 +3,15 @@ using VirtualCluster.P2P.Signaling;
 
 namespace VirtualCluster.Routing.Signaling;
 
-/// <summary>The signaling channel to one remote peer, carried by a <see cref="SignalingClient"/>'s hub connection.</summary>
+/// <summary>The signaling channel to one remote peer, carried by a participant's hub connection (<see cref="ISignalingEndpoint"/>).</summary>
 public sealed class PeerSignalingChannel : ISignalingChannel
 {
-    private readonly SignalingClient client;
+    private readonly ISignalingEndpoint endpoint;
     private readonly ChannelReader<SignalingMessage> inbox;
 
-    internal PeerSignalingChannel(SignalingClient client, string peer, ChannelReader<SignalingMessage> inbox)
+    internal PeerSignalingChannel(ISignalingEndpoint endpoint, string peer, ChannelReader<SignalingMessage> inbox)
     {
-        this.client = client;
+        this.endpoint = endpoint;
         this.inbox = inbox;
         Peer = peer;
     }
@@ -21,7 +21,7 @@ public sealed class PeerSignalingChannel : ISignalingChannel
 
     /// <inheritdoc />
     public Task SendAsync(SignalingMessage message, CancellationToken cancellationToken = default) =>
-        client.SendAsync(Peer, message, cancellationToken);
+        endpoint.SendAsync(Peer, message, cancellationToken);
 
     /// <inheritdoc />
     public async ValueTask<SignalingMessage?> ReceiveAsync(CancellationToken cancellationToken = default)

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net.WebSockets;
 using System.Text;
 using System.Threading.Channels;
@@ -15,11 +14,11 @@ namespace VirtualCluster.Routing.Signaling;
 /// from a peer wait in that peer's queue (<see cref="SignalingClientOptions.PeerQueueLength"/>, oldest dropped first)
 /// until read. Hub errors (unknown peer, rate limit) arrive on <see cref="Errors"/>.
 /// </remarks>
-public sealed class SignalingClient : IAsyncDisposable
+public sealed class SignalingClient : ISignalingEndpoint, IAsyncDisposable
 {
     private readonly SignalingClientOptions options;
     private readonly TimeProvider time;
-    private readonly ConcurrentDictionary<string, Channel<SignalingMessage>> inboxes = new(StringComparer.Ordinal);
+    private readonly SignalingInboxes inboxes;
     private readonly Channel<SignalingFrame> errors = Channel.CreateBounded<SignalingFrame>(new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.DropOldest });
     private readonly CancellationTokenSource stopping = new();
     private readonly SemaphoreSlim sendLock = new(1, 1);
@@ -35,7 +34,14 @@ public sealed class SignalingClient : IAsyncDisposable
         if (problems.Count > 0) throw new ArgumentException(string.Join(" ", problems), nameof(options));
         this.options = options;
         this.time = time ?? TimeProvider.System;
+        inboxes = new SignalingInboxes(options.PeerQueueLength);
     }
+
+    /// <inheritdoc />
+    public ChannelReader<string> NewPeers => inboxes.NewPeers;
+
+    /// <inheritdoc />
+    public void Release(string peer) => inboxes.Release(peer);
 
     /// <summary>Who the hub says this connection is (set once welcomed).</summary>
     public SignalingIdentity? Identity { get; private set; }
@@ -57,7 +63,7 @@ public sealed class SignalingClient : IAsyncDisposable
     public PeerSignalingChannel ChannelTo(string peer)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(peer);
-        return new PeerSignalingChannel(this, peer, Inbox(peer).Reader);
+        return new PeerSignalingChannel(this, peer, inboxes.Reader(peer));
     }
 
     /// <summary>Sends <paramref name="message"/> to <paramref name="peer"/>, waiting for a connection if there is none.</summary>
@@ -87,9 +93,6 @@ public sealed class SignalingClient : IAsyncDisposable
             await Task.Delay(TimeSpan.FromMilliseconds(50), time, linked.Token).ConfigureAwait(false);
         }
     }
-
-    private Channel<SignalingMessage> Inbox(string peer) => inboxes.GetOrAdd(peer, _ =>
-        Channel.CreateBounded<SignalingMessage>(new BoundedChannelOptions(options.PeerQueueLength) { FullMode = BoundedChannelFullMode.DropOldest }));
 
     private async Task RunAsync()
     {
@@ -155,7 +158,7 @@ public sealed class SignalingClient : IAsyncDisposable
                     break;
                 case "message" when frame.From is not null && frame.Message is { } json
                                     && SignalingMessage.TryParse(json.GetRawText(), out var message):
-                    Inbox(frame.From).Writer.TryWrite(message);
+                    inboxes.Deliver(frame.From, message);
                     break;
                 case "error":
                     errors.Writer.TryWrite(frame);
@@ -181,7 +184,7 @@ public sealed class SignalingClient : IAsyncDisposable
             {
             }
         }
-        foreach (var inbox in inboxes.Values) inbox.Writer.TryComplete();
+        inboxes.CompleteAll();
         errors.Writer.TryComplete();
         stopping.Dispose();
         sendLock.Dispose();

@@ -59,6 +59,36 @@ public sealed partial class SignalingHub
     /// <summary>Frames queued for a peer (0 when not connected); bounded by <see cref="SignalingHubOptions.SendQueueLength"/>.</summary>
     public int QueuedFor(string cluster, string peer) => peers.TryGetValue((cluster, peer), out var p) ? p.Queued : 0;
 
+    /// <summary>Names a gateway's in-process participant starts with (<c>gateway:&lt;name&gt;</c>); no WebSocket peer may use them.</summary>
+    public const string LocalPeerPrefix = "gateway:";
+
+    /// <summary>
+    /// The peers of <paramref name="cluster"/> connected now (over WebSockets or in-process), each with the id of its
+    /// connection, which changes when the peer reconnects.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, long>> PeersIn(string cluster) =>
+        peers.Where(p => p.Key.Cluster == cluster).Select(p => KeyValuePair.Create(p.Key.Peer, p.Value.Connection)).ToList();
+
+    /// <summary>
+    /// Joins the hub as an in-process peer (a gateway that takes part in signaling itself). Its name must start with
+    /// <see cref="LocalPeerPrefix"/>. Dispose the participant to leave.
+    /// </summary>
+    public LocalSignalingParticipant AttachLocal(SignalingIdentity identity, int peerQueueLength = 256)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        if (!identity.Peer.StartsWith(LocalPeerPrefix, StringComparison.Ordinal))
+            throw new ArgumentException($"an in-process participant's name must start with \"{LocalPeerPrefix}\", e.g. gateway:edge-1", nameof(identity));
+        var peer = new SignalingPeer(identity, null, options.SendQueueLength, CancellationToken.None);
+        Register(peer);
+        return new LocalSignalingParticipant(this, peer, peerQueueLength);
+    }
+
+    internal void Detach(SignalingPeer peer)
+    {
+        if (peers.TryRemove(KeyValuePair.Create((peer.Identity.Cluster, peer.Identity.Peer), peer))) Log.Disconnected(logger, peer.Identity.Cluster, peer.Identity.Peer);
+        peer.RequestClose(WebSocketCloseStatus.NormalClosure, "bye");
+    }
+
     /// <summary>Serves one HTTP request: authenticates it, upgrades it to a WebSocket and relays its frames until it closes.</summary>
     public async Task HandleAsync(HttpContext context)
     {
@@ -74,6 +104,11 @@ public sealed partial class SignalingHub
         if (authentication.Identity is not { } identity)
         {
             await RejectAsync(context, 401, authentication.Error ?? "invalid token");
+            return;
+        }
+        if (identity.Peer.StartsWith(LocalPeerPrefix, StringComparison.Ordinal))
+        {
+            await RejectAsync(context, 403, $"peer names starting with \"{LocalPeerPrefix}\" belong to gateways' in-process participants; connect with an agent's machine token");
             return;
         }
         if (peers.Count >= options.MaxPeers && !peers.ContainsKey((identity.Cluster, identity.Peer)))
@@ -197,10 +232,16 @@ public sealed partial class SignalingHub
         var cluster = sender.Identity.Cluster;
         if (frame.Cluster is not null && frame.Cluster != cluster)
             return (SignalingErrorCodes.WrongCluster, $"this connection belongs to cluster \"{cluster}\"; it cannot address another cluster", frame.To);
-        if (!peers.TryGetValue((cluster, frame.To), out var target) || target == sender)
-            return (SignalingErrorCodes.UnknownPeer, $"no peer \"{frame.To}\" is connected in this cluster", frame.To);
-        if (!target.TryEnqueue(SignalingFrame.Relay(sender.Identity.Peer, frame.Message)))
-            return (SignalingErrorCodes.PeerBusy, $"peer \"{frame.To}\" is not reading its messages; try again later", frame.To);
+        return Deliver(sender, frame.To, frame.Message);
+    }
+
+    /// <summary>Relays <paramref name="message"/> from <paramref name="sender"/> to <paramref name="to"/> of the same cluster; an error code and detail when it cannot.</summary>
+    internal (string? Code, string? Detail, string? To) Deliver(SignalingPeer sender, string to, P2P.Signaling.SignalingMessage message)
+    {
+        if (!peers.TryGetValue((sender.Identity.Cluster, to), out var target) || target == sender)
+            return (SignalingErrorCodes.UnknownPeer, $"no peer \"{to}\" is connected in this cluster", to);
+        if (!target.TryEnqueue(SignalingFrame.Relay(sender.Identity.Peer, message)))
+            return (SignalingErrorCodes.PeerBusy, $"peer \"{to}\" is not reading its messages; try again later", to);
         relayed.Add(1);
         return (null, null, null);
     }

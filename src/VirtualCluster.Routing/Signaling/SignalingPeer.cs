@@ -19,17 +19,28 @@ internal sealed class SignalingPeer : IDisposable
     private string closeReason = "";
     private int closing;
 
-    public SignalingPeer(SignalingIdentity identity, WebSocket socket, int queueLength, CancellationToken aborted)
+    private readonly WebSocket? socket;
+
+    /// <param name="socket">The peer's WebSocket; null for an in-process participant, which reads <see cref="Outbox"/> itself.</param>
+    public SignalingPeer(SignalingIdentity identity, WebSocket? socket, int queueLength, CancellationToken aborted)
     {
         Identity = identity;
-        Socket = socket;
+        this.socket = socket;
         outbox = Channel.CreateBounded<string>(new BoundedChannelOptions(queueLength) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         lifetime = CancellationTokenSource.CreateLinkedTokenSource(aborted);
     }
 
     public SignalingIdentity Identity { get; }
 
-    public WebSocket Socket { get; }
+    private static long connections;
+
+    /// <summary>Unique per connection: a peer that reconnects gets a new one (its peers learn it restarted, or lost its network).</summary>
+    public long Connection { get; } = Interlocked.Increment(ref connections);
+
+    public WebSocket Socket => socket ?? throw new InvalidOperationException("an in-process participant has no socket");
+
+    /// <summary>The frames queued for this peer (read by the writer loop, or by an in-process participant).</summary>
+    public ChannelReader<string> Outbox => outbox.Reader;
 
     /// <summary>Cancelled when the connection must stop at once.</summary>
     public CancellationToken Lifetime => lifetime.Token;
@@ -82,13 +93,13 @@ internal sealed class SignalingPeer : IDisposable
         catch (ObjectDisposedException)
         {
         }
-        Socket.Abort();
+        socket?.Abort();
     }
 
     public void Dispose()
     {
         outbox.Writer.TryComplete();
         lifetime.Dispose();
-        Socket.Dispose();
+        socket?.Dispose();
     }
 }

@@ -17,16 +17,18 @@ internal sealed class GatewayStack : IAsyncDisposable
     public TestProcess Gateway { get; }
     public int Port { get; }
 
-    public static async Task<GatewayStack> StartAsync(int agents)
+    /// <param name="agentArgs">More flags per agent (1-based), e.g. --p2p off.</param>
+    /// <param name="gatewayArgs">More flags for the gateway.</param>
+    public static async Task<GatewayStack> StartAsync(int agents, Func<int, IEnumerable<string>>? agentArgs = null, IEnumerable<string>? gatewayArgs = null)
     {
         var port = Wait.FreePort();
         var gatewayUrl = $"http://127.0.0.1:{port}";
-        var cluster = await ManualCluster.StartAsync(agents, _ => ["--gateway", gatewayUrl]);
+        var cluster = await ManualCluster.StartAsync(agents, i => ["--gateway", gatewayUrl, .. agentArgs?.Invoke(i) ?? []]);
         TestProcess? gateway = null;
         try
         {
             gateway = TestProcess.StartDotnet(RepoPaths.HostDll,
-                ["gateway", "--server", cluster.Url, "--token-file", Path.Combine(cluster.Directory, "cp", "admin.token"), "--listen", gatewayUrl]);
+                ["gateway", "--server", cluster.Url, "--token-file", Path.Combine(cluster.Directory, "cp", "admin.token"), "--listen", gatewayUrl, .. gatewayArgs ?? []]);
             var stack = new GatewayStack(cluster, gateway, port);
             await Wait.UntilAsync(async () => (await stack.TunnelsAsync()).Count == agents, TimeSpan.FromSeconds(90), $"{agents} agent tunnels to the gateway");
             return stack;
@@ -65,6 +67,33 @@ internal sealed class GatewayStack : IAsyncDisposable
         return await api.WaitRunningAsync(name, TimeSpan.FromSeconds(120));
     }
 
+    /// <summary>The gateway's GET /v1/gateway/links, one entry per node.</summary>
+    public async Task<List<LinkView>> LinksAsync()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
+        var text = await http.GetStringAsync($"http://127.0.0.1:{Port}/v1/gateway/links");
+        return JsonSerializer.Deserialize<List<LinkView>>(text, VirtualClusterJson.Options)!;
+    }
+
+    /// <summary>Waits until <paramref name="node"/>'s entry in /v1/gateway/links satisfies <paramref name="condition"/>.</summary>
+    public async Task<LinkView> WaitLinkAsync(string node, Func<LinkView, bool> condition, string what, TimeSpan? timeout = null)
+    {
+        LinkView? last = null;
+        try
+        {
+            await Wait.UntilAsync(async () =>
+            {
+                last = (await LinksAsync()).FirstOrDefault(l => l.Node == node);
+                return last is not null && condition(last);
+            }, timeout ?? TimeSpan.FromSeconds(60), what);
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}; last /v1/gateway/links entry: {last?.ToString() ?? "none"}");
+        }
+        return last!;
+    }
+
     public string Diagnostics() => "--- gateway\n" + string.Join('\n', Gateway.Output.Split('\n').TakeLast(100));
 
     public async ValueTask DisposeAsync()
@@ -73,3 +102,7 @@ internal sealed class GatewayStack : IAsyncDisposable
         await Cluster.DisposeAsync();
     }
 }
+
+/// <summary>One row of GET /v1/gateway/links.</summary>
+internal sealed record LinkView(string Node, string Path, string State, double? RttMs, long BytesSent, long BytesReceived,
+    DateTimeOffset? Since, string? LastError, long Dials, long TunnelDials);

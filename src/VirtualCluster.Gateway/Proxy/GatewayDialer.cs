@@ -1,0 +1,66 @@
+using System.Collections.Concurrent;
+using VirtualCluster.Routing;
+using VirtualCluster.Routing.Tunnel;
+
+namespace VirtualCluster.Gateway;
+
+/// <summary>
+/// How the proxy reaches a node: over its peer link when one is up (a data channel per connection), else through its
+/// tunnel (the fallback when UDP is blocked), else not at all.
+/// </summary>
+internal sealed class GatewayDialer : IStreamDialer
+{
+    private readonly TunnelHub hub;
+    private readonly PeerLinkService links;
+    private readonly GatewayMetrics metrics;
+    private readonly ConcurrentDictionary<string, long> tunnelDials = new(StringComparer.Ordinal);
+
+    public GatewayDialer(TunnelHub hub, PeerLinkService links, GatewayMetrics metrics)
+    {
+        this.hub = hub;
+        this.links = links;
+        this.metrics = metrics;
+        metrics.LinkPaths = () => Nodes().Select(PathOf);
+    }
+
+    public bool CanReach(string nodeId) => links.IsConnected(nodeId) || hub.CanReach(nodeId);
+
+    /// <summary>True when the node ever had a link or a tunnel: for it, having neither now means "unreachable".</summary>
+    public bool EverConnected(string nodeId) => hub.EverConnected(nodeId) || links.EverConnected(nodeId);
+
+    public async ValueTask<Stream> DialAsync(string nodeId, int port, CancellationToken cancellationToken = default)
+    {
+        if (links.IsConnected(nodeId))
+        {
+            try
+            {
+                var stream = await links.DialAsync(nodeId, port, cancellationToken).ConfigureAwait(false);
+                metrics.Dialed(links.Links.FirstOrDefault(l => l.Node == nodeId)?.Path ?? "direct");
+                return stream;
+            }
+            catch (IOException) when (hub.CanReach(nodeId))
+            {
+                // The link broke while opening: the tunnel still works.
+            }
+        }
+        if (!hub.CanReach(nodeId)) throw new TunnelRefusedException($"node {nodeId} has no peer link or tunnel to this gateway now");
+        var tunneled = await hub.DialAsync(nodeId, port, cancellationToken).ConfigureAwait(false);
+        tunnelDials.AddOrUpdate(nodeId, 1, (_, n) => n + 1);
+        metrics.Dialed("tunnel");
+        return tunneled;
+    }
+
+    /// <summary>Connections opened to <paramref name="nodeId"/> through its tunnel.</summary>
+    public long TunnelDials(string nodeId) => tunnelDials.GetValueOrDefault(nodeId);
+
+    /// <summary>Nodes with a link (any state) or a tunnel.</summary>
+    public IEnumerable<string> Nodes() => links.Links.Select(l => l.Node).Union(hub.Nodes, StringComparer.Ordinal);
+
+    /// <summary>"direct" or "relayed" over a connected link, else "tunnel" when the tunnel is up, else "none".</summary>
+    public string PathOf(string nodeId)
+    {
+        var link = links.Links.FirstOrDefault(l => l.Node == nodeId);
+        if (link is { State: "connected", Path: { } path } && links.IsConnected(nodeId)) return path;
+        return hub.CanReach(nodeId) ? "tunnel" : "none";
+    }
+}

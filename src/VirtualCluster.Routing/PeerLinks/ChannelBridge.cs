@@ -1,0 +1,104 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using VirtualCluster.P2P.DataChannels;
+
+namespace VirtualCluster.Routing.PeerLinks;
+
+/// <summary>Agent side of one channel: checks the label and the port, connects to loopback, answers, and copies both ways.</summary>
+internal static partial class ChannelBridge
+{
+    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
+
+    public static async Task ServeAsync(DataChannel channel, string peer, Func<int, bool> isInstancePort, long highWaterMark, ILogger logger)
+    {
+        try
+        {
+            if (!ChannelProtocol.TryParseLabel(channel.Label, out var port, out var error))
+            {
+                Refuse(channel, peer, error, logger);
+                return;
+            }
+            if (!channel.Ordered || channel.MaxRetransmits is not null || channel.MaxPacketLifeTime is not null)
+            {
+                Refuse(channel, peer, "a proxied connection needs a reliable, ordered channel", logger);
+                return;
+            }
+            if (!isInstancePort(port))
+            {
+                Refuse(channel, peer, $"port {port} is not a port of an instance running on this node", logger);
+                return;
+            }
+            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                using var timeout = new CancellationTokenSource(ConnectTimeout);
+                await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException)
+            {
+                socket.Dispose();
+                Refuse(channel, peer, $"nothing answers on 127.0.0.1:{port} ({(e is SocketException s ? s.SocketErrorCode.ToString() : "timed out")})", logger);
+                return;
+            }
+            if (channel.State != DataChannelState.Open)
+            {
+                socket.Dispose();
+                return;
+            }
+            var stream = new DataChannelStream(channel, highWaterMark);
+            var local = new NetworkStream(socket, ownsSocket: true);
+            channel.Send(ChannelProtocol.Ok);
+            await BridgeAsync(stream, local).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or ObjectDisposedException)
+        {
+            // The channel or the link went away while setting up: nothing to answer to.
+            channel.Close();
+        }
+    }
+
+    /// <summary>Copies both ways until either side ends, then closes both (a data channel has no half close).</summary>
+    public static async Task BridgeAsync(Stream channel, Stream local)
+    {
+        var up = PumpAsync(local, channel);
+        var down = PumpAsync(channel, local);
+        await Task.WhenAny(up, down).ConfigureAwait(false);
+        // Closing the channel still sends what is queued, then resets the stream: the peer reads everything, then EOF.
+        await channel.DisposeAsync().ConfigureAwait(false);
+        await local.DisposeAsync().ConfigureAwait(false);
+        await Task.WhenAll(up, down).ConfigureAwait(false);
+    }
+
+    private static async Task PumpAsync(Stream from, Stream to)
+    {
+        var buffer = new byte[32 * 1024];
+        try
+        {
+            int n;
+            while ((n = await from.ReadAsync(buffer).ConfigureAwait(false)) > 0)
+                await to.WriteAsync(buffer.AsMemory(0, n)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException or SocketException or InvalidOperationException)
+        {
+            // The other side went away; BridgeAsync closes both.
+        }
+    }
+
+    private static void Refuse(DataChannel channel, string peer, string reason, ILogger logger)
+    {
+        LogRefused(logger, peer, ChannelProtocol.Shorten(channel.Label), reason);
+        try
+        {
+            if (channel.State == DataChannelState.Open) channel.Send(ChannelProtocol.RefusedPrefix + reason);
+        }
+        catch (InvalidOperationException)
+        {
+            // Closed meanwhile.
+        }
+        channel.Close();
+    }
+
+    [LoggerMessage(5301, LogLevel.Information, "Peer link: channel {Label} from {Peer} refused: {Reason}")]
+    private static partial void LogRefused(ILogger logger, string peer, string label, string reason);
+}
