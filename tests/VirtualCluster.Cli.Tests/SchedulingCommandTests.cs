@@ -103,6 +103,67 @@ public sealed class SchedulingCommandTests
         Assert.Empty(_handler.Requests);
     }
 
+    private static RebalanceResponse Consolidation(bool applied, IReadOnlyList<string>? deferred = null) => new(
+        new RebalancePlan([new RebalanceMove("hello-aaaa1111", "hello", "node-2-id", "node-2", "node-1-id", "node-1", -0.02),
+                           new RebalanceMove("hello-bbbb2222", "hello", "node-3-id", "node-3", "node-1-id", "node-1", -0.01)], 0.01, 0.04, 5,
+            "2 move(s) free 2 node(s): 3 in use before, 1 after", ["node-2", "node-3"]),
+        applied, applied ? ["hello-cccc3333"] : [], deferred);
+
+    [Fact]
+    public async Task Rebalance_consolidate_only_shows_the_nodes_it_would_free_unless_applied()
+    {
+        _handler.Respond(HttpMethod.Post, "/v1/rebalance", HttpStatusCode.OK, Consolidation(applied: false));
+
+        var result = await Cli.RunAsync(_handler, "rebalance", "--consolidate", "--max-moves", "10");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var body = JsonSerializer.Deserialize<RebalanceRequest>(Assert.Single(_handler.Requests).Body!, VirtualClusterJson.Options)!;
+        Assert.True(body.Consolidate);
+        Assert.True(body.DryRun);
+        Assert.Equal(10, body.MaxMoves);
+        foreach (var text in new[] { "2 move(s) free 2 node(s)", "nodes freed: node-2, node-3", "hello-aaaa1111", "hello-bbbb2222", "add --apply" })
+            Assert.Contains(text, result.Out);
+    }
+
+    [Fact]
+    public async Task Rebalance_consolidate_apply_starts_the_moves_and_says_which_wait()
+    {
+        _handler.Respond(HttpMethod.Post, "/v1/rebalance", HttpStatusCode.OK, Consolidation(applied: true, deferred: ["hello-bbbb2222"]));
+
+        var result = await Cli.RunAsync(_handler, "rebalance", "--consolidate", "--apply");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var body = JsonSerializer.Deserialize<RebalanceRequest>(Assert.Single(_handler.Requests).Body!, VirtualClusterJson.Options)!;
+        Assert.True(body.Consolidate);
+        Assert.False(body.DryRun);
+        Assert.Equal(5, body.MaxMoves);
+        Assert.Contains("started 1 move(s): new instances hello-cccc3333", result.Out);
+        Assert.Contains("1 move(s) wait for room that the started moves free (hello-bbbb2222); run the same command again", result.Out);
+    }
+
+    [Fact]
+    public async Task Rebalance_rejects_apply_with_dry_run_before_calling()
+    {
+        var result = await Cli.RunAsync(_handler, "rebalance", "--consolidate", "--apply", "--dry-run");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--apply and --dry-run cannot be combined", result.Err);
+        Assert.Empty(_handler.Requests);
+    }
+
+    [Theory]
+    [InlineData("101")]
+    [InlineData("-5")]
+    [InlineData("ten")]
+    public async Task Rebalance_consolidate_rejects_a_bad_budget_before_calling(string moves)
+    {
+        var result = await Cli.RunAsync(_handler, "rebalance", "--consolidate", "--max-moves", moves);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--max-moves", result.Err);
+        Assert.Empty(_handler.Requests);
+    }
+
     [Fact]
     public async Task Status_shows_the_capacity_forecast_and_fits()
     {

@@ -16,10 +16,15 @@ public sealed record ServiceExplanation(string Service, IReadOnlyList<InstanceSc
 /// <summary>Body of POST /v1/rebalance.</summary>
 /// <param name="DryRun">Only compute the plan (the default).</param>
 /// <param name="MaxMoves">Disruption budget: most instances moved; default 5, at most 100.</param>
-public sealed record RebalanceRequest(bool DryRun = true, int? MaxMoves = null);
+/// <param name="Consolidate">Pack the instances onto fewer nodes (free whole nodes) instead of evening out utilization.</param>
+public sealed record RebalanceRequest(bool DryRun = true, int? MaxMoves = null, bool Consolidate = false);
 
 /// <summary>Answer of POST /v1/rebalance.</summary>
 /// <param name="Plan">The plan.</param>
 /// <param name="Applied">True when the moves were started (new instances placed; the old ones stop once the new run).</param>
 /// <param name="NewInstances">Ids of the instances created by applying the plan.</param>
-public sealed record RebalanceResponse(RebalancePlan Plan, bool Applied, IReadOnlyList<string> NewInstances);
+/// <param name="Deferred">
+/// Instances of the plan not moved yet: their target has room only once an earlier move has finished (the instance
+/// it replaces keeps its reservation until the new one runs). Rebalancing again after those moves finish starts them.
+/// </param>
+public sealed record RebalanceResponse(RebalancePlan Plan, bool Applied, IReadOnlyList<string> NewInstances, IReadOnlyList<string>? Deferred = null);

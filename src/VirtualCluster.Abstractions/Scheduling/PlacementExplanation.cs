@@ -35,4 +35,6 @@ public sealed record PlacementExplanation(
 public sealed record RebalanceMove(string InstanceId, string Service, string FromNodeId, string FromNode, string ToNodeId, string ToNode, double Gain);
 
 /// <summary>A rebalancing plan: moves in order, and the imbalance (population variance of node utilization) before and after.</summary>
-public sealed record RebalancePlan(IReadOnlyList<RebalanceMove> Moves, double ImbalanceBefore, double ImbalanceAfter, int Budget, string Summary);
+/// <param name="FreedNodes">Names of the nodes the moves leave with nothing reserved (a consolidation plan; null for a plan that evens out utilization).</param>
+public sealed record RebalancePlan(IReadOnlyList<RebalanceMove> Moves, double ImbalanceBefore, double ImbalanceAfter, int Budget, string Summary,
+    IReadOnlyList<string>? FreedNodes = null);

@@ -12,10 +12,12 @@ public sealed partial class ClusterService
     public const int MaxRebalanceMoves = 100;
 
     /// <summary>
-    /// Plans moves of running instances that even out node utilization within the budget and, unless
+    /// Plans moves of running instances that even out node utilization (or, with
+    /// <see cref="RebalanceRequest.Consolidate"/>, that free whole nodes) within the budget and, unless
     /// <see cref="RebalanceRequest.DryRun"/>, applies them: each move places a new instance on the target node at
     /// once; the old instance is stopped only after the new one reports Running (<see cref="CompleteMovesAsync"/>).
-    /// A new instance that fails is stopped and the old one keeps running.
+    /// A new instance that fails is stopped and the old one keeps running. A move whose target has room only once an
+    /// earlier move has finished is left for a later rebalance (<see cref="RebalanceResponse.Deferred"/>).
     /// </summary>
     public async Task<AgentOutcome<RebalanceResponse>> RebalanceAsync(RebalanceRequest request, CancellationToken ct)
     {
@@ -34,17 +36,26 @@ public sealed partial class ClusterService
                 .OrderBy(i => i.Id, StringComparer.Ordinal)
                 .Select(i => new PlacedInstance(i.Id, services[i.Service].Spec, i.NodeId))
                 .ToList();
-            var plan = RebalancePlanner.Plan(Pipeline, candidates, movable, budget);
-            if (request.DryRun || plan.Moves.Count == 0) return new(200, new RebalanceResponse(plan, false, []), null);
+            // Consolidation searches within the default 100 ms budget, on this service's clock.
+            var plan = request.Consolidate
+                ? RebalancePlanner.Consolidate(Pipeline, candidates, movable, budget, new BatchOptions { TimeProvider = _time })
+                : RebalancePlanner.Plan(Pipeline, candidates, movable, budget);
+            if (request.DryRun || plan.Moves.Count == 0) return new(200, new RebalanceResponse(plan, false, [], []), null);
 
+            // Sources keep their reservations here: the old instance runs until the new one does.
             var state = Pipeline.CreateState(candidates);
             var created = new List<string>();
+            var deferred = new List<string>();
             foreach (var move in plan.Moves)
             {
                 var spec = services[move.Service].Spec;
                 var target = state.IndexOf(move.ToNodeId);
                 var context = Pipeline.Pipeline.CreateContext(state, spec);
-                if (target < 0 || !Pipeline.Pipeline.IsFeasible(context, target)) continue;
+                if (target < 0 || !Pipeline.Pipeline.IsFeasible(context, target))
+                {
+                    deferred.Add(move.InstanceId);
+                    continue;
+                }
                 var ports = state.Reserve(target, spec);
                 var placement = new Placement(move.ToNodeId, ports, Pipeline.Pipeline.ScoreNode(context, target).Total);
                 // Replaces marks it as a move: if it fails, the failover logic leaves it to CompleteMovesAsync.
@@ -54,7 +65,7 @@ public sealed partial class ClusterService
                 await RecordAsync("instance.moving", spec.Name,
                     $"rebalance: {instance.Id} placed on {move.ToNode} to replace {move.InstanceId} on {move.FromNode}", ct);
             }
-            return new(200, new RebalanceResponse(plan, true, created), null);
+            return new(200, new RebalanceResponse(plan, true, created, deferred), null);
         }
         finally
         {

@@ -70,7 +70,7 @@ public static partial class RebalancePlanner
             return Plan(nodes, located, order, from, to, before, alive, maxMoves, usedBefore, freed, scheduler);
         }
         var summary = refused ?? $"nothing to free: no layout found on fewer than {usedBefore} node(s) within the time budget";
-        return new RebalancePlan([], Math.Round(before, 6), Math.Round(before, 6), maxMoves, summary);
+        return new RebalancePlan([], Math.Round(before, 6), Math.Round(before, 6), maxMoves, summary, []);
     }
 
     /// <summary>
@@ -108,6 +108,7 @@ public static partial class RebalancePlanner
         int[] from, int[] to, double before, List<int> alive, int maxMoves, int usedBefore, int freed, PipelineScheduler scheduler)
     {
         var state = scheduler.CreateState(nodes);
+        var inUse = Enumerable.Range(0, state.Count).Where(i => InUse(state, i)).ToList();
         var moves = new List<RebalanceMove>(order.Count);
         var current = before;
         foreach (var k in order)
@@ -122,6 +123,14 @@ public static partial class RebalancePlanner
         }
         var summary = string.Create(CultureInfo.InvariantCulture,
             $"{moves.Count} move(s) free {freed} node(s): {usedBefore} in use before, {usedBefore - freed} after");
-        return new RebalancePlan(moves, Math.Round(before, 6), Math.Round(current, 6), maxMoves, summary);
+        var emptied = inUse.Where(i => !InUse(state, i)).Select(i => state.Node(i).Name).ToList();
+        return new RebalancePlan(moves, Math.Round(before, 6), Math.Round(current, 6), maxMoves, summary, emptied);
+    }
+
+    /// <summary>A node is in use while anything is reserved on it (the same test as <see cref="BatchPlacer.NodesUsed"/>).</summary>
+    private static bool InUse(ClusterState state, int node)
+    {
+        var a = state.Allocated(node);
+        return a.CpuMillicores > 0 || a.MemoryBytes > 0 || a.DiskBytes > 0 || a.Gpus > 0;
     }
 }

@@ -10,7 +10,7 @@ using VirtualCluster.Scheduling;
 namespace VirtualCluster.ControlPlane.Tests.Cluster;
 
 /// <summary>Explanations, capacity forecasts and rebalancing on a real SQLite store and virtual time.</summary>
-public sealed class SchedulingTests : IDisposable
+public sealed partial class SchedulingTests : IDisposable
 {
     private const long Gi = 1L << 30;
     private readonly string _dir = Directory.CreateTempSubdirectory("vc-sched-").FullName;
