@@ -9,9 +9,10 @@ internal sealed class ApiClient : IDisposable
 {
     private readonly HttpClient _http;
 
-    public ApiClient(string url, string? token)
+    /// <param name="handler">How to connect (e.g. from inside a network namespace); the client disposes it.</param>
+    public ApiClient(string url, string? token, HttpMessageHandler? handler = null)
     {
-        _http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(5) };
+        _http = new HttpClient(handler ?? new HttpClientHandler()) { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(5) };
         if (token is not null) _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
     }
 

@@ -21,10 +21,13 @@ internal sealed partial class TestProcess : IDisposable
         get { lock (_output) return _output.ToString(); }
     }
 
-    /// <summary>Starts `dotnet dll args...` in the repository root with stdin kept open.</summary>
-    public static TestProcess StartDotnet(string dll, IEnumerable<string> args, IDictionary<string, string>? env = null)
+    /// <summary>
+    /// Starts `dotnet dll args...` in the repository root with stdin kept open; inside network namespace
+    /// <paramref name="netns"/> when given (`ip netns exec` replaces itself with dotnet, so <see cref="Pid"/> is dotnet's).
+    /// </summary>
+    public static TestProcess StartDotnet(string dll, IEnumerable<string> args, IDictionary<string, string>? env = null, string? netns = null)
     {
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(netns is null ? "dotnet" : "ip")
         {
             WorkingDirectory = RepoPaths.Root,
             RedirectStandardOutput = true,
@@ -32,6 +35,7 @@ internal sealed partial class TestProcess : IDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        if (netns is not null) foreach (var a in new[] { "netns", "exec", netns, "dotnet" }) info.ArgumentList.Add(a);
         info.ArgumentList.Add(dll);
         foreach (var a in args) info.ArgumentList.Add(a);
         foreach (var (k, v) in env ?? new Dictionary<string, string>()) info.Environment[k] = v;

@@ -17,6 +17,8 @@ internal sealed partial class Chromium : IAsyncDisposable
     private readonly Process _process;
     private readonly string _profile;
     private readonly ClientWebSocket _socket = new();
+    // Kept for the page's WebSocket, which came from its connection pool.
+    private readonly SocketsHttpHandler _handler = new() { UseProxy = false };
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private int _nextId;
     private readonly Dictionary<int, TaskCompletionSource<JsonObject>> _pending = [];
@@ -31,18 +33,24 @@ internal sealed partial class Chromium : IAsyncDisposable
     public static string? UnavailableReason() =>
         File.Exists("/usr/bin/chromium") ? null : "chromium is not installed: run scripts/install-p2p-deps.sh as root (apt-get install -y chromium)";
 
-    /// <summary>Starts the browser on <paramref name="url"/> and attaches to that page.</summary>
-    public static async Task<Chromium> StartAsync(string url, TimeSpan timeout)
+    /// <summary>
+    /// Starts the browser on <paramref name="url"/> and attaches to that page. With <paramref name="netns"/> it runs
+    /// inside that network namespace, and <paramref name="connect"/> must open TCP connections in the same namespace
+    /// (its DevTools endpoint listens on that namespace's loopback).
+    /// </summary>
+    public static async Task<Chromium> StartAsync(string url, TimeSpan timeout, string? netns = null, IEnumerable<string>? extraArgs = null,
+        Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>>? connect = null)
     {
         if (UnavailableReason() is { } reason) throw new InvalidOperationException(reason);
         var profile = Directory.CreateTempSubdirectory("vcdtls-chromium-").FullName;
-        var info = new ProcessStartInfo("/usr/bin/chromium") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        var info = new ProcessStartInfo(netns is null ? "/usr/bin/chromium" : "ip") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        if (netns is not null) foreach (var a in new[] { "netns", "exec", netns, "/usr/bin/chromium" }) info.ArgumentList.Add(a);
         foreach (var a in new[]
         {
             "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update",
             "--disable-sync", $"--user-data-dir={profile}", "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1",
-            "--disable-features=WebRtcHideLocalIpsWithMdns", "--allow-loopback-in-peer-connection", url,
-        }) info.ArgumentList.Add(a);
+            "--disable-features=WebRtcHideLocalIpsWithMdns", "--allow-loopback-in-peer-connection",
+        }.Concat(extraArgs ?? []).Append(url)) info.ArgumentList.Add(a);
         var process = Process.Start(info)!;
         var chromium = new Chromium(process, profile);
         try
@@ -55,7 +63,9 @@ internal sealed partial class Chromium : IAsyncDisposable
             process.BeginErrorReadLine();
             process.BeginOutputReadLine();
             var browser = await endpoint.Task.WaitAsync(timeout);
-            using var http = new HttpClient();
+            var handler = chromium._handler;
+            if (connect is not null) handler.ConnectCallback = connect;
+            using var http = new HttpClient(handler, disposeHandler: false);
             var deadline = DateTime.UtcNow + timeout;
             string? pageSocket = null;
             while (pageSocket is null)
@@ -68,7 +78,8 @@ internal sealed partial class Chromium : IAsyncDisposable
                     await Task.Delay(50);
                 }
             }
-            await chromium._socket.ConnectAsync(new Uri(pageSocket), CancellationToken.None);
+            using var invoker = new HttpMessageInvoker(handler, disposeHandler: false);
+            await chromium._socket.ConnectAsync(new Uri(pageSocket), invoker, CancellationToken.None);
             chromium._reader = chromium.ReadLoopAsync();
             return chromium;
         }
@@ -149,6 +160,7 @@ internal sealed partial class Chromium : IAsyncDisposable
         {
         }
         _socket.Dispose();
+        _handler.Dispose();
         if (_reader is not null) await Task.WhenAny(_reader, Task.Delay(1000));
         _process.Dispose();
         try

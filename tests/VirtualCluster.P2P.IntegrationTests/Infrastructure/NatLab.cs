@@ -15,7 +15,8 @@ public enum NatType
 public sealed record Home(string Name, NatType Nat, string Namespace, string RouterNamespace, string HostAddress, string RouterAddress);
 
 /// <summary>
-/// A NAT laboratory of network namespaces, all named "vcp2p-&lt;pid&gt;-...": a "public" namespace with a bridge
+/// A NAT laboratory of network namespaces, all named "&lt;prefix&gt;&lt;pid&gt;-..." (prefix "vcp2p-" for the P2P
+/// tests; other test projects pass their own so concurrent runs never touch each other's labs): a "public" namespace with a bridge
 /// (203.0.113.0/24, TEST-NET-3) and coturn on 203.0.113.1, and per home a router namespace (WAN 203.0.113.x, LAN
 /// 10.77.N.1/24) doing NAT with iptables, and a host namespace (10.77.N.2). Nothing is created in the root
 /// namespace, so deleting the namespaces removes every veth, address, route and iptables rule; processes inside are
@@ -23,7 +24,8 @@ public sealed record Home(string Name, NatType Nat, string Namespace, string Rou
 /// </summary>
 public sealed class NatLab : IDisposable
 {
-    public const string Prefix = "vcp2p-";
+    /// <summary>The namespace prefix of the P2P tests' labs.</summary>
+    public const string DefaultPrefix = "vcp2p-";
     public const string PublicAddress = "203.0.113.1";
     private const string SinkAddress = "203.0.113.254";
     public const int TurnPort = 3478;
@@ -32,7 +34,14 @@ public sealed class NatLab : IDisposable
     private readonly Dictionary<string, Home> _homes = [];
     private Coturn? _coturn;
 
-    private NatLab() => PublicNamespace = $"{Prefix}{Environment.ProcessId}-pub";
+    private NatLab(string prefix)
+    {
+        Prefix = prefix;
+        PublicNamespace = $"{prefix}{Environment.ProcessId}-pub";
+    }
+
+    /// <summary>Every namespace of this lab is named &lt;Prefix&gt;&lt;pid&gt;-...</summary>
+    public string Prefix { get; }
 
     public string PublicNamespace { get; }
     public IReadOnlyDictionary<string, Home> Homes => _homes;
@@ -49,10 +58,10 @@ public sealed class NatLab : IDisposable
     }
 
     /// <summary>Builds the lab with the given homes and starts coturn in the public namespace.</summary>
-    public static async Task<NatLab> CreateAsync(IEnumerable<(string Name, NatType Nat)> homes)
+    public static async Task<NatLab> CreateAsync(IEnumerable<(string Name, NatType Nat)> homes, string prefix = DefaultPrefix)
     {
-        RemoveLeftovers();
-        var lab = new NatLab();
+        RemoveLeftovers(prefix);
+        var lab = new NatLab(prefix);
         try
         {
             lab.AddNamespace(lab.PublicNamespace);
@@ -118,6 +127,9 @@ public sealed class NatLab : IDisposable
         Shell.Check("ip", "-n", netns, "route", "add", "default", "via", SinkAddress, "dev", device);
     }
 
+    /// <summary>Makes the home's router drop every UDP datagram it would forward, both ways: a network that allows only TCP.</summary>
+    public void BlockUdp(string home) => Iptables(_homes[home].RouterNamespace, "-I", "FORWARD", "-p", "udp", "-j", "DROP");
+
     private static void Iptables(string netns, params string[] args) => Shell.Check("ip", ["netns", "exec", netns, "iptables", .. args]);
 
     private void AddNamespace(string name)
@@ -128,14 +140,14 @@ public sealed class NatLab : IDisposable
     }
 
     /// <summary>Deletes namespaces of runs whose process is gone (a crashed test run).</summary>
-    public static void RemoveLeftovers()
+    public static void RemoveLeftovers(string prefix = DefaultPrefix)
     {
         var (_, list) = Shell.Run("ip", "netns", "list");
         foreach (var line in list.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var name = line.Split(' ')[0];
-            if (!name.StartsWith(Prefix, StringComparison.Ordinal)) continue;
-            var pidText = name[Prefix.Length..].Split('-')[0];
+            if (!name.StartsWith(prefix, StringComparison.Ordinal)) continue;
+            var pidText = name[prefix.Length..].Split('-')[0];
             if (int.TryParse(pidText, out var pid) && pid != Environment.ProcessId && Directory.Exists($"/proc/{pid}")) continue; // a live run
             DeleteNamespace(name);
         }
@@ -143,12 +155,28 @@ public sealed class NatLab : IDisposable
 
     private static void DeleteNamespace(string name)
     {
-        var (_, pids) = Shell.Run("ip", "netns", "pids", name);
-        foreach (var text in pids.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            if (int.TryParse(text, out var pid)) Shell.Run("kill", "-9", pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        }
+        KillProcesses(name);
         Shell.Run("ip", "netns", "del", name);
+    }
+
+    /// <summary>
+    /// The death of a machine: freezes every process in the namespace (so none can react or start another), then
+    /// SIGKILLs them all, including any that appeared meanwhile. Returns how many were killed.
+    /// </summary>
+    public static int KillProcesses(string netns)
+    {
+        var pids = Pids(netns);
+        foreach (var pid in pids) Shell.Run("kill", "-STOP", pid);
+        pids = [.. pids.Union(Pids(netns))];
+        foreach (var pid in pids) Shell.Run("kill", "-9", pid);
+        return pids.Count;
+    }
+
+    /// <summary>Pids of the processes in a namespace, as text.</summary>
+    public static List<string> Pids(string netns)
+    {
+        var (_, pids) = Shell.Run("ip", "netns", "pids", netns);
+        return [.. pids.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(p => int.TryParse(p, out _))];
     }
 
     /// <summary>Kills coturn and everything else running in the lab, and deletes every namespace it made.</summary>
