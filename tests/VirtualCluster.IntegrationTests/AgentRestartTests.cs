@@ -11,7 +11,10 @@ public sealed class AgentRestartTests(Xunit.Abstractions.ITestOutputHelper outpu
     [Fact]
     public async Task A_killed_agent_leaves_its_workload_running_and_writing_and_the_restarted_agent_adopts_it_with_every_log_line()
     {
-        await using var cluster = await ManualCluster.StartAsync(agents: 1);
+        // The killed agent's fence watchdog stops the singleton once its lease (3 s by default) runs out without a
+        // renewal; a restart slower than that on a loaded machine would be fenced first. The longest lease takes that
+        // race out of a test about adoption (fencing has its own tests).
+        await using var cluster = await ManualCluster.StartAsync(agents: 1, controlPlaneArgs: ["--fencing-lease", "600"]);
         try
         {
             await RestartAsync(cluster);

@@ -33,12 +33,13 @@ internal sealed class ManualCluster : IAsyncDisposable
     };
 
     /// <summary>Starts a control plane and <paramref name="agents"/> agents (node-1 ...), waiting until all are alive.</summary>
-    public static async Task<ManualCluster> StartAsync(int agents, Func<int, IEnumerable<string>>? agentArgs = null)
+    public static async Task<ManualCluster> StartAsync(int agents, Func<int, IEnumerable<string>>? agentArgs = null,
+        IEnumerable<string>? controlPlaneArgs = null)
     {
         var cluster = new ManualCluster(System.IO.Directory.CreateTempSubdirectory("vc-manual-").FullName, $"http://127.0.0.1:{Wait.FreePort()}");
         try
         {
-            await cluster.StartControlPlaneAsync();
+            await cluster.StartControlPlaneAsync(controlPlaneArgs ?? []);
             var firstPort = Interlocked.Add(ref _nextServicePorts, agents * 1000) - agents * 1000;
             if (firstPort + agents * 1000 > 32000) firstPort = 20000;
             for (var i = 1; i <= agents; i++) cluster.StartAgent(i, firstPort + (i - 1) * 1000, agentArgs?.Invoke(i) ?? []);
@@ -55,10 +56,10 @@ internal sealed class ManualCluster : IAsyncDisposable
         }
     }
 
-    private async Task StartControlPlaneAsync()
+    private async Task StartControlPlaneAsync(IEnumerable<string> extra)
     {
         var dir = Path.Combine(Directory, "cp");
-        ControlPlane = Track(TestProcess.StartDotnet(RepoPaths.HostDll, ["control-plane", "--data-dir", dir, "--listen", Url]));
+        ControlPlane = Track(TestProcess.StartDotnet(RepoPaths.HostDll, ["control-plane", "--data-dir", dir, "--listen", Url, .. extra]));
         var tokenFile = Path.Combine(dir, "admin.token");
         await Wait.UntilAsync(() => Task.FromResult(File.Exists(tokenFile) || ControlPlane.HasExited), TimeSpan.FromSeconds(60), "admin.token");
         AdminToken = (await File.ReadAllTextAsync(tokenFile)).Trim();
