@@ -33,12 +33,19 @@ VirtualCluster.Host.Web.WebHostMembership.Add(builder); // --membership embedded
 builder.Services.AddSingleton<ITunnelAuthenticator>(sp => new SigningKeyTunnelAuthenticator(sp.GetRequiredService<TokenService>()));
 var ownUrl = (builder.Configuration["Urls"] ?? "http://127.0.0.1:5000").Split(';')[0]
     .Replace("://0.0.0.0", "://127.0.0.1").Replace("://+", "://127.0.0.1").Replace("://*", "://127.0.0.1").Replace("://[::]", "://127.0.0.1");
+// --p2p on|off: peer links to the agents (data channels), with their tunnels as the fallback.
+bool? peerLinks = builder.Configuration["p2p"]?.Trim().ToLowerInvariant() switch
+{
+    null or "" => null,
+    "on" or "true" => true,
+    "off" or "false" => false,
+    var other => Fail($"--p2p must be on or off (got \"{other}\"), e.g. --p2p off to reach agents only through their tunnels"),
+};
 builder.Services.AddVirtualClusterGateway(options =>
 {
     options.ControlPlaneUrls = ownUrl; // this same process
     builder.Configuration.GetSection("VirtualCluster:Gateway").Bind(options);
-    // --p2p on|off: peer links to the agents (data channels), with their tunnels as the fallback.
-    if (builder.Configuration["p2p"] is { Length: > 0 } p2p) options.PeerLinks = p2p != "off";
+    if (peerLinks is { } on) options.PeerLinks = on;
 });
 // The gateway reads the route table through this host's own API, with a token it mints for itself at start.
 builder.Services.AddOptions<GatewayOptions>().PostConfigure<TokenService>((o, tokens) => o.ControlPlaneToken ??= tokens.Issue("gateway", TokenRoles.Admin));
@@ -49,3 +56,11 @@ app.MapGet("/", () => Results.Redirect("/v1/health"));
 app.MapVirtualClusterApi();
 app.MapVirtualClusterGatewayEndpoints();
 app.Run();
+
+// A bad flag ends the host with a message that says how to fix it, not a stack trace.
+static bool Fail(string message)
+{
+    Console.Error.WriteLine("error: " + message);
+    Environment.Exit(2);
+    return false;
+}

@@ -41,6 +41,21 @@ public sealed class WebHostTests : IDisposable
         Assert.Contains("DataDirectory is empty", host.Output);
     }
 
+    [Theory]
+    [InlineData("maybe")]
+    [InlineData("0n")]
+    public async Task Web_host_refuses_a_p2p_value_that_is_neither_on_nor_off(string value)
+    {
+        using var host = TestProcess.StartDotnet(RepoPaths.WebHostDll, ["--p2p", value], new Dictionary<string, string>
+        {
+            ["Urls"] = $"http://127.0.0.1:{Wait.FreePort()}",
+            ["VirtualCluster__DataDirectory"] = _dir,
+        });
+        var code = await host.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(2, code);
+        Assert.Contains($"--p2p must be on or off (got \"{value}\")", host.Output);
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
