@@ -11,12 +11,20 @@ using VirtualCluster.P2P.Transport;
 // (the bare transport carrying packets of the same size with no SCTP). Reports Mbit/s of user data and CPU seconds
 // per GB (process CPU time, both ends, divided by user bytes).
 // Usage: dotnet run -c Release --project benchmarks/VirtualCluster.Benchmarks.DataChannels -- [--mb 1000] [--mtu 1200] [--runs 3]
+// or ... -- --pingpong 200 [--transport udp]: request/response round trips over one DataChannelStream pair vs TCP loopback.
 var megabytes = Arg("--mb") is { } m ? int.Parse(m, CultureInfo.InvariantCulture) : 1000;
 var mtu = Arg("--mtu") is { } u ? int.Parse(u, CultureInfo.InvariantCulture) : 1200;
 var runs = Arg("--runs") is { } r ? int.Parse(r, CultureInfo.InvariantCulture) : 3;
 var packetsPerSack = Arg("--sack") is { } s ? int.Parse(s, CultureInfo.InvariantCulture) : new SctpOptions().PacketsPerSack;
 var receiveWindow = Arg("--rwnd-kb") is { } w ? int.Parse(w, CultureInfo.InvariantCulture) * 1024 : new SctpOptions().ReceiveWindow;
 var transports = Arg("--transport") is { } t ? new[] { t } : new[] { "memory", "udp" };
+if (Arg("--pingpong") is { } rounds0)
+{
+    // Request/response latency over one kept-alive stream pair (see PingPong.cs), 1 KiB and 100 KiB responses.
+    await PingPong.RunAsync(transports, mtu, int.Parse(rounds0, CultureInfo.InvariantCulture), 1024, [1024, 100 * 1024],
+        Arg("--pairs") is { } pp ? int.Parse(pp, CultureInfo.InvariantCulture) : 1);
+    return 0;
+}
 const int MessageSize = 64 * 1024;
 
 Console.WriteLine($"# {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}, GC {(GCSettings.IsServerGC ? "server" : "workstation")}");

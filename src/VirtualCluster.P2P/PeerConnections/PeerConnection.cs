@@ -202,10 +202,13 @@ public sealed partial class PeerConnection : IAsyncDisposable
     /// Opens a channel (DCEP). Valid once both descriptions are set; the channel opens when the association is up
     /// (await <see cref="DataChannels.DataChannel.WaitForOpenAsync"/>).
     /// </summary>
-    public DataChannel CreateDataChannel(string label, DataChannelInit? init = null)
+    /// <param name="label">The channel's label.</param>
+    /// <param name="init">Reliability, ordering, negotiated id; default reliable and ordered.</param>
+    /// <param name="beforeOpen">Attaches handlers before the open goes out, so the peer's first message or close cannot be missed.</param>
+    public DataChannel CreateDataChannel(string label, DataChannelInit? init = null, Action<DataChannel>? beforeOpen = null)
     {
         var sctp = _sctp ?? throw new InvalidOperationException("create data channels after both descriptions are set (offerer: after SetRemoteDescription(answer); answerer: after CreateAnswerAsync)");
-        return sctp.CreateDataChannel(label, init);
+        return sctp.CreateDataChannel(label, init, beforeOpen);
     }
 
     /// <summary>Waits until the connection is up (SCTP open). Throws <see cref="PeerConnectionFailedException"/> with the reason if it fails.</summary>

@@ -15,7 +15,11 @@ public sealed partial class SctpAssociation
     /// </summary>
     /// <exception cref="ArgumentException">The label or init is invalid, or the id is taken.</exception>
     /// <exception cref="InvalidOperationException">The association has ended or no stream id is free.</exception>
-    public DataChannel CreateDataChannel(string label, DataChannelInit? init = null)
+    /// <param name="beforeOpen">
+    /// Runs before the DCEP open goes out, to attach handlers: a peer that answers at once (a first message, a
+    /// close) cannot beat a handler attached here, as it can one attached after this method returns.
+    /// </param>
+    public DataChannel CreateDataChannel(string label, DataChannelInit? init = null, Action<DataChannel>? beforeOpen = null)
     {
         ArgumentNullException.ThrowIfNull(label);
         init ??= new DataChannelInit();
@@ -34,7 +38,15 @@ public sealed partial class SctpAssociation
             else id = FreeStreamId();
             channel = new DataChannel(this, id, label, init, ackReceived: init.Negotiated);
             _channels[id] = channel;
-            if (_state == AssocState.Established) OpenChannel(channel);
+            if (_state == AssocState.Established && beforeOpen is null) OpenChannel(channel);
+        }
+        if (beforeOpen is not null)
+        {
+            beforeOpen(channel); // outside the lock: it is the caller's code
+            lock (_gate)
+            {
+                if (_state == AssocState.Established && channel.State == DataChannelState.Connecting) OpenChannel(channel);
+            }
         }
         Dispatch();
         return channel;

@@ -122,7 +122,9 @@ public sealed partial class SctpAssociation
         var now = _time.GetTimestamp();
         if (_resetWanted && !_reconfigOutstanding) QueueStreamReset();
         var w = NewPacket();
-        if (_sackDue) WriteSack(ref w);
+        // A SACK owed on the delayed-SACK timer rides along with new DATA for free (RFC 9260 §6.2), so a request's
+        // sender learns of its acknowledgement with the response instead of 20 ms later.
+        if (_sackDue || _sackTimerRunning && _sendQueue.Count > 0 && _flightSize < _cwnd) WriteSack(ref w);
         if (_forwardTsnDue) WriteForwardTsn(ref w);
         if (_reconfigDue) WriteReconfig(ref w);
         var sentData = false;

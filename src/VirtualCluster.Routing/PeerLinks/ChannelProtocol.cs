@@ -37,15 +37,6 @@ internal static class ChannelProtocol
     /// <exception cref="IOException">The link broke or the node did not answer in time.</exception>
     public static async Task<DataChannelStream> OpenAsync(PeerConnection connection, int port, long highWaterMark, TimeSpan timeout, CancellationToken ct)
     {
-        DataChannel channel;
-        try
-        {
-            channel = connection.CreateDataChannel(LabelPrefix + port.ToString(CultureInfo.InvariantCulture), new DataChannelInit { Ordered = true });
-        }
-        catch (InvalidOperationException e)
-        {
-            throw new IOException($"the peer link cannot open a channel: {e.Message}", e);
-        }
         var result = new TaskCompletionSource<DataChannelStream>(TaskCreationOptions.RunContinuationsAsynchronously);
         DataChannelMessageHandler? onMessage = null;
         onMessage = (c, data, isBinary) =>
@@ -64,8 +55,18 @@ internal static class ChannelProtocol
         };
         Action<DataChannel, string?> onClosed = (_, reason) =>
             result.TrySetException(new IOException($"the channel closed before the node answered{(reason is null ? "" : ": " + reason)}"));
-        channel.MessageReceived += onMessage;
-        channel.Closed += onClosed;
+        DataChannel channel;
+        try
+        {
+            // Handlers go on before the open is sent: on a loaded machine the node's answer can arrive before a
+            // handler attached after CreateDataChannel returns, and the "ok" would be lost.
+            channel = connection.CreateDataChannel(LabelPrefix + port.ToString(CultureInfo.InvariantCulture), new DataChannelInit { Ordered = true },
+                c => { c.MessageReceived += onMessage; c.Closed += onClosed; });
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new IOException($"the peer link cannot open a channel: {e.Message}", e);
+        }
         try
         {
             return await result.Task.WaitAsync(timeout, ct).ConfigureAwait(false);

@@ -26,15 +26,15 @@ public sealed class PeerLinkHostileTests
         await rig.WaitLinkAsync("node-a", s => s.State == "connected", "the link to come up");
         var connection = rig.Links.ConnectionTo("node-a")!;
 
-        var channel = connection.CreateDataChannel(label);
-        var answer = await FirstTextAsync(channel);
+        var (channel, first) = OpenWatched(connection, label);
+        var answer = await first;
         Assert.StartsWith("refused: channel label", answer);
         Assert.Contains("is not tcp/<port>", answer);
         await channel.Completion.WaitAsync(LinkRig.Deadline);
 
         // Unreliable channels cannot carry a byte stream.
-        var unordered = connection.CreateDataChannel($"tcp/{rig.EchoPort}", new DataChannelInit { Ordered = false });
-        Assert.Equal("refused: a proxied connection needs a reliable, ordered channel", await FirstTextAsync(unordered));
+        var (_, unorderedFirst) = OpenWatched(connection, $"tcp/{rig.EchoPort}", new DataChannelInit { Ordered = false });
+        Assert.Equal("refused: a proxied connection needs a reliable, ordered channel", await unorderedFirst);
 
         await AssertEchoAsync(rig);
     }
@@ -121,12 +121,16 @@ public sealed class PeerLinkHostileTests
         await Assert.ThrowsAsync<IOException>(() => rig.Links.DialAsync("node-a", rig.EchoPort).AsTask());
     }
 
-    private static async Task<string> FirstTextAsync(DataChannel channel)
+    /// <summary>Opens a channel with its handlers attached before the open goes out (the answer cannot slip past them).</summary>
+    private static (DataChannel Channel, Task<string> First) OpenWatched(PeerConnection connection, string label, DataChannelInit? init = null)
     {
         var first = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        channel.MessageReceived += (_, data, _) => first.TrySetResult(Encoding.UTF8.GetString(data));
-        channel.Closed += (_, reason) => first.TrySetResult($"(closed without a message: {reason})");
-        return await first.Task.WaitAsync(LinkRig.Deadline);
+        var channel = connection.CreateDataChannel(label, init, c =>
+        {
+            c.MessageReceived += (_, data, _) => first.TrySetResult(Encoding.UTF8.GetString(data));
+            c.Closed += (_, reason) => first.TrySetResult($"(closed without a message: {reason})");
+        });
+        return (channel, first.Task.WaitAsync(LinkRig.Deadline));
     }
 
     private static async Task AssertEchoAsync(LinkRig rig)
