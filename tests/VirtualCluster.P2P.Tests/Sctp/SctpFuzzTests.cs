@@ -11,6 +11,7 @@ namespace VirtualCluster.P2P.Tests.Sctp;
 /// Hostile packets straight into an established association's receive path: nothing may throw, the association
 /// stays usable (checked by a message afterwards), and what it holds stays within its configured bounds.
 /// </summary>
+[Collection(MemoryMeasurementCollection.Name)]
 public sealed class SctpFuzzTests
 {
     // ABORT and the SHUTDOWN family legitimately end an association; they get their own test.

@@ -5,6 +5,7 @@ using VirtualCluster.Routing.Signaling;
 namespace VirtualCluster.Routing.Tests.Signaling;
 
 /// <summary>What one peer can make the hub hold: bounded queues, discarded oversized input; and the limits' own rules.</summary>
+[Collection(MemoryMeasurementCollection.Name)]
 public sealed class SignalingLimitsTests
 {
     [Fact]
