@@ -16,7 +16,10 @@ public sealed class DockerTests
     [DockerFact]
     public async Task Busybox_runs_in_a_container_with_its_limits_is_adopted_after_an_agent_restart_and_removed_with_its_service()
     {
-        await using var stack = await DockerStack.StartAsync();
+        // The killed agent's fence watchdog stops the singleton once its lease (3 s by default) runs out without a
+        // renewal; a restart slower than that on a loaded machine gets the container fenced before it can be adopted
+        // (seen in CI). The longest lease takes that race out of a test about adoption (fencing has its own tests).
+        await using var stack = await DockerStack.StartAsync(controlPlaneArgs: ["--fencing-lease", "600"]);
         await stack.StartAgentAsync("node-1", 42000);
         // The sample spec with a failover delay far longer than the test: on a loaded machine the agent's restart
         // below may outlast the failure detector, and the node is then declared down; the delay makes sure the

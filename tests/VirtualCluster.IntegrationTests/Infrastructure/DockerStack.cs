@@ -23,11 +23,11 @@ internal sealed class DockerStack : IAsyncDisposable
     public Dictionary<string, string> CliEnv { get; } = new();
     public DockerClient Docker { get; } = new DockerClientConfiguration(new Uri(DockerTestEnvironment.Endpoint)).CreateClient();
 
-    public static async Task<DockerStack> StartAsync()
+    public static async Task<DockerStack> StartAsync(IEnumerable<string>? controlPlaneArgs = null)
     {
         var stack = new DockerStack($"http://127.0.0.1:{Wait.FreePort()}");
         var cpDir = Path.Combine(stack.Directory, "cp");
-        stack._processes.Add(TestProcess.StartDotnet(RepoPaths.HostDll, ["control-plane", "--data-dir", cpDir, "--listen", stack.Url]));
+        stack._processes.Add(TestProcess.StartDotnet(RepoPaths.HostDll, ["control-plane", "--data-dir", cpDir, "--listen", stack.Url, .. controlPlaneArgs ?? []]));
         var tokenFile = Path.Combine(cpDir, "admin.token");
         await Wait.UntilAsync(() => Task.FromResult(File.Exists(tokenFile)), TimeSpan.FromSeconds(60), "the admin token");
         stack.AdminToken = (await File.ReadAllTextAsync(tokenFile)).Trim();
