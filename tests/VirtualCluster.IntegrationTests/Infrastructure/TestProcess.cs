@@ -27,7 +27,7 @@ internal sealed partial class TestProcess : IDisposable
     /// </summary>
     public static TestProcess StartDotnet(string dll, IEnumerable<string> args, IDictionary<string, string>? env = null, string? netns = null)
     {
-        var info = new ProcessStartInfo(netns is null ? "dotnet" : "ip")
+        var info = new ProcessStartInfo(netns is null ? "env" : "ip")
         {
             WorkingDirectory = RepoPaths.Root,
             RedirectStandardOutput = true,
@@ -35,7 +35,11 @@ internal sealed partial class TestProcess : IDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        if (netns is not null) foreach (var a in new[] { "netns", "exec", netns, "dotnet" }) info.ArgumentList.Add(a);
+        if (netns is not null) foreach (var a in new[] { "netns", "exec", netns, "env" }) info.ArgumentList.Add(a);
+        // A test run started in the background (nohup, `&` in a script, some CI runners) inherits SIGINT and SIGQUIT as
+        // ignored, and .NET then never delivers them: a Ctrl+C test would wait forever. env resets them to the default
+        // and replaces itself with dotnet, so Pid is still dotnet's.
+        foreach (var a in new[] { "--default-signal=INT,QUIT", "dotnet" }) info.ArgumentList.Add(a);
         info.ArgumentList.Add(dll);
         foreach (var a in args) info.ArgumentList.Add(a);
         foreach (var (k, v) in env ?? new Dictionary<string, string>()) info.Environment[k] = v;
