@@ -33,6 +33,9 @@ public sealed partial class GatewayFixture : IAsyncLifetime
         using var response = await post.PostAsync("/v1/services", new StringContent(spec, Encoding.UTF8, "application/json"));
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
         await api.WaitRunningAsync("hello", TimeSpan.FromSeconds(120));
+        // Running is the control plane's view; the gateway learns of healthy endpoints on its next route poll. Every
+        // test starts once the stable URL answers, whichever test xunit runs first.
+        await Wait.UntilAsync(async () => (await Client.GetAsync("hello")).Status == 200, TimeSpan.FromSeconds(60), "hello to answer through the gateway");
     }
 
     public async Task DisposeAsync()

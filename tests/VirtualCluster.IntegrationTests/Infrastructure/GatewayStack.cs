@@ -64,7 +64,12 @@ internal sealed class GatewayStack : IAsyncDisposable
         post.DefaultRequestHeaders.Authorization = api.Http.DefaultRequestHeaders.Authorization;
         using var response = await post.PostAsync("/v1/services", new StringContent(spec, System.Text.Encoding.UTF8, "application/json"));
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
-        return await api.WaitRunningAsync(name, TimeSpan.FromSeconds(120));
+        var view = await api.WaitRunningAsync(name, TimeSpan.FromSeconds(120));
+        // Running is the control plane's view; the gateway sees healthy endpoints on its next route poll. Tests start
+        // once the stable URL answers, so none races that poll.
+        using var client = new GatewayClient(Port, TimeSpan.FromSeconds(30));
+        await Wait.UntilAsync(async () => (await client.GetAsync(name)).Status == 200, TimeSpan.FromSeconds(60), $"{name} to answer through the gateway");
+        return view;
     }
 
     /// <summary>The gateway's GET /v1/gateway/links, one entry per node.</summary>
