@@ -20,7 +20,10 @@ internal sealed class ControlPlaneTokenValidator(ControlPlaneReader reader, IOpt
 
     public async Task<TokenValidation> ValidateAsync(string token, CancellationToken cancellationToken = default)
     {
-        if (token.Length is 0 or > TokenService.MaxTokenLength) return TokenValidation.Failure("token is malformed");
+        // Only something shaped like a JWT (three dot-separated parts) is worth a request to the control plane, so junk
+        // from a client costs the gateway nothing.
+        if (token.Length is 0 or > TokenService.MaxTokenLength || token.Split('.').Length != 3 || token.Contains("..", StringComparison.Ordinal))
+            return TokenValidation.Failure("token is malformed");
         var now = time.GetUtcNow();
         if (_cache.TryGetValue(token, out var hit) && hit.Until > now) return hit.Result;
 
