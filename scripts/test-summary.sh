@@ -17,5 +17,12 @@ for f in "${files[@]}"; do
   total=$((total + t)); passed=$((passed + p)); failed=$((failed + fl))
 done
 skipped=$((total - passed - failed))
+# Name the failed tests just above the summary, so the tail of a CI log says what broke.
+if [ "$failed" -gt 0 ]; then
+  for f in "${files[@]}"; do
+    grep -o '<UnitTestResult [^>]*outcome="\(Failed\|Error\|Timeout\|Aborted\)"[^>]*' "$f" \
+      | grep -o 'testName="[^"]*"' | sed 's/^testName="/FAILED: /; s/"$//'
+  done
+fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ "$total" -gt 0 ]
