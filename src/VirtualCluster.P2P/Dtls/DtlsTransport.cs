@@ -99,6 +99,11 @@ public sealed partial class DtlsTransport : IPacketTransport
     public int MaxPacketSize { get; private set; }
 
     /// <inheritdoc />
+    /// <remarks>Larger than <see cref="MaxPacketSize"/> only with our own record layer (AES-GCM suites), up to
+    /// <see cref="DtlsTransportOptions.MaxProbeMtu"/> less the record overhead.</remarks>
+    public int MaxProbePacketSize => _records is not null ? Math.Max(MaxPacketSize, _options.MaxProbeMtu - DtlsRecordProtection.Overhead) : MaxPacketSize;
+
+    /// <inheritdoc />
     public bool IsOpen => _open;
 
     /// <inheritdoc />
@@ -149,8 +154,8 @@ public sealed partial class DtlsTransport : IPacketTransport
         var dtls = _dtls;
         if (!_open || dtls is null)
             throw new InvalidOperationException(_finished == 1 ? "the DTLS transport is closed" : "the DTLS handshake has not finished");
-        if (packet.Length > MaxPacketSize)
-            throw new ArgumentException($"packet is {packet.Length} bytes; at most {MaxPacketSize} fit in one DTLS record on this path", nameof(packet));
+        if (packet.Length > MaxProbePacketSize)
+            throw new ArgumentException($"packet is {packet.Length} bytes; at most {MaxProbePacketSize} fit in one DTLS record on this path", nameof(packet));
         if (_records is { } records)
         {
             SendRecord(records, packet);
