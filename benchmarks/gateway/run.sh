@@ -19,10 +19,11 @@ while [ $# -gt 0 ]; do case "$1" in
   *) echo "unknown option $1 (use --duration S, --failovers N, --connections N, --threads N)"; exit 2;; esac; done
 scripts/install-bench-deps.sh
 for tool in wrk turnserver curl python3; do command -v $tool >/dev/null || { echo "$tool is missing: run scripts/install-bench-deps.sh as root"; exit 1; }; done
-host=artifacts/bin/VirtualCluster.Host.Console/debug/VirtualCluster.Host.Console.dll
-hello=artifacts/bin/HelloService/debug/HelloService.dll
-[ -f "$host" ] || dotnet build samples/VirtualCluster.Host.Console >/dev/null
-[ -f "$hello" ] || dotnet build samples/HelloService >/dev/null
+# Release builds, rebuilt (incrementally) every run so a stale binary is never measured
+host=artifacts/bin/VirtualCluster.Host.Console/release/VirtualCluster.Host.Console.dll
+hello=artifacts/bin/HelloService/release/HelloService.dll
+dotnet build -c Release samples/VirtualCluster.Host.Console >/dev/null
+dotnet build -c Release samples/HelloService >/dev/null
 hello=$(realpath "$hello")
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 dir=$(mktemp -d /tmp/vc-gwbench-XXXX)

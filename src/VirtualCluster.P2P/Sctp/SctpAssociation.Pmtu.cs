@@ -12,8 +12,10 @@ namespace VirtualCluster.P2P.Sctp;
 /// <remarks>
 /// DATA chunks stay at most what fits a base-size packet; larger packets only bundle more of them. So when the path
 /// shrinks (a T3 timeout while using a probed size, the black-hole signal of RFC 8899 §4.3) every chunk in flight
-/// still fits a base-size packet: the association falls back at once and probes again after
-/// <see cref="SctpOptions.PathMtuRaiseInterval"/>.
+/// still fits a base-size packet: the association falls back at once and searches again at once; probes carry no
+/// data, so a path that still carries the size (the timeout was plain loss) gets it back after one round trip, and
+/// one that does not costs only the unanswered probes. A search that ends below the largest size is repeated after
+/// <see cref="SctpOptions.PathMtuRaiseInterval"/> (RFC 8899 PMTU_RAISE_TIMER).
 /// </remarks>
 public sealed partial class SctpAssociation
 {
@@ -83,7 +85,7 @@ public sealed partial class SctpAssociation
 
     private void OnProbeTimer()
     {
-        if (!_probing || _state != AssocState.Established) return;
+        if (_state != AssocState.Established) return;
         if (_probeCount >= MaxProbes)
         {
             // this size is not carried; try the next smaller one
@@ -93,6 +95,7 @@ public sealed partial class SctpAssociation
             {
                 _probing = false;
                 Log.PathMtu(_logger, _mtu, "no larger probe was answered");
+                _probeTimer.Change(_options.PathMtuRaiseInterval, Timeout.InfiniteTimeSpan);
                 return;
             }
         }
@@ -107,9 +110,10 @@ public sealed partial class SctpAssociation
         var size = BinaryPrimitives.ReadInt32BigEndian(info[20..]);
         if (size != _probeLadder[_probeStep]) return true;
         _probing = false;
-        _probeTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _mtu = size;
         Log.PathMtu(_logger, size, "a probe of this size was answered");
+        // below the top of the ladder: try the larger sizes again later (the path may change)
+        _probeTimer.Change(_probeStep == 0 ? Timeout.InfiniteTimeSpan : _options.PathMtuRaiseInterval, Timeout.InfiniteTimeSpan);
         return true;
     }
 
@@ -117,23 +121,15 @@ public sealed partial class SctpAssociation
     private void OnBlackHoleSuspected()
     {
         if (_mtu == _baseMtu) return;
-        Log.PathMtu(_logger, _baseMtu, $"a retransmission timeout at {_mtu} bytes: back to the base size, probing again in {_options.PathMtuRaiseInterval}");
+        Log.PathMtu(_logger, _baseMtu, $"a retransmission timeout at {_mtu} bytes: back to the base size while probing again");
         _mtu = _baseMtu;
-        _probing = false;
-        _probeTimer.Change(_options.PathMtuRaiseInterval, Timeout.InfiniteTimeSpan);
-        _raiseAfterBlackHole = true;
+        StartPathMtuSearch();
     }
 
-    private bool _raiseAfterBlackHole;
-
+    /// <summary>The probe timer: a probe went unanswered, or (no search running) it is time to search again.</summary>
     private void OnProbeOrRaiseTimer()
     {
-        if (_raiseAfterBlackHole)
-        {
-            _raiseAfterBlackHole = false;
-            StartPathMtuSearch();
-            return;
-        }
-        OnProbeTimer();
+        if (_probing) OnProbeTimer();
+        else StartPathMtuSearch();
     }
 }

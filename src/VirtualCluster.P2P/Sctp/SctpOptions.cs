@@ -81,9 +81,9 @@ public sealed class SctpOptions
     /// </summary>
     public bool PathMtuDiscovery { get; set; } = true;
 
-    /// <summary>After a suspected black hole (a retransmission timeout while using a probed size) the association
-    /// uses the base size and searches again after this long. Default 30 s.</summary>
-    public TimeSpan PathMtuRaiseInterval { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>When a PMTU search ends below the largest size the transport accepts, it is repeated after this long
+    /// (RFC 8899 PMTU_RAISE_TIMER), in case the path changed. Default 10 min.</summary>
+    public TimeSpan PathMtuRaiseInterval { get; set; } = TimeSpan.FromMinutes(10);
 }
 
 internal sealed class SctpOptionsValidator : IValidateOptions<SctpOptions>
@@ -118,7 +118,7 @@ internal sealed class SctpOptionsValidator : IValidateOptions<SctpOptions>
         if (options.MaxSendBuffer < options.MaxMessageSize)
             errors.Add("MaxSendBuffer must be at least MaxMessageSize (default 16777216).");
         if (options.PathMtuRaiseInterval < TimeSpan.FromSeconds(1))
-            errors.Add("PathMtuRaiseInterval must be at least 1 s (default 30 s).");
+            errors.Add("PathMtuRaiseInterval must be at least 1 s (default 10 min).");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

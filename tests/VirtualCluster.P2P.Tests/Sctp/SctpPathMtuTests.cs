@@ -85,6 +85,24 @@ public sealed class SctpPathMtuTests
     }
 
     [Fact]
+    public async Task A_timeout_that_was_plain_loss_gives_the_probed_size_back_after_a_new_probe()
+    {
+        await using var pair = await SctpPair.ConnectAsync(mtu: Base, configure: Path(() => int.MaxValue));
+        await Eventually.TrueAsync(() => pair.A.PathMtu == Limit, "A probes up to 16 KiB");
+        var probes = pair.A.PathMtuProbesSent;
+        var (onA, onB) = await pair.OpenAsync("loss");
+        var got = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        onB.MessageReceived += (_, _, _) => got.TrySetResult();
+        pair.Link.Blocked = true; // everything is lost for a while: T3 expires
+        onA.Send(new byte[50_000]);
+        await Eventually.TrueAsync(() => pair.A.PathMtu == Base, "A falls back to the base size on the timeout");
+        pair.Link.Blocked = false;
+        await got.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await Eventually.TrueAsync(() => pair.A.PathMtu == Limit, "a new probe restores 16 KiB");
+        Assert.True(pair.A.PathMtuProbesSent > probes);
+    }
+
+    [Fact]
     public async Task Probing_can_be_turned_off()
     {
         var dropped = new ConcurrentBag<int>();
