@@ -7,7 +7,7 @@ namespace VirtualCluster.P2P.Sctp;
 public sealed partial class SctpAssociation
 {
     private const int DataHeaderSize = 16, MaxRingSize = 1 << 17;
-    private readonly Queue<OutboundMessage> _sendQueue = new();
+    private readonly SendQueue _sendQueue = new();
     private readonly Stack<OutboundMessage> _messagePool = new();
     private InflightChunk[] _ring = new InflightChunk[1024];
     private int _ringHead, _ringCount;
