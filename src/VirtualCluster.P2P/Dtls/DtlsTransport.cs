@@ -99,8 +99,8 @@ public sealed partial class DtlsTransport : IPacketTransport
     public int MaxPacketSize { get; private set; }
 
     /// <inheritdoc />
-    /// <remarks>Larger than <see cref="MaxPacketSize"/> only with our own record layer (AES-GCM suites), up to
-    /// <see cref="DtlsTransportOptions.MaxProbeMtu"/> less the record overhead.</remarks>
+    /// <remarks>Larger than <see cref="MaxPacketSize"/> only when <see cref="DtlsTransportOptions.MaxProbeMtu"/> allows
+    /// it and our own record layer runs (AES-GCM suites): up to that size less the record overhead.</remarks>
     public int MaxProbePacketSize => _records is not null ? Math.Max(MaxPacketSize, _options.MaxProbeMtu - DtlsRecordProtection.Overhead) : MaxPacketSize;
 
     /// <inheritdoc />

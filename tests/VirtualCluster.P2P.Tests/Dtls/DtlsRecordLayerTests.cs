@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
 using VirtualCluster.P2P.Dtls;
 
 namespace VirtualCluster.P2P.Tests.Dtls;
@@ -169,6 +170,28 @@ public sealed class DtlsRecordLayerTests
         Assert.Null(await closed.Task.WaitAsync(Deadline));
         Assert.Equal(21, c.ToServer.Last()[0]); // the alert went out as an epoch-1 alert record
         Assert.Equal(1, BinaryPrimitives.ReadUInt16BigEndian(c.ToServer.Last().AsSpan(3)));
+    }
+
+    [Fact]
+    public async Task Larger_records_are_offered_to_SCTP_only_when_probing_is_configured()
+    {
+        await using var off = new DtlsTransportTests.Pair();
+        await off.ConnectAsync();
+        Assert.Equal(off.Client.MaxPacketSize, off.Client.MaxProbePacketSize); // the default: browsers may not survive a probe
+        Assert.Throws<ArgumentException>(() => off.Client.Send(new byte[off.Client.MaxPacketSize + 1]));
+
+        await using var on = new DtlsTransportTests.Pair(options: new DtlsTransportOptions { MaxProbeMtu = DtlsTransportOptions.MaxRecordDatagram });
+        var got = new ConcurrentQueue<byte[]>();
+        on.Server.Received = p => got.Enqueue(p.ToArray());
+        await on.ConnectAsync();
+        Assert.Equal(1 << 14, on.Client.MaxProbePacketSize);
+        var big = new byte[1 << 14];
+        Random.Shared.NextBytes(big);
+        on.Client.Send(big); // one 16 KiB record, opened on arrival
+        await Poll.UntilAsync(() => got.Count == 1, Deadline);
+        Assert.Equal(big, got.Single());
+        Assert.Throws<OptionsValidationException>(() => new DtlsTransport(DtlsRole.Client, DtlsCertificate.Generate(), on.ServerCertificate.Fingerprint, _ => { },
+            new DtlsTransportOptions { MaxProbeMtu = DtlsTransportOptions.MaxRecordDatagram + 1 }));
     }
 
     [Fact]
