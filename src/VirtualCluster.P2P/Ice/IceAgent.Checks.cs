@@ -90,6 +90,7 @@ public sealed partial class IceAgent
         var local = pair.LocalCandidate;
         var remote = pair.Remote.EndPoint;
         _metrics.CheckSent();
+        Log.CheckSent(_logger, pair, useCandidate);
         var task = _transactions.Start(id, () => local.Send(request, remote), CheckRetransmission(), cancel.Token);
         _ = task.ContinueWith(t => OnCheckResult(pair, id, useCandidate, controlling, t.Result), CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);

@@ -142,6 +142,7 @@ public sealed partial class IceAgent
         }
         var pair = _pairs.Find(p => p.LocalCandidate == via && p.Remote.EndPoint.Equals(source)) ?? AddPairLocked(via, remote);
         if (pair is null) return;
+        Log.CheckReceived(_logger, pair);
         switch (pair.State)
         {
             case IceCandidatePairState.Succeeded:

@@ -31,15 +31,17 @@ internal sealed class PeerConnectionMode(bool controlling, IceAgentOptions iceOp
     public static async Task<int> RunAsync(bool controlling, bool waitStart, bool warmUp, IceAgentOptions iceOptions, ILoggerFactory loggerFactory, TextWriter output)
     {
         void Emit(JsonObject json) => output.WriteLine(json.ToJsonString());
+        Marks.Attach(Emit);
         if (warmUp) await WarmUpAsync(iceOptions);
         var mode = new PeerConnectionMode(controlling, iceOptions, loggerFactory, Emit);
         Emit(new JsonObject { ["event"] = "ready" });
         if (!waitStart) mode.Start();
         while (await Console.In.ReadLineAsync() is { } line)
         {
+            var readAt = Stopwatch.GetTimestamp();
             JsonObject? json;
             try { json = JsonNode.Parse(line) as JsonObject; } catch (System.Text.Json.JsonException) { continue; }
-            if (json is null || mode.OnSignaling(json)) continue;
+            if (json is null || mode.OnSignaling(json, readAt)) continue;
             switch ((string?)json["cmd"])
             {
                 case "start":
@@ -79,8 +81,8 @@ internal sealed class PeerConnectionMode(bool controlling, IceAgentOptions iceOp
         await got.Task.WaitAsync(TimeSpan.FromSeconds(20));
     }
 
-    // per-phase timestamps on stderr (the harness keeps them in the peer's log), to see where setup time goes
-    private static void Trace(string what) => Console.Error.WriteLine($"! {DateTime.Now:HH:mm:ss.fff} trace: {what}");
+    // per-phase timestamps (monotonic clock) on stdout, to see where setup time goes (Marks.cs)
+    private static void Trace(string what) => Marks.Mark(what);
 
     public void Start()
     {
@@ -95,7 +97,11 @@ internal sealed class PeerConnectionMode(bool controlling, IceAgentOptions iceOp
         var options = new PeerConnectionOptions { Ice = iceOptions };
         if (InlineWait is { } wait) options.InlineCandidateWait = wait;
         var pc = new PeerConnection(options, loggerFactory: loggerFactory);
-        pc.IceCandidate += line => emit(new JsonObject { ["type"] = "cand", ["candidate"] = line });
+        pc.IceCandidate += line =>
+        {
+            Marks.Mark("cand-out", line);
+            emit(new JsonObject { ["type"] = "cand", ["candidate"] = line });
+        };
         pc.ConnectionStateChanged += state =>
         {
             if (state == PeerConnectionState.Connected) _connectedAt = Stopwatch.GetTimestamp();
@@ -111,15 +117,17 @@ internal sealed class PeerConnectionMode(bool controlling, IceAgentOptions iceOp
         try
         {
             lock (_early) _pc = Create();
-            Trace("offerer created");
+            Trace("offerer-created");
             var offer = await _pc.CreateOfferAsync();
-            Trace("offer created");
+            Trace("offer-created");
             _pc.Ice!.StateChanged += s => { if (s == IceConnectionState.Connected) _iceAt = Stopwatch.GetTimestamp(); };
+            Trace("offer-out");
             emit(new JsonObject { ["type"] = "sdp", ["sdpType"] = "offer", ["sdp"] = offer.Sdp });
             await _remoteSet.Task;
-            Trace("answer set");
+            Trace("offerer-resumed");
             var first = _pc.CreateDataChannel("first");
             await first.WaitForOpenAsync();
+            Trace("channel-open");
             first.Send("first");
             emit(Connected("offerer-open", first));
         }
@@ -130,14 +138,16 @@ internal sealed class PeerConnectionMode(bool controlling, IceAgentOptions iceOp
     }
 
     /// <summary>Handles a signaling line from the peer; false when it is not ours.</summary>
-    public bool OnSignaling(JsonObject json)
+    public bool OnSignaling(JsonObject json, long readAt)
     {
         switch ((string?)json["type"])
         {
             case "sdp":
+                Marks.Mark($"{(string?)json["sdpType"]}-in", null, readAt);
                 _ = Task.Run(() => OnDescriptionAsync((string?)json["sdpType"], (string?)json["sdp"] ?? ""));
                 return true;
             case "cand":
+                Marks.Mark("cand-in", (string?)json["candidate"], readAt);
                 PeerConnection? pc;
                 lock (_early)
                 {
@@ -160,11 +170,11 @@ internal sealed class PeerConnectionMode(bool controlling, IceAgentOptions iceOp
             if (type == "offer")
             {
                 _started = Stopwatch.GetTimestamp();
-                Trace("offer received");
+                Trace("answerer-task");
                 var pc = Create();
-                Trace("answerer created");
+                Trace("answerer-created");
                 pc.SetRemoteDescription(new SessionDescription(SdpType.Offer, sdp));
-                Trace("offer set");
+                Trace("offer-set");
                 List<string?> early;
                 lock (_early)
                 {
@@ -175,12 +185,14 @@ internal sealed class PeerConnectionMode(bool controlling, IceAgentOptions iceOp
                 foreach (var c in early) pc.AddIceCandidate(c);
                 _pc.Ice!.StateChanged += s => { if (s == IceConnectionState.Connected) _iceAt = Stopwatch.GetTimestamp(); };
                 var answer = await _pc.CreateAnswerAsync();
-                Trace("answer created");
+                Trace("answer-created");
+                Trace("answer-out");
                 emit(new JsonObject { ["type"] = "sdp", ["sdpType"] = "answer", ["sdp"] = answer.Sdp });
             }
             else
             {
                 _pc!.SetRemoteDescription(new SessionDescription(SdpType.Answer, sdp));
+                Trace("answer-set");
                 _remoteSet.TrySetResult();
             }
         }
