@@ -46,12 +46,17 @@ public sealed partial class IceAgent
             var hostLocal = new LocalCandidate(host, path, null);
             path.Mux.StunReceived = (message, source) => OnStunRequest(message, source, hostLocal);
             path.Mux.DataReceived = (data, source) => OnData(data, source);
+            var changed = false;
+            IceConnectionState state;
             lock (_gate)
             {
                 _paths.Add(path);
                 // relay-only agents keep the host socket (it carries the TURN traffic) but neither pair nor offer it
                 if (!relayOnly) AddLocalLocked(hostLocal);
+                PumpChecksLocked(ref changed); // the peer's candidates may be known already (the answerer's case)
+                state = State;
             }
+            if (changed) AfterStateChange(state);
             if (!relayOnly) CandidateGathered?.Invoke(host);
             foreach (var server in _options.Servers)
             {
@@ -105,7 +110,15 @@ public sealed partial class IceAgent
                 IcePriority.Candidate(IceCandidateType.Relayed, localPreference, 1), relayed, IceCandidateType.Relayed, mappedByTurn);
             var local = new LocalCandidate(candidate, path, turn);
             turn.DataReceived = (data, peer) => OnRelayed(data, peer, local);
-            lock (_gate) AddLocalLocked(local);
+            var changed = false;
+            IceConnectionState state;
+            lock (_gate)
+            {
+                AddLocalLocked(local);
+                PumpChecksLocked(ref changed);
+                state = State;
+            }
+            if (changed) AfterStateChange(state);
             CandidateGathered?.Invoke(candidate);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)

@@ -20,7 +20,8 @@ internal static class Marks
 
 /// <summary>
 /// Turns the stack's own log events into marks (ICE checks, successes, nomination, state; DTLS and SCTP progress), so
-/// the trace needs no hooks in the library. Only the measured connection logs through it (warm-up peers log nowhere).
+/// the trace needs no hooks in the library. The warm-up connections log through it too (so the logging code is compiled
+/// before the measured one) but print nothing: marks go out only once <see cref="Marks.Attach"/> was called.
 /// </summary>
 internal sealed class MarkLoggerProvider : ILoggerProvider
 {

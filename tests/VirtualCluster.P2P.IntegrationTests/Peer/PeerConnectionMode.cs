@@ -31,8 +31,8 @@ internal sealed class PeerConnectionMode(bool controlling, IceAgentOptions iceOp
     public static async Task<int> RunAsync(bool controlling, bool waitStart, bool warmUp, IceAgentOptions iceOptions, ILoggerFactory loggerFactory, TextWriter output)
     {
         void Emit(JsonObject json) => output.WriteLine(json.ToJsonString());
-        Marks.Attach(Emit);
-        if (warmUp) await WarmUpAsync(iceOptions);
+        if (warmUp) await WarmUpAsync(iceOptions, loggerFactory);
+        Marks.Attach(Emit); // after the warm-up: its connections log too, but print no marks
         var mode = new PeerConnectionMode(controlling, iceOptions, loggerFactory, Emit);
         Emit(new JsonObject { ["event"] = "ready" });
         if (!waitStart) mode.Start();
@@ -41,7 +41,15 @@ internal sealed class PeerConnectionMode(bool controlling, IceAgentOptions iceOp
             var readAt = Stopwatch.GetTimestamp();
             JsonObject? json;
             try { json = JsonNode.Parse(line) as JsonObject; } catch (System.Text.Json.JsonException) { continue; }
-            if (json is null || mode.OnSignaling(json, readAt)) continue;
+            if (json is null) continue;
+            if ((string?)json["type"] == "sdp")
+            {
+                // on this (reading) thread: a hop to the thread pool first is harness overhead, not the stack's
+                Marks.Mark($"{(string?)json["sdpType"]}-in", null, readAt);
+                await mode.OnDescriptionAsync((string?)json["sdpType"], (string?)json["sdp"] ?? "");
+                continue;
+            }
+            if (mode.OnSignaling(json, readAt)) continue;
             switch ((string?)json["cmd"])
             {
                 case "start":
@@ -60,25 +68,54 @@ internal sealed class PeerConnectionMode(bool controlling, IceAgentOptions iceOp
     }
 
     /// <summary>
-    /// --warm-up: one connection between two peer connections inside this process (and this home) before "ready", so that
-    /// the measured connection finds the code JIT-compiled, as the second and later connections of a long-running
-    /// agent do (the first connection in a fresh process pays about half a second of JIT for BouncyCastle's handshake).
+    /// --warm-up: connections between two peer connections inside this process (and this home) before "ready", then a
+    /// wait until the JIT is idle, so that the measured connection finds its code compiled (tier 1 included), as the
+    /// second and later connections of a long-running agent do. Without it the first connection in a fresh process pays
+    /// about half a second of JIT for BouncyCastle's handshake, and a single warm-up left the runtime re-compiling hot
+    /// methods at tier 1 in the background during the measured connection (on 2 cores, that competes with it).
     /// </summary>
-    private static async Task WarmUpAsync(IceAgentOptions iceOptions)
+    private static async Task WarmUpAsync(IceAgentOptions iceOptions, ILoggerFactory loggerFactory)
     {
-        // the same servers as the real connection (TURN and STUN code, credentials, ICU), the two peers in this home
-        await using var a = new PeerConnection(new PeerConnectionOptions { Ice = iceOptions });
-        await using var b = new PeerConnection(new PeerConnectionOptions { Ice = iceOptions });
-        a.IceCandidate += c => b.AddIceCandidate(c);
-        b.IceCandidate += c => a.AddIceCandidate(c);
+        // with the same logger factory: each log message's first use compiles the logging generics for its state type
+        // (tens of ms in all when only the measured connection logged)
+        for (var i = 0; i < 3; i++) await WarmUpConnectionAsync(iceOptions, loggerFactory);
+        await WaitForIdleJitAsync(TimeSpan.FromMilliseconds(300), TimeSpan.FromSeconds(15));
+    }
+
+    private static async Task WarmUpConnectionAsync(IceAgentOptions iceOptions, ILoggerFactory loggerFactory)
+    {
+        // the same servers as the real connection (TURN and STUN code, credentials, ICU), the two peers in this home;
+        // descriptions and candidates go through the same JSON lines as real signaling, so that code is warm too
+        await using var a = new PeerConnection(new PeerConnectionOptions { Ice = iceOptions }, loggerFactory: loggerFactory);
+        await using var b = new PeerConnection(new PeerConnectionOptions { Ice = iceOptions }, loggerFactory: loggerFactory);
+        a.IceCandidate += c => b.AddIceCandidate(RoundTrip(new JsonObject { ["type"] = "cand", ["candidate"] = c }, "candidate"));
+        b.IceCandidate += c => a.AddIceCandidate(RoundTrip(new JsonObject { ["type"] = "cand", ["candidate"] = c }, "candidate"));
         var got = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         b.DataChannel += c => c.MessageReceived += (_, _, _) => got.TrySetResult();
-        b.SetRemoteDescription(await a.CreateOfferAsync());
-        a.SetRemoteDescription(await b.CreateAnswerAsync());
+        var offer = await a.CreateOfferAsync();
+        b.SetRemoteDescription(new SessionDescription(SdpType.Offer, RoundTrip(new JsonObject { ["type"] = "sdp", ["sdpType"] = "offer", ["sdp"] = offer.Sdp }, "sdp")!));
+        var answer = await b.CreateAnswerAsync();
+        a.SetRemoteDescription(new SessionDescription(SdpType.Answer, RoundTrip(new JsonObject { ["type"] = "sdp", ["sdpType"] = "answer", ["sdp"] = answer.Sdp }, "sdp")!));
         var channel = a.CreateDataChannel("warm-up");
         await channel.WaitForOpenAsync().WaitAsync(TimeSpan.FromSeconds(20));
         channel.Send("warm-up");
         await got.Task.WaitAsync(TimeSpan.FromSeconds(20));
+    }
+
+    private static string? RoundTrip(JsonObject message, string field) => (string?)(JsonNode.Parse(message.ToJsonString()) as JsonObject)?[field];
+
+    /// <summary>Waits until no method has been compiled for <paramref name="quiet"/> (tiered re-compilation done), at most <paramref name="limit"/>.</summary>
+    private static async Task WaitForIdleJitAsync(TimeSpan quiet, TimeSpan limit)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(limit.TotalSeconds * Stopwatch.Frequency);
+        var count = System.Runtime.JitInfo.GetCompiledMethodCount();
+        var quietSince = Stopwatch.GetTimestamp();
+        while (Stopwatch.GetTimestamp() < deadline && Stopwatch.GetElapsedTime(quietSince) < quiet)
+        {
+            await Task.Delay(50);
+            var now = System.Runtime.JitInfo.GetCompiledMethodCount();
+            if (now != count) (count, quietSince) = (now, Stopwatch.GetTimestamp());
+        }
     }
 
     // per-phase timestamps (monotonic clock) on stdout, to see where setup time goes (Marks.cs)
@@ -89,7 +126,7 @@ internal sealed class PeerConnectionMode(bool controlling, IceAgentOptions iceOp
         if (!controlling) return; // the answerer starts when the offer arrives
         _started = Stopwatch.GetTimestamp();
         emit(new JsonObject { ["event"] = "started", ["ts"] = _started });
-        _ = Task.Run(OfferAsync);
+        _ = OfferAsync(); // on this thread up to its first await: no thread-pool hop before the offer
     }
 
     private PeerConnection Create()
@@ -142,10 +179,6 @@ internal sealed class PeerConnectionMode(bool controlling, IceAgentOptions iceOp
     {
         switch ((string?)json["type"])
         {
-            case "sdp":
-                Marks.Mark($"{(string?)json["sdpType"]}-in", null, readAt);
-                _ = Task.Run(() => OnDescriptionAsync((string?)json["sdpType"], (string?)json["sdp"] ?? ""));
-                return true;
             case "cand":
                 Marks.Mark("cand-in", (string?)json["candidate"], readAt);
                 PeerConnection? pc;
@@ -163,7 +196,7 @@ internal sealed class PeerConnectionMode(bool controlling, IceAgentOptions iceOp
 
     private readonly List<string?> _early = [];
 
-    private async Task OnDescriptionAsync(string? type, string sdp)
+    public async Task OnDescriptionAsync(string? type, string sdp)
     {
         try
         {
