@@ -81,10 +81,13 @@ internal static class SetupPhases
         if (cand is null) return null;
         var address = ((string)cand["detail"]!).Split(' ') is var f && f.Length > 5 ? $"{f[4]}:{f[5]}" : "";
         var arrived = a.Events.FirstOrDefault(e => (string?)e["name"] == "cand-in" && (string?)e["detail"] == (string?)cand["detail"]);
-        var check = a.Events.FirstOrDefault(e => (string?)e["name"] == "ice-check-sent" && ((string?)e["detail"])?.Contains($"-> srflx {address} ", StringComparison.Ordinal) == true);
+        // the first check to that address, whatever it was called then (often peer-reflexive: learned from the
+        // answerer's own check before the candidate was signaled); one sent before the candidate arrived counts as 0
+        var check = a.Events.FirstOrDefault(e => (string?)e["name"] == "ice-check-sent"
+            && ((string?)e["detail"])?.Split(" -> ") is [_, var to] && to.Contains($" {address} ", StringComparison.Ordinal));
         if (arrived is null || check is null) return null;
         double Ms(JsonObject from, JsonObject to) => ((long)to["ts"]! - (long)from["ts"]!) * 1000.0 / Stopwatch.Frequency;
-        return (Ms(cand, arrived), Ms(arrived, check));
+        return (Ms(cand, arrived), Math.Max(0, Ms(arrived, check)));
     }
 
     /// <summary>Prints the median (and quartiles) of each phase over the given connections.</summary>
@@ -106,7 +109,7 @@ internal static class SetupPhases
             var t = trickles.Select(x => x.Trickle).Order().ToList();
             var c = trickles.Select(x => x.ToCheck).Order().ToList();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"\nanswerer's srflx candidate: trickled to the offerer in {Quantile(t, 0.5):0} ms (median), offerer's first check to it {Quantile(c, 0.5):0} ms after it arrived (median of {trickles.Count})"));
+                $"\nanswerer's srflx candidate: trickled to the offerer in {Quantile(t, 0.5):0} ms (median), offerer's first check to its address {Quantile(c, 0.5):0} ms after it arrived (0: already checked as peer-reflexive; median of {trickles.Count})"));
         }
     }
 
