@@ -11,6 +11,8 @@ internal sealed class BoundInputs
     public bool Resources, ClipShares, Fused;
     public double Constant, SumWeight, DiffWeight, Most, Least, Balanced, Rules, Affinity;
     public int Dimensions;
+    // Levels of PlacementIndex.Levels that every node passing the resource filter reaches (0 when it does not apply).
+    public int CpuLevel, MemLevel;
     public TopologySpread[] Spreads = [];
     public int[][] Counts = [];
     public double[][] DomainScore = [];

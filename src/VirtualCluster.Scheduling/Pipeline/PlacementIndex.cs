@@ -63,6 +63,7 @@ internal sealed partial class PlacementIndex
         MaxDiff = new double[size];
         Same = new bool[size];
         Rep = new int[size];
+        InitLevels(size);
         Rebuild();
     }
 
@@ -205,6 +206,7 @@ internal sealed partial class PlacementIndex
         }
         Rep[t] = rep;
         Same[t] = same;
+        LeafLevels(t, start, count);
     }
 
     /// <summary>True when two nodes would get the same score for any spec (up to their own replica counts).</summary>
@@ -241,6 +243,7 @@ internal sealed partial class PlacementIndex
         int a = Rep[l], b = Rep[r];
         Rep[t] = a >= 0 ? a : b;
         Same[t] = Same[l] && Same[r] && (a < 0 || b < 0 || Identical(a, b));
+        CombineLevels(t);
     }
 
     internal int[] CandidateNodes = new int[64];

@@ -21,6 +21,8 @@ public sealed partial class PlacementPipeline
         var q = index.Inputs;
         if (!Prepare(context, q)) return false;
         var view = index.View(context);
+        q.CpuLevel = q.Resources ? PlacementIndex.LevelOf(index.CpuLevels, q.Cpu) : 0;
+        q.MemLevel = q.Resources ? PlacementIndex.LevelOf(index.MemLevels, q.Memory) : 0;
         var cluster = context.Cluster;
         var bestBound = double.NegativeInfinity;
         var candidates = 0;
@@ -71,6 +73,8 @@ public sealed partial class PlacementPipeline
         if (candidates == 0) return true;
         // The winner's real total is within rounding of its bound, and no node's bound is below its total by more.
         var kept = index.KeepCandidates(candidates, bestBound - 2 * BoundMargin);
+        // Nodes of one score class get bit-identical totals: only the lowest index of each can be chosen.
+        if (kept > 1) kept = OnePerScoreClass(cluster, view, q, index.CandidateNodes, kept);
         var buffer = index.CandidateNodes.AsSpan(0, kept);
         var passed = kept;
         foreach (var filter in q.Filters) passed = filter.Filter(context, buffer[..passed]);
@@ -93,6 +97,49 @@ public sealed partial class PlacementPipeline
         node = bestNode;
         total = best;
         found = true;
+        return true;
+    }
+
+    /// <summary>
+    /// Keeps, of the candidates, the lowest index of each score class (same capacity and effective use in every
+    /// dimension, same replica count of the service, same affinity score, same replica count in its domain of each
+    /// spread key): the built-in filters and scorers compute a node's verdict and score from exactly these values,
+    /// so the members of a class get bit-identical totals and the scan's tie-break (lowest index) picks the class's
+    /// first. Returns how many remain, in the first slots of <paramref name="nodes"/>.
+    /// </summary>
+    private static int OnePerScoreClass(ClusterState s, PlacementIndex.SpecView view, BoundInputs q, int[] nodes, int count)
+    {
+        var classes = 0;
+        for (var k = 0; k < count; k++)
+        {
+            var i = nodes[k];
+            var c = 0;
+            for (; c < classes; c++)
+            {
+                var r = nodes[c];
+                if (!SameScoreClass(s, view, q, r, i)) continue;
+                if (i < r) nodes[c] = i;
+                break;
+            }
+            if (c == classes) nodes[classes++] = i;
+        }
+        return classes;
+    }
+
+    private static bool SameScoreClass(ClusterState s, PlacementIndex.SpecView view, BoundInputs q, int a, int b)
+    {
+        if (s.UseCpu[a] != s.UseCpu[b] || s.UseMem[a] != s.UseMem[b] || s.UseDisk[a] != s.UseDisk[b] || s.AllocGpu[a] != s.AllocGpu[b]
+            || s.CapCpu[a] != s.CapCpu[b] || s.CapMem[a] != s.CapMem[b] || s.CapDisk[a] != s.CapDisk[b] || s.CapGpu[a] != s.CapGpu[b])
+            return false;
+        if (q.AntiCounts.Length > 0 && q.AntiCounts[a] != q.AntiCounts[b]) return false;
+        if (q.AntiRequired is { Length: > 0 } required && required[a] != required[b]) return false;
+        if (view.Affinity is { } affinity && affinity[a] != affinity[b]) return false;
+        for (var k = 0; k < q.Spreads.Length; k++)
+        {
+            int da = q.NodeDomains[k][a], db = q.NodeDomains[k][b];
+            if (da == db) continue;
+            if (da < 0 || db < 0 || q.Counts[k][da] != q.Counts[k][db]) return false;
+        }
         return true;
     }
 
