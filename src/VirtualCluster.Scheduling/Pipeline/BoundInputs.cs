@@ -22,6 +22,8 @@ internal sealed class BoundInputs
     public double AntiWeight, AntiScale;
     public int[] AntiCounts = [];
     public int[]? AntiRequired;
+    // Per tree node, nodes below without a replica (required anti-affinity only; PlacementIndex.WithoutReplica).
+    public int[]? WithoutReplica;
     public bool SpreadFilter;
     public double SpreadWeight;
     public readonly List<IPlacementFilter> Filters = [];

@@ -27,12 +27,20 @@ internal sealed partial class PlacementIndex
     internal readonly double[][] Lo = new double[4][], Hi = new double[4][], LoInv = new double[4][], HiInv = new double[4][];
     internal readonly int[] MaxFreePorts;
     // Range of (cpu share + memory share) and (cpu share − memory share): tighter than the box of the two for the allocation scores.
-    internal readonly double[] MinSum, MaxSum, MinDiff, MaxDiff;
+    internal readonly double[] MinSum, MinDiff, MaxDiff;
     // Same[t]: every node below has the same group, capacity and use, so the same score (up to its own service
     // count); Rep[t]: the first of them in slot order, which is also the lowest index (equal keys sort by index).
     internal readonly bool[] Same;
     internal readonly int[] Rep;
     private int _updates;
+
+    /// <summary>How often each shortcut of the search was taken (tests check that they are, not only that results agree).</summary>
+    internal sealed class Counters
+    {
+        public long Selections, TighterByLevel, DominatedRuns, ClassMembersSkipped, ReplicaPrunes;
+    }
+
+    internal readonly Counters Stats = new();
 
     /// <summary>Per-placement scratch of the search (a state serves one placement at a time).</summary>
     internal readonly BoundInputs Inputs = new();
@@ -58,7 +66,6 @@ internal sealed partial class PlacementIndex
         }
         MaxFreePorts = new int[size];
         MinSum = new double[size];
-        MaxSum = new double[size];
         MinDiff = new double[size];
         MaxDiff = new double[size];
         Same = new bool[size];
@@ -81,8 +88,8 @@ internal sealed partial class PlacementIndex
             return;
         }
         var t = _leaves + _position[node] / BucketSize;
-        Leaf(t);
-        for (t >>= 1; t >= 1; t >>= 1) Combine(t);
+        Leaf(t, layout: false);
+        for (t >>= 1; t >= 1; t >>= 1) Combine(t, layout: false);
     }
 
     private (int Group, long Cpu, long Memory, ulong Fill, int Node)[] Sorted()
@@ -128,8 +135,8 @@ internal sealed partial class PlacementIndex
         _updates = 0;
         Layout++;
         Slots(Sorted(), write: true);
-        for (var t = _leaves; t < 2 * _leaves; t++) Leaf(t);
-        for (var t = _leaves - 1; t >= 1; t--) Combine(t);
+        for (var t = _leaves; t < 2 * _leaves; t++) Leaf(t, layout: true);
+        for (var t = _leaves - 1; t >= 1; t--) Combine(t, layout: true);
     }
 
     /// <summary>First slot of leaf bucket <paramref name="leaf"/> and how many slots it covers (a slot may hold -1: no node).</summary>
@@ -166,16 +173,20 @@ internal sealed partial class PlacementIndex
         _ => _s.AllocGpu[i] * _s.InvGpu[i],
     };
 
-    private void Leaf(int t)
+    /// <summary>Recomputes a leaf; the inverse-capacity ranges only when <paramref name="layout"/> (capacities change only with the layout).</summary>
+    private void Leaf(int t, bool layout)
     {
         var (start, count) = Bucket(t - _leaves);
         var ports = int.MinValue;
-        double minSum = double.PositiveInfinity, maxSum = double.NegativeInfinity, minDiff = double.PositiveInfinity, maxDiff = double.NegativeInfinity;
+        double minSum = double.PositiveInfinity, minDiff = double.PositiveInfinity, maxDiff = double.NegativeInfinity;
         for (var d = 0; d < 4; d++)
         {
             MaxFree[d][t] = long.MinValue;
-            Lo[d][t] = LoInv[d][t] = double.PositiveInfinity;
-            Hi[d][t] = HiInv[d][t] = double.NegativeInfinity;
+            Lo[d][t] = double.PositiveInfinity;
+            Hi[d][t] = double.NegativeInfinity;
+            if (!layout) continue;
+            LoInv[d][t] = double.PositiveInfinity;
+            HiInv[d][t] = double.NegativeInfinity;
         }
         for (var p = start; p < start + count; p++)
         {
@@ -183,18 +194,24 @@ internal sealed partial class PlacementIndex
             if (i < 0) continue;
             var cpu = _s.UseCpu[i] * _s.InvCpu[i];
             var memory = _s.UseMem[i] * _s.InvMem[i];
-            Add(0, t, _s.CapCpu[i] - _s.UseCpu[i], cpu, _s.InvCpu[i]);
-            Add(1, t, _s.CapMem[i] - _s.UseMem[i], memory, _s.InvMem[i]);
-            Add(2, t, _s.CapDisk[i] - _s.UseDisk[i], _s.UseDisk[i] * _s.InvDisk[i], _s.InvDisk[i]);
-            Add(3, t, (long)_s.CapGpu[i] - _s.AllocGpu[i], _s.AllocGpu[i] * _s.InvGpu[i], _s.InvGpu[i]);
+            Add(0, t, _s.CapCpu[i] - _s.UseCpu[i], cpu);
+            Add(1, t, _s.CapMem[i] - _s.UseMem[i], memory);
+            Add(2, t, _s.CapDisk[i] - _s.UseDisk[i], _s.UseDisk[i] * _s.InvDisk[i]);
+            Add(3, t, (long)_s.CapGpu[i] - _s.AllocGpu[i], _s.AllocGpu[i] * _s.InvGpu[i]);
+            if (layout)
+            {
+                AddInverse(0, t, _s.InvCpu[i]);
+                AddInverse(1, t, _s.InvMem[i]);
+                AddInverse(2, t, _s.InvDisk[i]);
+                AddInverse(3, t, _s.InvGpu[i]);
+            }
             ports = Math.Max(ports, _s.FreePorts[i]);
             minSum = Math.Min(minSum, cpu + memory);
-            maxSum = Math.Max(maxSum, cpu + memory);
             minDiff = Math.Min(minDiff, cpu - memory);
             maxDiff = Math.Max(maxDiff, cpu - memory);
         }
         MaxFreePorts[t] = ports;
-        (MinSum[t], MaxSum[t], MinDiff[t], MaxDiff[t]) = (minSum, maxSum, minDiff, maxDiff);
+        (MinSum[t], MinDiff[t], MaxDiff[t]) = (minSum, minDiff, maxDiff);
         var rep = -1;
         var same = true;
         for (var p = start; p < start + count; p++)
@@ -210,21 +227,28 @@ internal sealed partial class PlacementIndex
     }
 
     /// <summary>True when two nodes would get the same score for any spec (up to their own replica counts).</summary>
-    public bool Identical(int a, int b) =>
-        _group[a] == _group[b] && _s.UseCpu[a] == _s.UseCpu[b] && _s.UseMem[a] == _s.UseMem[b] && _s.UseDisk[a] == _s.UseDisk[b]
+    public bool Identical(int a, int b) => _group[a] == _group[b] && SameUse(a, b);
+
+    /// <summary>Same capacity and effective use in every dimension (so the same allocation scores for any request).</summary>
+    public bool SameUse(int a, int b) =>
+        _s.UseCpu[a] == _s.UseCpu[b] && _s.UseMem[a] == _s.UseMem[b] && _s.UseDisk[a] == _s.UseDisk[b]
         && _s.AllocGpu[a] == _s.AllocGpu[b] && _s.CapCpu[a] == _s.CapCpu[b] && _s.CapMem[a] == _s.CapMem[b]
         && _s.CapDisk[a] == _s.CapDisk[b] && _s.CapGpu[a] == _s.CapGpu[b];
 
-    private void Add(int d, int t, long free, double share, double inv)
+    private void Add(int d, int t, long free, double share)
     {
         if (free > MaxFree[d][t]) MaxFree[d][t] = free;
         if (share < Lo[d][t]) Lo[d][t] = share;
         if (share > Hi[d][t]) Hi[d][t] = share;
+    }
+
+    private void AddInverse(int d, int t, double inv)
+    {
         if (inv < LoInv[d][t]) LoInv[d][t] = inv;
         if (inv > HiInv[d][t]) HiInv[d][t] = inv;
     }
 
-    private void Combine(int t)
+    private void Combine(int t, bool layout)
     {
         int l = 2 * t, r = l + 1;
         for (var d = 0; d < 4; d++)
@@ -232,12 +256,12 @@ internal sealed partial class PlacementIndex
             MaxFree[d][t] = Math.Max(MaxFree[d][l], MaxFree[d][r]);
             Lo[d][t] = Math.Min(Lo[d][l], Lo[d][r]);
             Hi[d][t] = Math.Max(Hi[d][l], Hi[d][r]);
+            if (!layout) continue;
             LoInv[d][t] = Math.Min(LoInv[d][l], LoInv[d][r]);
             HiInv[d][t] = Math.Max(HiInv[d][l], HiInv[d][r]);
         }
         MaxFreePorts[t] = Math.Max(MaxFreePorts[l], MaxFreePorts[r]);
         MinSum[t] = Math.Min(MinSum[l], MinSum[r]);
-        MaxSum[t] = Math.Max(MaxSum[l], MaxSum[r]);
         MinDiff[t] = Math.Min(MinDiff[l], MinDiff[r]);
         MaxDiff[t] = Math.Max(MaxDiff[l], MaxDiff[r]);
         int a = Rep[l], b = Rep[r];

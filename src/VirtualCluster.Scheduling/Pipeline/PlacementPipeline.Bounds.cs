@@ -11,6 +11,11 @@ public sealed partial class PlacementPipeline
         if (q.Resources && (maxFree[0][t] < q.Cpu || maxFree[1][t] < q.Memory || maxFree[2][t] < q.Disk || maxFree[3][t] < q.Gpus))
             return double.NegativeInfinity;
         if (q.Ports > 0 && index.MaxFreePorts[t] < q.Ports) return double.NegativeInfinity;
+        if (q.WithoutReplica is { } withoutReplica && withoutReplica[t] == 0)
+        {
+            index.Stats.ReplicaPrunes++;
+            return double.NegativeInfinity;
+        }
         var bound = q.Rules;
         if (q.Affinity > 0) bound += q.Affinity * view.AffinityMax![t];
         for (var k = 0; k < q.Spreads.Length; k++)
@@ -27,6 +32,7 @@ public sealed partial class PlacementPipeline
         var at = t * PlacementIndex.Levels;
         double hiCpu = index.HiCpuAt[at + q.CpuLevel], hiMem = index.HiMemAt[at + q.MemLevel];
         if (hiCpu == double.NegativeInfinity || hiMem == double.NegativeInfinity) return double.NegativeInfinity;
+        if (hiCpu < index.HiCpuAt[at] || hiMem < index.HiMemAt[at]) index.Stats.TighterByLevel++;
         var maxSum = Math.Min(index.SumCpuAt[at + q.CpuLevel], index.SumMemAt[at + q.MemLevel]);
         Range(index, q, 0, t, hiCpu, q.Cpu, out var aLo, out var aHi);
         Range(index, q, 1, t, hiMem, q.Memory, out var bLo, out var bHi);

@@ -21,6 +21,8 @@ public sealed partial class PlacementPipeline
         var q = index.Inputs;
         if (!Prepare(context, q)) return false;
         var view = index.View(context);
+        index.Stats.Selections++;
+        q.WithoutReplica = q.AntiRequired is { Length: > 0 } ? index.WithoutReplica(context.Spec.Name) : null;
         q.CpuLevel = q.Resources ? PlacementIndex.LevelOf(index.CpuLevels, q.Cpu) : 0;
         q.MemLevel = q.Resources ? PlacementIndex.LevelOf(index.MemLevels, q.Memory) : 0;
         var cluster = context.Cluster;
@@ -41,7 +43,11 @@ public sealed partial class PlacementPipeline
             if (stackBounds[top] < bestBound - 2 * BoundMargin) continue;
             // A run of nodes identical to a candidate with a lower index (and no replica of the service, so no
             // lower anti-affinity score) cannot win: each scores at most what the candidate scores.
-            if (last >= 0 && index.Same[t] && index.Rep[t] > last && index.Identical(index.Rep[t], last)) continue;
+            if (last >= 0 && index.Same[t] && index.Rep[t] > last && index.SameUse(index.Rep[t], last) && NoBetterRules(view, q, index.Rep[t], last))
+            {
+                index.Stats.DominatedRuns++;
+                continue;
+            }
             if (t >= index.LeafCount)
             {
                 var (start, count) = index.Bucket(t - index.LeafCount);
@@ -52,7 +58,14 @@ public sealed partial class PlacementPipeline
                     if (bound == double.NegativeInfinity || bound < bestBound - 2 * BoundMargin) continue;
                     if (bound > bestBound) bestBound = bound;
                     index.AddCandidate(ref candidates, i, bound);
-                    if (q.AntiCounts.Length == 0 || q.AntiCounts[i] == 0) last = i;
+                    if (q.AntiCounts.Length > 0 && q.AntiCounts[i] != 0) continue;
+                    last = i;
+                    // The bucket's other nodes are identical and come later in index order: none can score more.
+                    if (index.Same[t])
+                    {
+                        index.Stats.DominatedRuns++;
+                        break;
+                    }
                 }
                 continue;
             }
@@ -74,7 +87,12 @@ public sealed partial class PlacementPipeline
         // The winner's real total is within rounding of its bound, and no node's bound is below its total by more.
         var kept = index.KeepCandidates(candidates, bestBound - 2 * BoundMargin);
         // Nodes of one score class get bit-identical totals: only the lowest index of each can be chosen.
-        if (kept > 1) kept = OnePerScoreClass(cluster, view, q, index.CandidateNodes, kept);
+        if (kept > 1)
+        {
+            var classes = OnePerScoreClass(cluster, view, q, index.CandidateNodes, kept);
+            index.Stats.ClassMembersSkipped += kept - classes;
+            kept = classes;
+        }
         var buffer = index.CandidateNodes.AsSpan(0, kept);
         var passed = kept;
         foreach (var filter in q.Filters) passed = filter.Filter(context, buffer[..passed]);
@@ -97,6 +115,25 @@ public sealed partial class PlacementPipeline
         node = bestNode;
         total = best;
         found = true;
+        return true;
+    }
+
+    /// <summary>
+    /// True when node <paramref name="x"/>'s rule scores are each at most those of <paramref name="last"/> (which has
+    /// no replica of the service): node affinity, and per spread key the replicas in its domain (no label scores 0).
+    /// With the same capacity and use the allocation scores are equal, and the total is a sum of the same terms in
+    /// the same order, so x's total is at most last's bit for bit (rounding is monotonic), and last sorts first.
+    /// Nodes with the same static attributes share their labels, so this holds for a whole run of identical nodes.
+    /// </summary>
+    private static bool NoBetterRules(PlacementIndex.SpecView view, BoundInputs q, int x, int last)
+    {
+        if (view.Affinity is { } affinity && affinity[x] > affinity[last]) return false;
+        for (var k = 0; k < q.Spreads.Length; k++)
+        {
+            int dx = q.NodeDomains[k][x], dl = q.NodeDomains[k][last];
+            if (dx < 0 || dx == dl) continue;
+            if (dl < 0 || q.Counts[k][dx] < q.Counts[k][dl]) return false;
+        }
         return true;
     }
 
