@@ -31,6 +31,9 @@ internal sealed partial class PlacementIndex
     // Same[t]: every node below has the same group, capacity and use, so the same score (up to its own service
     // count); Rep[t]: the first of them in slot order, which is also the lowest index (equal keys sort by index).
     internal readonly bool[] Same;
+    // UniformUse[t]: every node below has the same capacity and use (groups may differ); MinIndex[t]: the lowest node index below.
+    internal readonly bool[] UniformUse;
+    internal readonly int[] MinIndex;
     internal readonly int[] Rep;
     private int _updates;
 
@@ -70,6 +73,8 @@ internal sealed partial class PlacementIndex
         MaxDiff = new double[size];
         Same = new bool[size];
         Rep = new int[size];
+        UniformUse = new bool[size];
+        MinIndex = new int[size];
         InitLevels(size);
         Rebuild();
     }
@@ -98,7 +103,7 @@ internal sealed partial class PlacementIndex
         var keys = new (int Group, long Cpu, long Memory, ulong Fill, int Node)[n];
         for (var i = 0; i < n; i++)
             keys[i] = (_group[i], _s.CapCpu[i], _s.CapMem[i], Morton(Share(0, i), Share(1, i)), i);
-        Array.Sort(keys);
+        Array.Sort(keys, static (x, y) => x.Cpu != y.Cpu ? x.Cpu.CompareTo(y.Cpu) : x.Memory != y.Memory ? x.Memory.CompareTo(y.Memory) : x.Fill != y.Fill ? x.Fill.CompareTo(y.Fill) : x.Group != y.Group ? x.Group.CompareTo(y.Group) : x.Node.CompareTo(y.Node));
         return keys;
     }
 
@@ -113,7 +118,7 @@ internal sealed partial class PlacementIndex
         for (var k = 0; k < keys.Length;)
         {
             var end = k + 1;
-            while (end < keys.Length && keys[end].Group == keys[k].Group && keys[end].Cpu == keys[k].Cpu && keys[end].Memory == keys[k].Memory) end++;
+            while (end < keys.Length && keys[end].Cpu == keys[k].Cpu && keys[end].Memory == keys[k].Memory) end++;
             if (end - k >= BucketSize && slot % BucketSize != 0)
             {
                 var aligned = (slot + BucketSize - 1) / BucketSize * BucketSize;
@@ -213,16 +218,24 @@ internal sealed partial class PlacementIndex
         MaxFreePorts[t] = ports;
         (MinSum[t], MinDiff[t], MaxDiff[t]) = (minSum, minDiff, maxDiff);
         var rep = -1;
-        var same = true;
+        bool same = true, sameUse = true;
+        var min = int.MaxValue;
         for (var p = start; p < start + count; p++)
         {
             var i = _order[p];
             if (i < 0) continue;
+            min = Math.Min(min, i);
             if (rep < 0) rep = i;
-            else same &= Identical(rep, i);
+            else
+            {
+                same &= Identical(rep, i);
+                sameUse &= SameUse(rep, i);
+            }
         }
         Rep[t] = rep;
         Same[t] = same;
+        UniformUse[t] = sameUse;
+        MinIndex[t] = min;
         LeafLevels(t, start, count);
     }
 
@@ -267,6 +280,8 @@ internal sealed partial class PlacementIndex
         int a = Rep[l], b = Rep[r];
         Rep[t] = a >= 0 ? a : b;
         Same[t] = Same[l] && Same[r] && (a < 0 || b < 0 || Identical(a, b));
+        UniformUse[t] = UniformUse[l] && UniformUse[r] && (a < 0 || b < 0 || SameUse(a, b));
+        MinIndex[t] = Math.Min(MinIndex[l], MinIndex[r]);
         CombineLevels(t);
     }
 

@@ -11,12 +11,15 @@ public sealed partial class PlacementPipeline
         if (q.Resources && (maxFree[0][t] < q.Cpu || maxFree[1][t] < q.Memory || maxFree[2][t] < q.Disk || maxFree[3][t] < q.Gpus))
             return double.NegativeInfinity;
         if (q.Ports > 0 && index.MaxFreePorts[t] < q.Ports) return double.NegativeInfinity;
+        var bound = q.Rules;
         if (q.WithoutReplica is { } withoutReplica && withoutReplica[t] == 0)
         {
             index.Stats.ReplicaPrunes++;
-            return double.NegativeInfinity;
+            // Every node below runs a replica: none passes required anti-affinity, and preferred scores each at
+            // most 100·(1 − 1/(T + 1)).
+            if (q.AntiRequired is { Length: > 0 }) return double.NegativeInfinity;
+            bound -= 100 * q.AntiWeight * q.AntiScale;
         }
-        var bound = q.Rules;
         if (q.Affinity > 0) bound += q.Affinity * view.AffinityMax![t];
         for (var k = 0; k < q.Spreads.Length; k++)
         {

@@ -22,13 +22,14 @@ public sealed partial class PlacementPipeline
         if (!Prepare(context, q)) return false;
         var view = index.View(context);
         index.Stats.Selections++;
-        q.WithoutReplica = q.AntiRequired is { Length: > 0 } ? index.WithoutReplica(context.Spec.Name) : null;
+        q.WithoutReplica = q.AntiRequired is { Length: > 0 } || q.AntiCounts.Length > 0 ? index.WithoutReplica(context.Spec.Name) : null;
         q.CpuLevel = q.Resources ? PlacementIndex.LevelOf(index.CpuLevels, q.Cpu) : 0;
         q.MemLevel = q.Resources ? PlacementIndex.LevelOf(index.MemLevels, q.Memory) : 0;
         var cluster = context.Cluster;
         var bestBound = double.NegativeInfinity;
         var candidates = 0;
         var last = -1;
+        var lastReplicas = 0;
         Span<int> stackNodes = stackalloc int[128];
         Span<double> stackBounds = stackalloc double[128];
         var rootBound = Bound(index, view, q, 1);
@@ -41,9 +42,11 @@ public sealed partial class PlacementPipeline
             top--;
             var t = stackNodes[top];
             if (stackBounds[top] < bestBound - 2 * BoundMargin) continue;
-            // A run of nodes identical to a candidate with a lower index (and no replica of the service, so no
-            // lower anti-affinity score) cannot win: each scores at most what the candidate scores.
-            if (last >= 0 && index.Same[t] && index.Rep[t] > last && index.SameUse(index.Rep[t], last) && NoBetterRules(view, q, index.Rep[t], last))
+            // Nodes with the use of a candidate with a lower index, rules no better and at least as many replicas
+            // of the service (so no higher anti-affinity score) cannot win: each scores at most what it scores.
+            if (last >= 0 && index.UniformUse[t] && index.MinIndex[t] > last && index.SameUse(index.Rep[t], last)
+                && (lastReplicas == 0 || (lastReplicas == 1 && q.WithoutReplica is { } without && without[t] == 0))
+                && NoBetterRules(view, q, t, last))
             {
                 index.Stats.DominatedRuns++;
                 continue;
@@ -58,10 +61,10 @@ public sealed partial class PlacementPipeline
                     if (bound == double.NegativeInfinity || bound < bestBound - 2 * BoundMargin) continue;
                     if (bound > bestBound) bestBound = bound;
                     index.AddCandidate(ref candidates, i, bound);
-                    if (q.AntiCounts.Length > 0 && q.AntiCounts[i] != 0) continue;
                     last = i;
+                    lastReplicas = q.AntiCounts.Length > 0 ? q.AntiCounts[i] : 0;
                     // The bucket's other nodes are identical and come later in index order: none can score more.
-                    if (index.Same[t])
+                    if (lastReplicas == 0 && index.Same[t])
                     {
                         index.Stats.DominatedRuns++;
                         break;
@@ -119,20 +122,22 @@ public sealed partial class PlacementPipeline
     }
 
     /// <summary>
-    /// True when node <paramref name="x"/>'s rule scores are each at most those of <paramref name="last"/> (which has
-    /// no replica of the service): node affinity, and per spread key the replicas in its domain (no label scores 0).
-    /// With the same capacity and use the allocation scores are equal, and the total is a sum of the same terms in
-    /// the same order, so x's total is at most last's bit for bit (rounding is monotonic), and last sorts first.
-    /// Nodes with the same static attributes share their labels, so this holds for a whole run of identical nodes.
+    /// True when every node below tree node <paramref name="t"/> has rule scores each at most those of
+    /// <paramref name="last"/>: node affinity (the subtree's best), and per
+    /// spread key the replicas in its domain (one domain for the whole subtree, or no label, which scores 0). With the
+    /// same capacity and use the allocation scores are equal, and a total is a sum of the same terms in the same
+    /// order, so such a node's total is at most last's bit for bit (rounding is monotonic); with a higher index it
+    /// sorts after last, so it cannot be chosen.
     /// </summary>
-    private static bool NoBetterRules(PlacementIndex.SpecView view, BoundInputs q, int x, int last)
+    private static bool NoBetterRules(PlacementIndex.SpecView view, BoundInputs q, int t, int last)
     {
-        if (view.Affinity is { } affinity && affinity[x] > affinity[last]) return false;
+        if (view.Affinity is { } affinity && view.AffinityMax![t] > affinity[last]) return false;
         for (var k = 0; k < q.Spreads.Length; k++)
         {
-            int dx = q.NodeDomains[k][x], dl = q.NodeDomains[k][last];
-            if (dx < 0 || dx == dl) continue;
-            if (dl < 0 || q.Counts[k][dx] < q.Counts[k][dl]) return false;
+            int u = view.Uniform[k][t], dl = q.NodeDomains[k][last];
+            if (u == PlacementIndex.Mixed) return false;
+            if (u < 0 || u == dl) continue;
+            if (dl < 0 || q.Counts[k][u] < q.Counts[k][dl]) return false;
         }
         return true;
     }
