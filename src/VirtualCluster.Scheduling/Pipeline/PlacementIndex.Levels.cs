@@ -75,15 +75,18 @@ internal sealed partial class PlacementIndex
         }
     }
 
-    private void CombineLevels(int t)
+    /// <summary>Recomputes the level maxima of tree node t from its children; false when none changed.</summary>
+    private bool CombineLevels(int t)
     {
         int at = t * Levels, l = 2 * t * Levels, r = l + Levels;
+        var changed = false;
         for (var k = 0; k < Levels; k++)
         {
-            HiCpuAt[at + k] = Math.Max(HiCpuAt[l + k], HiCpuAt[r + k]);
-            SumCpuAt[at + k] = Math.Max(SumCpuAt[l + k], SumCpuAt[r + k]);
-            HiMemAt[at + k] = Math.Max(HiMemAt[l + k], HiMemAt[r + k]);
-            SumMemAt[at + k] = Math.Max(SumMemAt[l + k], SumMemAt[r + k]);
+            changed |= Set(ref HiCpuAt[at + k], Math.Max(HiCpuAt[l + k], HiCpuAt[r + k]));
+            changed |= Set(ref SumCpuAt[at + k], Math.Max(SumCpuAt[l + k], SumCpuAt[r + k]));
+            changed |= Set(ref HiMemAt[at + k], Math.Max(HiMemAt[l + k], HiMemAt[r + k]));
+            changed |= Set(ref SumMemAt[at + k], Math.Max(SumMemAt[l + k], SumMemAt[r + k]));
         }
+        return changed;
     }
 }

@@ -94,7 +94,10 @@ internal sealed partial class PlacementIndex
         }
         var t = _leaves + _position[node] / BucketSize;
         Leaf(t, layout: false);
-        for (t >>= 1; t >= 1; t >>= 1) Combine(t, layout: false);
+        // A tree node whose figures did not change leaves its ancestors' as they are.
+        for (t >>= 1; t >= 1 && Combine(t, layout: false); t >>= 1)
+        {
+        }
     }
 
     private (int Group, long Cpu, long Memory, ulong Fill, int Node)[] Sorted()
@@ -261,78 +264,29 @@ internal sealed partial class PlacementIndex
         if (inv > HiInv[d][t]) HiInv[d][t] = inv;
     }
 
-    private void Combine(int t, bool layout)
+    /// <summary>Recomputes tree node t from its children; false when nothing changed (so its ancestors stay valid).</summary>
+    private bool Combine(int t, bool layout)
     {
         int l = 2 * t, r = l + 1;
+        var changed = false;
         for (var d = 0; d < 4; d++)
         {
-            MaxFree[d][t] = Math.Max(MaxFree[d][l], MaxFree[d][r]);
-            Lo[d][t] = Math.Min(Lo[d][l], Lo[d][r]);
-            Hi[d][t] = Math.Max(Hi[d][l], Hi[d][r]);
+            changed |= Set(ref MaxFree[d][t], Math.Max(MaxFree[d][l], MaxFree[d][r]));
+            changed |= Set(ref Lo[d][t], Math.Min(Lo[d][l], Lo[d][r]));
+            changed |= Set(ref Hi[d][t], Math.Max(Hi[d][l], Hi[d][r]));
             if (!layout) continue;
             LoInv[d][t] = Math.Min(LoInv[d][l], LoInv[d][r]);
             HiInv[d][t] = Math.Max(HiInv[d][l], HiInv[d][r]);
         }
-        MaxFreePorts[t] = Math.Max(MaxFreePorts[l], MaxFreePorts[r]);
-        MinSum[t] = Math.Min(MinSum[l], MinSum[r]);
-        MinDiff[t] = Math.Min(MinDiff[l], MinDiff[r]);
-        MaxDiff[t] = Math.Max(MaxDiff[l], MaxDiff[r]);
+        changed |= Set(ref MaxFreePorts[t], Math.Max(MaxFreePorts[l], MaxFreePorts[r]));
+        changed |= Set(ref MinSum[t], Math.Min(MinSum[l], MinSum[r]));
+        changed |= Set(ref MinDiff[t], Math.Min(MinDiff[l], MinDiff[r]));
+        changed |= Set(ref MaxDiff[t], Math.Max(MaxDiff[l], MaxDiff[r]));
         int a = Rep[l], b = Rep[r];
         Rep[t] = a >= 0 ? a : b;
-        Same[t] = Same[l] && Same[r] && (a < 0 || b < 0 || Identical(a, b));
-        UniformUse[t] = UniformUse[l] && UniformUse[r] && (a < 0 || b < 0 || SameUse(a, b));
+        changed |= Set(ref Same[t], Same[l] && Same[r] && (a < 0 || b < 0 || Identical(a, b)));
+        changed |= Set(ref UniformUse[t], UniformUse[l] && UniformUse[r] && (a < 0 || b < 0 || SameUse(a, b)));
         MinIndex[t] = Math.Min(MinIndex[l], MinIndex[r]);
-        CombineLevels(t);
-    }
-
-    internal int[] CandidateNodes = new int[64];
-    internal double[] CandidateBounds = new double[64];
-    internal double[] CandidateTotals = new double[64];
-
-    public void AddCandidate(ref int count, int node, double bound)
-    {
-        if (count == CandidateNodes.Length)
-        {
-            Array.Resize(ref CandidateNodes, count * 2);
-            Array.Resize(ref CandidateBounds, count * 2);
-            Array.Resize(ref CandidateTotals, count * 2);
-        }
-        CandidateNodes[count] = node;
-        CandidateBounds[count] = bound;
-        count++;
-    }
-
-    /// <summary>Keeps the candidates whose bound is at least <paramref name="floor"/>, in order; returns how many.</summary>
-    public int KeepCandidates(int count, double floor)
-    {
-        var kept = 0;
-        for (var k = 0; k < count; k++)
-        {
-            if (CandidateBounds[k] < floor) continue;
-            CandidateNodes[kept] = CandidateNodes[k];
-            CandidateBounds[kept] = CandidateBounds[k];
-            kept++;
-        }
-        return kept;
-    }
-
-    /// <summary>Nodes with the same state, drivers and labels share a group id (so static verdicts are equal).</summary>
-    private static int[] GroupIds(ClusterState state)
-    {
-        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
-        var groups = new int[state.Count];
-        var text = new System.Text.StringBuilder();
-        for (var i = 0; i < state.Count; i++)
-        {
-            var node = state.Node(i);
-            text.Clear().Append((int)node.State).Append('|');
-            foreach (var driver in node.Drivers.Order(StringComparer.Ordinal)) text.Append(driver).Append(',');
-            text.Append('|');
-            foreach (var (key, value) in node.Labels.OrderBy(l => l.Key, StringComparer.Ordinal)) text.Append(key).Append('=').Append(value).Append(';');
-            var signature = text.ToString();
-            if (!ids.TryGetValue(signature, out var id)) ids[signature] = id = ids.Count;
-            groups[i] = id;
-        }
-        return groups;
+        return CombineLevels(t) | changed;
     }
 }
