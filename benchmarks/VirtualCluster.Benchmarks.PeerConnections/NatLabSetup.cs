@@ -29,6 +29,9 @@ internal static class NatLabSetup
         Console.WriteLine("|---|---|---|---|---|---:|---:|---:|");
         var direct = new List<double>();
         var relayed = new List<double>();
+        var directPhases = new List<double[]>();
+        var trickles = new List<(double, double)>();
+        var loadBefore = LoadAverage();
         foreach (var (homeA, homeB) in Pairs.Where(p => only is null || $"{p.A}+{p.B}" == only))
         {
             var results = new List<PeerConnectionSetup>();
@@ -36,6 +39,12 @@ internal static class NatLabSetup
             {
                 var (result, a, b) = await NatPeers.ConnectPeerConnectionsAsync(lab, homeA, homeB, TimeSpan.FromSeconds(45), warmUp, peerArgs);
                 if (showLogs || !result.Connected) Console.Error.WriteLine($"--- {homeA}\n{a.Log}\n--- {homeB}\n{b.Log}");
+                if (result.Connected && !result.Relayed && SetupPhases.Of(a, b) is { } phases)
+                {
+                    directPhases.Add(phases);
+                    Console.Error.WriteLine("  phases ms: " + string.Join(", ", phases.Select(x => x.ToString("0", CultureInfo.InvariantCulture))));
+                }
+                if (result.Connected && !result.Relayed && SetupPhases.SrflxTrickle(a, b) is { } trickle) trickles.Add(trickle);
                 a.Dispose();
                 b.Dispose();
                 results.Add(result);
@@ -51,9 +60,14 @@ internal static class NatLabSetup
                 $"| {Name(lab.Homes[homeA].Nat)} | {Name(lab.Homes[homeB].Nat)} | {ok.Count}/{runs} | {kinds} | {shape} | {Median(times):0} | {(times.Count > 0 ? times.Min() : 0):0}-{(times.Count > 0 ? times.Max() : 0):0} | {Median(ok.Select(x => (double)x.IceMillisecondsA).ToList()):0} |"));
         }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"\nall direct pairs: median {Median(direct):0} ms over {direct.Count} connections; all relayed pairs: median {Median(relayed):0} ms over {relayed.Count}"));
+            $"\nall direct pairs: median {Median(direct):0} ms over {direct.Count} connections; all relayed pairs: median {Median(relayed):0} ms over {relayed.Count}; load average {loadBefore} at the start, {LoadAverage()} at the end ({Environment.ProcessorCount} cores)"));
+        SetupPhases.Print(directPhases, trickles, "Where the time goes on direct pairs");
         return 0;
     }
+
+    // the 1-minute load average, to print beside the figures (the machine is shared)
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
 
     private static double Median(List<double> xs)
     {

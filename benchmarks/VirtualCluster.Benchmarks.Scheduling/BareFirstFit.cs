@@ -21,6 +21,31 @@ internal sealed class BareFirstFit
         }
     }
 
+    /// <summary>
+    /// The same nodes as a first-fit scheduler leaves them: empty, then filled by <see cref="Place"/> round-robin over
+    /// <paramref name="specs"/> (GPU ones aside) until <paramref name="fill"/> of the CPU is taken. The first nodes
+    /// in name order are then full, so each placement scans past them, as first fit does in production.
+    /// </summary>
+    public static BareFirstFit FilledByFirstFit(ClusterState empty, IReadOnlyList<ServiceSpec> specs, double fill)
+    {
+        var bare = new BareFirstFit(empty);
+        long capacity = 0, used = 0;
+        for (var i = 0; i < empty.Count; i++) capacity += empty.Capacity(i).CpuMillicores;
+        var misses = 0;
+        for (var k = 0; used < fill * capacity && misses < specs.Count; k++)
+        {
+            var spec = specs[k % specs.Count];
+            if (spec.Resources.Gpus > 0 || bare.Place(spec) < 0)
+            {
+                misses++;
+                continue;
+            }
+            used += spec.Resources.CpuMillicores;
+            misses = 0;
+        }
+        return bare;
+    }
+
     /// <summary>Nodes looked at, summed over calls.</summary>
     public long Visited { get; private set; }
 

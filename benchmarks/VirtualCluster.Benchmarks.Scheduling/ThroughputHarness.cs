@@ -8,15 +8,18 @@ namespace VirtualCluster.Benchmarks.Scheduling;
 /// (round-robin over twenty mixed services) on a cluster half full, with ports in use and services listed, and
 /// releases it, so the state stays the same. In one run: the indexed pipeline on a kept state, the same pipeline
 /// scanning every node (index off), the pipeline per request (state built from the node list each time, as
-/// <see cref="IScheduler.Place"/> does), and a bare first-fit scan over arrays as the reference.
+/// <see cref="IScheduler.Place"/> does), and three bare references over arrays: first fit on the same cluster (which
+/// finds room at once: the pipeline's fill leaves the first nodes with room), first fit on the cluster as a first-fit
+/// scheduler would have filled it (its first nodes full, so it scans), and best fit over every node.
 /// </summary>
 internal static class ThroughputHarness
 {
     public static void Run(TimeSpan perSize, TextWriter output)
     {
         var specs = Workloads.Services();
-        output.WriteLine("| nodes | indexed pipeline (kept state) | full-scan pipeline (kept state) | pipeline per request | bare first-fit scan (nodes looked at) | bare best-fit scan of every node | indexed / bare best fit | indexed / bare first fit | indexed / full scan | sampled pipeline (5 %, ≥ 100 nodes) | sampled / bare best fit |");
-        output.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        output.WriteLine($"load average at start: {LoadAverage()}");
+        output.WriteLine("| nodes | indexed pipeline (kept state) | full-scan pipeline (kept state) | pipeline per request | bare first fit, same cluster (nodes looked at) | bare first fit, cluster filled by first fit (nodes looked at) | bare best fit, every node | indexed / first fit same cluster | indexed / first fit filled by first fit | indexed / best fit | indexed / full scan | sampled pipeline (5 %, ≥ 100 nodes) | sampled / best fit | load average |");
+        output.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
         foreach (var nodes in new[] { 1_000, 10_000 })
         {
             var indexed = Scheduler(PlacementIndexMode.Always);
@@ -26,26 +29,20 @@ internal static class ThroughputHarness
             var sampled = new PipelineScheduler(new VirtualCluster.Scheduling.SchedulerOptions { ReportScores = false, PercentageOfNodesToScore = 5 });
             var stateSampled = sampled.CreateState(candidates);
             var bare = new BareFirstFit(stateScan);
+            var firstFitFilled = BareFirstFit.FilledByFirstFit(scan.CreateState(Workloads.Cluster(nodes)), specs, 0.5);
             var rateIndexed = Measure(() => specs, (spec) => PlaceAndRelease(indexed, stateIndexed, spec), specs, perSize);
             var rateScan = Measure(() => specs, (spec) => PlaceAndRelease(scan, stateScan, spec), specs, perSize);
             var rateSampled = Measure(() => specs, (spec) => PlaceAndRelease(sampled, stateSampled, spec), specs, perSize);
             var rateRequest = Measure(() => specs, (spec) => scan.Place(new PlacementRequest(spec, 1, candidates)), specs, perSize / 4);
-            var before = bare.Visited;
-            long calls = 0;
-            var rateBare = Measure(() => specs, spec =>
-            {
-                calls++;
-                var node = bare.Place(spec);
-                if (node >= 0) bare.Release(node, spec);
-            }, specs, perSize);
-            var visited = (bare.Visited - before) / (double)Math.Max(1, calls);
+            var (rateBare, visited) = MeasureFirstFit(bare, specs, perSize);
+            var (rateFilled, visitedFilled) = MeasureFirstFit(firstFitFilled, specs, perSize);
             var rateBestFit = Measure(() => specs, spec =>
             {
                 var node = bare.PlaceBestFit(spec);
                 if (node >= 0) bare.Release(node, spec);
             }, specs, perSize);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {nodes:N0} | {rateIndexed:N0} | {rateScan:N0} | {rateRequest:N0} | {rateBare:N0} ({visited:N0}) | {rateBestFit:N0} | {rateIndexed / rateBestFit:0.00}x | {rateIndexed / rateBare:0.000}x | {rateIndexed / rateScan:0.00}x | {rateSampled:N0} | {rateSampled / rateBestFit:0.00}x |"));
+                $"| {nodes:N0} | {rateIndexed:N0} | {rateScan:N0} | {rateRequest:N0} | {rateBare:N0} ({visited:N0}) | {rateFilled:N0} ({visitedFilled:N0}) | {rateBestFit:N0} | {rateIndexed / rateBare:0.000}x | {rateIndexed / rateFilled:0.00}x | {rateIndexed / rateBestFit:0.00}x | {rateIndexed / rateScan:0.00}x | {rateSampled:N0} | {rateSampled / rateBestFit:0.00}x | {LoadAverage()} |"));
         }
         foreach (var algorithm in new[] { BatchAlgorithm.Pipeline, BatchAlgorithm.FirstFitDecreasing, BatchAlgorithm.DotProduct, BatchAlgorithm.Best })
         {
@@ -55,6 +52,24 @@ internal static class ThroughputHarness
                 $"batch of 10,000 instances (20 services x 500) on 10,000 empty nodes, {algorithm}: {elapsed.TotalMilliseconds:N0} ms CPU, {used:N0} nodes used"));
         }
     }
+
+    /// <summary>First fit, place and release; the rate and the mean number of nodes looked at per placement.</summary>
+    private static (double Rate, double Visited) MeasureFirstFit(BareFirstFit bare, IReadOnlyList<ServiceSpec> specs, TimeSpan duration)
+    {
+        var before = bare.Visited;
+        long calls = 0;
+        var rate = Measure(() => specs, spec =>
+        {
+            calls++;
+            var node = bare.Place(spec);
+            if (node >= 0) bare.Release(node, spec);
+        }, specs, duration);
+        return (rate, (bare.Visited - before) / (double)Math.Max(1, calls));
+    }
+
+    /// <summary>The 1, 5 and 15 minute load averages (Linux), to print beside each figure.</summary>
+    public static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
     public static PipelineScheduler Scheduler(PlacementIndexMode mode) =>
         new(new VirtualCluster.Scheduling.SchedulerOptions { ReportScores = false, PlacementIndex = mode });

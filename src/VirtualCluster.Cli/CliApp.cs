@@ -79,6 +79,7 @@ public static class CliApp
         root.Subcommands.Add(ExplainCommand.Create(runner));
         root.Subcommands.Add(RebalanceCommand.Create(runner));
         root.Subcommands.Add(TokenCommand.Create(runner));
+        root.Subcommands.Add(UserCommand.Create(runner));
         return root;
     }
 }

@@ -9,6 +9,17 @@ public sealed record TokenPrincipal(string Subject, string Role, DateTimeOffset?
     /// <summary>The <c>aud</c> claim (the cluster id), or null when the token has none.</summary>
     public string? Audience { get; init; }
 
+    /// <summary>
+    /// The generation of the named user a user token was issued for (the <c>ugen</c> claim); a user removed and added
+    /// again gets a new one, so tokens of the removed user stay dead. Null for other tokens.
+    /// </summary>
+    public string? UserGeneration { get; init; }
+
+    /// <summary>The named user a user token speaks for (subject <c>user:&lt;name&gt;</c>); null for other tokens.</summary>
+    public string? User => UserGeneration is not null && Subject.StartsWith(TokenService.UserSubjectPrefix, StringComparison.Ordinal)
+        ? Subject[TokenService.UserSubjectPrefix.Length..]
+        : null;
+
     /// <summary>The service a <see cref="TokenRoles.Service"/> token is for; null for other roles.</summary>
     public string? Service => Role == TokenRoles.Service && Subject.StartsWith(TokenService.ServiceScopePrefix, StringComparison.Ordinal)
         ? Subject[TokenService.ServiceScopePrefix.Length..]

@@ -22,6 +22,7 @@ public sealed partial class TokenService
     /// <summary>Longest token accepted (16 KiB); longer input is refused before any parsing.</summary>
     public const int MaxTokenLength = 16 * 1024;
     private const string RoleClaim = "role";
+    private static readonly TimeSpan AllowedClockSkew = TimeSpan.FromMinutes(1);
 
     private readonly JsonWebTokenHandler handler = new() { SetDefaultTimesOnTokenCreation = false };
     private readonly SigningCredentials credentials;
@@ -80,7 +81,9 @@ public sealed partial class TokenService
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(subject);
         if (!TokenRoles.IsKnown(role) || role == TokenRoles.Service)
-            throw new ArgumentException($"Unknown role '{role}'; expected '{TokenRoles.Admin}', '{TokenRoles.Machine}' or '{TokenRoles.Join}' (service tokens come from IssueServiceToken).", nameof(role));
+            throw new ArgumentException($"Unknown role '{role}'; expected '{TokenRoles.Admin}', '{TokenRoles.Operator}', '{TokenRoles.Viewer}', '{TokenRoles.Machine}' or '{TokenRoles.Join}' (service tokens come from IssueServiceToken).", nameof(role));
+        if (subject.StartsWith(UserSubjectPrefix, StringComparison.Ordinal))
+            throw new ArgumentException($"Subjects starting with '{UserSubjectPrefix}' are for named users; use IssueUserToken.", nameof(subject));
         if (lifetime is { } span && span <= TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(lifetime), span, "The lifetime must be positive.");
         return Create(subject, role, lifetime, extraClaims: null);
@@ -101,6 +104,7 @@ public sealed partial class TokenService
             Issuer = Issuer,
             Audience = Audience,
             IssuedAt = now.UtcDateTime,
+            NotBefore = now.UtcDateTime,
             Expires = (now + lifetime)?.UtcDateTime,
             SigningCredentials = credentials,
             Claims = claims,
@@ -148,8 +152,14 @@ public sealed partial class TokenService
                 return TokenValidation.Failure(string.Create(CultureInfo.InvariantCulture, $"token expired at {expiresAt:yyyy-MM-dd HH:mm:ss} UTC"));
         }
 
+        // Control planes of one cluster issue and check; a minute covers their clocks' difference.
+        var validFrom = jwt.ValidFrom; // DateTime.MinValue when the token has no nbf claim
+        if (validFrom != DateTime.MinValue && new DateTimeOffset(DateTime.SpecifyKind(validFrom, DateTimeKind.Utc)) > timeProvider.GetUtcNow() + AllowedClockSkew)
+            return TokenValidation.Failure(string.Create(CultureInfo.InvariantCulture, $"token is not valid before {validFrom:yyyy-MM-dd HH:mm:ss} UTC"));
+
         var principal = new TokenPrincipal(subject, role, expiresAt) { Audience = audience };
-        return role == TokenRoles.Service ? AcceptService(jwt, principal) : TokenValidation.Success(principal);
+        if (role == TokenRoles.Service) return AcceptService(jwt, principal);
+        return subject.StartsWith(UserSubjectPrefix, StringComparison.Ordinal) ? AcceptUser(jwt, principal) : TokenValidation.Success(principal);
     }
 
     private string Describe(Exception? error, string token) => error switch

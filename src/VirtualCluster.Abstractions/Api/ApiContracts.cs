@@ -141,3 +141,15 @@ public sealed record InstanceLogLine(string InstanceId, LogLine Line);
 
 /// <summary>Log lines of a service, oldest first per instance.</summary>
 public sealed record LogsResponse(IReadOnlyList<InstanceLogLine> Lines);
+
+/// <summary>A named user of the cluster (<c>GET /v1/users</c>). Role: admin, operator or viewer.</summary>
+public sealed record UserView(string Name, string Role, DateTimeOffset CreatedAt);
+
+/// <summary>Body of <c>POST /v1/users</c>: a new user with a role (admin, operator or viewer).</summary>
+public sealed record AddUserRequest(string Name, string Role);
+
+/// <summary>Body of <c>POST /v1/users/{name}/tokens</c>: a role at most the user's (default the user's role) and a lifetime.</summary>
+public sealed record UserTokenRequest(string? Role, TimeSpan Ttl);
+
+/// <summary>A token issued for a named user.</summary>
+public sealed record UserTokenResponse(string Token, string User, string Role, DateTimeOffset ExpiresAt);

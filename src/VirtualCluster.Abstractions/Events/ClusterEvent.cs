@@ -26,6 +26,8 @@ public sealed record ClusterEvent(
 /// <summary>Event kinds written by the control plane. Instance state changes are "instance." + the state in lower case.</summary>
 public static class EventKinds
 {
+    /// <summary>A user (or the admin token) changed something through the API: who, from which address, what, and the answer.</summary>
+    public const string Audit = "audit";
     /// <summary>A service was deployed.</summary>
     public const string ServiceDeployed = "service.deployed";
     /// <summary>A deploy did not fit.</summary>

@@ -84,4 +84,10 @@ public interface IClusterStore
 
     /// <summary>Sets a value only if the key is absent; returns the value now stored.</summary>
     Task<string> GetOrAddSettingAsync(string key, string value, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Sets a value only if the key still holds <paramref name="expected"/> (null: only if it is absent); true when
+    /// written. Read-modify-write of a small document (the user directory) without losing a concurrent change.
+    /// </summary>
+    Task<bool> ReplaceSettingAsync(string key, string? expected, string value, CancellationToken cancellationToken = default);
 }

@@ -6,34 +6,70 @@ using VirtualCluster.Cli.Output;
 
 namespace VirtualCluster.Cli.Commands;
 
-/// <summary><c>vcluster token create --service X --ttl 1h</c>: a service token for a service with <c>"access": "token"</c>.</summary>
+/// <summary>
+/// <c>vcluster token create --service X --ttl 1h</c>: a service token for a service with <c>"access": "token"</c>;
+/// <c>vcluster token create --user X [--role viewer] --ttl 8h</c>: a token for a named user.
+/// </summary>
 internal static class TokenCommand
 {
     public static readonly TimeSpan DefaultTtl = TimeSpan.FromHours(1);
 
-    /// <summary>Longest lifetime the control plane issues (TokenService.MaxServiceTokenLifetime).</summary>
+    /// <summary>Longest lifetime the control plane issues for a service token (TokenService.MaxServiceTokenLifetime).</summary>
     public static readonly TimeSpan MaxTtl = TimeSpan.FromDays(30);
+
+    /// <summary>Longest lifetime the control plane issues for a user token (TokenService.MaxUserTokenLifetime).</summary>
+    public static readonly TimeSpan MaxUserTtl = TimeSpan.FromDays(90);
 
     public static Command Create(CommandRunner runner)
     {
-        var service = new Option<string>("--service", "-s") { Description = "The service the token opens.", Required = true, HelpName = "name" };
+        var service = new Option<string>("--service", "-s") { Description = "The service the token opens.", HelpName = "name" };
+        var user = new Option<string>("--user", "-u") { Description = "The user the token speaks for (see `vcluster user`).", HelpName = "name" };
+        var role = new Option<string>("--role", "-r") { Description = "With --user: admin, operator or viewer, at most the user's role (default the user's role).", HelpName = "role" };
+        role.AcceptOnlyFromAmong(UserCommand.Roles);
         var ttl = new Option<TimeSpan?>("--ttl")
         {
-            Description = "How long the token works, e.g. 30m, 1h, 7d (default 1h, at most 30d).",
+            Description = "How long the token works, e.g. 30m, 8h, 7d (default 1h; at most 30d for a service, 90d for a user).",
             HelpName = "duration",
             CustomParser = ParseTtl,
         };
         var output = GlobalOptions.CreateOutputOption();
-        var create = new Command("create", "Create a token that opens a service's stable URL (for services with \"access\": \"token\").");
+        var create = new Command("create", "Create a token that opens a service's stable URL (--service), or a token for a user (--user).");
         create.Options.Add(service);
+        create.Options.Add(user);
+        create.Options.Add(role);
         create.Options.Add(ttl);
         create.Options.Add(output);
+        create.Validators.Add(result =>
+        {
+            var forService = result.GetResult(service) is not null;
+            var forUser = result.GetResult(user) is not null;
+            if (forService == forUser)
+                result.AddError("name what the token is for: --service <name> (opens a service's URL) or --user <name> (a person), not both");
+            else if (forService && result.GetResult(role) is not null)
+                result.AddError("--role goes with --user; a service token opens one service and has no role");
+            // The option's own parser reports a malformed --ttl; this only adds the service's lower bound.
+            else if (forService && result.GetResult(ttl) is { Tokens: [var text, ..] } && TryParse(text.Value.Trim(), out var asked, out _) && asked > MaxTtl)
+                result.AddError("invalid --ttl: service tokens live at most 30 days (30d); create a new one when it runs out");
+        });
         create.SetAction((parseResult, cancellationToken) => runner.RunAsync(parseResult, async (client, ct) =>
         {
-            var request = new ServiceTokenRequest(parseResult.GetRequiredValue(service), parseResult.GetValue(ttl) ?? DefaultTtl);
-            var issued = await client.CreateServiceTokenAsync(request, ct);
+            var lifetime = parseResult.GetValue(ttl) ?? DefaultTtl;
+            var json = parseResult.GetValue(output) == "json";
             var context = runner.Context;
-            if (parseResult.GetValue(output) == "json")
+            if (parseResult.GetValue(user) is { } userName)
+            {
+                var forUser = await client.CreateUserTokenAsync(userName, new UserTokenRequest(parseResult.GetValue(role), lifetime), ct);
+                if (json) JsonOutput.Write(context.Out, forUser);
+                else
+                {
+                    context.Out.WriteLine(forUser.Token);
+                    context.Error.WriteLine($"{forUser.Role} token for user \"{forUser.User}\", valid until {forUser.ExpiresAt.ToUniversalTime():yyyy-MM-dd HH:mm:ss} UTC; use it with --token or VCLUSTER_TOKEN");
+                }
+                return ExitCodes.Ok;
+            }
+            var request = new ServiceTokenRequest(parseResult.GetRequiredValue(service), lifetime);
+            var issued = await client.CreateServiceTokenAsync(request, ct);
+            if (json)
             {
                 JsonOutput.Write(context.Out, issued);
                 return ExitCodes.Ok;
@@ -48,7 +84,7 @@ internal static class TokenCommand
             return ExitCodes.Ok;
         }, cancellationToken));
 
-        var command = new Command("token", "Manage service access tokens.");
+        var command = new Command("token", "Create tokens for services (their stable URLs) and for users.");
         command.Subcommands.Add(create);
         return command;
     }
@@ -66,7 +102,7 @@ internal static class TokenCommand
     internal static bool TryParse(string text, out TimeSpan value, out string problem)
     {
         value = default;
-        problem = "use a positive duration such as 30m, 1h or 7d (units s, m, h, d; at most 30d)";
+        problem = "use a positive duration such as 30m, 1h or 7d (units s, m, h, d; at most 30d for a service, 90d for a user)";
         if (string.IsNullOrEmpty(text)) return false;
         var (number, unit) = char.ToLowerInvariant(text[^1]) switch
         {
@@ -83,9 +119,9 @@ internal static class TokenCommand
             problem = "the token must live at least 1 second; use e.g. 30m or 1h";
             return false;
         }
-        if (amount * unit.TotalSeconds > MaxTtl.TotalSeconds)
+        if (amount * unit.TotalSeconds > MaxUserTtl.TotalSeconds)
         {
-            problem = "service tokens live at most 30 days (30d); create a new one when it runs out";
+            problem = "tokens live at most 90 days (90d) for a user and 30 days (30d) for a service; create a new one when it runs out";
             return false;
         }
         value = TimeSpan.FromSeconds(Math.Round(amount * unit.TotalSeconds));

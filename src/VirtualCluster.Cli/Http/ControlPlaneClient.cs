@@ -128,6 +128,31 @@ internal sealed class ControlPlaneClient : IDisposable
         using var response = await SendAsync(HttpMethod.Delete, $"v1/services/{Uri.EscapeDataString(name)}", null, cancellationToken);
     }
 
+    /// <summary>GET /v1/users: the cluster's named users.</summary>
+    public async Task<IReadOnlyList<UserView>> ListUsersAsync(CancellationToken cancellationToken) =>
+        NoNullItems(await GetAsync<UserView[]>("v1/users", cancellationToken), "GET /v1/users");
+
+    /// <summary>POST /v1/users: adds a named user with a role.</summary>
+    public async Task<UserView> AddUserAsync(AddUserRequest body, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(HttpMethod.Post, "v1/users", JsonSerializer.Serialize(body, VirtualClusterJson.Options), cancellationToken);
+        return await ReadAsync<UserView>(response, "POST /v1/users", cancellationToken);
+    }
+
+    /// <summary>DELETE /v1/users/{name}: removes a user; its tokens stop working.</summary>
+    public async Task RemoveUserAsync(string name, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(HttpMethod.Delete, $"v1/users/{Uri.EscapeDataString(name)}", null, cancellationToken);
+    }
+
+    /// <summary>POST /v1/users/{name}/tokens: a token for a named user.</summary>
+    public async Task<UserTokenResponse> CreateUserTokenAsync(string user, UserTokenRequest body, CancellationToken cancellationToken)
+    {
+        var path = $"v1/users/{Uri.EscapeDataString(user)}/tokens";
+        using var response = await SendAsync(HttpMethod.Post, path, JsonSerializer.Serialize(body, VirtualClusterJson.Options), cancellationToken);
+        return await ReadAsync<UserTokenResponse>(response, "POST /" + path, cancellationToken);
+    }
+
     public void Dispose() => _http.Dispose();
 
     private async Task<T> GetAsync<T>(string path, CancellationToken cancellationToken)

@@ -85,6 +85,14 @@ internal static class Tables
         return table;
     }
 
+    public static Table Users(IReadOnlyList<UserView> users)
+    {
+        var table = Create("NAME", "ROLE", "CREATED");
+        foreach (var user in users.OrderBy(u => u.Name, StringComparer.Ordinal))
+            AddRow(table, user.Name, user.Role, user.CreatedAt.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss 'UTC'", System.Globalization.CultureInfo.InvariantCulture));
+        return table;
+    }
+
     private static Table Create(params string[] headers)
     {
         var table = new Table().Border(TableBorder.Rounded);

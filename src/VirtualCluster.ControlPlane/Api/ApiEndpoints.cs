@@ -12,7 +12,7 @@ namespace VirtualCluster.ControlPlane;
 /// <summary>Maps the control plane's HTTP API under /v1.</summary>
 public static class ApiEndpoints
 {
-    /// <summary>Maps every /v1 endpoint. Users need an admin token, agents a machine token (after joining with a join token).</summary>
+    /// <summary>Maps every /v1 endpoint. People need a viewer, operator or admin token (see <see cref="TokenRoles"/>), agents a machine token (after joining with a join token).</summary>
     public static IEndpointRouteBuilder MapVirtualClusterApi(this IEndpointRouteBuilder app)
     {
         var v1 = app.MapGroup("/v1");
@@ -24,26 +24,39 @@ public static class ApiEndpoints
         v1.MapPost("/nodes/{id}/heartbeat", HeartbeatAsync).AddEndpointFilterFactory((_, next) => ApiAuth.Require(TokenRoles.Machine, next));
         v1.MapPost("/nodes/{id}/leave", LeaveAsync).AddEndpointFilterFactory((_, next) => ApiAuth.Require(TokenRoles.Machine, next));
         // A user drains any node; an agent drains only itself (before it shuts down).
-        var either = v1.MapGroup("").AddEndpointFilterFactory((_, next) => ApiAuth.RequireAny([TokenRoles.Admin, TokenRoles.Machine], next));
-        either.MapPost("/nodes/{name}/drain", DrainAsync);
+        var drain = v1.MapGroup("").AddEndpointFilterFactory((_, next) => ApiAuth.RequireAny([TokenRoles.Operator, TokenRoles.Machine], next))
+            .AddEndpointFilterFactory((_, next) => ApiAudit.Filter(next));
+        drain.MapPost("/nodes/{name}/drain", DrainAsync);
+        var either = v1.MapGroup("").AddEndpointFilterFactory((_, next) => ApiAuth.RequireAny([TokenRoles.Viewer, TokenRoles.Machine], next));
         either.MapGet("/nodes/{name}/drain", async (string name, ClusterService cluster, CancellationToken ct) => Answer(await cluster.GetDrainAsync(name, ct)));
 
-        var user = v1.MapGroup("").AddEndpointFilterFactory((_, next) => ApiAuth.Require(TokenRoles.Admin, next));
-        user.MapGet("/status", async (ClusterService cluster, IOptions<ServiceUrlOptions> urls, CancellationToken ct) =>
+        // Viewers read; operators run services; admins manage users and tokens. Every change is audited.
+        var viewer = v1.MapGroup("").AddEndpointFilterFactory((_, next) => ApiAuth.Require(TokenRoles.Viewer, next));
+        viewer.MapGet("/status", async (ClusterService cluster, IOptions<ServiceUrlOptions> urls, CancellationToken ct) =>
             ApiResults.Json(TokenEndpoints.WithUrls(await cluster.GetStatusAsync(ct), urls.Value)));
-        user.MapGet("/nodes", async (ClusterService cluster, CancellationToken ct) => ApiResults.Json(await cluster.ListNodeViewsAsync(ct)));
-        user.MapGet("/services", async (ClusterService cluster, IOptions<ServiceUrlOptions> urls, CancellationToken ct) =>
+        viewer.MapGet("/nodes", async (ClusterService cluster, CancellationToken ct) => ApiResults.Json(await cluster.ListNodeViewsAsync(ct)));
+        viewer.MapGet("/services", async (ClusterService cluster, IOptions<ServiceUrlOptions> urls, CancellationToken ct) =>
             ApiResults.Json((await cluster.ListServiceViewsAsync(ct)).Select(v => TokenEndpoints.WithUrl(v, urls.Value)).ToList()));
-        user.MapPost("/services", DeployAsync);
-        user.MapGet("/services/{name}", async (string name, ClusterService cluster, IOptions<ServiceUrlOptions> urls, CancellationToken ct) =>
+        viewer.MapGet("/services/{name}", async (string name, ClusterService cluster, IOptions<ServiceUrlOptions> urls, CancellationToken ct) =>
             await cluster.GetServiceViewAsync(name, ct) is { } view ? ApiResults.Json(TokenEndpoints.WithUrl(view, urls.Value)) : NotFound(name));
-        user.MapDelete("/services/{name}", async (string name, ClusterService cluster, CancellationToken ct) =>
+        viewer.MapGet("/events", EventsAsync);
+        viewer.MapSchedulingReads();
+
+        var operate = v1.MapGroup("").AddEndpointFilterFactory((_, next) => ApiAuth.Require(TokenRoles.Operator, next))
+            .AddEndpointFilterFactory((_, next) => ApiAudit.Filter(next));
+        operate.MapPost("/services", DeployAsync);
+        operate.MapDelete("/services/{name}", async (string name, ClusterService cluster, CancellationToken ct) =>
             await cluster.RemoveAsync(name, ct) ? Results.NoContent() : NotFound(name));
-        user.MapGet("/services/{name}/logs", LogsAsync);
-        user.MapDelete("/nodes/{name}/drain", async (string name, ClusterService cluster, CancellationToken ct) => Answer(await cluster.CancelDrainAsync(name, ct)));
-        user.MapGet("/events", EventsAsync);
-        user.MapSchedulingEndpoints();
-        user.MapTokenEndpoints();
+        // Logs may hold what a service prints about its users, so reading them takes an operator.
+        operate.MapGet("/services/{name}/logs", LogsAsync);
+        operate.MapDelete("/nodes/{name}/drain", async (string name, ClusterService cluster, CancellationToken ct) => Answer(await cluster.CancelDrainAsync(name, ct)));
+        operate.MapSchedulingChanges();
+        operate.MapTokenEndpoints();
+
+        var admin = v1.MapGroup("").AddEndpointFilterFactory((_, next) => ApiAuth.Require(TokenRoles.Admin, next))
+            .AddEndpointFilterFactory((_, next) => ApiAudit.Filter(next));
+        admin.MapIntrospection();
+        admin.MapUserEndpoints();
         return app;
     }
 
@@ -75,7 +88,7 @@ public static class ApiEndpoints
     private static async Task<IResult> HeartbeatAsync(string id, HttpContext context, ClusterService cluster, CancellationToken ct)
     {
         if (ApiAuth.Principal(context).Subject != id)
-            return ApiResults.Error(403, $"this machine token belongs to another node, not {id}");
+            return ApiAuth.Forbid(context, $"this machine token belongs to another node, not {id}");
         var (body, error) = await ApiResults.ReadJsonAsync<HeartbeatRequest>(context.Request, ct);
         if (error is not null) return error;
         var outcome = await cluster.HeartbeatAsync(id, body!, ct);
@@ -93,7 +106,7 @@ public static class ApiEndpoints
     private static async Task<IResult> LeaveAsync(string id, HttpContext context, ClusterService cluster, CancellationToken ct)
     {
         if (ApiAuth.Principal(context).Subject != id)
-            return ApiResults.Error(403, $"this machine token belongs to another node, not {id}");
+            return ApiAuth.Forbid(context, $"this machine token belongs to another node, not {id}");
         return Answer(await cluster.LeaveAsync(id, ct));
     }
 

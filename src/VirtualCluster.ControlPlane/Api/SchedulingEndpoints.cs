@@ -7,18 +7,24 @@ using VirtualCluster.ControlPlane.Cluster;
 
 namespace VirtualCluster.ControlPlane;
 
-/// <summary>Placement endpoints: explanations, capacity forecasts, rebalancing. Mapped by <see cref="ApiEndpoints.MapVirtualClusterApi"/> in the admin group.</summary>
+/// <summary>Placement endpoints: explanations and capacity forecasts (viewers), rebalancing (operators). Mapped by <see cref="ApiEndpoints.MapVirtualClusterApi"/>.</summary>
 internal static class SchedulingEndpoints
 {
-    public static RouteGroupBuilder MapSchedulingEndpoints(this RouteGroupBuilder user)
+    public static RouteGroupBuilder MapSchedulingReads(this RouteGroupBuilder user)
     {
         user.MapGet("/services/{name}/explain", async (string name, ClusterService cluster, CancellationToken ct) =>
             await cluster.ExplainAsync(name, ct) is { } explanation
                 ? ApiResults.Json(explanation)
                 : ApiResults.Error(404, $"no service named \"{name}\"; `vcluster services` lists the deployed ones"));
         user.MapGet("/capacity", async (ClusterService cluster, CancellationToken ct) => ApiResults.Json(await cluster.GetCapacityAsync(ct)));
-        user.MapPost("/rebalance", RebalanceAsync);
         return user;
+    }
+
+    public static RouteGroupBuilder MapSchedulingChanges(this RouteGroupBuilder operate)
+    {
+        // A dry run changes nothing but is still a POST that can move services with "apply": operators only.
+        operate.MapPost("/rebalance", RebalanceAsync);
+        return operate;
     }
 
     private static async Task<IResult> RebalanceAsync(HttpRequest request, ClusterService cluster, CancellationToken ct)

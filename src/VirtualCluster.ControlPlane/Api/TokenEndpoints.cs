@@ -11,11 +11,11 @@ namespace VirtualCluster.ControlPlane.Api;
 /// <summary>Service tokens (<c>POST /v1/tokens</c>) and the stable URLs added to service views.</summary>
 internal static class TokenEndpoints
 {
-    public static void MapTokenEndpoints(this RouteGroupBuilder user)
-    {
-        user.MapPost("/tokens", CreateAsync);
-        user.MapPost("/tokens/introspect", IntrospectAsync);
-    }
+    /// <summary>Service tokens: an operator hands out access to the services it runs.</summary>
+    public static void MapTokenEndpoints(this RouteGroupBuilder operate) => operate.MapPost("/tokens", CreateAsync);
+
+    /// <summary>Introspection answers for any token, so it is for admins (and the gateways, which hold an admin token).</summary>
+    public static void MapIntrospection(this RouteGroupBuilder admin) => admin.MapPost("/tokens/introspect", IntrospectAsync);
 
     /// <summary>
     /// Checks a token for a gateway that has no signing key (the standalone gateway checks service tokens with it).

@@ -14,5 +14,5 @@ internal static class WhoAmIEndpoint
         {
             var principal = ApiAuth.Principal(context);
             return ApiResults.Json(new WhoAmI(principal.Subject, principal.Role, principal.ExpiresAt));
-        }).AddEndpointFilterFactory((_, next) => ApiAuth.RequireAny([TokenRoles.Admin, TokenRoles.Machine], next));
+        }).AddEndpointFilterFactory((_, next) => ApiAuth.RequireAny([TokenRoles.Viewer, TokenRoles.Machine], next));
 }

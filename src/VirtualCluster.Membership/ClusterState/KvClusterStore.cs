@@ -144,6 +144,18 @@ public sealed partial class KvClusterStore : IClusterStore
     }
 
     /// <inheritdoc />
+    /// <remarks>Not fenced, like the other settings: the compare-and-set keeps concurrent writers from losing changes.</remarks>
+    public async Task<bool> ReplaceSettingAsync(string key, string? expected, string value, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        ArgumentNullException.ThrowIfNull(value);
+        var current = await _kv.GetAsync(SettingKey(key), cancellationToken).ConfigureAwait(false);
+        if (current?.Value != expected) return false;
+        var result = await _kv.CompareAndSetAsync(SettingKey(key), value, current?.ModRevision ?? 0, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return result.Succeeded;
+    }
+
+    /// <inheritdoc />
     /// <remarks>Not fenced: create-if-absent is safe from any control plane.</remarks>
     public async Task<string> GetOrAddSettingAsync(string key, string value, CancellationToken cancellationToken = default)
     {

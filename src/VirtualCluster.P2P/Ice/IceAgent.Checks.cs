@@ -31,7 +31,7 @@ public sealed partial class IceAgent
                 if (IsControlling) NominateLocked(now);
                 CheckFailureLocked(ref changed);
             }
-            if (State is not IceConnectionState.Failed && _remote is not null && NextPairLocked() is { } pair) SendCheckLocked(pair);
+            if (State is not IceConnectionState.Failed && _remote is not null) SendPacedChecksLocked(now);
             state = State;
         }
         if (changed) AfterStateChange(state);
@@ -75,7 +75,14 @@ public sealed partial class IceAgent
     /// <summary>Sends a Binding request on a pair (RFC 8445 §7.2.2) and handles the outcome when it completes.</summary>
     private void SendCheckLocked(IceCandidatePair pair)
     {
-        pair.CurrentCheckCancel?.Cancel();
+        if (pair.CurrentCheck is { } previous && pair.State != IceCandidatePairState.Succeeded)
+        {
+            // a triggered check supersedes one still in flight: that one is no longer retransmitted, but its response
+            // still counts if it comes (RFC 8445 §7.3.1.4); it often does, when both sides' first checks crossed
+            _transactions.StopRetransmitting(previous);
+            pair.SupersededCheck = previous;
+        }
+        else pair.CurrentCheckCancel?.Cancel();
         var useCandidate = IsControlling && pair.UseCandidate;
         var controlling = IsControlling;
         var request = BuildCheckLocked(pair, useCandidate, controlling, out var id);
@@ -90,9 +97,10 @@ public sealed partial class IceAgent
         var local = pair.LocalCandidate;
         var remote = pair.Remote.EndPoint;
         _metrics.CheckSent();
-        var task = _transactions.Start(id, () => local.Send(request, remote), CheckRetransmission(), cancel.Token);
-        _ = task.ContinueWith(t => OnCheckResult(pair, id, useCandidate, controlling, t.Result), CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        Log.CheckSent(_logger, pair, useCandidate);
+        // the result is handled on the thread that received the response: no thread-pool hop per check
+        _ = _transactions.Start(id, () => local.Send(request, remote), CheckRetransmission(),
+            result => OnCheckResult(pair, id, useCandidate, controlling, result), cancel.Token);
     }
 
     private byte[] BuildCheckLocked(IceCandidatePair pair, bool useCandidate, bool controlling, out StunTransactionId id)
@@ -131,9 +139,15 @@ public sealed partial class IceAgent
         IceConnectionState state;
         lock (_gate)
         {
-            if (State is IceConnectionState.Closed || pair.CurrentCheck != id) return; // superseded by a triggered check
-            pair.CurrentCheck = null;
-            pair.CurrentCheckCancel = null;
+            if (State is IceConnectionState.Closed) return;
+            if (pair.CurrentCheck == id)
+            {
+                pair.CurrentCheck = null;
+                pair.CurrentCheckCancel = null;
+            }
+            else if (pair.SupersededCheck == id && result.Response is { Class: StunClass.SuccessResponse } && pair.State != IceCandidatePairState.Succeeded)
+                pair.SupersededCheck = null; // the superseded check's success counts; the triggered one's later answer changes nothing
+            else return; // superseded (cancelled, or no longer needed)
             HandleCheckResultLocked(pair, useCandidate, sentControlling, result, ref changed);
             state = State;
         }
@@ -162,6 +176,7 @@ public sealed partial class IceAgent
                 SwitchRoleLocked(sentControlling ? IceRole.Controlled : IceRole.Controlling);
                 pair.State = IceCandidatePairState.Waiting;
                 EnqueueTriggeredLocked(pair, front: true);
+                PumpChecksLocked(ref changed);
                 return;
             }
             FailPairLocked(pair, $"{code} {reason}");

@@ -46,12 +46,17 @@ public sealed partial class IceAgent
             var hostLocal = new LocalCandidate(host, path, null);
             path.Mux.StunReceived = (message, source) => OnStunRequest(message, source, hostLocal);
             path.Mux.DataReceived = (data, source) => OnData(data, source);
+            var changed = false;
+            IceConnectionState state;
             lock (_gate)
             {
                 _paths.Add(path);
                 // relay-only agents keep the host socket (it carries the TURN traffic) but neither pair nor offer it
                 if (!relayOnly) AddLocalLocked(hostLocal);
+                PumpChecksLocked(ref changed); // the peer's candidates may be known already (the answerer's case)
+                state = State;
             }
+            if (changed) AfterStateChange(state);
             if (!relayOnly) CandidateGathered?.Invoke(host);
             foreach (var server in _options.Servers)
             {
@@ -105,7 +110,15 @@ public sealed partial class IceAgent
                 IcePriority.Candidate(IceCandidateType.Relayed, localPreference, 1), relayed, IceCandidateType.Relayed, mappedByTurn);
             var local = new LocalCandidate(candidate, path, turn);
             turn.DataReceived = (data, peer) => OnRelayed(data, peer, local);
-            lock (_gate) AddLocalLocked(local);
+            var changed = false;
+            IceConnectionState state;
+            lock (_gate)
+            {
+                AddLocalLocked(local);
+                PumpChecksLocked(ref changed);
+                state = State;
+            }
+            if (changed) AfterStateChange(state);
             CandidateGathered?.Invoke(candidate);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -139,12 +152,25 @@ public sealed partial class IceAgent
         IceCandidate candidate;
         lock (_gate)
         {
-            if (_locals.Any(l => l.Relay is null && l.Candidate.EndPoint.Equals(mapped))) return; // same as the host (no NAT) or known
+            var same = _locals.FindIndex(l => l.Relay is null && l.Candidate.EndPoint.Equals(mapped));
+            // same as the host (no NAT) or already known; but a peer-reflexive one learned from a check answered before the
+            // server did is replaced: it is never signaled, and the peer should hear of this address as server-reflexive
+            if (same >= 0 && _locals[same].Candidate.Type != IceCandidateType.PeerReflexive) return;
             candidate = new IceCandidate(FoundationFor(IceCandidateType.ServerReflexive, host.Candidate.EndPoint.Address, server), 1,
                 IcePriority.Candidate(IceCandidateType.ServerReflexive, localPreference, 1), mapped, IceCandidateType.ServerReflexive,
                 host.Candidate.EndPoint);
             // a server-reflexive candidate is paired through its base, the host candidate (§6.1.2.4): no new pairs
-            _locals.Add(new LocalCandidate(candidate, path, null));
+            var local = new LocalCandidate(candidate, path, null);
+            if (same < 0) _locals.Add(local);
+            else
+            {
+                var learned = _locals[same].Candidate;
+                _locals[same] = local;
+                foreach (var pair in _pairs)
+                {
+                    if (pair.MappedLocal == learned) pair.MappedLocal = candidate;
+                }
+            }
         }
         CandidateGathered?.Invoke(candidate);
     }

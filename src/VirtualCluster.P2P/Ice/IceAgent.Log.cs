@@ -51,5 +51,12 @@ public sealed partial class IceAgent
 
         [LoggerMessage(3014, LogLevel.Debug, "ICE: ChannelBind to {Peer} failed: {Reason}")]
         public static partial void ChannelBindFailed(ILogger logger, IPEndPoint peer, string reason);
+
+        // the pair is formatted only when Trace is on
+        [LoggerMessage(3016, LogLevel.Trace, "ICE: check sent on {Pair} (use-candidate {UseCandidate})")]
+        public static partial void CheckSent(ILogger logger, IceCandidatePair pair, bool useCandidate);
+
+        [LoggerMessage(3017, LogLevel.Trace, "ICE: check received on {Pair}")]
+        public static partial void CheckReceived(ILogger logger, IceCandidatePair pair);
     }
 }

@@ -142,18 +142,17 @@ public sealed partial class IceAgent
         _consentInFlight = id;
         var local = pair.LocalCandidate;
         var remote = pair.Remote.EndPoint;
-        var task = _transactions.Start(id, () => local.Send(request, remote), CheckRetransmission());
-        _ = task.ContinueWith(t =>
+        _ = _transactions.Start(id, () => local.Send(request, remote), CheckRetransmission(), result =>
         {
             lock (_gate)
             {
                 if (_consentInFlight == id) _consentInFlight = null;
-                var response = t.Result.Response;
+                var response = result.Response;
                 if (response is { Class: Stun.StunClass.SuccessResponse } && response.VerifyIntegrity(_remoteKey)
-                    && remote.Equals(t.Result.Source))
+                    && remote.Equals(result.Source))
                     _lastConsent = _time.GetUtcNow();
             }
-        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        });
     }
 
     private TimeSpan NextConsentDelay() => _options.ConsentInterval * (0.8 + 0.4 * Random.Shared.NextDouble());

@@ -127,6 +127,15 @@ public sealed partial class IceAgent
             state = State;
         }
         Reply(via, source, response);
+        if (accepted)
+        {
+            // the triggered check (RFC 8445 §7.3.1.4) goes out now, pacing allowing, after the response the peer waits for
+            lock (_gate)
+            {
+                PumpChecksLocked(ref changed);
+                state = State;
+            }
+        }
         if (changed) AfterStateChange(state);
     }
 
@@ -142,6 +151,7 @@ public sealed partial class IceAgent
         }
         var pair = _pairs.Find(p => p.LocalCandidate == via && p.Remote.EndPoint.Equals(source)) ?? AddPairLocked(via, remote);
         if (pair is null) return;
+        Log.CheckReceived(_logger, pair);
         switch (pair.State)
         {
             case IceCandidatePairState.Succeeded:

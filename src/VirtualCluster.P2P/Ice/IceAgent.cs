@@ -50,6 +50,8 @@ public sealed partial class IceAgent : IAsyncDisposable
     private DateTimeOffset _nextConsent;
     private StunTransactionId? _consentInFlight;
     private int _prflxCount;
+    private double _checkTokens;
+    private DateTimeOffset? _checkTokensAt;
 
     /// <summary>Creates an agent with fresh credentials and a random tie-breaker (RFC 8445 §5.2, §5.3).</summary>
     /// <param name="role">Controlling (the offerer, usually) or controlled.</param>
@@ -73,6 +75,7 @@ public sealed partial class IceAgent : IAsyncDisposable
         LocalParameters = IceParameters.Generate();
         _localKey = StunCredentials.ShortTermKey(LocalParameters.Password);
         TieBreaker = BitConverter.ToUInt64(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+        _checkTokens = _options.CheckBurst;
     }
 
     /// <summary>This agent's ice-ufrag and ice-pwd, to send to the peer.</summary>
@@ -141,18 +144,25 @@ public sealed partial class IceAgent : IAsyncDisposable
     /// <summary>Sets the peer's ice-ufrag and ice-pwd (from the offer or answer); checks start once both sides are known.</summary>
     public void SetRemoteParameters(IceParameters remote)
     {
+        var changed = false;
+        IceConnectionState state;
         lock (_gate)
         {
             _remote = remote;
             _remoteKey = StunCredentials.ShortTermKey(remote.Password);
             StartTickerLocked();
+            PumpChecksLocked(ref changed); // pairs formed from peer-reflexive candidates learned before
+            state = State;
         }
+        if (changed) AfterStateChange(state);
     }
 
     /// <summary>Adds a candidate of the peer (trickled or from the offer). Non-UDP and other components are ignored.</summary>
     public void AddRemoteCandidate(IceCandidate candidate)
     {
         if (candidate.Component != 1 || !candidate.Transport.Equals("udp", StringComparison.OrdinalIgnoreCase)) return;
+        var changed = false;
+        IceConnectionState state;
         lock (_gate)
         {
             if (State is IceConnectionState.Closed) return;
@@ -166,7 +176,10 @@ public sealed partial class IceAgent : IAsyncDisposable
             _remotes.Add(candidate);
             foreach (var local in _locals) AddPairLocked(local, candidate);
             StartTickerLocked();
+            PumpChecksLocked(ref changed); // a trickled candidate is checked at once, not at the next tick
+            state = State;
         }
+        if (changed) AfterStateChange(state);
     }
 
     /// <summary>The peer has sent all its candidates (trickle ICE end-of-candidates); lets the agent decide failure.</summary>

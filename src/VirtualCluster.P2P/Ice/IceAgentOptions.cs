@@ -33,8 +33,16 @@ public sealed class IceAgentOptions
     /// <summary>Local UDP port of the first socket; 0 (default) picks a free one.</summary>
     public int Port { get; set; }
 
-    /// <summary>Ta, the pacing of connectivity checks (RFC 8445 §14.2). Default 50 ms.</summary>
+    /// <summary>Ta, the pacing of connectivity checks (RFC 8445 §14.2): on average one new check per Ta. Default 50 ms.</summary>
     public TimeSpan CheckPacing { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// How many checks may go out back to back before pacing by <see cref="CheckPacing"/> applies (a token bucket:
+    /// one token per Ta, at most this many saved). With the default the first checks of a fresh checklist, the first
+    /// check of a pair formed from a trickled candidate, and triggered checks go out the moment they are known instead
+    /// of at the next Ta slot; a long checklist is still paced at one per Ta. 1 gives strict RFC 8445 pacing. Default 4.
+    /// </summary>
+    public int CheckBurst { get; set; } = 4;
 
     /// <summary>First retransmission timeout of a check (RFC 8445 §14.3: at least 500 ms for one stream). Default 500 ms.</summary>
     public TimeSpan CheckRto { get; set; } = TimeSpan.FromMilliseconds(500);
@@ -84,6 +92,8 @@ internal sealed class IceAgentOptionsValidator : IValidateOptions<IceAgentOption
         var errors = new List<string>();
         if (o.CheckPacing < TimeSpan.FromMilliseconds(5) || o.CheckPacing > TimeSpan.FromSeconds(1))
             errors.Add("CheckPacing (Ta) must be between 5 ms and 1 s; RFC 8445 recommends 50 ms.");
+        if (o.CheckBurst is < 1 or > 20)
+            errors.Add("CheckBurst must be between 1 (strict pacing by Ta) and 20 (default 4).");
         if (o.CheckRto <= TimeSpan.Zero || o.MaxCheckRto < o.CheckRto)
             errors.Add("CheckRto must be positive and MaxCheckRto at least CheckRto (defaults 500 ms and 1.6 s).");
         if (o.MaxCheckTransmissions is < 1 or > 20)

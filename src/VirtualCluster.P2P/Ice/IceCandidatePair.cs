@@ -55,6 +55,8 @@ public sealed class IceCandidatePair
     internal IceCandidate? MappedLocal { get; set; }
     internal StunTransactionId? CurrentCheck { get; set; }
     internal CancellationTokenSource? CurrentCheckCancel { get; set; }
+    /// <summary>A check replaced by a triggered one while in flight: its success response still counts (RFC 8445 §7.3.1.4).</summary>
+    internal StunTransactionId? SupersededCheck { get; set; }
     internal bool UseCandidate { get; set; }
     internal bool NominateOnSuccess { get; set; }
     internal bool Queued { get; set; }

@@ -38,14 +38,17 @@ public sealed partial class PeerConnection
     private async Task GatherInlineAsync(CancellationToken cancellationToken)
     {
         var agent = _agent!;
-        _ = GatherQuietlyAsync(agent);
-        try
+        _ = GatherQuietlyAsync(agent); // host candidates are bound before this returns; servers answer later
+        if (_options.InlineCandidateWait > TimeSpan.Zero && !_gathered.Task.IsCompleted)
         {
-            await _gathered.Task.WaitAsync(_options.InlineCandidateWait, _time, cancellationToken).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            // the rest trickles
+            try
+            {
+                await _gathered.Task.WaitAsync(_options.InlineCandidateWait, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // the rest trickles
+            }
         }
         lock (_gate)
         {
@@ -77,6 +80,13 @@ public sealed partial class PeerConnection
         {
             // 0 means no limit (RFC 8841 §6); the association takes the smaller of this and what it can reassemble
             RemoteMaxMessageSize = _remote.MaxMessageSize is 0 or > int.MaxValue ? int.MaxValue : (int)_remote.MaxMessageSize,
+        };
+        // the handshake starts on the thread that saw ICE connect (a check or its response), so the first flight goes
+        // out at once rather than after a thread-pool hop to RunAsync; later ConnectAsync calls join the same handshake
+        var dtls = _dtls;
+        _agent!.StateChanged += state =>
+        {
+            if (state == IceConnectionState.Connected) _ = dtls.ConnectAsync();
         };
         _sctp.DataChannelOpened += channel => DataChannel?.Invoke(channel);
         _sctp.Closed += reason => SetState(reason is null ? PeerConnectionState.Closed : PeerConnectionState.Failed, reason is null ? null : $"SCTP: {reason}");

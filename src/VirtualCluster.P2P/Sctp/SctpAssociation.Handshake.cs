@@ -164,9 +164,12 @@ public sealed partial class SctpAssociation
         var flags = BinaryPrimitives.ReadUInt32BigEndian(v[24..]);
         _localTag = tag;
         _initialLocalTsn = BinaryPrimitives.ReadUInt32BigEndian(v[4..]);
+        // COOKIE-ACK goes out before anything Establish sends (DCEP opens of channels created early): the peer drops
+        // DATA that arrives while it still waits for COOKIE-ACK, and the lost open then waited a whole RTO (1 s)
+        _peerTag = peerTag;
+        SendControl(ChunkType.CookieAck);
         Establish(peerTag, BinaryPrimitives.ReadUInt32BigEndian(v[12..]), BinaryPrimitives.ReadUInt32BigEndian(v[16..]),
             BinaryPrimitives.ReadUInt16BigEndian(v[22..]), (flags & 1) != 0, (flags & 2) != 0);
-        SendControl(ChunkType.CookieAck);
     }
 
     private void HandleCookieAck()

@@ -40,9 +40,19 @@ public sealed class StunTransactionTable(TimeProvider timeProvider)
     /// Starts a transaction: calls <paramref name="transmit"/> now and at each retransmission. The task completes with the
     /// first response carrying the same transaction id, or with a timeout result; cancellation ends it early.
     /// </summary>
-    public Task<StunTransactionResult> Start(StunTransactionId id, Action transmit, StunRetransmission policy, CancellationToken cancellationToken = default)
+    public Task<StunTransactionResult> Start(StunTransactionId id, Action transmit, StunRetransmission policy, CancellationToken cancellationToken = default) =>
+        Start(id, transmit, policy, completed: null, cancellationToken);
+
+    /// <summary>
+    /// Starts a transaction like <see cref="Start(StunTransactionId, Action, StunRetransmission, CancellationToken)"/>, and
+    /// also calls <paramref name="completed"/> synchronously, on the thread that received the response (or ran the final
+    /// timer), when a response or the timeout ends it; not when it is cancelled. ICE checks use this: the task's
+    /// continuation would wait for a thread-pool thread, a wake-up per check that costs milliseconds on a loaded machine.
+    /// </summary>
+    public Task<StunTransactionResult> Start(StunTransactionId id, Action transmit, StunRetransmission policy,
+        Action<StunTransactionResult>? completed, CancellationToken cancellationToken = default)
     {
-        var transaction = new Transaction(this, id, transmit, policy);
+        var transaction = new Transaction(this, id, transmit, policy) { Completed = completed };
         if (!_pending.TryAdd(id, transaction)) throw new InvalidOperationException($"transaction {id} is already in flight");
         if (cancellationToken.CanBeCanceled)
             transaction.Registration = cancellationToken.Register(() => transaction.Finish(null, canceled: true));
@@ -56,6 +66,17 @@ public sealed class StunTransactionTable(TimeProvider timeProvider)
         if (response.Class is not (StunClass.SuccessResponse or StunClass.ErrorResponse)) return false;
         if (!_pending.TryGetValue(response.TransactionId, out var transaction)) return false;
         transaction.Finish(new StunTransactionResult(response, source), canceled: false);
+        return true;
+    }
+
+    /// <summary>
+    /// Stops retransmitting a request but keeps waiting for its response until the transaction's usual end (RFC 8445
+    /// §7.3.1.4: a check superseded by a triggered check still counts if its response comes). False when not pending.
+    /// </summary>
+    public bool StopRetransmitting(StunTransactionId id)
+    {
+        if (!_pending.TryGetValue(id, out var transaction)) return false;
+        transaction.Quiet = true;
         return true;
     }
 
@@ -75,6 +96,8 @@ public sealed class StunTransactionTable(TimeProvider timeProvider)
 
         public TaskCompletionSource<StunTransactionResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public CancellationTokenRegistration Registration { get; set; }
+        public Action<StunTransactionResult>? Completed { get; init; }
+        public volatile bool Quiet;
 
         public void Begin()
         {
@@ -87,36 +110,44 @@ public sealed class StunTransactionTable(TimeProvider timeProvider)
 
         private void OnTimer()
         {
+            StunTransactionResult? timedOut = null;
             lock (_gate)
             {
                 if (_done) return;
                 if (_sent >= policy.MaxTransmissions)
                 {
                     // the final wait (Rm·RTO) has passed
-                    FinishLocked(new StunTransactionResult(null, null));
-                    return;
+                    timedOut = new StunTransactionResult(null, null);
+                    FinishLocked(timedOut);
                 }
-                _sent++;
-                TimeSpan next;
-                if (_sent >= policy.MaxTransmissions) next = policy.InitialRto * policy.FinalWaitMultiplier;
                 else
                 {
-                    next = _rto;
-                    _rto *= 2;
-                    if (policy.MaxRto is { } max && _rto > max) _rto = max;
+                    _sent++;
+                    TimeSpan next;
+                    if (_sent >= policy.MaxTransmissions) next = policy.InitialRto * policy.FinalWaitMultiplier;
+                    else
+                    {
+                        next = _rto;
+                        _rto *= 2;
+                        if (policy.MaxRto is { } max && _rto > max) _rto = max;
+                    }
+                    _timer!.Change(next, Timeout.InfiniteTimeSpan);
+                    if (Quiet && _sent > 1) return; // superseded: waits for a late response, sends no more
                 }
-                _timer!.Change(next, Timeout.InfiniteTimeSpan);
             }
-            transmit();
+            if (timedOut is not null) Completed?.Invoke(timedOut);
+            else transmit();
         }
 
         public void Finish(StunTransactionResult? result, bool canceled)
         {
+            result ??= new StunTransactionResult(null, null);
             lock (_gate)
             {
                 if (_done) return;
-                FinishLocked(result ?? new StunTransactionResult(null, null));
+                FinishLocked(result);
             }
+            if (!canceled) Completed?.Invoke(result);
         }
 
         private void FinishLocked(StunTransactionResult result)

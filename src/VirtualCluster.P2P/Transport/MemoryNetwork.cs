@@ -11,7 +11,7 @@ namespace VirtualCluster.P2P.Transport;
 public sealed class MemoryNetwork
 {
     private readonly ConcurrentDictionary<IPEndPoint, MemorySocket> _sockets = new();
-    private readonly ConcurrentQueue<(byte[] Data, IPEndPoint From, IPEndPoint To)> _queue = new();
+    private readonly ConcurrentQueue<(byte[] Data, IPEndPoint From, IPEndPoint To, DateTimeOffset Due)> _queue = new();
     private int _nextPort = 40000;
 
     /// <summary>True (default): deliver on the thread pool. False: deliver only in <see cref="DeliverPending"/>.</summary>
@@ -19,6 +19,16 @@ public sealed class MemoryNetwork
 
     /// <summary>Returns false to drop a datagram. Null delivers everything.</summary>
     public Func<IPEndPoint, IPEndPoint, bool>? Filter { get; set; }
+
+    /// <summary>
+    /// With <see cref="AutoDeliver"/> false: how long a datagram from the first end point to the second takes, on
+    /// <see cref="Clock"/>; <see cref="DeliverPending"/> holds it until then. Null (default): delivered at the next call.
+    /// Tests use it to make one path slower than another.
+    /// </summary>
+    public Func<IPEndPoint, IPEndPoint, TimeSpan>? Latency { get; set; }
+
+    /// <summary>The clock <see cref="Latency"/> is measured on (a fake clock in tests). Default the system clock.</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
 
     /// <summary>Every datagram sent, for assertions.</summary>
     public ConcurrentQueue<(byte[] Data, IPEndPoint From, IPEndPoint To)> Sent { get; } = new();
@@ -32,15 +42,25 @@ public sealed class MemoryNetwork
         return socket;
     }
 
-    /// <summary>Delivers queued datagrams (including ones queued while delivering) until none is left. Returns how many.</summary>
+    /// <summary>
+    /// Delivers queued datagrams (including ones queued while delivering) until none is left, except those whose
+    /// <see cref="Latency"/> has not passed yet. Returns how many were delivered.
+    /// </summary>
     public int DeliverPending()
     {
         var count = 0;
+        var held = new List<(byte[], IPEndPoint, IPEndPoint, DateTimeOffset)>();
         while (_queue.TryDequeue(out var item))
         {
+            if (item.Due > Clock.GetUtcNow())
+            {
+                held.Add(item);
+                continue;
+            }
             Deliver(item.Data, item.From, item.To);
             count++;
         }
+        foreach (var item in held) _queue.Enqueue(item);
         return count;
     }
 
@@ -49,7 +69,7 @@ public sealed class MemoryNetwork
         Sent.Enqueue((data, from, to));
         if (Filter is { } filter && !filter(from, to)) return;
         if (AutoDeliver) ThreadPool.QueueUserWorkItem(_ => Deliver(data, from, to));
-        else _queue.Enqueue((data, from, to));
+        else _queue.Enqueue((data, from, to, Latency is { } latency ? Clock.GetUtcNow() + latency(from, to) : DateTimeOffset.MinValue));
     }
 
     private void Deliver(byte[] data, IPEndPoint from, IPEndPoint to)

@@ -11,6 +11,8 @@ internal sealed class BoundInputs
     public bool Resources, ClipShares, Fused;
     public double Constant, SumWeight, DiffWeight, Most, Least, Balanced, Rules, Affinity;
     public int Dimensions;
+    // Levels of PlacementIndex.Levels that every node passing the resource filter reaches (0 when it does not apply).
+    public int CpuLevel, MemLevel;
     public TopologySpread[] Spreads = [];
     public int[][] Counts = [];
     public double[][] DomainScore = [];
@@ -20,6 +22,8 @@ internal sealed class BoundInputs
     public double AntiWeight, AntiScale;
     public int[] AntiCounts = [];
     public int[]? AntiRequired;
+    // Per tree node, nodes below without a replica (required anti-affinity only; PlacementIndex.WithoutReplica).
+    public int[]? WithoutReplica;
     public bool SpreadFilter;
     public double SpreadWeight;
     public readonly List<IPlacementFilter> Filters = [];

@@ -84,7 +84,9 @@ public sealed partial class ClusterState
             if (delta < 0) return;
             _serviceCounts[service] = counts = new int[Count];
         }
-        counts[index] = Math.Max(0, counts[index] + delta);
+        var before = counts[index];
+        counts[index] = Math.Max(0, before + delta);
+        _index?.ServiceChanged(service, index, before, counts[index]);
         _serviceTotals[service] = Math.Max(0, _serviceTotals.GetValueOrDefault(service) + delta);
         if (_domainCounts.Count == 0) return;
         foreach (var ((key, name), perDomain) in _domainCounts)

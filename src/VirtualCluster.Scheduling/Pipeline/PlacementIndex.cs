@@ -27,12 +27,23 @@ internal sealed partial class PlacementIndex
     internal readonly double[][] Lo = new double[4][], Hi = new double[4][], LoInv = new double[4][], HiInv = new double[4][];
     internal readonly int[] MaxFreePorts;
     // Range of (cpu share + memory share) and (cpu share − memory share): tighter than the box of the two for the allocation scores.
-    internal readonly double[] MinSum, MaxSum, MinDiff, MaxDiff;
+    internal readonly double[] MinSum, MinDiff, MaxDiff;
     // Same[t]: every node below has the same group, capacity and use, so the same score (up to its own service
     // count); Rep[t]: the first of them in slot order, which is also the lowest index (equal keys sort by index).
     internal readonly bool[] Same;
+    // UniformUse[t]: every node below has the same capacity and use (groups may differ); MinIndex[t]: the lowest node index below.
+    internal readonly bool[] UniformUse;
+    internal readonly int[] MinIndex;
     internal readonly int[] Rep;
     private int _updates;
+
+    /// <summary>How often each shortcut of the search was taken (tests check that they are, not only that results agree).</summary>
+    internal sealed class Counters
+    {
+        public long Selections, TighterByLevel, DominatedRuns, ClassMembersSkipped, ReplicaPrunes;
+    }
+
+    internal readonly Counters Stats = new();
 
     /// <summary>Per-placement scratch of the search (a state serves one placement at a time).</summary>
     internal readonly BoundInputs Inputs = new();
@@ -58,11 +69,13 @@ internal sealed partial class PlacementIndex
         }
         MaxFreePorts = new int[size];
         MinSum = new double[size];
-        MaxSum = new double[size];
         MinDiff = new double[size];
         MaxDiff = new double[size];
         Same = new bool[size];
         Rep = new int[size];
+        UniformUse = new bool[size];
+        MinIndex = new int[size];
+        InitLevels(size);
         Rebuild();
     }
 
@@ -80,8 +93,11 @@ internal sealed partial class PlacementIndex
             return;
         }
         var t = _leaves + _position[node] / BucketSize;
-        Leaf(t);
-        for (t >>= 1; t >= 1; t >>= 1) Combine(t);
+        Leaf(t, layout: false);
+        // A tree node whose figures did not change leaves its ancestors' as they are.
+        for (t >>= 1; t >= 1 && Combine(t, layout: false); t >>= 1)
+        {
+        }
     }
 
     private (int Group, long Cpu, long Memory, ulong Fill, int Node)[] Sorted()
@@ -90,7 +106,7 @@ internal sealed partial class PlacementIndex
         var keys = new (int Group, long Cpu, long Memory, ulong Fill, int Node)[n];
         for (var i = 0; i < n; i++)
             keys[i] = (_group[i], _s.CapCpu[i], _s.CapMem[i], Morton(Share(0, i), Share(1, i)), i);
-        Array.Sort(keys);
+        Array.Sort(keys, static (x, y) => x.Cpu != y.Cpu ? x.Cpu.CompareTo(y.Cpu) : x.Memory != y.Memory ? x.Memory.CompareTo(y.Memory) : x.Fill != y.Fill ? x.Fill.CompareTo(y.Fill) : x.Group != y.Group ? x.Group.CompareTo(y.Group) : x.Node.CompareTo(y.Node));
         return keys;
     }
 
@@ -105,7 +121,7 @@ internal sealed partial class PlacementIndex
         for (var k = 0; k < keys.Length;)
         {
             var end = k + 1;
-            while (end < keys.Length && keys[end].Group == keys[k].Group && keys[end].Cpu == keys[k].Cpu && keys[end].Memory == keys[k].Memory) end++;
+            while (end < keys.Length && keys[end].Cpu == keys[k].Cpu && keys[end].Memory == keys[k].Memory) end++;
             if (end - k >= BucketSize && slot % BucketSize != 0)
             {
                 var aligned = (slot + BucketSize - 1) / BucketSize * BucketSize;
@@ -127,8 +143,8 @@ internal sealed partial class PlacementIndex
         _updates = 0;
         Layout++;
         Slots(Sorted(), write: true);
-        for (var t = _leaves; t < 2 * _leaves; t++) Leaf(t);
-        for (var t = _leaves - 1; t >= 1; t--) Combine(t);
+        for (var t = _leaves; t < 2 * _leaves; t++) Leaf(t, layout: true);
+        for (var t = _leaves - 1; t >= 1; t--) Combine(t, layout: true);
     }
 
     /// <summary>First slot of leaf bucket <paramref name="leaf"/> and how many slots it covers (a slot may hold -1: no node).</summary>
@@ -165,16 +181,20 @@ internal sealed partial class PlacementIndex
         _ => _s.AllocGpu[i] * _s.InvGpu[i],
     };
 
-    private void Leaf(int t)
+    /// <summary>Recomputes a leaf; the inverse-capacity ranges only when <paramref name="layout"/> (capacities change only with the layout).</summary>
+    private void Leaf(int t, bool layout)
     {
         var (start, count) = Bucket(t - _leaves);
         var ports = int.MinValue;
-        double minSum = double.PositiveInfinity, maxSum = double.NegativeInfinity, minDiff = double.PositiveInfinity, maxDiff = double.NegativeInfinity;
+        double minSum = double.PositiveInfinity, minDiff = double.PositiveInfinity, maxDiff = double.NegativeInfinity;
         for (var d = 0; d < 4; d++)
         {
             MaxFree[d][t] = long.MinValue;
-            Lo[d][t] = LoInv[d][t] = double.PositiveInfinity;
-            Hi[d][t] = HiInv[d][t] = double.NegativeInfinity;
+            Lo[d][t] = double.PositiveInfinity;
+            Hi[d][t] = double.NegativeInfinity;
+            if (!layout) continue;
+            LoInv[d][t] = double.PositiveInfinity;
+            HiInv[d][t] = double.NegativeInfinity;
         }
         for (var p = start; p < start + count; p++)
         {
@@ -182,115 +202,91 @@ internal sealed partial class PlacementIndex
             if (i < 0) continue;
             var cpu = _s.UseCpu[i] * _s.InvCpu[i];
             var memory = _s.UseMem[i] * _s.InvMem[i];
-            Add(0, t, _s.CapCpu[i] - _s.UseCpu[i], cpu, _s.InvCpu[i]);
-            Add(1, t, _s.CapMem[i] - _s.UseMem[i], memory, _s.InvMem[i]);
-            Add(2, t, _s.CapDisk[i] - _s.UseDisk[i], _s.UseDisk[i] * _s.InvDisk[i], _s.InvDisk[i]);
-            Add(3, t, (long)_s.CapGpu[i] - _s.AllocGpu[i], _s.AllocGpu[i] * _s.InvGpu[i], _s.InvGpu[i]);
+            Add(0, t, _s.CapCpu[i] - _s.UseCpu[i], cpu);
+            Add(1, t, _s.CapMem[i] - _s.UseMem[i], memory);
+            Add(2, t, _s.CapDisk[i] - _s.UseDisk[i], _s.UseDisk[i] * _s.InvDisk[i]);
+            Add(3, t, (long)_s.CapGpu[i] - _s.AllocGpu[i], _s.AllocGpu[i] * _s.InvGpu[i]);
+            if (layout)
+            {
+                AddInverse(0, t, _s.InvCpu[i]);
+                AddInverse(1, t, _s.InvMem[i]);
+                AddInverse(2, t, _s.InvDisk[i]);
+                AddInverse(3, t, _s.InvGpu[i]);
+            }
             ports = Math.Max(ports, _s.FreePorts[i]);
             minSum = Math.Min(minSum, cpu + memory);
-            maxSum = Math.Max(maxSum, cpu + memory);
             minDiff = Math.Min(minDiff, cpu - memory);
             maxDiff = Math.Max(maxDiff, cpu - memory);
         }
         MaxFreePorts[t] = ports;
-        (MinSum[t], MaxSum[t], MinDiff[t], MaxDiff[t]) = (minSum, maxSum, minDiff, maxDiff);
+        (MinSum[t], MinDiff[t], MaxDiff[t]) = (minSum, minDiff, maxDiff);
         var rep = -1;
-        var same = true;
+        bool same = true, sameUse = true;
+        var min = int.MaxValue;
         for (var p = start; p < start + count; p++)
         {
             var i = _order[p];
             if (i < 0) continue;
+            min = Math.Min(min, i);
             if (rep < 0) rep = i;
-            else same &= Identical(rep, i);
+            else
+            {
+                same &= Identical(rep, i);
+                sameUse &= SameUse(rep, i);
+            }
         }
         Rep[t] = rep;
         Same[t] = same;
+        UniformUse[t] = sameUse;
+        MinIndex[t] = min;
+        LeafLevels(t, start, count);
     }
 
     /// <summary>True when two nodes would get the same score for any spec (up to their own replica counts).</summary>
-    public bool Identical(int a, int b) =>
-        _group[a] == _group[b] && _s.UseCpu[a] == _s.UseCpu[b] && _s.UseMem[a] == _s.UseMem[b] && _s.UseDisk[a] == _s.UseDisk[b]
+    public bool Identical(int a, int b) => _group[a] == _group[b] && SameUse(a, b);
+
+    /// <summary>Same capacity and effective use in every dimension (so the same allocation scores for any request).</summary>
+    public bool SameUse(int a, int b) =>
+        _s.UseCpu[a] == _s.UseCpu[b] && _s.UseMem[a] == _s.UseMem[b] && _s.UseDisk[a] == _s.UseDisk[b]
         && _s.AllocGpu[a] == _s.AllocGpu[b] && _s.CapCpu[a] == _s.CapCpu[b] && _s.CapMem[a] == _s.CapMem[b]
         && _s.CapDisk[a] == _s.CapDisk[b] && _s.CapGpu[a] == _s.CapGpu[b];
 
-    private void Add(int d, int t, long free, double share, double inv)
+    private void Add(int d, int t, long free, double share)
     {
         if (free > MaxFree[d][t]) MaxFree[d][t] = free;
         if (share < Lo[d][t]) Lo[d][t] = share;
         if (share > Hi[d][t]) Hi[d][t] = share;
+    }
+
+    private void AddInverse(int d, int t, double inv)
+    {
         if (inv < LoInv[d][t]) LoInv[d][t] = inv;
         if (inv > HiInv[d][t]) HiInv[d][t] = inv;
     }
 
-    private void Combine(int t)
+    /// <summary>Recomputes tree node t from its children; false when nothing changed (so its ancestors stay valid).</summary>
+    private bool Combine(int t, bool layout)
     {
         int l = 2 * t, r = l + 1;
+        var changed = false;
         for (var d = 0; d < 4; d++)
         {
-            MaxFree[d][t] = Math.Max(MaxFree[d][l], MaxFree[d][r]);
-            Lo[d][t] = Math.Min(Lo[d][l], Lo[d][r]);
-            Hi[d][t] = Math.Max(Hi[d][l], Hi[d][r]);
+            changed |= Set(ref MaxFree[d][t], Math.Max(MaxFree[d][l], MaxFree[d][r]));
+            changed |= Set(ref Lo[d][t], Math.Min(Lo[d][l], Lo[d][r]));
+            changed |= Set(ref Hi[d][t], Math.Max(Hi[d][l], Hi[d][r]));
+            if (!layout) continue;
             LoInv[d][t] = Math.Min(LoInv[d][l], LoInv[d][r]);
             HiInv[d][t] = Math.Max(HiInv[d][l], HiInv[d][r]);
         }
-        MaxFreePorts[t] = Math.Max(MaxFreePorts[l], MaxFreePorts[r]);
-        MinSum[t] = Math.Min(MinSum[l], MinSum[r]);
-        MaxSum[t] = Math.Max(MaxSum[l], MaxSum[r]);
-        MinDiff[t] = Math.Min(MinDiff[l], MinDiff[r]);
-        MaxDiff[t] = Math.Max(MaxDiff[l], MaxDiff[r]);
+        changed |= Set(ref MaxFreePorts[t], Math.Max(MaxFreePorts[l], MaxFreePorts[r]));
+        changed |= Set(ref MinSum[t], Math.Min(MinSum[l], MinSum[r]));
+        changed |= Set(ref MinDiff[t], Math.Min(MinDiff[l], MinDiff[r]));
+        changed |= Set(ref MaxDiff[t], Math.Max(MaxDiff[l], MaxDiff[r]));
         int a = Rep[l], b = Rep[r];
         Rep[t] = a >= 0 ? a : b;
-        Same[t] = Same[l] && Same[r] && (a < 0 || b < 0 || Identical(a, b));
-    }
-
-    internal int[] CandidateNodes = new int[64];
-    internal double[] CandidateBounds = new double[64];
-    internal double[] CandidateTotals = new double[64];
-
-    public void AddCandidate(ref int count, int node, double bound)
-    {
-        if (count == CandidateNodes.Length)
-        {
-            Array.Resize(ref CandidateNodes, count * 2);
-            Array.Resize(ref CandidateBounds, count * 2);
-            Array.Resize(ref CandidateTotals, count * 2);
-        }
-        CandidateNodes[count] = node;
-        CandidateBounds[count] = bound;
-        count++;
-    }
-
-    /// <summary>Keeps the candidates whose bound is at least <paramref name="floor"/>, in order; returns how many.</summary>
-    public int KeepCandidates(int count, double floor)
-    {
-        var kept = 0;
-        for (var k = 0; k < count; k++)
-        {
-            if (CandidateBounds[k] < floor) continue;
-            CandidateNodes[kept] = CandidateNodes[k];
-            CandidateBounds[kept] = CandidateBounds[k];
-            kept++;
-        }
-        return kept;
-    }
-
-    /// <summary>Nodes with the same state, drivers and labels share a group id (so static verdicts are equal).</summary>
-    private static int[] GroupIds(ClusterState state)
-    {
-        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
-        var groups = new int[state.Count];
-        var text = new System.Text.StringBuilder();
-        for (var i = 0; i < state.Count; i++)
-        {
-            var node = state.Node(i);
-            text.Clear().Append((int)node.State).Append('|');
-            foreach (var driver in node.Drivers.Order(StringComparer.Ordinal)) text.Append(driver).Append(',');
-            text.Append('|');
-            foreach (var (key, value) in node.Labels.OrderBy(l => l.Key, StringComparer.Ordinal)) text.Append(key).Append('=').Append(value).Append(';');
-            var signature = text.ToString();
-            if (!ids.TryGetValue(signature, out var id)) ids[signature] = id = ids.Count;
-            groups[i] = id;
-        }
-        return groups;
+        changed |= Set(ref Same[t], Same[l] && Same[r] && (a < 0 || b < 0 || Identical(a, b)));
+        changed |= Set(ref UniformUse[t], UniformUse[l] && UniformUse[r] && (a < 0 || b < 0 || SameUse(a, b)));
+        MinIndex[t] = Math.Min(MinIndex[l], MinIndex[r]);
+        return CombineLevels(t) | changed;
     }
 }

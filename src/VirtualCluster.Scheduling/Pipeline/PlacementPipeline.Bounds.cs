@@ -12,6 +12,14 @@ public sealed partial class PlacementPipeline
             return double.NegativeInfinity;
         if (q.Ports > 0 && index.MaxFreePorts[t] < q.Ports) return double.NegativeInfinity;
         var bound = q.Rules;
+        if (q.WithoutReplica is { } withoutReplica && withoutReplica[t] == 0)
+        {
+            index.Stats.ReplicaPrunes++;
+            // Every node below runs a replica: none passes required anti-affinity, and preferred scores each at
+            // most 100·(1 − 1/(T + 1)).
+            if (q.AntiRequired is { Length: > 0 }) return double.NegativeInfinity;
+            bound -= 100 * q.AntiWeight * q.AntiScale;
+        }
         if (q.Affinity > 0) bound += q.Affinity * view.AffinityMax![t];
         for (var k = 0; k < q.Spreads.Length; k++)
         {
@@ -23,26 +31,32 @@ public sealed partial class PlacementPipeline
             if (part == double.NegativeInfinity) return part;
             if (q.SpreadWeight > 0) bound += part;
         }
-        Range(index, q, 0, t, q.Cpu, out var aLo, out var aHi);
-        Range(index, q, 1, t, q.Memory, out var bLo, out var bHi);
-        if (q.Fused) return bound + Math.Min(MaxOnBox(q.Constant, q.SumWeight, q.DiffWeight, aLo, aHi, bLo, bHi), SumDiffBound(index, q, t));
+        // Shares and sums of the nodes that could take the request (see PlacementIndex.Levels); level 0 holds all.
+        var at = t * PlacementIndex.Levels;
+        double hiCpu = index.HiCpuAt[at + q.CpuLevel], hiMem = index.HiMemAt[at + q.MemLevel];
+        if (hiCpu == double.NegativeInfinity || hiMem == double.NegativeInfinity) return double.NegativeInfinity;
+        if (hiCpu < index.HiCpuAt[at] || hiMem < index.HiMemAt[at]) index.Stats.TighterByLevel++;
+        var maxSum = Math.Min(index.SumCpuAt[at + q.CpuLevel], index.SumMemAt[at + q.MemLevel]);
+        Range(index, q, 0, t, hiCpu, q.Cpu, out var aLo, out var aHi);
+        Range(index, q, 1, t, hiMem, q.Memory, out var bLo, out var bHi);
+        if (q.Fused) return bound + Math.Min(MaxOnBox(q.Constant, q.SumWeight, q.DiffWeight, aLo, aHi, bLo, bHi), SumDiffBound(index, q, t, maxSum));
         // Each node's own a + b and a − b lie within the ranges of its current ones plus the request's shares, which
         // is tighter than the box of the two ranges (the same reasoning as SumDiffBound).
         double cLo = q.Cpu * index.LoInv[0][t], cHi = q.Cpu * index.HiInv[0][t];
         double mLo = q.Memory * index.LoInv[1][t], mHi = q.Memory * index.HiInv[1][t];
-        double sumLo = Math.Max(aLo + bLo, index.MinSum[t] + cLo + mLo), sumHi = Math.Min(aHi + bHi, index.MaxSum[t] + cHi + mHi);
+        double sumLo = Math.Max(aLo + bLo, index.MinSum[t] + cLo + mLo), sumHi = Math.Min(aHi + bHi, maxSum + cHi + mHi);
         var gap = Gap(index.MinDiff[t] + cLo - mHi, index.MaxDiff[t] + cHi - mLo);
         double dLo = 0, dHi = 0;
         if (q.Disk > 0)
         {
-            Range(index, q, 2, t, q.Disk, out dLo, out dHi);
+            Range(index, q, 2, t, index.Hi[2][t], q.Disk, out dLo, out dHi);
             sumLo += dLo;
             sumHi += dHi;
             gap = Math.Max(gap, Math.Max(Gap(aLo - dHi, aHi - dLo), Gap(bLo - dHi, bHi - dLo)));
         }
         if (q.Gpus > 0)
         {
-            Range(index, q, 3, t, q.Gpus, out var lo, out var hi);
+            Range(index, q, 3, t, index.Hi[3][t], q.Gpus, out var lo, out var hi);
             sumLo += lo;
             sumHi += hi;
             gap = Math.Max(gap, Math.Max(Gap(aLo - hi, aHi - lo), Gap(bLo - hi, bHi - lo)));
@@ -57,11 +71,11 @@ public sealed partial class PlacementPipeline
     /// <summary>The least |x| for x in [lo, hi].</summary>
     private static double Gap(double lo, double hi) => lo > 0 ? lo : hi < 0 ? -hi : 0;
 
-    /// <summary>The range of share_d = (use_d + request_d) / capacity_d below tree node t.</summary>
-    private static void Range(PlacementIndex index, BoundInputs q, int d, int t, long request, out double lo, out double hi)
+    /// <summary>The range of share_d = (use_d + request_d) / capacity_d below tree node t, the current share at most <paramref name="current"/>.</summary>
+    private static void Range(PlacementIndex index, BoundInputs q, int d, int t, double current, long request, out double lo, out double hi)
     {
         lo = index.Lo[d][t] + request * index.LoInv[d][t];
-        hi = index.Hi[d][t] + request * index.HiInv[d][t];
+        hi = current + request * index.HiInv[d][t];
         // A node passing the resource filter has use + request ≤ capacity, so its share is at most 1.
         if (q.ClipShares && hi > 1) hi = 1;
         if (lo > hi) lo = hi;
@@ -71,11 +85,11 @@ public sealed partial class PlacementPipeline
     /// c + s·(a + b) − w·|a − b| bounded through the range of a + b and of a − b below the tree node (each node's
     /// own sum, rather than the largest share of one dimension plus the largest of the other).
     /// </summary>
-    private static double SumDiffBound(PlacementIndex index, BoundInputs q, int t)
+    private static double SumDiffBound(PlacementIndex index, BoundInputs q, int t, double maxSum)
     {
         double cLo = q.Cpu * index.LoInv[0][t], cHi = q.Cpu * index.HiInv[0][t];
         double mLo = q.Memory * index.LoInv[1][t], mHi = q.Memory * index.HiInv[1][t];
-        var sum = q.SumWeight >= 0 ? index.MaxSum[t] + cHi + mHi : index.MinSum[t] + cLo + mLo;
+        var sum = q.SumWeight >= 0 ? maxSum + cHi + mHi : index.MinSum[t] + cLo + mLo;
         double diffLo = index.MinDiff[t] + cLo - mHi, diffHi = index.MaxDiff[t] + cHi - mLo;
         var nearest = diffLo > 0 ? diffLo : diffHi < 0 ? -diffHi : 0;
         return q.Constant + q.SumWeight * sum - q.DiffWeight * nearest;

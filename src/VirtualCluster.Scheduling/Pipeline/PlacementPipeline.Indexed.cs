@@ -21,10 +21,15 @@ public sealed partial class PlacementPipeline
         var q = index.Inputs;
         if (!Prepare(context, q)) return false;
         var view = index.View(context);
+        index.Stats.Selections++;
+        q.WithoutReplica = q.AntiRequired is { Length: > 0 } || q.AntiCounts.Length > 0 ? index.WithoutReplica(context.Spec.Name) : null;
+        q.CpuLevel = q.Resources ? PlacementIndex.LevelOf(index.CpuLevels, q.Cpu) : 0;
+        q.MemLevel = q.Resources ? PlacementIndex.LevelOf(index.MemLevels, q.Memory) : 0;
         var cluster = context.Cluster;
         var bestBound = double.NegativeInfinity;
         var candidates = 0;
         var last = -1;
+        var lastReplicas = 0;
         Span<int> stackNodes = stackalloc int[128];
         Span<double> stackBounds = stackalloc double[128];
         var rootBound = Bound(index, view, q, 1);
@@ -37,9 +42,15 @@ public sealed partial class PlacementPipeline
             top--;
             var t = stackNodes[top];
             if (stackBounds[top] < bestBound - 2 * BoundMargin) continue;
-            // A run of nodes identical to a candidate with a lower index (and no replica of the service, so no
-            // lower anti-affinity score) cannot win: each scores at most what the candidate scores.
-            if (last >= 0 && index.Same[t] && index.Rep[t] > last && index.Identical(index.Rep[t], last)) continue;
+            // Nodes with the use of a candidate with a lower index, rules no better and at least as many replicas
+            // of the service (so no higher anti-affinity score) cannot win: each scores at most what it scores.
+            if (last >= 0 && index.UniformUse[t] && index.MinIndex[t] > last && index.SameUse(index.Rep[t], last)
+                && (lastReplicas == 0 || (lastReplicas == 1 && q.WithoutReplica is { } without && without[t] == 0))
+                && NoBetterRules(view, q, t, last))
+            {
+                index.Stats.DominatedRuns++;
+                continue;
+            }
             if (t >= index.LeafCount)
             {
                 var (start, count) = index.Bucket(t - index.LeafCount);
@@ -50,7 +61,14 @@ public sealed partial class PlacementPipeline
                     if (bound == double.NegativeInfinity || bound < bestBound - 2 * BoundMargin) continue;
                     if (bound > bestBound) bestBound = bound;
                     index.AddCandidate(ref candidates, i, bound);
-                    if (q.AntiCounts.Length == 0 || q.AntiCounts[i] == 0) last = i;
+                    last = i;
+                    lastReplicas = q.AntiCounts.Length > 0 ? q.AntiCounts[i] : 0;
+                    // The bucket's other nodes are identical and come later in index order: none can score more.
+                    if (lastReplicas == 0 && index.Same[t])
+                    {
+                        index.Stats.DominatedRuns++;
+                        break;
+                    }
                 }
                 continue;
             }
@@ -71,6 +89,13 @@ public sealed partial class PlacementPipeline
         if (candidates == 0) return true;
         // The winner's real total is within rounding of its bound, and no node's bound is below its total by more.
         var kept = index.KeepCandidates(candidates, bestBound - 2 * BoundMargin);
+        // Nodes of one score class get bit-identical totals: only the lowest index of each can be chosen.
+        if (kept > 1)
+        {
+            var classes = OnePerScoreClass(cluster, view, q, index.CandidateNodes, kept);
+            index.Stats.ClassMembersSkipped += kept - classes;
+            kept = classes;
+        }
         var buffer = index.CandidateNodes.AsSpan(0, kept);
         var passed = kept;
         foreach (var filter in q.Filters) passed = filter.Filter(context, buffer[..passed]);
@@ -93,6 +118,70 @@ public sealed partial class PlacementPipeline
         node = bestNode;
         total = best;
         found = true;
+        return true;
+    }
+
+    /// <summary>
+    /// True when every node below tree node <paramref name="t"/> has rule scores each at most those of
+    /// <paramref name="last"/>: node affinity (the subtree's best), and per
+    /// spread key the replicas in its domain (one domain for the whole subtree, or no label, which scores 0). With the
+    /// same capacity and use the allocation scores are equal, and a total is a sum of the same terms in the same
+    /// order, so such a node's total is at most last's bit for bit (rounding is monotonic); with a higher index it
+    /// sorts after last, so it cannot be chosen.
+    /// </summary>
+    private static bool NoBetterRules(PlacementIndex.SpecView view, BoundInputs q, int t, int last)
+    {
+        if (view.Affinity is { } affinity && view.AffinityMax![t] > affinity[last]) return false;
+        for (var k = 0; k < q.Spreads.Length; k++)
+        {
+            int u = view.Uniform[k][t], dl = q.NodeDomains[k][last];
+            if (u == PlacementIndex.Mixed) return false;
+            if (u < 0 || u == dl) continue;
+            if (dl < 0 || q.Counts[k][u] < q.Counts[k][dl]) return false;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Keeps, of the candidates, the lowest index of each score class (same capacity and effective use in every
+    /// dimension, same replica count of the service, same affinity score, same replica count in its domain of each
+    /// spread key): the built-in filters and scorers compute a node's verdict and score from exactly these values,
+    /// so the members of a class get bit-identical totals and the scan's tie-break (lowest index) picks the class's
+    /// first. Returns how many remain, in the first slots of <paramref name="nodes"/>.
+    /// </summary>
+    private static int OnePerScoreClass(ClusterState s, PlacementIndex.SpecView view, BoundInputs q, int[] nodes, int count)
+    {
+        var classes = 0;
+        for (var k = 0; k < count; k++)
+        {
+            var i = nodes[k];
+            var c = 0;
+            for (; c < classes; c++)
+            {
+                var r = nodes[c];
+                if (!SameScoreClass(s, view, q, r, i)) continue;
+                if (i < r) nodes[c] = i;
+                break;
+            }
+            if (c == classes) nodes[classes++] = i;
+        }
+        return classes;
+    }
+
+    private static bool SameScoreClass(ClusterState s, PlacementIndex.SpecView view, BoundInputs q, int a, int b)
+    {
+        if (s.UseCpu[a] != s.UseCpu[b] || s.UseMem[a] != s.UseMem[b] || s.UseDisk[a] != s.UseDisk[b] || s.AllocGpu[a] != s.AllocGpu[b]
+            || s.CapCpu[a] != s.CapCpu[b] || s.CapMem[a] != s.CapMem[b] || s.CapDisk[a] != s.CapDisk[b] || s.CapGpu[a] != s.CapGpu[b])
+            return false;
+        if (q.AntiCounts.Length > 0 && q.AntiCounts[a] != q.AntiCounts[b]) return false;
+        if (q.AntiRequired is { Length: > 0 } required && required[a] != required[b]) return false;
+        if (view.Affinity is { } affinity && affinity[a] != affinity[b]) return false;
+        for (var k = 0; k < q.Spreads.Length; k++)
+        {
+            int da = q.NodeDomains[k][a], db = q.NodeDomains[k][b];
+            if (da == db) continue;
+            if (da < 0 || db < 0 || q.Counts[k][da] != q.Counts[k][db]) return false;
+        }
         return true;
     }
 

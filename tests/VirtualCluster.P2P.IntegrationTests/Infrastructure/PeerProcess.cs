@@ -64,9 +64,27 @@ public sealed class PeerProcess : IDisposable
         }
     }
 
+    /// <summary>One signaling line relayed to the partner: its first characters and when (Stopwatch ticks) it was read and written on.</summary>
+    public sealed record Relayed(string Start, long ReadAt, long WrittenAt);
+
+    private readonly List<Relayed> _relayed = [];
+
+    /// <summary>The signaling lines this peer printed that were relayed to its partner, in order.</summary>
+    public IReadOnlyList<Relayed> RelayedLines
+    {
+        get { lock (_relayed) return [.. _relayed]; }
+    }
+
+    /// <summary>A snapshot of the events this peer reported so far.</summary>
+    public IReadOnlyList<JsonObject> Events
+    {
+        get { lock (_events) return [.. _events]; }
+    }
+
     private void OnLine(string? line)
     {
         if (line is null) return;
+        var readAt = Stopwatch.GetTimestamp();
         PeerProcess? partner;
         lock (_log)
         {
@@ -81,6 +99,8 @@ public sealed class PeerProcess : IDisposable
         if (line.StartsWith("{\"type\"", StringComparison.Ordinal))
         {
             partner!.Send(line);
+            var relayed = new Relayed(line[..Math.Min(line.Length, 40)], readAt, Stopwatch.GetTimestamp());
+            lock (_relayed) _relayed.Add(relayed);
             return;
         }
         if (line.StartsWith("{\"event\"", StringComparison.Ordinal) && JsonNode.Parse(line) is JsonObject json)

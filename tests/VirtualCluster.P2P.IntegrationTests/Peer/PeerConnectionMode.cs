@@ -16,7 +16,7 @@ using VirtualCluster.P2P.Sdp;
 /// Commands: {"cmd":"bulk","mb":N} (offerer: sends N MiB of seeded random bytes on channel "bulk:&lt;bytes&gt;"; the
 /// answerer reports {"event":"bulk","bytes":..,"sha256":..,"ms":..} when it has them all or the channel closes).
 /// </summary>
-internal sealed class PeerConnectionMode(bool controlling, IceAgentOptions iceOptions, ILoggerFactory loggerFactory, Action<JsonObject> emit)
+internal sealed partial class PeerConnectionMode(bool controlling, IceAgentOptions iceOptions, ILoggerFactory loggerFactory, Action<JsonObject> emit)
 {
     private readonly TaskCompletionSource _remoteSet = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private PeerConnection? _pc;
@@ -31,15 +31,25 @@ internal sealed class PeerConnectionMode(bool controlling, IceAgentOptions iceOp
     public static async Task<int> RunAsync(bool controlling, bool waitStart, bool warmUp, IceAgentOptions iceOptions, ILoggerFactory loggerFactory, TextWriter output)
     {
         void Emit(JsonObject json) => output.WriteLine(json.ToJsonString());
-        if (warmUp) await WarmUpAsync(iceOptions);
+        if (warmUp) await WarmUpAsync(iceOptions, loggerFactory);
+        Marks.Attach(Emit); // after the warm-up: its connections log too, but print no marks
         var mode = new PeerConnectionMode(controlling, iceOptions, loggerFactory, Emit);
         Emit(new JsonObject { ["event"] = "ready" });
         if (!waitStart) mode.Start();
         while (await Console.In.ReadLineAsync() is { } line)
         {
+            var readAt = Stopwatch.GetTimestamp();
             JsonObject? json;
             try { json = JsonNode.Parse(line) as JsonObject; } catch (System.Text.Json.JsonException) { continue; }
-            if (json is null || mode.OnSignaling(json)) continue;
+            if (json is null) continue;
+            if ((string?)json["type"] == "sdp")
+            {
+                // on this (reading) thread: a hop to the thread pool first is harness overhead, not the stack's
+                Marks.Mark($"{(string?)json["sdpType"]}-in", null, readAt);
+                await mode.OnDescriptionAsync((string?)json["sdpType"], (string?)json["sdp"] ?? "");
+                continue;
+            }
+            if (mode.OnSignaling(json, readAt)) continue;
             switch ((string?)json["cmd"])
             {
                 case "start":
@@ -57,37 +67,15 @@ internal sealed class PeerConnectionMode(bool controlling, IceAgentOptions iceOp
         return 0;
     }
 
-    /// <summary>
-    /// --warm-up: one connection between two peer connections inside this process (and this home) before "ready", so that
-    /// the measured connection finds the code JIT-compiled, as the second and later connections of a long-running
-    /// agent do (the first connection in a fresh process pays about half a second of JIT for BouncyCastle's handshake).
-    /// </summary>
-    private static async Task WarmUpAsync(IceAgentOptions iceOptions)
-    {
-        // the same servers as the real connection (TURN and STUN code, credentials, ICU), the two peers in this home
-        await using var a = new PeerConnection(new PeerConnectionOptions { Ice = iceOptions });
-        await using var b = new PeerConnection(new PeerConnectionOptions { Ice = iceOptions });
-        a.IceCandidate += c => b.AddIceCandidate(c);
-        b.IceCandidate += c => a.AddIceCandidate(c);
-        var got = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        b.DataChannel += c => c.MessageReceived += (_, _, _) => got.TrySetResult();
-        b.SetRemoteDescription(await a.CreateOfferAsync());
-        a.SetRemoteDescription(await b.CreateAnswerAsync());
-        var channel = a.CreateDataChannel("warm-up");
-        await channel.WaitForOpenAsync().WaitAsync(TimeSpan.FromSeconds(20));
-        channel.Send("warm-up");
-        await got.Task.WaitAsync(TimeSpan.FromSeconds(20));
-    }
-
-    // per-phase timestamps on stderr (the harness keeps them in the peer's log), to see where setup time goes
-    private static void Trace(string what) => Console.Error.WriteLine($"! {DateTime.Now:HH:mm:ss.fff} trace: {what}");
+    // per-phase timestamps (monotonic clock) on stdout, to see where setup time goes (Marks.cs)
+    private static void Trace(string what) => Marks.Mark(what);
 
     public void Start()
     {
         if (!controlling) return; // the answerer starts when the offer arrives
         _started = Stopwatch.GetTimestamp();
         emit(new JsonObject { ["event"] = "started", ["ts"] = _started });
-        _ = Task.Run(OfferAsync);
+        _ = OfferAsync(); // on this thread up to its first await: no thread-pool hop before the offer
     }
 
     private PeerConnection Create()
@@ -95,7 +83,11 @@ internal sealed class PeerConnectionMode(bool controlling, IceAgentOptions iceOp
         var options = new PeerConnectionOptions { Ice = iceOptions };
         if (InlineWait is { } wait) options.InlineCandidateWait = wait;
         var pc = new PeerConnection(options, loggerFactory: loggerFactory);
-        pc.IceCandidate += line => emit(new JsonObject { ["type"] = "cand", ["candidate"] = line });
+        pc.IceCandidate += line =>
+        {
+            Marks.Mark("cand-out", line);
+            emit(new JsonObject { ["type"] = "cand", ["candidate"] = line });
+        };
         pc.ConnectionStateChanged += state =>
         {
             if (state == PeerConnectionState.Connected) _connectedAt = Stopwatch.GetTimestamp();
@@ -111,15 +103,17 @@ internal sealed class PeerConnectionMode(bool controlling, IceAgentOptions iceOp
         try
         {
             lock (_early) _pc = Create();
-            Trace("offerer created");
+            Trace("offerer-created");
             var offer = await _pc.CreateOfferAsync();
-            Trace("offer created");
+            Trace("offer-created");
             _pc.Ice!.StateChanged += s => { if (s == IceConnectionState.Connected) _iceAt = Stopwatch.GetTimestamp(); };
+            Trace("offer-out");
             emit(new JsonObject { ["type"] = "sdp", ["sdpType"] = "offer", ["sdp"] = offer.Sdp });
             await _remoteSet.Task;
-            Trace("answer set");
+            Trace("offerer-resumed");
             var first = _pc.CreateDataChannel("first");
             await first.WaitForOpenAsync();
+            Trace("channel-open");
             first.Send("first");
             emit(Connected("offerer-open", first));
         }
@@ -130,14 +124,12 @@ internal sealed class PeerConnectionMode(bool controlling, IceAgentOptions iceOp
     }
 
     /// <summary>Handles a signaling line from the peer; false when it is not ours.</summary>
-    public bool OnSignaling(JsonObject json)
+    public bool OnSignaling(JsonObject json, long readAt)
     {
         switch ((string?)json["type"])
         {
-            case "sdp":
-                _ = Task.Run(() => OnDescriptionAsync((string?)json["sdpType"], (string?)json["sdp"] ?? ""));
-                return true;
             case "cand":
+                Marks.Mark("cand-in", (string?)json["candidate"], readAt);
                 PeerConnection? pc;
                 lock (_early)
                 {
@@ -153,18 +145,18 @@ internal sealed class PeerConnectionMode(bool controlling, IceAgentOptions iceOp
 
     private readonly List<string?> _early = [];
 
-    private async Task OnDescriptionAsync(string? type, string sdp)
+    public async Task OnDescriptionAsync(string? type, string sdp)
     {
         try
         {
             if (type == "offer")
             {
                 _started = Stopwatch.GetTimestamp();
-                Trace("offer received");
+                Trace("answerer-task");
                 var pc = Create();
-                Trace("answerer created");
+                Trace("answerer-created");
                 pc.SetRemoteDescription(new SessionDescription(SdpType.Offer, sdp));
-                Trace("offer set");
+                Trace("offer-set");
                 List<string?> early;
                 lock (_early)
                 {
@@ -175,12 +167,14 @@ internal sealed class PeerConnectionMode(bool controlling, IceAgentOptions iceOp
                 foreach (var c in early) pc.AddIceCandidate(c);
                 _pc.Ice!.StateChanged += s => { if (s == IceConnectionState.Connected) _iceAt = Stopwatch.GetTimestamp(); };
                 var answer = await _pc.CreateAnswerAsync();
-                Trace("answer created");
+                Trace("answer-created");
+                Trace("answer-out");
                 emit(new JsonObject { ["type"] = "sdp", ["sdpType"] = "answer", ["sdp"] = answer.Sdp });
             }
             else
             {
                 _pc!.SetRemoteDescription(new SessionDescription(SdpType.Answer, sdp));
+                Trace("answer-set");
                 _remoteSet.TrySetResult();
             }
         }

@@ -23,9 +23,12 @@ if (settings.RelayOnly) options.TransportPolicy = IceTransportPolicy.Relay;
 if (settings.Loopback) options.LocalAddresses.Add(System.Net.IPAddress.Loopback);
 
 // logs go to stderr (the tests keep them and show them when a connection fails)
+// --pc also turns the stack's log events into per-phase marks on stdout (Marks.cs) for the benchmark's trace
 using var loggerFactory = LoggerFactory.Create(b => b
     .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; })
-    .AddFilter("VirtualCluster", settings.Verbose ? LogLevel.Debug : LogLevel.Information)
+    .AddFilter<Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider>("VirtualCluster", settings.Verbose ? LogLevel.Debug : LogLevel.Information)
+    .AddProvider(new MarkLoggerProvider())
+    .AddFilter<MarkLoggerProvider>("VirtualCluster", args.Contains("--pc") ? LogLevel.Trace : LogLevel.None)
     .Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
 // --pc: a whole PeerConnection (ICE + DTLS + SCTP + data channels) instead of a bare ICE agent
 if (Array.IndexOf(args, "--inline-wait") is var iw and >= 0 && iw + 1 < args.Length)

@@ -12,20 +12,23 @@ internal sealed class AgentHarness : IAsyncDisposable
     public static readonly IPAddress AddressB = IPAddress.Parse("198.51.100.1");
 
     public FakeTimeProvider Time { get; } = new();
-    public MemoryNetwork Network { get; } = new() { AutoDeliver = false };
+    public MemoryNetwork Network { get; }
     public IceAgent A { get; }
     public IceAgent B { get; }
 
-    public AgentHarness(IceRole roleA = IceRole.Controlling, IceRole roleB = IceRole.Controlled, Action<IceAgentOptions>? configure = null)
+    public AgentHarness(IceRole roleA = IceRole.Controlling, IceRole roleB = IceRole.Controlled, Action<IceAgentOptions>? configure = null,
+        Action<IceAgentOptions>? configureB = null)
     {
-        A = Create(roleA, AddressA, configure);
-        B = Create(roleB, AddressB, configure);
+        Network = new MemoryNetwork { AutoDeliver = false, Clock = Time };
+        A = Create(roleA, AddressA, configure, null);
+        B = Create(roleB, AddressB, configure, configureB);
     }
 
-    private IceAgent Create(IceRole role, IPAddress address, Action<IceAgentOptions>? configure)
+    private IceAgent Create(IceRole role, IPAddress address, Action<IceAgentOptions>? configure, Action<IceAgentOptions>? more)
     {
         var options = new IceAgentOptions { LocalAddresses = [address] };
         configure?.Invoke(options);
+        more?.Invoke(options);
         return new IceAgent(role, options, Time, socketFactory: ep => Network.CreateSocket(ep.Address, ep.Port));
     }
 

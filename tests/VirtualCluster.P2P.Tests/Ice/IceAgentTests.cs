@@ -34,28 +34,45 @@ public sealed class IceAgentTests
         Assert.Throws<ArgumentException>(() => h.A.Send([0x40, 1, 2]));
     }
 
-    [Fact]
-    public async Task Checks_are_paced_by_Ta()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(4)]
+    public async Task Checks_go_out_at_once_up_to_the_burst_then_are_paced_by_Ta(int burst)
     {
-        await using var h = new AgentHarness(configure: o => o.CheckPacing = TimeSpan.FromMilliseconds(50));
+        await using var h = new AgentHarness(configure: o =>
+        {
+            o.CheckPacing = TimeSpan.FromMilliseconds(50);
+            o.CheckBurst = burst;
+        });
         await h.A.GatherAsync();
         h.A.SetRemoteParameters(h.B.LocalParameters);
-        for (var i = 0; i < 5; i++)
-            h.A.AddRemoteCandidate(new IceCandidate($"{i + 1}", 1, IcePriority.Candidate(IceCandidateType.Host, (ushort)(1000 - i), 1),
-                new System.Net.IPEndPoint(System.Net.IPAddress.Parse($"203.0.113.{i + 50}"), 9), IceCandidateType.Host));
         var times = new List<TimeSpan>();
         var start = h.Time.GetUtcNow();
-        for (var step = 0; step < 50; step++) // 250 ms, before any retransmission (RTO 500 ms)
+        void Note()
         {
-            var before = h.Network.Sent.Count;
-            h.Time.Advance(TimeSpan.FromMilliseconds(5));
-            if (h.Network.Sent.Count > before) times.Add(h.Time.GetUtcNow() - start);
+            while (times.Count < h.Network.Sent.Count) times.Add(h.Time.GetUtcNow() - start);
         }
-        Assert.Equal(5, h.Network.Sent.Count);
-        for (var i = 1; i < times.Count; i++) Assert.True(times[i] - times[i - 1] >= TimeSpan.FromMilliseconds(50), string.Join(", ", times));
-        // highest priority first
-        var first = h.Network.Sent.First().To;
-        Assert.Equal("203.0.113.50", first.Address.ToString());
+        for (var i = 0; i < 6; i++)
+        {
+            // trickled one by one: each is checked the moment it arrives while the burst lasts
+            h.A.AddRemoteCandidate(new IceCandidate($"{i + 1}", 1, IcePriority.Candidate(IceCandidateType.Host, (ushort)(1000 - i), 1),
+                new System.Net.IPEndPoint(System.Net.IPAddress.Parse($"203.0.113.{i + 50}"), 9), IceCandidateType.Host));
+            Note();
+        }
+        for (var step = 0; step < 80; step++) // 400 ms, before any retransmission (RTO 500 ms)
+        {
+            h.Time.Advance(TimeSpan.FromMilliseconds(5));
+            Note();
+        }
+        var shown = string.Join(", ", times.Select(t => t.TotalMilliseconds));
+        Assert.Equal(6, times.Count);
+        for (var i = 0; i < burst; i++) Assert.True(times[i] == TimeSpan.Zero, $"check {i} is within the burst of {burst} but went out at {shown} ms");
+        for (var i = burst; i < times.Count; i++)
+            Assert.True(times[i] - times[i - 1] >= TimeSpan.FromMilliseconds(50) || (i == burst && times[i] >= TimeSpan.FromMilliseconds(50)),
+                $"check {i} came less than Ta after the one before: {shown} ms");
+        Assert.True(times[^1] >= TimeSpan.FromMilliseconds(50 * (6 - burst)), $"6 checks with a burst of {burst} take at least {50 * (6 - burst)} ms: {shown}");
+        Assert.Equal("203.0.113.50", h.Network.Sent.First().To.Address.ToString());
     }
 
     [Fact]

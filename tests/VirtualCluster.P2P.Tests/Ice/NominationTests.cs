@@ -12,7 +12,11 @@ public sealed class NominationTests
         await using var h = new AgentHarness(configure: o =>
         {
             o.NominationPatience = patience;
-            if (pacing is { } ta) o.CheckPacing = ta;
+            if (pacing is { } ta)
+            {
+                o.CheckPacing = ta;
+                o.CheckBurst = 1; // strict pacing: one check per Ta, so the timeline below is exact
+            }
         });
         await h.ExchangeAsync(signalB: false);
         foreach (var c in h.B.LocalCandidates) h.A.AddRemoteCandidate(c with { Priority = 1000 });
@@ -36,13 +40,14 @@ public sealed class NominationTests
     [Fact]
     public async Task Nomination_goes_out_when_the_hold_ends_not_at_the_next_check_tick()
     {
-        // Ta of 500 ms: the dead pair is checked at the 500 ms tick, the real pair at 1000 ms and succeeds at once. The
-        // dead pair's patience (100 ms) ran out long before, so the nominating check goes out then, not at 1500 ms.
+        // Ta of 500 ms, no burst: the real pair is checked the moment it is added and succeeds at once; the dead pair
+        // (higher priority) waits for the 500 ms tick. Its patience (100 ms) ends at 600 ms and the nominating check goes
+        // out then, not at the next tick (1000 ms).
         var quick = await TimeToSelectAsync(TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(500));
-        // positive control: a patience of 700 ms holds nomination until 1200 ms, and not until the 1500 ms tick
-        var held = await TimeToSelectAsync(TimeSpan.FromMilliseconds(700), TimeSpan.FromMilliseconds(500));
-        Assert.True(quick < TimeSpan.FromMilliseconds(1150), $"selected after {quick.TotalMilliseconds} ms");
-        Assert.True(held >= TimeSpan.FromMilliseconds(1200) && held < TimeSpan.FromMilliseconds(1400), $"control selected after {held.TotalMilliseconds} ms");
+        // positive control: a patience of 300 ms holds nomination until 800 ms, and not until the 1000 ms tick
+        var held = await TimeToSelectAsync(TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(500));
+        Assert.True(quick < TimeSpan.FromMilliseconds(700), $"selected after {quick.TotalMilliseconds} ms");
+        Assert.True(held >= TimeSpan.FromMilliseconds(800) && held < TimeSpan.FromMilliseconds(950), $"control selected after {held.TotalMilliseconds} ms");
     }
 
     [Fact]

@@ -53,6 +53,30 @@ public sealed class SctpAssociationTests
         await pair.B.ConnectAsync().WaitAsync(TimeSpan.FromSeconds(5)); // already open: completes at once
     }
 
+    [Fact]
+    public async Task Cookie_ack_goes_out_before_the_open_of_a_channel_created_early()
+    {
+        // B (answering A's INIT statelessly) has a channel waiting to open when A's COOKIE-ECHO establishes it. A drops
+        // DATA until its COOKIE-ACK arrives, so an open sent first was lost and came only after a retransmission timeout.
+        var fromB = new ConcurrentQueue<byte>();
+        await using var pair = new SctpPair(configure: link => link.Filter = (end, packet) =>
+        {
+            if (end.Name == "B" && packet.Length > 12) fromB.Enqueue(packet.Span[12]); // first chunk type of each packet
+            return true;
+        });
+        var early = pair.B.CreateDataChannel("early");
+        await pair.A.ConnectAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        var accepted = await Eventually.ValueAsync(() => pair.AcceptedByA.TryDequeue(out var c) ? c : null, "A accepts B's early channel");
+        Assert.Equal("early", accepted.Label);
+        Assert.Equal(early.Id, accepted.Id);
+        var types = fromB.ToList();
+        const byte Data = 0, CookieAck = 11;
+        Assert.Contains(CookieAck, types);
+        var firstData = types.IndexOf(Data);
+        Assert.True(firstData < 0 || firstData > types.IndexOf(CookieAck), $"B sent DATA before COOKIE-ACK: chunk types {string.Join(",", types)}");
+        Assert.Equal(0, pair.B.RetransmittedChunks);
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
