@@ -17,6 +17,9 @@ namespace VirtualCluster.Benchmarks.DataChannels;
 /// </summary>
 internal static class PingPong
 {
+    /// <summary>DtlsTransportOptions.MaxProbeMtu of the peer transport (0: 1200-byte datagrams only).</summary>
+    public static int ProbeMtu { get; set; }
+
     public static async Task RunAsync(string[] transports, int mtu, int rounds, int requestBytes, int[] responseSizes, int pairs)
     {
         Console.WriteLine($"# ping-pong: {rounds} round trips per row on each of {pairs} concurrent stream pairs (one association / one TCP connection each), {requestBytes}-byte requests, packets of {mtu} bytes");
@@ -59,7 +62,11 @@ internal static class PingPong
     /// <summary>Two PeerConnections on loopback (ICE + DTLS + SCTP), what the gateway's peer link runs on.</summary>
     private static async Task<(double Median, double P90)> PeerConnectionAsync(int rounds, int requestBytes, int responseBytes, int pairs)
     {
-        static PeerConnectionOptions Options() => new() { Ice = new IceAgentOptions { LocalAddresses = [IPAddress.Loopback], IncludeLoopback = true } };
+        static PeerConnectionOptions Options() => new()
+        {
+            Ice = new IceAgentOptions { LocalAddresses = [IPAddress.Loopback], IncludeLoopback = true },
+            Dtls = new VirtualCluster.P2P.Dtls.DtlsTransportOptions { MaxProbeMtu = ProbeMtu },
+        };
         await using var a = new PeerConnection(Options());
         await using var b = new PeerConnection(Options());
         a.IceCandidate += c => b.AddIceCandidate(c);

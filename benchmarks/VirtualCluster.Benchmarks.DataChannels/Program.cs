@@ -21,6 +21,8 @@ var transports = Arg("--transport") is { } t ? new[] { t } : new[] { "memory", "
 if (Arg("--pingpong") is { } rounds0)
 {
     // Request/response latency over one kept-alive stream pair (see PingPong.cs), 1 KiB and 100 KiB responses.
+    // The peer transport probes for larger datagrams as the gateway's peer links do, unless --no-pmtu.
+    PingPong.ProbeMtu = args.Contains("--no-pmtu") ? 0 : VirtualCluster.P2P.Dtls.DtlsTransportOptions.MaxRecordDatagram;
     await PingPong.RunAsync(transports, mtu, int.Parse(rounds0, CultureInfo.InvariantCulture), 1024, [1024, 100 * 1024],
         Arg("--pairs") is { } pp ? int.Parse(pp, CultureInfo.InvariantCulture) : 1);
     return 0;

@@ -54,7 +54,12 @@ return 0;
 
 static async Task<(PeerConnection A, PeerConnection B, double Ms, Task<DataChannel?> Remote)> ConnectAsync()
 {
-    static PeerConnectionOptions Options() => new() { Ice = new IceAgentOptions { LocalAddresses = [IPAddress.Loopback], IncludeLoopback = true } };
+    // --pmtu: the .NET peers probe for datagrams up to 16 KiB (as the gateway's peer links do); default 1200 bytes like node-datachannel
+    PeerConnectionOptions Options() => new()
+    {
+        Ice = new IceAgentOptions { LocalAddresses = [IPAddress.Loopback], IncludeLoopback = true },
+        Dtls = new VirtualCluster.P2P.Dtls.DtlsTransportOptions { MaxProbeMtu = Environment.GetCommandLineArgs().Contains("--pmtu") ? VirtualCluster.P2P.Dtls.DtlsTransportOptions.MaxRecordDatagram : 0 },
+    };
     var started = Stopwatch.GetTimestamp();
     var a = new PeerConnection(Options());
     var b = new PeerConnection(Options());

@@ -9,20 +9,23 @@
 # straight to the instance (the reference) and through each gateway; then the time from a new instance being
 # healthy to the stable URL answering from it after kill -9 of the singleton's machine (median of --failovers
 # runs); then failed requests while one of two replicas' machine is killed under load.
-# Usage: benchmarks/gateway/run.sh [--duration 10] [--failovers 10] [--connections 32] [--threads 2]
+# Usage: benchmarks/gateway/run.sh [--duration 10] [--failovers 10] [--connections 32] [--threads 2] [--hold]
+# --hold: set the cluster up, print its URLs and process ids, and keep it running (for wrk and perf by hand) until
+# interrupted; nothing is measured.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-duration=10; failovers=10; connections=32; threads=2
+duration=10; failovers=10; connections=32; threads=2; hold=no
 while [ $# -gt 0 ]; do case "$1" in
   --duration) duration=$2; shift 2;; --failovers) failovers=$2; shift 2;;
-  --connections) connections=$2; shift 2;; --threads) threads=$2; shift 2;;
-  *) echo "unknown option $1 (use --duration S, --failovers N, --connections N, --threads N)"; exit 2;; esac; done
+  --connections) connections=$2; shift 2;; --threads) threads=$2; shift 2;; --hold) hold=yes; shift;;
+  *) echo "unknown option $1 (use --duration S, --failovers N, --connections N, --threads N, --hold)"; exit 2;; esac; done
 scripts/install-bench-deps.sh
 for tool in wrk turnserver curl python3; do command -v $tool >/dev/null || { echo "$tool is missing: run scripts/install-bench-deps.sh as root"; exit 1; }; done
-host=artifacts/bin/VirtualCluster.Host.Console/debug/VirtualCluster.Host.Console.dll
-hello=artifacts/bin/HelloService/debug/HelloService.dll
-[ -f "$host" ] || dotnet build samples/VirtualCluster.Host.Console >/dev/null
-[ -f "$hello" ] || dotnet build samples/HelloService >/dev/null
+# Release builds, rebuilt (incrementally) every run so a stale binary is never measured
+host=artifacts/bin/VirtualCluster.Host.Console/release/VirtualCluster.Host.Console.dll
+hello=artifacts/bin/HelloService/release/HelloService.dll
+dotnet build -c Release samples/VirtualCluster.Host.Console >/dev/null
+dotnet build -c Release samples/HelloService >/dev/null
 hello=$(realpath "$hello")
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 dir=$(mktemp -d /tmp/vc-gwbench-XXXX)
@@ -117,6 +120,12 @@ for g in "${gateways[@]}"; do
   fi
 done
 
+if [ $hold = yes ]; then
+  echo "direct: http://127.0.0.1:$port/  (instance on $node, node id $node_id)"
+  for g in "${gateways[@]}"; do echo "gw-$g: http://127.0.0.1:${gw_port[$g]}/ (Host: bench.localhost:${gw_port[$g]}) pid $(eval echo \$pid_gw_$g)"; done
+  for i in 1 2 3; do echo "agent node-$i pid $(eval echo \$pid_agent_node_$i)"; done
+  echo "holding; interrupt to stop"; while true; do sleep 3600; done
+fi
 echo "# Gateway benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 [ $p2p = yes ] || echo "(this build has no peer links: gateway --p2p is missing, so only the tunnel is measured)"
 [ $p2p = yes ] && [ $relay = no ] && echo "(this build cannot force the relay: gateway --ice-transport-policy is missing, so no relayed row)"

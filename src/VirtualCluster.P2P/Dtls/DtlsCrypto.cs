@@ -17,8 +17,32 @@ internal sealed class DtlsCrypto(SecureRandom random) : BcTlsCrypto(random)
 {
     public static DtlsCrypto Create() => new(new SecureRandom());
 
-    public override TlsCipher CreateCipher(TlsCryptoParameters cryptoParams, int encryptionAlgorithm, int macAlgorithm) =>
-        new DiscardingCipher(base.CreateCipher(cryptoParams, encryptionAlgorithm, macAlgorithm));
+    /// <summary>What the record layer after the handshake needs: the epoch-1 keys (AES-GCM suites only), the
+    /// sequence numbers BouncyCastle used, and the replay window both share.</summary>
+    public DtlsHandover Handover { get; } = new();
+
+    public override TlsCipher CreateCipher(TlsCryptoParameters cryptoParams, int encryptionAlgorithm, int macAlgorithm)
+    {
+        var keySize = encryptionAlgorithm switch
+        {
+            Org.BouncyCastle.Tls.EncryptionAlgorithm.AES_128_GCM => 16,
+            Org.BouncyCastle.Tls.EncryptionAlgorithm.AES_256_GCM => 32,
+            _ => 0,
+        };
+        if (keySize > 0 && AesGcm.IsSupported)
+        {
+            // The same key block BouncyCastle derives for its own cipher (RFC 5246 §6.3: client key, server key,
+            // client IV, server IV; no MAC keys with AEAD); deriving it does not consume the master secret.
+            var block = TlsImplUtilities.CalculateKeyBlock(cryptoParams, 2 * keySize + 8);
+            var client = (Key: block[..keySize], Iv: block[(2 * keySize)..(2 * keySize + 4)]);
+            var server = (Key: block[keySize..(2 * keySize)], Iv: block[(2 * keySize + 4)..]);
+            Handover.Keys = cryptoParams.IsServer
+                ? new DtlsRecordKeys(server.Key, client.Key, server.Iv, client.Iv)
+                : new DtlsRecordKeys(client.Key, server.Key, client.Iv, server.Iv);
+            CryptographicOperations.ZeroMemory(block);
+        }
+        return new DiscardingCipher(base.CreateCipher(cryptoParams, encryptionAlgorithm, macAlgorithm), Handover);
+    }
 
     protected override TlsAeadCipher CreateCipher_Aes_Gcm(TlsCryptoParameters cryptoParams, int cipherKeySize, int macSize) =>
         AesGcm.IsSupported && macSize == 16
@@ -32,7 +56,12 @@ internal sealed class DtlsCrypto(SecureRandom random) : BcTlsCrypto(random)
 /// decode_error for an epoch-1 record too short to hold the explicit nonce and tag, a fatal alert that closed the
 /// connection: anyone able to send one datagram from the peer's address could end it.
 /// </summary>
-internal sealed class DiscardingCipher(TlsCipher inner) : TlsCipher
+/// <remarks>
+/// It also watches the epoch-1 sequence numbers BouncyCastle uses: the ones it sends (so that
+/// <see cref="DtlsRecordProtection"/> starts above them and refuses BouncyCastle any number from there on) and the
+/// ones it authenticates (marked in the shared replay window).
+/// </remarks>
+internal sealed class DiscardingCipher(TlsCipher inner, DtlsHandover handover) : TlsCipher
 {
     public int GetCiphertextDecodeLimit(int plaintextLimit) => inner.GetCiphertextDecodeLimit(plaintextLimit);
 
@@ -41,16 +70,26 @@ internal sealed class DiscardingCipher(TlsCipher inner) : TlsCipher
     public int GetPlaintextLimit(int ciphertextLimit) => inner.GetPlaintextLimit(ciphertextLimit);
 
     public TlsEncodeResult EncodePlaintext(long seqNo, short contentType, Org.BouncyCastle.Tls.ProtocolVersion recordVersion, int headerAllocation,
-        byte[] plaintext, int offset, int len) => inner.EncodePlaintext(seqNo, contentType, recordVersion, headerAllocation, plaintext, offset, len);
+        byte[] plaintext, int offset, int len)
+    {
+        handover.Encoding(seqNo);
+        return inner.EncodePlaintext(seqNo, contentType, recordVersion, headerAllocation, plaintext, offset, len);
+    }
 
     public TlsEncodeResult EncodePlaintext(long seqNo, short contentType, Org.BouncyCastle.Tls.ProtocolVersion recordVersion, int headerAllocation,
-        ReadOnlySpan<byte> plaintext) => inner.EncodePlaintext(seqNo, contentType, recordVersion, headerAllocation, plaintext);
+        ReadOnlySpan<byte> plaintext)
+    {
+        handover.Encoding(seqNo);
+        return inner.EncodePlaintext(seqNo, contentType, recordVersion, headerAllocation, plaintext);
+    }
 
     public TlsDecodeResult DecodeCiphertext(long seqNo, short recordType, Org.BouncyCastle.Tls.ProtocolVersion recordVersion, byte[] ciphertext, int offset, int len)
     {
         try
         {
-            return inner.DecodeCiphertext(seqNo, recordType, recordVersion, ciphertext, offset, len);
+            var result = inner.DecodeCiphertext(seqNo, recordType, recordVersion, ciphertext, offset, len);
+            handover.Window.Accept(seqNo & ((1L << 48) - 1));
+            return result;
         }
         catch (Org.BouncyCastle.Tls.TlsFatalAlert e) when (e.AlertDescription != Org.BouncyCastle.Tls.AlertDescription.bad_record_mac)
         {
@@ -113,5 +152,40 @@ internal sealed class PlatformAesGcm(bool encrypt) : TlsAeadCipherImpl
 
     public void Reset()
     {
+    }
+}
+
+/// <summary>
+/// State shared between BouncyCastle's handshake and our record layer after it (<see cref="DtlsRecordProtection"/>):
+/// the epoch-1 keys, the highest epoch-1 sequence number BouncyCastle sent, and the limit above which it may not send.
+/// </summary>
+internal sealed class DtlsHandover
+{
+    private long _highestSent = -1;
+    private long _limit = long.MaxValue;
+
+    public DtlsRecordKeys? Keys { get; set; }
+
+    public DtlsReplayWindow Window { get; } = new();
+
+    /// <summary>Called for every record BouncyCastle protects (epoch in the top 16 bits).</summary>
+    public void Encoding(long macSequence)
+    {
+        if (macSequence >> 48 != DtlsRecordProtection.Epoch) return;
+        var sequence = macSequence & ((1L << 48) - 1);
+        // past the reserve our own records use these numbers: sending would reuse a GCM nonce, so refuse
+        if (sequence >= Interlocked.Read(ref _limit)) throw new Org.BouncyCastle.Tls.TlsFatalAlert(Org.BouncyCastle.Tls.AlertDescription.internal_error);
+        long seen;
+        do { seen = Interlocked.Read(ref _highestSent); }
+        while (sequence > seen && Interlocked.CompareExchange(ref _highestSent, sequence, seen) != seen);
+    }
+
+    /// <summary>Takes over epoch 1: returns our record layer, or null when the suite is not AES-GCM (BouncyCastle keeps it all).</summary>
+    public DtlsRecordProtection? TakeOver()
+    {
+        if (Keys is not { } keys) return null;
+        var first = Interlocked.Read(ref _highestSent) + 1 + DtlsRecordProtection.ReservedForHandshake;
+        Interlocked.Exchange(ref _limit, first);
+        return new DtlsRecordProtection(keys, first, Window);
     }
 }

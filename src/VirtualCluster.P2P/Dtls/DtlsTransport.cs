@@ -99,6 +99,11 @@ public sealed partial class DtlsTransport : IPacketTransport
     public int MaxPacketSize { get; private set; }
 
     /// <inheritdoc />
+    /// <remarks>Larger than <see cref="MaxPacketSize"/> only when <see cref="DtlsTransportOptions.MaxProbeMtu"/> allows
+    /// it and our own record layer runs (AES-GCM suites): up to that size less the record overhead.</remarks>
+    public int MaxProbePacketSize => _records is not null ? Math.Max(MaxPacketSize, _options.MaxProbeMtu - DtlsRecordProtection.Overhead) : MaxPacketSize;
+
+    /// <inheritdoc />
     public bool IsOpen => _open;
 
     /// <inheritdoc />
@@ -121,7 +126,8 @@ public sealed partial class DtlsTransport : IPacketTransport
             _queue.Enqueue([]); // counted as dropped
             return;
         }
-        _queue.Enqueue(datagram);
+        if (_records is { } records) DeliverRecords(records, datagram);
+        else _queue.Enqueue(datagram);
     }
 
     /// <summary>
@@ -148,8 +154,13 @@ public sealed partial class DtlsTransport : IPacketTransport
         var dtls = _dtls;
         if (!_open || dtls is null)
             throw new InvalidOperationException(_finished == 1 ? "the DTLS transport is closed" : "the DTLS handshake has not finished");
-        if (packet.Length > MaxPacketSize)
-            throw new ArgumentException($"packet is {packet.Length} bytes; at most {MaxPacketSize} fit in one DTLS record on this path", nameof(packet));
+        if (packet.Length > MaxProbePacketSize)
+            throw new ArgumentException($"packet is {packet.Length} bytes; at most {MaxProbePacketSize} fit in one DTLS record on this path", nameof(packet));
+        if (_records is { } records)
+        {
+            SendRecord(records, packet);
+            return;
+        }
         try
         {
             dtls.Send(packet);
@@ -174,7 +185,11 @@ public sealed partial class DtlsTransport : IPacketTransport
             dtls = _dtls;
             started = _thread is not null;
         }
-        if (dtls is not null && reason is null)
+        if (_records is { } records && reason is null)
+        {
+            SendCloseNotify(records);
+        }
+        else if (dtls is not null && reason is null)
         {
             try
             {
@@ -201,11 +216,12 @@ public sealed partial class DtlsTransport : IPacketTransport
     private void Run()
     {
         BcDtlsTransport dtls;
+        DtlsCrypto crypto;
         var started = Stopwatch.GetTimestamp();
         Log.HandshakeStarted(_logger, Role);
         try
         {
-            var crypto = DtlsCrypto.Create();
+            crypto = DtlsCrypto.Create();
             var timeout = (int)_options.HandshakeTimeout.TotalMilliseconds;
             Action<byte[]> accepted = der => Volatile.Write(ref _remoteCertificate, der);
             dtls = Role == DtlsRole.Client
@@ -223,6 +239,7 @@ public sealed partial class DtlsTransport : IPacketTransport
         }
         lock (_gate) _dtls = dtls;
         MaxPacketSize = dtls.GetSendLimit();
+        TakeOverRecords(crypto.Handover);
         _open = true;
         Log.Connected(_logger, Role, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         _connected.TrySetResult();
@@ -301,6 +318,7 @@ public sealed partial class DtlsTransport : IPacketTransport
         if (Interlocked.Exchange(ref _finished, 1) == 1) return;
         _open = false;
         _queue.Close();
+        _records?.Dispose();
         _connected.TrySetException(new DtlsHandshakeException($"DTLS handshake failed: {reason ?? "the transport was closed"}"));
         Log.Closed(_logger, Role, reason ?? "orderly close");
         Closed?.Invoke(reason);

@@ -40,6 +40,7 @@ public sealed partial class SctpAssociation
     private void HandleHeartbeatAck(ReadOnlySpan<byte> v)
     {
         if (v.Length < 20 || BinaryPrimitives.ReadUInt16BigEndian(v) != ParamType.HeartbeatInfo) return;
+        if (HandleProbeAck(v)) return;
         if (!_heartbeatOutstanding || BinaryPrimitives.ReadUInt64BigEndian(v[12..]) != _heartbeatNonce) return;
         _heartbeatOutstanding = false;
         _errorCount = 0;

@@ -195,6 +195,7 @@ public sealed partial class SctpAssociation
         _established.TrySetResult();
         _events.Add(new PendingEvent { Kind = EventKind.AssociationOpen });
         OnEstablishedChannels();
+        StartPathMtuSearch();
     }
 
     private void OnT1()

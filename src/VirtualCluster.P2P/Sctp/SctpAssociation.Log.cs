@@ -38,6 +38,9 @@ public sealed partial class SctpAssociation
         [LoggerMessage(5010, LogLevel.Debug, "SCTP: retransmission timeout #{Count}, RTO now {Rto}")]
         public static partial void RetransmissionTimeout(ILogger logger, int count, TimeSpan rto);
 
+        [LoggerMessage(5012, LogLevel.Information, "SCTP: packet size {Size} bytes: {Why}")]
+        public static partial void PathMtu(ILogger logger, int size, string why);
+
         [LoggerMessage(5011, LogLevel.Information, "SCTP: the peer answered a stream reset with result {Result}; the streams are closed locally")]
         public static partial void ResetRefused(ILogger logger, uint result);
     }

@@ -7,7 +7,7 @@ namespace VirtualCluster.P2P.Sctp;
 public sealed partial class SctpAssociation
 {
     private const int DataHeaderSize = 16, MaxRingSize = 1 << 17;
-    private readonly Queue<OutboundMessage> _sendQueue = new();
+    private readonly SendQueue _sendQueue = new();
     private readonly Stack<OutboundMessage> _messagePool = new();
     private InflightChunk[] _ring = new InflightChunk[1024];
     private int _ringHead, _ringCount;
@@ -30,7 +30,6 @@ public sealed partial class SctpAssociation
         _ssthresh = (int)Math.Min(peerRwnd, int.MaxValue);
     }
 
-    private int MaxDataPayload => _mtu - PacketWriter.CommonHeaderSize - DataHeaderSize;
 
     /// <summary>Queues a user message (copied into a pooled buffer) and sends what the windows allow.</summary>
     internal void SendMessage(DataChannel channel, ReadOnlySpan<byte> data, uint ppid)
@@ -153,7 +152,8 @@ public sealed partial class SctpAssociation
             {
                 FlushPacket(ref w);
             }
-            var length = Math.Min(remaining, (w.Remaining - DataHeaderSize) & ~3);
+            // chunks stay what fits a base-size packet (see SctpAssociation.Pmtu); a probed size bundles more of them
+            var length = Math.Min(Math.Min(remaining, MaxDataPayload), (w.Remaining - DataHeaderSize) & ~3);
             if (!m.Started)
             {
                 m.Started = true;

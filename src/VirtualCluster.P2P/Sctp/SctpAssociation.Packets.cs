@@ -94,6 +94,7 @@ public sealed partial class SctpAssociation
             case ChunkType.ShutdownAck: HandleShutdownAck(); return false;
             case ChunkType.ShutdownComplete: HandleShutdownComplete(); return false;
             case ChunkType.Error: Log.PeerError(_logger, DescribeCause(chunk.Value)); break;
+            case ChunkType.Pad: break; // fills a PMTU probe (RFC 4820); nothing to do
             case ChunkType.Init or ChunkType.CookieEcho: Drop("bundled-init"); return false;
             default:
                 if (chunk.Type is ChunkType.Data or ChunkType.Sack or ChunkType.ForwardTsn or ChunkType.ReConfig or ChunkType.Heartbeat or ChunkType.HeartbeatAck or ChunkType.Shutdown)

@@ -224,6 +224,7 @@ public sealed partial class SctpAssociation
             return;
         }
         _rtoTicks = Math.Min(_rtoTicks * 2, Ticks(_options.MaxRto));
+        OnBlackHoleSuspected();
         _ssthresh = Math.Max(_cwnd / 2, 4 * _mtu);
         _cwnd = _mtu;
         _partialBytesAcked = 0;

@@ -28,8 +28,8 @@ public sealed partial class SctpAssociation : IAsyncDisposable
     private readonly P2PMetrics _metrics;
     private readonly object _gate = new();
     private readonly byte[] _cookieKey = RandomNumberGenerator.GetBytes(32);
-    private readonly byte[] _packet;
-    private readonly int _mtu;
+    private byte[] _packet;
+    private int _mtu;
     private readonly TaskCompletionSource _established = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _closedTask = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ITimer _t1, _t3, _sackTimer, _heartbeatTimer, _t2, _reconfigTimer;
@@ -59,8 +59,8 @@ public sealed partial class SctpAssociation : IAsyncDisposable
         _time = timeProvider ?? TimeProvider.System;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<SctpAssociation>();
         _metrics = metrics ?? P2PMetrics.Shared;
-        _mtu = Math.Min(transport.MaxPacketSize, 65535);
-        _packet = new byte[_mtu];
+        _mtu = _baseMtu = Math.Min(transport.MaxPacketSize, 65535);
+        _packet = new byte[Math.Max(_mtu, Math.Min(transport.MaxProbePacketSize, 65535))];
         _rtoTicks = Ticks(_options.InitialRto);
         _t1 = _time.CreateTimer(_ => OnTimer(OnT1), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _t3 = _time.CreateTimer(_ => OnTimer(OnT3), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
@@ -68,6 +68,7 @@ public sealed partial class SctpAssociation : IAsyncDisposable
         _heartbeatTimer = _time.CreateTimer(_ => OnTimer(OnHeartbeatTimer), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _t2 = _time.CreateTimer(_ => OnTimer(OnT2), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _reconfigTimer = _time.CreateTimer(_ => OnTimer(OnReconfigTimer), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _probeTimer = _time.CreateTimer(_ => OnTimer(OnProbeOrRaiseTimer), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         InitInbound();
         InitOutbound();
         RemoteMaxMessageSize = 65536;
@@ -173,7 +174,7 @@ public sealed partial class SctpAssociation : IAsyncDisposable
     {
         lock (_gate) Terminate("disposed", sendAbort: true, abortReason: "disposed");
         Dispatch();
-        _t1.Dispose(); _t2.Dispose(); _t3.Dispose(); _sackTimer.Dispose(); _heartbeatTimer.Dispose(); _reconfigTimer.Dispose();
+        _t1.Dispose(); _t2.Dispose(); _t3.Dispose(); _sackTimer.Dispose(); _heartbeatTimer.Dispose(); _reconfigTimer.Dispose(); _probeTimer.Dispose();
         _transport.Closed -= OnTransportClosed;
         return ValueTask.CompletedTask;
     }
@@ -203,7 +204,7 @@ public sealed partial class SctpAssociation : IAsyncDisposable
         var wasOpen = _state >= AssocState.Established;
         _state = AssocState.Ended;
         _closeReason = reason;
-        foreach (var t in new[] { _t1, _t2, _t3, _sackTimer, _heartbeatTimer, _reconfigTimer }) t.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        foreach (var t in new[] { _t1, _t2, _t3, _sackTimer, _heartbeatTimer, _reconfigTimer, _probeTimer }) t.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         ReleaseOutbound();
         ReleaseInbound();
         CloseAllChannels(reason ?? "association closed");

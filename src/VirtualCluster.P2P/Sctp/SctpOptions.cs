@@ -73,6 +73,17 @@ public sealed class SctpOptions
     /// <c>BufferedAmountLow</c>, or use <c>DataChannelStream</c>, which waits by itself). Default 16 MiB.
     /// </summary>
     public long MaxSendBuffer { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// Probe for larger packets once established (RFC 8899 via RFC 8261 §5: a HEARTBEAT padded to the size under
+    /// test), up to what the transport accepts (<c>IPacketTransport.MaxProbePacketSize</c>). Unanswered probes
+    /// leave the transport's base size in use, so this is safe on any path. Default true.
+    /// </summary>
+    public bool PathMtuDiscovery { get; set; } = true;
+
+    /// <summary>When a PMTU search ends below the largest size the transport accepts, it is repeated after this long
+    /// (RFC 8899 PMTU_RAISE_TIMER), in case the path changed. Default 10 min.</summary>
+    public TimeSpan PathMtuRaiseInterval { get; set; } = TimeSpan.FromMinutes(10);
 }
 
 internal sealed class SctpOptionsValidator : IValidateOptions<SctpOptions>
@@ -106,6 +117,8 @@ internal sealed class SctpOptionsValidator : IValidateOptions<SctpOptions>
             errors.Add("MaxOutstandingBytes must be at least 65536 (default 8388608).");
         if (options.MaxSendBuffer < options.MaxMessageSize)
             errors.Add("MaxSendBuffer must be at least MaxMessageSize (default 16777216).");
+        if (options.PathMtuRaiseInterval < TimeSpan.FromSeconds(1))
+            errors.Add("PathMtuRaiseInterval must be at least 1 s (default 10 min).");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

@@ -20,6 +20,13 @@ public interface IPacketTransport : IAsyncDisposable
     /// <summary>The largest packet <see cref="Send"/> takes (after DTLS overhead on the path MTU); SCTP sizes its packets by it.</summary>
     int MaxPacketSize { get; }
 
+    /// <summary>
+    /// The largest packet <see cref="Send"/> accepts, which the path may or may not carry: what Packetization Layer
+    /// PMTU Discovery (RFC 8899; RFC 8261 §5 for SCTP over DTLS) may probe for. <see cref="MaxPacketSize"/> is the
+    /// size every path carries. Default: <see cref="MaxPacketSize"/> (no probing).
+    /// </summary>
+    int MaxProbePacketSize => MaxPacketSize;
+
     /// <summary>Whether the transport is open (handshake done and not yet closed).</summary>
     bool IsOpen { get; }
 

@@ -89,6 +89,11 @@ public sealed class MemoryLinkEnd : IPacketTransport
     public long PacketsDropped => Interlocked.Read(ref _dropped);
 
     public int MaxPacketSize { get; }
+
+    /// <summary>Largest packet sent at all (PMTU probes); <see cref="MaxPacketSize"/> unless set larger.</summary>
+    public int MaxProbePacketSize { get => Math.Max(_maxProbe, MaxPacketSize); set => _maxProbe = value; }
+    private int _maxProbe;
+
     public bool IsOpen => !Volatile.Read(ref _closed);
     public PacketHandler? Received { get; set; }
     public event Action<string?>? Closed;
@@ -97,7 +102,7 @@ public sealed class MemoryLinkEnd : IPacketTransport
     public void Send(ReadOnlySpan<byte> packet)
     {
         ObjectDisposedException.ThrowIf(!IsOpen, this);
-        if (packet.Length > MaxPacketSize) throw new ArgumentException($"packet of {packet.Length} bytes exceeds MaxPacketSize {MaxPacketSize}");
+        if (packet.Length > MaxProbePacketSize) throw new ArgumentException($"packet of {packet.Length} bytes exceeds MaxProbePacketSize {MaxProbePacketSize}");
         Interlocked.Increment(ref _sent);
         var copy = ArrayPool<byte>.Shared.Rent(packet.Length);
         packet.CopyTo(copy);

@@ -24,6 +24,11 @@ public sealed class UdpDatagramSocket : IDatagramSocket
             // milliseconds, and each overflow halved the sender's congestion window (measured: 6 % of packets
             // retransmitted on loopback under load). The kernel caps this at net.core.rmem_max.
             _socket.ReceiveBufferSize = ReceiveBufferBytes;
+            // Never fragment: a datagram larger than the path is lost (or refused at once by the kernel), so a
+            // PMTU probe (RFC 8899) learns the truth instead of succeeding as IP fragments that a lossy path loses
+            // many times more often. Every datagram sent before probing is at most 1200 bytes anyway.
+            try { _socket.DontFragment = true; }
+            catch (Exception e) when (e is SocketException or NotSupportedException) { /* not supported on this platform or family: probes may then pass fragmented */ }
             _socket.Bind(localEndPoint);
         }
         catch

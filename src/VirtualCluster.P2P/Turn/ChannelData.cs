@@ -31,12 +31,25 @@ public static class ChannelData
     /// <summary>Frames <paramref name="data"/> for <paramref name="channel"/>, padded to four bytes.</summary>
     public static byte[] Build(ushort channel, ReadOnlySpan<byte> data)
     {
+        var message = new byte[FramedLength(data.Length)];
+        Write(channel, data, message);
+        return message;
+    }
+
+    /// <summary>The length of a framed message carrying <paramref name="dataLength"/> bytes (header and padding).</summary>
+    public static int FramedLength(int dataLength) => 4 + ((dataLength + 3) & ~3);
+
+    /// <summary>Frames <paramref name="data"/> into <paramref name="destination"/> (at least <see cref="FramedLength"/> bytes); returns the length written.</summary>
+    public static int Write(ushort channel, ReadOnlySpan<byte> data, Span<byte> destination)
+    {
         if (channel is < MinChannel or > MaxChannel) throw new ArgumentOutOfRangeException(nameof(channel));
         if (data.Length > ushort.MaxValue - 4) throw new ArgumentException("data too long for one ChannelData message", nameof(data));
-        var message = new byte[4 + ((data.Length + 3) & ~3)];
-        BinaryPrimitives.WriteUInt16BigEndian(message, channel);
-        BinaryPrimitives.WriteUInt16BigEndian(message.AsSpan(2), (ushort)data.Length);
-        data.CopyTo(message.AsSpan(4));
-        return message;
+        var length = FramedLength(data.Length);
+        if (destination.Length < length) throw new ArgumentException($"destination holds {destination.Length} bytes; the message needs {length}", nameof(destination));
+        BinaryPrimitives.WriteUInt16BigEndian(destination, channel);
+        BinaryPrimitives.WriteUInt16BigEndian(destination[2..], (ushort)data.Length);
+        data.CopyTo(destination[4..]);
+        destination[(4 + data.Length)..length].Clear();
+        return length;
     }
 }

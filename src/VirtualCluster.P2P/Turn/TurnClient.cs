@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -172,6 +173,7 @@ public sealed partial class TurnClient : ITurnServerSink, IAsyncDisposable
     public void Send(ReadOnlySpan<byte> data, IPEndPoint peer)
     {
         byte[] frame;
+        var frameLength = -1;
         var createPermission = false;
         lock (_gate)
         {
@@ -182,7 +184,9 @@ public sealed partial class TurnClient : ITurnServerSink, IAsyncDisposable
             if (_channelsByPeer.TryGetValue(peer, out var channel) && channel.Bound is not null)
             {
                 channel.LastUsed = now;
-                frame = ChannelData.Build(channel.Number, data);
+                // the hot path of a relayed data channel: a pooled frame, returned once sent
+                frame = ArrayPool<byte>.Shared.Rent(ChannelData.FramedLength(data.Length));
+                frameLength = ChannelData.Write(channel.Number, data, frame);
             }
             else if (permission.Installed is { } installed && now - installed < PermissionLifetime)
             {
@@ -201,7 +205,12 @@ public sealed partial class TurnClient : ITurnServerSink, IAsyncDisposable
             }
         }
         if (createPermission) _ = InstallPermissionAsync(peer.Address);
-        if (frame.Length > 0) _mux.Send(frame, Server);
+        if (frameLength >= 0)
+        {
+            try { _mux.Send(frame.AsSpan(0, frameLength), Server); }
+            finally { ArrayPool<byte>.Shared.Return(frame); }
+        }
+        else if (frame.Length > 0) _mux.Send(frame, Server);
     }
 
     /// <summary>Deletes the allocation (Refresh with LIFETIME 0) and stops routing this server's datagrams.</summary>

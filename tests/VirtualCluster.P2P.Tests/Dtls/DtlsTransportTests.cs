@@ -60,7 +60,7 @@ public sealed class DtlsTransportTests
         Assert.Equal(big, atServer[0]);
         Assert.Empty(atServer[1]);
         Assert.Equal("hello"u8.ToArray(), atClient[0]);
-        Assert.Throws<ArgumentException>(() => pair.Client.Send(new byte[pair.Client.MaxPacketSize + 1]));
+        Assert.Throws<ArgumentException>(() => pair.Client.Send(new byte[pair.Client.MaxProbePacketSize + 1]));
     }
 
     [Fact]
