@@ -24,7 +24,7 @@ public sealed partial class ClusterService
 
     private async Task ReplaceMissingAndFailedAsync(Dictionary<string, List<PendingWork>> pending, CancellationToken ct)
     {
-        var services = await _store.ListServicesAsync(ct);
+        var services = await Store.ListServicesAsync(ct);
         var names = services.Select(s => s.Spec.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var gone in _placementRetries.Keys.Concat(_failureRetries.Keys).Where(n => !names.Contains(n)).ToList())
         {
@@ -33,8 +33,8 @@ public sealed partial class ClusterService
         }
         foreach (var service in services)
         {
-            await ReplaceFailedAsync(service.Spec, pending, ct);
-            await PlaceMissingAsync(service.Spec, pending, ct);
+            await ReplaceFailedAsync(service, pending, ct);
+            await PlaceMissingAsync(service, pending, ct);
             await TrackStabilityAsync(service.Spec, ct);
         }
     }
@@ -43,9 +43,10 @@ public sealed partial class ClusterService
     /// Replaces instances that ended Failed, one attempt at a time with exponential backoff, on another node when
     /// one has room, up to the service's failover maxAttempts in a row.
     /// </summary>
-    private async Task ReplaceFailedAsync(ServiceSpec spec, Dictionary<string, List<PendingWork>> pending, CancellationToken ct)
+    private async Task ReplaceFailedAsync(ServiceRecord service, Dictionary<string, List<PendingWork>> pending, CancellationToken ct)
     {
-        var instances = await _store.ListInstancesAsync(service: spec.Name, cancellationToken: ct);
+        var spec = service.Spec;
+        var instances = await Store.ListInstancesAsync(service: spec.Name, cancellationToken: ct);
         var live = instances.Where(i => !i.IsTerminal).Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
         // A failed replacement of an instance that still runs belongs to a drain or a rebalance move, which handles it.
         var failed = instances.Where(i => i.State == InstanceState.Failed && !(i.Replaces is { } r && live.Contains(r))).ToList();
@@ -76,16 +77,18 @@ public sealed partial class ClusterService
                 DueAt(retry.NextAt);
                 continue;
             }
-            var result = await PlaceAsync(spec, 1, instance.NodeId, ct);
+            var (result, outcome) = await PlanAndApplyAsync(async token =>
+            {
+                var placed = await PlaceAsync(spec, 1, instance.NodeId, token);
+                return (placed, placed.Succeeded ? new Plan(spec, service, [new PlannedInstance(placed.Placements[0], instance, RemoveReplaced: true, instance.Incident)]) : null);
+            }, ct);
             if (!result.Succeeded)
             {
                 await NotePlacementFailureAsync(spec, 1, result.Failure!.Message, pending, ct);
                 continue;
             }
             _metrics?.Placed(1, "replace");
-            var replacement = await NewInstanceAsync(spec.Name, result.Placements[0], instance.Id, instance.Incident, ct);
-            await _store.UpsertInstanceAsync(replacement, ct);
-            await _store.DeleteInstanceAsync(instance.Id, ct);
+            var replacement = outcome!.Placed![0];
             retry.Attempts++;
             retry.NextAt = Now + Backoff(retry.Attempts);
             var node = await NodeNameAsync(replacement.NodeId, ct);
@@ -100,9 +103,10 @@ public sealed partial class ClusterService
     /// their ids and incidents, with backoff while nothing fits. Each lost or stopped record is deleted once it is
     /// replaced (the event log keeps its history).
     /// </summary>
-    private async Task PlaceMissingAsync(ServiceSpec spec, Dictionary<string, List<PendingWork>> pending, CancellationToken ct)
+    private async Task PlaceMissingAsync(ServiceRecord service, Dictionary<string, List<PendingWork>> pending, CancellationToken ct)
     {
-        var instances = await _store.ListInstancesAsync(service: spec.Name, cancellationToken: ct);
+        var spec = service.Spec;
+        var instances = await Store.ListInstancesAsync(service: spec.Name, cancellationToken: ct);
         var gone = instances.Where(i => i.State is InstanceState.Lost or InstanceState.Stopped).OrderBy(i => i.UpdatedAt).ToList();
         var missing = spec.Replicas - (instances.Count - gone.Count);
         if (missing <= 0)
@@ -117,7 +121,16 @@ public sealed partial class ClusterService
             DueAt(retry.NextAt);
             return;
         }
-        var result = await PlaceAsync(spec, missing, null, ct);
+        var (result, outcome) = await PlanAndApplyAsync(async token =>
+        {
+            var placed = await PlaceAsync(spec, missing, null, token);
+            if (!placed.Succeeded) return (placed, null);
+            // Each placement takes over a lost or stopped record (its id and incident); that record goes in the same commit.
+            var planned = placed.Placements.Select((p, i) => i < gone.Count
+                ? new PlannedInstance(p, gone[i], RemoveReplaced: true, gone[i].Incident)
+                : new PlannedInstance(p)).ToList();
+            return (placed, new Plan(spec, service, planned));
+        }, ct);
         if (!result.Succeeded)
         {
             await NotePlacementFailureAsync(spec, missing, result.Failure!.Message, pending, ct);
@@ -125,18 +138,19 @@ public sealed partial class ClusterService
         }
         _placementRetries.Remove(spec.Name);
         _metrics?.Placed(result.Placements.Count, "replace");
-        for (var i = 0; i < result.Placements.Count; i++)
+        var snapshot = Term is { } term ? await term.State.SnapshotAsync(ct) : null;
+        var events = new List<ClusterEvent>(outcome!.Placed!.Count);
+        for (var i = 0; i < outcome.Placed.Count; i++)
         {
+            var instance = outcome.Placed[i];
             var previous = i < gone.Count ? gone[i] : null;
-            var instance = await NewInstanceAsync(spec.Name, result.Placements[i], previous?.Id, previous?.Incident, ct);
-            await _store.UpsertInstanceAsync(instance, ct);
-            var node = await NodeNameAsync(instance.NodeId, ct);
+            var node = snapshot?.Nodes.GetValueOrDefault(instance.NodeId)?.Name ?? await NodeNameAsync(instance.NodeId, ct);
             var why = previous is null
                 ? $"to restore {spec.Replicas} replica(s)"
                 : $"to replace {previous.Id} ({previous.Reason})";
-            await RecordAsync(EventKinds.InstancePlaced, spec.Name, $"{instance.Id} placed on {node} {why}", ct, spec.Name, node, instance.Id, previous?.Incident);
-            if (previous is not null) await _store.DeleteInstanceAsync(previous.Id, ct);
+            events.Add(NewEvent(EventKinds.InstancePlaced, spec.Name, $"{instance.Id} placed on {node} {why}", spec.Name, node, instance.Id, previous?.Incident));
         }
+        await RecordAllAsync(events, ct);
     }
 
     private async Task NotePlacementFailureAsync(ServiceSpec spec, int count, string message, Dictionary<string, List<PendingWork>> pending, CancellationToken ct)
@@ -157,7 +171,7 @@ public sealed partial class ClusterService
     private async Task TrackStabilityAsync(ServiceSpec spec, CancellationToken ct)
     {
         if (!_failureRetries.TryGetValue(spec.Name, out var retry)) return;
-        var instances = await _store.ListInstancesAsync(service: spec.Name, cancellationToken: ct);
+        var instances = await Store.ListInstancesAsync(service: spec.Name, cancellationToken: ct);
         var healthy = instances.Count(i => i.State == InstanceState.Running) >= spec.Replicas && instances.All(i => i.State == InstanceState.Running);
         if (!healthy)
         {

@@ -20,7 +20,7 @@ public sealed partial class ClusterService
     /// </summary>
     public async Task StartGracePeriodAsync(CancellationToken ct)
     {
-        foreach (var node in await _store.ListNodesAsync(ct))
+        foreach (var node in await Store.ListNodesAsync(ct))
             if (node.State != NodeState.Left) _detector.Heartbeat(node.Id);
     }
 
@@ -36,8 +36,9 @@ public sealed partial class ClusterService
         try
         {
             Interlocked.Exchange(ref _nextDueTicks, long.MaxValue);
+            ForgetEarlierTerm();
             var pending = new Dictionary<string, List<PendingWork>>(StringComparer.Ordinal);
-            var nodes = await _store.ListNodesAsync(ct);
+            var nodes = await Store.ListNodesAsync(ct);
             await TrackNodeStatesAsync(nodes, ct);
             await HandleUnreachableNodesAsync(nodes, pending, ct);
             await AdvanceDrainsAsync(nodes, pending, ct);
@@ -64,6 +65,7 @@ public sealed partial class ClusterService
             known.Add(node.Id);
             var liveness = _detector.Inspect(node.Id);
             var state = LiveState(node);
+            Term?.Planner?.NoteLiveness(node.Id, state);
             _observedLiveness[node.Id] = liveness.State;
             var first = !_observedState.TryGetValue(node.Id, out var previous);
             _observedState[node.Id] = state;
@@ -133,13 +135,13 @@ public sealed partial class ClusterService
 
     private async Task HandleUnreachableNodesAsync(IReadOnlyList<NodeInfo> nodes, Dictionary<string, List<PendingWork>> pending, CancellationToken ct)
     {
-        var services = (await _store.ListServicesAsync(ct)).ToDictionary(s => s.Spec.Name, StringComparer.Ordinal);
+        var services = (await Store.ListServicesAsync(ct)).ToDictionary(s => s.Spec.Name, StringComparer.Ordinal);
         foreach (var node in nodes)
         {
             if (!_unreachableSince.TryGetValue(node.Id, out var down)) continue;
             var silence = _detector.Inspect(node.Id).SinceLastHeartbeat ?? TimeSpan.MaxValue;
             var what = _observedState.GetValueOrDefault(node.Id) == NodeState.Left ? "left" : "down";
-            foreach (var instance in await _store.ListInstancesAsync(nodeId: node.Id, cancellationToken: ct))
+            foreach (var instance in await Store.ListInstancesAsync(nodeId: node.Id, cancellationToken: ct))
             {
                 if (instance.IsTerminal || !services.TryGetValue(instance.Service, out var service)) continue;
                 var spec = service.Spec;
@@ -167,7 +169,7 @@ public sealed partial class ClusterService
                     DueAt(due);
                     continue;
                 }
-                await _store.UpsertInstanceAsync(instance with
+                await Store.UpsertInstanceAsync(instance with
                 {
                     State = InstanceState.Lost, Reason = $"node {node.Name} is {what}", UpdatedAt = Now, Incident = down.Incident,
                 }, ct);
@@ -180,7 +182,7 @@ public sealed partial class ClusterService
     private async Task MarkUnknownAsync(ServiceInstance instance, NodeInfo node, string reason, string incident, CancellationToken ct)
     {
         if (instance.State == InstanceState.Unknown) return;
-        await _store.UpsertInstanceAsync(instance with { State = InstanceState.Unknown, Reason = reason, UpdatedAt = Now, Incident = incident }, ct);
+        await Store.UpsertInstanceAsync(instance with { State = InstanceState.Unknown, Reason = reason, UpdatedAt = Now, Incident = incident }, ct);
         await RecordAsync("instance.unknown", instance.Service, $"{instance.Id}: {reason}", ct, instance.Service, node.Name, instance.Id, incident);
     }
 
