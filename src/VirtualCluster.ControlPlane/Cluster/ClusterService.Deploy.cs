@@ -41,7 +41,7 @@ public sealed partial class ClusterService
             var (result, outcome) = await PlanAndApplyAsync(async token =>
             {
                 var placed = await PlaceAsync(spec, spec.Replicas, null, token);
-                return (placed, placed.Succeeded ? new Plan(spec, null, placed.Placements.Select(p => new PlannedInstance(p)).ToList()) : null);
+                return (placed, placed.Succeeded ? new Plan(spec, null, placed.Placements.Select(p => new PlannedInstance(p)).ToList(), Reserved: true) : null);
             }, ct);
             if (outcome is { Applied: false })
             {

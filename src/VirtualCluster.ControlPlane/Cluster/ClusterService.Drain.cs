@@ -178,7 +178,7 @@ public sealed partial class ClusterService
             var (result, outcome) = await PlanAndApplyAsync(async token =>
             {
                 var placed = await PlaceAsync(spec, 1, null, token);
-                return (placed, placed.Succeeded ? new Plan(spec, service, [new PlannedInstance(placed.Placements[0], instance, RemoveReplaced: false, incident)]) : null);
+                return (placed, placed.Succeeded ? new Plan(spec, service, [new PlannedInstance(placed.Placements[0], instance, RemoveReplaced: false, incident)], Reserved: true) : null);
             }, ct);
             if (!result.Succeeded)
             {

@@ -80,7 +80,7 @@ public sealed partial class ClusterService
             var (result, outcome) = await PlanAndApplyAsync(async token =>
             {
                 var placed = await PlaceAsync(spec, 1, instance.NodeId, token);
-                return (placed, placed.Succeeded ? new Plan(spec, service, [new PlannedInstance(placed.Placements[0], instance, RemoveReplaced: true, instance.Incident)]) : null);
+                return (placed, placed.Succeeded ? new Plan(spec, service, [new PlannedInstance(placed.Placements[0], instance, RemoveReplaced: true, instance.Incident)], Reserved: true) : null);
             }, ct);
             if (!result.Succeeded)
             {
@@ -129,7 +129,7 @@ public sealed partial class ClusterService
             var planned = placed.Placements.Select((p, i) => i < gone.Count
                 ? new PlannedInstance(p, gone[i], RemoveReplaced: true, gone[i].Incident)
                 : new PlannedInstance(p)).ToList();
-            return (placed, new Plan(spec, service, planned));
+            return (placed, new Plan(spec, service, planned, Reserved: true));
         }, ct);
         if (!result.Succeeded)
         {

@@ -16,7 +16,8 @@ internal sealed record PlannedInstance(Placement Placement, ServiceInstance? Rep
 /// <param name="Spec">The service's spec.</param>
 /// <param name="Service">The service record the plan was made for; null for a new service (a deploy), created by the commit.</param>
 /// <param name="Place">Instances to place.</param>
-internal sealed record Plan(ServiceSpec Spec, ServiceRecord? Service, IReadOnlyList<PlannedInstance> Place);
+/// <param name="Reserved">True when the placements were made on the kept scheduling state (and are reserved there); otherwise that state is built again after the commit.</param>
+internal sealed record Plan(ServiceSpec Spec, ServiceRecord? Service, IReadOnlyList<PlannedInstance> Place, bool Reserved = false);
 
 /// <summary>A plan applied (with the instances stored) or refused (with why; nothing of it stored).</summary>
 internal sealed record PlanOutcome(IReadOnlyList<ServiceInstance>? Placed, string? Conflict)
@@ -33,7 +34,7 @@ public sealed partial class ClusterService
     private readonly SemaphoreSlim _applyLock = new(1, 1);
     private long _conflicts;
 
-    /// <summary>For tests: runs inside the applier, after a plan is made and before it is checked.</summary>
+    /// <summary>For tests: runs after a plan is made and before the applier takes it (so it may apply another plan first).</summary>
     internal Func<Plan, CancellationToken, Task>? BeforeApply { get; set; }
 
     /// <summary>Plans refused because the state changed since they were made (for tests and benchmarks).</summary>
@@ -48,10 +49,10 @@ public sealed partial class ClusterService
     /// </summary>
     internal async Task<PlanOutcome> ApplyPlanAsync(Plan plan, CancellationToken ct)
     {
+        if (BeforeApply is { } hook) await hook(plan, ct);
         await _applyLock.WaitAsync(ct);
         try
         {
-            if (BeforeApply is { } hook) await hook(plan, ct);
             var term = Term;
             var snapshot = term is null ? null : await term.State.SnapshotAsync(ct);
             // Without a term (a follower never plans; a custom host might) the store's own conditions are the only check.
@@ -87,6 +88,7 @@ public sealed partial class ClusterService
                 }
                 else if (term is not null) await term.State.CommitInstancesAsync(added, removed, planned: true, ct);
                 else await Store.CommitInstancesAsync(added, removed, ct);
+                if (!plan.Reserved) term?.Planner?.Invalidate();
                 return new PlanOutcome(added, null);
             }
             catch
@@ -109,7 +111,8 @@ public sealed partial class ClusterService
         {
             if (snapshot.Services.ContainsKey(name)) return $"service \"{name}\" was deployed meanwhile";
         }
-        else if (!snapshot.Services.TryGetValue(name, out var current) || current != plan.Service)
+        // A service never changes after it is created (a different spec under its name is refused), so its version and creation identify it.
+        else if (!snapshot.Services.TryGetValue(name, out var current) || current.Version != plan.Service.Version || current.CreatedAt != plan.Service.CreatedAt)
         {
             return $"service \"{name}\" was changed or removed meanwhile";
         }
