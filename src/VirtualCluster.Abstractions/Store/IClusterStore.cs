@@ -109,6 +109,17 @@ public interface IClusterStore
         }
     }
 
+    /// <summary>
+    /// Adds or replaces several instances (changes of state, such as a node's instances marked lost). Stores may
+    /// split it into several transactions. The default writes them one by one.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The service of an instance does not exist.</exception>
+    async Task UpsertInstancesAsync(IReadOnlyList<ServiceInstance> instances, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instances);
+        foreach (var instance in instances) await UpsertInstanceAsync(instance, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Appends several events in order and returns them with their sequences. The default appends them one by one.</summary>
     async Task<IReadOnlyList<ClusterEvent>> AppendEventsAsync(IReadOnlyList<ClusterEvent> events, CancellationToken cancellationToken = default)
     {

@@ -108,7 +108,7 @@ public sealed partial class ClusterService
             cursors[instance.Id] = await Store.LastLogSequenceAsync(instance.Id, ct);
         }
 
-        var services = (await Store.ListServicesAsync(ct)).ToDictionary(s => s.Spec.Name, StringComparer.Ordinal);
+        var services = await ServicesByNameAsync(ct);
         RecordUtilization(node, capacity, request.Usage, mine.Values, services);
         var assignments = mine.Values
             .Where(i => !i.IsTerminal && services.ContainsKey(i.Service))

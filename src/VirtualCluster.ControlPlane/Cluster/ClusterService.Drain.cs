@@ -105,7 +105,7 @@ public sealed partial class ClusterService
     /// <summary>What is left on a draining node and where each instance stands.</summary>
     private async Task<DrainStatus> DrainStatusAsync(NodeInfo node, CancellationToken ct)
     {
-        var services = (await Store.ListServicesAsync(ct)).ToDictionary(s => s.Spec.Name, StringComparer.Ordinal);
+        var services = await ServicesByNameAsync(ct);
         var all = await Store.ListInstancesAsync(cancellationToken: ct);
         var items = new List<DrainItem>();
         foreach (var instance in all.Where(i => i.NodeId == node.Id && !i.IsTerminal).OrderBy(i => i.Id, StringComparer.Ordinal))
@@ -138,7 +138,7 @@ public sealed partial class ClusterService
             _moveRetries.Clear();
             return;
         }
-        var services = (await Store.ListServicesAsync(ct)).ToDictionary(s => s.Spec.Name, StringComparer.Ordinal);
+        var services = await ServicesByNameAsync(ct);
         foreach (var node in draining)
         {
             if (!_drainIncidents.TryGetValue(node.Id, out var incident)) _drainIncidents[node.Id] = incident = NewIncidentId();

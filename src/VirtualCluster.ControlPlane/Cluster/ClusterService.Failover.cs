@@ -31,13 +31,33 @@ public sealed partial class ClusterService
             _placementRetries.Remove(gone);
             _failureRetries.Remove(gone);
         }
+        // Missing replicas of every service are planned first and applied together (a zone lost at once costs a
+        // few store transactions, not several per instance); a plan refused there is planned again at once.
+        var plans = new List<MissingPlan>();
         foreach (var service in services)
         {
             await ReplaceFailedAsync(service, pending, ct);
-            await PlaceMissingAsync(service, pending, ct);
+            if (await PlanMissingAsync(service, pending, ct) is { } plan) plans.Add(plan);
             await TrackStabilityAsync(service.Spec, ct);
         }
+        for (var attempt = 0; attempt < MaxPlanAttempts && plans.Count > 0; attempt++)
+        {
+            var outcomes = await ApplyPlansAsync(plans.Select(p => p.Plan).ToList(), ct);
+            var refused = new List<MissingPlan>();
+            for (var i = 0; i < plans.Count; i++)
+            {
+                if (outcomes[i].Applied) await PlacedMissingAsync(plans[i], outcomes[i].Placed!, ct);
+                else refused.Add(plans[i]);
+            }
+            plans.Clear();
+            foreach (var again in refused)
+                if (await PlanMissingAsync(again.Service, pending, ct) is { } plan) plans.Add(plan);
+        }
+        if (plans.Count > 0) Wake(); // still refused after every attempt: the next pass plans them again
     }
+
+    /// <summary>A plan for the missing replicas of a service, with the lost or stopped records its placements take over.</summary>
+    private sealed record MissingPlan(ServiceRecord Service, Plan Plan, List<ServiceInstance> Gone);
 
     /// <summary>
     /// Replaces instances that ended Failed, one attempt at a time with exponential backoff, on another node when
@@ -103,7 +123,7 @@ public sealed partial class ClusterService
     /// their ids and incidents, with backoff while nothing fits. Each lost or stopped record is deleted once it is
     /// replaced (the event log keeps its history).
     /// </summary>
-    private async Task PlaceMissingAsync(ServiceRecord service, Dictionary<string, List<PendingWork>> pending, CancellationToken ct)
+    private async Task<MissingPlan?> PlanMissingAsync(ServiceRecord service, Dictionary<string, List<PendingWork>> pending, CancellationToken ct)
     {
         var spec = service.Spec;
         var instances = await Store.ListInstancesAsync(service: spec.Name, cancellationToken: ct);
@@ -113,37 +133,38 @@ public sealed partial class ClusterService
         {
             // Stopped records that nothing replaces (a rebalance's moved instances) stay visible; replaced ones go below.
             _placementRetries.Remove(spec.Name);
-            return;
+            return null;
         }
         if (_placementRetries.TryGetValue(spec.Name, out var retry) && Now < retry.NextAt)
         {
             AddPending(pending, spec.Name, new PendingWork("placement", missing, retry.Reason, retry.Attempts, retry.NextAt));
             DueAt(retry.NextAt);
-            return;
+            return null;
         }
-        var (result, outcome) = await PlanAndApplyAsync(async token =>
+        var placed = await PlaceAsync(spec, missing, null, ct);
+        if (!placed.Succeeded)
         {
-            var placed = await PlaceAsync(spec, missing, null, token);
-            if (!placed.Succeeded) return (placed, null);
-            // Each placement takes over a lost or stopped record (its id and incident); that record goes in the same commit.
-            var planned = placed.Placements.Select((p, i) => i < gone.Count
-                ? new PlannedInstance(p, gone[i], RemoveReplaced: true, gone[i].Incident)
-                : new PlannedInstance(p)).ToList();
-            return (placed, new Plan(spec, service, planned, Reserved: true));
-        }, ct);
-        if (!result.Succeeded)
-        {
-            await NotePlacementFailureAsync(spec, missing, result.Failure!.Message, pending, ct);
-            return;
+            await NotePlacementFailureAsync(spec, missing, placed.Failure!.Message, pending, ct);
+            return null;
         }
+        // Each placement takes over a lost or stopped record (its id and incident); that record goes in the same commit.
+        var planned = placed.Placements.Select((p, i) => i < gone.Count
+            ? new PlannedInstance(p, gone[i], RemoveReplaced: true, gone[i].Incident)
+            : new PlannedInstance(p)).ToList();
+        return new MissingPlan(service, new Plan(spec, service, planned, Reserved: true), gone);
+    }
+
+    private async Task PlacedMissingAsync(MissingPlan plan, IReadOnlyList<ServiceInstance> placed, CancellationToken ct)
+    {
+        var spec = plan.Service.Spec;
         _placementRetries.Remove(spec.Name);
-        _metrics?.Placed(result.Placements.Count, "replace");
+        _metrics?.Placed(placed.Count, "replace");
         var snapshot = Term is { } term ? await term.State.SnapshotAsync(ct) : null;
-        var events = new List<ClusterEvent>(outcome!.Placed!.Count);
-        for (var i = 0; i < outcome.Placed.Count; i++)
+        var events = new List<ClusterEvent>(placed.Count);
+        for (var i = 0; i < placed.Count; i++)
         {
-            var instance = outcome.Placed[i];
-            var previous = i < gone.Count ? gone[i] : null;
+            var instance = placed[i];
+            var previous = i < plan.Gone.Count ? plan.Gone[i] : null;
             var node = snapshot?.Nodes.GetValueOrDefault(instance.NodeId)?.Name ?? await NodeNameAsync(instance.NodeId, ct);
             var why = previous is null
                 ? $"to restore {spec.Replicas} replica(s)"

@@ -47,55 +47,41 @@ public sealed partial class ClusterService
     /// with the record it replaces). A plan that no longer fits is refused whole and the kept scheduling state is
     /// built again, so the caller plans again from the current state.
     /// </summary>
-    internal async Task<PlanOutcome> ApplyPlanAsync(Plan plan, CancellationToken ct)
+    internal async Task<PlanOutcome> ApplyPlanAsync(Plan plan, CancellationToken ct) => (await ApplyPlansAsync([plan], ct))[0];
+
+    /// <summary>
+    /// Applies several plans at once, in order: each is checked against the latest state plus the plans before it
+    /// that were accepted; the accepted ones are committed together (one reservation of epochs, the instances in
+    /// as few store transactions as the limit allows). A refused plan stores nothing.
+    /// </summary>
+    internal async Task<IReadOnlyList<PlanOutcome>> ApplyPlansAsync(IReadOnlyList<Plan> plans, CancellationToken ct)
     {
-        if (BeforeApply is { } hook) await hook(plan, ct);
+        if (BeforeApply is { } hook)
+            foreach (var plan in plans) await hook(plan, ct);
         await _applyLock.WaitAsync(ct);
         try
         {
             var term = Term;
             var snapshot = term is null ? null : await term.State.SnapshotAsync(ct);
-            // Without a term (a follower never plans; a custom host might) the store's own conditions are the only check.
-            var conflict = snapshot is null ? null : CheckPlan(snapshot, plan);
-            if (conflict is not null)
+            var booked = new Dictionary<string, (Resources Allocated, HashSet<int> Ports)>(StringComparer.Ordinal);
+            var outcomes = new PlanOutcome?[plans.Count];
+            var accepted = new List<int>();
+            for (var i = 0; i < plans.Count; i++)
             {
+                // Without a term (a follower never plans; a custom host might) the store's own conditions are the only check.
+                var conflict = snapshot is null ? null : CheckPlan(snapshot, plans[i], booked);
+                if (conflict is null)
+                {
+                    accepted.Add(i);
+                    continue;
+                }
                 Interlocked.Increment(ref _conflicts);
                 term?.Planner?.Invalidate();
-                Log.PlanConflict(_logger, plan.Spec.Name, conflict);
-                return new PlanOutcome(null, conflict);
+                Log.PlanConflict(_logger, plans[i].Spec.Name, conflict);
+                outcomes[i] = new PlanOutcome(null, conflict);
             }
-            try
-            {
-                var epochs = await Store.NextEpochsAsync(plan.Place.Count, ct);
-                var added = new List<ServiceInstance>(plan.Place.Count);
-                var removed = new List<string>(plan.Place.Count);
-                for (var i = 0; i < plan.Place.Count; i++)
-                {
-                    var p = plan.Place[i];
-                    added.Add(NewInstance(plan.Spec.Name, p.Placement, epochs[i], p.Replaces?.Id, p.Incident));
-                    removed.Add(p.RemoveReplaced && p.Replaces is not null ? p.Replaces.Id : "");
-                }
-                if (plan.Service is null)
-                {
-                    var record = new ServiceRecord(plan.Spec, Now, 1);
-                    var created = term is not null ? await term.State.CreateServiceAsync(record, added, planned: true, ct) : await Store.CreateServiceAsync(record, added, ct);
-                    if (!created)
-                    {
-                        Interlocked.Increment(ref _conflicts);
-                        term?.Planner?.Invalidate();
-                        return new PlanOutcome(null, $"service \"{plan.Spec.Name}\" was deployed concurrently");
-                    }
-                }
-                else if (term is not null) await term.State.CommitInstancesAsync(added, removed, planned: true, ct);
-                else await Store.CommitInstancesAsync(added, removed, ct);
-                if (!plan.Reserved) term?.Planner?.Invalidate();
-                return new PlanOutcome(added, null);
-            }
-            catch
-            {
-                term?.Planner?.Invalidate();
-                throw;
-            }
+            if (accepted.Count > 0) await CommitAsync(term, plans, accepted, outcomes, ct);
+            return outcomes.Select(o => o!).ToList();
         }
         finally
         {
@@ -103,8 +89,64 @@ public sealed partial class ClusterService
         }
     }
 
-    /// <summary>Why <paramref name="plan"/> no longer fits <paramref name="snapshot"/>, or null when it does.</summary>
-    private string? CheckPlan(ClusterSnapshot snapshot, Plan plan)
+    private async Task CommitAsync(LeaderTerm? term, IReadOnlyList<Plan> plans, List<int> accepted, PlanOutcome?[] outcomes, CancellationToken ct)
+    {
+        try
+        {
+            var epochs = await Store.NextEpochsAsync(accepted.Sum(i => plans[i].Place.Count), ct);
+            var next = 0;
+            var added = new List<ServiceInstance>();
+            var removed = new List<string>();
+            foreach (var i in accepted)
+            {
+                var placed = new List<ServiceInstance>(plans[i].Place.Count);
+                foreach (var p in plans[i].Place)
+                {
+                    placed.Add(NewInstance(plans[i].Spec.Name, p.Placement, epochs[next++], p.Replaces?.Id, p.Incident));
+                    removed.Add(p.RemoveReplaced && p.Replaces is not null ? p.Replaces.Id : "");
+                }
+                added.AddRange(placed);
+                outcomes[i] = new PlanOutcome(placed, null);
+                if (!plans[i].Reserved) term?.Planner?.Invalidate();
+            }
+            foreach (var i in accepted.Where(i => plans[i].Service is null))
+            {
+                // A deploy: its service record is created with its instances (a plan of its own).
+                var record = new ServiceRecord(plans[i].Spec, Now, 1);
+                var created = term is not null ? await term.State.CreateServiceAsync(record, outcomes[i]!.Placed!, planned: true, ct) : await Store.CreateServiceAsync(record, outcomes[i]!.Placed!, ct);
+                if (created) continue;
+                Interlocked.Increment(ref _conflicts);
+                term?.Planner?.Invalidate();
+                outcomes[i] = new PlanOutcome(null, $"service \"{plans[i].Spec.Name}\" was deployed concurrently");
+            }
+            var existing = accepted.Where(i => plans[i].Service is not null).ToHashSet();
+            if (existing.Count == 0) return;
+            var (keepAdded, keepRemoved) = (new List<ServiceInstance>(), new List<string>());
+            var k = 0;
+            foreach (var i in accepted)
+            {
+                foreach (var _ in plans[i].Place)
+                {
+                    if (existing.Contains(i))
+                    {
+                        keepAdded.Add(added[k]);
+                        keepRemoved.Add(removed[k]);
+                    }
+                    k++;
+                }
+            }
+            if (term is not null) await term.State.CommitInstancesAsync(keepAdded, keepRemoved, planned: true, ct);
+            else await Store.CommitInstancesAsync(keepAdded, keepRemoved, ct);
+        }
+        catch
+        {
+            term?.Planner?.Invalidate();
+            throw;
+        }
+    }
+
+    /// <summary>Why <paramref name="plan"/> no longer fits <paramref name="snapshot"/> with what <paramref name="booked"/> holds, or null (and it is booked) when it does.</summary>
+    private string? CheckPlan(ClusterSnapshot snapshot, Plan plan, Dictionary<string, (Resources Allocated, HashSet<int> Ports)> booked)
     {
         var name = plan.Spec.Name;
         if (plan.Service is null)
@@ -116,17 +158,22 @@ public sealed partial class ClusterService
         {
             return $"service \"{name}\" was changed or removed meanwhile";
         }
-        var booked = new Dictionary<string, (Resources Allocated, HashSet<int> Ports)>(StringComparer.Ordinal);
+        // Checked on copies of the node entries it touches, which replace the booked ones only if all of it fits.
+        var mine = new Dictionary<string, (Resources Allocated, HashSet<int> Ports)>(StringComparer.Ordinal);
         foreach (var p in plan.Place)
         {
             var node = snapshot.Nodes.GetValueOrDefault(p.Placement.NodeId);
             if (node is null) return $"node {p.Placement.NodeId} is gone";
             var state = LiveState(node);
             if (state != NodeState.Alive) return $"node {node.Name} is {state.ToString().ToLowerInvariant()} now";
-            if (!booked.TryGetValue(node.Id, out var b))
+            if (!mine.TryGetValue(node.Id, out var b))
             {
-                var candidate = snapshot.Candidate(node, state);
-                b = (candidate.Allocated, new HashSet<int>(candidate.UsedPorts));
+                if (booked.TryGetValue(node.Id, out var before)) b = (before.Allocated, new HashSet<int>(before.Ports));
+                else
+                {
+                    var candidate = snapshot.Candidate(node, state);
+                    b = (candidate.Allocated, new HashSet<int>(candidate.UsedPorts));
+                }
             }
             b.Allocated += plan.Spec.Resources;
             var cap = node.Capacity;
@@ -138,11 +185,12 @@ public sealed partial class ClusterService
                 if (port < node.Ports.First || port > node.Ports.Last || !b.Ports.Add(port))
                     return $"port {port} on node {node.Name} is taken";
             }
-            booked[node.Id] = b;
+            mine[node.Id] = b;
             if (p.Replaces is { } replaced
                 && (!snapshot.Instances.TryGetValue(replaced.Id, out var now) || now.Epoch != replaced.Epoch || now.State != replaced.State))
                 return $"instance {replaced.Id} changed meanwhile (epoch {replaced.Epoch})";
         }
+        foreach (var (id, b) in mine) booked[id] = b;
         return null;
     }
 

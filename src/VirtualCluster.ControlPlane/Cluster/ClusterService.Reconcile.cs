@@ -135,7 +135,10 @@ public sealed partial class ClusterService
 
     private async Task HandleUnreachableNodesAsync(IReadOnlyList<NodeInfo> nodes, Dictionary<string, List<PendingWork>> pending, CancellationToken ct)
     {
-        var services = (await Store.ListServicesAsync(ct)).ToDictionary(s => s.Spec.Name, StringComparer.Ordinal);
+        var services = await ServicesByNameAsync(ct);
+        // Every instance of every unreachable node is marked in one batch of writes and one of events.
+        var marks = new List<ServiceInstance>();
+        var events = new List<ClusterEvent>();
         foreach (var node in nodes)
         {
             if (!_unreachableSince.TryGetValue(node.Id, out var down)) continue;
@@ -147,7 +150,7 @@ public sealed partial class ClusterService
                 var spec = service.Spec;
                 if (!spec.Failover.Enabled)
                 {
-                    await MarkUnknownAsync(instance, node, $"node {node.Name} is {what}; failover \"never\" keeps it there until the node is back", down.Incident, ct);
+                    MarkUnknown(instance, node, $"node {node.Name} is {what}; failover \"never\" keeps it there until the node is back", down.Incident, marks, events);
                     continue;
                 }
                 var due = down.At + spec.Failover.Delay;
@@ -164,26 +167,28 @@ public sealed partial class ClusterService
                 }
                 if (Now < due)
                 {
-                    await MarkUnknownAsync(instance, node, $"node {node.Name} is {what}; moving it once {why}", down.Incident, ct);
+                    MarkUnknown(instance, node, $"node {node.Name} is {what}; moving it once {why}", down.Incident, marks, events);
                     AddPending(pending, spec.Name, new PendingWork("failover", 1, $"{instance.Id}: node {node.Name} is {what}; waiting for {why}", 0, due));
                     DueAt(due);
                     continue;
                 }
-                await Store.UpsertInstanceAsync(instance with
+                marks.Add(instance with
                 {
                     State = InstanceState.Lost, Reason = $"node {node.Name} is {what}", UpdatedAt = Now, Incident = down.Incident,
-                }, ct);
-                await RecordAsync(EventKinds.InstanceLost, instance.Service, $"{instance.Id} lost: node {node.Name} is {what}", ct,
-                    instance.Service, node.Name, instance.Id, down.Incident);
+                });
+                events.Add(NewEvent(EventKinds.InstanceLost, instance.Service, $"{instance.Id} lost: node {node.Name} is {what}",
+                    instance.Service, node.Name, instance.Id, down.Incident));
             }
         }
+        if (marks.Count > 0) await Store.UpsertInstancesAsync(marks, ct);
+        await RecordAllAsync(events, ct);
     }
 
-    private async Task MarkUnknownAsync(ServiceInstance instance, NodeInfo node, string reason, string incident, CancellationToken ct)
+    private void MarkUnknown(ServiceInstance instance, NodeInfo node, string reason, string incident, List<ServiceInstance> marks, List<ClusterEvent> events)
     {
         if (instance.State == InstanceState.Unknown) return;
-        await Store.UpsertInstanceAsync(instance with { State = InstanceState.Unknown, Reason = reason, UpdatedAt = Now, Incident = incident }, ct);
-        await RecordAsync("instance.unknown", instance.Service, $"{instance.Id}: {reason}", ct, instance.Service, node.Name, instance.Id, incident);
+        marks.Add(instance with { State = InstanceState.Unknown, Reason = reason, UpdatedAt = Now, Incident = incident });
+        events.Add(NewEvent("instance.unknown", instance.Service, $"{instance.Id}: {reason}", instance.Service, node.Name, instance.Id, incident));
     }
 
     private static string NameOf(NodeState state) => state.ToString().ToLowerInvariant();

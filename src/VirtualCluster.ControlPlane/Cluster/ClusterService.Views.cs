@@ -9,7 +9,7 @@ public sealed partial class ClusterService
     {
         var service = await Store.GetServiceAsync(name, ct);
         if (service is null) return null;
-        var nodes = (await Store.ListNodesAsync(ct)).ToDictionary(n => n.Id, StringComparer.Ordinal);
+        var nodes = await NodesByIdAsync(ct);
         var instances = await Store.ListInstancesAsync(service: name, cancellationToken: ct);
         return ToView(service, instances, nodes);
     }
@@ -17,7 +17,7 @@ public sealed partial class ClusterService
     /// <summary>Every service.</summary>
     public async Task<IReadOnlyList<ServiceView>> ListServiceViewsAsync(CancellationToken ct)
     {
-        var nodes = (await Store.ListNodesAsync(ct)).ToDictionary(n => n.Id, StringComparer.Ordinal);
+        var nodes = await NodesByIdAsync(ct);
         var instances = (await Store.ListInstancesAsync(cancellationToken: ct)).ToLookup(i => i.Service, StringComparer.Ordinal);
         var services = await Store.ListServicesAsync(ct);
         return services.OrderBy(s => s.Spec.Name, StringComparer.Ordinal)
@@ -37,6 +37,16 @@ public sealed partial class ClusterService
     /// <summary>Nodes and services together.</summary>
     public async Task<ClusterStatus> GetStatusAsync(CancellationToken ct) =>
         new(await ListNodeViewsAsync(ct), await ListServiceViewsAsync(ct), await GetCapacityAsync(ct));
+
+    /// <summary>Nodes by id: the term's snapshot as it is (no copy), or read from the store.</summary>
+    private async Task<IReadOnlyDictionary<string, NodeInfo>> NodesByIdAsync(CancellationToken ct) =>
+        Term is { } term ? (await term.State.SnapshotAsync(ct)).Nodes
+            : (await Store.ListNodesAsync(ct)).ToDictionary(n => n.Id, StringComparer.Ordinal);
+
+    /// <summary>Services by name: the term's snapshot as it is (no copy), or read from the store.</summary>
+    private async Task<IReadOnlyDictionary<string, ServiceRecord>> ServicesByNameAsync(CancellationToken ct) =>
+        Term is { } term ? (await term.State.SnapshotAsync(ct)).Services
+            : (await Store.ListServicesAsync(ct)).ToDictionary(s => s.Spec.Name, StringComparer.Ordinal);
 
     /// <summary>The last <paramref name="tail"/> stored log lines of each instance of a service, or null if the service is unknown.</summary>
     public async Task<LogsResponse?> GetLogsAsync(string service, int tail, CancellationToken ct)

@@ -213,6 +213,19 @@ internal sealed class LiveClusterState(IClusterStore inner) : IClusterStore
             return changes;
         }, cancellationToken);
 
+    public Task UpsertInstancesAsync(IReadOnlyList<ServiceInstance> instances, CancellationToken cancellationToken = default) =>
+        WriteAsync(async () => { await inner.UpsertInstancesAsync(instances, cancellationToken).ConfigureAwait(false); return true; }, (b, _) =>
+        {
+            List<object> changes = [];
+            foreach (var instance in instances)
+            {
+                var old = b.Instance(instance.Id);
+                b.PutInstance(instance);
+                InstanceChanged(b, old, instance, planned: false, changes);
+            }
+            return changes;
+        }, cancellationToken);
+
     public Task DeleteInstanceAsync(string instanceId, CancellationToken cancellationToken = default) =>
         WriteAsync(async () => { await inner.DeleteInstanceAsync(instanceId, cancellationToken).ConfigureAwait(false); return true; }, (b, _) =>
         {

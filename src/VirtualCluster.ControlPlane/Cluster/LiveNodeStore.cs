@@ -87,6 +87,8 @@ internal sealed class LiveNodeStore(IClusterStore inner, TimeProvider time, Time
     public Task<IReadOnlyList<long>> NextEpochsAsync(int count, CancellationToken cancellationToken = default) => inner.NextEpochsAsync(count, cancellationToken);
     public Task CommitInstancesAsync(IReadOnlyList<ServiceInstance> added, IReadOnlyList<string> removed, CancellationToken cancellationToken = default) =>
         inner.CommitInstancesAsync(added, removed, cancellationToken);
+    public Task UpsertInstancesAsync(IReadOnlyList<ServiceInstance> instances, CancellationToken cancellationToken = default) =>
+        inner.UpsertInstancesAsync(instances, cancellationToken);
     public Task<IReadOnlyList<ClusterEvent>> AppendEventsAsync(IReadOnlyList<ClusterEvent> events, CancellationToken cancellationToken = default) =>
         inner.AppendEventsAsync(events, cancellationToken);
     public Task<ClusterEvent> AppendEventAsync(ClusterEvent clusterEvent, CancellationToken cancellationToken = default) => inner.AppendEventAsync(clusterEvent, cancellationToken);

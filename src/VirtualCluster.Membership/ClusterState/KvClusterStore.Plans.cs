@@ -89,6 +89,51 @@ public sealed partial class KvClusterStore
     }
 
     /// <inheritdoc />
+    /// <remarks>In transactions of as many records as fit, each conditioned on its service and the records it replaces being unchanged.</remarks>
+    public async Task UpsertInstancesAsync(IReadOnlyList<ServiceInstance> instances, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instances);
+        foreach (var instance in instances)
+        {
+            ValidateSegment(instance.Id, "instance id");
+            ValidateSegment(instance.NodeId, "node id");
+            ValidateSegment(instance.Service, "service name");
+        }
+        await EnsureLayoutAsync(cancellationToken).ConfigureAwait(false);
+        // Per instance: its service (1 condition), its record (1 condition, 1 put), and up to three index changes.
+        var perChunk = Math.Max(1, (_options.MaxTransactionSize - 1) / 6);
+        foreach (var chunk in instances.Chunk(perChunk))
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                List<KvCondition> conditions = [];
+                List<KvOperation> operations = [];
+                var services = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var instance in chunk)
+                {
+                    if (services.Add(instance.Service))
+                    {
+                        var service = await _kv.GetAsync(ServiceKey(instance.Service), cancellationToken).ConfigureAwait(false)
+                            ?? throw new InvalidOperationException($"Instance '{instance.Id}' was not stored: service '{instance.Service}' does not exist.");
+                        conditions.Add(KvCondition.Unchanged(service.Key, service));
+                    }
+                    var key = InstanceKey(instance.Service, instance.Id);
+                    var existing = await _kv.GetAsync(key, cancellationToken).ConfigureAwait(false);
+                    conditions.Add(KvCondition.Unchanged(key, existing));
+                    operations.Add(KvOperation.Put(key, ToJson(instance)));
+                    var oldNode = existing is null ? null : FromJson<ServiceInstance>(existing.Value).NodeId;
+                    if (existing is null) operations.Add(KvOperation.Put(InstanceIdKey(instance.Id), instance.Service));
+                    if (oldNode == instance.NodeId) continue;
+                    if (oldNode is not null) operations.Add(KvOperation.Delete(NodeInstanceKey(oldNode, instance.Id)));
+                    operations.Add(KvOperation.Put(NodeInstanceKey(instance.NodeId, instance.Id), instance.Service));
+                }
+                if (await CommitAsync(conditions, operations, cancellationToken).ConfigureAwait(false)) break;
+                ThrowIfTooManyAttempts(attempt, "store instances");
+            }
+        }
+    }
+
+    /// <inheritdoc />
     /// <remarks>Sequences come from the event counter, advanced once per transaction for the events it holds.</remarks>
     public async Task<IReadOnlyList<ClusterEvent>> AppendEventsAsync(IReadOnlyList<ClusterEvent> events, CancellationToken cancellationToken = default)
     {
