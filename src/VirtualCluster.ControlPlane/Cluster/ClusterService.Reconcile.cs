@@ -60,6 +60,7 @@ public sealed partial class ClusterService
     private async Task TrackNodeStatesAsync(IReadOnlyList<NodeInfo> nodes, CancellationToken ct)
     {
         var known = new HashSet<string>(StringComparer.Ordinal);
+        var events = new List<ClusterEvent>(); // appended together: a zone lost at once is one write, not one per node
         foreach (var node in nodes)
         {
             known.Add(node.Id);
@@ -80,8 +81,9 @@ public sealed partial class ClusterService
                 continue;
             }
             if (state == previous) continue;
-            await RecordTransitionAsync(node, previous, state, liveness, ct);
+            RecordTransition(node, previous, state, liveness, events);
         }
+        await RecordAllAsync(events, ct);
         foreach (var gone in _observedState.Keys.Where(id => !known.Contains(id)).ToList())
         {
             _observedState.Remove(gone);
@@ -90,7 +92,7 @@ public sealed partial class ClusterService
         }
     }
 
-    private async Task RecordTransitionAsync(NodeInfo node, NodeState previous, NodeState state, Membership.NodeLiveness liveness, CancellationToken ct)
+    private void RecordTransition(NodeInfo node, NodeState previous, NodeState state, Membership.NodeLiveness liveness, List<ClusterEvent> events)
     {
         var silence = liveness.SinceLastHeartbeat is { } s ? Seconds(s) : "ever";
         var phi = double.IsFinite(liveness.Phi) ? liveness.Phi.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture) : "∞";
@@ -100,8 +102,7 @@ public sealed partial class ClusterService
             {
                 var incident = NewIncidentId();
                 _unreachableSince[node.Id] = (Now, incident);
-                await RecordAsync(EventKinds.NodeDown, node.Name, $"{node.Name} is down: no heartbeat for {silence} (φ {phi})", ct,
-                    node: node.Name, incident: incident);
+                events.Add(NewEvent(EventKinds.NodeDown, node.Name, $"{node.Name} is down: no heartbeat for {silence} (φ {phi})", node: node.Name, incident: incident));
                 Log.NodeDown(_logger, node.Name, silence, phi);
                 _metrics?.NodeDown();
                 break;
@@ -110,17 +111,17 @@ public sealed partial class ClusterService
             {
                 var incident = NewIncidentId();
                 _unreachableSince[node.Id] = (Now, incident);
-                await RecordAsync(EventKinds.NodeLeft, node.Name, $"{node.Name} left the cluster", ct, node: node.Name, incident: incident);
+                events.Add(NewEvent(EventKinds.NodeLeft, node.Name, $"{node.Name} left the cluster", node: node.Name, incident: incident));
                 Log.NodeLeft(_logger, node.Name);
                 break;
             }
             case NodeState.Suspect:
-                await RecordAsync(EventKinds.NodeSuspect, node.Name, $"{node.Name} is late: no heartbeat for {silence} (φ {phi}); no new work goes there", ct, node: node.Name);
+                events.Add(NewEvent(EventKinds.NodeSuspect, node.Name, $"{node.Name} is late: no heartbeat for {silence} (φ {phi}); no new work goes there", node: node.Name));
                 break;
             case NodeState.Alive or NodeState.Draining when previous is NodeState.Suspect or NodeState.Down or NodeState.Left:
-                await RecordAsync(EventKinds.NodeAlive, node.Name, previous == NodeState.Suspect
+                events.Add(NewEvent(EventKinds.NodeAlive, node.Name, previous == NodeState.Suspect
                     ? $"{node.Name} is reporting on time again"
-                    : $"{node.Name} is back after being {NameOf(previous)}; instances moved away meanwhile are stopped on it", ct, node: node.Name);
+                    : $"{node.Name} is back after being {NameOf(previous)}; instances moved away meanwhile are stopped on it", node: node.Name));
                 RetryPlacementsNow();
                 break;
         }
