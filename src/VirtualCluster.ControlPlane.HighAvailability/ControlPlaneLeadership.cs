@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using VirtualCluster.ControlPlane.Cluster;
 using VirtualCluster.Membership;
 using VirtualCluster.Membership.ClusterState;
 using VirtualCluster.Membership.Leases;
@@ -25,11 +26,16 @@ public sealed partial class ControlPlaneLeadership : BackgroundService
     private readonly HighAvailabilityOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<ControlPlaneLeadership> _logger;
+    private readonly ClusterService _cluster;
     private volatile LeaderInfo? _leader;
 
     public ControlPlaneLeadership(IKeyValueStore store, ILeaderElection election, IMembership membership, LeadershipFence fence,
-        LeaderOnlyServices leaderOnly, IOptions<HighAvailabilityOptions> options, TimeProvider time, ILogger<ControlPlaneLeadership> logger)
+        LeaderOnlyServices leaderOnly, IOptions<HighAvailabilityOptions> options, TimeProvider time, ILogger<ControlPlaneLeadership> logger,
+        ClusterService cluster)
     {
+        // The control plane keeps no state in memory until this one is elected; each term then starts afresh.
+        _cluster = cluster;
+        _cluster.EndTerm();
         _store = store;
         _election = election;
         _membership = membership;
@@ -83,6 +89,7 @@ public sealed partial class ControlPlaneLeadership : BackgroundService
         Log.Campaigning(_logger, Self, _options.ElectionName);
         var leadership = await _election.CampaignAsync(_options.ElectionName, Self, lease.LeaseId, term.Token).ConfigureAwait(false);
         _fence.Set(leadership);
+        _cluster.BeginTerm();
         Log.Elected(_logger, Self, leadership.Token, _leaderOnly.Names);
         try
         {
@@ -92,6 +99,7 @@ public sealed partial class ControlPlaneLeadership : BackgroundService
         finally
         {
             _fence.Set(null);
+            _cluster.EndTerm();
             await _leaderOnly.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
             if (stoppingToken.IsCancellationRequested)
             {

@@ -19,8 +19,12 @@ namespace VirtualCluster.Membership.Embedded;
 /// </remarks>
 public sealed partial class SqliteKeyValueStore : IKeyValueStore, IAsyncDisposable, IDisposable
 {
-    /// <summary>Most operations and conditions accepted in one transaction.</summary>
-    public const int MaxTransactionSize = 128;
+    /// <summary>
+    /// Most operations and conditions accepted in one transaction. SQLite has no limit of its own; this one bounds
+    /// the work of one call. Higher than etcd's 128 on purpose: each transaction costs a sync to disk, and the control
+    /// plane commits a mass failover in as few transactions as this allows.
+    /// </summary>
+    public const int MaxTransactionSize = 4096;
 
     private readonly SqliteConnection _connection;
     private readonly SemaphoreSlim _gate = new(1, 1);

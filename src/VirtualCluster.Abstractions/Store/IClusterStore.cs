@@ -79,6 +79,56 @@ public interface IClusterStore
     /// <summary>Highest log sequence stored for an instance (0 when none).</summary>
     Task<long> LastLogSequenceAsync(string instanceId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Reserves <paramref name="count"/> fencing epochs at once, each greater than every epoch reserved before.
+    /// The default reserves them one by one; stores that can reserve a range in one write should override it.
+    /// </summary>
+    async Task<IReadOnlyList<long>> NextEpochsAsync(int count, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        var epochs = new long[count];
+        for (var i = 0; i < count; i++) epochs[i] = await NextEpochAsync(cancellationToken).ConfigureAwait(false);
+        return epochs;
+    }
+
+    /// <summary>
+    /// Stores <paramref name="added"/> instances (new ids of existing services) and deletes the instances named in
+    /// <paramref name="removed"/>, as one plan. Stores may split it into several transactions, but keep an added
+    /// instance and the removal listed at the same position together, so a replacement and the record it replaces
+    /// change at once. The default writes them one by one.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A service of an added instance does not exist, or an id is taken.</exception>
+    async Task CommitInstancesAsync(IReadOnlyList<ServiceInstance> added, IReadOnlyList<string> removed, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(added);
+        ArgumentNullException.ThrowIfNull(removed);
+        for (var i = 0; i < Math.Max(added.Count, removed.Count); i++)
+        {
+            if (i < added.Count) await UpsertInstanceAsync(added[i], cancellationToken).ConfigureAwait(false);
+            if (i < removed.Count) await DeleteInstanceAsync(removed[i], cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Adds or replaces several instances (changes of state, such as a node's instances marked lost). Stores may
+    /// split it into several transactions. The default writes them one by one.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The service of an instance does not exist.</exception>
+    async Task UpsertInstancesAsync(IReadOnlyList<ServiceInstance> instances, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instances);
+        foreach (var instance in instances) await UpsertInstanceAsync(instance, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Appends several events in order and returns them with their sequences. The default appends them one by one.</summary>
+    async Task<IReadOnlyList<ClusterEvent>> AppendEventsAsync(IReadOnlyList<ClusterEvent> events, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        var stored = new List<ClusterEvent>(events.Count);
+        foreach (var e in events) stored.Add(await AppendEventAsync(e, cancellationToken).ConfigureAwait(false));
+        return stored;
+    }
+
     /// <summary>A small value by key (signing keys, cluster id), or null.</summary>
     Task<string?> GetSettingAsync(string key, CancellationToken cancellationToken = default);
 

@@ -22,7 +22,7 @@ public sealed partial class ClusterService
         if (errors.Count > 0)
             return new(400, null, new ApiError("the join request is invalid: " + string.Join("; ", errors.Select(e => $"{e.Field}: {e.Message}")), errors));
 
-        var existing = await _store.FindNodeAsync(request.Name, ct);
+        var existing = await Store.FindNodeAsync(request.Name, ct);
         var id = existing?.Id ?? "node-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4));
         var node = new NodeInfo(id, request.Name, request.Address, request.Capacity, default, request.Drivers.ToArray(),
             request.Ports, request.Labels ?? new Dictionary<string, string>(), NodeState.Alive, Now);
@@ -73,7 +73,7 @@ public sealed partial class ClusterService
         if (request.Events is { Count: > MaxAgentEvents })
             return new(400, null, new ApiError($"events must be a list of at most {MaxAgentEvents} entries"));
 
-        var node = await _store.FindNodeAsync(nodeId, ct);
+        var node = await Store.FindNodeAsync(nodeId, ct);
         if (node is null || node.Id != nodeId)
             return new(404, null, new ApiError($"node {nodeId} is not registered here; join again with a join token"));
 
@@ -91,7 +91,7 @@ public sealed partial class ClusterService
         var capacity = node.Capacity;
         if (request.Events is { Count: > 0 }) await RecordAgentEventsAsync(node, request.Events, ct);
 
-        var mine = (await _store.ListInstancesAsync(nodeId: nodeId, cancellationToken: ct)).ToDictionary(i => i.Id, StringComparer.Ordinal);
+        var mine = (await Store.ListInstancesAsync(nodeId: nodeId, cancellationToken: ct)).ToDictionary(i => i.Id, StringComparer.Ordinal);
         var cursors = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var report in request.Instances)
         {
@@ -103,18 +103,18 @@ public sealed partial class ClusterService
                 var lines = report.Logs.Where(l => l is not null).Take(MaxLogLinesPerReport)
                     .Select(l => l.Text?.Length > MaxLogLineLength ? l with { Text = l.Text[..MaxLogLineLength] } : l with { Text = l.Text ?? "" })
                     .ToList();
-                await _store.AppendLogsAsync(instance.Id, lines, ct);
+                await Store.AppendLogsAsync(instance.Id, lines, ct);
             }
-            cursors[instance.Id] = await _store.LastLogSequenceAsync(instance.Id, ct);
+            cursors[instance.Id] = await Store.LastLogSequenceAsync(instance.Id, ct);
         }
 
-        var services = (await _store.ListServicesAsync(ct)).ToDictionary(s => s.Spec.Name, StringComparer.Ordinal);
+        var services = await ServicesByNameAsync(ct);
         RecordUtilization(node, capacity, request.Usage, mine.Values, services);
         var assignments = mine.Values
             .Where(i => !i.IsTerminal && services.ContainsKey(i.Service))
             .Select(i => new Assignment(i.Id, i.Epoch, services[i.Service].Spec, i.Ports))
             .ToList();
-        foreach (var a in assignments) cursors.TryAdd(a.InstanceId, await _store.LastLogSequenceAsync(a.InstanceId, ct));
+        foreach (var a in assignments) cursors.TryAdd(a.InstanceId, await Store.LastLogSequenceAsync(a.InstanceId, ct));
         var drain = node.State == NodeState.Draining ? await DrainStatusAsync(node, ct) : null;
         return new(200, new HeartbeatResponse(assignments, cursors, _options.HeartbeatInterval, _options.FencingLease, LiveState(node), drain), null);
     }
@@ -126,12 +126,12 @@ public sealed partial class ClusterService
         {
             if (e?.Kind is null || e.Message is null || !EventKindPattern().IsMatch(e.Kind) || e.Kind.Length > 64) continue;
             var instance = e.InstanceId is { Length: > 0 and <= 128 } id ? id : null;
-            var service = instance is null ? null : (await _store.ListInstancesAsync(nodeId: node.Id, cancellationToken: ct)).FirstOrDefault(i => i.Id == instance)?.Service
+            var service = instance is null ? null : (await Store.ListInstancesAsync(nodeId: node.Id, cancellationToken: ct)).FirstOrDefault(i => i.Id == instance)?.Service
                 ?? (instance.LastIndexOf('-') is var dash and > 0 ? instance[..dash] : null);
             var message = e.Message.Length > 1024 ? e.Message[..1024] : e.Message;
             // The agent's clock may be off; an event from the future is recorded as now.
             var at = e.Timestamp > Now ? Now : e.Timestamp;
-            await _store.AppendEventAsync(new ClusterEvent(0, at, e.Kind, service ?? node.Name, $"{node.Name}: {message}", service, node.Name, instance), ct);
+            await Store.AppendEventAsync(new ClusterEvent(0, at, e.Kind, service ?? node.Name, $"{node.Name}: {message}", service, node.Name, instance), ct);
             Log.AgentEvent(_logger, node.Name, message);
         }
     }
@@ -148,7 +148,7 @@ public sealed partial class ClusterService
         if (stored.State != report.State && report.State is InstanceState.Failed or InstanceState.Stopped) incident = NewIncidentId();
         try
         {
-            await _store.UpsertInstanceAsync(stored with
+            await Store.UpsertInstanceAsync(stored with
             {
                 State = report.State, Reason = reason, RestartCount = report.RestartCount, Pid = report.Pid, UpdatedAt = Now, Incident = incident,
             }, ct);

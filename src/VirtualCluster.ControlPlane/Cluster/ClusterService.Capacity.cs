@@ -44,7 +44,7 @@ public sealed partial class ClusterService
         var pipeline = Pipeline;
         var state = pipeline.CreateState(candidates);
         var fits = new List<FitEstimate>();
-        foreach (var service in (await _store.ListServicesAsync(ct)).OrderBy(s => s.Spec.Name, StringComparer.Ordinal))
+        foreach (var service in (await Store.ListServicesAsync(ct)).OrderBy(s => s.Spec.Name, StringComparer.Ordinal))
             fits.Add(new FitEstimate(service.Spec.Name, pipeline.CountFits(state, service.Spec, FitLimit), FitLimit));
         return new CapacityReport(now, cluster, nodes, fits);
     }

@@ -27,7 +27,7 @@ public sealed partial class ClusterService
         await _placementLock.WaitAsync(ct);
         try
         {
-            var existing = await _store.GetServiceAsync(spec.Name, ct);
+            var existing = await Store.GetServiceAsync(spec.Name, ct);
             if (existing is not null)
             {
                 var same = ServiceSpecParser.ToJson(existing.Spec) == ServiceSpecParser.ToJson(spec);
@@ -38,8 +38,16 @@ public sealed partial class ClusterService
                     $"a different service named \"{spec.Name}\" is already deployed; remove it first with `vcluster rm {spec.Name}` or choose another name"));
             }
 
-            var candidates = await BuildCandidatesAsync(ct);
-            var result = _scheduler.Place(new PlacementRequest(spec, spec.Replicas, candidates));
+            var (result, outcome) = await PlanAndApplyAsync(async token =>
+            {
+                var placed = await PlaceAsync(spec, spec.Replicas, null, token);
+                return (placed, placed.Succeeded ? new Plan(spec, null, placed.Placements.Select(p => new PlannedInstance(p)).ToList(), Reserved: true) : null);
+            }, ct);
+            if (outcome is { Applied: false })
+            {
+                _metrics?.Deploy("conflict");
+                return new DeployOutcome(409, null, new ApiError($"service \"{spec.Name}\" was not deployed: {outcome.Conflict}; run `vcluster status` and try again"));
+            }
             if (!result.Succeeded)
             {
                 _metrics?.Deploy("unplaceable");
@@ -48,11 +56,9 @@ public sealed partial class ClusterService
                 return new DeployOutcome(422, null, new ApiError(result.Failure.Message, null, result.Failure));
             }
 
-            var instances = await NewInstancesAsync(spec.Name, result.Placements, ct);
-            if (!await _store.CreateServiceAsync(new ServiceRecord(spec, Now, 1), instances, ct))
-                return new DeployOutcome(409, null, new ApiError($"service \"{spec.Name}\" was deployed concurrently; run `vcluster status`"));
-
-            var where = string.Join(", ", instances.Select(i => $"{i.Id} on {NodeName(candidates, i.NodeId)}"));
+            var instances = outcome!.Placed!;
+            var snapshot = Term is { } term ? await term.State.SnapshotAsync(ct) : null;
+            var where = string.Join(", ", instances.Select(i => $"{i.Id} on {snapshot?.Nodes.GetValueOrDefault(i.NodeId)?.Name ?? i.NodeId}"));
             await RecordAsync(EventKinds.ServiceDeployed, spec.Name, $"deployed {instances.Count} instance(s): {where}", ct, spec.Name);
             Log.Deployed(_logger, spec.Name, instances.Count);
             _metrics?.Deploy("created");
@@ -71,7 +77,7 @@ public sealed partial class ClusterService
         await _placementLock.WaitAsync(ct);
         try
         {
-            if (!await _store.DeleteServiceAsync(name, ct)) return false;
+            if (!await Store.DeleteServiceAsync(name, ct)) return false;
         }
         finally
         {
@@ -80,7 +86,4 @@ public sealed partial class ClusterService
         await RecordAsync(EventKinds.ServiceRemoved, name, "service removed; its instances are being stopped", ct, name);
         return true;
     }
-
-    private static string NodeName(IEnumerable<NodeCandidate> nodes, string nodeId) =>
-        nodes.FirstOrDefault(n => n.Node.Id == nodeId)?.Node.Name ?? nodeId;
 }

@@ -24,7 +24,7 @@ public sealed partial class ClusterService
         await _placementLock.WaitAsync(ct);
         try
         {
-            var node = await _store.FindNodeAsync(idOrName, ct);
+            var node = await Store.FindNodeAsync(idOrName, ct);
             if (node is null) return NoSuchNode(idOrName);
             if (callerNodeId is not null && callerNodeId != node.Id)
                 return new(403, null, new ApiError($"this machine token belongs to another node; an agent can only drain itself"));
@@ -58,14 +58,14 @@ public sealed partial class ClusterService
         await _placementLock.WaitAsync(ct);
         try
         {
-            var node = await _store.FindNodeAsync(idOrName, ct);
+            var node = await Store.FindNodeAsync(idOrName, ct);
             if (node is null) return NoSuchNode(idOrName);
             if (node.State != NodeState.Draining)
                 return new(409, null, new ApiError($"node {node.Name} is not draining"));
             await UpdateNodeAsync(node.Id, n => n is { State: NodeState.Draining } ? n with { State = NodeState.Alive } : n, ct);
-            var onNode = (await _store.ListInstancesAsync(nodeId: node.Id, cancellationToken: ct)).Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
-            foreach (var move in (await _store.ListInstancesAsync(cancellationToken: ct)).Where(i => i.Replaces is { } r && onNode.Contains(r)))
-                await _store.DeleteInstanceAsync(move.Id, ct);
+            var onNode = (await Store.ListInstancesAsync(nodeId: node.Id, cancellationToken: ct)).Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
+            foreach (var move in (await Store.ListInstancesAsync(cancellationToken: ct)).Where(i => i.Replaces is { } r && onNode.Contains(r)))
+                await Store.DeleteInstanceAsync(move.Id, ct);
             _drainIncidents.Remove(node.Id);
             _drainsAnnounced.Remove(node.Id);
             await RecordAsync(EventKinds.NodeDrainCancelled, node.Name, $"drain of {node.Name} cancelled; it takes new work again", ct, node: node.Name);
@@ -80,7 +80,7 @@ public sealed partial class ClusterService
     /// <summary>Progress of a drain, or 404 for an unknown node and 409 for a node that is not draining.</summary>
     public async Task<AgentOutcome<DrainStatus>> GetDrainAsync(string idOrName, CancellationToken ct)
     {
-        var node = await _store.FindNodeAsync(idOrName, ct);
+        var node = await Store.FindNodeAsync(idOrName, ct);
         if (node is null) return NoSuchNode(idOrName);
         if (node.State != NodeState.Draining) return new(409, null, new ApiError($"node {node.Name} is not draining; start with `vcluster drain {node.Name}`"));
         return new(200, await DrainStatusAsync(node, ct), null);
@@ -105,8 +105,8 @@ public sealed partial class ClusterService
     /// <summary>What is left on a draining node and where each instance stands.</summary>
     private async Task<DrainStatus> DrainStatusAsync(NodeInfo node, CancellationToken ct)
     {
-        var services = (await _store.ListServicesAsync(ct)).ToDictionary(s => s.Spec.Name, StringComparer.Ordinal);
-        var all = await _store.ListInstancesAsync(cancellationToken: ct);
+        var services = await ServicesByNameAsync(ct);
+        var all = await Store.ListInstancesAsync(cancellationToken: ct);
         var items = new List<DrainItem>();
         foreach (var instance in all.Where(i => i.NodeId == node.Id && !i.IsTerminal).OrderBy(i => i.Id, StringComparer.Ordinal))
         {
@@ -138,11 +138,11 @@ public sealed partial class ClusterService
             _moveRetries.Clear();
             return;
         }
-        var services = (await _store.ListServicesAsync(ct)).ToDictionary(s => s.Spec.Name, StringComparer.Ordinal);
+        var services = await ServicesByNameAsync(ct);
         foreach (var node in draining)
         {
             if (!_drainIncidents.TryGetValue(node.Id, out var incident)) _drainIncidents[node.Id] = incident = NewIncidentId();
-            foreach (var instance in await _store.ListInstancesAsync(nodeId: node.Id, cancellationToken: ct))
+            foreach (var instance in await Store.ListInstancesAsync(nodeId: node.Id, cancellationToken: ct))
             {
                 if (instance.IsTerminal || !services.TryGetValue(instance.Service, out var service) || !service.Spec.Failover.Enabled) continue;
                 await MoveAsync(node, instance, service.Spec, incident, pending, ct);
@@ -158,11 +158,11 @@ public sealed partial class ClusterService
 
     private async Task MoveAsync(NodeInfo node, ServiceInstance instance, ServiceSpec spec, string incident, Dictionary<string, List<PendingWork>> pending, CancellationToken ct)
     {
-        var moves = (await _store.ListInstancesAsync(service: instance.Service, cancellationToken: ct)).Where(i => i.Replaces == instance.Id).ToList();
+        var moves = (await Store.ListInstancesAsync(service: instance.Service, cancellationToken: ct)).Where(i => i.Replaces == instance.Id).ToList();
         foreach (var failed in moves.Where(m => m.IsTerminal))
         {
             // A replacement that failed is dropped and placed again after a backoff.
-            await _store.DeleteInstanceAsync(failed.Id, ct);
+            await Store.DeleteInstanceAsync(failed.Id, ct);
             _moveRetries[instance.Id] = (Now + Backoff(2), $"replacement {failed.Id} {Words(failed.State)}: {failed.Reason}; trying again");
         }
         var move = moves.FirstOrDefault(m => !m.IsTerminal);
@@ -173,7 +173,13 @@ public sealed partial class ClusterService
                 DueAt(retry.At);
                 return;
             }
-            var result = await PlaceAsync(spec, 1, null, ct);
+            var service = await Store.GetServiceAsync(spec.Name, ct);
+            if (service is null) return;
+            var (result, outcome) = await PlanAndApplyAsync(async token =>
+            {
+                var placed = await PlaceAsync(spec, 1, null, token);
+                return (placed, placed.Succeeded ? new Plan(spec, service, [new PlannedInstance(placed.Placements[0], instance, RemoveReplaced: false, incident)], Reserved: true) : null);
+            }, ct);
             if (!result.Succeeded)
             {
                 var attempt = _moveRetries.ContainsKey(instance.Id) ? 2 : 1;
@@ -184,8 +190,7 @@ public sealed partial class ClusterService
             }
             _moveRetries.TryRemove(instance.Id, out _);
             _metrics?.Placed(1, "drain");
-            move = await NewInstanceAsync(spec.Name, result.Placements[0], instance.Id, incident, ct);
-            await _store.UpsertInstanceAsync(move, ct);
+            move = outcome!.Placed![0];
             var target = await NodeNameAsync(move.NodeId, ct);
             await RecordAsync(EventKinds.InstancePlaced, spec.Name, $"{move.Id} placed on {target} to move {instance.Id} off draining {node.Name}", ct,
                 spec.Name, target, move.Id, incident);
@@ -193,7 +198,7 @@ public sealed partial class ClusterService
         }
         if (move.State != InstanceState.Running) return;
         // Make before break: the new copy is healthy, so the old one can go; its agent stops it when it is no longer assigned.
-        await _store.DeleteInstanceAsync(instance.Id, ct);
+        await Store.DeleteInstanceAsync(instance.Id, ct);
         _moveRetries.TryRemove(instance.Id, out _);
         var where = await NodeNameAsync(move.NodeId, ct);
         await RecordAsync(EventKinds.InstanceMoved, spec.Name, $"{instance.Id} moved off {node.Name}: {move.Id} runs on {where}", ct,

@@ -24,28 +24,49 @@ public sealed partial class ClusterService
 
     private async Task ReplaceMissingAndFailedAsync(Dictionary<string, List<PendingWork>> pending, CancellationToken ct)
     {
-        var services = await _store.ListServicesAsync(ct);
+        var services = await Store.ListServicesAsync(ct);
         var names = services.Select(s => s.Spec.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var gone in _placementRetries.Keys.Concat(_failureRetries.Keys).Where(n => !names.Contains(n)).ToList())
         {
             _placementRetries.Remove(gone);
             _failureRetries.Remove(gone);
         }
+        // Missing replicas of every service are planned first and applied together (a zone lost at once costs a
+        // few store transactions, not several per instance); a plan refused there is planned again at once.
+        var plans = new List<MissingPlan>();
         foreach (var service in services)
         {
-            await ReplaceFailedAsync(service.Spec, pending, ct);
-            await PlaceMissingAsync(service.Spec, pending, ct);
+            await ReplaceFailedAsync(service, pending, ct);
+            if (await PlanMissingAsync(service, pending, ct) is { } plan) plans.Add(plan);
             await TrackStabilityAsync(service.Spec, ct);
         }
+        for (var attempt = 0; attempt < MaxPlanAttempts && plans.Count > 0; attempt++)
+        {
+            var outcomes = await ApplyPlansAsync(plans.Select(p => p.Plan).ToList(), ct);
+            var refused = new List<MissingPlan>();
+            for (var i = 0; i < plans.Count; i++)
+            {
+                if (outcomes[i].Applied) await PlacedMissingAsync(plans[i], outcomes[i].Placed!, ct);
+                else refused.Add(plans[i]);
+            }
+            plans.Clear();
+            foreach (var again in refused)
+                if (await PlanMissingAsync(again.Service, pending, ct) is { } plan) plans.Add(plan);
+        }
+        if (plans.Count > 0) Wake(); // still refused after every attempt: the next pass plans them again
     }
+
+    /// <summary>A plan for the missing replicas of a service, with the lost or stopped records its placements take over.</summary>
+    private sealed record MissingPlan(ServiceRecord Service, Plan Plan, List<ServiceInstance> Gone);
 
     /// <summary>
     /// Replaces instances that ended Failed, one attempt at a time with exponential backoff, on another node when
     /// one has room, up to the service's failover maxAttempts in a row.
     /// </summary>
-    private async Task ReplaceFailedAsync(ServiceSpec spec, Dictionary<string, List<PendingWork>> pending, CancellationToken ct)
+    private async Task ReplaceFailedAsync(ServiceRecord service, Dictionary<string, List<PendingWork>> pending, CancellationToken ct)
     {
-        var instances = await _store.ListInstancesAsync(service: spec.Name, cancellationToken: ct);
+        var spec = service.Spec;
+        var instances = await Store.ListInstancesAsync(service: spec.Name, cancellationToken: ct);
         var live = instances.Where(i => !i.IsTerminal).Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
         // A failed replacement of an instance that still runs belongs to a drain or a rebalance move, which handles it.
         var failed = instances.Where(i => i.State == InstanceState.Failed && !(i.Replaces is { } r && live.Contains(r))).ToList();
@@ -76,16 +97,18 @@ public sealed partial class ClusterService
                 DueAt(retry.NextAt);
                 continue;
             }
-            var result = await PlaceAsync(spec, 1, instance.NodeId, ct);
+            var (result, outcome) = await PlanAndApplyAsync(async token =>
+            {
+                var placed = await PlaceAsync(spec, 1, instance.NodeId, token);
+                return (placed, placed.Succeeded ? new Plan(spec, service, [new PlannedInstance(placed.Placements[0], instance, RemoveReplaced: true, instance.Incident)], Reserved: true) : null);
+            }, ct);
             if (!result.Succeeded)
             {
                 await NotePlacementFailureAsync(spec, 1, result.Failure!.Message, pending, ct);
                 continue;
             }
             _metrics?.Placed(1, "replace");
-            var replacement = await NewInstanceAsync(spec.Name, result.Placements[0], instance.Id, instance.Incident, ct);
-            await _store.UpsertInstanceAsync(replacement, ct);
-            await _store.DeleteInstanceAsync(instance.Id, ct);
+            var replacement = outcome!.Placed![0];
             retry.Attempts++;
             retry.NextAt = Now + Backoff(retry.Attempts);
             var node = await NodeNameAsync(replacement.NodeId, ct);
@@ -100,43 +123,55 @@ public sealed partial class ClusterService
     /// their ids and incidents, with backoff while nothing fits. Each lost or stopped record is deleted once it is
     /// replaced (the event log keeps its history).
     /// </summary>
-    private async Task PlaceMissingAsync(ServiceSpec spec, Dictionary<string, List<PendingWork>> pending, CancellationToken ct)
+    private async Task<MissingPlan?> PlanMissingAsync(ServiceRecord service, Dictionary<string, List<PendingWork>> pending, CancellationToken ct)
     {
-        var instances = await _store.ListInstancesAsync(service: spec.Name, cancellationToken: ct);
+        var spec = service.Spec;
+        var instances = await Store.ListInstancesAsync(service: spec.Name, cancellationToken: ct);
         var gone = instances.Where(i => i.State is InstanceState.Lost or InstanceState.Stopped).OrderBy(i => i.UpdatedAt).ToList();
         var missing = spec.Replicas - (instances.Count - gone.Count);
         if (missing <= 0)
         {
             // Stopped records that nothing replaces (a rebalance's moved instances) stay visible; replaced ones go below.
             _placementRetries.Remove(spec.Name);
-            return;
+            return null;
         }
         if (_placementRetries.TryGetValue(spec.Name, out var retry) && Now < retry.NextAt)
         {
             AddPending(pending, spec.Name, new PendingWork("placement", missing, retry.Reason, retry.Attempts, retry.NextAt));
             DueAt(retry.NextAt);
-            return;
+            return null;
         }
-        var result = await PlaceAsync(spec, missing, null, ct);
-        if (!result.Succeeded)
+        var placed = await PlaceAsync(spec, missing, null, ct);
+        if (!placed.Succeeded)
         {
-            await NotePlacementFailureAsync(spec, missing, result.Failure!.Message, pending, ct);
-            return;
+            await NotePlacementFailureAsync(spec, missing, placed.Failure!.Message, pending, ct);
+            return null;
         }
+        // Each placement takes over a lost or stopped record (its id and incident); that record goes in the same commit.
+        var planned = placed.Placements.Select((p, i) => i < gone.Count
+            ? new PlannedInstance(p, gone[i], RemoveReplaced: true, gone[i].Incident)
+            : new PlannedInstance(p)).ToList();
+        return new MissingPlan(service, new Plan(spec, service, planned, Reserved: true), gone);
+    }
+
+    private async Task PlacedMissingAsync(MissingPlan plan, IReadOnlyList<ServiceInstance> placed, CancellationToken ct)
+    {
+        var spec = plan.Service.Spec;
         _placementRetries.Remove(spec.Name);
-        _metrics?.Placed(result.Placements.Count, "replace");
-        for (var i = 0; i < result.Placements.Count; i++)
+        _metrics?.Placed(placed.Count, "replace");
+        var snapshot = Term is { } term ? await term.State.SnapshotAsync(ct) : null;
+        var events = new List<ClusterEvent>(placed.Count);
+        for (var i = 0; i < placed.Count; i++)
         {
-            var previous = i < gone.Count ? gone[i] : null;
-            var instance = await NewInstanceAsync(spec.Name, result.Placements[i], previous?.Id, previous?.Incident, ct);
-            await _store.UpsertInstanceAsync(instance, ct);
-            var node = await NodeNameAsync(instance.NodeId, ct);
+            var instance = placed[i];
+            var previous = i < plan.Gone.Count ? plan.Gone[i] : null;
+            var node = snapshot?.Nodes.GetValueOrDefault(instance.NodeId)?.Name ?? await NodeNameAsync(instance.NodeId, ct);
             var why = previous is null
                 ? $"to restore {spec.Replicas} replica(s)"
                 : $"to replace {previous.Id} ({previous.Reason})";
-            await RecordAsync(EventKinds.InstancePlaced, spec.Name, $"{instance.Id} placed on {node} {why}", ct, spec.Name, node, instance.Id, previous?.Incident);
-            if (previous is not null) await _store.DeleteInstanceAsync(previous.Id, ct);
+            events.Add(NewEvent(EventKinds.InstancePlaced, spec.Name, $"{instance.Id} placed on {node} {why}", spec.Name, node, instance.Id, previous?.Incident));
         }
+        await RecordAllAsync(events, ct);
     }
 
     private async Task NotePlacementFailureAsync(ServiceSpec spec, int count, string message, Dictionary<string, List<PendingWork>> pending, CancellationToken ct)
@@ -157,7 +192,7 @@ public sealed partial class ClusterService
     private async Task TrackStabilityAsync(ServiceSpec spec, CancellationToken ct)
     {
         if (!_failureRetries.TryGetValue(spec.Name, out var retry)) return;
-        var instances = await _store.ListInstancesAsync(service: spec.Name, cancellationToken: ct);
+        var instances = await Store.ListInstancesAsync(service: spec.Name, cancellationToken: ct);
         var healthy = instances.Count(i => i.State == InstanceState.Running) >= spec.Replicas && instances.All(i => i.State == InstanceState.Running);
         if (!healthy)
         {

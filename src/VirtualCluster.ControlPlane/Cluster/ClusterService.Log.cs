@@ -29,5 +29,8 @@ public sealed partial class ClusterService
 
         [LoggerMessage(1008, LogLevel.Warning, "Agent of {Node} reports: {Message}")]
         public static partial void AgentEvent(ILogger logger, string node, string message);
+
+        [LoggerMessage(1009, LogLevel.Debug, "Plan for {Service} refused, planning again: {Conflict}")]
+        public static partial void PlanConflict(ILogger logger, string service, string conflict);
     }
 }

@@ -28,8 +28,8 @@ public sealed partial class ClusterService
         try
         {
             var candidates = await BuildCandidatesAsync(ct);
-            var services = (await _store.ListServicesAsync(ct)).ToDictionary(s => s.Spec.Name, StringComparer.Ordinal);
-            var all = await _store.ListInstancesAsync(cancellationToken: ct);
+            var services = (await Store.ListServicesAsync(ct)).ToDictionary(s => s.Spec.Name, StringComparer.Ordinal);
+            var all = await Store.ListInstancesAsync(cancellationToken: ct);
             var busy = PendingMoves(all, await DrainingNodesAsync(ct)).SelectMany(m => new[] { m.Fresh.Id, m.Old.Id }).ToHashSet(StringComparer.Ordinal);
             var movable = all
                 .Where(i => i.State == InstanceState.Running && services.ContainsKey(i.Service) && !busy.Contains(i.Id))
@@ -60,7 +60,7 @@ public sealed partial class ClusterService
                 var placement = new Placement(move.ToNodeId, ports, Pipeline.Pipeline.ScoreNode(context, target).Total);
                 // Replaces marks it as a move: if it fails, the failover logic leaves it to CompleteMovesAsync.
                 var instance = (await NewInstancesAsync(spec.Name, [placement], ct))[0] with { Replaces = move.InstanceId };
-                await _store.UpsertInstanceAsync(instance, ct);
+                await Store.UpsertInstanceAsync(instance, ct);
                 created.Add(instance.Id);
                 await RecordAsync("instance.moving", spec.Name,
                     $"rebalance: {instance.Id} placed on {move.ToNode} to replace {move.InstanceId} on {move.FromNode}", ct);
@@ -83,19 +83,19 @@ public sealed partial class ClusterService
         await _placementLock.WaitAsync(ct);
         try
         {
-            var all = await _store.ListInstancesAsync(cancellationToken: ct);
+            var all = await Store.ListInstancesAsync(cancellationToken: ct);
             foreach (var (fresh, old) in PendingMoves(all, await DrainingNodesAsync(ct)))
             {
                 if (fresh.State == InstanceState.Running)
                 {
-                    await _store.UpsertInstanceAsync(old with { State = InstanceState.Stopped, Reason = $"moved to {fresh.Id} by rebalance", UpdatedAt = Now }, ct);
+                    await Store.UpsertInstanceAsync(old with { State = InstanceState.Stopped, Reason = $"moved to {fresh.Id} by rebalance", UpdatedAt = Now }, ct);
                     await RecordAsync("instance.moved", old.Service, $"rebalance: {old.Id} stopped, {fresh.Id} runs in its place", ct);
                 }
                 else if (fresh.IsTerminal)
                 {
                     // Stopped, the new copy no longer holds a replica slot, so the reconciler does not count it.
                     var why = $"rebalance cancelled: it did not start ({Words(fresh.State)}{(fresh.Reason.Length > 0 ? ": " + fresh.Reason : "")}); {old.Id} keeps running";
-                    await _store.UpsertInstanceAsync(fresh with { State = InstanceState.Stopped, Reason = why, UpdatedAt = Now }, ct);
+                    await Store.UpsertInstanceAsync(fresh with { State = InstanceState.Stopped, Reason = why, UpdatedAt = Now }, ct);
                     await RecordAsync("instance.move-cancelled", fresh.Service, $"{fresh.Id}: {why}", ct);
                 }
             }
@@ -108,7 +108,7 @@ public sealed partial class ClusterService
 
     /// <summary>Moves started and not finished yet (new instance id → replaced instance id), as stored.</summary>
     public async Task<IReadOnlyDictionary<string, string>> MovesInFlightAsync(CancellationToken ct = default) =>
-        PendingMoves(await _store.ListInstancesAsync(cancellationToken: ct), await DrainingNodesAsync(ct))
+        PendingMoves(await Store.ListInstancesAsync(cancellationToken: ct), await DrainingNodesAsync(ct))
             .ToDictionary(m => m.Fresh.Id, m => m.Old.Id, StringComparer.Ordinal);
 
     /// <summary>
@@ -126,5 +126,5 @@ public sealed partial class ClusterService
     }
 
     private async Task<IReadOnlySet<string>> DrainingNodesAsync(CancellationToken ct) =>
-        (await _store.ListNodesAsync(ct)).Where(n => n.State == NodeState.Draining).Select(n => n.Id).ToHashSet(StringComparer.Ordinal);
+        (await Store.ListNodesAsync(ct)).Where(n => n.State == NodeState.Draining).Select(n => n.Id).ToHashSet(StringComparer.Ordinal);
 }

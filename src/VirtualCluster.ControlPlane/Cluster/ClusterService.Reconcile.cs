@@ -20,7 +20,7 @@ public sealed partial class ClusterService
     /// </summary>
     public async Task StartGracePeriodAsync(CancellationToken ct)
     {
-        foreach (var node in await _store.ListNodesAsync(ct))
+        foreach (var node in await Store.ListNodesAsync(ct))
             if (node.State != NodeState.Left) _detector.Heartbeat(node.Id);
     }
 
@@ -36,8 +36,9 @@ public sealed partial class ClusterService
         try
         {
             Interlocked.Exchange(ref _nextDueTicks, long.MaxValue);
+            ForgetEarlierTerm();
             var pending = new Dictionary<string, List<PendingWork>>(StringComparer.Ordinal);
-            var nodes = await _store.ListNodesAsync(ct);
+            var nodes = await Store.ListNodesAsync(ct);
             await TrackNodeStatesAsync(nodes, ct);
             await HandleUnreachableNodesAsync(nodes, pending, ct);
             await AdvanceDrainsAsync(nodes, pending, ct);
@@ -59,11 +60,13 @@ public sealed partial class ClusterService
     private async Task TrackNodeStatesAsync(IReadOnlyList<NodeInfo> nodes, CancellationToken ct)
     {
         var known = new HashSet<string>(StringComparer.Ordinal);
+        var events = new List<ClusterEvent>(); // appended together: a zone lost at once is one write, not one per node
         foreach (var node in nodes)
         {
             known.Add(node.Id);
             var liveness = _detector.Inspect(node.Id);
             var state = LiveState(node);
+            Term?.Planner?.NoteLiveness(node.Id, state);
             _observedLiveness[node.Id] = liveness.State;
             var first = !_observedState.TryGetValue(node.Id, out var previous);
             _observedState[node.Id] = state;
@@ -78,8 +81,9 @@ public sealed partial class ClusterService
                 continue;
             }
             if (state == previous) continue;
-            await RecordTransitionAsync(node, previous, state, liveness, ct);
+            RecordTransition(node, previous, state, liveness, events);
         }
+        await RecordAllAsync(events, ct);
         foreach (var gone in _observedState.Keys.Where(id => !known.Contains(id)).ToList())
         {
             _observedState.Remove(gone);
@@ -88,7 +92,7 @@ public sealed partial class ClusterService
         }
     }
 
-    private async Task RecordTransitionAsync(NodeInfo node, NodeState previous, NodeState state, Membership.NodeLiveness liveness, CancellationToken ct)
+    private void RecordTransition(NodeInfo node, NodeState previous, NodeState state, Membership.NodeLiveness liveness, List<ClusterEvent> events)
     {
         var silence = liveness.SinceLastHeartbeat is { } s ? Seconds(s) : "ever";
         var phi = double.IsFinite(liveness.Phi) ? liveness.Phi.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture) : "∞";
@@ -98,8 +102,7 @@ public sealed partial class ClusterService
             {
                 var incident = NewIncidentId();
                 _unreachableSince[node.Id] = (Now, incident);
-                await RecordAsync(EventKinds.NodeDown, node.Name, $"{node.Name} is down: no heartbeat for {silence} (φ {phi})", ct,
-                    node: node.Name, incident: incident);
+                events.Add(NewEvent(EventKinds.NodeDown, node.Name, $"{node.Name} is down: no heartbeat for {silence} (φ {phi})", node: node.Name, incident: incident));
                 Log.NodeDown(_logger, node.Name, silence, phi);
                 _metrics?.NodeDown();
                 break;
@@ -108,17 +111,17 @@ public sealed partial class ClusterService
             {
                 var incident = NewIncidentId();
                 _unreachableSince[node.Id] = (Now, incident);
-                await RecordAsync(EventKinds.NodeLeft, node.Name, $"{node.Name} left the cluster", ct, node: node.Name, incident: incident);
+                events.Add(NewEvent(EventKinds.NodeLeft, node.Name, $"{node.Name} left the cluster", node: node.Name, incident: incident));
                 Log.NodeLeft(_logger, node.Name);
                 break;
             }
             case NodeState.Suspect:
-                await RecordAsync(EventKinds.NodeSuspect, node.Name, $"{node.Name} is late: no heartbeat for {silence} (φ {phi}); no new work goes there", ct, node: node.Name);
+                events.Add(NewEvent(EventKinds.NodeSuspect, node.Name, $"{node.Name} is late: no heartbeat for {silence} (φ {phi}); no new work goes there", node: node.Name));
                 break;
             case NodeState.Alive or NodeState.Draining when previous is NodeState.Suspect or NodeState.Down or NodeState.Left:
-                await RecordAsync(EventKinds.NodeAlive, node.Name, previous == NodeState.Suspect
+                events.Add(NewEvent(EventKinds.NodeAlive, node.Name, previous == NodeState.Suspect
                     ? $"{node.Name} is reporting on time again"
-                    : $"{node.Name} is back after being {NameOf(previous)}; instances moved away meanwhile are stopped on it", ct, node: node.Name);
+                    : $"{node.Name} is back after being {NameOf(previous)}; instances moved away meanwhile are stopped on it", node: node.Name));
                 RetryPlacementsNow();
                 break;
         }
@@ -133,19 +136,22 @@ public sealed partial class ClusterService
 
     private async Task HandleUnreachableNodesAsync(IReadOnlyList<NodeInfo> nodes, Dictionary<string, List<PendingWork>> pending, CancellationToken ct)
     {
-        var services = (await _store.ListServicesAsync(ct)).ToDictionary(s => s.Spec.Name, StringComparer.Ordinal);
+        var services = await ServicesByNameAsync(ct);
+        // Every instance of every unreachable node is marked in one batch of writes and one of events.
+        var marks = new List<ServiceInstance>();
+        var events = new List<ClusterEvent>();
         foreach (var node in nodes)
         {
             if (!_unreachableSince.TryGetValue(node.Id, out var down)) continue;
             var silence = _detector.Inspect(node.Id).SinceLastHeartbeat ?? TimeSpan.MaxValue;
             var what = _observedState.GetValueOrDefault(node.Id) == NodeState.Left ? "left" : "down";
-            foreach (var instance in await _store.ListInstancesAsync(nodeId: node.Id, cancellationToken: ct))
+            foreach (var instance in await Store.ListInstancesAsync(nodeId: node.Id, cancellationToken: ct))
             {
                 if (instance.IsTerminal || !services.TryGetValue(instance.Service, out var service)) continue;
                 var spec = service.Spec;
                 if (!spec.Failover.Enabled)
                 {
-                    await MarkUnknownAsync(instance, node, $"node {node.Name} is {what}; failover \"never\" keeps it there until the node is back", down.Incident, ct);
+                    MarkUnknown(instance, node, $"node {node.Name} is {what}; failover \"never\" keeps it there until the node is back", down.Incident, marks, events);
                     continue;
                 }
                 var due = down.At + spec.Failover.Delay;
@@ -162,26 +168,28 @@ public sealed partial class ClusterService
                 }
                 if (Now < due)
                 {
-                    await MarkUnknownAsync(instance, node, $"node {node.Name} is {what}; moving it once {why}", down.Incident, ct);
+                    MarkUnknown(instance, node, $"node {node.Name} is {what}; moving it once {why}", down.Incident, marks, events);
                     AddPending(pending, spec.Name, new PendingWork("failover", 1, $"{instance.Id}: node {node.Name} is {what}; waiting for {why}", 0, due));
                     DueAt(due);
                     continue;
                 }
-                await _store.UpsertInstanceAsync(instance with
+                marks.Add(instance with
                 {
                     State = InstanceState.Lost, Reason = $"node {node.Name} is {what}", UpdatedAt = Now, Incident = down.Incident,
-                }, ct);
-                await RecordAsync(EventKinds.InstanceLost, instance.Service, $"{instance.Id} lost: node {node.Name} is {what}", ct,
-                    instance.Service, node.Name, instance.Id, down.Incident);
+                });
+                events.Add(NewEvent(EventKinds.InstanceLost, instance.Service, $"{instance.Id} lost: node {node.Name} is {what}",
+                    instance.Service, node.Name, instance.Id, down.Incident));
             }
         }
+        if (marks.Count > 0) await Store.UpsertInstancesAsync(marks, ct);
+        await RecordAllAsync(events, ct);
     }
 
-    private async Task MarkUnknownAsync(ServiceInstance instance, NodeInfo node, string reason, string incident, CancellationToken ct)
+    private void MarkUnknown(ServiceInstance instance, NodeInfo node, string reason, string incident, List<ServiceInstance> marks, List<ClusterEvent> events)
     {
         if (instance.State == InstanceState.Unknown) return;
-        await _store.UpsertInstanceAsync(instance with { State = InstanceState.Unknown, Reason = reason, UpdatedAt = Now, Incident = incident }, ct);
-        await RecordAsync("instance.unknown", instance.Service, $"{instance.Id}: {reason}", ct, instance.Service, node.Name, instance.Id, incident);
+        marks.Add(instance with { State = InstanceState.Unknown, Reason = reason, UpdatedAt = Now, Incident = incident });
+        events.Add(NewEvent("instance.unknown", instance.Service, $"{instance.Id}: {reason}", instance.Service, node.Name, instance.Id, incident));
     }
 
     private static string NameOf(NodeState state) => state.ToString().ToLowerInvariant();

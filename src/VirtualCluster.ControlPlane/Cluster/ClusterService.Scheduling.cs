@@ -40,14 +40,14 @@ public sealed partial class ClusterService
     /// </summary>
     public async Task<ServiceExplanation?> ExplainAsync(string name, CancellationToken ct)
     {
-        var service = await _store.GetServiceAsync(name, ct);
+        var service = await Store.GetServiceAsync(name, ct);
         if (service is null) return null;
         var spec = service.Spec;
         var candidates = await BuildCandidatesAsync(ct);
         var pipeline = Pipeline;
         var state = pipeline.CreateState(candidates);
         var instances = new List<InstanceScore>();
-        foreach (var instance in (await _store.ListInstancesAsync(service: name, cancellationToken: ct)).OrderBy(i => i.CreatedAt).ThenBy(i => i.Id, StringComparer.Ordinal))
+        foreach (var instance in (await Store.ListInstancesAsync(service: name, cancellationToken: ct)).OrderBy(i => i.CreatedAt).ThenBy(i => i.Id, StringComparer.Ordinal))
         {
             var index = state.IndexOf(instance.NodeId);
             var node = index >= 0 ? state.Node(index) : null;

@@ -7,19 +7,19 @@ public sealed partial class ClusterService
     /// <summary>One service with its instances and their URLs, or null.</summary>
     public async Task<ServiceView?> GetServiceViewAsync(string name, CancellationToken ct)
     {
-        var service = await _store.GetServiceAsync(name, ct);
+        var service = await Store.GetServiceAsync(name, ct);
         if (service is null) return null;
-        var nodes = (await _store.ListNodesAsync(ct)).ToDictionary(n => n.Id, StringComparer.Ordinal);
-        var instances = await _store.ListInstancesAsync(service: name, cancellationToken: ct);
+        var nodes = await NodesByIdAsync(ct);
+        var instances = await Store.ListInstancesAsync(service: name, cancellationToken: ct);
         return ToView(service, instances, nodes);
     }
 
     /// <summary>Every service.</summary>
     public async Task<IReadOnlyList<ServiceView>> ListServiceViewsAsync(CancellationToken ct)
     {
-        var nodes = (await _store.ListNodesAsync(ct)).ToDictionary(n => n.Id, StringComparer.Ordinal);
-        var instances = (await _store.ListInstancesAsync(cancellationToken: ct)).ToLookup(i => i.Service, StringComparer.Ordinal);
-        var services = await _store.ListServicesAsync(ct);
+        var nodes = await NodesByIdAsync(ct);
+        var instances = (await Store.ListInstancesAsync(cancellationToken: ct)).ToLookup(i => i.Service, StringComparer.Ordinal);
+        var services = await Store.ListServicesAsync(ct);
         return services.OrderBy(s => s.Spec.Name, StringComparer.Ordinal)
             .Select(s => ToView(s, instances[s.Spec.Name].ToList(), nodes)).ToList();
     }
@@ -28,7 +28,7 @@ public sealed partial class ClusterService
     public async Task<IReadOnlyList<NodeView>> ListNodeViewsAsync(CancellationToken ct)
     {
         var candidates = await BuildCandidatesAsync(ct);
-        var instances = await _store.ListInstancesAsync(cancellationToken: ct);
+        var instances = await Store.ListInstancesAsync(cancellationToken: ct);
         return candidates.OrderBy(c => c.Node.Name, StringComparer.Ordinal)
             .Select(c => new NodeView(c.Node, c.Allocated, instances.Count(i => i.NodeId == c.Node.Id && !i.IsTerminal)))
             .ToList();
@@ -38,16 +38,26 @@ public sealed partial class ClusterService
     public async Task<ClusterStatus> GetStatusAsync(CancellationToken ct) =>
         new(await ListNodeViewsAsync(ct), await ListServiceViewsAsync(ct), await GetCapacityAsync(ct));
 
+    /// <summary>Nodes by id: the term's snapshot as it is (no copy), or read from the store.</summary>
+    private async Task<IReadOnlyDictionary<string, NodeInfo>> NodesByIdAsync(CancellationToken ct) =>
+        Term is { } term ? (await term.State.SnapshotAsync(ct)).Nodes
+            : (await Store.ListNodesAsync(ct)).ToDictionary(n => n.Id, StringComparer.Ordinal);
+
+    /// <summary>Services by name: the term's snapshot as it is (no copy), or read from the store.</summary>
+    private async Task<IReadOnlyDictionary<string, ServiceRecord>> ServicesByNameAsync(CancellationToken ct) =>
+        Term is { } term ? (await term.State.SnapshotAsync(ct)).Services
+            : (await Store.ListServicesAsync(ct)).ToDictionary(s => s.Spec.Name, StringComparer.Ordinal);
+
     /// <summary>The last <paramref name="tail"/> stored log lines of each instance of a service, or null if the service is unknown.</summary>
     public async Task<LogsResponse?> GetLogsAsync(string service, int tail, CancellationToken ct)
     {
-        if (await _store.GetServiceAsync(service, ct) is null) return null;
+        if (await Store.GetServiceAsync(service, ct) is null) return null;
         var lines = new List<InstanceLogLine>();
-        foreach (var instance in await _store.ListInstancesAsync(service: service, cancellationToken: ct))
+        foreach (var instance in await Store.ListInstancesAsync(service: service, cancellationToken: ct))
         {
-            var last = await _store.LastLogSequenceAsync(instance.Id, ct);
+            var last = await Store.LastLogSequenceAsync(instance.Id, ct);
             var from = Math.Max(0, last - tail);
-            foreach (var line in await _store.ReadLogsAsync(instance.Id, from, tail, ct))
+            foreach (var line in await Store.ReadLogsAsync(instance.Id, from, tail, ct))
                 lines.Add(new InstanceLogLine(instance.Id, line));
         }
         return new LogsResponse(lines);
@@ -55,7 +65,7 @@ public sealed partial class ClusterService
 
     /// <summary>Events matching <paramref name="query"/>, oldest first.</summary>
     public Task<IReadOnlyList<ClusterEvent>> QueryEventsAsync(EventQuery query, CancellationToken ct) =>
-        _store.QueryEventsAsync(query, ct);
+        Store.QueryEventsAsync(query, ct);
 
     private ServiceView ToView(ServiceRecord service, IReadOnlyList<ServiceInstance> instances, IReadOnlyDictionary<string, NodeInfo> nodes)
     {

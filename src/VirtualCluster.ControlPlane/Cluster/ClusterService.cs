@@ -20,7 +20,7 @@ namespace VirtualCluster.ControlPlane.Cluster;
 /// </remarks>
 public sealed partial class ClusterService
 {
-    private readonly IClusterStore _store;
+    private readonly IClusterStore _nodeStore;
     private readonly IScheduler _scheduler;
     private readonly IFailureDetector _detector;
     private readonly TimeProvider _time;
@@ -44,7 +44,7 @@ public sealed partial class ClusterService
         _metrics = metrics;
         _options = options.Value;
         // Heartbeats stay in memory; only changes of a node and periodic snapshots reach the store.
-        _store = store as LiveNodeStore ?? new LiveNodeStore(store, time, _options.NodeSnapshotInterval);
+        _nodeStore = store as LiveNodeStore ?? new LiveNodeStore(store, time, _options.NodeSnapshotInterval);
         _scheduler = scheduler;
         _detector = detector;
         _time = time;
@@ -76,11 +76,11 @@ public sealed partial class ClusterService
         await gate.WaitAsync(ct);
         try
         {
-            var current = await _store.FindNodeAsync(nodeId, ct);
+            var current = await Store.FindNodeAsync(nodeId, ct);
             if (current is not null && current.Id != nodeId) current = null; // a name, not this id
             var updated = change(current);
             if (updated is null) return current;
-            if (!ReferenceEquals(updated, current)) await _store.UpsertNodeAsync(updated, ct);
+            if (!ReferenceEquals(updated, current)) await Store.UpsertNodeAsync(updated, ct);
             return updated;
         }
         finally
@@ -120,27 +120,32 @@ public sealed partial class ClusterService
 
     private Task<ClusterEvent> RecordAsync(string kind, string subject, string message, CancellationToken ct,
         string? service = null, string? node = null, string? instance = null, string? incident = null) =>
-        _store.AppendEventAsync(new ClusterEvent(0, Now, kind, subject, message, service, node, instance, incident), ct);
+        Store.AppendEventAsync(new ClusterEvent(0, Now, kind, subject, message, service, node, instance, incident), ct);
 
     private static string NewIncidentId() => "inc-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4));
 
     /// <summary>
     /// Builds the scheduler's view: every node with its live state and what non-terminal instances reserve on it.
+    /// From the term's snapshot in memory while leading; from the store otherwise.
     /// </summary>
     internal async Task<List<NodeCandidate>> BuildCandidatesAsync(CancellationToken ct)
     {
-        var nodes = await _store.ListNodesAsync(ct);
-        var services = (await _store.ListServicesAsync(ct)).ToDictionary(s => s.Spec.Name, StringComparer.Ordinal);
-        var instances = await _store.ListInstancesAsync(cancellationToken: ct);
+        if (Term is { } term)
+        {
+            var snapshot = await term.State.SnapshotAsync(ct);
+            return snapshot.Nodes.Values.OrderBy(n => n.Name, StringComparer.Ordinal).Select(n => snapshot.Candidate(n, LiveState(n))).ToList();
+        }
+        var nodes = await Store.ListNodesAsync(ct);
+        var services = (await Store.ListServicesAsync(ct)).ToDictionary(s => s.Spec.Name, StringComparer.Ordinal);
+        var byNode = (await Store.ListInstancesAsync(cancellationToken: ct)).Where(i => !i.IsTerminal).ToLookup(i => i.NodeId, StringComparer.Ordinal);
         var candidates = new List<NodeCandidate>(nodes.Count);
         foreach (var node in nodes)
         {
             var allocated = Resources.Zero;
             var ports = new HashSet<int>();
             var names = new List<string>(); // one entry per instance: anti-affinity and spread count replicas
-            foreach (var instance in instances)
+            foreach (var instance in byNode[node.Id])
             {
-                if (instance.NodeId != node.Id || instance.IsTerminal) continue;
                 if (services.TryGetValue(instance.Service, out var service)) allocated += service.Spec.Resources;
                 ports.UnionWith(instance.Ports.Values);
                 names.Add(instance.Service);
@@ -153,15 +158,13 @@ public sealed partial class ClusterService
     /// <summary>Creates instance records for placements, each with a fresh epoch.</summary>
     internal async Task<List<ServiceInstance>> NewInstancesAsync(string service, IReadOnlyList<Placement> placements, CancellationToken ct)
     {
-        var result = new List<ServiceInstance>(placements.Count);
-        foreach (var placement in placements) result.Add(await NewInstanceAsync(service, placement, null, null, ct));
-        return result;
+        var epochs = await Store.NextEpochsAsync(placements.Count, ct);
+        return placements.Select((p, i) => NewInstance(service, p, epochs[i], null, null)).ToList();
     }
 
-    /// <summary>Creates one instance record with a fresh epoch, optionally taking over from another instance.</summary>
-    private async Task<ServiceInstance> NewInstanceAsync(string service, Placement placement, string? replaces, string? incident, CancellationToken ct)
+    /// <summary>An instance record for a placement with its epoch, optionally taking over from another instance.</summary>
+    private ServiceInstance NewInstance(string service, Placement placement, long epoch, string? replaces, string? incident)
     {
-        var epoch = await _store.NextEpochAsync(ct);
         var id = $"{service}-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4))}";
         RememberScore(id, placement);
         return new ServiceInstance(id, service, placement.NodeId, epoch, placement.Ports, InstanceState.Pending,
@@ -170,10 +173,26 @@ public sealed partial class ClusterService
 
     /// <summary>
     /// Places <paramref name="count"/> instances, preferring nodes other than <paramref name="avoidNodeId"/> when
-    /// they have room (a replacement of a failed instance should run elsewhere), else anywhere.
+    /// they have room (a replacement of a failed instance should run elsewhere), else anywhere. While leading, on
+    /// the kept scheduling state, where the placements stay reserved: the caller commits them through
+    /// <see cref="ApplyPlanAsync"/> (a refused plan rebuilds that state). Under the placement lock.
     /// </summary>
     private async Task<PlacementResult> PlaceAsync(ServiceSpec spec, int count, string? avoidNodeId, CancellationToken ct)
     {
+        if (Term?.Planner is { } planner)
+        {
+            var state = await planner.CurrentAsync(ct);
+            var pipeline = (PipelineScheduler)_scheduler;
+            var result = pipeline.Place(state, spec, count);
+            if (avoidNodeId is null || !result.Succeeded || result.Placements.All(p => p.NodeId != avoidNodeId)) return result;
+            // It chose the node to avoid: look once more without that node, on a state of its own.
+            foreach (var p in result.Placements) state.Release(state.IndexOf(p.NodeId), spec, p.Ports.Values);
+            var others = (await BuildCandidatesAsync(ct)).Where(c => c.Node.Id != avoidNodeId).ToList();
+            var elsewhere = _scheduler.Place(new PlacementRequest(spec, count, others));
+            if (!elsewhere.Succeeded) return pipeline.Place(state, spec, count);
+            planner.Invalidate(); // The kept state does not hold this placement; it is built again after the commit.
+            return elsewhere;
+        }
         var candidates = await BuildCandidatesAsync(ct);
         if (avoidNodeId is not null)
         {
@@ -183,8 +202,16 @@ public sealed partial class ClusterService
         return _scheduler.Place(new PlacementRequest(spec, count, candidates));
     }
 
+    /// <summary>Appends events in one go (one store write per transaction limit instead of one per event).</summary>
+    private Task RecordAllAsync(IReadOnlyList<ClusterEvent> events, CancellationToken ct) =>
+        events.Count == 0 ? Task.CompletedTask : Store.AppendEventsAsync(events, ct);
+
+    private ClusterEvent NewEvent(string kind, string subject, string message,
+        string? service = null, string? node = null, string? instance = null, string? incident = null) =>
+        new(0, Now, kind, subject, message, service, node, instance, incident);
+
     private async Task<string> NodeNameAsync(string nodeId, CancellationToken ct) =>
-        (await _store.FindNodeAsync(nodeId, ct))?.Name ?? nodeId;
+        (await Store.FindNodeAsync(nodeId, ct))?.Name ?? nodeId;
 
     /// <summary>First retry wait doubled per attempt up to the cap, plus up to 10% random jitter so retries of many services spread out.</summary>
     private TimeSpan Backoff(int attempt)

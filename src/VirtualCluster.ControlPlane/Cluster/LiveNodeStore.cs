@@ -84,6 +84,13 @@ internal sealed class LiveNodeStore(IClusterStore inner, TimeProvider time, Time
     public Task UpsertInstanceAsync(ServiceInstance instance, CancellationToken cancellationToken = default) => inner.UpsertInstanceAsync(instance, cancellationToken);
     public Task DeleteInstanceAsync(string instanceId, CancellationToken cancellationToken = default) => inner.DeleteInstanceAsync(instanceId, cancellationToken);
     public Task<long> NextEpochAsync(CancellationToken cancellationToken = default) => inner.NextEpochAsync(cancellationToken);
+    public Task<IReadOnlyList<long>> NextEpochsAsync(int count, CancellationToken cancellationToken = default) => inner.NextEpochsAsync(count, cancellationToken);
+    public Task CommitInstancesAsync(IReadOnlyList<ServiceInstance> added, IReadOnlyList<string> removed, CancellationToken cancellationToken = default) =>
+        inner.CommitInstancesAsync(added, removed, cancellationToken);
+    public Task UpsertInstancesAsync(IReadOnlyList<ServiceInstance> instances, CancellationToken cancellationToken = default) =>
+        inner.UpsertInstancesAsync(instances, cancellationToken);
+    public Task<IReadOnlyList<ClusterEvent>> AppendEventsAsync(IReadOnlyList<ClusterEvent> events, CancellationToken cancellationToken = default) =>
+        inner.AppendEventsAsync(events, cancellationToken);
     public Task<ClusterEvent> AppendEventAsync(ClusterEvent clusterEvent, CancellationToken cancellationToken = default) => inner.AppendEventAsync(clusterEvent, cancellationToken);
     public Task<IReadOnlyList<ClusterEvent>> ListEventsAsync(long afterSequence, int limit, CancellationToken cancellationToken = default) =>
         inner.ListEventsAsync(afterSequence, limit, cancellationToken);

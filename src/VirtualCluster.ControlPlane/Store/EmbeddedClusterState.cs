@@ -76,7 +76,8 @@ public sealed class EmbeddedClusterState : IAsyncDisposable, IDisposable
             var fence = new LeadershipFence();
             fence.Set(await election.CampaignAsync(Election, Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), keeper.LeaseId, ct).ConfigureAwait(false));
             keeper.Lost.Register(() => fence.Set(null));
-            var store = new KvClusterStore(kv, fence);
+            // One process writes this store: transactions may be as large as SQLite's limit, so plans take fewer of them.
+            var store = new KvClusterStore(kv, fence, new KvClusterStoreOptions { MaxTransactionSize = SqliteKeyValueStore.MaxTransactionSize });
             await LegacyStoreImport.RunAsync(dataDirectory, store, new KvClusterStoreOptions().MaxEvents, ct).ConfigureAwait(false);
             return new EmbeddedClusterState(fileLock, kv, keeper, fence, store);
         }

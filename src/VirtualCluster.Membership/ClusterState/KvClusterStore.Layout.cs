@@ -13,7 +13,7 @@ public sealed partial class KvClusterStore
     private string EpochFloorKey => $"{_p}epoch-floor";
 
     /// <summary>
-    /// Once per store object: reads the epoch floor and, when the state predates the indexes, builds them. The
+    /// Once per store object: when the state predates the indexes, builds them. The
     /// back-fill writes are unfenced but conditioned on each instance record being unchanged, so any control plane may
     /// run it at once with the leader: an index entry is only written for the record it was derived from.
     /// </summary>
@@ -24,8 +24,6 @@ public sealed partial class KvClusterStore
         try
         {
             if (_layoutReady) return;
-            var floor = await _kv.GetAsync(EpochFloorKey, cancellationToken).ConfigureAwait(false);
-            if (floor is not null) Interlocked.Exchange(ref _epochFloor, long.Parse(floor.Value, CultureInfo.InvariantCulture));
             var layout = await _kv.GetAsync(LayoutKey, cancellationToken).ConfigureAwait(false);
             if (layout?.Value != CurrentLayout)
             {
@@ -62,10 +60,7 @@ public sealed partial class KvClusterStore
             var value = current is null ? 0 : long.Parse(current.Value, CultureInfo.InvariantCulture);
             if (value >= epoch) return;
             if (await CommitAsync([KvCondition.Unchanged(EpochFloorKey, current)], [KvOperation.Put(EpochFloorKey, epoch.ToString(CultureInfo.InvariantCulture))], cancellationToken).ConfigureAwait(false))
-            {
-                Interlocked.Exchange(ref _epochFloor, epoch);
                 return;
-            }
             ThrowIfTooManyAttempts(attempt, "raise the epoch floor");
         }
     }

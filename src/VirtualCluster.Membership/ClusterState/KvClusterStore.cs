@@ -53,7 +53,6 @@ public sealed partial class KvClusterStore : IClusterStore
     private readonly SemaphoreSlim _serviceGate = new(1, 1);
     private readonly SemaphoreSlim _layoutGate = new(1, 1);
     private volatile bool _layoutReady;
-    private long _epochFloor;
 
     /// <summary>The store on <paramref name="kv"/>; writes fenced by <paramref name="fence"/> when given.</summary>
     public KvClusterStore(IKeyValueStore kv, LeadershipFence? fence = null, KvClusterStoreOptions? options = null)
@@ -125,15 +124,39 @@ public sealed partial class KvClusterStore : IClusterStore
 
     /// <inheritdoc />
     /// <remarks>
-    /// The epoch is the store revision of a fenced write plus the epoch floor (non-zero only for state migrated from
-    /// an older store, whose epochs it lies above), so it is never reused, even by another leader.
+    /// The epoch is the store revision of a fenced write plus the epoch floor, so it is never reused, even by
+    /// another leader. The floor (read fresh each time, never cached: another leader may have raised it) starts
+    /// above the epochs of state migrated from an older store.
     /// </remarks>
-    public async Task<long> NextEpochAsync(CancellationToken cancellationToken = default)
+    public async Task<long> NextEpochAsync(CancellationToken cancellationToken = default) =>
+        (await NextEpochsAsync(1, cancellationToken).ConfigureAwait(false))[0];
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// One fenced write whose revision R, with the floor F, gives the epochs R+F .. R+F+count-1; the same write
+    /// raises the floor by count-1, so every later write's R'+F' lies above them.
+    /// </remarks>
+    public async Task<IReadOnlyList<long>> NextEpochsAsync(int count, CancellationToken cancellationToken = default)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
         cancellationToken.ThrowIfCancellationRequested();
+        if (count == 0) return [];
         await EnsureLayoutAsync(cancellationToken).ConfigureAwait(false);
-        var result = await CommitWithRevisionAsync([], [KvOperation.Put($"{_p}epoch", "")], cancellationToken).ConfigureAwait(false);
-        return (result ?? throw new NotLeaderException("This control plane lost its leadership; no epoch was reserved.")) + Interlocked.Read(ref _epochFloor);
+        for (var attempt = 0; ; attempt++)
+        {
+            var floorEntry = await _kv.GetAsync(EpochFloorKey, cancellationToken).ConfigureAwait(false);
+            var floor = floorEntry is null ? 0 : long.Parse(floorEntry.Value, CultureInfo.InvariantCulture);
+            List<KvOperation> operations = [KvOperation.Put($"{_p}epoch", "")];
+            if (count > 1) operations.Add(KvOperation.Put(EpochFloorKey, (floor + count - 1).ToString(CultureInfo.InvariantCulture)));
+            var revision = await CommitWithRevisionAsync([KvCondition.Unchanged(EpochFloorKey, floorEntry)], operations, cancellationToken).ConfigureAwait(false);
+            if (revision is { } r)
+            {
+                var epochs = new long[count];
+                for (var i = 0; i < count; i++) epochs[i] = r + floor + i;
+                return epochs;
+            }
+            ThrowIfTooManyAttempts(attempt, "reserve epochs");
+        }
     }
 
     /// <inheritdoc />
