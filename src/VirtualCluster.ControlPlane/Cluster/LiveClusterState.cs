@@ -266,4 +266,6 @@ internal sealed class LiveClusterState(IClusterStore inner) : IClusterStore
     public Task<long> LastLogSequenceAsync(string instanceId, CancellationToken cancellationToken = default) => inner.LastLogSequenceAsync(instanceId, cancellationToken);
     public Task<string?> GetSettingAsync(string key, CancellationToken cancellationToken = default) => inner.GetSettingAsync(key, cancellationToken);
     public Task<string> GetOrAddSettingAsync(string key, string value, CancellationToken cancellationToken = default) => inner.GetOrAddSettingAsync(key, value, cancellationToken);
+    public Task<bool> ReplaceSettingAsync(string key, string? expected, string value, CancellationToken cancellationToken = default) =>
+        inner.ReplaceSettingAsync(key, expected, value, cancellationToken);
 }
