@@ -36,7 +36,7 @@ internal static partial class ApiAuth
         var (principal, refusal) = await AuthenticateAsync(http, wanted);
         if (refusal is not null) return refusal;
         if (!allowed(principal!))
-            return Refuse(http, 403, $"a {principal!.Role} token cannot call this endpoint; it needs a {wanted} token", principal.Subject);
+            return Refuse(http, 403, $"{Article(principal!.Role)} {principal.Role} token cannot call this endpoint; it needs {Article(wanted)} {wanted} token", principal.Subject);
         http.Items[PrincipalKey] = principal;
         return await next(context);
     };
@@ -45,7 +45,7 @@ internal static partial class ApiAuth
     {
         var token = BearerToken(http);
         if (token is null)
-            return (null, Refuse(http, 401, $"missing bearer token: send `Authorization: Bearer <token>` with a {wanted} token", null));
+            return (null, Refuse(http, 401, $"missing bearer token: send `Authorization: Bearer <token>` with {Article(wanted)} {wanted} token", null));
         var validation = await http.RequestServices.GetRequiredService<TokenService>().ValidateAsync(token);
         if (validation.Principal is not { } principal)
             return (null, Refuse(http, 401, $"invalid token: {validation.Error}", null));
@@ -69,6 +69,8 @@ internal static partial class ApiAuth
             LogRefused(log, http.Request.Method, http.Request.Path.Value ?? "", Address(http), status, subject ?? "-", reason);
         return ApiResults.Error(status, reason);
     }
+
+    private static string Article(string word) => word.Length > 0 && "aeiou".Contains(word[0], StringComparison.Ordinal) ? "an" : "a";
 
     /// <summary>The principal the filter accepted for this request.</summary>
     public static TokenPrincipal Principal(HttpContext context) => (TokenPrincipal)context.Items[PrincipalKey]!;
