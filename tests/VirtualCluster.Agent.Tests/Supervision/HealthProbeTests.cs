@@ -79,8 +79,14 @@ public sealed class HealthProbeTests
         }
     }
 
+    // A 10 s budget instead of the default 1 s: these tests are about what the check concludes, and a test
+    // runner busy with other classes once stalled a quiet-server check past 1 s (CI, "timed out").
     private static Task<(bool Healthy, string Reason)> TcpCheckAsync(int port) =>
-        new HealthProbe(new HttpClient()).CheckAsync(new ServiceSpec { Name = "svc", Driver = "process", Command = "x", Ports = [new PortSpec("http")] },
+        new HealthProbe(new HttpClient()).CheckAsync(new ServiceSpec
+            {
+                Name = "svc", Driver = "process", Command = "x", Ports = [new PortSpec("http")],
+                HealthCheck = new HealthCheckSpec(HealthCheckType.Tcp, "http", "/", TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10)),
+            },
             new Dictionary<string, int> { ["http"] = port }, NoEnv, default);
 
     [Fact]
