@@ -29,7 +29,7 @@ internal static class UserEndpoints
         if (error is not null) return error;
         var (user, status, problem) = await users.AddAsync(body!.Name, body.Role, ct);
         return problem is not null
-            ? ApiResults.Error(status, new ApiError(problem, [new FieldError(problem.Contains("role", StringComparison.Ordinal) ? "role" : "name", problem)]))
+            ? ApiResults.Error(status, new ApiError(problem, [new FieldError(status == 400 && !TokenService.IsUserName(body.Name) ? "name" : status == 400 ? "role" : "name", problem)]))
             : ApiResults.Json(UserDirectory.ToView(user!), 201);
     }
 

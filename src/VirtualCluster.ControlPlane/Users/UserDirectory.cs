@@ -25,7 +25,10 @@ public sealed class UserDirectory
     private const string Key = "users";
     private readonly IClusterStore _store;
     private readonly TimeProvider _time;
-    private (Dictionary<string, UserRecord> Users, long ReadAt)? _cache;
+    // A reference swapped whole, so a token check never reads a half-written copy.
+    private volatile CachedUsers? _cache;
+
+    private sealed record CachedUsers(Dictionary<string, UserRecord> Users, long ReadAt);
 
     public UserDirectory(IClusterStore store, TimeProvider time)
     {
@@ -41,12 +44,12 @@ public sealed class UserDirectory
     public async Task<UserRecord?> FindAsync(string name, CancellationToken ct)
     {
         var cache = _cache;
-        if (cache is null || _time.GetElapsedTime(cache.Value.ReadAt) >= CacheFor)
+        if (cache is null || _time.GetElapsedTime(cache.ReadAt) >= CacheFor)
         {
-            cache = (Parse(await _store.GetSettingAsync(Key, ct)), _time.GetTimestamp());
+            cache = new CachedUsers(Parse(await _store.GetSettingAsync(Key, ct)), _time.GetTimestamp());
             _cache = cache;
         }
-        return cache.Value.Users.GetValueOrDefault(name);
+        return cache.Users.GetValueOrDefault(name);
     }
 
     /// <summary>Adds a user; an error (and a status) when the input is bad or the name is taken.</summary>

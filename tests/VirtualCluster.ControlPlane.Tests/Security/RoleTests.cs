@@ -110,6 +110,16 @@ public sealed class RoleTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("""{"name":"Role","role":"viewer"}""", "name")]   // a bad name that mentions "role" still names the name
+    [InlineData("""{"name":"ok","role":"root"}""", "role")]
+    public async Task Bad_user_requests_name_the_field(string json, string field)
+    {
+        using var admin = host.Client(host.AdminToken);
+        var error = await (await admin.PostAsync("v1/users", ApiSecurityHost.Json(json))).Content.ReadFromJsonAsync<ApiError>(VirtualClusterJson.Options);
+        Assert.Equal(field, Assert.Single(error!.Errors!).Field);
+    }
+
+    [Theory]
     [InlineData("""{"role":null,"ttl":"00:00:00"}""", 400, "ttl must be positive")]
     [InlineData("""{"role":null,"ttl":"91.00:00:00"}""", 400, "at most 90 days")]
     [InlineData("""{"role":"root","ttl":"01:00:00"}""", 400, "is not a role")]
