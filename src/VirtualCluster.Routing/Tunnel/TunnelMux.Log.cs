@@ -15,4 +15,10 @@ public sealed partial class TunnelMux
 
     [LoggerMessage(5004, LogLevel.Information, "Refused a tunnel stream to port {Port}: {Reason}")]
     private static partial void LogRefused(ILogger logger, int port, string reason);
+
+    [LoggerMessage(5005, LogLevel.Error, "A tunnel loop failed unexpectedly")]
+    private static partial void LogLoopFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(5006, LogLevel.Debug, "Closing the tunnel's transport threw: {Reason}")]
+    private static partial void LogTransportDisposeFailed(ILogger logger, string reason);
 }

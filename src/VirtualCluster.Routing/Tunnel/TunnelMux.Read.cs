@@ -25,9 +25,10 @@ public sealed partial class TunnelMux
                 Dispatch(frame, payload.AsSpan(0, frame.Length));
             }
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException or System.Net.WebSockets.WebSocketException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException or System.Net.WebSockets.WebSocketException
+                                  || _closed.IsCancellationRequested)
         {
-            // The transport ended: the finally of RunAsync resets every stream.
+            // The transport ended, or was disposed under the read by an abort: the finally of RunAsync resets every stream.
         }
     }
 

@@ -74,13 +74,21 @@ public sealed partial class TunnelMux : IAsyncDisposable
         }
         finally
         {
-            Abort("the tunnel closed");
-            // A transport whose pending write ignores both cancellation and disposal must not keep the tunnel from
-            // completing (and DisposeAsync from returning): the loops get a bounded time to notice the abort.
-            try { await Task.WhenAll(writer, pinger).WaitAsync(LoopExitTimeout).ConfigureAwait(false); }
-            catch (TimeoutException) { }
-            try { await _transport.DisposeAsync().ConfigureAwait(false); } catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException) { }
-            _completion.TrySetResult();
+            try
+            {
+                Abort("the tunnel closed");
+                // A transport whose pending write ignores both cancellation and disposal must not keep the tunnel from
+                // completing (and DisposeAsync from returning): the loops get a bounded time to notice the abort.
+                try { await Task.WhenAll(writer, pinger).WaitAsync(LoopExitTimeout).ConfigureAwait(false); }
+                catch (TimeoutException) { }
+                catch (Exception e) { LogLoopFailed(_logger, e); }
+                try { await _transport.DisposeAsync().ConfigureAwait(false); } catch (Exception e) { LogTransportDisposeFailed(_logger, e.Message); }
+            }
+            finally
+            {
+                // Whatever failed above, the tunnel has ended: DisposeAsync waits on this and must return.
+                _completion.TrySetResult();
+            }
         }
     }
 
@@ -176,7 +184,8 @@ public sealed partial class TunnelMux : IAsyncDisposable
         foreach (var stream in _streams.Values) stream.Abort(reason, sendReset: false);
         _streams.Clear();
         // The read loop may be blocked in a read that ignores cancellation (some streams do): closing unblocks it.
-        try { _transport.Dispose(); } catch (Exception e) when (e is IOException or ObjectDisposedException) { }
+        // A transport may throw anything from Dispose when a read or write is in flight; the tunnel is closing anyway.
+        try { _transport.Dispose(); } catch (Exception e) { LogTransportDisposeFailed(_logger, e.Message); }
     }
 
     private async Task PingLoopAsync()
@@ -229,7 +238,10 @@ public sealed partial class TunnelMux : IAsyncDisposable
                 }
             }
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException or System.Net.WebSockets.WebSocketException)
+        // After an abort the transport is disposed under the loop, and a disposed transport may throw anything
+        // (a pipe-backed stream throws InvalidOperationException): every failure then means only "closed".
+        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException or System.Net.WebSockets.WebSocketException
+                                  || _closed.IsCancellationRequested)
         {
             Abort("the transport failed while writing");
         }
