@@ -9,16 +9,19 @@
 # straight to the instance (the reference) and through each gateway; then the time from a new instance being
 # healthy to the stable URL answering from it after kill -9 of the singleton's machine (median of --failovers
 # runs); then failed requests while one of two replicas' machine is killed under load.
-# Usage: benchmarks/gateway/run.sh [--duration 10] [--failovers 10] [--connections 32] [--threads 2] [--hold]
+# Usage: benchmarks/gateway/run.sh [--duration 10] [--warmup 2] [--failovers 10] [--connections 32] [--threads 2] [--hold]
+# Two wrk tables: under load (-t threads -c connections; on a shared 2-core machine its p50 is mostly queueing) and at
+# one connection (-t1 -c1: what one request pays per path). Each row is preceded by --warmup seconds of the same load,
+# not measured, so no path is measured while its JIT is still compiling.
 # --hold: set the cluster up, print its URLs and process ids, and keep it running (for wrk and perf by hand) until
 # interrupted; nothing is measured.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-duration=10; failovers=10; connections=32; threads=2; hold=no
+duration=10; warmup=2; failovers=10; connections=32; threads=2; hold=no
 while [ $# -gt 0 ]; do case "$1" in
-  --duration) duration=$2; shift 2;; --failovers) failovers=$2; shift 2;;
+  --duration) duration=$2; shift 2;; --warmup) warmup=$2; shift 2;; --failovers) failovers=$2; shift 2;;
   --connections) connections=$2; shift 2;; --threads) threads=$2; shift 2;; --hold) hold=yes; shift;;
-  *) echo "unknown option $1 (use --duration S, --failovers N, --connections N, --threads N, --hold)"; exit 2;; esac; done
+  *) echo "unknown option $1 (use --duration S, --warmup S, --failovers N, --connections N, --threads N, --hold)"; exit 2;; esac; done
 scripts/install-bench-deps.sh
 for tool in wrk turnserver curl python3; do command -v $tool >/dev/null || { echo "$tool is missing: run scripts/install-bench-deps.sh as root"; exit 1; }; done
 # Release builds, rebuilt (incrementally) every run so a stale binary is never measured
@@ -129,9 +132,11 @@ fi
 echo "# Gateway benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 [ $p2p = yes ] || echo "(this build has no peer links: gateway --p2p is missing, so only the tunnel is measured)"
 [ $p2p = yes ] && [ $relay = no ] && echo "(this build cannot force the relay: gateway --ice-transport-policy is missing, so no relayed row)"
-echo; echo "## Throughput: wrk -t$threads -c$connections -d${duration}s --latency, HelloService /bytes/N, one instance"
-wrk_row() { # label size url [host-header] -> "label|size|rps|p50|p99|errors"
-  local out; out=$(wrk -t"$threads" -c"$connections" -d"${duration}s" --latency ${4:+-H "Host: $4"} "$3")
+wrk_row() { # threads connections label size url [host-header] -> "label|size|rps|p50|p99|errors"
+  local t=$1 c=$2; shift 2
+  # Warm-up with the same settings, not measured: every path's JIT reaches its steady code before its row.
+  [ "$warmup" -gt 0 ] && wrk -t"$t" -c"$c" -d"${warmup}s" ${4:+-H "Host: $4"} "$3" >/dev/null
+  local out; out=$(wrk -t"$t" -c"$c" -d"${duration}s" --latency ${4:+-H "Host: $4"} "$3")
   python3 - "$1" "$2" "$out" <<'PY'
 import re,sys
 label,size,out=sys.argv[1:]
@@ -143,15 +148,8 @@ bad+=sum(int(x) for x in re.findall(r"\b(?:connect|read|write|timeout) (\d+)",ou
 print(f"{label}|{size}|{rps:.0f}|{ms('50'):.3f}|{ms('99'):.3f}|{bad}")
 PY
 }
-declare -A label=([tunnel]="gateway, TCP tunnel" [direct]="gateway, direct P2P link" [relay]="gateway, relayed P2P link (TURN)")
-rows=()
-for size in 1024 102400; do
-  rows+=("$(wrk_row "direct to the instance" $size "http://127.0.0.1:$port/bytes/$size")")
-  for g in "${gateways[@]}"; do
-    rows+=("$(wrk_row "${label[$g]}" $size "http://127.0.0.1:${gw_port[$g]}/bytes/$size" "bench.localhost:${gw_port[$g]}")")
-  done
-done
-printf '%s\n' "${rows[@]}" | python3 -c '
+table() { # rows on stdin -> a markdown table with ratios and p50 added against the "direct to" row of each size
+  python3 -c '
 import sys
 rows=[l.strip().split("|") for l in sys.stdin if l.strip()]
 ref={r[1]:r for r in rows if r[0].startswith("direct to")}
@@ -162,7 +160,25 @@ for label,size,rps,p50,p99,bad in rows:
     ratio="1 (reference)" if label.startswith("direct to") else f"{float(rps)/float(d[2]):.0%}"
     added="" if label.startswith("direct to") else f"{float(p50)-float(d[3]):+.2f} ms"
     print(f"| {label} | {kib} KiB | {float(rps):,.0f} | {float(p50):.2f} | {float(p99):.2f} | {bad} | {ratio} | {added} |")'
+}
+declare -A label=([tunnel]="gateway, TCP tunnel" [direct]="gateway, direct P2P link" [relay]="gateway, relayed P2P link (TURN)")
+measure() { # threads connections: one row per path and size
+  local rows=()
+  for size in 1024 102400; do
+    rows+=("$(wrk_row "$1" "$2" "direct to the instance" $size "http://127.0.0.1:$port/bytes/$size")")
+    for g in "${gateways[@]}"; do
+      rows+=("$(wrk_row "$1" "$2" "${label[$g]}" $size "http://127.0.0.1:${gw_port[$g]}/bytes/$size" "bench.localhost:${gw_port[$g]}")")
+    done
+  done
+  printf '%s\n' "${rows[@]}" | table
+}
+echo; echo "## Throughput under load: wrk -t$threads -c$connections -d${duration}s --latency (after ${warmup}s warm-up), HelloService /bytes/N, one instance"
+echo "(p50 here is mostly queueing: $connections connections and every process share the machine's $(nproc) cores)"
+measure "$threads" "$connections"
 echo "load average after the throughput runs: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo; echo "## Latency at one connection: wrk -t1 -c1 -d${duration}s --latency (after ${warmup}s warm-up): the cost one request pays per path"
+measure 1 1
+echo "load average after the one-connection runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # Failover through the product's default gateway: peer links when the build has them, the tunnel otherwise.
 fg=tunnel; [ $p2p = yes ] && fg=direct

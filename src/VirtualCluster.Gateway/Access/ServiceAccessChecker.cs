@@ -30,6 +30,7 @@ public sealed partial class ServiceAccessChecker
     private readonly TimeProvider time;
     private readonly ILogger logger;
     private readonly Counter<long> decisions;
+    private readonly RefusedTokenLimiter limiter;
 
     /// <summary>Creates a checker that validates tokens with <paramref name="tokens"/> (the cluster's key and id).</summary>
     public ServiceAccessChecker(TokenService tokens, IOptions<ServiceAccessOptions> options, TimeProvider? time = null,
@@ -46,9 +47,13 @@ public sealed partial class ServiceAccessChecker
         ArgumentNullException.ThrowIfNull(options);
         this.tokens = tokens;
         this.options = options.Value;
+        // Built directly (not through AddServiceAccess), the options were not validated yet; the limiter needs sane limits.
+        if (new ServiceAccessOptionsValidator().Validate(null, this.options) is { Failed: true } invalid)
+            throw new OptionsValidationException(nameof(ServiceAccessOptions), typeof(ServiceAccessOptions), invalid.Failures);
         this.time = time ?? TimeProvider.System;
         this.logger = logger ?? NullLogger<ServiceAccessChecker>.Instance;
         var meter = meters?.Create(MeterName) ?? new Meter(MeterName);
+        limiter = new RefusedTokenLimiter(this.options.RefusedTokensPerSecond, this.options.RefusedTokenBurst, this.options.MaxTrackedAddresses, this.time);
         decisions = meter.CreateCounter<long>("vc.gateway.access.decisions", description: "Access checks of token services by outcome");
     }
 
@@ -76,6 +81,16 @@ public sealed partial class ServiceAccessChecker
         if (ambiguous)
             return await RefuseAsync(context, service, 401, "invalid_request", "The request carries several different access tokens; send exactly one.");
 
+        // Before any parsing or signature work: an address that keeps sending bad tokens is turned away cheaply.
+        var client = context.Connection.RemoteIpAddress;
+        if (!limiter.TryTake(client, out var retryAfter))
+        {
+            var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return await RefuseAsync(context, service, 429, null,
+                $"Too many refused access tokens from your address (more than {options.RefusedTokenBurst} at once, then {options.RefusedTokensPerSecond:0.##} per second); "
+                + $"wait {seconds} s, and send a token made with `vcluster token create --service {service}`.");
+        }
         TokenValidation validation;
         try
         {
@@ -83,6 +98,7 @@ public sealed partial class ServiceAccessChecker
         }
         catch (HttpRequestException e)
         {
+            limiter.GiveBack(client); // not the client's fault
             // Unchecked is refused: a control plane that cannot be asked never means "let it through".
             context.Response.Headers.RetryAfter = "5";
             return await RefuseAsync(context, service, 503, null, $"The access token cannot be checked right now ({e.Message}); try again in a few seconds.");
@@ -94,6 +110,7 @@ public sealed partial class ServiceAccessChecker
             return await RefuseAsync(context, service, 401, "invalid_token",
                 $"The access token was refused: {validation.Error}. Create a new one with `vcluster token create --service {service}`.");
         }
+        limiter.GiveBack(client); // a valid token (even one for another service) costs the client nothing
         if (validation.Principal.Service != service)
         {
             var what = validation.Principal.Service is { } other ? $"a token for the service \"{other}\"" : $"a {validation.Principal.Role} token";
@@ -143,11 +160,10 @@ public sealed partial class ServiceAccessChecker
         var response = context.Response;
         response.StatusCode = status;
         // RFC 6750 §3: the challenge names the realm and, when a token was sent, why it failed.
-        var challenge = $"Bearer realm=\"{service}\"" + (error is null ? "" : $", error=\"{error}\"");
-        response.Headers.WWWAuthenticate = challenge;
+        if (status != 429) response.Headers.WWWAuthenticate = $"Bearer realm=\"{service}\"" + (error is null ? "" : $", error=\"{error}\"");
         response.Headers.CacheControl = "no-store";
         response.ContentType = "text/plain; charset=utf-8";
-        decisions.Add(1, new KeyValuePair<string, object?>("outcome", status switch { 401 => "unauthorized", 403 => "forbidden", _ => "unavailable" }));
+        decisions.Add(1, new KeyValuePair<string, object?>("outcome", status switch { 401 => "unauthorized", 403 => "forbidden", 429 => "limited", _ => "unavailable" }));
         Log.Refused(logger, service, status, message);
         await response.WriteAsync(message + "\n", context.RequestAborted).ConfigureAwait(false);
         return false;

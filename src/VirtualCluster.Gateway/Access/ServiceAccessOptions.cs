@@ -15,6 +15,20 @@ public sealed class ServiceAccessOptions
 
     /// <summary>Query parameter a browser link carries a token in, exchanged for the cookie. Default <c>vc_token</c>.</summary>
     public string QueryParameter { get; set; } = "vc_token";
+
+    /// <summary>
+    /// Refused access tokens a client address may send per second on average, once its burst is spent (IPv6 counted
+    /// per /64). A check takes one before the token's signature is checked and gives it back when the token is valid,
+    /// so a flood of forged or garbage tokens gets 429 with Retry-After without costing the gateway (or the control
+    /// plane a standalone gateway asks) any work, while clients with valid tokens are never limited. Default 2.
+    /// </summary>
+    public double RefusedTokensPerSecond { get; set; } = 2;
+
+    /// <summary>Refused access tokens a client address may send at once before <see cref="RefusedTokensPerSecond"/> applies. Default 20.</summary>
+    public int RefusedTokenBurst { get; set; } = 20;
+
+    /// <summary>Client addresses whose refused tokens are counted at once (bounds the memory a flood from many addresses can take). Default 10,000.</summary>
+    public int MaxTrackedAddresses { get; set; } = 10_000;
 }
 
 internal sealed partial class ServiceAccessOptionsValidator : IValidateOptions<ServiceAccessOptions>
@@ -27,6 +41,12 @@ internal sealed partial class ServiceAccessOptionsValidator : IValidateOptions<S
             errors.Add($"CookieName '{options.CookieName}' must be 1 to 64 characters of A-Z, a-z, 0-9, '_' and '-', e.g. vc_access.");
         if (string.IsNullOrEmpty(options.QueryParameter) || !SafeName().IsMatch(options.QueryParameter))
             errors.Add($"QueryParameter '{options.QueryParameter}' must be 1 to 64 characters of A-Z, a-z, 0-9, '_' and '-', e.g. vc_token.");
+        if (!(options.RefusedTokensPerSecond is > 0 and <= 1_000_000))
+            errors.Add($"RefusedTokensPerSecond {options.RefusedTokensPerSecond} must be above 0 and at most 1000000, e.g. 2.");
+        if (options.RefusedTokenBurst is < 1 or > 1_000_000)
+            errors.Add($"RefusedTokenBurst {options.RefusedTokenBurst} must be 1 to 1000000, e.g. 20.");
+        if (options.MaxTrackedAddresses is < 1 or > 10_000_000)
+            errors.Add($"MaxTrackedAddresses {options.MaxTrackedAddresses} must be 1 to 10000000, e.g. 10000.");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

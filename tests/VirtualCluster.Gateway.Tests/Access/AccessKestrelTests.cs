@@ -83,6 +83,28 @@ public sealed class AccessKestrelTests : IAsyncLifetime
         Assert.Equal("", (await Seen(again)).GetProperty("cookie").GetString());
     }
 
+    [Fact]
+    public async Task Forged_tokens_from_one_client_over_real_http_get_429_after_the_burst_and_valid_ones_pass_elsewhere()
+    {
+        // A refill slower than any test run, so a slow machine cannot earn an extra check between requests.
+        await app!.DisposeAsync();
+        (app, port) = await AccessServer.StartAsync(tokens, o => { o.RefusedTokenBurst = 20; o.RefusedTokensPerSecond = 0.001; });
+        using var client = Client();
+        var valid = tokens.IssueServiceToken("secret", TimeSpan.FromHours(1));
+        var forged = valid[..^4] + "AAAA";
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 30; i++) statuses.Add((await Send(client, "secret", forged + i)).StatusCode);
+        // 20 refused tokens per address at once (all of these come from 127.0.0.1), then 429 without checking.
+        Assert.All(statuses.Take(20), s => Assert.Equal(HttpStatusCode.Unauthorized, s));
+        Assert.All(statuses.Skip(20), s => Assert.Equal(HttpStatusCode.TooManyRequests, s));
+        var limited = await Send(client, "secret", forged);
+        Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
+        Assert.True(limited.Headers.RetryAfter?.Delta > TimeSpan.FromSeconds(100), $"Retry-After {limited.Headers.RetryAfter}");
+        Assert.Contains("Too many refused access tokens", await limited.Content.ReadAsStringAsync());
+        // Public services are not touched by the limit.
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(Url("open"))).StatusCode);
+    }
+
     private async Task<HttpResponseMessage> Send(HttpClient client, string service, string token)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, Url(service));

@@ -16,13 +16,13 @@ namespace VirtualCluster.Gateway.Tests.Access;
 /// </summary>
 internal static class AccessServer
 {
-    public static async Task<(WebApplication App, int Port)> StartAsync(TokenService tokens)
+    public static async Task<(WebApplication App, int Port)> StartAsync(TokenService tokens, Action<ServiceAccessOptions>? access = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Services.AddSingleton(tokens);
-        builder.Services.AddServiceAccess();
+        builder.Services.AddServiceAccess(access);
         var app = builder.Build();
         app.UseServiceAccess(context => context.Request.Host.Host.Split('.')[0] switch
         {
