@@ -157,7 +157,11 @@ public sealed partial class TokenService
         if (validFrom != DateTime.MinValue && new DateTimeOffset(DateTime.SpecifyKind(validFrom, DateTimeKind.Utc)) > timeProvider.GetUtcNow() + AllowedClockSkew)
             return TokenValidation.Failure(string.Create(CultureInfo.InvariantCulture, $"token is not valid before {validFrom:yyyy-MM-dd HH:mm:ss} UTC"));
 
-        var principal = new TokenPrincipal(subject, role, expiresAt) { Audience = audience };
+        var principal = new TokenPrincipal(subject, role, expiresAt)
+        {
+            Audience = audience,
+            TokenId = TryGetString(jwt, JwtRegisteredClaimNames.Jti, out var id) ? id : null,
+        };
         if (role == TokenRoles.Service) return AcceptService(jwt, principal);
         return subject.StartsWith(UserSubjectPrefix, StringComparison.Ordinal) ? AcceptUser(jwt, principal) : TokenValidation.Success(principal);
     }

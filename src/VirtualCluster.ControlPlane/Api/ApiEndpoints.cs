@@ -57,6 +57,7 @@ public static class ApiEndpoints
             .AddEndpointFilterFactory((_, next) => ApiAudit.Filter(next));
         admin.MapIntrospection();
         admin.MapUserEndpoints();
+        admin.MapJoinTokenEndpoints();
         return app;
     }
 
@@ -71,17 +72,25 @@ public static class ApiEndpoints
         return outcome.Error is not null ? ApiResults.Error(outcome.StatusCode, outcome.Error) : ApiResults.Json(TokenEndpoints.WithUrl(outcome.Service!, urls.Value), outcome.StatusCode);
     }
 
-    private static async Task<IResult> JoinAsync(HttpRequest request, ClusterService cluster, TokenService tokens, CancellationToken ct)
+    private static async Task<IResult> JoinAsync(HttpRequest request, ClusterService cluster, TokenService tokens, Joins.JoinTokenDirectory joinTokens, CancellationToken ct)
     {
         var (body, error) = await ApiResults.ReadJsonAsync<JoinRequest>(request, ct);
         if (error is not null) return error;
         var validation = await tokens.ValidateAsync(body!.JoinToken);
         if (validation.Principal is null)
-            return ApiResults.Error(401, $"invalid join token: {validation.Error}; use the join.token file of the control plane's data directory");
+            return ApiAuth.Unauthorized(request.HttpContext, $"invalid join token: {validation.Error}; use the join.token file of the control plane's data directory or `vcluster token create --join`");
         if (validation.Principal.Role != TokenRoles.Join)
             return ApiResults.Error(403, $"a {validation.Principal.Role} token is not a join token");
+        // One use is taken before the join so two machines racing for a single-use token cannot both get in.
+        var joinId = validation.Principal.TokenId;
+        if (await joinTokens.TakeUseAsync(joinId, ct) is { } refused)
+            return ApiAuth.Unauthorized(request.HttpContext, $"{refused}; ask an admin for a new one: `vcluster token create --join --ttl 1h --uses 1`", "join:" + joinId);
         var outcome = await cluster.JoinAsync(body, ct);
-        if (outcome.Value is null) return ApiResults.Error(outcome.StatusCode, outcome.Error!);
+        if (outcome.Value is null)
+        {
+            await joinTokens.ReleaseAsync(joinId!, CancellationToken.None);
+            return ApiResults.Error(outcome.StatusCode, outcome.Error!);
+        }
         return ApiResults.Json(new JoinResponse(outcome.Value.Id, tokens.Issue(outcome.Value.Id, TokenRoles.Machine)));
     }
 

@@ -50,6 +50,7 @@ public static class ControlPlaneServiceCollectionExtensions
         services.TryAddSingleton<ControlPlaneMetrics>();
         services.TryAddSingleton<ClusterService>();
         services.TryAddSingleton<Users.UserDirectory>();
+        services.TryAddSingleton<Joins.JoinTokenDirectory>();
         // Resolve the credentials at start-up so the token files exist before the API answers its first call.
         services.AddHostedService(sp => new StartupAction(() => sp.GetRequiredService<ClusterCredentials>()));
         services.AddHostedService<Reconciler>();
