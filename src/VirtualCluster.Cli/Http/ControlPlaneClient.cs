@@ -172,6 +172,14 @@ internal sealed class ControlPlaneClient : IDisposable
         return await ReadAsync<JoinTokenView>(response, "DELETE /" + path, cancellationToken);
     }
 
+    /// <summary>DELETE /v1/nodes/{name}: removes a node and revokes its machine credential.</summary>
+    public async Task<NodeInfo> RemoveNodeAsync(string name, CancellationToken cancellationToken)
+    {
+        var path = $"v1/nodes/{Uri.EscapeDataString(name)}";
+        using var response = await SendAsync(HttpMethod.Delete, path, null, cancellationToken);
+        return await ReadAsync<NodeInfo>(response, "DELETE /" + path, cancellationToken);
+    }
+
     public void Dispose() => _http.Dispose();
 
     private async Task<T> GetAsync<T>(string path, CancellationToken cancellationToken)

@@ -43,6 +43,10 @@ public sealed class JoinTokenDirectory
     public async Task<IReadOnlyList<JoinTokenRecord>> ListAsync(CancellationToken ct) =>
         [.. Parse(await _store.GetSettingAsync(Key, ct)).Values.OrderByDescending(t => t.CreatedAt).ThenBy(t => t.Id, StringComparer.Ordinal)];
 
+    /// <summary>The listed token with this id, or null.</summary>
+    public async Task<JoinTokenRecord?> FindAsync(string? id, CancellationToken ct) =>
+        id is null ? null : Parse(await _store.GetSettingAsync(Key, ct)).GetValueOrDefault(id);
+
     /// <summary>Lists a newly issued token.</summary>
     public Task<(JoinTokenRecord? Token, int Status, string? Error)> AddAsync(JoinTokenRecord record, CancellationToken ct) =>
         ChangeAsync(tokens =>

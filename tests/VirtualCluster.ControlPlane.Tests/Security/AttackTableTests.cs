@@ -29,7 +29,8 @@ public sealed class AttackTableTests : IAsyncLifetime
         "join token on the user API", "service token on the user API", "viewer deploying", "viewer removing a service",
         "operator creating users", "operator creating a user token", "operator introspecting tokens", "heartbeat for another node",
         "removed user's token", "token of a user removed and added again", "replayed single-use join token", "join token past its TTL",
-        "revoked join token", "join token signed with the key but never issued",
+        "revoked join token", "join token signed with the key but never issued", "removed machine heartbeating",
+        "removed machine joining again with the old join token", "machine token replaced by a newer join",
     };
 
     [Theory]
@@ -64,6 +65,8 @@ public sealed class AttackTableTests : IAsyncLifetime
         "replayed single-use join token" => await PrepareUsedJoinTokenAsync(),
         "join token past its TTL" => await PrepareExpiredJoinTokenAsync(),
         "revoked join token" => await PrepareRevokedJoinTokenAsync(),
+        "removed machine heartbeating" or "removed machine joining again with the old join token" => await PrepareRemovedMachineAsync(),
+        "machine token replaced by a newer join" => await PrepareReplacedMachineTokenAsync(),
         _ => "",
     };
 
@@ -127,6 +130,29 @@ public sealed class AttackTableTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await admin.DeleteAsync($"v1/join-tokens/{id}")).StatusCode);
         return token;
     }
+
+    private async Task<string> PrepareRemovedMachineAsync()
+    {
+        var joined = await (await JoinAsync(host.JoinToken, "node-gone")).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JoinResponse>(VirtualClusterJson.Options);
+        // Positive control: its machine token works until the node is removed.
+        Assert.Equal(HttpStatusCode.OK, (await Beat(joined!.Token, joined.NodeId)).StatusCode);
+        using var admin = host.Client(host.AdminToken);
+        Assert.Equal(HttpStatusCode.OK, (await admin.DeleteAsync("v1/nodes/node-gone")).StatusCode);
+        return joined.Token + " " + joined.NodeId;
+    }
+
+    private async Task<string> PrepareReplacedMachineTokenAsync()
+    {
+        var first = await (await JoinAsync(host.JoinToken, "node-twice")).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JoinResponse>(VirtualClusterJson.Options);
+        Assert.Equal(HttpStatusCode.OK, (await Beat(first!.Token, first.NodeId)).StatusCode);
+        var second = await (await JoinAsync(host.JoinToken, "node-twice")).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JoinResponse>(VirtualClusterJson.Options);
+        Assert.Equal(first.NodeId, second!.NodeId);
+        Assert.Equal(HttpStatusCode.OK, (await Beat(second.Token, second.NodeId)).StatusCode);
+        return first.Token + " " + first.NodeId;
+    }
+
+    private Task<HttpResponseMessage> Beat(string token, string nodeId) =>
+        host.Client(token).PostAsJsonAsync($"v1/nodes/{nodeId}/heartbeat", Heartbeat(), VirtualClusterJson.Options);
 
     private Task<HttpResponseMessage> JoinAsync(string token, string name) =>
         host.Client(null).PostAsJsonAsync("v1/join",
@@ -193,6 +219,14 @@ public sealed class AttackTableTests : IAsyncLifetime
             case "join token past its TTL":
             case "revoked join token":
                 return (401, await JoinAsync(prepared, "node-intruder"));
+            case "removed machine heartbeating":
+            case "machine token replaced by a newer join":
+            {
+                var parts = prepared.Split(' ');
+                return (401, await Beat(parts[0], parts[1]));
+            }
+            case "removed machine joining again with the old join token":
+                return (403, await JoinAsync(host.JoinToken, "node-gone"));
             case "join token signed with the key but never issued":
                 return (401, await JoinAsync(host.Tokens.IssueJoinToken(TimeSpan.FromHours(1)).Token, "node-intruder"));
             default: throw new ArgumentOutOfRangeException(nameof(row), row, "no such row");
