@@ -93,9 +93,15 @@ public sealed partial class TunnelClient(TunnelClientSettings settings, TunnelOp
         }
     }
 
-    private async ValueTask<Stream> ConnectLocalAsync(int port, CancellationToken ct)
+    private ValueTask<Stream> ConnectLocalAsync(int port, CancellationToken ct) => ConnectLocalAsync(settings.IsInstancePort, port, ct);
+
+    /// <summary>
+    /// The agent's rule for a stream the gateway opens: only a port of an instance of this node, and only when something
+    /// listens there; otherwise a refusal that says which (the gateway shows it and may try another instance).
+    /// </summary>
+    internal static async ValueTask<Stream> ConnectLocalAsync(Func<int, bool> isInstancePort, int port, CancellationToken ct)
     {
-        if (!settings.IsInstancePort(port)) throw new TunnelRefusedException($"port {port} is not a port of an instance running on this node");
+        if (!isInstancePort(port)) throw new TunnelRefusedException($"port {port} is not a port of an instance running on this node");
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
@@ -103,6 +109,11 @@ public sealed partial class TunnelClient(TunnelClientSettings settings, TunnelOp
             timeout.CancelAfter(TimeSpan.FromSeconds(3));
             await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), timeout.Token).ConfigureAwait(false);
             return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch (Exception e) when (e is SocketException || e is OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            socket.Dispose();
+            throw new TunnelRefusedException($"nothing answers on 127.0.0.1:{port} ({(e is SocketException s ? s.SocketErrorCode.ToString() : "timed out")}); the instance may be starting or stopping");
         }
         catch
         {
