@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
 using VirtualCluster.Routing;
 using VirtualCluster.Routing.Tunnel;
 
@@ -8,15 +9,17 @@ namespace VirtualCluster.Gateway;
 /// How the proxy reaches a node: over its peer link when one is up (a data channel per connection), else through its
 /// tunnel (the fallback when UDP is blocked), else not at all.
 /// </summary>
-internal sealed class GatewayDialer : IStreamDialer
+internal sealed partial class GatewayDialer : IStreamDialer
 {
     private readonly TunnelHub hub;
     private readonly PeerLinkService links;
     private readonly GatewayMetrics metrics;
+    private readonly ILogger<GatewayDialer> logger;
     private readonly ConcurrentDictionary<string, long> tunnelDials = new(StringComparer.Ordinal);
 
-    public GatewayDialer(TunnelHub hub, PeerLinkService links, GatewayMetrics metrics)
+    public GatewayDialer(TunnelHub hub, PeerLinkService links, GatewayMetrics metrics, ILogger<GatewayDialer> logger)
     {
+        this.logger = logger;
         this.hub = hub;
         this.links = links;
         this.metrics = metrics;
@@ -38,9 +41,11 @@ internal sealed class GatewayDialer : IStreamDialer
                 metrics.Dialed(links.Links.FirstOrDefault(l => l.Node == nodeId)?.Path ?? "direct");
                 return stream;
             }
-            catch (IOException) when (hub.CanReach(nodeId))
+            catch (IOException e) when (hub.CanReach(nodeId))
             {
-                // The link broke while opening: the tunnel still works.
+                // The link broke while opening: the tunnel still works. Said once per fallback, so a link that is
+                // "connected" but carries nothing shows why.
+                LogFellBack(logger, nodeId, e.Message);
             }
         }
         if (!hub.CanReach(nodeId)) throw new TunnelRefusedException($"node {nodeId} has no peer link or tunnel to this gateway now");
@@ -63,4 +68,7 @@ internal sealed class GatewayDialer : IStreamDialer
         if (link is { State: "connected", Path: { } path } && links.IsConnected(nodeId)) return path;
         return hub.CanReach(nodeId) ? "tunnel" : "none";
     }
+
+    [LoggerMessage(6111, LogLevel.Information, "Peer link to {Node} could not open a channel ({Reason}); this connection goes through the tunnel")]
+    private static partial void LogFellBack(ILogger logger, string node, string reason);
 }
