@@ -4,7 +4,7 @@ using VirtualCluster.Simulator.Scenarios;
 namespace VirtualCluster.Simulator.Tests;
 
 /// <summary>
-/// The CI scenario (100 nodes, about 2,500 instances, 3 hours of virtual time with crashes, pauses, partitions and
+/// The CI scenario (100 nodes, about 2,500 instances, 2 hours of virtual time with crashes, pauses, partitions and
 /// failing instances) run on the real control plane: every invariant holds, and the same seed gives the same bytes.
 /// The invariants are shown to catch what they claim by positive controls on small scenarios.
 /// </summary>

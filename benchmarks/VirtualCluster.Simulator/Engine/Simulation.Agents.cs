@@ -9,6 +9,7 @@ internal sealed partial class Simulation
 
     /// <summary>Copies of each service in state Running on any agent (a singleton must never have two).</summary>
     private readonly Dictionary<string, int> _runningCopies = new(StringComparer.Ordinal);
+    private long _heartbeats;
 
     private void Join(SimAgent agent)
     {
@@ -39,7 +40,10 @@ internal sealed partial class Simulation
                 cpu += (long)(i.Spec.Resources.CpuMillicores * i.Usage);
                 memory += (long)(i.Spec.Resources.MemoryBytes * i.Usage);
             }
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             var outcome = Sync(_cluster.HeartbeatAsync(agent.NodeId!, new HeartbeatRequest(new ResourceUsage(cpu, memory, 0), agent.Node.Capacity, Drivers, reports), default));
+            Timed("heartbeats", started);
+            _heartbeats++;
             if (outcome.StatusCode == 404)
             {
                 Join(agent);

@@ -48,6 +48,7 @@ internal sealed partial class Simulation
     /// </summary>
     private void CheckPlacement()
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var snapshot = Snapshot();
         Dictionary<string, NodeCandidate>? allocations = null;
         foreach (var (name, service) in _active)
@@ -67,6 +68,7 @@ internal sealed partial class Simulation
             }
         }
         After(PlacementCheckInterval, CheckPlacement);
+        Timed("placement checks", started);
     }
 
     private bool RoomFor(ServiceSpec spec, Dictionary<string, NodeCandidate> allocations)
@@ -87,6 +89,7 @@ internal sealed partial class Simulation
     /// <summary>Placement quality and the capacity invariant on the control plane's reservations.</summary>
     private void Sample()
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var snapshot = Snapshot();
         var allocations = Allocations(snapshot, _cluster.LiveState);
         int alive = 0, used = 0;
@@ -125,6 +128,7 @@ internal sealed partial class Simulation
             $"alive {alive}, used {used}, desired {desired}, placed {placed}, running {running}, cpu {sample.MeanCpuAllocated:P1}, memory {sample.MeanMemoryAllocated:P1}"));
         CompareStoreWithMemory();
         After(_settings.SampleInterval, Sample);
+        Timed("samples and store comparisons", started);
     }
 
     /// <summary>
@@ -200,6 +204,6 @@ internal sealed partial class Simulation
         };
         var invariants = _violations.Select(v => new InvariantResult(v.Key, descriptions[v.Key], _checks.GetValueOrDefault(v.Key), v.Value)).ToList();
         return new SimulationReport(_settings, wall, _log.Hash!, _log.Lines, _log.ControlPlaneEvents, _log.Kinds, invariants, _samples, _faults,
-            _failovers, _kv.Transactions, _peakInstances);
+            _failovers, _kv.Transactions, _peakInstances, _heartbeats, _wallByPart);
     }
 }

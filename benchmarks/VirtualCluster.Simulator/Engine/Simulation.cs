@@ -110,6 +110,12 @@ internal sealed partial class Simulation
         return BuildReport(wall.Elapsed);
     }
 
+    /// <summary>Wall time spent per part of the run (not part of the log: it varies between runs).</summary>
+    private readonly Dictionary<string, TimeSpan> _wallByPart = new(StringComparer.Ordinal);
+
+    private void Timed(string part, long startTimestamp) =>
+        _wallByPart[part] = _wallByPart.GetValueOrDefault(part) + System.Diagnostics.Stopwatch.GetElapsedTime(startTimestamp);
+
     /// <summary>Schedules <paramref name="action"/> at <paramref name="elapsed"/> from the start; equal times run in scheduling order.</summary>
     private void At(TimeSpan elapsed, Action action) => _queue.Enqueue(action, (elapsed.Ticks, _sequence++));
 
@@ -118,10 +124,15 @@ internal sealed partial class Simulation
     /// <summary>The reconciler's loop as the host runs it: a pass when one is due or asked for, else at the reconcile interval.</summary>
     private void CheckReconcile()
     {
-        if (Now >= _nextReconcile || _cluster.NeedsReconcile())
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var due = Now >= _nextReconcile || _cluster.NeedsReconcile();
+        Timed("reconcile checks", started);
+        if (due)
         {
+            started = System.Diagnostics.Stopwatch.GetTimestamp();
             Sync(_cluster.ReconcileOnceAsync(default));
             _nextReconcile = Now + _options.ReconcileInterval;
+            Timed("reconcile passes", started);
         }
         After(_settings.CheckInterval, CheckReconcile);
     }

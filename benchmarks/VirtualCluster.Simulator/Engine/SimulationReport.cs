@@ -45,7 +45,9 @@ internal sealed record SimulationReport(
     IReadOnlyList<FaultRecord> Faults,
     IReadOnlyList<FailoverTimeline> Failovers,
     long StoreTransactions,
-    long PeakInstances)
+    long PeakInstances,
+    long Heartbeats,
+    IReadOnlyDictionary<string, TimeSpan> WallByPart)
 {
     public bool AllHeld => Invariants.All(i => i.Held);
 
@@ -53,7 +55,8 @@ internal sealed record SimulationReport(
     {
         var s = Settings;
         o.WriteLine($"scenario {s.Name}: seed {s.Seed}, {s.Nodes.Count} nodes, {s.Services.Count} services ({s.Services.Sum(x => x.Spec.Replicas)} replicas), {Simulation.Words(s.Duration)} of virtual time");
-        o.WriteLine($"wall time {Wall.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)} s; {StoreTransactions} store transactions; {ControlPlaneEvents} control-plane events; peak {PeakInstances} instances");
+        o.WriteLine($"wall time {Wall.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)} s; {Heartbeats} heartbeats; {StoreTransactions} store transactions; {ControlPlaneEvents} control-plane events; peak {PeakInstances} instances");
+        o.WriteLine("  wall time by part: " + string.Join(", ", WallByPart.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s")));
         o.WriteLine();
         o.WriteLine("invariants:");
         foreach (var i in Invariants)
