@@ -34,6 +34,8 @@ internal sealed partial class AgentService : BackgroundService
     private volatile IReadOnlyList<Assignment>? _assignments;
     private IReadOnlyDictionary<string, long> _cursors = new Dictionary<string, long>();
     private volatile AgentIdentity? _identity;
+    // Set when the control plane refused our saved identity: the next join must use the join token, not agent.json again.
+    private volatile bool _savedIdentityRefused;
     private volatile DrainStatus? _drain;
     private volatile bool _reachable = true;
     private volatile IReadOnlyDictionary<int, string> _guarded = new Dictionary<int, string>();
@@ -157,6 +159,7 @@ internal sealed partial class AgentService : BackgroundService
         {
             // The control plane forgot us (new cluster, reset data): join again with the join token.
             LogRejoining(_logger, e.Message);
+            _savedIdentityRefused = true;
             _identity = null;
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or ControlPlaneRejectedException)
@@ -236,7 +239,7 @@ internal sealed partial class AgentService : BackgroundService
     private async Task<AgentIdentity?> JoinAsync(CancellationToken ct)
     {
         var saved = AgentIdentity.Load(_options.DataDirectory);
-        if (saved is not null && saved.ServerUrl == _options.ServerUrl) return saved;
+        if (saved is not null && saved.ServerUrl == _options.ServerUrl && !_savedIdentityRefused) return saved;
         if (string.IsNullOrWhiteSpace(_options.JoinToken))
         {
             LogNoJoinToken(_logger);
@@ -251,6 +254,7 @@ internal sealed partial class AgentService : BackgroundService
             var joined = await _client.JoinAsync(request, ct);
             var identity = new AgentIdentity(_options.ServerUrl, joined.NodeId, joined.Token);
             identity.Save(_options.DataDirectory);
+            _savedIdentityRefused = false;
             LogJoined(_logger, _options.Name, joined.NodeId);
             return identity;
         }
