@@ -58,20 +58,10 @@ public abstract class ThousandReplicaDeployTests : IAsyncLifetime
         }
         // A reader of its own (unfenced, reads only) looks at the store after every transaction of the deploy and the delete.
         var reader = new KvClusterStore(kv.Inner);
-        kv.AfterCommit = async () =>
-        {
-            var service = await reader.GetServiceAsync("big");
-            var instances = await reader.ListInstancesAsync("big");
-            if (instances.Count != (service is null ? 0 : Replicas))
-                kv.Violations.Add($"after transaction {kv.Transactions}: service {(service is null ? "absent" : "present")} with {instances.Count} instance(s) visible");
-        };
-        var spec = $$"""
-            { "name": "big", "command": "dotnet", "args": ["app.dll"], "replicas": {{Replicas}},
-              "resources": { "cpu": "100m", "memory": "64Mi" }, "ports": [ { "name": "http" } ] }
-            """;
+        kv.AfterCommit = WholeOrNothing(kv, reader);
 
         var before = kv.Transactions;
-        var deployed = await cluster.DeployAsync(spec, default);
+        var deployed = await cluster.DeployAsync(Spec, default);
 
         Assert.True(deployed.StatusCode == 201, deployed.Error?.Error);
         var deployTransactions = kv.Transactions - before;
@@ -101,6 +91,32 @@ public abstract class ThousandReplicaDeployTests : IAsyncLifetime
         Assert.True(kv.LargestTransaction <= TransactionLimit, $"a transaction held {kv.LargestTransaction} conditions and operations; the limit is {TransactionLimit}");
         Assert.True(deployTransactions >= 2 && kv.Transactions > before + deployTransactions, $"{deployTransactions} transaction(s) for the deploy, {kv.Transactions - before} with the delete");
     }
+
+    [Fact]
+    public async Task Positive_control_the_check_sees_a_service_record_stored_without_its_instances()
+    {
+        var kv = _kv!;
+        kv.AfterCommit = WholeOrNothing(kv, new KvClusterStore(kv.Inner));
+        var record = new ServiceRecord(ServiceSpecParser.Parse(Spec).Spec!, DateTimeOffset.UnixEpoch, 1);
+
+        await kv.TransactAsync([], [KvOperation.Put("cluster/services/big", System.Text.Json.JsonSerializer.Serialize(record, VirtualClusterJson.Options))]);
+
+        Assert.Equal(["after transaction 1: service present with 0 instance(s) visible"], kv.Violations);
+    }
+
+    private static readonly string Spec = $$"""
+        { "name": "big", "command": "dotnet", "args": ["app.dll"], "replicas": {{Replicas}},
+          "resources": { "cpu": "100m", "memory": "64Mi" }, "ports": [ { "name": "http" } ] }
+        """;
+
+    /// <summary>A check for after each transaction: service "big" is visible with all its replicas or not at all.</summary>
+    private static Func<Task> WholeOrNothing(CheckingKeyValueStore kv, KvClusterStore reader) => async () =>
+    {
+        var service = await reader.GetServiceAsync("big");
+        var instances = await reader.ListInstancesAsync("big");
+        if (instances.Count != (service is null ? 0 : Replicas))
+            kv.Violations.Add($"after transaction {kv.Transactions}: service {(service is null ? "absent" : "present")} with {instances.Count} instance(s) visible");
+    };
 
     /// <summary>Passes everything to the provider's store, counting each transaction's size and running a check after each one that applied.</summary>
     private sealed class CheckingKeyValueStore(IKeyValueStore inner) : IKeyValueStore
