@@ -74,7 +74,8 @@ public sealed record HeartbeatResponse(
     TimeSpan HeartbeatInterval,
     TimeSpan FencingLease = default,
     NodeState NodeState = NodeState.Alive,
-    DrainStatus? Drain = null);
+    DrainStatus? Drain = null,
+    string? RenewedToken = null);
 
 /// <summary>Where one instance of a draining node stands.</summary>
 /// <param name="InstanceId">Instance on the draining node.</param>

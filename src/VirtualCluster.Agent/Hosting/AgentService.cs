@@ -141,6 +141,14 @@ internal sealed partial class AgentService : BackgroundService
             var request = new HeartbeatRequest(_options.MachineShare is { } share ? share.Apply(usage) : usage, Capacity(), [.. _drivers],
                 await _supervisor.ReportAsync(_cursors, ct), events.Count > 0 ? events : null);
             var response = await _client.HeartbeatAsync(identity, request, ct);
+            if (response.RenewedToken is { Length: > 0 } renewed && renewed != identity.Token)
+            {
+                // Saved before use: tunnels and peer links read the token from agent.json when they (re)connect.
+                var next = identity with { Token = renewed };
+                next.Save(_options.DataDirectory);
+                _identity = next;
+                LogTokenRenewed(_logger);
+            }
             _supervisor.RemoveEvents(events);
             _lease.Renew(sentAt, response.FencingLease);
             RenewWatchdog(uptimeAtSend, response.FencingLease);

@@ -74,7 +74,7 @@ public static class ApiEndpoints
     }
 
     private static async Task<IResult> JoinAsync(HttpRequest request, ClusterService cluster, TokenService tokens, Joins.JoinTokenDirectory joinTokens,
-        Joins.MachineCredentialDirectory machines, CancellationToken ct)
+        Joins.MachineCredentialDirectory machines, IOptions<ControlPlaneOptions> options, CancellationToken ct)
     {
         var (body, error) = await ApiResults.ReadJsonAsync<JoinRequest>(request, ct);
         if (error is not null) return error;
@@ -97,18 +97,32 @@ public static class ApiEndpoints
             await joinTokens.ReleaseAsync(joinId!, CancellationToken.None);
             return outcome.Value is null ? ApiResults.Error(outcome.StatusCode, outcome.Error!) : ApiResults.Error(503, "the machine credentials changed under too many concurrent writes; join again");
         }
-        return ApiResults.Json(new JoinResponse(outcome.Value.Id, tokens.IssueMachineToken(outcome.Value.Id, generation)));
+        return ApiResults.Json(new JoinResponse(outcome.Value.Id, tokens.IssueMachineToken(outcome.Value.Id, generation, MachineLifetime(options.Value))));
     }
 
-    private static async Task<IResult> HeartbeatAsync(string id, HttpContext context, ClusterService cluster, CancellationToken ct)
+    private static async Task<IResult> HeartbeatAsync(string id, HttpContext context, ClusterService cluster, TokenService tokens,
+        Joins.MachineCredentialDirectory machines, IOptions<ControlPlaneOptions> options, TimeProvider time, CancellationToken ct)
     {
-        if (ApiAuth.Principal(context).Subject != id)
+        var principal = ApiAuth.Principal(context);
+        if (principal.Subject != id)
             return ApiAuth.Forbid(context, $"this machine token belongs to another node, not {id}");
         var (body, error) = await ApiResults.ReadJsonAsync<HeartbeatRequest>(context.Request, ct);
         if (error is not null) return error;
         var outcome = await cluster.HeartbeatAsync(id, body!, ct);
-        return outcome.Value is null ? ApiResults.Error(outcome.StatusCode, outcome.Error!) : ApiResults.Json(outcome.Value);
+        if (outcome.Value is null) return ApiResults.Error(outcome.StatusCode, outcome.Error!);
+        // A fresh credential once half of this one has passed (or for a token that never expires, when they should):
+        // a working agent never sees its token expire; a copied one dies after a lifetime.
+        if (MachineLifetime(options.Value) is { } lifetime && (principal.ExpiresAt is not { } expires || expires - time.GetUtcNow() < lifetime / 2))
+        {
+            // A token of an older release has no generation: the node gets one now (its old token dies with this answer).
+            var generation = principal.MachineGeneration ?? await machines.RenewAsync(id, (await cluster.FindNodeAsync(id, ct))?.Name ?? id, ct);
+            if (generation is not null) return ApiResults.Json(outcome.Value with { RenewedToken = tokens.IssueMachineToken(id, generation, lifetime) });
+        }
+        return ApiResults.Json(outcome.Value);
     }
+
+    private static TimeSpan? MachineLifetime(ControlPlaneOptions options) =>
+        options.MachineTokenLifetime == TimeSpan.Zero ? null : options.MachineTokenLifetime;
 
     private static async Task<IResult> LogsAsync(string name, string? tail, ClusterService cluster, CancellationToken ct)
     {
