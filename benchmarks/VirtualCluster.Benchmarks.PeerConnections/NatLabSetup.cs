@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using VirtualCluster.P2P.IntegrationTests.Infrastructure;
 
 /// <summary>What <c>--nat</c> runs (see Program.cs for the command line).</summary>
@@ -51,14 +52,29 @@ internal static class NatLabSetup
             ("full1", NatType.FullCone), ("full2", NatType.FullCone),
             ("sym1", NatType.Symmetric), ("sym2", NatType.Symmetric),
         ]);
-        // Ctrl-C and SIGTERM: kill every process in the lab's namespaces and delete them before the process ends
-        var disposed = 0;
+        // Ctrl-C, SIGTERM (timeout, kill), SIGHUP: kill every process in the lab's namespaces and delete them, then end
+        // a second signal (timeout signals the process and then its group) waits for the first cleanup to finish
+        var gate = new object();
+        var disposed = false;
         void Cleanup()
         {
-            if (Interlocked.Exchange(ref disposed, 1) == 0) lab.Dispose();
+            lock (gate)
+            {
+                if (!disposed) lab.Dispose();
+                disposed = true;
+            }
         }
-        Console.CancelKeyPress += (_, _) => Cleanup();
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => Cleanup();
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true; // the default would end the process before the lab is gone
+            Console.Error.WriteLine($"{context.Signal}: removing the NAT lab");
+            Cleanup();
+            Environment.Exit(130);
+        }
+        using var signals = new CompositeDisposable(
+            PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal),
+            PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal),
+            PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal));
         try
         {
             var report = new NatLabReport(LoadAverage());
@@ -105,7 +121,8 @@ internal static class NatLabSetup
             {
                 // one broken connection (a peer that crashed or hung) is a failed run, not the end of the benchmark
                 row.Setups.Add(new PeerConnectionSetup(homeA, homeB, false, false, "", -1, -1, -1, e.Message.Split('\n')[0]));
-                Console.Error.WriteLine($"{stack} {homeA}+{homeB} run {i + 1}: failed: {e.Message}");
+                Console.Error.WriteLine($"{stack} {homeA}+{homeB} run {i + 1}: failed: {e.Message.Split('\n')[0]}");
+                if (a is not null && b is not null) Console.Error.WriteLine($"--- {homeA}\n{a.Log}\n--- {homeB}\n{b.Log}");
             }
             finally
             {
@@ -127,4 +144,13 @@ internal static class NatLabSetup
     // the 1-minute load average, to print beside the figures (the machine is shared)
     public static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
+}
+
+/// <summary>Disposes several registrations together.</summary>
+internal sealed class CompositeDisposable(params IDisposable[] items) : IDisposable
+{
+    public void Dispose()
+    {
+        foreach (var item in items) item.Dispose();
+    }
 }

@@ -19,8 +19,21 @@ internal sealed record Transfer(long Bytes, double Seconds, double Mbps, double 
         a.Send(string.Create(CultureInfo.InvariantCulture, $"{{\"cmd\":\"throughput\",\"mb\":{mb}}}"));
         var start = await a.WaitForEventAsync(e => Event(e) is "tput-start" or "tput-failed", TimeSpan.FromSeconds(30));
         if (Event(start) == "tput-failed") return new Transfer(0, 0, 0, 0, (string?)start["reason"] ?? "failed");
-        // at least 1 Mbit/s, or it is broken
-        var done = await b.WaitForEventAsync(e => Event(e) == "tput-done", TimeSpan.FromSeconds(30 + mb * 8.4));
+        // at least 10 Mbit/s, or it is broken
+        JsonObject done;
+        try
+        {
+            done = await b.WaitForEventAsync(e => Event(e) == "tput-done", TimeSpan.FromSeconds(30 + mb * 0.84));
+        }
+        catch (TimeoutException)
+        {
+            // where it stopped: each peer's CPU event (node's also says how much was sent, buffered and received)
+            a.Send("{\"cmd\":\"cpu\",\"id\":99}");
+            b.Send("{\"cmd\":\"cpu\",\"id\":99}");
+            await Task.Delay(1000);
+            var status = string.Join(" / ", new[] { a, b }.Select(p => p.Events.LastOrDefault(e => Event(e) == "cpu")?.ToJsonString() ?? "no answer"));
+            return new Transfer(0, 0, 0, 0, $"stalled or too slow (under 10 Mbit/s): {status}");
+        }
         var cpu1 = await CpuAsync(a, b, 2);
         var bytes = (long)done["bytes"]!;
         var seconds = ((long)done["ts"]! - (long)start["ts"]!) / ticksPerSecond;

@@ -77,6 +77,8 @@ async function warmUp() {
   b.close();
 }
 
+// how far a transfer got, reported with the CPU time (a stalled transfer shows where it stopped)
+const progress = { sent: () => 0, buffered: () => 0, received: () => 0 };
 let pc = null;
 let queue = null;
 let started = 0n;
@@ -126,11 +128,11 @@ function sendThroughput(mb) {
   const chunk = Buffer.alloc(64 * 1024);
   for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 131 + 7) & 255;
   let sent = 0;
+  progress.sent = () => sent;
+  progress.buffered = () => dc.bufferedAmount();
   const pump = () => {
-    while (sent < total && dc.bufferedAmount() < 4 << 20) {
-      if (!dc.sendMessageBinary(chunk)) { emit({ event: 'tput-failed', reason: 'sendMessageBinary refused a message' }); return; }
-      sent += chunk.length;
-    }
+    // sendMessageBinary returns false when the message was queued rather than sent at once: not an error
+    while (sent < total && dc.bufferedAmount() < 4 << 20) { dc.sendMessageBinary(chunk); sent += chunk.length; }
   };
   dc.onOpen(() => {
     dc.setBufferedAmountLowThreshold(1 << 20);
@@ -145,6 +147,7 @@ function receiveThroughput(dc, total) {
   let got = 0;
   let reported = false;
   const report = reason => { if (!reported) { reported = true; emit({ event: 'tput-done', ts: now(), bytes: got, reason }); } };
+  progress.received = () => got;
   dc.onMessage(m => { got += m.length ?? m.byteLength; if (got >= total) report(null); });
   dc.onClosed(() => report('closed'));
 }
@@ -171,7 +174,7 @@ function onLine(line) {
       queue.candidate(m.candidate, m.mid ?? '0');
     } else if (m.cmd === 'start') start();
     else if (m.cmd === 'throughput') sendThroughput(Number(m.mb ?? 100));
-    else if (m.cmd === 'cpu') emit({ event: 'cpu', id: m.id ?? 0, seconds: cpuSeconds() });
+    else if (m.cmd === 'cpu') emit({ event: 'cpu', id: m.id ?? 0, seconds: cpuSeconds(), sent: progress.sent(), buffered: progress.buffered(), received: progress.received() });
     else if (m.cmd === 'quit') quit();
   } catch (e) {
     emit({ event: 'failed', reason: String(e) });
