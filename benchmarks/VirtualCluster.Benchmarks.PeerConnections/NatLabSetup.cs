@@ -122,7 +122,8 @@ internal static class NatLabSetup
                 // one broken connection (a peer that crashed or hung) is a failed run, not the end of the benchmark
                 row.Setups.Add(new PeerConnectionSetup(homeA, homeB, false, false, "", -1, -1, -1, e.Message.Split('\n')[0]));
                 Console.Error.WriteLine($"{stack} {homeA}+{homeB} run {i + 1}: failed: {e.Message.Split('\n')[0]}");
-                if (a is not null && b is not null) Console.Error.WriteLine($"--- {homeA}\n{a.Log}\n--- {homeB}\n{b.Log}");
+                // the exception's message ends with the waiting peer's log; the other's is known only once both are here
+                Console.Error.WriteLine(a is not null && b is not null ? $"--- {homeA}\n{a.Log}\n--- {homeB}\n{b.Log}" : e.Message);
             }
             finally
             {
