@@ -21,6 +21,11 @@ internal static class ControlPlaneCommand
             Description = "Seconds an agent may go without an answer before it stops its singletons (0 turns self-fencing off).",
             DefaultValueFactory = _ => 3,
         };
+        var machineTokenLifetime = new Option<double>("--machine-token-lifetime")
+        {
+            Description = "Seconds an agent's machine token is valid (renewed in heartbeats at half-life; 0: never expires). Default a day.",
+            DefaultValueFactory = _ => 86400,
+        };
         var exitWithStdin = HostOptions.ExitWithStdin();
         var membership = new MembershipOptions();
         var advertise = new Option<string?>("--advertise-url") { Description = "URL other control planes and agents reach this one at (etcd/consul; default: --listen)." };
@@ -29,7 +34,7 @@ internal static class ControlPlaneCommand
             Description = "The gateway's public URL for a service, with {service} for its name, e.g. http://{service}.localhost:8080/; shown as each service's stable URL.",
         };
         var ice = IceOptions.Create();
-        var command = new Command("control-plane", "Run the control plane (API, SQLite store, reconciler), or one of several on etcd or Consul.") { dataDir, listen, advertise, heartbeat, lease, gatewayUrl, exitWithStdin };
+        var command = new Command("control-plane", "Run the control plane (API, SQLite store, reconciler), or one of several on etcd or Consul.") { dataDir, listen, advertise, heartbeat, lease, machineTokenLifetime, gatewayUrl, exitWithStdin };
         foreach (var option in ice.All) command.Options.Add(option);
         foreach (var option in membership.All) command.Options.Add(option);
         command.SetAction(async (parse, ct) =>
@@ -52,15 +57,21 @@ internal static class ControlPlaneCommand
                 System.Console.Error.WriteLine($"error: --fencing-lease {fencing} must be 0 (off) or between two heartbeat intervals ({2 * interval} s) and 600 seconds");
                 return 2;
             }
+            var tokenLifetime = parse.GetValue(machineTokenLifetime);
+            if (tokenLifetime != 0 && (tokenLifetime < 2 || tokenLifetime > 365 * 86400))
+            {
+                System.Console.Error.WriteLine($"error: --machine-token-lifetime {tokenLifetime} must be 0 (never expires) or between 2 and {365 * 86400} seconds (a year)");
+                return 2;
+            }
             var highAvailability = (IServiceCollection services) => membership.AddControlPlane(services, parse, parse.GetValue(advertise) ?? url);
             var p2p = ice.Read(parse);
             return await RunAsync(Path.GetFullPath(parse.GetValue(dataDir)!), url, TimeSpan.FromSeconds(interval), TimeSpan.FromSeconds(fencing),
-                parse.GetValue(gatewayUrl), parse.GetValue(exitWithStdin), highAvailability, p2p, ct);
+                TimeSpan.FromSeconds(tokenLifetime), parse.GetValue(gatewayUrl), parse.GetValue(exitWithStdin), highAvailability, p2p, ct);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(string dataDirectory, string url, TimeSpan heartbeat, TimeSpan lease, string? gatewayUrl, bool exitWithStdin,
+    private static async Task<int> RunAsync(string dataDirectory, string url, TimeSpan heartbeat, TimeSpan lease, TimeSpan machineTokenLifetime, string? gatewayUrl, bool exitWithStdin,
         Func<IServiceCollection, string?> highAvailability, Action<P2POptions> p2p, CancellationToken ct)
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -74,6 +85,7 @@ internal static class ControlPlaneCommand
             o.HeartbeatInterval = heartbeat;
             o.FailureDetector.FirstHeartbeatEstimate = heartbeat;
             o.FencingLease = lease;
+            o.MachineTokenLifetime = machineTokenLifetime;
         });
         // Checked at start (ServiceUrlOptionsValidator): a template without {service} or not http(s) is refused with the fix.
         builder.Services.Configure<ServiceUrlOptions>(o => o.GatewayUrl = gatewayUrl);

@@ -35,6 +35,7 @@ internal static class ContainerSpec
     {
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (key, value) in request.Spec.Env) env[key] = value;
+        foreach (var (key, value) in request.Spec.Secrets) env[key] = value;
         foreach (var (key, value) in request.Environment) env[key] = value;
         var first = true;
         foreach (var port in request.Spec.Ports)

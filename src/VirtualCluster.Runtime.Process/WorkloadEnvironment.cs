@@ -25,6 +25,7 @@ internal static class WorkloadEnvironment
     {
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (key, value) in request.Spec.Env) env[key] = value;
+        foreach (var (key, value) in request.Spec.Secrets) env[key] = value;
         foreach (var (key, value) in request.Environment) env[key] = value;
 
         var first = request.Spec.Ports.FirstOrDefault(port => request.Ports.ContainsKey(port.Name));

@@ -6,6 +6,12 @@ namespace VirtualCluster.Security;
 /// <param name="ExpiresAt">When the token stops being valid, or null when it never expires.</param>
 public sealed record TokenPrincipal(string Subject, string Role, DateTimeOffset? ExpiresAt)
 {
+    /// <summary>The node's credential generation a machine token was issued with (the <c>mgen</c> claim); null for other tokens and machine tokens of older releases.</summary>
+    public string? MachineGeneration { get; init; }
+
+    /// <summary>The token's own id (the <c>jti</c> claim), or null when it has none.</summary>
+    public string? TokenId { get; init; }
+
     /// <summary>The <c>aud</c> claim (the cluster id), or null when the token has none.</summary>
     public string? Audience { get; init; }
 

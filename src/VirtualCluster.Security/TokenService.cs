@@ -66,6 +66,9 @@ public sealed partial class TokenService
         };
     }
 
+    /// <summary>Checked after a token's signature and claims hold (a removed machine's tokens); null for none.</summary>
+    public ITokenRevocationCheck? Revocation { get; init; }
+
     /// <summary>The <c>iss</c> claim this service writes and requires.</summary>
     public string Issuer { get; }
 
@@ -121,17 +124,28 @@ public sealed partial class TokenService
         if (string.IsNullOrWhiteSpace(token)) return TokenValidation.Failure("token is missing");
         if (token.Length > MaxTokenLength) return TokenValidation.Failure("token is malformed");
 
+        TokenValidation accepted;
         try
         {
             var result = await handler.ValidateTokenAsync(token, parameters).ConfigureAwait(false);
             if (!result.IsValid) return TokenValidation.Failure(Describe(result.Exception, token));
-            return result.SecurityToken is JsonWebToken jwt ? Accept(jwt) : TokenValidation.Failure("token is malformed");
+            accepted = result.SecurityToken is JsonWebToken jwt ? Accept(jwt) : TokenValidation.Failure("token is malformed");
         }
         catch (Exception)
         {
             // The handler reports problems in its result; this only guards the "never throws" promise
             // against parser corner cases, which all mean the input was not one of our tokens.
             return TokenValidation.Failure("token is malformed");
+        }
+        if (accepted.Principal is not { } principal || Revocation is null) return accepted;
+        try
+        {
+            return await Revocation.CheckAsync(principal).ConfigureAwait(false) is { } revoked ? TokenValidation.Failure(revoked) : accepted;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Fail closed: a token whose revocation cannot be checked is not accepted, and the caller is told why.
+            return TokenValidation.Failure("cannot check whether this token was revoked (the cluster store did not answer); try again");
         }
     }
 
@@ -157,9 +171,13 @@ public sealed partial class TokenService
         if (validFrom != DateTime.MinValue && new DateTimeOffset(DateTime.SpecifyKind(validFrom, DateTimeKind.Utc)) > timeProvider.GetUtcNow() + AllowedClockSkew)
             return TokenValidation.Failure(string.Create(CultureInfo.InvariantCulture, $"token is not valid before {validFrom:yyyy-MM-dd HH:mm:ss} UTC"));
 
-        var principal = new TokenPrincipal(subject, role, expiresAt) { Audience = audience };
+        var principal = new TokenPrincipal(subject, role, expiresAt)
+        {
+            Audience = audience,
+            TokenId = TryGetString(jwt, JwtRegisteredClaimNames.Jti, out var id) ? id : null,
+        };
         if (role == TokenRoles.Service) return AcceptService(jwt, principal);
-        return subject.StartsWith(UserSubjectPrefix, StringComparison.Ordinal) ? AcceptUser(jwt, principal) : TokenValidation.Success(principal);
+        return subject.StartsWith(UserSubjectPrefix, StringComparison.Ordinal) ? AcceptUser(jwt, principal) : TokenValidation.Success(WithMachineGeneration(jwt, principal));
     }
 
     private string Describe(Exception? error, string token) => error switch

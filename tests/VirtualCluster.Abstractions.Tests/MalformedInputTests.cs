@@ -49,7 +49,7 @@ public class MalformedInputTests
     {
         var result = ParseWith(d => d["replica"] = 2);
         AssertError(result, "replica", "is not a known field");
-        Assert.Contains("name, driver, command, image, args, workingDirectory, replicas, resources, ports, env, volumes, healthCheck, restartPolicy, placement",
+        Assert.Contains("name, driver, command, image, args, workingDirectory, replicas, resources, ports, env, secrets, volumes, healthCheck, restartPolicy, placement",
             result.Errors[0].Message, StringComparison.Ordinal);
     }
 

@@ -77,7 +77,7 @@ public sealed class UserCommandTests : IDisposable
     }
 
     [Theory]
-    [InlineData(new[] { "token", "create", "--user", "vic", "--service", "hello" }, "not both")]
+    [InlineData(new[] { "token", "create", "--user", "vic", "--service", "hello" }, "one of")]
     [InlineData(new[] { "token", "create", "--service", "hello", "--role", "viewer" }, "--role goes with --user")]
     [InlineData(new[] { "token", "create", "--service", "hello", "--ttl", "60d" }, "at most 30 days")]
     [InlineData(new[] { "token", "create", "--user", "vic", "--ttl", "91d" }, "at most 90 days")]

@@ -25,7 +25,8 @@ public sealed class TokenServiceTests
 
         Assert.True(result.IsValid, result.Error);
         Assert.Null(result.Error);
-        Assert.Equal(new TokenPrincipal("node-1", role, null), result.Principal);
+        Assert.Equal(new TokenPrincipal("node-1", role, null), result.Principal! with { TokenId = null });
+        Assert.NotNull(result.Principal.TokenId); // every token has its own id (jti)
     }
 
     [Fact]

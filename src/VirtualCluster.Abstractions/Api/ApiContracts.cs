@@ -74,7 +74,8 @@ public sealed record HeartbeatResponse(
     TimeSpan HeartbeatInterval,
     TimeSpan FencingLease = default,
     NodeState NodeState = NodeState.Alive,
-    DrainStatus? Drain = null);
+    DrainStatus? Drain = null,
+    string? RenewedToken = null);
 
 /// <summary>Where one instance of a draining node stands.</summary>
 /// <param name="InstanceId">Instance on the draining node.</param>
@@ -153,3 +154,19 @@ public sealed record UserTokenRequest(string? Role, TimeSpan Ttl);
 
 /// <summary>A token issued for a named user.</summary>
 public sealed record UserTokenResponse(string Token, string User, string Role, DateTimeOffset ExpiresAt);
+
+/// <summary>Body of <c>POST /v1/join-tokens</c>: a join token for new machines.</summary>
+/// <param name="Ttl">How long it works: positive, at most 30 days; null for the default of 1 hour.</param>
+/// <param name="Uses">How many machines may join with it (1 = single use); null for no limit.</param>
+/// <param name="Description">A note shown by <c>vcluster token list</c>, e.g. who it is for (at most 200 characters).</param>
+public sealed record JoinTokenRequest(TimeSpan? Ttl = null, int? Uses = null, string? Description = null);
+
+/// <summary>A new join token; the token itself is shown once and never again.</summary>
+public sealed record JoinTokenResponse(string Token, string Id, DateTimeOffset ExpiresAt, int? Uses, string? Description);
+
+/// <summary>A join token the cluster lists (<c>GET /v1/join-tokens</c>), without the token itself.</summary>
+/// <param name="UsesAllowed">Joins it may admit; null for no limit.</param>
+/// <param name="Used">Joins it admitted so far.</param>
+/// <param name="Bootstrap">The token the control plane made on first start (its data directory's join.token file).</param>
+public sealed record JoinTokenView(string Id, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, int? UsesAllowed, int Used, bool Revoked,
+    string? Description, bool Bootstrap);

@@ -155,6 +155,11 @@ public sealed record ServiceSpec
     public IReadOnlyList<PortSpec> Ports { get; init; } = [];
     /// <summary>Environment variables.</summary>
     public IReadOnlyDictionary<string, string> Env { get; init; } = new Dictionary<string, string>();
+    /// <summary>
+    /// Secret environment variables. In a spec file and on the agent running an instance these are the values; inside
+    /// the control plane (its store, its events) they are sealed (encrypted), and API answers show only the names.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Secrets { get; init; } = new Dictionary<string, string>();
     /// <summary>Volumes.</summary>
     public IReadOnlyList<VolumeSpec> Volumes { get; init; } = [];
     /// <summary>Health probe, or null for "running means healthy" (with a TCP readiness check on the first port, if any).</summary>

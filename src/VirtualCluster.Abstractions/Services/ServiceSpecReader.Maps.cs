@@ -33,6 +33,32 @@ internal sealed partial class ServiceSpecReader
         return env;
     }
 
+    // Secret values reach only the agent running the instance, as environment variables; the control plane stores
+    // them encrypted and never shows them. Same names rules as env, and a name is either one or the other.
+    private Dictionary<string, string> ReadSecrets(Dictionary<string, JsonElement> fields, Dictionary<string, string> env)
+    {
+        var secrets = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (!fields.TryGetValue("secrets", out var value)) return secrets;
+        var entries = reader.Entries(value, "secrets", "{\"DB_PASSWORD\": \"...\"}");
+        if (entries is null) return secrets;
+        if (entries.Count + env.Count > MaxEnv)
+        {
+            reader.Error("secrets", $"env and secrets have {entries.Count + env.Count} variables together; at most {MaxEnv} are allowed");
+            return secrets;
+        }
+        foreach (var (name, item) in entries)
+        {
+            var path = SpecPath.Field("secrets", name);
+            var problem = EnvNameProblem(name) ?? (env.Keys.Any(k => string.Equals(k, name, StringComparison.OrdinalIgnoreCase))
+                ? $"{SpecText.Quote(name)} is also in env; a variable is either in env or in secrets, not both" : null);
+            if (problem is not null) reader.Error(path, problem);
+            // The value is never echoed in an error: the example says what shape is wanted.
+            var text = reader.Text(item, path, MaxEnvValue, "\"the value\"", allowEmpty: false);
+            if (problem is null && text is not null) secrets[name] = text;
+        }
+        return secrets;
+    }
+
     private static string? EnvNameProblem(string name)
     {
         if (!SpecRules.IsVariableName(name))

@@ -19,7 +19,7 @@ internal sealed partial class ServiceSpecReader(SpecReader reader)
     private static readonly string[] TopFields =
     [
         "name", "driver", "command", "image", "args", "workingDirectory", "replicas", "resources",
-        "ports", "env", "volumes", "healthCheck", "restartPolicy", "placement", "failover", "access",
+        "ports", "env", "secrets", "volumes", "healthCheck", "restartPolicy", "placement", "failover", "access",
     ];
 
     private static readonly string[] Drivers = [ProcessDriver, DockerDriver];
@@ -43,6 +43,7 @@ internal sealed partial class ServiceSpecReader(SpecReader reader)
         var resources = ReadResources(fields);
         var ports = ReadPorts(fields);
         var env = ReadEnv(fields);
+        var secrets = ReadSecrets(fields, env);
         var volumes = ReadVolumes(fields);
         var healthCheck = ReadHealthCheck(fields, ports);
         var restartPolicy = ReadRestartPolicy(fields);
@@ -63,6 +64,7 @@ internal sealed partial class ServiceSpecReader(SpecReader reader)
             Resources = resources,
             Ports = ports,
             Env = env,
+            Secrets = secrets,
             Volumes = volumes,
             HealthCheck = healthCheck,
             RestartPolicy = restartPolicy,

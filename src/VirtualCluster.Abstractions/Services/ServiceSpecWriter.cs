@@ -30,6 +30,7 @@ internal static class ServiceSpecWriter
             WriteResources(writer, spec.Resources);
             if (spec.Ports.Count > 0) WritePorts(writer, spec.Ports);
             if (spec.Env.Count > 0) WriteMap(writer, "env", spec.Env);
+            if (spec.Secrets.Count > 0) WriteMap(writer, "secrets", spec.Secrets);
             if (spec.Volumes.Count > 0) WriteVolumes(writer, spec.Volumes);
             if (spec.HealthCheck is not null) WriteHealthCheck(writer, spec.HealthCheck);
             writer.WriteString("restartPolicy", spec.RestartPolicy switch

@@ -51,4 +51,7 @@ internal sealed partial class AgentService
 
     [LoggerMessage(2116, LogLevel.Error, "Heartbeat failed unexpectedly; trying again at the next interval")]
     private static partial void LogHeartbeatFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(2117, LogLevel.Debug, "The control plane renewed this node's machine token")]
+    private static partial void LogTokenRenewed(ILogger logger);
 }

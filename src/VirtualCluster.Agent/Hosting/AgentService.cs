@@ -34,6 +34,8 @@ internal sealed partial class AgentService : BackgroundService
     private volatile IReadOnlyList<Assignment>? _assignments;
     private IReadOnlyDictionary<string, long> _cursors = new Dictionary<string, long>();
     private volatile AgentIdentity? _identity;
+    // Set when the control plane refused our saved identity: the next join must use the join token, not agent.json again.
+    private volatile bool _savedIdentityRefused;
     private volatile DrainStatus? _drain;
     private volatile bool _reachable = true;
     private volatile IReadOnlyDictionary<int, string> _guarded = new Dictionary<int, string>();
@@ -139,6 +141,14 @@ internal sealed partial class AgentService : BackgroundService
             var request = new HeartbeatRequest(_options.MachineShare is { } share ? share.Apply(usage) : usage, Capacity(), [.. _drivers],
                 await _supervisor.ReportAsync(_cursors, ct), events.Count > 0 ? events : null);
             var response = await _client.HeartbeatAsync(identity, request, ct);
+            if (response.RenewedToken is { Length: > 0 } renewed && renewed != identity.Token)
+            {
+                // Saved before use: tunnels and peer links read the token from agent.json when they (re)connect.
+                var next = identity with { Token = renewed };
+                next.Save(_options.DataDirectory);
+                _identity = next;
+                LogTokenRenewed(_logger);
+            }
             _supervisor.RemoveEvents(events);
             _lease.Renew(sentAt, response.FencingLease);
             RenewWatchdog(uptimeAtSend, response.FencingLease);
@@ -157,6 +167,7 @@ internal sealed partial class AgentService : BackgroundService
         {
             // The control plane forgot us (new cluster, reset data): join again with the join token.
             LogRejoining(_logger, e.Message);
+            _savedIdentityRefused = true;
             _identity = null;
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or ControlPlaneRejectedException)
@@ -236,7 +247,7 @@ internal sealed partial class AgentService : BackgroundService
     private async Task<AgentIdentity?> JoinAsync(CancellationToken ct)
     {
         var saved = AgentIdentity.Load(_options.DataDirectory);
-        if (saved is not null && saved.ServerUrl == _options.ServerUrl) return saved;
+        if (saved is not null && saved.ServerUrl == _options.ServerUrl && !_savedIdentityRefused) return saved;
         if (string.IsNullOrWhiteSpace(_options.JoinToken))
         {
             LogNoJoinToken(_logger);
@@ -251,6 +262,7 @@ internal sealed partial class AgentService : BackgroundService
             var joined = await _client.JoinAsync(request, ct);
             var identity = new AgentIdentity(_options.ServerUrl, joined.NodeId, joined.Token);
             identity.Save(_options.DataDirectory);
+            _savedIdentityRefused = false;
             LogJoined(_logger, _options.Name, joined.NodeId);
             return identity;
         }

@@ -88,6 +88,7 @@ internal sealed class HealthProbe(HttpClient http)
         if (spec.WorkingDirectory is { } dir) info.WorkingDirectory = Path.GetFullPath(dir);
         foreach (var arg in check.Args) info.ArgumentList.Add(arg);
         foreach (var (key, value) in spec.Env) info.Environment[key] = value;
+        foreach (var (key, value) in spec.Secrets) info.Environment[key] = value;
         foreach (var (key, value) in environment) info.Environment[key] = value;
         var first = spec.Ports.FirstOrDefault(p => ports.ContainsKey(p.Name));
         if (first is not null) info.Environment["PORT"] = ports[first.Name].ToString(System.Globalization.CultureInfo.InvariantCulture);

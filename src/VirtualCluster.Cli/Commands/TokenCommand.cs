@@ -8,7 +8,8 @@ namespace VirtualCluster.Cli.Commands;
 
 /// <summary>
 /// <c>vcluster token create --service X --ttl 1h</c>: a service token for a service with <c>"access": "token"</c>;
-/// <c>vcluster token create --user X [--role viewer] --ttl 8h</c>: a token for a named user.
+/// <c>vcluster token create --user X [--role viewer] --ttl 8h</c>: a token for a named user;
+/// <c>vcluster token create --join [--ttl 1h] [--uses 1]</c>: a join token for new machines (see <see cref="JoinTokenCommands"/>).
 /// </summary>
 internal static class TokenCommand
 {
@@ -26,25 +27,40 @@ internal static class TokenCommand
         var user = new Option<string>("--user", "-u") { Description = "The user the token speaks for (see `vcluster user`).", HelpName = "name" };
         var role = new Option<string>("--role", "-r") { Description = "With --user: admin, operator or viewer, at most the user's role (default the user's role).", HelpName = "role" };
         role.AcceptOnlyFromAmong(UserCommand.Roles);
+        var join = new Option<bool>("--join") { Description = "A join token: lets new machines join the cluster (admin only)." };
+        var uses = new Option<int?>("--uses") { Description = "With --join: how many machines may join with it (1 = single use; default no limit).", HelpName = "n" };
+        var note = new Option<string>("--description") { Description = "With --join: a note shown by `vcluster token list`, e.g. who it is for.", HelpName = "text" };
         var ttl = new Option<TimeSpan?>("--ttl")
         {
-            Description = "How long the token works, e.g. 30m, 8h, 7d (default 1h; at most 30d for a service, 90d for a user).",
+            Description = "How long the token works, e.g. 30m, 8h, 7d (default 1h; at most 30d for a service or a join token, 90d for a user).",
             HelpName = "duration",
             CustomParser = ParseTtl,
         };
         var output = GlobalOptions.CreateOutputOption();
-        var create = new Command("create", "Create a token that opens a service's stable URL (--service), or a token for a user (--user).");
+        var create = new Command("create", "Create a token that opens a service's stable URL (--service), a token for a user (--user), or a join token for new machines (--join).");
         create.Options.Add(service);
         create.Options.Add(user);
         create.Options.Add(role);
         create.Options.Add(ttl);
+        create.Options.Add(join);
+        create.Options.Add(uses);
+        create.Options.Add(note);
         create.Options.Add(output);
         create.Validators.Add(result =>
         {
             var forService = result.GetResult(service) is not null;
             var forUser = result.GetResult(user) is not null;
-            if (forService == forUser)
-                result.AddError("name what the token is for: --service <name> (opens a service's URL) or --user <name> (a person), not both");
+            var forJoin = result.GetValue(join);
+            if ((forService ? 1 : 0) + (forUser ? 1 : 0) + (forJoin ? 1 : 0) != 1)
+                result.AddError("name what the token is for, one of: --service <name> (opens a service's URL), --user <name> (a person) or --join (new machines)");
+            else if (!forJoin && (result.GetResult(uses) is not null || result.GetResult(note) is not null))
+                result.AddError("--uses and --description go with --join");
+            else if (forJoin && result.GetResult(role) is not null)
+                result.AddError("--role goes with --user; a join token only lets machines join");
+            else if (forJoin && result.GetValue(uses) is { } n && (n < 1 || n > 100_000))
+                result.AddError($"invalid --uses {n}: give 1 to 100000 (1 = single use), or leave it out for no limit");
+            else if (forJoin && result.GetResult(ttl) is { Tokens: [var joinTtl, ..] } && TryParse(joinTtl.Value.Trim(), out var joinAsked, out _) && joinAsked > MaxTtl)
+                result.AddError("invalid --ttl: join tokens live at most 30 days (30d); create a new one when it runs out");
             else if (forService && result.GetResult(role) is not null)
                 result.AddError("--role goes with --user; a service token opens one service and has no role");
             // The option's own parser reports a malformed --ttl; this only adds the service's lower bound.
@@ -56,6 +72,8 @@ internal static class TokenCommand
             var lifetime = parseResult.GetValue(ttl) ?? DefaultTtl;
             var json = parseResult.GetValue(output) == "json";
             var context = runner.Context;
+            if (parseResult.GetValue(join))
+                return await JoinTokenCommands.CreateAsync(client, context, new JoinTokenRequest(lifetime, parseResult.GetValue(uses), parseResult.GetValue(note)), json, ct);
             if (parseResult.GetValue(user) is { } userName)
             {
                 var forUser = await client.CreateUserTokenAsync(userName, new UserTokenRequest(parseResult.GetValue(role), lifetime), ct);
@@ -84,8 +102,10 @@ internal static class TokenCommand
             return ExitCodes.Ok;
         }, cancellationToken));
 
-        var command = new Command("token", "Create tokens for services (their stable URLs) and for users.");
+        var command = new Command("token", "Create tokens for services (their stable URLs), for users and for joining machines; list and revoke join tokens.");
         command.Subcommands.Add(create);
+        command.Subcommands.Add(JoinTokenCommands.List(runner));
+        command.Subcommands.Add(JoinTokenCommands.Revoke(runner));
         return command;
     }
 

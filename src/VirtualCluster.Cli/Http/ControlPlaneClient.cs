@@ -153,6 +153,33 @@ internal sealed class ControlPlaneClient : IDisposable
         return await ReadAsync<UserTokenResponse>(response, "POST /" + path, cancellationToken);
     }
 
+    /// <summary>POST /v1/join-tokens: a join token for new machines.</summary>
+    public async Task<JoinTokenResponse> CreateJoinTokenAsync(JoinTokenRequest body, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(HttpMethod.Post, "v1/join-tokens", JsonSerializer.Serialize(body, VirtualClusterJson.Options), cancellationToken);
+        return await ReadAsync<JoinTokenResponse>(response, "POST /v1/join-tokens", cancellationToken);
+    }
+
+    /// <summary>GET /v1/join-tokens: the join tokens the cluster lists (without the tokens themselves).</summary>
+    public async Task<IReadOnlyList<JoinTokenView>> ListJoinTokensAsync(CancellationToken cancellationToken) =>
+        NoNullItems(await GetAsync<JoinTokenView[]>("v1/join-tokens", cancellationToken), "GET /v1/join-tokens");
+
+    /// <summary>DELETE /v1/join-tokens/{id}: revokes a join token.</summary>
+    public async Task<JoinTokenView> RevokeJoinTokenAsync(string id, CancellationToken cancellationToken)
+    {
+        var path = $"v1/join-tokens/{Uri.EscapeDataString(id)}";
+        using var response = await SendAsync(HttpMethod.Delete, path, null, cancellationToken);
+        return await ReadAsync<JoinTokenView>(response, "DELETE /" + path, cancellationToken);
+    }
+
+    /// <summary>DELETE /v1/nodes/{name}: removes a node and revokes its machine credential.</summary>
+    public async Task<NodeInfo> RemoveNodeAsync(string name, CancellationToken cancellationToken)
+    {
+        var path = $"v1/nodes/{Uri.EscapeDataString(name)}";
+        using var response = await SendAsync(HttpMethod.Delete, path, null, cancellationToken);
+        return await ReadAsync<NodeInfo>(response, "DELETE /" + path, cancellationToken);
+    }
+
     public void Dispose() => _http.Dispose();
 
     private async Task<T> GetAsync<T>(string path, CancellationToken cancellationToken)

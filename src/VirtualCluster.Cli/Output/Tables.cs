@@ -93,6 +93,16 @@ internal static class Tables
         return table;
     }
 
+    public static Table JoinTokens(IReadOnlyList<JoinTokenView> tokens)
+    {
+        static string Time(DateTimeOffset? t) => t is { } v ? v.ToUniversalTime().ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture) : "never";
+        var table = Create("ID", "EXPIRES", "USED", "STATE", "DESCRIPTION");
+        foreach (var t in tokens)
+            AddRow(table, t.Id, Time(t.ExpiresAt), t.UsesAllowed is { } allowed ? $"{t.Used}/{allowed}" : $"{t.Used}",
+                t.Revoked ? "revoked" : t.UsesAllowed is { } max && t.Used >= max ? "used up" : "active", t.Description ?? "");
+        return table;
+    }
+
     private static Table Create(params string[] headers)
     {
         var table = new Table().Border(TableBorder.Rounded);

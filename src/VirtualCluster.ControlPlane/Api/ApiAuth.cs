@@ -61,6 +61,9 @@ internal static partial class ApiAuth
     public static IResult Forbid(HttpContext http, string reason) =>
         Refuse(http, 403, reason, http.Items[PrincipalKey] is TokenPrincipal p ? p.Subject : null);
 
+    /// <summary>A 401 for a credential an endpoint checks itself (a join token), logged and counted like the filter's refusals.</summary>
+    public static IResult Unauthorized(HttpContext http, string reason, string? subject = null) => Refuse(http, 401, reason, subject);
+
     private static IResult Refuse(HttpContext http, int status, string reason, string? subject)
     {
         var services = http.RequestServices;

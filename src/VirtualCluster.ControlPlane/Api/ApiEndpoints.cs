@@ -57,6 +57,8 @@ public static class ApiEndpoints
             .AddEndpointFilterFactory((_, next) => ApiAudit.Filter(next));
         admin.MapIntrospection();
         admin.MapUserEndpoints();
+        admin.MapJoinTokenEndpoints();
+        admin.MapDelete("/nodes/{name}", RemoveNodeAsync);
         return app;
     }
 
@@ -71,29 +73,56 @@ public static class ApiEndpoints
         return outcome.Error is not null ? ApiResults.Error(outcome.StatusCode, outcome.Error) : ApiResults.Json(TokenEndpoints.WithUrl(outcome.Service!, urls.Value), outcome.StatusCode);
     }
 
-    private static async Task<IResult> JoinAsync(HttpRequest request, ClusterService cluster, TokenService tokens, CancellationToken ct)
+    private static async Task<IResult> JoinAsync(HttpRequest request, ClusterService cluster, TokenService tokens, Joins.JoinTokenDirectory joinTokens,
+        Joins.MachineCredentialDirectory machines, IOptions<ControlPlaneOptions> options, CancellationToken ct)
     {
         var (body, error) = await ApiResults.ReadJsonAsync<JoinRequest>(request, ct);
         if (error is not null) return error;
         var validation = await tokens.ValidateAsync(body!.JoinToken);
         if (validation.Principal is null)
-            return ApiResults.Error(401, $"invalid join token: {validation.Error}; use the join.token file of the control plane's data directory");
+            return ApiAuth.Unauthorized(request.HttpContext, $"invalid join token: {validation.Error}; use the join.token file of the control plane's data directory or `vcluster token create --join`");
         if (validation.Principal.Role != TokenRoles.Join)
             return ApiResults.Error(403, $"a {validation.Principal.Role} token is not a join token");
+        var joinId = validation.Principal.TokenId;
+        // A machine an admin removed comes back only with a join token made after the removal.
+        if (await joinTokens.FindAsync(joinId, ct) is { } listed && await machines.JoinRefusalAsync(body.Name, listed.CreatedAt, ct) is { } removed)
+            return ApiAuth.Forbid(request.HttpContext, removed);
+        // One use is taken before the join so two machines racing for a single-use token cannot both get in.
+        if (await joinTokens.TakeUseAsync(joinId, ct) is { } refused)
+            return ApiAuth.Unauthorized(request.HttpContext, $"{refused}; ask an admin for a new one: `vcluster token create --join --ttl 1h --uses 1`", "join:" + joinId);
         var outcome = await cluster.JoinAsync(body, ct);
-        if (outcome.Value is null) return ApiResults.Error(outcome.StatusCode, outcome.Error!);
-        return ApiResults.Json(new JoinResponse(outcome.Value.Id, tokens.Issue(outcome.Value.Id, TokenRoles.Machine)));
+        var generation = outcome.Value is { } node ? await machines.RenewAsync(node.Id, node.Name, ct) : null;
+        if (outcome.Value is null || generation is null)
+        {
+            await joinTokens.ReleaseAsync(joinId!, CancellationToken.None);
+            return outcome.Value is null ? ApiResults.Error(outcome.StatusCode, outcome.Error!) : ApiResults.Error(503, "the machine credentials changed under too many concurrent writes; join again");
+        }
+        return ApiResults.Json(new JoinResponse(outcome.Value.Id, tokens.IssueMachineToken(outcome.Value.Id, generation, MachineLifetime(options.Value))));
     }
 
-    private static async Task<IResult> HeartbeatAsync(string id, HttpContext context, ClusterService cluster, CancellationToken ct)
+    private static async Task<IResult> HeartbeatAsync(string id, HttpContext context, ClusterService cluster, TokenService tokens,
+        Joins.MachineCredentialDirectory machines, IOptions<ControlPlaneOptions> options, TimeProvider time, CancellationToken ct)
     {
-        if (ApiAuth.Principal(context).Subject != id)
+        var principal = ApiAuth.Principal(context);
+        if (principal.Subject != id)
             return ApiAuth.Forbid(context, $"this machine token belongs to another node, not {id}");
         var (body, error) = await ApiResults.ReadJsonAsync<HeartbeatRequest>(context.Request, ct);
         if (error is not null) return error;
         var outcome = await cluster.HeartbeatAsync(id, body!, ct);
-        return outcome.Value is null ? ApiResults.Error(outcome.StatusCode, outcome.Error!) : ApiResults.Json(outcome.Value);
+        if (outcome.Value is null) return ApiResults.Error(outcome.StatusCode, outcome.Error!);
+        // A fresh credential once half of this one has passed (or for a token that never expires, when they should):
+        // a working agent never sees its token expire; a copied one dies after a lifetime.
+        if (MachineLifetime(options.Value) is { } lifetime && (principal.ExpiresAt is not { } expires || expires - time.GetUtcNow() < lifetime / 2))
+        {
+            // A token of an older release has no generation: the node gets one now (its old token dies with this answer).
+            var generation = principal.MachineGeneration ?? await machines.RenewAsync(id, (await cluster.FindNodeAsync(id, ct))?.Name ?? id, ct);
+            if (generation is not null) return ApiResults.Json(outcome.Value with { RenewedToken = tokens.IssueMachineToken(id, generation, lifetime) });
+        }
+        return ApiResults.Json(outcome.Value);
     }
+
+    private static TimeSpan? MachineLifetime(ControlPlaneOptions options) =>
+        options.MachineTokenLifetime == TimeSpan.Zero ? null : options.MachineTokenLifetime;
 
     private static async Task<IResult> LogsAsync(string name, string? tail, ClusterService cluster, CancellationToken ct)
     {
@@ -101,6 +130,17 @@ public static class ApiEndpoints
         if (tail is not null && (!int.TryParse(tail, out lines) || lines is < 1 or > 10_000))
             return ApiResults.Error(400, "tail must be a whole number from 1 to 10000");
         return await cluster.GetLogsAsync(name, lines, ct) is { } logs ? ApiResults.Json(logs) : NotFound(name);
+    }
+
+    /// <summary>An admin removes a node: its machine credential is revoked (everywhere within a second) and what runs there fails over.</summary>
+    private static async Task<IResult> RemoveNodeAsync(string name, ClusterService cluster, Joins.MachineCredentialDirectory machines, CancellationToken ct)
+    {
+        if (await cluster.FindNodeAsync(name, ct) is not { } node)
+            return ApiResults.Error(404, $"no node named \"{(name.Length <= 64 ? name : name[..64] + "...")}\"; `vcluster nodes` lists them");
+        if (!await machines.RevokeAsync(node.Id, node.Name, ct))
+            return ApiResults.Error(503, "the machine credentials changed under too many concurrent writes; try again");
+        var left = await cluster.LeaveAsync(node.Id, ct);
+        return left.Value is null ? ApiResults.Error(left.StatusCode, left.Error!) : ApiResults.Json(left.Value);
     }
 
     private static async Task<IResult> LeaveAsync(string id, HttpContext context, ClusterService cluster, CancellationToken ct)

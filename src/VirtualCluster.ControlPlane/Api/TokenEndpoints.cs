@@ -34,7 +34,9 @@ internal static class TokenEndpoints
     }
 
     /// <summary>The view with its stable URL filled in from <see cref="ServiceUrlOptions"/>.</summary>
-    public static ServiceView WithUrl(ServiceView view, ServiceUrlOptions urls) => view with { Url = urls.UrlFor(view.Spec.Name) };
+    /// <remarks>Secret values are redacted here too (ClusterService already shows names only): nothing leaves the API with one.</remarks>
+    public static ServiceView WithUrl(ServiceView view, ServiceUrlOptions urls) =>
+        view with { Spec = Secrets.SecretSealer.Redact(view.Spec), Url = urls.UrlFor(view.Spec.Name) };
 
     public static ClusterStatus WithUrls(ClusterStatus status, ServiceUrlOptions urls) =>
         status with { Services = [.. status.Services.Select(s => WithUrl(s, urls))] };

@@ -110,9 +110,13 @@ public sealed partial class ClusterService
 
         var services = await ServicesByNameAsync(ct);
         RecordUtilization(node, capacity, request.Usage, mine.Values, services);
+        // The agent running an instance is the one place a secret's value goes (sealed everywhere else).
+        var specs = new Dictionary<string, ServiceSpec>(StringComparer.Ordinal);
+        foreach (var name in mine.Values.Where(i => !i.IsTerminal && services.ContainsKey(i.Service)).Select(i => i.Service).Distinct())
+            specs[name] = await OpenSecretsAsync(services[name].Spec, ct);
         var assignments = mine.Values
-            .Where(i => !i.IsTerminal && services.ContainsKey(i.Service))
-            .Select(i => new Assignment(i.Id, i.Epoch, services[i.Service].Spec, i.Ports))
+            .Where(i => !i.IsTerminal && specs.ContainsKey(i.Service))
+            .Select(i => new Assignment(i.Id, i.Epoch, specs[i.Service], i.Ports))
             .ToList();
         foreach (var a in assignments) cursors.TryAdd(a.InstanceId, await Store.LastLogSequenceAsync(a.InstanceId, ct));
         var drain = node.State == NodeState.Draining ? await DrainStatusAsync(node, ct) : null;

@@ -30,7 +30,7 @@ public sealed partial class ClusterService
             var existing = await Store.GetServiceAsync(spec.Name, ct);
             if (existing is not null)
             {
-                var same = ServiceSpecParser.ToJson(existing.Spec) == ServiceSpecParser.ToJson(spec);
+                var same = ServiceSpecParser.ToJson(await OpenSecretsAsync(existing.Spec, ct)) == ServiceSpecParser.ToJson(spec);
                 _metrics?.Deploy(same ? "unchanged" : "conflict");
                 if (same)
                     return new DeployOutcome(200, await GetServiceViewAsync(spec.Name, ct), null);
@@ -38,6 +38,8 @@ public sealed partial class ClusterService
                     $"a different service named \"{spec.Name}\" is already deployed; remove it first with `vcluster rm {spec.Name}` or choose another name"));
             }
 
+            // Secret values are sealed before anything is stored or planned; only assignments open them.
+            spec = await _secrets.SealAsync(spec, ct);
             var (result, outcome) = await PlanAndApplyAsync(async token =>
             {
                 var placed = await PlaceAsync(spec, spec.Replicas, null, token);
@@ -69,6 +71,20 @@ public sealed partial class ClusterService
             _placementLock.Release();
         }
         return new DeployOutcome(201, await GetServiceViewAsync(spec.Name, ct), null);
+    }
+
+    /// <summary>The spec with its secrets opened; on a value this cluster cannot open (a damaged store), without them, logged.</summary>
+    private async Task<ServiceSpec> OpenSecretsAsync(ServiceSpec spec, CancellationToken ct)
+    {
+        try
+        {
+            return await _secrets.OpenAsync(spec, ct);
+        }
+        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or FormatException)
+        {
+            Log.SecretsUnreadable(_logger, spec.Name, e.Message);
+            return spec with { Secrets = new Dictionary<string, string>() };
+        }
     }
 
     /// <summary>Removes a service; agents stop its instances on their next heartbeat. False when unknown.</summary>

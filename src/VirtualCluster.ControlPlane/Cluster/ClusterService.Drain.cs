@@ -99,6 +99,9 @@ public sealed partial class ClusterService
         return new(200, left, null);
     }
 
+    /// <summary>The node with this id or name, or null.</summary>
+    public Task<NodeInfo?> FindNodeAsync(string idOrName, CancellationToken ct) => Store.FindNodeAsync(idOrName, ct);
+
     private static AgentOutcome<DrainStatus> NoSuchNode(string idOrName) =>
         new(404, null, new ApiError($"no node named \"{idOrName}\"; `vcluster nodes` lists them"));
 

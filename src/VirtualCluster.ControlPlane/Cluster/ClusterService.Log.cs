@@ -32,5 +32,8 @@ public sealed partial class ClusterService
 
         [LoggerMessage(1009, LogLevel.Debug, "Plan for {Service} refused, planning again: {Conflict}")]
         public static partial void PlanConflict(ILogger logger, string service, string conflict);
+
+        [LoggerMessage(1010, LogLevel.Error, "Secrets of {Service} cannot be opened with this cluster's key ({Reason}); its instances start without them")]
+        public static partial void SecretsUnreadable(ILogger logger, string service, string reason);
     }
 }

@@ -79,6 +79,6 @@ public sealed partial class ClusterService
         }).ToList();
         var running = instances.Count(i => i.State == InstanceState.Running);
         var pending = _pendingViews.TryGetValue(service.Spec.Name, out var work) ? work : [];
-        return new ServiceView(service.Spec, service.CreatedAt, service.Spec.Replicas, running, views, pending);
+        return new ServiceView(Secrets.SecretSealer.Redact(service.Spec), service.CreatedAt, service.Spec.Replicas, running, views, pending);
     }
 }

@@ -28,6 +28,7 @@ public sealed partial class ClusterService
     private readonly ILogger<ClusterService> _logger;
     private readonly SemaphoreSlim _placementLock = new(1, 1);
     private readonly ControlPlaneMetrics? _metrics;
+    private readonly Secrets.SecretSealer _secrets;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _nodeGates = new(StringComparer.Ordinal);
     private int _wakeRequested;
     private long _nextDueTicks = long.MaxValue;
@@ -43,6 +44,7 @@ public sealed partial class ClusterService
     {
         _metrics = metrics;
         _options = options.Value;
+        _secrets = new Secrets.SecretSealer(store);
         // Heartbeats stay in memory; only changes of a node and periodic snapshots reach the store.
         _nodeStore = store as LiveNodeStore ?? new LiveNodeStore(store, time, _options.NodeSnapshotInterval);
         _scheduler = scheduler;

@@ -45,7 +45,10 @@ public sealed class ClusterCredentials
         var clusterId = await store.GetOrAddSettingAsync("cluster-id", "vc-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)), ct);
         var tokens = new TokenService(key, timeProvider: time, audience: clusterId);
         var admin = await store.GetOrAddSettingAsync("admin-token", tokens.Issue("admin", TokenRoles.Admin), ct);
-        var join = await store.GetOrAddSettingAsync("join-token", tokens.Issue("join", TokenRoles.Join), ct);
+        var join = await store.GetOrAddSettingAsync("join-token", tokens.IssueJoinToken(lifetime: null).Token, ct);
+        // Joins are admitted only with listed tokens: list the bootstrap one (also for clusters made before the list).
+        if ((await tokens.ValidateAsync(join)).Principal?.TokenId is { } joinId)
+            await new Joins.JoinTokenDirectory(store, time).EnsureBootstrapAsync(joinId, ct);
         Directory.CreateDirectory(dataDirectory);
         WriteSecret(Path.Combine(dataDirectory, AdminTokenFile), admin);
         WriteSecret(Path.Combine(dataDirectory, JoinTokenFile), join);

@@ -36,6 +36,13 @@ public sealed class ControlPlaneOptions
     public TimeSpan FencingLease { get; set; } = TimeSpan.FromSeconds(3);
 
     /// <summary>
+    /// How long a machine token (an agent's credential) is valid. Agents get a fresh one in a heartbeat answer once
+    /// half of it has passed, so a working agent never sees it expire, while a copied token stops working after this
+    /// long. <see cref="TimeSpan.Zero"/>: machine tokens never expire (as before). Default 24 h.
+    /// </summary>
+    public TimeSpan MachineTokenLifetime { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>
     /// Extra silence, on top of <see cref="FencingLease"/>, before a singleton is replaced: covers the agent's
     /// reaction time and clock-rate differences. Default 500 ms.
     /// </summary>
@@ -112,6 +119,8 @@ internal sealed class ControlPlaneOptionsValidator : IValidateOptions<ControlPla
         }
         if (options.FencingLease != TimeSpan.Zero && (options.FencingLease < 2 * options.HeartbeatInterval || options.FencingLease > TimeSpan.FromMinutes(10)))
             errors.Add("FencingLease must be 0 (self-fencing off) or between two heartbeat intervals and 10 minutes; shorter leases stop singletons after one lost heartbeat.");
+        if (options.MachineTokenLifetime != TimeSpan.Zero && (options.MachineTokenLifetime < TimeSpan.FromSeconds(2) || options.MachineTokenLifetime > TimeSpan.FromDays(365)))
+            errors.Add("MachineTokenLifetime must be 0 (machine tokens never expire) or between 2 s and 365 days, e.g. 1.00:00:00 for a day.");
         if (options.FencingMargin < TimeSpan.Zero || options.FencingMargin > TimeSpan.FromMinutes(1))
             errors.Add("FencingMargin must be between 0 and 1 minute, e.g. 00:00:00.5.");
         if (options.ReconcileInterval <= TimeSpan.Zero)

@@ -40,7 +40,10 @@ public static class ControlPlaneServiceCollectionExtensions
         services.TryAddSingleton(sp =>
         {
             var credentials = sp.GetRequiredService<ClusterCredentials>();
-            return new TokenService(credentials.SigningKey, timeProvider: sp.GetRequiredService<TimeProvider>(), audience: credentials.ClusterId);
+            return new TokenService(credentials.SigningKey, timeProvider: sp.GetRequiredService<TimeProvider>(), audience: credentials.ClusterId)
+            {
+                Revocation = sp.GetRequiredService<Joins.MachineCredentialDirectory>(),
+            };
         });
         services.AddOptions<ServiceUrlOptions>().ValidateOnStart();
         services.AddOptions<P2POptions>().ValidateOnStart();
@@ -50,6 +53,8 @@ public static class ControlPlaneServiceCollectionExtensions
         services.TryAddSingleton<ControlPlaneMetrics>();
         services.TryAddSingleton<ClusterService>();
         services.TryAddSingleton<Users.UserDirectory>();
+        services.TryAddSingleton<Joins.JoinTokenDirectory>();
+        services.TryAddSingleton<Joins.MachineCredentialDirectory>();
         // Resolve the credentials at start-up so the token files exist before the API answers its first call.
         services.AddHostedService(sp => new StartupAction(() => sp.GetRequiredService<ClusterCredentials>()));
         services.AddHostedService<Reconciler>();

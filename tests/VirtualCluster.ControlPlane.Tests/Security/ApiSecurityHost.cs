@@ -30,20 +30,24 @@ public sealed class ApiSecurityHost : IAsyncDisposable
     public ConcurrentQueue<string> Logs { get; } = new();
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<ApiSecurityHost> StartAsync()
+    public static async Task<ApiSecurityHost> StartAsync(Action<ControlPlaneOptions>? configure = null)
     {
         var host = new ApiSecurityHost();
-        await host.InitializeAsync();
+        await host.InitializeAsync(configure);
         return host;
     }
 
-    private async Task InitializeAsync()
+    private async Task InitializeAsync(Action<ControlPlaneOptions>? configure)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(new QueueLoggerProvider(Logs));
-        builder.Services.AddVirtualClusterControlPlane(o => o.DataDirectory = _directory);
+        builder.Services.AddVirtualClusterControlPlane(o =>
+        {
+            o.DataDirectory = _directory;
+            configure?.Invoke(o);
+        });
         _app = builder.Build();
         _app.MapVirtualClusterApi();
         await _app.StartAsync();

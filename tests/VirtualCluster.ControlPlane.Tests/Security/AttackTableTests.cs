@@ -28,7 +28,9 @@ public sealed class AttackTableTests : IAsyncLifetime
         "tampered payload", "oversized token", "garbage token", "user token on the agent API", "machine token on the user API",
         "join token on the user API", "service token on the user API", "viewer deploying", "viewer removing a service",
         "operator creating users", "operator creating a user token", "operator introspecting tokens", "heartbeat for another node",
-        "removed user's token", "token of a user removed and added again",
+        "removed user's token", "token of a user removed and added again", "replayed single-use join token", "join token past its TTL",
+        "revoked join token", "join token signed with the key but never issued", "removed machine heartbeating",
+        "removed machine joining again with the old join token", "machine token replaced by a newer join",
     };
 
     [Theory]
@@ -60,6 +62,11 @@ public sealed class AttackTableTests : IAsyncLifetime
         "service token on the user API" => await ServiceTokenAsync(),
         "removed user's token" => await PrepareRemovedAsync(addAgain: false),
         "token of a user removed and added again" => await PrepareRemovedAsync(addAgain: true),
+        "replayed single-use join token" => await PrepareUsedJoinTokenAsync(),
+        "join token past its TTL" => await PrepareExpiredJoinTokenAsync(),
+        "revoked join token" => await PrepareRevokedJoinTokenAsync(),
+        "removed machine heartbeating" or "removed machine joining again with the old join token" => await PrepareRemovedMachineAsync(),
+        "machine token replaced by a newer join" => await PrepareReplacedMachineTokenAsync(),
         _ => "",
     };
 
@@ -87,6 +94,70 @@ public sealed class AttackTableTests : IAsyncLifetime
         if (addAgain) (await admin.PostAsync("v1/users", ApiSecurityHost.Json("""{"name":"rita","role":"admin"}"""))).EnsureSuccessStatusCode();
         return token;
     }
+
+    private async Task<string> CreateJoinTokenAsync(string body)
+    {
+        using var admin = host.Client(host.AdminToken);
+        var response = await admin.PostAsync("v1/join-tokens", ApiSecurityHost.Json(body));
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<JoinTokenResponse>(VirtualClusterJson.Options))!.Token;
+    }
+
+    private async Task<string> PrepareUsedJoinTokenAsync()
+    {
+        var token = await CreateJoinTokenAsync("""{"ttl":"01:00:00","uses":1}""");
+        // Positive control: its one use works.
+        Assert.Equal(HttpStatusCode.OK, (await JoinAsync(token, "node-first")).StatusCode);
+        return token;
+    }
+
+    private async Task<string> PrepareExpiredJoinTokenAsync()
+    {
+        // Listed like any issued token, but issued (by this cluster's key) two hours ago for one hour.
+        var past = new FakeTimeProvider(DateTimeOffset.UtcNow.AddHours(-2));
+        var (token, id) = new TokenService(host.Credentials.SigningKey, timeProvider: past, audience: host.Credentials.ClusterId).IssueJoinToken(TimeSpan.FromHours(1));
+        var joins = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Joins.JoinTokenDirectory>(host.Services);
+        var (_, _, error) = await joins.AddAsync(new Joins.JoinTokenRecord(id, past.GetUtcNow(), past.GetUtcNow().AddHours(1), null, 0, false, "expired"), default);
+        Assert.Null(error);
+        return token;
+    }
+
+    private async Task<string> PrepareRevokedJoinTokenAsync()
+    {
+        var token = await CreateJoinTokenAsync("""{"ttl":"01:00:00"}""");
+        var id = (await host.Tokens.ValidateAsync(token)).Principal!.TokenId;
+        using var admin = host.Client(host.AdminToken);
+        Assert.Equal(HttpStatusCode.OK, (await admin.DeleteAsync($"v1/join-tokens/{id}")).StatusCode);
+        return token;
+    }
+
+    private async Task<string> PrepareRemovedMachineAsync()
+    {
+        var joined = await (await JoinAsync(host.JoinToken, "node-gone")).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JoinResponse>(VirtualClusterJson.Options);
+        // Positive control: its machine token works until the node is removed.
+        Assert.Equal(HttpStatusCode.OK, (await Beat(joined!.Token, joined.NodeId)).StatusCode);
+        using var admin = host.Client(host.AdminToken);
+        Assert.Equal(HttpStatusCode.OK, (await admin.DeleteAsync("v1/nodes/node-gone")).StatusCode);
+        return joined.Token + " " + joined.NodeId;
+    }
+
+    private async Task<string> PrepareReplacedMachineTokenAsync()
+    {
+        var first = await (await JoinAsync(host.JoinToken, "node-twice")).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JoinResponse>(VirtualClusterJson.Options);
+        Assert.Equal(HttpStatusCode.OK, (await Beat(first!.Token, first.NodeId)).StatusCode);
+        var second = await (await JoinAsync(host.JoinToken, "node-twice")).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JoinResponse>(VirtualClusterJson.Options);
+        Assert.Equal(first.NodeId, second!.NodeId);
+        Assert.Equal(HttpStatusCode.OK, (await Beat(second.Token, second.NodeId)).StatusCode);
+        return first.Token + " " + first.NodeId;
+    }
+
+    private Task<HttpResponseMessage> Beat(string token, string nodeId) =>
+        host.Client(token).PostAsJsonAsync($"v1/nodes/{nodeId}/heartbeat", Heartbeat(), VirtualClusterJson.Options);
+
+    private Task<HttpResponseMessage> JoinAsync(string token, string name) =>
+        host.Client(null).PostAsJsonAsync("v1/join",
+            new JoinRequest(token, name, "127.0.0.1", new Resources(1000, 1L << 30, 1L << 30), ["process"], new PortRange(22000, 22099), null),
+            VirtualClusterJson.Options);
 
     private async Task<(int Status, HttpResponseMessage Response)> AttackAsync(string row, string prepared)
     {
@@ -144,6 +215,20 @@ public sealed class AttackTableTests : IAsyncLifetime
             case "removed user's token":
             case "token of a user removed and added again":
                 return (401, await host.Client(prepared).DeleteAsync("v1/services/web"));
+            case "replayed single-use join token":
+            case "join token past its TTL":
+            case "revoked join token":
+                return (401, await JoinAsync(prepared, "node-intruder"));
+            case "removed machine heartbeating":
+            case "machine token replaced by a newer join":
+            {
+                var parts = prepared.Split(' ');
+                return (401, await Beat(parts[0], parts[1]));
+            }
+            case "removed machine joining again with the old join token":
+                return (403, await JoinAsync(host.JoinToken, "node-gone"));
+            case "join token signed with the key but never issued":
+                return (401, await JoinAsync(host.Tokens.IssueJoinToken(TimeSpan.FromHours(1)).Token, "node-intruder"));
             default: throw new ArgumentOutOfRangeException(nameof(row), row, "no such row");
         }
     }
@@ -175,7 +260,9 @@ public sealed class AttackTableTests : IAsyncLifetime
         var events = await admin.GetFromJsonAsync<ClusterEvent[]>("v1/events?limit=1000", VirtualClusterJson.Options);
         var caused = string.Join("|", events!.Where(e => e.Kind is EventKinds.Audit or EventKinds.ServiceDeployed or EventKinds.ServiceRemoved)
             .Select(e => $"{e.Sequence} {e.Kind} {e.Message}"));
-        return specs + "\n" + await admin.GetStringAsync("v1/users") + "\n" + caused;
+        var nodes = await admin.GetFromJsonAsync<NodeView[]>("v1/nodes", VirtualClusterJson.Options);
+        var names = string.Join(",", nodes!.Select(n => n.Node.Name).Order(StringComparer.Ordinal));
+        return specs + "\n" + await admin.GetStringAsync("v1/users") + "\n" + caused + "\n" + names;
     }
 
     private static HeartbeatRequest Heartbeat() =>
