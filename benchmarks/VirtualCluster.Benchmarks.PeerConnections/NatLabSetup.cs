@@ -1,87 +1,157 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using VirtualCluster.P2P.IntegrationTests.Infrastructure;
 
+/// <summary>What <c>--nat</c> runs (see Program.cs for the command line).</summary>
+/// <param name="Runs">Connections per pair and stack (setup times).</param>
+/// <param name="Pair">"cone1+cone2": that pair only (and its forced-relay row when it is in <paramref name="RelayPairs"/>).</param>
+/// <param name="Mb">MiB carried once per pair and stack on the first connection that worked; 0: no transfer.</param>
+/// <param name="RelayPairs">Pairs measured a second time with TURN forced (both peers relay-only).</param>
+/// <param name="Node">Also node-datachannel against node-datachannel, in the same run.</param>
+internal sealed record NatLabOptions(int Runs, string? Pair, bool ShowLogs, bool WarmUp, string[] PeerArgs, int Mb, string[] RelayPairs, bool Node);
+
 /// <summary>
-/// Peer-connection setup across the NAT lab (root only): for each pair of homes, <c>runs</c> connections of the peer
-/// program in --pc mode (ICE + DTLS + SCTP + DCEP), from the offerer's start to the answerer's first message. Process
-/// start-up is not counted (both peers are up and idle before "start").
+/// Data channels across the NAT lab (root only): for each pair of homes, <c>Runs</c> connections of .NET peers (the
+/// peer program's --pc mode: ICE + DTLS + SCTP + DCEP) and, in the same run, of node-datachannel peers
+/// (tests/interop/node/nat-peer.mjs), each from the offerer's start to the answerer's first message; then one transfer
+/// of <c>Mb</c> MiB in 64 KiB messages per pair and stack, with both processes' CPU seconds per GB. Process start-up is
+/// not counted (both peers are up and idle before "start"). The lab, its processes and namespaces are removed at the
+/// end, on failure and on Ctrl-C.
 /// </summary>
 internal static class NatLabSetup
 {
     private static readonly (string A, string B)[] Pairs =
         [("cone1", "cone2"), ("full1", "full2"), ("full1", "cone1"), ("sym1", "full1"), ("sym1", "cone1"), ("sym1", "sym2")];
 
-    public static async Task<int> RunAsync(int runs, string? only, bool showLogs, bool warmUp, string[] peerArgs)
+    public static async Task<int> RunAsync(NatLabOptions options)
     {
         if (NatLab.UnavailableReason() is { } reason)
         {
             Console.Error.WriteLine($"NAT lab unavailable: {reason}");
             return 2;
         }
+        var nodeFolder = Path.Combine(BuiltPrograms.Root, "tests", "interop", "node");
+        if (options.Node && NodeUnavailable(nodeFolder) is { } why)
+        {
+            Console.Error.WriteLine($"node-datachannel unavailable: {why} (or run with --no-node for the .NET rows only)");
+            return 2;
+        }
+        var configs = Pairs.Where(p => options.Pair is null || $"{p.A}+{p.B}" == options.Pair).Select(p => (p.A, p.B, Forced: false))
+            .Concat(Pairs.Where(p => options.RelayPairs.Contains($"{p.A}+{p.B}") && (options.Pair is null || $"{p.A}+{p.B}" == options.Pair))
+                .Select(p => (p.A, p.B, Forced: true)))
+            .ToList();
+        if (configs.Count == 0)
+        {
+            Console.Error.WriteLine($"--pair {options.Pair}: no such pair; one of {string.Join(", ", Pairs.Select(p => $"{p.A}+{p.B}"))}");
+            return 2;
+        }
+
         using var lab = await NatLab.CreateAsync(
         [
             ("cone1", NatType.PortRestrictedCone), ("cone2", NatType.PortRestrictedCone),
             ("full1", NatType.FullCone), ("full2", NatType.FullCone),
             ("sym1", NatType.Symmetric), ("sym2", NatType.Symmetric),
         ]);
-        Console.CancelKeyPress += (_, _) => lab.Dispose();
-        Console.WriteLine("| NAT A (offerer) | NAT B | connected | path | selected pair (A's view) | setup median ms | min-max ms | A: ICE connected, median ms |");
-        Console.WriteLine("|---|---|---|---|---|---:|---:|---:|");
-        var direct = new List<double>();
-        var relayed = new List<double>();
-        var directPhases = new List<double[]>();
-        var trickles = new List<(double, double)>();
-        var loadBefore = LoadAverage();
-        foreach (var (homeA, homeB) in Pairs.Where(p => only is null || $"{p.A}+{p.B}" == only))
+        // Ctrl-C, SIGTERM (timeout, kill), SIGHUP: kill every process in the lab's namespaces and delete them, then end
+        // a second signal (timeout signals the process and then its group) waits for the first cleanup to finish
+        var gate = new object();
+        var disposed = false;
+        void Cleanup()
         {
-            var results = new List<PeerConnectionSetup>();
-            for (var i = 0; i < runs; i++)
+            lock (gate)
             {
-                var (result, a, b) = await NatPeers.ConnectPeerConnectionsAsync(lab, homeA, homeB, TimeSpan.FromSeconds(45), warmUp, peerArgs);
-                if (showLogs || !result.Connected) Console.Error.WriteLine($"--- {homeA}\n{a.Log}\n--- {homeB}\n{b.Log}");
-                if (result.Connected && !result.Relayed && SetupPhases.Of(a, b) is { } phases)
-                {
-                    directPhases.Add(phases);
-                    Console.Error.WriteLine("  phases ms: " + string.Join(", ", phases.Select(x => x.ToString("0", CultureInfo.InvariantCulture))));
-                }
-                if (result.Connected && !result.Relayed && SetupPhases.SrflxTrickle(a, b) is { } trickle) trickles.Add(trickle);
-                a.Dispose();
-                b.Dispose();
-                results.Add(result);
-                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{homeA}+{homeB} run {i + 1}: {result.Kind} in {result.Milliseconds:0} ms (A: ICE {result.IceMillisecondsA} ms, SCTP up {result.ConnectedMillisecondsA} ms) {result.PairA} {result.Failure}"));
+                if (!disposed) lab.Dispose();
+                disposed = true;
             }
-            var ok = results.Where(x => x.Connected).ToList();
-            var times = ok.Select(x => x.Milliseconds).ToList();
-            (ok.All(x => !x.Relayed) ? direct : relayed).AddRange(times);
-            var shape = ok.GroupBy(x => Shape(x.PairA)).OrderByDescending(g => g.Count()).FirstOrDefault()?.Key ?? "-";
-            var kinds = string.Join(", ", ok.Select(x => x.Kind).Distinct());
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {Name(lab.Homes[homeA].Nat)} | {Name(lab.Homes[homeB].Nat)} | {ok.Count}/{runs} | {kinds} | {shape} | {Median(times):0} | {(times.Count > 0 ? times.Min() : 0):0}-{(times.Count > 0 ? times.Max() : 0):0} | {Median(ok.Select(x => (double)x.IceMillisecondsA).ToList()):0} |"));
         }
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"\nall direct pairs: median {Median(direct):0} ms over {direct.Count} connections; all relayed pairs: median {Median(relayed):0} ms over {relayed.Count}; load average {loadBefore} at the start, {LoadAverage()} at the end ({Environment.ProcessorCount} cores)"));
-        SetupPhases.Print(directPhases, trickles, "Where the time goes on direct pairs");
-        return 0;
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true; // the default would end the process before the lab is gone
+            Console.Error.WriteLine($"{context.Signal}: removing the NAT lab");
+            Cleanup();
+            Environment.Exit(130);
+        }
+        using var signals = new CompositeDisposable(
+            PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal),
+            PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal),
+            PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal));
+        try
+        {
+            var report = new NatLabReport(LoadAverage());
+            foreach (var (homeA, homeB, forced) in configs)
+            {
+                string[] more = forced ? [.. options.PeerArgs, "--relay-only"] : options.PeerArgs;
+                foreach (var node in options.Node ? new[] { false, true } : [false])
+                    report.Add(await MeasureAsync(lab, homeA, homeB, forced, node ? nodeFolder : null, options, more));
+            }
+            report.Print(lab, LoadAverage());
+            return 0;
+        }
+        finally
+        {
+            Cleanup();
+        }
+    }
+
+    private static async Task<NatLabRow> MeasureAsync(NatLab lab, string homeA, string homeB, bool forced, string? nodeFolder, NatLabOptions options, string[] more)
+    {
+        var stack = nodeFolder is null ? ".NET" : "node-datachannel";
+        var row = new NatLabRow(homeA, homeB, forced, stack);
+        for (var i = 0; i < options.Runs; i++)
+        {
+            PeerProcess? a = null, b = null;
+            try
+            {
+                (var result, a, b) = await NatPeers.ConnectPeerConnectionsAsync(lab, homeA, homeB, TimeSpan.FromSeconds(45), nodeFolder, options.WarmUp, more);
+                row.Setups.Add(result);
+                if (options.ShowLogs || !result.Connected) Console.Error.WriteLine($"--- {homeA}\n{a.Log}\n--- {homeB}\n{b.Log}");
+                if (nodeFolder is null && result.Connected && !result.Relayed && SetupPhases.Of(a, b) is { } phases) row.Phases.Add(phases);
+                if (nodeFolder is null && result.Connected && !result.Relayed && SetupPhases.SrflxTrickle(a, b) is { } trickle) row.Trickles.Add(trickle);
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{stack} {homeA}+{homeB}{(forced ? " (TURN forced)" : "")} run {i + 1}: {result.Kind} in {result.Milliseconds:0} ms {result.PairA} {result.Failure}"));
+                if (result.Connected && options.Mb > 0 && row.Transfer is null)
+                {
+                    row.Transfer = await Transfer.RunAsync(a, b, options.Mb, nodeFolder is null ? System.Diagnostics.Stopwatch.Frequency : 1e9);
+                    Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{stack} {homeA}+{homeB} transfer: {row.Transfer.Bytes} bytes in {row.Transfer.Seconds:0.00} s, {row.Transfer.Mbps:0} Mbit/s, {row.Transfer.CpuPerGb:0.0} CPU s per GB {row.Transfer.Failure} (load {LoadAverage()})"));
+                    if (row.Transfer.Failure is not null) Console.Error.WriteLine($"--- {homeA}\n{a.Log}\n--- {homeB}\n{b.Log}");
+                }
+            }
+            catch (Exception e) when (e is TimeoutException or InvalidOperationException or System.Text.Json.JsonException)
+            {
+                // one broken connection (a peer that crashed or hung) is a failed run, not the end of the benchmark
+                row.Setups.Add(new PeerConnectionSetup(homeA, homeB, false, false, "", -1, -1, -1, e.Message.Split('\n')[0]));
+                Console.Error.WriteLine($"{stack} {homeA}+{homeB} run {i + 1}: failed: {e.Message.Split('\n')[0]}");
+                // the exception's message ends with the waiting peer's log; the other's is known only once both are here
+                Console.Error.WriteLine(a is not null && b is not null ? $"--- {homeA}\n{a.Log}\n--- {homeB}\n{b.Log}" : e.Message);
+            }
+            finally
+            {
+                a?.Dispose();
+                b?.Dispose();
+            }
+        }
+        return row;
+    }
+
+    private static string? NodeUnavailable(string folder)
+    {
+        if (!Shell.Exists("node")) return "node is not installed: run scripts/install-p2p-deps.sh as root";
+        if (!Directory.Exists(Path.Combine(folder, "node_modules", "node-datachannel")))
+            return "node-datachannel is not installed: run scripts/install-p2p-deps.sh (npm ci in tests/interop/node)";
+        return null;
     }
 
     // the 1-minute load average, to print beside the figures (the machine is shared)
-    private static string LoadAverage() =>
+    public static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
+}
 
-    private static double Median(List<double> xs)
+/// <summary>Disposes several registrations together.</summary>
+internal sealed class CompositeDisposable(params IDisposable[] items) : IDisposable
+{
+    public void Dispose()
     {
-        var s = xs.Order().ToList();
-        return s.Count == 0 ? double.NaN : s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;
+        foreach (var item in items) item.Dispose();
     }
-
-    private static string Name(NatType nat) => nat switch
-    {
-        NatType.PortRestrictedCone => "port-restricted cone",
-        NatType.FullCone => "full cone",
-        _ => "symmetric",
-    };
-
-    // "srflx 203.0.113.11:40000 -> prflx 203.0.113.15:1234" -> "srflx -> prflx"
-    private static string Shape(string pair) => string.Join(" -> ", pair.Split(" -> ").Select(side => side.Split(' ')[0]));
 }

@@ -12,12 +12,21 @@ using VirtualCluster.P2P.PeerConnections;
 // Throughput: one reliable ordered channel, --mb MiB in 64 KiB messages (at most 4 MiB buffered), and the process's
 // CPU seconds per GB carried (both ends' work, since both run in the process).
 // Usage: dotnet run -c Release --project benchmarks/VirtualCluster.Benchmarks.PeerConnections -- [--runs 10] [--mb 200]
-//        ... -- --nat [--runs 10] [--pair cone1+cone2] [--show-logs]     (NAT lab, as root: see NatLabSetup.cs)
-var runs = Arg("--runs") is { } r ? int.Parse(r, CultureInfo.InvariantCulture) : 10;
-// --nat: setup across the NAT lab instead (root only; --pair cone1+cone2 for one pair, --show-logs for the peers' logs)
-if (args.Contains("--nat")) return await NatLabSetup.RunAsync(runs, Arg("--pair"), args.Contains("--show-logs"), args.Contains("--warm-up"),
-    Arg("--inline-wait") is { } iw ? ["--inline-wait", iw] : []);
-var mb = Arg("--mb") is { } m ? int.Parse(m, CultureInfo.InvariantCulture) : 200;
+//        ... -- --nat [--warm-up] [--runs 10] [--mb 100] [--pair cone1+cone2] [--relay-pairs cone1+cone2,...|none]
+//                 [--no-node] [--show-logs]     (NAT lab, as root: see NatLabSetup.cs)
+var runs = Arg("--runs") is { } r ? PositiveInt("--runs", r) : 10;
+// --nat: across the NAT lab instead (root only): .NET against .NET and node-datachannel against node-datachannel
+// (unless --no-node) on each pair of homes, and again with TURN forced on --relay-pairs (default cone1+cone2);
+// --pair cone1+cone2 for one pair, --mb 0 for setup only, --show-logs for the peers' logs
+if (args.Contains("--nat"))
+{
+    return await NatLabSetup.RunAsync(new NatLabOptions(runs, Arg("--pair"), args.Contains("--show-logs"), args.Contains("--warm-up"),
+        Arg("--inline-wait") is { } iw ? ["--inline-wait", iw] : [],
+        Arg("--mb") is { } natMb ? PositiveInt("--mb", natMb, allowZero: true) : 100,
+        Arg("--relay-pairs") is { } rp ? (rp == "none" ? [] : rp.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)) : ["cone1+cone2"],
+        Node: !args.Contains("--no-node")));
+}
+var mb = Arg("--mb") is { } m ? PositiveInt("--mb", m) : 200;
 
 var setups = new List<double>();
 for (var i = 0; i < runs + 1; i++)
@@ -127,5 +136,14 @@ static double Median(List<double> xs)
 
 static string Row(string name, List<double> setups, double mbps, double cpuPerGb) => string.Create(CultureInfo.InvariantCulture,
     $"| {name} | {Median(setups):0} | {setups.Min():0}-{setups.Max():0} | {mbps:0} | {cpuPerGb:0.0} |");
+
+// a bad number ends the program with what was wrong, not with a FormatException's stack trace
+static int PositiveInt(string option, string text, bool allowZero = false)
+{
+    if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && (n > 0 || (allowZero && n == 0)) && n <= 100_000) return n;
+    Console.Error.WriteLine($"{option} {text}: expected a whole number from {(allowZero ? 0 : 1)} to 100000");
+    Environment.Exit(2);
+    return 0;
+}
 
 string? Arg(string name) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;

@@ -23,7 +23,7 @@ public sealed partial class ClusterService
             return new(400, null, new ApiError("the join request is invalid: " + string.Join("; ", errors.Select(e => $"{e.Field}: {e.Message}")), errors));
 
         var existing = await Store.FindNodeAsync(request.Name, ct);
-        var id = existing?.Id ?? "node-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4));
+        var id = existing?.Id ?? "node-" + RandomHex();
         var node = new NodeInfo(id, request.Name, request.Address, request.Capacity, default, request.Drivers.ToArray(),
             request.Ports, request.Labels ?? new Dictionary<string, string>(), NodeState.Alive, Now);
         await UpdateNodeAsync(id, _ => node, ct);

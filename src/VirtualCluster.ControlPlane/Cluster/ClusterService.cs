@@ -124,7 +124,23 @@ public sealed partial class ClusterService
         string? service = null, string? node = null, string? instance = null, string? incident = null) =>
         Store.AppendEventAsync(new ClusterEvent(0, Now, kind, subject, message, service, node, instance, incident), ct);
 
-    private static string NewIncidentId() => "inc-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4));
+    private string NewIncidentId() => "inc-" + RandomHex();
+
+    /// <summary>
+    /// Where node, instance and incident ids and retry jitter come from. Null (the default): ids from the
+    /// cryptographic generator, jitter from <see cref="Random.Shared"/>. The simulator sets a seeded one so that a
+    /// run is repeatable; used under the placement lock or by one caller at a time then (a Random is not thread-safe).
+    /// </summary>
+    internal Random? Randomness { get; set; }
+
+    /// <summary>Eight lowercase hex digits for an id.</summary>
+    private string RandomHex()
+    {
+        Span<byte> bytes = stackalloc byte[4];
+        if (Randomness is { } seeded) seeded.NextBytes(bytes);
+        else System.Security.Cryptography.RandomNumberGenerator.Fill(bytes);
+        return Convert.ToHexStringLower(bytes);
+    }
 
     /// <summary>
     /// Builds the scheduler's view: every node with its live state and what non-terminal instances reserve on it.
@@ -167,7 +183,7 @@ public sealed partial class ClusterService
     /// <summary>An instance record for a placement with its epoch, optionally taking over from another instance.</summary>
     private ServiceInstance NewInstance(string service, Placement placement, long epoch, string? replaces, string? incident)
     {
-        var id = $"{service}-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4))}";
+        var id = $"{service}-{RandomHex()}";
         RememberScore(id, placement);
         return new ServiceInstance(id, service, placement.NodeId, epoch, placement.Ports, InstanceState.Pending,
             "placed, waiting for the agent", Now, Now, Replaces: replaces, Incident: incident);
@@ -220,7 +236,7 @@ public sealed partial class ClusterService
     {
         var baseMs = _options.RetryBackoff.TotalMilliseconds * Math.Pow(2, Math.Clamp(attempt - 1, 0, 30));
         var capped = Math.Min(_options.MaxRetryBackoff.TotalMilliseconds, baseMs);
-        return TimeSpan.FromMilliseconds(capped * (1 + Random.Shared.NextDouble() * 0.1));
+        return TimeSpan.FromMilliseconds(capped * (1 + (Randomness ?? Random.Shared).NextDouble() * 0.1));
     }
 
     private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture) + " s";

@@ -47,7 +47,9 @@ internal sealed class PlannerState(LiveClusterState live, PipelineScheduler sche
         var snapshot = await live.SnapshotAsync(ct).ConfigureAwait(false);
         var candidates = new List<NodeCandidate>(snapshot.Nodes.Count);
         var states = new Dictionary<string, NodeState>(snapshot.Nodes.Count, StringComparer.Ordinal);
-        foreach (var node in snapshot.Nodes.Values)
+        // In name order, as the store lists them: the snapshot's dictionary order varies between processes
+        // (string hashes are randomized), and ties between equal nodes must go the same way in every run.
+        foreach (var node in snapshot.Nodes.Values.OrderBy(n => n.Name, StringComparer.Ordinal))
         {
             var state = liveState(node);
             states[node.Id] = state;

@@ -65,13 +65,25 @@ public static class NatPeers
     /// and sends the first message once its channel opens; the setup time is from A's start to B receiving that
     /// message, on the shared monotonic clock. The caller disposes the peers.
     /// </summary>
-    public static async Task<(PeerConnectionSetup Result, PeerProcess A, PeerProcess B)> ConnectPeerConnectionsAsync(NatLab lab, string homeA, string homeB, TimeSpan timeout, bool warmUp = false, params string[] more)
+    public static Task<(PeerConnectionSetup Result, PeerProcess A, PeerProcess B)> ConnectPeerConnectionsAsync(NatLab lab, string homeA, string homeB, TimeSpan timeout, bool warmUp = false, params string[] more) =>
+        ConnectPeerConnectionsAsync(lab, homeA, homeB, timeout, nodeFolder: null, warmUp, more);
+
+    /// <summary>
+    /// As above; with <paramref name="nodeFolder"/> (tests/interop/node) both peers are node-datachannel's nat-peer.mjs
+    /// instead of the .NET peer program (same lines, same events; its time stamps are nanoseconds of the same clock).
+    /// </summary>
+    public static async Task<(PeerConnectionSetup Result, PeerProcess A, PeerProcess B)> ConnectPeerConnectionsAsync(NatLab lab, string homeA, string homeB, TimeSpan timeout, string? nodeFolder, bool warmUp, string[] more)
     {
         string[] extra = warmUp ? ["--pc", "--warm-up", .. more] : ["--pc", .. more];
-        var a = PeerProcess.Start(homeA, lab.Homes[homeA].Namespace, [.. PeerArgs(controlling: true), .. extra]);
-        var b = PeerProcess.Start(homeB, lab.Homes[homeB].Namespace, [.. PeerArgs(controlling: false), .. extra]);
+        PeerProcess Start(string home, bool controlling) => nodeFolder is null
+            ? PeerProcess.Start(home, lab.Homes[home].Namespace, [.. PeerArgs(controlling), .. extra])
+            : PeerProcess.StartNode(home, lab.Homes[home].Namespace, nodeFolder, "nat-peer.mjs", [.. PeerArgs(controlling), .. extra]);
+        var ticksPerSecond = nodeFolder is null ? Stopwatch.Frequency : 1_000_000_000.0;
+        var a = Start(homeA, controlling: true);
+        PeerProcess? b = null;
         try
         {
+            b = Start(homeB, controlling: false);
             await Task.WhenAll(a.WaitForEventAsync(e => Is(e, "ready"), timeout), b.WaitForEventAsync(e => Is(e, "ready"), timeout));
             PeerProcess.Connect(a, b);
             a.Send("{\"cmd\":\"start\"}");
@@ -81,14 +93,14 @@ public static class NatPeers
                 b.WaitForEventAsync(e => (string?)e["event"] is "connected" or "failed", timeout));
             var (ea, eb) = (results[0], results[1]);
             var ok = Is(ea, "offerer-open") && Is(eb, "connected");
-            var ms = ok ? ((long)eb["ts"]! - (long)started["ts"]!) * 1000.0 / Stopwatch.Frequency : -1;
+            var ms = ok ? ((long)eb["ts"]! - (long)started["ts"]!) * 1000.0 / ticksPerSecond : -1;
             return (new PeerConnectionSetup(homeA, homeB, ok, ok && (bool?)ea["relayed"] == true, Describe(ea), ms,
-                (long?)ea["iceMs"] ?? -1, (long?)ea["connectedMs"] ?? -1, ok ? null : $"{ea["reason"]} / {eb["reason"]}"), a, b);
+                (long?)ea["iceMs"] ?? -1, (long?)ea["connectedMs"] ?? -1, ok ? null : $"{ea["reason"]} / {eb["reason"]}"), a, b!);
         }
         catch
         {
             a.Dispose();
-            b.Dispose();
+            b?.Dispose();
             throw;
         }
     }

@@ -15,12 +15,12 @@ public sealed class PeerProcess : IDisposable
     private readonly List<JsonObject> _events = [];
     private PeerProcess? _partner;
 
-    private PeerProcess(string name, string? netns, IEnumerable<string> args)
+    private PeerProcess(string name, string? netns, string program, string? workingDirectory, IEnumerable<string> args)
     {
         Name = name;
-        var info = netns is null ? new ProcessStartInfo("dotnet") : new ProcessStartInfo("ip");
-        if (netns is not null) foreach (var a in new[] { "netns", "exec", netns, "dotnet" }) info.ArgumentList.Add(a);
-        info.ArgumentList.Add(BuiltPrograms.PeerDll);
+        var info = netns is null ? new ProcessStartInfo(program) : new ProcessStartInfo("ip");
+        if (netns is not null) foreach (var a in new[] { "netns", "exec", netns, program }) info.ArgumentList.Add(a);
+        if (workingDirectory is not null) info.WorkingDirectory = workingDirectory;
         foreach (var a in args) info.ArgumentList.Add(a);
         info.RedirectStandardInput = info.RedirectStandardOutput = info.RedirectStandardError = true;
         info.UseShellExecute = false;
@@ -41,7 +41,18 @@ public sealed class PeerProcess : IDisposable
         get { lock (_log) return _log.ToString(); }
     }
 
-    public static PeerProcess Start(string name, string? netns, params string[] args) => new(name, netns, args);
+    public static PeerProcess Start(string name, string? netns, params string[] args) =>
+        new(name, netns, "dotnet", null, [BuiltPrograms.PeerDll, .. args]);
+
+    /// <summary>
+    /// tests/interop/node/&lt;script&gt; under node instead of the .NET peer program (the node-datachannel reference peer
+    /// of the benchmark, which speaks the same lines); <paramref name="folder"/> is the script's folder (its node_modules).
+    /// </summary>
+    public static PeerProcess StartNode(string name, string? netns, string folder, string script, params string[] args) =>
+        new(name, netns, "node", folder, [script, .. args]);
+
+    /// <summary>True once the process has exited (a crash shows in <see cref="Log"/>).</summary>
+    public bool HasExited => _process.HasExited;
 
     /// <summary>Wires two peers' signaling together (stdout lines with a "type" go to the other's stdin).</summary>
     public static void Connect(PeerProcess a, PeerProcess b)

@@ -14,7 +14,8 @@ using VirtualCluster.P2P.Sdp;
 /// message arrives, with a CLOCK_MONOTONIC timestamp ("ts", Stopwatch ticks) that the harness compares with the
 /// offerer's "started" event (both processes share the kernel's monotonic clock, namespaces do not change it).
 /// Commands: {"cmd":"bulk","mb":N} (offerer: sends N MiB of seeded random bytes on channel "bulk:&lt;bytes&gt;"; the
-/// answerer reports {"event":"bulk","bytes":..,"sha256":..,"ms":..} when it has them all or the channel closes).
+/// answerer reports {"event":"bulk","bytes":..,"sha256":..,"ms":..} when it has them all or the channel closes),
+/// {"cmd":"throughput","mb":N} and {"cmd":"cpu","id":k} for the benchmark (PeerConnectionMode.Throughput.cs).
 /// </summary>
 internal sealed partial class PeerConnectionMode(bool controlling, IceAgentOptions iceOptions, ILoggerFactory loggerFactory, Action<JsonObject> emit)
 {
@@ -57,6 +58,12 @@ internal sealed partial class PeerConnectionMode(bool controlling, IceAgentOptio
                     break;
                 case "bulk":
                     _ = Task.Run(() => mode.SendBulkAsync((int?)json["mb"] ?? 1));
+                    break;
+                case "throughput":
+                    _ = Task.Run(() => mode.SendThroughputAsync((int?)json["mb"] ?? 100));
+                    break;
+                case "cpu":
+                    Emit(new JsonObject { ["event"] = "cpu", ["id"] = (int?)json["id"] ?? 0, ["seconds"] = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds });
                     break;
                 case "quit":
                     await mode.CloseAsync();
@@ -193,6 +200,8 @@ internal sealed partial class PeerConnectionMode(bool controlling, IceAgentOptio
         }
         else if (channel.Label.StartsWith("bulk:", StringComparison.Ordinal) && long.TryParse(channel.Label[5..], out var expected))
             ReceiveBulk(channel, expected);
+        else if (channel.Label.StartsWith("tput:", StringComparison.Ordinal) && long.TryParse(channel.Label[5..], out var total))
+            ReceiveThroughput(channel, total);
     }
 
     private JsonObject Connected(string name, DataChannel channel)

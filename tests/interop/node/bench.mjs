@@ -6,15 +6,33 @@ import nodeDataChannel from 'node-datachannel';
 const runs = Number(process.argv[2] ?? 10);
 const mb = Number(process.argv[3] ?? 200);
 
+// node-datachannel delivers each callback type through its own queue, so a peer's candidate can reach this code before
+// its description, and libdatachannel rejects a remote candidate while no remote description is set ("Got a remote
+// candidate without remote description"): candidates wait until the remote description is applied.
+function signalingQueue(pc) {
+  let ready = false;
+  const pending = [];
+  return {
+    candidate(candidate, mid) { if (ready) pc.addRemoteCandidate(candidate, mid); else pending.push([candidate, mid]); },
+    description(sdp, type) {
+      pc.setRemoteDescription(sdp, type);
+      ready = true;
+      for (const [c, m] of pending.splice(0)) pc.addRemoteCandidate(c, m);
+    },
+  };
+}
+
 function connect() {
   return new Promise(resolve => {
     const started = process.hrtime.bigint();
     const a = new nodeDataChannel.PeerConnection('a', { iceServers: [] });
     const b = new nodeDataChannel.PeerConnection('b', { iceServers: [] });
-    a.onLocalDescription((sdp, type) => b.setRemoteDescription(sdp, type));
-    b.onLocalDescription((sdp, type) => a.setRemoteDescription(sdp, type));
-    a.onLocalCandidate((c, mid) => b.addRemoteCandidate(c, mid));
-    b.onLocalCandidate((c, mid) => a.addRemoteCandidate(c, mid));
+    const qa = signalingQueue(a);
+    const qb = signalingQueue(b);
+    a.onLocalDescription((sdp, type) => qb.description(sdp, type));
+    b.onLocalDescription((sdp, type) => qa.description(sdp, type));
+    a.onLocalCandidate((c, mid) => qb.candidate(c, mid));
+    b.onLocalCandidate((c, mid) => qa.candidate(c, mid));
     b.onDataChannel(dc => dc.onMessage(() => resolve({ a, b, ms: Number(process.hrtime.bigint() - started) / 1e6, remote: dc })));
     const dc = a.createDataChannel('bench');
     dc.onOpen(() => dc.sendMessage('first'));
