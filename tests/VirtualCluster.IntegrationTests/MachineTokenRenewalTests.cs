@@ -6,7 +6,8 @@ using VirtualCluster.IntegrationTests.Infrastructure;
 namespace VirtualCluster.IntegrationTests;
 
 /// <summary>
-/// A real agent with a short-lived machine token (3 s): it keeps working well past the first token's expiry because
+/// A real agent with a short-lived machine token (10 s, renewed from 5 s on, so only a heartbeat stall of 5 s on a loaded
+/// machine could let it expire): it keeps working well past the first token's expiry because
 /// heartbeats hand it fresh ones, which it saves in agent.json; the first token, copied, stops working.
 /// </summary>
 public sealed class MachineTokenRenewalTests(Xunit.Abstractions.ITestOutputHelper output)
@@ -14,7 +15,7 @@ public sealed class MachineTokenRenewalTests(Xunit.Abstractions.ITestOutputHelpe
     [Fact]
     public async Task An_agent_outlives_its_first_machine_token()
     {
-        await using var cluster = await ManualCluster.StartAsync(agents: 1, controlPlaneArgs: ["--machine-token-lifetime", "3"]);
+        await using var cluster = await ManualCluster.StartAsync(agents: 1, controlPlaneArgs: ["--machine-token-lifetime", "10"]);
         await cluster.WithDiagnosticsAsync(output, async () =>
         {
             var identity = Directory.EnumerateFiles(Path.Combine(cluster.Directory, "node-1"), "agent.json", SearchOption.AllDirectories).FirstOrDefault()
@@ -23,7 +24,7 @@ public sealed class MachineTokenRenewalTests(Xunit.Abstractions.ITestOutputHelpe
             using var api = cluster.Api();
             var first = await IntrospectAsync(api, firstToken);
             Assert.True(first.Active, first.Error); // positive control: the copy worked once
-            await Wait.UntilAsync(async () => !(await IntrospectAsync(api, firstToken)).Active, TimeSpan.FromSeconds(30), "the first machine token to expire");
+            await Wait.UntilAsync(async () => !(await IntrospectAsync(api, firstToken)).Active, TimeSpan.FromSeconds(60), "the first machine token to expire");
             Assert.Contains("expired", (await IntrospectAsync(api, firstToken)).Error, StringComparison.Ordinal);
 
             // Meanwhile the agent swapped tokens and its node never stopped being alive.

@@ -26,7 +26,7 @@ public sealed class SecretSealer
 
     public SecretSealer(IClusterStore store) => _store = store;
 
-    /// <summary>The spec with its secret values sealed (values already sealed stay as they are).</summary>
+    /// <summary>The spec with its secret values sealed. Every value is sealed, whatever it looks like: a spec's value is always plain text.</summary>
     public async Task<ServiceSpec> SealAsync(ServiceSpec spec, CancellationToken ct)
     {
         if (spec.Secrets.Count == 0) return spec;
@@ -34,7 +34,7 @@ public sealed class SecretSealer
         using var aes = new AesGcm(key, TagSize);
         var sealedValues = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (name, value) in spec.Secrets)
-            sealedValues[name] = value.StartsWith(Prefix, StringComparison.Ordinal) ? value : Seal(aes, spec.Name, name, value);
+            sealedValues[name] = Seal(aes, spec.Name, name, value);
         return spec with { Secrets = sealedValues };
     }
 

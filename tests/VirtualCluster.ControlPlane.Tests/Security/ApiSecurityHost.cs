@@ -30,19 +30,21 @@ public sealed class ApiSecurityHost : IAsyncDisposable
     public ConcurrentQueue<string> Logs { get; } = new();
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<ApiSecurityHost> StartAsync(Action<ControlPlaneOptions>? configure = null)
+    /// <param name="time">The control plane's clock; a fake one lets a test move time instead of waiting for it.</param>
+    public static async Task<ApiSecurityHost> StartAsync(Action<ControlPlaneOptions>? configure = null, TimeProvider? time = null)
     {
         var host = new ApiSecurityHost();
-        await host.InitializeAsync(configure);
+        await host.InitializeAsync(configure, time);
         return host;
     }
 
-    private async Task InitializeAsync(Action<ControlPlaneOptions>? configure)
+    private async Task InitializeAsync(Action<ControlPlaneOptions>? configure, TimeProvider? time)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(new QueueLoggerProvider(Logs));
+        if (time is not null) builder.Services.AddSingleton(time);
         builder.Services.AddVirtualClusterControlPlane(o =>
         {
             o.DataDirectory = _directory;
