@@ -18,8 +18,9 @@ public sealed class MachineTokenRenewalTests(Xunit.Abstractions.ITestOutputHelpe
         await using var cluster = await ManualCluster.StartAsync(agents: 1, controlPlaneArgs: ["--machine-token-lifetime", "10"]);
         await cluster.WithDiagnosticsAsync(output, async () =>
         {
-            var identity = Directory.EnumerateFiles(Path.Combine(cluster.Directory, "node-1"), "agent.json", SearchOption.AllDirectories).FirstOrDefault()
-                ?? throw new Xunit.Sdk.XunitException("no agent.json under " + string.Join(", ", Directory.EnumerateFileSystemEntries(Path.Combine(cluster.Directory, "node-1"))));
+            // The control plane counts the node as joined a moment before the agent has saved its answer: wait for the file.
+            var identity = Path.Combine(cluster.Directory, "node-1", "agent.json");
+            await Wait.UntilAsync(() => Task.FromResult(File.Exists(identity)), TimeSpan.FromSeconds(30), "the agent to save agent.json");
             var firstToken = TokenIn(identity);
             using var api = cluster.Api();
             var first = await IntrospectAsync(api, firstToken);
