@@ -28,15 +28,15 @@ internal sealed class NatLabReport(string loadAtStart)
 
     public void Print(NatLab lab, string loadAtEnd)
     {
-        Console.WriteLine("| NAT A (offerer) | NAT B | path | stack | connected | selected pair (A's view) | setup median ms | min-max ms | Mbit/s | CPU s per GB |");
-        Console.WriteLine("|---|---|---|---|---|---|---:|---:|---:|---:|");
+        Console.WriteLine("| NAT A (offerer) | NAT B | path | stack | connected | selected pair (A's view) | setup median ms | min-max ms | Mbit/s | CPU s per GB | socket drops coturn / peers |");
+        Console.WriteLine("|---|---|---|---|---|---|---:|---:|---:|---:|---:|");
         foreach (var r in _rows)
         {
             var times = r.Times;
             var shape = r.Connected.GroupBy(x => Shape(x.PairA)).OrderByDescending(g => g.Count()).FirstOrDefault()?.Key ?? "-";
             var t = r.Transfer;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {Name(lab.Homes[r.HomeA].Nat)} | {Name(lab.Homes[r.HomeB].Nat)} | {Path(r)} | {r.Stack} | {r.Connected.Count}/{r.Setups.Count} | {shape} | {Median(times):0} | {Min(times):0}-{Max(times):0} | {(t is null || t.Failure is not null ? "-" : t.Mbps.ToString("0", CultureInfo.InvariantCulture))} | {(t is null || t.Failure is not null ? "-" : t.CpuPerGb.ToString("0.0", CultureInfo.InvariantCulture))} |"));
+                $"| {Name(lab.Homes[r.HomeA].Nat)} | {Name(lab.Homes[r.HomeB].Nat)} | {Path(r)} | {r.Stack} | {r.Connected.Count}/{r.Setups.Count} | {shape} | {Median(times):0} | {Min(times):0}-{Max(times):0} | {(t is null || t.Failure is not null ? "-" : t.Mbps.ToString("0", CultureInfo.InvariantCulture))} | {(t is null || t.Failure is not null ? "-" : t.CpuPerGb.ToString("0.0", CultureInfo.InvariantCulture))} | {(t is null ? "-" : $"{t.CoturnDrops} / {t.PeerDrops}")} |"));
         }
 
         var pairs = _rows.GroupBy(r => r.Key).Where(g => g.Any(r => r.Stack == ".NET") && g.Count() > 1).ToList();

@@ -111,10 +111,17 @@ internal static class NatLabSetup
                     $"{stack} {homeA}+{homeB}{(forced ? " (TURN forced)" : "")} run {i + 1}: {result.Kind} in {result.Milliseconds:0} ms {result.PairA} {result.Failure}"));
                 if (result.Connected && options.Mb > 0 && row.Transfer is null)
                 {
+                    // datagrams the kernel dropped for want of socket buffer during the transfer: at coturn (the public
+                    // namespace) and at each peer; loss there, not CPU, is what limits a relayed transfer
+                    var namespaces = new[] { lab.PublicNamespace, lab.Homes[homeA].Namespace, lab.Homes[homeB].Namespace };
+                    var drops0 = namespaces.Select(UdpReceiveBufferErrors).ToArray();
                     row.Transfer = await Transfer.RunAsync(a, b, options.Mb, nodeFolder is null ? System.Diagnostics.Stopwatch.Frequency : 1e9);
+                    var drops = namespaces.Select((ns, k) => UdpReceiveBufferErrors(ns) - drops0[k]).ToArray();
+                    row.Transfer = row.Transfer with { CoturnDrops = drops[0], PeerDrops = drops[1] + drops[2] };
+                    Console.Error.WriteLine($"  UDP receive-buffer drops: coturn {drops[0]}, {homeA} {drops[1]}, {homeB} {drops[2]}");
                     Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"{stack} {homeA}+{homeB} transfer: {row.Transfer.Bytes} bytes in {row.Transfer.Seconds:0.00} s, {row.Transfer.Mbps:0} Mbit/s, {row.Transfer.CpuPerGb:0.0} CPU s per GB {row.Transfer.Failure} (load {LoadAverage()})"));
-                    if (row.Transfer.Failure is not null) Console.Error.WriteLine($"--- {homeA}\n{a.Log}\n--- {homeB}\n{b.Log}");
+                    if (row.Transfer.Failure is not null || options.ShowLogs) Console.Error.WriteLine($"--- {homeA}\n{a.Log}\n--- {homeB}\n{b.Log}");
                 }
             }
             catch (Exception e) when (e is TimeoutException or InvalidOperationException or System.Text.Json.JsonException)
@@ -140,6 +147,23 @@ internal static class NatLabSetup
         if (!Directory.Exists(Path.Combine(folder, "node_modules", "node-datachannel")))
             return "node-datachannel is not installed: run scripts/install-p2p-deps.sh (npm ci in tests/interop/node)";
         return null;
+    }
+
+    /// <summary>The Udp RcvbufErrors counter of a namespace (/proc/net/snmp): datagrams dropped because a socket's receive buffer was full.</summary>
+    private static long UdpReceiveBufferErrors(string netns)
+    {
+        var (code, output) = Shell.Run("ip", "netns", "exec", netns, "cat", "/proc/net/snmp");
+        if (code != 0) return 0;
+        var lines = output.Split('\n');
+        for (var i = 0; i + 1 < lines.Length; i++)
+        {
+            if (!lines[i].StartsWith("Udp: ", StringComparison.Ordinal) || !lines[i + 1].StartsWith("Udp: ", StringComparison.Ordinal)) continue;
+            var names = lines[i].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            var values = lines[i + 1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            var k = Array.IndexOf(names, "RcvbufErrors");
+            return k > 0 && k < values.Length && long.TryParse(values[k], CultureInfo.InvariantCulture, out var n) ? n : 0;
+        }
+        return 0;
     }
 
     // the 1-minute load average, to print beside the figures (the machine is shared)
