@@ -9,7 +9,18 @@ internal sealed class NatLabRow(string homeA, string homeB, bool forcedRelay, st
     public bool ForcedRelay { get; } = forcedRelay;
     public string Stack { get; } = stack;
     public List<PeerConnectionSetup> Setups { get; } = [];
-    public Transfer? Transfer { get; set; }
+    public List<Transfer> Transfers { get; } = [];
+
+    /// <summary>The row's transfer figure: a failure if any transfer failed, else the median throughput and CPU, drops summed.</summary>
+    public Transfer? Transfer => Transfers.Count == 0 ? null
+        : Transfers.FirstOrDefault(t => t.Failure is not null) ?? new Transfer(Transfers.Sum(t => t.Bytes), Transfers.Sum(t => t.Seconds),
+            NatLabReport.Median([.. Transfers.Select(t => t.Mbps)]), NatLabReport.Median([.. Transfers.Select(t => t.CpuPerGb)]), null,
+            Transfers.Sum(t => t.CoturnDrops), Transfers.Sum(t => t.PeerDrops));
+
+    /// <summary>"183" for one transfer, "183 (160-201)" for the median of several with their range.</summary>
+    public string MbpsText => Transfer is not { Failure: null } t ? "-"
+        : Transfers.Count == 1 ? t.Mbps.ToString("0", CultureInfo.InvariantCulture)
+        : string.Create(CultureInfo.InvariantCulture, $"{t.Mbps:0} ({Transfers.Min(x => x.Mbps):0}-{Transfers.Max(x => x.Mbps):0})");
     public List<double[]> Phases { get; } = [];
     public List<(double, double)> Trickles { get; } = [];
 
@@ -28,15 +39,15 @@ internal sealed class NatLabReport(string loadAtStart)
 
     public void Print(NatLab lab, string loadAtEnd)
     {
-        Console.WriteLine("| NAT A (offerer) | NAT B | path | stack | connected | selected pair (A's view) | setup median ms | min-max ms | Mbit/s | CPU s per GB |");
-        Console.WriteLine("|---|---|---|---|---|---|---:|---:|---:|---:|");
+        Console.WriteLine("| NAT A (offerer) | NAT B | path | stack | connected | selected pair (A's view) | setup median ms | min-max ms | Mbit/s | CPU s per GB | socket drops coturn / peers |");
+        Console.WriteLine("|---|---|---|---|---|---|---:|---:|---:|---:|---:|");
         foreach (var r in _rows)
         {
             var times = r.Times;
             var shape = r.Connected.GroupBy(x => Shape(x.PairA)).OrderByDescending(g => g.Count()).FirstOrDefault()?.Key ?? "-";
             var t = r.Transfer;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {Name(lab.Homes[r.HomeA].Nat)} | {Name(lab.Homes[r.HomeB].Nat)} | {Path(r)} | {r.Stack} | {r.Connected.Count}/{r.Setups.Count} | {shape} | {Median(times):0} | {Min(times):0}-{Max(times):0} | {(t is null || t.Failure is not null ? "-" : t.Mbps.ToString("0", CultureInfo.InvariantCulture))} | {(t is null || t.Failure is not null ? "-" : t.CpuPerGb.ToString("0.0", CultureInfo.InvariantCulture))} |"));
+                $"| {Name(lab.Homes[r.HomeA].Nat)} | {Name(lab.Homes[r.HomeB].Nat)} | {Path(r)} | {r.Stack} | {r.Connected.Count}/{r.Setups.Count} | {shape} | {Median(times):0} | {Min(times):0}-{Max(times):0} | {r.MbpsText} | {(t is null || t.Failure is not null ? "-" : t.CpuPerGb.ToString("0.0", CultureInfo.InvariantCulture))} | {(t is null ? "-" : $"{t.CoturnDrops} / {t.PeerDrops}")} |"));
         }
 
         var pairs = _rows.GroupBy(r => r.Key).Where(g => g.Any(r => r.Stack == ".NET") && g.Count() > 1).ToList();

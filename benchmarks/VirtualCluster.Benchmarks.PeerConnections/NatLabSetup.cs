@@ -8,7 +8,8 @@ using VirtualCluster.P2P.IntegrationTests.Infrastructure;
 /// <param name="Mb">MiB carried once per pair and stack on the first connection that worked; 0: no transfer.</param>
 /// <param name="RelayPairs">Pairs measured a second time with TURN forced (both peers relay-only).</param>
 /// <param name="Node">Also node-datachannel against node-datachannel, in the same run.</param>
-internal sealed record NatLabOptions(int Runs, string? Pair, bool ShowLogs, bool WarmUp, string[] PeerArgs, int Mb, string[] RelayPairs, bool Node);
+/// <param name="Transfers">Transfers per pair and stack, on the first connections that work; the row shows their median.</param>
+internal sealed record NatLabOptions(int Runs, string? Pair, bool ShowLogs, bool WarmUp, string[] PeerArgs, int Mb, string[] RelayPairs, bool Node, int Transfers = 1);
 
 /// <summary>
 /// Data channels across the NAT lab (root only): for each pair of homes, <c>Runs</c> connections of .NET peers (the
@@ -109,12 +110,20 @@ internal static class NatLabSetup
                 if (nodeFolder is null && result.Connected && !result.Relayed && SetupPhases.SrflxTrickle(a, b) is { } trickle) row.Trickles.Add(trickle);
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{stack} {homeA}+{homeB}{(forced ? " (TURN forced)" : "")} run {i + 1}: {result.Kind} in {result.Milliseconds:0} ms {result.PairA} {result.Failure}"));
-                if (result.Connected && options.Mb > 0 && row.Transfer is null)
+                if (result.Connected && options.Mb > 0 && row.Transfers.Count < options.Transfers)
                 {
-                    row.Transfer = await Transfer.RunAsync(a, b, options.Mb, nodeFolder is null ? System.Diagnostics.Stopwatch.Frequency : 1e9);
+                    // datagrams the kernel dropped for want of socket buffer during the transfer: at coturn (the public
+                    // namespace) and at each peer; loss there, not CPU, is what limits a relayed transfer
+                    var namespaces = new[] { lab.PublicNamespace, lab.Homes[homeA].Namespace, lab.Homes[homeB].Namespace };
+                    var drops0 = namespaces.Select(UdpReceiveBufferErrors).ToArray();
+                    var transfer = await Transfer.RunAsync(a, b, options.Mb, nodeFolder is null ? System.Diagnostics.Stopwatch.Frequency : 1e9);
+                    var drops = namespaces.Select((ns, k) => UdpReceiveBufferErrors(ns) - drops0[k]).ToArray();
+                    transfer = transfer with { CoturnDrops = drops[0], PeerDrops = drops[1] + drops[2] };
+                    row.Transfers.Add(transfer);
+                    Console.Error.WriteLine($"  UDP receive-buffer drops: coturn {drops[0]}, {homeA} {drops[1]}, {homeB} {drops[2]}");
                     Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{stack} {homeA}+{homeB} transfer: {row.Transfer.Bytes} bytes in {row.Transfer.Seconds:0.00} s, {row.Transfer.Mbps:0} Mbit/s, {row.Transfer.CpuPerGb:0.0} CPU s per GB {row.Transfer.Failure} (load {LoadAverage()})"));
-                    if (row.Transfer.Failure is not null) Console.Error.WriteLine($"--- {homeA}\n{a.Log}\n--- {homeB}\n{b.Log}");
+                        $"{stack} {homeA}+{homeB} transfer: {transfer.Bytes} bytes in {transfer.Seconds:0.00} s, {transfer.Mbps:0} Mbit/s, {transfer.CpuPerGb:0.0} CPU s per GB {transfer.Failure} (load {LoadAverage()})"));
+                    if (transfer.Failure is not null || options.ShowLogs) Console.Error.WriteLine($"--- {homeA}\n{a.Log}\n--- {homeB}\n{b.Log}");
                 }
             }
             catch (Exception e) when (e is TimeoutException or InvalidOperationException or System.Text.Json.JsonException)
@@ -140,6 +149,23 @@ internal static class NatLabSetup
         if (!Directory.Exists(Path.Combine(folder, "node_modules", "node-datachannel")))
             return "node-datachannel is not installed: run scripts/install-p2p-deps.sh (npm ci in tests/interop/node)";
         return null;
+    }
+
+    /// <summary>The Udp RcvbufErrors counter of a namespace (/proc/net/snmp): datagrams dropped because a socket's receive buffer was full.</summary>
+    private static long UdpReceiveBufferErrors(string netns)
+    {
+        var (code, output) = Shell.Run("ip", "netns", "exec", netns, "cat", "/proc/net/snmp");
+        if (code != 0) return 0;
+        var lines = output.Split('\n');
+        for (var i = 0; i + 1 < lines.Length; i++)
+        {
+            if (!lines[i].StartsWith("Udp: ", StringComparison.Ordinal) || !lines[i + 1].StartsWith("Udp: ", StringComparison.Ordinal)) continue;
+            var names = lines[i].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            var values = lines[i + 1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            var k = Array.IndexOf(names, "RcvbufErrors");
+            return k > 0 && k < values.Length && long.TryParse(values[k], CultureInfo.InvariantCulture, out var n) ? n : 0;
+        }
+        return 0;
     }
 
     // the 1-minute load average, to print beside the figures (the machine is shared)

@@ -13,18 +13,20 @@ using VirtualCluster.P2P.PeerConnections;
 // CPU seconds per GB carried (both ends' work, since both run in the process).
 // Usage: dotnet run -c Release --project benchmarks/VirtualCluster.Benchmarks.PeerConnections -- [--runs 10] [--mb 200]
 //        ... -- --nat [--warm-up] [--runs 10] [--mb 100] [--pair cone1+cone2] [--relay-pairs cone1+cone2,...|none]
-//                 [--no-node] [--show-logs]     (NAT lab, as root: see NatLabSetup.cs)
+//                 [--transfers 1] [--no-node] [--show-logs]     (NAT lab, as root: see NatLabSetup.cs)
 var runs = Arg("--runs") is { } r ? PositiveInt("--runs", r) : 10;
 // --nat: across the NAT lab instead (root only): .NET against .NET and node-datachannel against node-datachannel
 // (unless --no-node) on each pair of homes, and again with TURN forced on --relay-pairs (default cone1+cone2);
-// --pair cone1+cone2 for one pair, --mb 0 for setup only, --show-logs for the peers' logs
+// --pair cone1+cone2 for one pair, --mb 0 for setup only, --transfers N for the median of N transfers per row (on the
+// first N connections), --show-logs for the peers' logs
 if (args.Contains("--nat"))
 {
     return await NatLabSetup.RunAsync(new NatLabOptions(runs, Arg("--pair"), args.Contains("--show-logs"), args.Contains("--warm-up"),
         Arg("--inline-wait") is { } iw ? ["--inline-wait", iw] : [],
         Arg("--mb") is { } natMb ? PositiveInt("--mb", natMb, allowZero: true) : 100,
         Arg("--relay-pairs") is { } rp ? (rp == "none" ? [] : rp.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)) : ["cone1+cone2"],
-        Node: !args.Contains("--no-node")));
+        Node: !args.Contains("--no-node"),
+        Transfers: Arg("--transfers") is { } tr ? PositiveInt("--transfers", tr) : 1));
 }
 var mb = Arg("--mb") is { } m ? PositiveInt("--mb", m) : 200;
 

@@ -5,7 +5,9 @@ using VirtualCluster.P2P.IntegrationTests.Infrastructure;
 /// <summary>One transfer between two connected peer processes and what it cost.</summary>
 /// <param name="Mbps">Payload bits per second, from the sender's first message to the receiver's last (one shared clock).</param>
 /// <param name="CpuPerGb">Both processes' CPU seconds (user + system, all threads) during the transfer, per GB carried.</param>
-internal sealed record Transfer(long Bytes, double Seconds, double Mbps, double CpuPerGb, string? Failure)
+/// <param name="CoturnDrops">Datagrams the kernel dropped at coturn's full socket buffers during the transfer.</param>
+/// <param name="PeerDrops">Datagrams dropped at the two peers' full socket buffers.</param>
+internal sealed record Transfer(long Bytes, double Seconds, double Mbps, double CpuPerGb, string? Failure, long CoturnDrops = 0, long PeerDrops = 0)
 {
     /// <summary>
     /// Asks both peers for their CPU time, makes the offerer send <paramref name="mb"/> MiB on a new reliable ordered
@@ -35,6 +37,12 @@ internal sealed record Transfer(long Bytes, double Seconds, double Mbps, double 
             return new Transfer(0, 0, 0, 0, $"stalled or too slow (under 10 Mbit/s): {status}");
         }
         var cpu1 = await CpuAsync(a, b, 2);
+        // the stacks' own counters (the .NET peer's retransmissions and drops), to tell loss from CPU limits
+        foreach (var (name, p) in new[] { ("offerer", a), ("answerer", b) })
+        {
+            if (p.Events.LastOrDefault(e => Event(e) == "cpu" && (int?)e["id"] == 2)?["stats"] is { } stats && stats.ToString() is { Length: > 0 } text)
+                Console.Error.WriteLine($"  {name}: {text}");
+        }
         var bytes = (long)done["bytes"]!;
         var seconds = ((long)done["ts"]! - (long)start["ts"]!) / ticksPerSecond;
         var failure = bytes < (long)mb << 20 ? $"only {bytes} bytes arrived: {(string?)done["reason"]}" : null;

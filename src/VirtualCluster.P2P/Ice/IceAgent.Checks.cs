@@ -208,7 +208,11 @@ public sealed partial class IceAgent
             if (_nominating == pair) _nominating = null;
             NominatedLocked(pair, ref changed);
         }
-        else if (!wasSucceeded) NominateNowLocked(); // this may have been the pair nomination was waiting for
+        else if (!wasSucceeded)
+        {
+            RecheckBehindSameRelayLocked(pair, ref changed);
+            NominateNowLocked(); // this may have been the pair nomination was waiting for
+        }
     }
 
     /// <summary>The local candidate whose address the peer saw (§7.2.5.3.1): an existing one, or a new peer-reflexive one.</summary>

@@ -58,5 +58,8 @@ public sealed partial class IceAgent
 
         [LoggerMessage(3017, LogLevel.Trace, "ICE: check received on {Pair}")]
         public static partial void CheckReceived(ILogger logger, IceCandidatePair pair);
+
+        [LoggerMessage(3018, LogLevel.Debug, "ICE: checking {Pair} again: a pair to the same relayed candidate succeeded, so the peer's TURN permissions are likely in place")]
+        public static partial void Rechecking(ILogger logger, string pair);
     }
 }

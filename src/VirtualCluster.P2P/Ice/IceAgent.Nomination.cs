@@ -8,9 +8,13 @@ public sealed partial class IceAgent
     /// the check on that pair with USE-CANDIDATE. A higher pair could still beat it while it is frozen or waiting, or
     /// while its check has been unanswered for less than max(<see cref="IceAgentOptions.NominationPatience"/>,
     /// 4 × the best pair's round trip): an answer later than that is unlikely, and host pairs between private
-    /// networks never answer at all, so waiting the whole timeout for them only slows setup. When the best valid pair
-    /// is relayed, or the pending pair is (its check waits for TURN permissions), the full timeout still applies: on the
-    /// NAT lab a shorter wait nominated relay-to-relay where the direct-to-relay pair was about to succeed.
+    /// networks never answer at all, so waiting the whole timeout for them only slows setup. This holds when the best
+    /// valid pair is relayed too (its round trip, through the relay, is the longer one, so the patience grows with it):
+    /// waiting the whole timeout there made every relayed setup last over a second on the NAT lab. A pending pair
+    /// through a TURN relay keeps the full timeout (its first checks are dropped until the peer's permission exists,
+    /// and on the NAT lab a shorter wait nominated relay-to-relay where direct-to-relay was about to succeed); such a
+    /// pair is checked again at once when another pair to the same relayed candidate succeeds
+    /// (<see cref="RecheckBehindSameRelayLocked"/>), so it rarely needs long.
     /// </summary>
     private void NominateLocked(DateTimeOffset now)
     {
@@ -33,8 +37,8 @@ public sealed partial class IceAgent
             if (p.State is IceCandidatePairState.Frozen or IceCandidatePairState.Waiting) higherPending = true;
             else if (p.State == IceCandidatePairState.InProgress)
             {
-                // relayed pairs wait for TURN permissions and a relayed best is worth replacing: full timeout for them
-                if (best.IsRelayed || p.IsRelayed || p.CheckStartedAt is not { } started) higherPending = true;
+                // relayed pairs wait for TURN permissions: full timeout for them
+                if (p.IsRelayed || p.CheckStartedAt is not { } started) higherPending = true;
                 else if (now - started < patience)
                 {
                     higherPending = true;
@@ -68,6 +72,34 @@ public sealed partial class IceAgent
             pair.Queued = false;
             SendCheckLocked(pair);
         }
+    }
+
+    /// <summary>
+    /// A pair to the peer's relayed candidate succeeded: the peer's TURN server relays to us, and the peer has asked
+    /// it for permissions as it checked its own relayed pairs (in priority order, so the permissions for our other
+    /// addresses come first). Checks that other pairs sent to the same relayed candidate before then were most likely
+    /// dropped by the server for want of a permission; send them again now as triggered checks instead of waiting for
+    /// their retransmission (500 ms after the first): on the NAT lab this is what makes direct-to-relay succeed before
+    /// relay-to-relay gets nominated. Only pairs that rank above <paramref name="succeeded"/> and have gone unanswered
+    /// for at least its round trip.
+    /// </summary>
+    private void RecheckBehindSameRelayLocked(IceCandidatePair succeeded, ref bool changed)
+    {
+        if (!succeeded.Remote.IsRelayed || SelectedPair is not null) return;
+        var now = _time.GetUtcNow();
+        var rtt = succeeded.Rtt ?? TimeSpan.Zero;
+        var priority = PriorityOf(succeeded);
+        var any = false;
+        foreach (var p in _pairs)
+        {
+            if (p == succeeded || p.State != IceCandidatePairState.InProgress || p.Queued || PriorityOf(p) <= priority) continue;
+            if (!p.Remote.EndPoint.Equals(succeeded.Remote.EndPoint) || p.CheckStartedAt is not { } started || now - started < rtt) continue;
+            p.State = IceCandidatePairState.Waiting;
+            EnqueueTriggeredLocked(p, front: true);
+            Log.Rechecking(_logger, p.ToString());
+            any = true;
+        }
+        if (any) PumpChecksLocked(ref changed);
     }
 
     private void ScheduleNominationLocked(TimeSpan delay)

@@ -64,8 +64,9 @@ public sealed class IceAgentOptions
     /// and 4 × the round trip the best valid pair took. A pair checked for longer (host pairs between two private
     /// networks, which never answer) no longer counts, so the agent nominates without waiting for
     /// <see cref="NominationTimeout"/>, which stays the last resort. A new check on the pair (a triggered check after
-    /// the peer's check arrived) restarts its clock. Pairs through a TURN relay, and any pair while the best valid one
-    /// is relayed, still get the whole <see cref="NominationTimeout"/>. Default 100 ms.
+    /// the peer's check arrived) restarts its clock; so does a check sent again because a pair to the same relayed
+    /// candidate succeeded. Pending pairs through a TURN relay still get the whole <see cref="NominationTimeout"/>.
+    /// Default 100 ms.
     /// </summary>
     public TimeSpan NominationPatience { get; set; } = TimeSpan.FromMilliseconds(100);
 

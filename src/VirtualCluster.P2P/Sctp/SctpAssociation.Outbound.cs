@@ -15,7 +15,7 @@ public sealed partial class SctpAssociation
     private long _queuedBytes;
     private int _flightSize, _cwnd, _ssthresh, _partialBytesAcked, _retransmitPending;
     private long _peerRwnd;
-    private long _lastDataSentAt;
+    private long _lastDataSentAt, _sendOrder;
 
     private void InitOutbound() { }
 
@@ -167,7 +167,7 @@ public sealed partial class SctpAssociation
             var tsn = _nextTsn++;
             _ringCount++;
             ref var c = ref RingAt(tsn);
-            c = new InflightChunk { Message = m, Offset = m.Offset, Length = length, Flags = flags, Transmissions = 1, SentAt = now, InFlight = true };
+            c = new InflightChunk { Message = m, Offset = m.Offset, Length = length, Flags = flags, Transmissions = 1, SentAt = now, SendOrder = ++_sendOrder, InFlight = true };
             WriteData(ref w, tsn, m, m.Offset, length, flags);
             m.Refs++;
             m.LastTsn = tsn;
@@ -210,6 +210,7 @@ public sealed partial class SctpAssociation
             _retransmitPending--;
             c.Transmissions++;
             c.SentAt = now;
+            c.SendOrder = ++_sendOrder;
             c.InFlight = true;
             c.Misses = 0;
             _flightSize += c.Length;

@@ -26,6 +26,7 @@ public sealed partial class SctpAssociation
         long bytesAcked = 0;
         var cumAdvanced = cum != _cumAckTsn;
         var highestNewlyAcked = cum;
+        long latestSentAcked = 0; // the send order of the most recently transmitted chunk this SACK newly acknowledges
         while (_cumAckTsn != cum)
         {
             var tsn = _cumAckTsn + 1;
@@ -33,6 +34,7 @@ public sealed partial class SctpAssociation
             if (c.InFlight) _flightSize -= c.Length;
             if (!c.GapAcked && !c.Abandoned) bytesAcked += c.Length;
             if (c.MarkedForRetransmit) _retransmitPending--;
+            if (c.SendOrder > latestSentAcked) latestSentAcked = c.SendOrder;
             if (_rttTsnValid && tsn == _rttTsn) { if (c.Transmissions == 1) MeasureRtt(now - _rttSentAt); _rttTsnValid = false; }
             Release(c.Message);
             c = default;
@@ -56,13 +58,14 @@ public sealed partial class SctpAssociation
                 if (c.InFlight) { _flightSize -= c.Length; c.InFlight = false; }
                 if (c.MarkedForRetransmit) { c.MarkedForRetransmit = false; _retransmitPending--; }
                 if (!c.Abandoned) bytesAcked += c.Length;
+                if (c.SendOrder > latestSentAcked) latestSentAcked = c.SendOrder;
                 if (_rttTsnValid && tsn == _rttTsn) { if (c.Transmissions == 1) MeasureRtt(now - _rttSentAt); _rttTsnValid = false; }
                 if (Serial.Gt(tsn, highestNewlyAcked)) highestNewlyAcked = tsn;
             }
         }
 
         if (_inFastRecovery && Serial.Ge(cum, _fastRecoveryExit)) _inFastRecovery = false;
-        if (highestNewlyAcked != cum) CountMisses(highestNewlyAcked, now);
+        if (highestNewlyAcked != cum) CountMisses(highestNewlyAcked, latestSentAcked, now);
 
         // Congestion control (RFC 9260 §7.2.1, §7.2.2): grow only when the window was in use.
         if (cumAdvanced && bytesAcked > 0 && !_inFastRecovery && flightBefore + _mtu >= _cwnd)
@@ -83,14 +86,23 @@ public sealed partial class SctpAssociation
         OnOutboundProgress();
     }
 
-    /// <summary>Miss indications for chunks below the highest newly acknowledged TSN; three start a fast retransmit (§7.2.4).</summary>
-    private void CountMisses(uint highest, long now)
+    /// <summary>
+    /// Miss indications for chunks below the highest newly acknowledged TSN (RFC 9260 §7.2.4, HTNA); three start a
+    /// fast retransmit. A chunk counts a miss only if something transmitted after it was acknowledged
+    /// (<paramref name="latestSentAcked"/>): for first transmissions that is the TSN order, but a retransmitted chunk
+    /// has a low TSN and a late send time, and the SACKs for chunks sent before its retransmission say nothing about
+    /// it. Counting those (as TSN order alone does) retransmitted every hole again every three SACKs until its first
+    /// retransmission was acknowledged: on the NAT lab's relayed path (coturn's relay socket buffer of 128 KiB overflows)
+    /// that tripled the retransmissions. With this rule, a lost retransmission is detected by the chunks sent after it,
+    /// and is retransmitted again without waiting for T3-rtx (usrsctp keeps a per-chunk TSN barrier to the same end).
+    /// </summary>
+    private void CountMisses(uint highest, long latestSentAcked, long now)
     {
         var enterRecovery = false;
         for (var tsn = _cumAckTsn + 1; Serial.Lt(tsn, highest); tsn++)
         {
             ref var c = ref RingAt(tsn);
-            if (c.GapAcked || c.Abandoned || c.MarkedForRetransmit || !c.InFlight) continue;
+            if (c.GapAcked || c.Abandoned || c.MarkedForRetransmit || !c.InFlight || c.SendOrder > latestSentAcked) continue;
             if (++c.Misses < 3) continue;
             c.Misses = 0;
             if (ShouldAbandon(c, now)) { Abandon(c.Message); continue; }
@@ -108,6 +120,7 @@ public sealed partial class SctpAssociation
             _ssthresh = Math.Max(_cwnd / 2, 4 * _mtu);
             _cwnd = _ssthresh;
             _partialBytesAcked = 0;
+            _fastRetransmits++;
             _metrics.SctpFastRetransmit();
         }
     }
@@ -240,6 +253,7 @@ public sealed partial class SctpAssociation
             if (!c.MarkedForRetransmit) { c.MarkedForRetransmit = true; _retransmitPending++; }
             c.FastRetransmitted = false;
         }
+        _timeouts++;
         _metrics.SctpTimeout();
         Log.RetransmissionTimeout(_logger, _errorCount, Rto);
         UpdateAdvancedPeerAckPoint();

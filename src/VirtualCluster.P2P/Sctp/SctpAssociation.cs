@@ -39,7 +39,7 @@ public sealed partial class SctpAssociation : IAsyncDisposable
     private uint _localTag, _peerTag;
     private long _rtoTicks;
     private string? _closeReason;
-    private long _retransmittedChunks;
+    private long _retransmittedChunks, _fastRetransmits, _timeouts;
 
     private enum AssocState { Closed, CookieWait, CookieEchoed, Established, ShutdownPending, ShutdownSent, ShutdownReceived, ShutdownAckSent, Ended }
 
@@ -110,6 +110,12 @@ public sealed partial class SctpAssociation : IAsyncDisposable
 
     /// <summary>DATA chunks retransmitted so far (also counted on the vcluster.p2p.sctp.retransmissions meter).</summary>
     public long RetransmittedChunks { get { lock (_gate) return _retransmittedChunks; } }
+
+    /// <summary>Times the sender entered fast recovery after three miss indications (RFC 9260 §7.2.4).</summary>
+    public long FastRetransmits { get { lock (_gate) return _fastRetransmits; } }
+
+    /// <summary>T3-rtx expiries (RFC 9260 §6.3.3): each one shrinks cwnd to one MTU.</summary>
+    public long RetransmissionTimeouts { get { lock (_gate) return _timeouts; } }
 
     /// <summary>Raised once when the association is established.</summary>
     public event Action? Opened;

@@ -49,6 +49,8 @@ internal struct InflightChunk
     public byte Flags;
     public int Transmissions;
     public long SentAt;
+    /// <summary>Order of this chunk's latest transmission among all transmissions (new and retransmitted).</summary>
+    public long SendOrder;
     public int Misses;
     public bool GapAcked;
     public bool Abandoned;

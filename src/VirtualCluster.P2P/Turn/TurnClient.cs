@@ -137,20 +137,43 @@ public sealed partial class TurnClient : ITurnServerSink, IAsyncDisposable
     public async Task<ushort> BindChannelAsync(IPEndPoint peer, CancellationToken cancellationToken = default)
     {
         ushort number;
+        bool fresh;
         lock (_gate)
         {
-            if (_channelsByPeer.TryGetValue(peer, out var existing)) number = existing.Number;
-            else
+            fresh = !_channelsByPeer.TryGetValue(peer, out var channel);
+            if (fresh)
             {
                 if (_nextChannel > ChannelData.MaxChannel) throw new TurnException(0, "no channel numbers left");
-                number = _nextChannel++;
+                // Known for receiving before the request leaves: the server relays the peer's next datagram as
+                // ChannelData right after its success response, and this socket's receive thread can reach that
+                // datagram before the await below resumes; unknown, it was dropped (a lost DTLS flight: 1 s).
+                // Sending uses the channel only once Bound is set.
+                channel = new Channel(_nextChannel++, peer) { LastUsed = _time.GetUtcNow() };
+                _channelsByPeer[peer] = channel;
+                _channelsByNumber[channel.Number] = channel;
             }
+            number = channel!.Number;
         }
-        await RequestAsync(StunMethod.ChannelBind, b =>
+        try
         {
-            b.AddUInt32(StunAttributeType.ChannelNumber, (uint)number << 16);
-            b.AddXorAddress(StunAttributeType.XorPeerAddress, peer);
-        }, cancellationToken).ConfigureAwait(false);
+            await RequestAsync(StunMethod.ChannelBind, b =>
+            {
+                b.AddUInt32(StunAttributeType.ChannelNumber, (uint)number << 16);
+                b.AddXorAddress(StunAttributeType.XorPeerAddress, peer);
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch when (fresh)
+        {
+            lock (_gate)
+            {
+                if (_channelsByPeer.TryGetValue(peer, out var pending) && pending.Bound is null)
+                {
+                    _channelsByPeer.Remove(peer);
+                    _channelsByNumber.Remove(number);
+                }
+            }
+            throw;
+        }
         lock (_gate)
         {
             var now = _time.GetUtcNow();

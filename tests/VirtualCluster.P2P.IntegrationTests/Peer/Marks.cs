@@ -28,7 +28,7 @@ internal sealed class MarkLoggerProvider : ILoggerProvider
     private static readonly Dictionary<int, string> Names = new()
     {
         [3001] = "ice-state", [3006] = "ice-pair-succeeded", [3007] = "ice-pair-failed", [3011] = "ice-nominating",
-        [3016] = "ice-check-sent", [3017] = "ice-check-received", [3009] = "ice-local-prflx", [3010] = "ice-remote-prflx",
+        [3016] = "ice-check-sent", [3017] = "ice-check-received", [3018] = "ice-recheck", [3009] = "ice-local-prflx", [3010] = "ice-remote-prflx",
         [3101] = "dtls-started", [3102] = "dtls-connected", [5001] = "sctp-connecting", [5002] = "sctp-established",
         [2001] = "turn-allocated", [3004] = "ice-gathering-done",
     };

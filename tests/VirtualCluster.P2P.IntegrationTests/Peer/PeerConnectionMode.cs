@@ -63,7 +63,7 @@ internal sealed partial class PeerConnectionMode(bool controlling, IceAgentOptio
                     _ = Task.Run(() => mode.SendThroughputAsync((int?)json["mb"] ?? 100));
                     break;
                 case "cpu":
-                    Emit(new JsonObject { ["event"] = "cpu", ["id"] = (int?)json["id"] ?? 0, ["seconds"] = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds });
+                    Emit(new JsonObject { ["event"] = "cpu", ["id"] = (int?)json["id"] ?? 0, ["seconds"] = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds, ["stats"] = mode.Stats() });
                     break;
                 case "quit":
                     await mode.CloseAsync();
@@ -73,6 +73,10 @@ internal sealed partial class PeerConnectionMode(bool controlling, IceAgentOptio
         await mode.CloseAsync();
         return 0;
     }
+
+    /// <summary>What the benchmark prints beside a transfer: SCTP retransmissions, DTLS datagrams dropped or refused, ICE drops.</summary>
+    private string Stats() => _pc is not { } pc ? "" :
+        $"retransmitted {pc.Sctp?.RetransmittedChunks ?? 0} (fast retransmits {pc.Sctp?.FastRetransmits ?? 0}, T3 {pc.Sctp?.RetransmissionTimeouts ?? 0}), dtls dropped {pc.Dtls?.DroppedDatagrams ?? 0} refused {pc.Dtls?.RefusedRecords ?? 0}, ice dropped {pc.Ice?.DroppedPackets ?? 0}, relayed {pc.Ice?.SelectedPair?.IsRelayed}";
 
     // per-phase timestamps (monotonic clock) on stdout, to see where setup time goes (Marks.cs)
     private static void Trace(string what) => Marks.Mark(what);

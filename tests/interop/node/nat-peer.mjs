@@ -83,6 +83,12 @@ let pc = null;
 let queue = null;
 let started = 0n;
 
+// Every channel stays referenced from here for the life of the process: node-datachannel's DataChannel object is
+// kept alive only by JavaScript references, and a channel held by nothing but its own callbacks was collected by the
+// first major GC of a transfer (after about 32 MiB of received Buffers), its callbacks with it: the receiver stopped
+// reading and the sender stalled with megabytes buffered. bench.mjs holds its channels in module variables.
+const channels = new Set();
+
 function create() {
   pc = new nodeDataChannel.PeerConnection(controlling ? 'offerer' : 'answerer', config);
   queue = signalingQueue(pc);
@@ -93,6 +99,7 @@ function create() {
     if (state === 'failed') emit({ event: 'failed', reason: 'peer connection failed' });
   });
   pc.onDataChannel(dc => {
+    channels.add(dc);
     const label = dc.getLabel();
     if (label === 'first') {
       let reported = false;
@@ -119,12 +126,14 @@ function start() {
   emit({ event: 'started', ts: started });
   create();
   const first = pc.createDataChannel('first'); // makes libdatachannel negotiate: the offer follows
+  channels.add(first);
   first.onOpen(() => { first.sendMessage('first'); emit(connected('offerer-open', 'first')); });
 }
 
 function sendThroughput(mb) {
   const total = mb * 1024 * 1024;
   const dc = pc.createDataChannel(`tput:${total}`);
+  channels.add(dc);
   const chunk = Buffer.alloc(64 * 1024);
   for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 131 + 7) & 255;
   let sent = 0;
