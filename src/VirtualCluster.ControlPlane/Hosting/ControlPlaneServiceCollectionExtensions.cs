@@ -33,18 +33,12 @@ public static class ControlPlaneServiceCollectionExtensions
         services.TryAddSingleton<IFailureDetector>(sp => new NodeFailureDetector(
             sp.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.FailureDetector, sp.GetRequiredService<TimeProvider>()));
         // Start-up work is synchronous here because DI factories cannot await; SQLite answers at once.
+        Keys.TokenKeyServiceCollectionExtensions.AddTokenKeys(services);
         services.TryAddSingleton(sp => ClusterCredentials.LoadOrCreateAsync(
             sp.GetRequiredService<IClusterStore>(),
             sp.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.DataDirectory,
-            sp.GetRequiredService<TimeProvider>()).GetAwaiter().GetResult());
-        services.TryAddSingleton(sp =>
-        {
-            var credentials = sp.GetRequiredService<ClusterCredentials>();
-            return new TokenService(credentials.SigningKey, timeProvider: sp.GetRequiredService<TimeProvider>(), audience: credentials.ClusterId)
-            {
-                Revocation = sp.GetRequiredService<Joins.MachineCredentialDirectory>(),
-            };
-        });
+            sp.GetRequiredService<TokenService>(),
+            sp.GetRequiredService<Joins.JoinTokenDirectory>()).GetAwaiter().GetResult());
         services.AddOptions<ServiceUrlOptions>().ValidateOnStart();
         services.AddOptions<P2POptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<P2POptions>, P2POptionsValidator>());

@@ -55,6 +55,14 @@ public sealed class TokenKeyRing
     public IReadOnlyList<TokenPublicKey> ActiveKeys(DateTimeOffset now) =>
         [.. _current.Keys.Values.Where(k => k.RetireAfter is not { } retire || now < retire).Select(k => k.PublicKey).OrderBy(k => k.KeyId, StringComparer.Ordinal)];
 
+    /// <summary>
+    /// True when <paramref name="keyId"/> names a known key that is not scheduled to retire: a long-lived token it
+    /// signed (the bootstrap admin and join tokens) can stay as it is. False for null (the old HMAC key), unknown keys
+    /// and keys rotated out.
+    /// </summary>
+    public bool IsCurrentKey(string? keyId) =>
+        keyId is not null && _current.Keys.TryGetValue(keyId, out var key) && key.RetireAfter is null;
+
     /// <summary>Signs new tokens with <paramref name="signer"/> from now on (its key is accepted too).</summary>
     public void SetSigner(TokenSigningKey? signer)
     {

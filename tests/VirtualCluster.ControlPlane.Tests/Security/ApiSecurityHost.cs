@@ -92,6 +92,13 @@ public sealed class ApiSecurityHost : IAsyncDisposable
     /// <summary>A token service with this cluster's key and audience, for forging tokens the way an insider could not.</summary>
     public TokenService Tokens => _app.Services.GetRequiredService<TokenService>();
 
+    /// <summary>A token service on this cluster's keys with another clock, issuer or audience: forgeries only a key holder could make.</summary>
+    public TokenService Forger(TimeProvider? time = null, string issuer = TokenService.DefaultIssuer, string? audience = null) =>
+        new(Tokens.Keys, issuer, time, audience ?? Credentials.ClusterId);
+
+    /// <summary>The control plane's data directory.</summary>
+    public string DataDirectory => _directory;
+
     public ClusterCredentials Credentials => _app.Services.GetRequiredService<ClusterCredentials>();
 
     public static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");

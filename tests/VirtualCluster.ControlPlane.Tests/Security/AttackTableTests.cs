@@ -115,7 +115,7 @@ public sealed class AttackTableTests : IAsyncLifetime
     {
         // Listed like any issued token, but issued (by this cluster's key) two hours ago for one hour.
         var past = new FakeTimeProvider(DateTimeOffset.UtcNow.AddHours(-2));
-        var (token, id) = new TokenService(host.Credentials.SigningKey, timeProvider: past, audience: host.Credentials.ClusterId).IssueJoinToken(TimeSpan.FromHours(1));
+        var (token, id) = host.Forger(past).IssueJoinToken(TimeSpan.FromHours(1));
         var joins = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Joins.JoinTokenDirectory>(host.Services);
         var (_, _, error) = await joins.AddAsync(new Joins.JoinTokenRecord(id, past.GetUtcNow(), past.GetUtcNow().AddHours(1), null, 0, false, "expired"), default);
         Assert.Null(error);
@@ -161,7 +161,6 @@ public sealed class AttackTableTests : IAsyncLifetime
 
     private async Task<(int Status, HttpResponseMessage Response)> AttackAsync(string row, string prepared)
     {
-        var key = host.Credentials.SigningKey;
         var cluster = host.Credentials.ClusterId;
         switch (row)
         {
@@ -170,22 +169,22 @@ public sealed class AttackTableTests : IAsyncLifetime
             {
                 var past = new FakeTimeProvider(DateTimeOffset.UtcNow.AddHours(-3));
                 var user = await Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Users.UserDirectory>(host.Services).FindAsync("ann", default);
-                var expired = new TokenService(key, timeProvider: past, audience: cluster).IssueUserToken("ann", TokenRoles.Admin, user!.Generation, TimeSpan.FromHours(1));
+                var expired = host.Forger(past).IssueUserToken("ann", TokenRoles.Admin, user!.Generation, TimeSpan.FromHours(1));
                 return (401, await host.Client(expired).DeleteAsync("v1/services/web"));
             }
             case "token not yet valid":
             {
                 var future = new FakeTimeProvider(DateTimeOffset.UtcNow.AddHours(3));
                 var user = await Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Users.UserDirectory>(host.Services).FindAsync("ann", default);
-                var early = new TokenService(key, timeProvider: future, audience: cluster).IssueUserToken("ann", TokenRoles.Admin, user!.Generation, TimeSpan.FromHours(1));
+                var early = host.Forger(future).IssueUserToken("ann", TokenRoles.Admin, user!.Generation, TimeSpan.FromHours(1));
                 return (401, await host.Client(early).DeleteAsync("v1/services/web"));
             }
             case "alg none":
                 return (401, await host.Client(Unsigned($$"""{"sub":"admin","role":"admin","iss":"virtualcluster","aud":"{{cluster}}"}""")).DeleteAsync("v1/services/web"));
             case "wrong issuer":
-                return (401, await host.Client(new TokenService(key, issuer: "someone-else", audience: cluster).Issue("admin", TokenRoles.Admin)).DeleteAsync("v1/services/web"));
+                return (401, await host.Client(host.Forger(issuer: "someone-else").Issue("admin", TokenRoles.Admin)).DeleteAsync("v1/services/web"));
             case "wrong audience (another cluster)":
-                return (401, await host.Client(new TokenService(key, audience: "vc-0000000000000000").Issue("admin", TokenRoles.Admin)).DeleteAsync("v1/services/web"));
+                return (401, await host.Client(host.Forger(audience: "vc-0000000000000000").Issue("admin", TokenRoles.Admin)).DeleteAsync("v1/services/web"));
             case "tampered payload":
                 return (401, await host.Client(Tamper(prepared, "\"viewer\"", "\"admin\"")).DeleteAsync("v1/services/web"));
             case "oversized token":
