@@ -64,6 +64,9 @@ public sealed class ApiSecurityHost : IAsyncDisposable
         MachineToken = joined.Token;
     }
 
+    /// <summary>Reads admin.token again (the control plane issues it anew when its key is rotated out).</summary>
+    public string ReloadAdminToken() => AdminToken = File.ReadAllText(Path.Combine(_directory, ClusterCredentials.AdminTokenFile)).Trim();
+
     /// <summary>A client that sends <paramref name="token"/> (none when null).</summary>
     public HttpClient Client(string? token)
     {

@@ -31,6 +31,8 @@ public sealed class AttackTableTests : IAsyncLifetime
         "removed user's token", "token of a user removed and added again", "replayed single-use join token", "join token past its TTL",
         "revoked join token", "join token signed with the key but never issued", "removed machine heartbeating",
         "removed machine joining again with the old join token", "machine token replaced by a newer join",
+        "HS256 signed with the public key (key confusion)", "HS256 signed with the public key, no kid", "token with an unknown kid",
+        "operator rotating the keys", "viewer listing the keys",
     };
 
     [Theory]
@@ -58,7 +60,8 @@ public sealed class AttackTableTests : IAsyncLifetime
         "expired user token" or "token not yet valid" => await host.AddUserWithTokenAsync("ann", TokenRoles.Admin),
         "tampered payload" or "viewer deploying" or "viewer removing a service" => await host.AddUserWithTokenAsync("vic", TokenRoles.Viewer),
         "user token on the agent API" => await host.AddUserWithTokenAsync("ann", TokenRoles.Admin),
-        "operator creating users" or "operator creating a user token" or "operator introspecting tokens" => await PrepareOperatorAsync(),
+        "operator creating users" or "operator creating a user token" or "operator introspecting tokens" or "operator rotating the keys" => await PrepareOperatorAsync(),
+        "viewer listing the keys" => await host.AddUserWithTokenAsync("vic", TokenRoles.Viewer),
         "service token on the user API" => await ServiceTokenAsync(),
         "removed user's token" => await PrepareRemovedAsync(addAgain: false),
         "token of a user removed and added again" => await PrepareRemovedAsync(addAgain: true),
@@ -228,6 +231,16 @@ public sealed class AttackTableTests : IAsyncLifetime
                 return (403, await JoinAsync(host.JoinToken, "node-gone"));
             case "join token signed with the key but never issued":
                 return (401, await JoinAsync(host.Tokens.IssueJoinToken(TimeSpan.FromHours(1)).Token, "node-intruder"));
+            case "HS256 signed with the public key (key confusion)":
+                return (401, await host.Client(await KeyAttacks.KeyConfusionTokenAsync(host, withKid: true)).DeleteAsync("v1/services/web"));
+            case "HS256 signed with the public key, no kid":
+                return (401, await host.Client(await KeyAttacks.KeyConfusionTokenAsync(host, withKid: false)).DeleteAsync("v1/services/web"));
+            case "token with an unknown kid":
+                return (401, await host.Client(KeyAttacks.UnknownKidToken(cluster)).DeleteAsync("v1/services/web"));
+            case "operator rotating the keys":
+                return (403, await host.Client(prepared).PostAsync("v1/keys/rotate", null));
+            case "viewer listing the keys":
+                return (403, await host.Client(prepared).GetAsync("v1/keys"));
             default: throw new ArgumentOutOfRangeException(nameof(row), row, "no such row");
         }
     }
@@ -251,7 +264,9 @@ public sealed class AttackTableTests : IAsyncLifetime
 
     // What a request could change: the services' specs, the users, and the events requests cause (audit lines,
     // deploys and removals). Instance states are left out: the reconciler moves them on its own.
-    private async Task<string> SnapshotAsync()
+    private Task<string> SnapshotAsync() => SnapshotAsync(host);
+
+    internal static async Task<string> SnapshotAsync(ApiSecurityHost host)
     {
         using var admin = host.Client(host.AdminToken);
         var services = await admin.GetFromJsonAsync<ServiceView[]>("v1/services", VirtualClusterJson.Options);
