@@ -125,7 +125,8 @@ public sealed partial class TokenService
         if (token.Length > MaxTokenLength) return TokenValidation.Failure("token is malformed");
 
         TokenValidation accepted;
-        try
+        if (TryGetCached(token) is { } cached) accepted = cached;
+        else try
         {
             if (!handler.CanReadToken(token)) return TokenValidation.Failure("token is malformed");
             var read = handler.ReadJsonWebToken(token);
@@ -134,6 +135,7 @@ public sealed partial class TokenService
             var result = await handler.ValidateTokenAsync(read, chosen).ConfigureAwait(false);
             if (!result.IsValid) return TokenValidation.Failure(Describe(result.Exception, token));
             accepted = result.SecurityToken is JsonWebToken jwt ? Accept(jwt, legacy: chosen.ValidAlgorithms.Contains(SecurityAlgorithms.HmacSha256)) : TokenValidation.Failure("token is malformed");
+            Remember(token, accepted);
         }
         catch (Exception)
         {

@@ -209,6 +209,34 @@ public sealed class KeyRingTests
         Assert.Contains("not a point on P-256", notOnCurve, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_remembered_token_is_checked_again_for_expiry_retirement_and_revocation()
+    {
+        var revoked = false;
+        var service = new TokenService(ring, timeProvider: clock, audience: "cluster-a") { Revocation = new Revoker(() => revoked) };
+        var token = service.Issue("node-1", TokenRoles.Machine, TimeSpan.FromHours(1));
+        Assert.True((await service.ValidateAsync(token)).IsValid);
+        Assert.True((await service.ValidateAsync(token)).IsValid); // from memory
+
+        revoked = true;
+        Assert.Equal("revoked", (await service.ValidateAsync(token)).Error);
+        revoked = false;
+        clock.Advance(TimeSpan.FromHours(1));
+        Assert.StartsWith("token expired at", (await service.ValidateAsync(token)).Error, StringComparison.Ordinal);
+
+        var other = TokenKeyRing.CreateEphemeral();
+        var foreign = new TokenService(other, timeProvider: clock, audience: "cluster-a").Issue("node-1", TokenRoles.Machine, TimeSpan.FromHours(1));
+        ring.SetPublished([(other.Signer!.PublicKey, clock.GetUtcNow().AddMinutes(1))]);
+        Assert.True((await service.ValidateAsync(foreign)).IsValid);
+        clock.Advance(TimeSpan.FromMinutes(1));
+        Assert.Contains("rotated out and retired", (await service.ValidateAsync(foreign)).Error, StringComparison.Ordinal);
+    }
+
+    private sealed class Revoker(Func<bool> revoked) : ITokenRevocationCheck
+    {
+        public ValueTask<string?> CheckAsync(TokenPrincipal principal) => ValueTask.FromResult(revoked() ? "revoked" : null);
+    }
+
     private static string ThumbprintOf(string x, string y) =>
         Base64UrlEncoder.Encode(SHA256.HashData(Encoding.UTF8.GetBytes($$"""{"crv":"P-256","kty":"EC","x":"{{x}}","y":"{{y}}"}""")));
 }
