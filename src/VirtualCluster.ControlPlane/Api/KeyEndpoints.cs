@@ -37,7 +37,7 @@ internal static class KeyEndpoints
     }
 
     private static async Task<IResult> RotateAsync(TokenKeyManager keys, TokenService tokens, Joins.JoinTokenDirectory joins, VirtualCluster.Store.IClusterStore store,
-        IOptions<TokenKeyOptions> options, IOptions<ControlPlaneOptions> controlPlane, TimeProvider time, CancellationToken ct)
+        Tls.ClusterTls tls, IOptions<TokenKeyOptions> options, IOptions<ControlPlaneOptions> controlPlane, TimeProvider time, CancellationToken ct)
     {
         TokenKeySet set;
         try
@@ -49,7 +49,7 @@ internal static class KeyEndpoints
             return ApiResults.Error(503, e.Message);
         }
         // The bootstrap tokens never expire: if this control plane's old key signed them, issue them again now.
-        await BootstrapTokens.EnsureAsync(store, tokens, joins, controlPlane.Value.DataDirectory, ct);
+        await BootstrapTokens.EnsureAsync(store, tokens, joins, controlPlane.Value.DataDirectory, tls.Fingerprint, ct);
         return ApiResults.Json(View(set, keys, options.Value, time.GetUtcNow()));
     }
 

@@ -43,10 +43,17 @@ public sealed class ClusterCredentials
         store.GetOrAddSettingAsync(ClusterIdSetting, "vc-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)), ct);
 
     /// <summary>Loads or creates the credentials and writes the token files.</summary>
-    public static async Task<ClusterCredentials> LoadOrCreateAsync(IClusterStore store, string dataDirectory, TokenService tokens, Joins.JoinTokenDirectory joins, CancellationToken ct = default)
+    /// <param name="store">The cluster store.</param>
+    /// <param name="dataDirectory">Where the token files go.</param>
+    /// <param name="tokens">Issues the tokens (this control plane's signing key).</param>
+    /// <param name="joins">Lists the bootstrap join token.</param>
+    /// <param name="caFingerprint">The cluster CA's fingerprint, carried by the bootstrap join token.</param>
+    /// <param name="ct">Cancels.</param>
+    public static async Task<ClusterCredentials> LoadOrCreateAsync(IClusterStore store, string dataDirectory, TokenService tokens, Joins.JoinTokenDirectory joins,
+        string? caFingerprint = null, CancellationToken ct = default)
     {
         var clusterId = await LoadOrCreateClusterIdAsync(store, ct);
-        var (admin, join) = await BootstrapTokens.EnsureAsync(store, tokens, joins, dataDirectory, ct);
+        var (admin, join) = await BootstrapTokens.EnsureAsync(store, tokens, joins, dataDirectory, caFingerprint, ct);
         return new ClusterCredentials(clusterId, admin, join);
     }
 }

@@ -33,12 +33,17 @@ public static class ControlPlaneServiceCollectionExtensions
         services.TryAddSingleton<IFailureDetector>(sp => new NodeFailureDetector(
             sp.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.FailureDetector, sp.GetRequiredService<TimeProvider>()));
         // Start-up work is synchronous here because DI factories cannot await; SQLite answers at once.
+        services.TryAddSingleton(sp => Tls.ClusterTls.LoadOrCreateAsync(
+            sp.GetRequiredService<IClusterStore>(),
+            sp.GetRequiredService<IOptions<ControlPlaneOptions>>().Value,
+            sp.GetRequiredService<TimeProvider>()).GetAwaiter().GetResult());
         Keys.TokenKeyServiceCollectionExtensions.AddTokenKeys(services);
         services.TryAddSingleton(sp => ClusterCredentials.LoadOrCreateAsync(
             sp.GetRequiredService<IClusterStore>(),
             sp.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.DataDirectory,
             sp.GetRequiredService<TokenService>(),
-            sp.GetRequiredService<Joins.JoinTokenDirectory>()).GetAwaiter().GetResult());
+            sp.GetRequiredService<Joins.JoinTokenDirectory>(),
+            sp.GetRequiredService<Tls.ClusterTls>().Fingerprint).GetAwaiter().GetResult());
         services.AddOptions<ServiceUrlOptions>().ValidateOnStart();
         services.AddOptions<P2POptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<P2POptions>, P2POptionsValidator>());

@@ -23,13 +23,15 @@ public static class BootstrapTokens
     private const string JoinSetting = "join-token";
 
     /// <summary>Reads (or creates) both tokens, issues them again if their key is retiring, and writes the files.</summary>
-    public static async Task<(string Admin, string Join)> EnsureAsync(IClusterStore store, TokenService tokens, JoinTokenDirectory joins, string dataDirectory, CancellationToken ct)
+    /// <param name="caFingerprint">The cluster CA's fingerprint, written into a new join token (agents pin the CA with it).</param>
+    public static async Task<(string Admin, string Join)> EnsureAsync(IClusterStore store, TokenService tokens, JoinTokenDirectory joins, string dataDirectory,
+        string? caFingerprint, CancellationToken ct)
     {
         var admin = await CurrentAsync(store, AdminSetting, tokens, () => tokens.Issue("admin", TokenRoles.Admin), ct);
         string? newJoinId = null;
         var join = await CurrentAsync(store, JoinSetting, tokens, () =>
         {
-            var (token, id) = tokens.IssueJoinToken(lifetime: null);
+            var (token, id) = tokens.IssueJoinToken(lifetime: null, caFingerprint);
             newJoinId = id;
             return token;
         }, ct);

@@ -12,7 +12,7 @@ namespace VirtualCluster.ControlPlane.Keys;
 /// the bootstrap tokens again if their key is retiring and rewrites the token files.
 /// </summary>
 internal sealed partial class TokenKeyRefresher(TokenKeyManager keys, TokenService tokens, IClusterStore store, Joins.JoinTokenDirectory joins,
-    IOptions<TokenKeyOptions> options, IOptions<ControlPlaneOptions> controlPlane, TimeProvider time, ILogger<TokenKeyRefresher> logger) : BackgroundService
+    Tls.ClusterTls tls, IOptions<TokenKeyOptions> options, IOptions<ControlPlaneOptions> controlPlane, TimeProvider time, ILogger<TokenKeyRefresher> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -40,7 +40,7 @@ internal sealed partial class TokenKeyRefresher(TokenKeyManager keys, TokenServi
     {
         await keys.TickAsync(ct);
         if (keys.TakeSetChanged())
-            await BootstrapTokens.EnsureAsync(store, tokens, joins, controlPlane.Value.DataDirectory, ct);
+            await BootstrapTokens.EnsureAsync(store, tokens, joins, controlPlane.Value.DataDirectory, tls.Fingerprint, ct);
     }
 
     private static partial class Log

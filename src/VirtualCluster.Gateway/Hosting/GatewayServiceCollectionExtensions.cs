@@ -31,7 +31,7 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddHttpForwarder();
         services.TryAddSingleton(sp => new ControlPlaneReader(
-            new HttpClient { Timeout = TimeSpan.FromSeconds(3) },
+            new HttpClient(Security.Tls.PinnedHttp.CreateHandler(sp.GetRequiredService<IOptions<GatewayOptions>>().Value.ControlPlaneCaFingerprint)) { Timeout = TimeSpan.FromSeconds(3) },
             ControlPlaneReader.Parse(sp.GetRequiredService<IOptions<GatewayOptions>>().Value.ControlPlaneUrls)));
         services.TryAddSingleton<ITunnelAuthenticator, ControlPlaneTunnelAuthenticator>();
         services.TryAddSingleton(sp => new TunnelHub(sp.GetRequiredService<ITunnelAuthenticator>(), sp.GetRequiredService<IOptions<TunnelOptions>>().Value,
