@@ -112,9 +112,6 @@ public sealed class ApiSecurityHost : IAsyncDisposable
     public TokenService Forger(TimeProvider? time = null, string issuer = TokenService.DefaultIssuer, string? audience = null) =>
         new(Tokens.Keys, issuer, time, audience ?? Credentials.ClusterId);
 
-    /// <summary>The control plane's data directory.</summary>
-    public string DataDirectory => _directory;
-
     public ClusterCredentials Credentials => _app.Services.GetRequiredService<ClusterCredentials>();
 
     public static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
