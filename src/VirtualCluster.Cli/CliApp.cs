@@ -81,6 +81,7 @@ public static class CliApp
         root.Subcommands.Add(RebalanceCommand.Create(runner));
         root.Subcommands.Add(TokenCommand.Create(runner));
         root.Subcommands.Add(UserCommand.Create(runner));
+        root.Subcommands.Add(KeysCommand.Create(runner));
         return root;
     }
 }

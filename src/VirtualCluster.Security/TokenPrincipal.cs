@@ -12,6 +12,9 @@ public sealed record TokenPrincipal(string Subject, string Role, DateTimeOffset?
     /// <summary>The token's own id (the <c>jti</c> claim), or null when it has none.</summary>
     public string? TokenId { get; init; }
 
+    /// <summary>The id (<c>kid</c>) of the ES256 key that signed the token; null for a token of the cluster's old HMAC key.</summary>
+    public string? KeyId { get; init; }
+
     /// <summary>The <c>aud</c> claim (the cluster id), or null when the token has none.</summary>
     public string? Audience { get; init; }
 

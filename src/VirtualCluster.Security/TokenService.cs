@@ -7,7 +7,8 @@ using Microsoft.IdentityModel.Tokens;
 namespace VirtualCluster.Security;
 
 /// <summary>
-/// Issues and validates the cluster's JWTs (HMAC-SHA256 with one shared signing key).
+/// Issues and validates the cluster's JWTs: ES256 signatures by the keys of a <see cref="TokenKeyRing"/> (each token
+/// names its key in the <c>kid</c> header), see <see cref="ChooseKeyAsync"/> for what is accepted.
 /// Thread-safe: one instance can serve every request.
 /// </summary>
 public sealed partial class TokenService
@@ -15,7 +16,7 @@ public sealed partial class TokenService
     /// <summary>Issuer used when none is given.</summary>
     public const string DefaultIssuer = "virtualcluster";
 
-    /// <summary>Size in bytes of keys made by <see cref="CreateKey"/>, and the minimum accepted size (HMAC-SHA256 wants 256 bits).</summary>
+    /// <summary>Size in bytes of keys made by <see cref="CreateKey"/> (a cluster's pre-ES256 HMAC key, the secrets key), and the minimum accepted size.</summary>
     public const int KeySize = 32;
 
     // Our tokens are a few hundred characters; anything far larger is garbage and not worth parsing.
@@ -25,46 +26,44 @@ public sealed partial class TokenService
     private static readonly TimeSpan AllowedClockSkew = TimeSpan.FromMinutes(1);
 
     private readonly JsonWebTokenHandler handler = new() { SetDefaultTimesOnTokenCreation = false };
-    private readonly SigningCredentials credentials;
     private readonly TokenValidationParameters parameters;
     private readonly TimeProvider timeProvider;
 
-    /// <summary>Creates a service that signs with <paramref name="signingKey"/>.</summary>
-    /// <param name="signingKey">At least <see cref="KeySize"/> random bytes; copied.</param>
+    /// <summary>Creates a service that signs with the ring's signer and validates with the ring's keys.</summary>
+    /// <param name="keys">The signing key and the accepted keys; shared with whoever rotates them.</param>
     /// <param name="issuer">The <c>iss</c> claim written and required; default <see cref="DefaultIssuer"/>.</param>
-    /// <param name="timeProvider">Clock for issue times and expiry checks; default <see cref="TimeProvider.System"/>.</param>
+    /// <param name="timeProvider">Clock for issue times, expiry and key retirement; default <see cref="TimeProvider.System"/>.</param>
     /// <param name="audience">
     /// The cluster's id, written as the <c>aud</c> claim of every token issued and required of every token that carries
     /// one (service tokens always do); null (the default) issues tokens without an audience.
     /// </param>
-    /// <exception cref="ArgumentException">The key is shorter than <see cref="KeySize"/> bytes, or the issuer is empty.</exception>
-    public TokenService(byte[] signingKey, string issuer = DefaultIssuer, TimeProvider? timeProvider = null, string? audience = null)
+    /// <exception cref="ArgumentException">The issuer is empty.</exception>
+    public TokenService(TokenKeyRing keys, string issuer = DefaultIssuer, TimeProvider? timeProvider = null, string? audience = null)
     {
-        ArgumentNullException.ThrowIfNull(signingKey);
-        if (signingKey.Length < KeySize)
-            throw new ArgumentException($"The signing key must be at least {KeySize} bytes; it has {signingKey.Length}.", nameof(signingKey));
+        ArgumentNullException.ThrowIfNull(keys);
         ArgumentException.ThrowIfNullOrWhiteSpace(issuer);
-
         if (audience is not null) ArgumentException.ThrowIfNullOrWhiteSpace(audience);
+        Keys = keys;
         Issuer = issuer;
         Audience = audience;
         this.timeProvider = timeProvider ?? TimeProvider.System;
-        var key = new SymmetricSecurityKey((byte[])signingKey.Clone());
-        credentials = new SigningCredentials(key, SecurityAlgorithms.HmacSha256);
         parameters = new TokenValidationParameters
         {
-            IssuerSigningKey = key,
-            ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
             RequireSignedTokens = true,
             ValidateIssuer = true,
             ValidIssuer = issuer,
             ValidateAudience = false,
+            // One key per token, chosen by its kid before the handler runs (TokenService.Keys.cs); never "try them all".
+            TryAllIssuerSigningKeys = false,
             // Expiry is checked in ValidateAsync against the injected clock, so tests can move time
             // and the error can say when the token expired.
             ValidateLifetime = false,
             RequireExpirationTime = false,
         };
     }
+
+    /// <summary>The keys this service signs and validates with.</summary>
+    public TokenKeyRing Keys { get; }
 
     /// <summary>Checked after a token's signature and claims hold (a removed machine's tokens); null for none.</summary>
     public ITokenRevocationCheck? Revocation { get; init; }
@@ -109,7 +108,8 @@ public sealed partial class TokenService
             IssuedAt = now.UtcDateTime,
             NotBefore = now.UtcDateTime,
             Expires = (now + lifetime)?.UtcDateTime,
-            SigningCredentials = credentials,
+            SigningCredentials = Keys.Signer?.Credentials
+                ?? throw new InvalidOperationException("This token service only validates tokens: its key ring has no signing key."),
             Claims = claims,
         };
         return handler.CreateToken(descriptor);
@@ -125,11 +125,17 @@ public sealed partial class TokenService
         if (token.Length > MaxTokenLength) return TokenValidation.Failure("token is malformed");
 
         TokenValidation accepted;
-        try
+        if (TryGetCached(token) is { } cached) accepted = cached;
+        else try
         {
-            var result = await handler.ValidateTokenAsync(token, parameters).ConfigureAwait(false);
+            if (!handler.CanReadToken(token)) return TokenValidation.Failure("token is malformed");
+            var read = handler.ReadJsonWebToken(token);
+            var (chosen, refusal) = await ChooseKeyAsync(read).ConfigureAwait(false);
+            if (chosen is null) return TokenValidation.Failure(refusal!);
+            var result = await handler.ValidateTokenAsync(read, chosen).ConfigureAwait(false);
             if (!result.IsValid) return TokenValidation.Failure(Describe(result.Exception, token));
-            accepted = result.SecurityToken is JsonWebToken jwt ? Accept(jwt) : TokenValidation.Failure("token is malformed");
+            accepted = result.SecurityToken is JsonWebToken jwt ? Accept(jwt, legacy: chosen.ValidAlgorithms.Contains(SecurityAlgorithms.HmacSha256)) : TokenValidation.Failure("token is malformed");
+            Remember(token, accepted);
         }
         catch (Exception)
         {
@@ -149,7 +155,7 @@ public sealed partial class TokenService
         }
     }
 
-    private TokenValidation Accept(JsonWebToken jwt)
+    private TokenValidation Accept(JsonWebToken jwt, bool legacy)
     {
         if (!TryGetString(jwt, JwtRegisteredClaimNames.Sub, out var subject) || !TryGetString(jwt, RoleClaim, out var role) || !TokenRoles.IsKnown(role))
             return TokenValidation.Failure("token has no valid subject or role");
@@ -171,8 +177,13 @@ public sealed partial class TokenService
         if (validFrom != DateTime.MinValue && new DateTimeOffset(DateTime.SpecifyKind(validFrom, DateTimeKind.Utc)) > timeProvider.GetUtcNow() + AllowedClockSkew)
             return TokenValidation.Failure(string.Create(CultureInfo.InvariantCulture, $"token is not valid before {validFrom:yyyy-MM-dd HH:mm:ss} UTC"));
 
+        // A pre-ES256 token that never expires (the old admin.token and join.token) would outlive the old key's grace
+        // period unnoticed; those were re-issued with ES256 on the first start after the upgrade.
+        if (legacy && expiresAt is null)
+            return TokenValidation.Failure("token was signed with the cluster's old HMAC key and never expires; such tokens are no longer accepted: use the admin.token or join.token file rewritten in the control plane's data directory");
         var principal = new TokenPrincipal(subject, role, expiresAt)
         {
+            KeyId = legacy ? null : jwt.Kid,
             Audience = audience,
             TokenId = TryGetString(jwt, JwtRegisteredClaimNames.Jti, out var id) ? id : null,
         };
@@ -204,7 +215,7 @@ public sealed partial class TokenService
     private static bool TryGetString(JsonWebToken jwt, string claim, [NotNullWhen(true)] out string? value) =>
         jwt.TryGetPayloadValue(claim, out value) && !string.IsNullOrWhiteSpace(value);
 
-    /// <summary>Makes a new random signing key of <see cref="KeySize"/> bytes.</summary>
+    /// <summary>Makes a new random symmetric key of <see cref="KeySize"/> bytes.</summary>
     public static byte[] CreateKey() => RandomNumberGenerator.GetBytes(KeySize);
 
     /// <summary>Encodes a key as base64, for the settings store or a config file.</summary>

@@ -212,7 +212,7 @@ public sealed class GatewayTests(GatewayFixture fixture, ITestOutputHelper outpu
     [Fact]
     public async Task A_token_service_is_checked_by_the_standalone_gateway_through_the_control_plane()
     {
-        // local's gateway is its own process with no signing key: it asks the control plane (POST /v1/tokens/introspect).
+        // local's gateway is its own process with no signing key: it checks tokens with the control plane's JWK Set (GET /v1/jwks).
         var spec = $$"""
             { "name": "private", "command": "dotnet", "args": ["{{RepoPaths.HelloDll}}"], "access": "token",
               "resources": { "cpu": "100m", "memory": "64Mi" }, "ports": [{ "name": "http" }], "env": { "GREETING": "secret" },

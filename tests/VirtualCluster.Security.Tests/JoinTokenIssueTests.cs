@@ -4,7 +4,7 @@ namespace VirtualCluster.Security.Tests;
 
 public sealed class JoinTokenIssueTests
 {
-    private static readonly byte[] Key = TokenService.CreateKey();
+    private static readonly TokenKeyRing Key = TokenKeyRing.CreateEphemeral();
 
     [Fact]
     public async Task A_join_token_carries_its_id_and_expires_when_asked()

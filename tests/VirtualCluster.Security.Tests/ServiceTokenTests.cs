@@ -8,7 +8,7 @@ public sealed class ServiceTokenTests
 {
     private static readonly DateTimeOffset Start = new(2031, 5, 6, 7, 8, 9, TimeSpan.Zero);
     private readonly FakeTimeProvider clock = new(Start);
-    private readonly byte[] key = TokenService.CreateKey();
+    private readonly TokenKeyRing key = TokenKeyRing.CreateEphemeral();
 
     private TokenService Service(string? audience = "cluster-a") => new(key, timeProvider: clock, audience: audience);
 
@@ -60,8 +60,7 @@ public sealed class ServiceTokenTests
     {
         // Hand-made tokens with the cluster's key but missing parts a service token must have.
         var handler = new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false };
-        var credentials = new Microsoft.IdentityModel.Tokens.SigningCredentials(
-            new Microsoft.IdentityModel.Tokens.SymmetricSecurityKey(key), "HS256");
+        var credentials = key.Signer!.Credentials;
         string Make(bool expiry, bool scope) => handler.CreateToken(new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
         {
             Issuer = TokenService.DefaultIssuer,

@@ -8,7 +8,7 @@ public sealed class TokenServiceTests
 {
     private static readonly DateTimeOffset Start = new(2031, 5, 6, 7, 8, 9, TimeSpan.Zero);
     private readonly FakeTimeProvider clock = new(Start);
-    private readonly byte[] key = TokenService.CreateKey();
+    private readonly TokenKeyRing key = TokenKeyRing.CreateEphemeral();
 
     private TokenService Service(string issuer = TokenService.DefaultIssuer) => new(key, issuer, clock);
 
@@ -25,7 +25,8 @@ public sealed class TokenServiceTests
 
         Assert.True(result.IsValid, result.Error);
         Assert.Null(result.Error);
-        Assert.Equal(new TokenPrincipal("node-1", role, null), result.Principal! with { TokenId = null });
+        Assert.Equal(new TokenPrincipal("node-1", role, null), result.Principal! with { TokenId = null, KeyId = null });
+        Assert.Equal(service.Keys.SigningKeyId, result.Principal.KeyId);
         Assert.NotNull(result.Principal.TokenId); // every token has its own id (jti)
     }
 
@@ -120,18 +121,18 @@ public sealed class TokenServiceTests
     [Fact]
     public async Task Token_signed_with_another_key_is_rejected()
     {
-        var other = new TokenService(TokenService.CreateKey(), timeProvider: clock);
+        var other = new TokenService(TokenKeyRing.CreateEphemeral(), timeProvider: clock);
 
         var result = await Service().ValidateAsync(other.Issue("node-1", TokenRoles.Machine));
 
-        Assert.Equal("token signature is invalid", result.Error);
+        Assert.StartsWith("token was signed with an unknown key", result.Error, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task Token_from_another_issuer_is_reported_as_another_cluster()
     {
         var sameKeyOtherIssuer = Service("cluster-b").Issue("node-1", TokenRoles.Machine);
-        var otherKeyOtherIssuer = new TokenService(TokenService.CreateKey(), "cluster-b", clock).Issue("node-1", TokenRoles.Machine);
+        var otherKeyOtherIssuer = new TokenService(TokenKeyRing.CreateEphemeral(), "cluster-b", clock).Issue("node-1", TokenRoles.Machine);
 
         var service = Service("cluster-a");
 
@@ -213,11 +214,10 @@ public sealed class TokenServiceTests
     }
 
     [Fact]
-    public void Short_key_is_refused()
+    public void Short_legacy_key_and_missing_ring_are_refused()
     {
-        Assert.Throws<ArgumentException>(() => new TokenService(new byte[31]));
+        Assert.Throws<ArgumentException>(() => new TokenKeyRing().SetLegacy(new byte[31], DateTimeOffset.UtcNow));
         Assert.Throws<ArgumentNullException>(() => new TokenService(null!));
-        _ = new TokenService(new byte[32]);
     }
 
     [Fact]
@@ -230,14 +230,10 @@ public sealed class TokenServiceTests
     }
 
     [Fact]
-    public async Task Key_is_copied_so_later_changes_to_the_array_do_not_matter()
+    public void A_ring_without_a_signer_validates_only()
     {
-        var mine = TokenService.CreateKey();
-        var service = new TokenService(mine, timeProvider: clock);
-        var token = service.Issue("n", TokenRoles.Admin);
-        Array.Clear(mine);
-
-        Assert.True((await service.ValidateAsync(token)).IsValid);
+        var service = new TokenService(new TokenKeyRing(), timeProvider: clock);
+        Assert.Throws<InvalidOperationException>(() => service.Issue("n", TokenRoles.Admin));
     }
 
     [Fact]

@@ -9,7 +9,7 @@ public sealed class UserTokenTests
 {
     private static readonly DateTimeOffset Start = new(2031, 5, 6, 7, 8, 9, TimeSpan.Zero);
     private readonly FakeTimeProvider clock = new(Start);
-    private readonly byte[] key = TokenService.CreateKey();
+    private readonly TokenKeyRing key = TokenKeyRing.CreateEphemeral();
 
     private TokenService Service() => new(key, timeProvider: clock, audience: "cluster-a");
 
@@ -100,7 +100,7 @@ public sealed class UserTokenTests
             NotBefore = Start.UtcDateTime,
             Expires = expires?.UtcDateTime,
             Claims = claims,
-            SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(key), SecurityAlgorithms.HmacSha256),
+            SigningCredentials = key.Signer!.Credentials,
         };
         return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(descriptor);
     }

@@ -187,6 +187,17 @@ internal sealed class ControlPlaneClient : IDisposable
         return await ReadAsync<JoinTokenView>(response, "DELETE /" + path, cancellationToken);
     }
 
+    /// <summary>GET /v1/keys: the cluster's token signing keys (public halves) and their states.</summary>
+    public async Task<TokenKeysResponse> ListKeysAsync(CancellationToken cancellationToken) =>
+        await GetAsync<TokenKeysResponse>("v1/keys", cancellationToken);
+
+    /// <summary>POST /v1/keys/rotate: every control plane makes a new signing key; old tokens stay valid until they expire.</summary>
+    public async Task<TokenKeysResponse> RotateKeysAsync(CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(HttpMethod.Post, "v1/keys/rotate", null, cancellationToken);
+        return await ReadAsync<TokenKeysResponse>(response, "POST /v1/keys/rotate", cancellationToken);
+    }
+
     /// <summary>DELETE /v1/nodes/{name}: removes a node and revokes its machine credential.</summary>
     public async Task<NodeInfo> RemoveNodeAsync(string name, CancellationToken cancellationToken)
     {

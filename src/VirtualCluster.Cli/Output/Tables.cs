@@ -103,6 +103,15 @@ internal static class Tables
         return table;
     }
 
+    public static Table Keys(TokenKeysResponse keys)
+    {
+        static string Time(DateTimeOffset? t) => t is { } v ? v.ToUniversalTime().ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture) : "-";
+        var table = Create("KID", "STATE", "CREATED", "RETIRES", "HERE");
+        foreach (var k in keys.Keys)
+            AddRow(table, k.Kid, k.State, Time(k.Created), Time(k.RetireAfter), k.Here ? "*" : "");
+        return table;
+    }
+
     private static Table Create(params string[] headers)
     {
         var table = new Table().Border(TableBorder.Rounded);

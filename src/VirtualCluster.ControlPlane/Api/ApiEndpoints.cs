@@ -20,6 +20,7 @@ public static class ApiEndpoints
         // Public: a joining agent fetches it and checks its fingerprint against the join token's before trusting it.
         v1.MapGet("/tls/ca", (Tls.ClusterTls tls) => Results.Text(tls.Ca.CertificatePem(), "application/x-pem-file"));
 
+        app.MapJwks(v1);
         v1.MapPost("/join", JoinAsync);
         v1.MapWhoAmI();
         v1.MapP2PConfig();
@@ -60,6 +61,7 @@ public static class ApiEndpoints
         admin.MapIntrospection();
         admin.MapUserEndpoints();
         admin.MapJoinTokenEndpoints();
+        admin.MapKeyEndpoints();
         admin.MapDelete("/nodes/{name}", RemoveNodeAsync);
         return app;
     }
@@ -114,7 +116,11 @@ public static class ApiEndpoints
         if (outcome.Value is null) return ApiResults.Error(outcome.StatusCode, outcome.Error!);
         // A fresh credential once half of this one has passed (or for a token that never expires, when they should):
         // a working agent never sees its token expire; a copied one dies after a lifetime.
-        if (MachineLifetime(options.Value) is { } lifetime && (principal.ExpiresAt is not { } expires || expires - time.GetUtcNow() < lifetime / 2))
+        // Also as soon as the key that signed it is on its way out (rotated out, or the old HMAC key of an upgraded
+        // cluster), so a working agent always holds a token its key's retirement will not kill.
+        var lifetime = MachineLifetime(options.Value);
+        if (!tokens.Keys.IsCurrentKey(principal.KeyId)
+            || (lifetime is { } span && (principal.ExpiresAt is not { } expires || expires - time.GetUtcNow() < span / 2)))
         {
             // A token of an older release has no generation: the node gets one now (its old token dies with this answer).
             var generation = principal.MachineGeneration ?? await machines.RenewAsync(id, (await cluster.FindNodeAsync(id, ct))?.Name ?? id, ct);

@@ -1,24 +1,27 @@
+using VirtualCluster.ControlPlane.Keys;
 using VirtualCluster.Security;
 using VirtualCluster.Store;
 
 namespace VirtualCluster.ControlPlane;
 
 /// <summary>
-/// The cluster's signing key and its two long-lived tokens, created on first start and kept in the store,
-/// so tokens stay valid across restarts. The tokens are also written to files readable only by the owner.
+/// The cluster's id and its two long-lived tokens, created on first start and kept in the store, so tokens stay valid
+/// across restarts. The tokens are also written to files readable only by the owner, and issued again when the key
+/// that signed them is rotated out (<see cref="BootstrapTokens"/>). Token keys: <see cref="TokenKeyManager"/>.
 /// </summary>
 public sealed class ClusterCredentials
 {
     /// <summary>Name of the admin token file in the data directory.</summary>
-    public const string AdminTokenFile = "admin.token";
+    public const string AdminTokenFile = BootstrapTokens.AdminTokenFile;
 
     /// <summary>Name of the join token file in the data directory.</summary>
-    public const string JoinTokenFile = "join.token";
+    public const string JoinTokenFile = BootstrapTokens.JoinTokenFile;
 
-    private ClusterCredentials(string clusterId, byte[] key, string adminToken, string joinToken)
+    private const string ClusterIdSetting = "cluster-id";
+
+    private ClusterCredentials(string clusterId, string adminToken, string joinToken)
     {
         ClusterId = clusterId;
-        SigningKey = key;
         AdminToken = adminToken;
         JoinToken = joinToken;
     }
@@ -29,45 +32,28 @@ public sealed class ClusterCredentials
     /// </summary>
     public string ClusterId { get; }
 
-    /// <summary>HMAC key for every token of this cluster.</summary>
-    public byte[] SigningKey { get; }
-
-    /// <summary>Token for CLI users (role admin).</summary>
+    /// <summary>Token for CLI users (role admin), as it was at start (the file is kept current).</summary>
     public string AdminToken { get; }
 
-    /// <summary>Token agents present to join (role join).</summary>
+    /// <summary>Token agents present to join (role join), as it was at start (the file is kept current).</summary>
     public string JoinToken { get; }
+
+    /// <summary>The cluster's id: read, or made on first start.</summary>
+    public static Task<string> LoadOrCreateClusterIdAsync(IClusterStore store, CancellationToken ct = default) =>
+        store.GetOrAddSettingAsync(ClusterIdSetting, "vc-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)), ct);
 
     /// <summary>Loads or creates the credentials and writes the token files.</summary>
     /// <param name="store">The cluster store.</param>
     /// <param name="dataDirectory">Where the token files go.</param>
-    /// <param name="time">Clock.</param>
-    /// <param name="caFingerprint">The cluster CA's fingerprint, carried by the bootstrap join token (made on first start).</param>
+    /// <param name="tokens">Issues the tokens (this control plane's signing key).</param>
+    /// <param name="joins">Lists the bootstrap join token.</param>
+    /// <param name="caFingerprint">The cluster CA's fingerprint, carried by the bootstrap join token.</param>
     /// <param name="ct">Cancels.</param>
-    public static async Task<ClusterCredentials> LoadOrCreateAsync(IClusterStore store, string dataDirectory, TimeProvider time, string? caFingerprint = null, CancellationToken ct = default)
+    public static async Task<ClusterCredentials> LoadOrCreateAsync(IClusterStore store, string dataDirectory, TokenService tokens, Joins.JoinTokenDirectory joins,
+        string? caFingerprint = null, CancellationToken ct = default)
     {
-        var key = Convert.FromBase64String(await store.GetOrAddSettingAsync("signing-key", Convert.ToBase64String(TokenService.CreateKey()), ct));
-        var clusterId = await store.GetOrAddSettingAsync("cluster-id", "vc-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)), ct);
-        var tokens = new TokenService(key, timeProvider: time, audience: clusterId);
-        var admin = await store.GetOrAddSettingAsync("admin-token", tokens.Issue("admin", TokenRoles.Admin), ct);
-        var join = await store.GetOrAddSettingAsync("join-token", tokens.IssueJoinToken(lifetime: null, caFingerprint).Token, ct);
-        // Joins are admitted only with listed tokens: list the bootstrap one (also for clusters made before the list).
-        if ((await tokens.ValidateAsync(join)).Principal?.TokenId is { } joinId)
-            await new Joins.JoinTokenDirectory(store, time).EnsureBootstrapAsync(joinId, ct);
-        Directory.CreateDirectory(dataDirectory);
-        WriteSecret(Path.Combine(dataDirectory, AdminTokenFile), admin);
-        WriteSecret(Path.Combine(dataDirectory, JoinTokenFile), join);
-        return new ClusterCredentials(clusterId, key, admin, join);
-    }
-
-    private static void WriteSecret(string path, string value)
-    {
-        var temp = path + ".tmp";
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        using (var stream = new FileStream(temp, options))
-        using (var writer = new StreamWriter(stream))
-            writer.Write(value + "\n");
-        File.Move(temp, path, overwrite: true);
+        var clusterId = await LoadOrCreateClusterIdAsync(store, ct);
+        var (admin, join) = await BootstrapTokens.EnsureAsync(store, tokens, joins, dataDirectory, caFingerprint, ct);
+        return new ClusterCredentials(clusterId, admin, join);
     }
 }

@@ -37,19 +37,13 @@ public static class ControlPlaneServiceCollectionExtensions
             sp.GetRequiredService<IClusterStore>(),
             sp.GetRequiredService<IOptions<ControlPlaneOptions>>().Value,
             sp.GetRequiredService<TimeProvider>()).GetAwaiter().GetResult());
+        Keys.TokenKeyServiceCollectionExtensions.AddTokenKeys(services);
         services.TryAddSingleton(sp => ClusterCredentials.LoadOrCreateAsync(
             sp.GetRequiredService<IClusterStore>(),
             sp.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.DataDirectory,
-            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<TokenService>(),
+            sp.GetRequiredService<Joins.JoinTokenDirectory>(),
             sp.GetRequiredService<Tls.ClusterTls>().Fingerprint).GetAwaiter().GetResult());
-        services.TryAddSingleton(sp =>
-        {
-            var credentials = sp.GetRequiredService<ClusterCredentials>();
-            return new TokenService(credentials.SigningKey, timeProvider: sp.GetRequiredService<TimeProvider>(), audience: credentials.ClusterId)
-            {
-                Revocation = sp.GetRequiredService<Joins.MachineCredentialDirectory>(),
-            };
-        });
         services.AddOptions<ServiceUrlOptions>().ValidateOnStart();
         services.AddOptions<P2POptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<P2POptions>, P2POptionsValidator>());

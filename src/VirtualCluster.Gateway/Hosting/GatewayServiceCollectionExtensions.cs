@@ -50,11 +50,11 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<EndpointSelector>();
         services.TryAddSingleton<InstanceConnector>();
         services.TryAddSingleton<GatewayMetrics>();
-        // "access": "token" services: checked with the cluster's key when the host has it (the web host), otherwise by
-        // asking the control plane (a standalone gateway).
+        // "access": "token" services: checked with the cluster's keys when the host has them (the web host), otherwise
+        // with the public keys of the control plane's JWK Set (a standalone gateway holds no secret).
         services.TryAddSingleton<Access.IServiceTokenValidator>(sp => sp.GetService<VirtualCluster.Security.TokenService>() is { } tokens
             ? new Access.TokenServiceValidator(tokens)
-            : ActivatorUtilities.CreateInstance<Access.ControlPlaneTokenValidator>(sp));
+            : ActivatorUtilities.CreateInstance<Access.JwksTokenValidator>(sp, ActivatorUtilities.CreateInstance<Access.ControlPlaneTokenValidator>(sp)));
         Access.ServiceAccessExtensions.AddServiceAccess(services);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IGatewayAccessCheck, Access.ServiceAccessGatewayCheck>());
         services.AddHostedService<ControlPlaneRouteSource>();

@@ -72,6 +72,9 @@ public sealed class ApiSecurityHost : IAsyncDisposable
         MachineToken = joined.Token;
     }
 
+    /// <summary>Reads admin.token again (the control plane issues it anew when its key is rotated out).</summary>
+    public string ReloadAdminToken() => AdminToken = File.ReadAllText(Path.Combine(_directory, ClusterCredentials.AdminTokenFile)).Trim();
+
     /// <summary>A client that sends <paramref name="token"/> (none when null).</summary>
     public HttpClient Client(string? token)
     {
@@ -104,6 +107,10 @@ public sealed class ApiSecurityHost : IAsyncDisposable
 
     /// <summary>A token service with this cluster's key and audience, for forging tokens the way an insider could not.</summary>
     public TokenService Tokens => _app.Services.GetRequiredService<TokenService>();
+
+    /// <summary>A token service on this cluster's keys with another clock, issuer or audience: forgeries only a key holder could make.</summary>
+    public TokenService Forger(TimeProvider? time = null, string issuer = TokenService.DefaultIssuer, string? audience = null) =>
+        new(Tokens.Keys, issuer, time, audience ?? Credentials.ClusterId);
 
     public ClusterCredentials Credentials => _app.Services.GetRequiredService<ClusterCredentials>();
 

@@ -31,6 +31,8 @@ public sealed class AttackTableTests : IAsyncLifetime
         "removed user's token", "token of a user removed and added again", "replayed single-use join token", "join token past its TTL",
         "revoked join token", "join token signed with the key but never issued", "removed machine heartbeating",
         "removed machine joining again with the old join token", "machine token replaced by a newer join",
+        "HS256 signed with the public key (key confusion)", "HS256 signed with the public key, no kid", "token with an unknown kid",
+        "operator rotating the keys", "viewer listing the keys",
     };
 
     [Theory]
@@ -58,7 +60,8 @@ public sealed class AttackTableTests : IAsyncLifetime
         "expired user token" or "token not yet valid" => await host.AddUserWithTokenAsync("ann", TokenRoles.Admin),
         "tampered payload" or "viewer deploying" or "viewer removing a service" => await host.AddUserWithTokenAsync("vic", TokenRoles.Viewer),
         "user token on the agent API" => await host.AddUserWithTokenAsync("ann", TokenRoles.Admin),
-        "operator creating users" or "operator creating a user token" or "operator introspecting tokens" => await PrepareOperatorAsync(),
+        "operator creating users" or "operator creating a user token" or "operator introspecting tokens" or "operator rotating the keys" => await PrepareOperatorAsync(),
+        "viewer listing the keys" => await host.AddUserWithTokenAsync("vic", TokenRoles.Viewer),
         "service token on the user API" => await ServiceTokenAsync(),
         "removed user's token" => await PrepareRemovedAsync(addAgain: false),
         "token of a user removed and added again" => await PrepareRemovedAsync(addAgain: true),
@@ -115,7 +118,7 @@ public sealed class AttackTableTests : IAsyncLifetime
     {
         // Listed like any issued token, but issued (by this cluster's key) two hours ago for one hour.
         var past = new FakeTimeProvider(DateTimeOffset.UtcNow.AddHours(-2));
-        var (token, id) = new TokenService(host.Credentials.SigningKey, timeProvider: past, audience: host.Credentials.ClusterId).IssueJoinToken(TimeSpan.FromHours(1));
+        var (token, id) = host.Forger(past).IssueJoinToken(TimeSpan.FromHours(1));
         var joins = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Joins.JoinTokenDirectory>(host.Services);
         var (_, _, error) = await joins.AddAsync(new Joins.JoinTokenRecord(id, past.GetUtcNow(), past.GetUtcNow().AddHours(1), null, 0, false, "expired"), default);
         Assert.Null(error);
@@ -161,7 +164,6 @@ public sealed class AttackTableTests : IAsyncLifetime
 
     private async Task<(int Status, HttpResponseMessage Response)> AttackAsync(string row, string prepared)
     {
-        var key = host.Credentials.SigningKey;
         var cluster = host.Credentials.ClusterId;
         switch (row)
         {
@@ -170,22 +172,22 @@ public sealed class AttackTableTests : IAsyncLifetime
             {
                 var past = new FakeTimeProvider(DateTimeOffset.UtcNow.AddHours(-3));
                 var user = await Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Users.UserDirectory>(host.Services).FindAsync("ann", default);
-                var expired = new TokenService(key, timeProvider: past, audience: cluster).IssueUserToken("ann", TokenRoles.Admin, user!.Generation, TimeSpan.FromHours(1));
+                var expired = host.Forger(past).IssueUserToken("ann", TokenRoles.Admin, user!.Generation, TimeSpan.FromHours(1));
                 return (401, await host.Client(expired).DeleteAsync("v1/services/web"));
             }
             case "token not yet valid":
             {
                 var future = new FakeTimeProvider(DateTimeOffset.UtcNow.AddHours(3));
                 var user = await Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Users.UserDirectory>(host.Services).FindAsync("ann", default);
-                var early = new TokenService(key, timeProvider: future, audience: cluster).IssueUserToken("ann", TokenRoles.Admin, user!.Generation, TimeSpan.FromHours(1));
+                var early = host.Forger(future).IssueUserToken("ann", TokenRoles.Admin, user!.Generation, TimeSpan.FromHours(1));
                 return (401, await host.Client(early).DeleteAsync("v1/services/web"));
             }
             case "alg none":
                 return (401, await host.Client(Unsigned($$"""{"sub":"admin","role":"admin","iss":"virtualcluster","aud":"{{cluster}}"}""")).DeleteAsync("v1/services/web"));
             case "wrong issuer":
-                return (401, await host.Client(new TokenService(key, issuer: "someone-else", audience: cluster).Issue("admin", TokenRoles.Admin)).DeleteAsync("v1/services/web"));
+                return (401, await host.Client(host.Forger(issuer: "someone-else").Issue("admin", TokenRoles.Admin)).DeleteAsync("v1/services/web"));
             case "wrong audience (another cluster)":
-                return (401, await host.Client(new TokenService(key, audience: "vc-0000000000000000").Issue("admin", TokenRoles.Admin)).DeleteAsync("v1/services/web"));
+                return (401, await host.Client(host.Forger(audience: "vc-0000000000000000").Issue("admin", TokenRoles.Admin)).DeleteAsync("v1/services/web"));
             case "tampered payload":
                 return (401, await host.Client(Tamper(prepared, "\"viewer\"", "\"admin\"")).DeleteAsync("v1/services/web"));
             case "oversized token":
@@ -229,6 +231,16 @@ public sealed class AttackTableTests : IAsyncLifetime
                 return (403, await JoinAsync(host.JoinToken, "node-gone"));
             case "join token signed with the key but never issued":
                 return (401, await JoinAsync(host.Tokens.IssueJoinToken(TimeSpan.FromHours(1)).Token, "node-intruder"));
+            case "HS256 signed with the public key (key confusion)":
+                return (401, await host.Client(await KeyAttacks.KeyConfusionTokenAsync(host, withKid: true)).DeleteAsync("v1/services/web"));
+            case "HS256 signed with the public key, no kid":
+                return (401, await host.Client(await KeyAttacks.KeyConfusionTokenAsync(host, withKid: false)).DeleteAsync("v1/services/web"));
+            case "token with an unknown kid":
+                return (401, await host.Client(KeyAttacks.UnknownKidToken(cluster)).DeleteAsync("v1/services/web"));
+            case "operator rotating the keys":
+                return (403, await host.Client(prepared).PostAsync("v1/keys/rotate", null));
+            case "viewer listing the keys":
+                return (403, await host.Client(prepared).GetAsync("v1/keys"));
             default: throw new ArgumentOutOfRangeException(nameof(row), row, "no such row");
         }
     }
@@ -252,7 +264,9 @@ public sealed class AttackTableTests : IAsyncLifetime
 
     // What a request could change: the services' specs, the users, and the events requests cause (audit lines,
     // deploys and removals). Instance states are left out: the reconciler moves them on its own.
-    private async Task<string> SnapshotAsync()
+    private Task<string> SnapshotAsync() => SnapshotAsync(host);
+
+    internal static async Task<string> SnapshotAsync(ApiSecurityHost host)
     {
         using var admin = host.Client(host.AdminToken);
         var services = await admin.GetFromJsonAsync<ServiceView[]>("v1/services", VirtualClusterJson.Options);

@@ -111,27 +111,47 @@ public sealed class JoinTokenTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_cluster_made_before_join_tokens_were_listed_keeps_admitting_its_bootstrap_token()
+    public async Task A_cluster_made_before_ES256_gets_new_bootstrap_tokens_and_keeps_its_expiring_HMAC_tokens_for_a_grace()
     {
-        var directory = Directory.CreateTempSubdirectory("vc-join-legacy-").FullName;
+        var directory = Directory.CreateTempSubdirectory("vc-keys15-legacy-").FullName;
         try
         {
             var state = await EmbeddedClusterState.OpenAsync(directory);
             await using (state)
             {
-                // What the previous release wrote: a key, a cluster id and a join token, and no list of join tokens.
+                // What an earlier release wrote: an HMAC key, a cluster id, never-expiring admin and join tokens, no join-token list.
                 var key = TokenService.CreateKey();
+                var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
                 await state.Store.GetOrAddSettingAsync("signing-key", Convert.ToBase64String(key));
                 await state.Store.GetOrAddSettingAsync("cluster-id", "vc-0123456789abcdef");
-                var old = new TokenService(key, audience: "vc-0123456789abcdef").Issue("join", TokenRoles.Join);
-                await state.Store.GetOrAddSettingAsync("join-token", old);
+                var oldJoin = Keys.LegacyTokens.Issue(key, "join", TokenRoles.Join, "vc-0123456789abcdef", time.GetUtcNow(), expires: null);
+                var oldAdmin = Keys.LegacyTokens.Issue(key, "admin", TokenRoles.Admin, "vc-0123456789abcdef", time.GetUtcNow(), expires: null);
+                var oldMachine = Keys.LegacyTokens.Issue(key, "node-1", TokenRoles.Machine, "vc-0123456789abcdef", time.GetUtcNow(), time.GetUtcNow().AddDays(1));
+                await state.Store.GetOrAddSettingAsync("join-token", oldJoin);
+                await state.Store.GetOrAddSettingAsync("admin-token", oldAdmin);
 
-                var credentials = await ClusterCredentials.LoadOrCreateAsync(state.Store, directory, TimeProvider.System);
-                Assert.Equal(old, credentials.JoinToken);
-                var id = (await new TokenService(key, audience: "vc-0123456789abcdef").ValidateAsync(old)).Principal!.TokenId;
-                var joins = new JoinTokenDirectory(state.Store, TimeProvider.System);
-                Assert.True((await joins.ListAsync(default)).Single().Bootstrap);
+                var (keys, tokens, credentials) = await Keys.ClusterKeys.StartAsync(state.Store, directory, time);
+
+                // The bootstrap tokens never expire, so they were issued again with ES256 and written to the files...
+                Assert.NotEqual(oldJoin, credentials.JoinToken);
+                Assert.NotEqual(oldAdmin, credentials.AdminToken);
+                Assert.Equal(credentials.AdminToken, File.ReadAllText(Path.Combine(directory, ClusterCredentials.AdminTokenFile)).Trim());
+                Assert.Equal(keys.Ring.SigningKeyId, (await tokens.ValidateAsync(credentials.AdminToken)).Principal!.KeyId);
+                // ...the new join token is the listed bootstrap token, and admits a machine...
+                var id = (await tokens.ValidateAsync(credentials.JoinToken)).Principal!.TokenId;
+                var joins = new JoinTokenDirectory(state.Store, time);
+                Assert.True((await joins.FindAsync(id, default))!.Bootstrap);
                 Assert.Null(await joins.TakeUseAsync(id, default));
+                // ...and the old never-expiring ones are refused, while an expiring token of the old key still works.
+                Assert.Contains("old HMAC key and never expires", (await tokens.ValidateAsync(oldAdmin)).Error, StringComparison.Ordinal);
+                Assert.True((await tokens.ValidateAsync(oldMachine)).IsValid);
+                var legacyUntil = (await keys.ReadAsync()).LegacyUntil!.Value;
+                Assert.Equal(time.GetUtcNow() + keys.Grace, legacyUntil);
+
+                // After the grace (the longest lifetime an old token can have, plus the margin) the old key is refused.
+                time.Advance(keys.Grace);
+                var late = Keys.LegacyTokens.Issue(key, "node-1", TokenRoles.Machine, "vc-0123456789abcdef", time.GetUtcNow(), time.GetUtcNow().AddDays(1));
+                Assert.Contains("old HMAC key, retired at", (await tokens.ValidateAsync(late)).Error, StringComparison.Ordinal);
             }
         }
         finally

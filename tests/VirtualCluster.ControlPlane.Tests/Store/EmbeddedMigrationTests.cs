@@ -1,3 +1,4 @@
+using VirtualCluster.Security;
 using System.Text.Json;
 using Microsoft.Extensions.Time.Testing;
 using VirtualCluster.Api;
@@ -44,9 +45,11 @@ public sealed class EmbeddedMigrationTests : IDisposable
             Assert.True(await store.NextEpochAsync() > expected.LastEpoch);
             var next = await store.AppendEventAsync(new ClusterEvent(0, DateTimeOffset.UtcNow, "node.joined", "delta", "after the import"));
             Assert.Equal(expected.Events.Max(e => e.Sequence) + 1, next.Sequence);
-            // The old tokens stay valid: the credentials load from the imported settings.
-            var credentials = await ClusterCredentials.LoadOrCreateAsync(store, _directory, new FakeTimeProvider());
-            Assert.Equal(expected.Settings["admin-token"], credentials.AdminToken);
+            // The credentials load from the imported settings; the never-expiring admin token of the
+            // old HMAC key is issued again with the cluster's new ES256 key.
+            var (_, tokens, credentials) = await Keys.ClusterKeys.StartAsync(store, _directory, new FakeTimeProvider(DateTimeOffset.UtcNow));
+            Assert.NotEqual(expected.Settings["admin-token"], credentials.AdminToken);
+            Assert.Equal(TokenRoles.Admin, (await tokens.ValidateAsync(credentials.AdminToken)).Principal?.Role);
         }
         Assert.False(File.Exists(Path.Combine(_directory, "cluster.db")));
         Assert.True(File.Exists(Path.Combine(_directory, "cluster.db.imported")));

@@ -7,7 +7,7 @@ namespace VirtualCluster.Gateway.Tests.Access;
 /// <summary>The cookie exchange in a real browser: headless Chromium opens a token link, then the bare URL.</summary>
 public sealed class AccessChromiumTests : IAsyncLifetime
 {
-    private readonly TokenService tokens = new(TokenService.CreateKey(), audience: "cluster-test");
+    private readonly TokenService tokens = new(TokenKeyRing.CreateEphemeral(), audience: "cluster-test");
     private WebApplication? app;
     private int port;
 

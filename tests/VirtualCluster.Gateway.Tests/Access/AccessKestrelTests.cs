@@ -12,7 +12,7 @@ namespace VirtualCluster.Gateway.Tests.Access;
 /// </summary>
 public sealed class AccessKestrelTests : IAsyncLifetime
 {
-    private readonly TokenService tokens = new(TokenService.CreateKey(), audience: "cluster-test");
+    private readonly TokenService tokens = new(TokenKeyRing.CreateEphemeral(), audience: "cluster-test");
     private WebApplication? app;
     private int port;
 

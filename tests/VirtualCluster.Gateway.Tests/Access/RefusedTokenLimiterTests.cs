@@ -18,7 +18,7 @@ public sealed class RefusedTokenLimiterTests
 
     public RefusedTokenLimiterTests()
     {
-        tokens = new TokenService(TokenService.CreateKey(), timeProvider: clock, audience: "cluster-a");
+        tokens = new TokenService(TokenKeyRing.CreateEphemeral(), timeProvider: clock, audience: "cluster-a");
         validator = new CountingValidator(new TokenServiceValidator(tokens));
         checker = new ServiceAccessChecker(validator, Options.Create(new ServiceAccessOptions { RefusedTokenBurst = 20, RefusedTokensPerSecond = 2 }), clock);
     }

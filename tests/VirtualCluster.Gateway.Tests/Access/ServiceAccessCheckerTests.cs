@@ -11,7 +11,7 @@ public sealed class ServiceAccessCheckerTests
 {
     private static readonly DateTimeOffset Start = new(2031, 1, 2, 3, 4, 5, TimeSpan.Zero);
     private readonly FakeTimeProvider clock = new(Start);
-    private readonly byte[] key = TokenService.CreateKey();
+    private readonly TokenKeyRing key = TokenKeyRing.CreateEphemeral();
     private readonly TokenService tokens;
     private readonly ServiceAccessChecker checker;
 
@@ -115,7 +115,7 @@ public sealed class ServiceAccessCheckerTests
     [Fact]
     public async Task Token_signed_by_another_key_is_401()
     {
-        var other = new TokenService(TokenService.CreateKey(), timeProvider: clock, audience: "cluster-a").IssueServiceToken("hello", TimeSpan.FromHours(1));
+        var other = new TokenService(TokenKeyRing.CreateEphemeral(), timeProvider: clock, audience: "cluster-a").IssueServiceToken("hello", TimeSpan.FromHours(1));
         var context = Request(authorization: "Bearer " + other);
         Assert.False(await checker.CheckAsync(context, "hello", ServiceAccess.Token));
         Assert.Equal(401, context.Response.StatusCode);

@@ -41,8 +41,8 @@ internal sealed class HubHost : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
-        var alpha = new TokenService(TokenService.CreateKey(), audience: "alpha");
-        var beta = new TokenService(TokenService.CreateKey(), audience: "beta");
+        var alpha = new TokenService(TokenKeyRing.CreateEphemeral(), audience: "alpha");
+        var beta = new TokenService(TokenKeyRing.CreateEphemeral(), audience: "beta");
         var clock = new FakeTimeProvider(DateTimeOffset.Parse("2031-01-01T00:00:00Z"));
         builder.Services.AddSingleton(alpha);
         builder.Services.AddSingleton(beta);

@@ -220,7 +220,7 @@ public sealed class SignalingHubTests
     {
         await using var host = await HubHost.StartAsync();
         var admin = host.Alpha.Issue("admin", TokenRoles.Admin);
-        var foreign = new TokenService(TokenService.CreateKey(), audience: "alpha").Issue("a", TokenRoles.Machine);
+        var foreign = new TokenService(TokenKeyRing.CreateEphemeral(), audience: "alpha").Issue("a", TokenRoles.Machine);
         foreach (var token in new[] { null, "garbage", admin, foreign })
         {
             var error = await Assert.ThrowsAsync<WebSocketException>(() => host.RawAsync(token));
