@@ -30,6 +30,8 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TunnelOptions>, TunnelOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.AddHttpForwarder();
+        // Replaces Kestrel's pool (registered by the host builder before this runs), so not TryAdd.
+        services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, GatewayMemoryPoolFactory>();
         services.TryAddSingleton(sp => new ControlPlaneReader(
             new HttpClient { Timeout = TimeSpan.FromSeconds(3) },
             ControlPlaneReader.Parse(sp.GetRequiredService<IOptions<GatewayOptions>>().Value.ControlPlaneUrls)));
