@@ -55,6 +55,15 @@ internal sealed partial class GatewayDialer : IStreamDialer
         return tunneled;
     }
 
+    private static readonly object ViaTunnel = "tunnel", ViaAddress = "address";
+
+    /// <summary>
+    /// What a new connection to <paramref name="nodeId"/> would go over now: its peer link (a new object for every
+    /// link), its tunnel, or its address. The proxy keeps one HTTP connection pool per path, so that once a link comes
+    /// up (or is replaced) requests stop reusing connections kept alive over the old path.
+    /// </summary>
+    public object PathIdentity(string nodeId) => links.CurrentLink(nodeId) ?? (hub.CanReach(nodeId) ? ViaTunnel : ViaAddress);
+
     /// <summary>Connections opened to <paramref name="nodeId"/> through its tunnel.</summary>
     public long TunnelDials(string nodeId) => tunnelDials.GetValueOrDefault(nodeId);
 
