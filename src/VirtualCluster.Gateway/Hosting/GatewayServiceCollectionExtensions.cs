@@ -50,6 +50,7 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<ServiceRouteTable>();
         services.TryAddSingleton<IServiceRouteTable>(sp => sp.GetRequiredService<ServiceRouteTable>());
         services.TryAddSingleton<EndpointSelector>();
+        services.TryAddSingleton<INodePaths>(sp => sp.GetRequiredService<GatewayDialer>());
         services.TryAddSingleton<InstanceConnector>();
         services.TryAddSingleton<GatewayMetrics>();
         // "access": "token" services: checked with the cluster's key when the host has it (the web host), otherwise by

@@ -9,7 +9,7 @@ namespace VirtualCluster.Gateway;
 /// How the proxy reaches a node: over its peer link when one is up (a data channel per connection), else through its
 /// tunnel (the fallback when UDP is blocked), else not at all.
 /// </summary>
-internal sealed partial class GatewayDialer : IStreamDialer
+internal sealed partial class GatewayDialer : IStreamDialer, INodePaths
 {
     private readonly TunnelHub hub;
     private readonly PeerLinkService links;

@@ -12,7 +12,7 @@ namespace VirtualCluster.Gateway;
 /// them (a readiness probe's connection through the tunnel kept serving requests after the link was up). The old
 /// pool is disposed a little later: requests still on it finish, its idle connections close.
 /// </summary>
-internal sealed class InstanceConnector(IStreamDialer dialer, GatewayDialer hub, IOptions<GatewayOptions> options, TimeProvider time) : IDisposable
+internal sealed class InstanceConnector(IStreamDialer dialer, INodePaths hub, IOptions<GatewayOptions> options, TimeProvider time) : IDisposable
 {
     private readonly ConcurrentDictionary<string, Pool> _pools = new(StringComparer.Ordinal);
 
@@ -98,4 +98,14 @@ internal sealed class InstanceConnector(IStreamDialer dialer, GatewayDialer hub,
     {
         foreach (var pool in _pools.Values) pool.Client.Dispose();
     }
+}
+
+/// <summary>How the gateway reaches nodes now (implemented by <see cref="GatewayDialer"/>).</summary>
+internal interface INodePaths
+{
+    /// <summary>An object that stands for the path a new connection to the node would take; another object means another path.</summary>
+    object PathIdentity(string nodeId);
+
+    /// <summary>True when the node ever had a link or a tunnel: then having neither means "unreachable", not "dial its address".</summary>
+    bool EverConnected(string nodeId);
 }
