@@ -6,12 +6,12 @@ using Microsoft.Extensions.Options;
 namespace VirtualCluster.Gateway;
 
 /// <summary>
-/// Kestrel's memory pool for a gateway: blocks of <see cref="GatewayOptions.IoBlockSize"/> (64 KiB) instead of Kestrel's
+/// Kestrel's memory pool for a gateway: blocks of <see cref="GatewayOptions.IoBlockSize"/> (32 KiB) instead of Kestrel's
 /// 4 KiB. Kestrel's socket transport receives into one pool block at a time, each receive preceded by a one-byte
 /// peek: with 4 KiB blocks an agent's tunnel (a WebSocket carrying whole responses) cost the gateway two system
-/// calls per 4 KiB, 50 for a 100 KiB response, which was most of its CPU per request. With 64 KiB blocks it is four.
-/// Memory stays bounded the same way: Kestrel holds a block only while a connection has bytes in flight, and a
-/// pool keeps at most <see cref="MaxRetained"/> free blocks (the rest go to the garbage collector).
+/// calls per 4 KiB, 50 for a 100 KiB response, which was most of its CPU per request. Memory stays bounded the same
+/// way: Kestrel holds a block only while a connection has bytes in flight, and a pool keeps at most
+/// <see cref="MaxRetained"/> free blocks (the rest go to the garbage collector).
 /// </summary>
 internal sealed class GatewayMemoryPoolFactory(IOptions<GatewayOptions> options) : IMemoryPoolFactory<byte>
 {
