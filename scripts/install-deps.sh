@@ -16,6 +16,7 @@ need_packages() {
   local pkgs=()
   command -v dockerd >/dev/null 2>&1 && command -v docker >/dev/null 2>&1 || pkgs+=(docker.io)
   dpkg -s busybox-static >/dev/null 2>&1 || pkgs+=(busybox-static)
+  command -v curl >/dev/null 2>&1 || pkgs+=(curl) # a TLS client nobody here wrote, for the API tests
   echo "${pkgs[@]:-}"
 }
 

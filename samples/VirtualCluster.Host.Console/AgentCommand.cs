@@ -11,10 +11,11 @@ internal static class AgentCommand
 {
     public static Command Create()
     {
-        var server = new Option<string?>("--server") { Description = "Control-plane URL, e.g. http://127.0.0.1:7070, or several, comma-separated (required unless --membership finds them)." };
+        var server = new Option<string?>("--server") { Description = "Control-plane URL, e.g. https://127.0.0.1:7070, or several, comma-separated (required unless --membership finds them)." };
         var membership = new MembershipOptions();
         var joinToken = new Option<string?>("--join-token") { Description = "Join token (or use --join-token-file)." };
         var joinTokenFile = new Option<string?>("--join-token-file") { Description = "File holding the join token (the control plane's join.token)." };
+        var caFingerprint = HostOptions.CaFingerprint();
         var name = new Option<string>("--name") { Description = "Node name.", DefaultValueFactory = _ => Environment.MachineName.ToLowerInvariant() };
         var dataDir = new Option<string>("--data-dir") { Description = "Directory for identity, instance data and logs.", Required = true };
         var address = new Option<string>("--address") { Description = "Address where this node's service ports are reachable.", DefaultValueFactory = _ => "127.0.0.1" };
@@ -48,7 +49,7 @@ internal static class AgentCommand
         var exitWithStdin = HostOptions.ExitWithStdin();
         var command = new Command("agent", "Run a node agent that joins a control plane.")
         {
-            server, joinToken, joinTokenFile, name, dataDir, address, ports, labels, cpu, memory, machineShare, docker, dockerEndpoint, dockerPublish,
+            server, joinToken, joinTokenFile, caFingerprint, name, dataDir, address, ports, labels, cpu, memory, machineShare, docker, dockerEndpoint, dockerPublish,
             noDrain, drainTimeout, jitter, exitWithStdin, gateway, p2p, p2pLoopback, policy,
         };
         foreach (var option in membership.All.Where(o => o != membership.LeaseTtl)) command.Options.Add(option);
@@ -114,6 +115,7 @@ internal static class AgentCommand
                 try { options.JoinToken = File.ReadAllText(file).Trim(); }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException) { errors.Add($"--join-token-file: cannot read {file}: {e.Message}"); }
             }
+            options.CaFingerprint = HostOptions.ReadFingerprint(parse.GetValue(caFingerprint), errors);
             if (errors.Count > 0)
             {
                 foreach (var e in errors) System.Console.Error.WriteLine($"error: {e}");
@@ -135,7 +137,7 @@ internal static class AgentCommand
             o.ShutdownTimeout = options.DrainTimeout + options.StopGracePeriod + TimeSpan.FromSeconds(15));
         builder.Services.AddVirtualClusterAgent(o =>
         {
-            o.ServerUrl = options.ServerUrl; o.JoinToken = options.JoinToken; o.Name = options.Name; o.Address = options.Address;
+            o.ServerUrl = options.ServerUrl; o.JoinToken = options.JoinToken; o.CaFingerprint = options.CaFingerprint; o.Name = options.Name; o.Address = options.Address;
             o.DataDirectory = options.DataDirectory; o.Ports = options.Ports; o.Labels = options.Labels;
             o.CpuMillicores = options.CpuMillicores; o.MemoryBytes = options.MemoryBytes; o.MachineShare = options.MachineShare;
             o.Docker = options.Docker; o.DockerEndpoint = options.DockerEndpoint; o.DockerPublishAddress = options.DockerPublishAddress;

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using VirtualCluster.ControlPlane;
+using VirtualCluster.ControlPlane.Tls;
 
 namespace VirtualCluster.Host.Console;
 
@@ -14,7 +15,12 @@ internal static class ControlPlaneCommand
     public static Command Create()
     {
         var dataDir = new Option<string>("--data-dir") { Description = "Directory for the database and token files.", Required = true };
-        var listen = new Option<string>("--listen") { Description = "URL to serve the API on.", DefaultValueFactory = _ => "http://127.0.0.1:7070" };
+        var listen = new Option<string>("--listen")
+        {
+            Description = "URL to serve the API on: https (the cluster CA's certificate) or, only when asked for, plain http.",
+            DefaultValueFactory = _ => "https://127.0.0.1:7070",
+        };
+        var tls = new TlsOptions();
         var heartbeat = new Option<double>("--heartbeat-interval") { Description = "Seconds between agent heartbeats.", DefaultValueFactory = _ => 0.5 };
         var lease = new Option<double>("--fencing-lease")
         {
@@ -36,15 +42,18 @@ internal static class ControlPlaneCommand
         var ice = IceOptions.Create();
         var command = new Command("control-plane", "Run the control plane (API, SQLite store, reconciler), or one of several on etcd or Consul.") { dataDir, listen, advertise, heartbeat, lease, machineTokenLifetime, gatewayUrl, exitWithStdin };
         foreach (var option in ice.All) command.Options.Add(option);
+        foreach (var option in tls.All) command.Options.Add(option);
         foreach (var option in membership.All) command.Options.Add(option);
         command.SetAction(async (parse, ct) =>
         {
             var url = parse.GetValue(listen)!;
-            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme != "http")
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
             {
-                System.Console.Error.WriteLine($"error: --listen \"{url}\" is not an http URL; use e.g. http://127.0.0.1:7070");
+                System.Console.Error.WriteLine($"error: --listen \"{url}\" is not an https or http URL; use e.g. https://127.0.0.1:7070");
                 return 2;
             }
+            if (tls.Read(parse, [uri, .. Urls(parse.GetValue(advertise))]) is not { } tlsSettings)
+                return 2;
             var interval = parse.GetValue(heartbeat);
             var fencing = parse.GetValue(lease);
             if (interval is < 0.1 or > 30)
@@ -65,18 +74,26 @@ internal static class ControlPlaneCommand
             }
             var highAvailability = (IServiceCollection services) => membership.AddControlPlane(services, parse, parse.GetValue(advertise) ?? url);
             var p2p = ice.Read(parse);
-            return await RunAsync(Path.GetFullPath(parse.GetValue(dataDir)!), url, TimeSpan.FromSeconds(interval), TimeSpan.FromSeconds(fencing),
-                TimeSpan.FromSeconds(tokenLifetime), parse.GetValue(gatewayUrl), parse.GetValue(exitWithStdin), highAvailability, p2p, ct);
+            return await RunAsync(Path.GetFullPath(parse.GetValue(dataDir)!), uri, TimeSpan.FromSeconds(interval), TimeSpan.FromSeconds(fencing),
+                TimeSpan.FromSeconds(tokenLifetime), parse.GetValue(gatewayUrl), parse.GetValue(exitWithStdin), highAvailability, p2p, tlsSettings, ct);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(string dataDirectory, string url, TimeSpan heartbeat, TimeSpan lease, TimeSpan machineTokenLifetime, string? gatewayUrl, bool exitWithStdin,
-        Func<IServiceCollection, string?> highAvailability, Action<P2POptions> p2p, CancellationToken ct)
+    private static IEnumerable<Uri> Urls(string? list) =>
+        (list ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(u => Uri.TryCreate(u, UriKind.Absolute, out var parsed) ? parsed : null).OfType<Uri>();
+
+    private static async Task<int> RunAsync(string dataDirectory, Uri url, TimeSpan heartbeat, TimeSpan lease, TimeSpan machineTokenLifetime, string? gatewayUrl, bool exitWithStdin,
+        Func<IServiceCollection, string?> highAvailability, Action<P2POptions> p2p, Action<ControlPlaneOptions> tls, CancellationToken ct)
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls(url);
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1 << 20);
+        builder.WebHost.UseKestrelHttpsConfiguration();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = 1 << 20;
+            k.ListenControlPlane(url);
+        });
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.AddVirtualClusterControlPlane(o =>
@@ -86,6 +103,7 @@ internal static class ControlPlaneCommand
             o.FailureDetector.FirstHeartbeatEstimate = heartbeat;
             o.FencingLease = lease;
             o.MachineTokenLifetime = machineTokenLifetime;
+            tls(o);
         });
         // Checked at start (ServiceUrlOptionsValidator): a template without {service} or not http(s) is refused with the fix.
         builder.Services.Configure<ServiceUrlOptions>(o => o.GatewayUrl = gatewayUrl);
@@ -105,7 +123,7 @@ internal static class ControlPlaneCommand
         }
         catch (IOException e)
         {
-            System.Console.Error.WriteLine($"error: cannot listen on {url}: {e.Message}. Is another control plane running? Pick another port with --listen.");
+            System.Console.Error.WriteLine($"error: cannot listen on {url.OriginalString}: {e.Message}. Is another control plane running? Pick another port with --listen.");
             return 1;
         }
         catch (Microsoft.Extensions.Options.OptionsValidationException e)
@@ -118,7 +136,16 @@ internal static class ControlPlaneCommand
             System.Console.Error.WriteLine($"error: {e.Message}");
             return 2;
         }
-        System.Console.WriteLine($"control plane listening on {url}; data in {dataDirectory}");
+        System.Console.WriteLine($"control plane listening on {url.OriginalString}; data in {dataDirectory}");
+        if (url.Scheme == "https")
+        {
+            var ca = app.Services.GetRequiredService<ClusterTls>();
+            System.Console.WriteLine($"cluster CA {ca.Fingerprint} ({Path.Combine(dataDirectory, ClusterTls.CaCertificateFile)}); join tokens carry it");
+        }
+        else
+        {
+            System.Console.WriteLine($"warning: the API is served over plain HTTP ({url.OriginalString}): tokens cross the network in clear text; use --listen https://... unless this is one machine");
+        }
         await app.WaitForShutdownAsync(CancellationToken.None);
         return 0;
     }

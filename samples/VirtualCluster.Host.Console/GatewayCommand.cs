@@ -13,9 +13,10 @@ internal static class GatewayCommand
 {
     public static Command Create()
     {
-        var server = new Option<string?>("--server") { Description = "Control-plane URL(s), comma-separated, e.g. http://127.0.0.1:7070.", Required = true };
+        var server = new Option<string?>("--server") { Description = "Control-plane URL(s), comma-separated, e.g. https://127.0.0.1:7070.", Required = true };
         var token = new Option<string?>("--token") { Description = "Admin token to read the service list with (or use --token-file)." };
         var tokenFile = new Option<string?>("--token-file") { Description = "File holding the admin token (the control plane's admin.token)." };
+        var caFingerprint = HostOptions.CaFingerprint();
         var listen = new Option<string>("--listen") { Description = "URL(s) to serve services and the agents' tunnels on, comma-separated.", DefaultValueFactory = _ => "http://0.0.0.0:8080" };
         var domain = new Option<string>("--domain") { Description = "Cluster domain: service X answers at http://X.<domain>/.", DefaultValueFactory = _ => "localhost" };
         var name = new Option<string>("--name") { Description = "Gateway name; it signals as gateway:<name>.", DefaultValueFactory = _ => "gateway" };
@@ -25,7 +26,7 @@ internal static class GatewayCommand
         var exitWithStdin = HostOptions.ExitWithStdin();
         var command = new Command("gateway", "Run a gateway: every service at http://<service>.<domain>/, reached over peer links to the agents or their outbound tunnels.")
         {
-            server, token, tokenFile, listen, domain, name, p2p, p2pLoopback, policy, exitWithStdin,
+            server, token, tokenFile, caFingerprint, listen, domain, name, p2p, p2pLoopback, policy, exitWithStdin,
         };
         command.SetAction(async (parse, _) =>
         {
@@ -40,6 +41,7 @@ internal static class GatewayCommand
                 try { secret = File.ReadAllText(file).Trim(); }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException) { errors.Add($"--token-file: cannot read {file}: {e.Message}"); }
             }
+            var fingerprint = HostOptions.ReadFingerprint(parse.GetValue(caFingerprint), errors);
             if (string.IsNullOrEmpty(secret) && errors.Count == 0) errors.Add("--token or --token-file is required: the gateway reads the service list with an admin token");
             if (errors.Count > 0)
             {
@@ -49,6 +51,7 @@ internal static class GatewayCommand
             return await RunAsync(urls, parse.GetValue(server)!, secret!, parse.GetValue(domain)!, parse.GetValue(exitWithStdin), o =>
             {
                 o.Name = parse.GetValue(name)!;
+                o.ControlPlaneCaFingerprint = fingerprint;
                 o.PeerLinks = parse.GetValue(p2p) == "on";
                 o.PeerLinksOnLoopback = parse.GetValue(p2pLoopback);
                 o.PeerLinksRelayOnly = parse.GetValue(policy) == "relay";

@@ -65,4 +65,20 @@ internal static class HostOptions
             ? (path, [typeof(HostOptions).Assembly.Location])
             : (path, []);
     }
+
+    /// <summary>--ca-fingerprint: the cluster CA an https control plane must present (agents and gateways).</summary>
+    public static Option<string?> CaFingerprint() => new("--ca-fingerprint")
+    {
+        Description = "Trust only the cluster CA with this fingerprint (sha256:..., the control plane's ca.fingerprint file) on https control planes. "
+            + "Agents take it from the join token when not given.",
+    };
+
+    /// <summary>Checks a --ca-fingerprint value; adds the problem to <paramref name="errors"/>.</summary>
+    public static string? ReadFingerprint(string? value, List<string> errors)
+    {
+        if (value is null) return null;
+        if (VirtualCluster.Security.Tls.TlsFingerprint.TryParse(value, out var parsed, out var problem)) return parsed;
+        errors.Add("--ca-fingerprint: " + problem);
+        return null;
+    }
 }

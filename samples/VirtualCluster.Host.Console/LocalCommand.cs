@@ -5,6 +5,8 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using VirtualCluster.Api;
 using VirtualCluster.ControlPlane;
+using VirtualCluster.ControlPlane.Tls;
+using VirtualCluster.Security.Tls;
 
 namespace VirtualCluster.Host.Console;
 
@@ -67,7 +69,7 @@ internal static class LocalCommand
         /// <summary>--ice-server/--turn-* flags for the control plane.</summary>
         public string[] IceArguments { get; init; } = [];
 
-        public string Url => $"http://127.0.0.1:{Port}";
+        public string Url => $"https://127.0.0.1:{Port}";
         public string GatewayUrl => $"http://127.0.0.1:{GatewayPort}";
         /// <summary>The control plane's template for stable URLs: this cluster's gateway port.</summary>
         public string StableUrlTemplate => LocalGatewayUrl.Replace(":8080/", $":{GatewayPort}/", StringComparison.Ordinal);
@@ -101,19 +103,35 @@ internal static class LocalCommand
                 ["control-plane", "--data-dir", cpDir, "--listen", s.Url, .. s.GatewayPort != 0 ? (string[])["--gateway-url", s.StableUrlTemplate] : [], .. s.IceArguments],
                 Path.Combine(logs, "control-plane.log"));
             children.Add(cp);
-            using var http = new HttpClient { BaseAddress = new Uri(s.Url), Timeout = TimeSpan.FromSeconds(2) };
-            if (!await WaitAsync(() => HealthyAsync(http), cp, JoinTimeout, stop.Token))
+            // The API is https with the cluster's own CA: trust it by the fingerprint the control plane writes at start.
+            var fingerprintFile = Path.Combine(cpDir, ClusterTls.FingerprintFile);
+            HttpClient? http = null;
+            string? fingerprint = null;
+            async Task<bool> ReadyAsync()
+            {
+                var current = File.Exists(fingerprintFile) ? (await File.ReadAllTextAsync(fingerprintFile)).Trim() : null;
+                if (current is null || !TlsFingerprint.TryParse(current, out var parsed, out _)) return false;
+                if (parsed != fingerprint)
+                {
+                    http?.Dispose();
+                    http = new HttpClient(PinnedHttp.CreateHandler(parsed)) { BaseAddress = new Uri(s.Url), Timeout = TimeSpan.FromSeconds(2) };
+                    fingerprint = parsed;
+                }
+                return await HealthyAsync(http!);
+            }
+            if (!await WaitAsync(ReadyAsync, cp, JoinTimeout, stop.Token))
                 return Failed(checklist, cp, $"control plane on {s.Url} (pid {cp.Pid}) did not start");
-            checklist.Done($"control plane up at {s.Url} (pid {cp.Pid})");
+            using var api = http!;
+            checklist.Done($"control plane up at {s.Url} (pid {cp.Pid}), cluster CA {fingerprint}");
 
             var adminToken = (await File.ReadAllTextAsync(Path.Combine(cpDir, ClusterCredentials.AdminTokenFile))).Trim();
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", adminToken);
+            api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", adminToken);
             var joinFile = Path.Combine(cpDir, ClusterCredentials.JoinTokenFile);
             if (s.GatewayPort != 0)
             {
                 var gateway = ChildProcess.Start("gateway",
                 [
-                    "gateway", "--server", s.Url, "--token-file", Path.Combine(cpDir, ClusterCredentials.AdminTokenFile),
+                    "gateway", "--server", s.Url, "--token-file", Path.Combine(cpDir, ClusterCredentials.AdminTokenFile), "--ca-fingerprint", fingerprint!,
                     "--listen", s.GatewayUrl, "--domain", "localhost", "--p2p", s.PeerLinks, "--p2p-loopback",
                 ], Path.Combine(logs, "gateway.log"));
                 children.Add(gateway);
@@ -147,7 +165,7 @@ internal static class LocalCommand
             var reported = new HashSet<string>(StringComparer.Ordinal);
             var joined = await WaitAsync(async () =>
             {
-                foreach (var view in (await AliveNodesAsync(http)).Where(v => agents.ContainsKey(v.Node.Name) && reported.Add(v.Node.Name)))
+                foreach (var view in (await AliveNodesAsync(api)).Where(v => agents.ContainsKey(v.Node.Name) && reported.Add(v.Node.Name)))
                     checklist.Done(JoinedLine(view, agents[view.Node.Name]));
                 return reported.Count >= s.Agents;
             }, cp, JoinTimeout, stop.Token);
@@ -157,13 +175,13 @@ internal static class LocalCommand
                 var culprit = missing.Select(m => m.Value).FirstOrDefault(c => c.HasExited) ?? missing.FirstOrDefault().Value ?? cp;
                 return Failed(checklist, culprit, $"only {reported.Count} of {s.Agents} agents joined; missing: {string.Join(", ", missing.Select(m => $"{m.Key} (pid {m.Value.Pid})"))}");
             }
-            checklist.Done("drivers found: " + await DriversAsync(http, s.Docker == "off"));
+            checklist.Done("drivers found: " + await DriversAsync(api, s.Docker == "off"));
             if (s.ShareMachine && s.Agents > 1)
                 checklist.Info($"the {s.Agents} nodes share this machine: each reports 1/{s.Agents} of its CPU, memory and disk (--share-machine false: each gets all of it)");
             else if (s.Agents > 1)
                 checklist.Info($"--share-machine false: each of the {s.Agents} nodes offers the whole machine (oversubscribed {s.Agents}x)");
 
-            var config = WriteCliConfig(s.Url, Path.Combine(cpDir, ClusterCredentials.AdminTokenFile));
+            var config = WriteCliConfig(s.Url, Path.Combine(cpDir, ClusterCredentials.AdminTokenFile), Path.Combine(cpDir, ClusterTls.CaCertificateFile));
             var cli = CliLocator.FastCommand(AppContext.BaseDirectory);
             checklist.Done(cli is null ? "CLI not built; using dotnet run (slow: about 2.5 s a command)" : $"CLI ready: {cli}");
             checklist.Info($"CLI config:  {config} (vcluster uses it when no --server/--token is given)");
@@ -264,13 +282,13 @@ internal static class LocalCommand
     }
 
     /// <summary>Points the CLI at this cluster: VCLUSTER_CONFIG if set, else ~/.vcluster/config.json.</summary>
-    private static string WriteCliConfig(string url, string tokenFile)
+    private static string WriteCliConfig(string url, string tokenFile, string caCert)
     {
         var path = Environment.GetEnvironmentVariable("VCLUSTER_CONFIG") is { Length: > 0 } p
             ? p
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".vcluster", "config.json");
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        File.WriteAllText(path, JsonSerializer.Serialize(new { server = url, tokenFile }, new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(path, JsonSerializer.Serialize(new { server = url, tokenFile, caCert }, new JsonSerializerOptions { WriteIndented = true }));
         return path;
     }
 }

@@ -68,6 +68,7 @@ public static class CliApp
         var root = new RootCommand("vcluster: deploy and inspect services on a VirtualCluster control plane.");
         root.Options.Add(global.Server);
         root.Options.Add(global.Token);
+        root.Options.Add(global.CaCert);
         root.Subcommands.Add(DeployCommand.Create(runner));
         root.Subcommands.Add(StatusCommand.Create(runner));
         root.Subcommands.Add(NodesCommand.Create(runner));

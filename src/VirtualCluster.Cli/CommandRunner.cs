@@ -18,7 +18,9 @@ internal sealed class CommandRunner(CliContext context, GlobalOptions global)
     {
         try
         {
-            var settings = ConnectionSettings.Resolve(parseResult.GetValue(global.Server), parseResult.GetValue(global.Token), context.Environment);
+            var settings = ConnectionSettings.Resolve(parseResult.GetValue(global.Server), parseResult.GetValue(global.Token), context.Environment, parseResult.GetValue(global.CaCert));
+            foreach (var server in settings.Servers.Where(s => s.Address.Scheme == "http" && !s.Address.IsLoopback))
+                context.Error.WriteLine($"warning: {server} is plain HTTP: your token crosses the network in clear text; use the control plane's https:// URL");
             using var client = new ControlPlaneClient(settings, context.Handler, context.Error, context.Retry);
             return await body(client, cancellationToken);
         }

@@ -3,11 +3,11 @@ using System.Text.Json;
 namespace VirtualCluster.Cli;
 
 /// <summary>
-/// The optional user config file: <c>{"server": "...", "token": "...", "tokenFile": "..."}</c>.
+/// The optional user config file: <c>{"server": "...", "token": "...", "tokenFile": "...", "caCert": "..."}</c>.
 /// Its path comes from VCLUSTER_CONFIG, else ~/.vcluster/config.json. "server" is one URL or several,
 /// comma-separated, exactly like --server.
 /// </summary>
-internal sealed record ConfigFile(string Path, string? Server, string? Token, string? TokenFile)
+internal sealed record ConfigFile(string Path, string? Server, string? Token, string? TokenFile, string? CaCert = null)
 {
     public const string PathVariable = "VCLUSTER_CONFIG";
 
@@ -50,7 +50,7 @@ internal sealed record ConfigFile(string Path, string? Server, string? Token, st
                 throw new CliException(ExitCodes.BadInput,
                     $"config file {path} has \"servers\"; list the control planes in \"server\", separated by commas: {Example}");
             }
-            return new ConfigFile(path, ServerText(content.Server, path), content.Token, content.TokenFile);
+            return new ConfigFile(path, ServerText(content.Server, path), content.Token, content.TokenFile, content.CaCert);
         }
         catch (JsonException e)
         {
@@ -84,6 +84,14 @@ internal sealed record ConfigFile(string Path, string? Server, string? Token, st
         return token;
     }
 
+    /// <summary>"caCert" as a full path (relative to the config file's folder), or null.</summary>
+    public string? ResolveCaCert()
+    {
+        if (string.IsNullOrWhiteSpace(CaCert)) return null;
+        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path)) ?? ".";
+        return System.IO.Path.GetFullPath(CaCert, directory);
+    }
+
     private const string Example = "\"server\": \"http://10.0.0.5:7070,http://10.0.0.6:7070\"";
 
     private static string? ServerText(JsonElement? server, string path) => server?.ValueKind switch
@@ -94,5 +102,5 @@ internal sealed record ConfigFile(string Path, string? Server, string? Token, st
             $"config file {path}: \"server\" must be a string holding one URL, or several separated by commas: {Example}"),
     };
 
-    private sealed record Content(JsonElement? Server, string? Token, string? TokenFile, JsonElement? Servers);
+    private sealed record Content(JsonElement? Server, string? Token, string? TokenFile, JsonElement? Servers, string? CaCert);
 }

@@ -3,13 +3,15 @@ namespace VirtualCluster.Cli;
 /// <summary>Where the control plane is and which token to present, after applying flag &gt; env &gt; config file &gt; default.</summary>
 /// <param name="Servers">The control planes to try, in order (one, or several of a highly available cluster).</param>
 /// <param name="Token">Bearer token.</param>
-internal sealed record ConnectionSettings(IReadOnlyList<ServerAddress> Servers, string Token)
+/// <param name="CaCertificateFile">PEM file of the cluster CA to trust for https control planes; null: the system's trust store.</param>
+internal sealed record ConnectionSettings(IReadOnlyList<ServerAddress> Servers, string Token, string? CaCertificateFile = null)
 {
-    public const string DefaultServer = "http://127.0.0.1:7070";
+    public const string DefaultServer = "https://127.0.0.1:7070";
+    public const string CaCertVariable = "VCLUSTER_CA_CERT";
     public const string ServerVariable = "VCLUSTER_SERVER";
     public const string TokenVariable = "VCLUSTER_TOKEN";
 
-    public static ConnectionSettings Resolve(string? serverFlag, string? tokenFlag, IReadOnlyDictionary<string, string?> environment)
+    public static ConnectionSettings Resolve(string? serverFlag, string? tokenFlag, IReadOnlyDictionary<string, string?> environment, string? caCertFlag = null)
     {
         // The config file is read only when a flag or variable leaves something open, so a broken file
         // does not get in the way of a fully specified command line.
@@ -37,7 +39,10 @@ internal sealed record ConnectionSettings(IReadOnlyList<ServerAddress> Servers, 
         if (token.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
             throw new CliException(ExitCodes.BadInput, "the token contains spaces or control characters; check --token / VCLUSTER_TOKEN");
 
-        return new ConnectionSettings(servers, token);
+        var caCert = Blank(caCertFlag) is { } caFlag ? Path.GetFullPath(caFlag)
+            : environment.NonEmpty(CaCertVariable) is { } caVariable ? Path.GetFullPath(caVariable)
+            : Config()?.ResolveCaCert();
+        return new ConnectionSettings(servers, token, caCert);
     }
 
     private static string MissingTokenMessage(IReadOnlyDictionary<string, string?> environment)

@@ -20,6 +20,13 @@ internal sealed class GlobalOptions
         Recursive = true,
     };
 
+    public Option<string?> CaCert { get; } = new("--ca-cert")
+    {
+        Description = $"PEM file of the cluster CA to trust for https control planes (the control plane's data directory has it as ca.crt); else {ConnectionSettings.CaCertVariable} or the config file's caCert, else the system's trust store.",
+        HelpName = "file",
+        Recursive = true,
+    };
+
     /// <summary>--output table|json, for the read commands.</summary>
     public static Option<string> CreateOutputOption()
     {

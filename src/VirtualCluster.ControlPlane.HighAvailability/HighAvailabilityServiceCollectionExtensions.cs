@@ -52,7 +52,13 @@ public static class HighAvailabilityServiceCollectionExtensions
         services.TryAddSingleton<ControlPlaneLeadership>();
         services.AddHostedService(sp => sp.GetRequiredService<ControlPlaneLeadership>());
         services.AddHttpClient(LeaderForwarding.HttpClientName)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, ConnectTimeout = TimeSpan.FromSeconds(3) })
+            .ConfigurePrimaryHttpMessageHandler(sp => new SocketsHttpHandler
+            {
+                AllowAutoRedirect = false,
+                ConnectTimeout = TimeSpan.FromSeconds(3),
+                // A peer control plane serves a certificate of the same cluster CA (kept in the shared store).
+                SslOptions = { RemoteCertificateValidationCallback = sp.GetRequiredService<ControlPlane.Tls.ClusterTls>().Validator.Validate },
+            })
             .ConfigureHttpClient(c => c.Timeout = Timeout.InfiniteTimeSpan);
         services.AddTransient<IStartupFilter, LeaderForwardingStartupFilter>();
         return services;

@@ -117,7 +117,7 @@ public sealed class DeployTests(LocalCluster cluster) : IClassFixture<LocalClust
             var error = JsonSerializer.Deserialize<ApiError>(await response.Content.ReadAsStringAsync(), VirtualClusterJson.Options);
             Assert.False(string.IsNullOrWhiteSpace(error?.Error));
         }
-        var join = await new HttpClient().PostAsync(cluster.Url + "/v1/join", new StringContent("{\"joinToken\":\"nope\"}", System.Text.Encoding.UTF8, "application/json"));
+        var join = await new HttpClient(TestTls.Handler(cluster.Url)).PostAsync(cluster.Url + "/v1/join", new StringContent("{\"joinToken\":\"nope\"}", System.Text.Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.Unauthorized, join.StatusCode);
         Assert.True(await api.HealthyAsync());
         Assert.DoesNotContain((await api.StatusAsync()).Services, s => s.Spec.Name is "bad" or "Bad Name");

@@ -28,7 +28,7 @@ public sealed partial class GatewayFixture : IAsyncLifetime
             """;
         using var api = Cluster.Api();
         // A loaded CI machine may take longer than the API client's 5 s to place a service.
-        using var post = new HttpClient { BaseAddress = api.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        using var post = new HttpClient(TestTls.Handler(api.Http.BaseAddress!.ToString())) { BaseAddress = api.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
         post.DefaultRequestHeaders.Authorization = api.Http.DefaultRequestHeaders.Authorization;
         using var response = await post.PostAsync("/v1/services", new StringContent(spec, Encoding.UTF8, "application/json"));
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
@@ -219,7 +219,7 @@ public sealed class GatewayTests(GatewayFixture fixture, ITestOutputHelper outpu
               "healthCheck": { "type": "http", "port": "http", "path": "/health", "interval": "1s", "gracePeriod": "60s" } }
             """;
         using var api = fixture.Cluster.Api();
-        using var post = new HttpClient { BaseAddress = api.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        using var post = new HttpClient(TestTls.Handler(api.Http.BaseAddress!.ToString())) { BaseAddress = api.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
         post.DefaultRequestHeaders.Authorization = api.Http.DefaultRequestHeaders.Authorization;
         using (var deployed = await post.PostAsync("/v1/services", new StringContent(spec, Encoding.UTF8, "application/json")))
             Assert.True(deployed.IsSuccessStatusCode, await deployed.Content.ReadAsStringAsync());

@@ -3,8 +3,11 @@ using VirtualCluster.Api;
 
 namespace VirtualCluster.Agent.Connection;
 
-/// <summary>What an agent keeps after joining: its node id and machine token, per control-plane URL.</summary>
-internal sealed record AgentIdentity(string ServerUrl, string NodeId, string Token)
+/// <summary>
+/// What an agent keeps after joining: its node id and machine token, per control-plane URL, and the fingerprint of the
+/// cluster CA it trusted when it joined (so a restart without the join token still trusts only that CA).
+/// </summary>
+internal sealed record AgentIdentity(string ServerUrl, string NodeId, string Token, string? CaFingerprint = null)
 {
     private const string FileName = "agent.json";
 

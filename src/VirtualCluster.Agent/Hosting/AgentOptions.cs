@@ -14,6 +14,12 @@ public sealed class AgentOptions
     /// <summary>Join token, needed the first time (afterwards the machine token in the data directory is used).</summary>
     public string? JoinToken { get; set; }
 
+    /// <summary>
+    /// Fingerprint (sha256:...) of the cluster CA to trust for https control planes. Default: the one the join token
+    /// carries, else the one saved in agent.json at the last join; none means the system's trust store.
+    /// </summary>
+    public string? CaFingerprint { get; set; }
+
     /// <summary>Node name, unique in the cluster. Default: the host name, lowercased.</summary>
     public string Name { get; set; } = Environment.MachineName.ToLowerInvariant();
 
@@ -131,6 +137,8 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
             errors.Add($"ServerUrl \"{o.ServerUrl}\" is not an http(s) URL (or a comma-separated list of them); pass the control plane's address, e.g. http://127.0.0.1:7070.");
         if (string.IsNullOrWhiteSpace(o.DataDirectory))
             errors.Add("DataDirectory is empty: set it to a writable directory.");
+        if (o.CaFingerprint is not null && !Security.Tls.TlsFingerprint.TryParse(o.CaFingerprint, out _, out var fingerprintProblem))
+            errors.Add($"CaFingerprint: {fingerprintProblem}.");
         if (string.IsNullOrWhiteSpace(o.Name))
             errors.Add("Name is empty: give the node a name.");
         if (string.IsNullOrWhiteSpace(o.Address))

@@ -260,7 +260,7 @@ internal sealed partial class AgentService : BackgroundService
         try
         {
             var joined = await _client.JoinAsync(request, ct);
-            var identity = new AgentIdentity(_options.ServerUrl, joined.NodeId, joined.Token);
+            var identity = new AgentIdentity(_options.ServerUrl, joined.NodeId, joined.Token, AgentTrust.FingerprintFor(_options));
             identity.Save(_options.DataDirectory);
             _savedIdentityRefused = false;
             LogJoined(_logger, _options.Name, joined.NodeId);

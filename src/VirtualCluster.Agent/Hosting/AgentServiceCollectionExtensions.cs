@@ -26,13 +26,17 @@ public static class AgentServiceCollectionExtensions
         services.AddOptions<AgentOptions>().Configure(configure).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AgentOptions>, AgentOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(sp => AgentTrust.Create(sp.GetRequiredService<IOptions<AgentOptions>>().Value));
         services.AddHttpClient<ControlPlaneClient>((sp, http) =>
         {
             var url = ControlPlaneFailoverHandler.Split(sp.GetRequiredService<IOptions<AgentOptions>>().Value.ServerUrl)[0];
             http.BaseAddress = new Uri(url.EndsWith('/') ? url : url + "/");
             http.Timeout = TimeSpan.FromSeconds(5);
         }).AddHttpMessageHandler(sp => new ControlPlaneFailoverHandler(
-            ControlPlaneFailoverHandler.Split(sp.GetRequiredService<IOptions<AgentOptions>>().Value.ServerUrl).Select(u => new Uri(u))));
+            ControlPlaneFailoverHandler.Split(sp.GetRequiredService<IOptions<AgentOptions>>().Value.ServerUrl).Select(u => new Uri(u))))
+            // Below the failover, so that the CA is fetched (and checked) from the control plane actually asked.
+            .AddHttpMessageHandler(sp => sp.GetRequiredService<AgentTrust>().DiscoveryHandler())
+            .ConfigurePrimaryHttpMessageHandler(sp => sp.GetRequiredService<AgentTrust>().SocketsHandler());
         services.AddSingleton(sp => new ProcessDriver(new ProcessDriverOptions(), sp.GetRequiredService<ILogger<ProcessDriver>>()));
         services.AddSingleton<IWorkloadDriver>(sp => sp.GetRequiredService<ProcessDriver>());
         services.TryAddSingleton(sp =>

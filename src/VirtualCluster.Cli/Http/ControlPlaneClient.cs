@@ -37,7 +37,7 @@ internal sealed class ControlPlaneClient : IDisposable
         // With real sockets the bytes written tell whether a failed request may have reached the server.
         var sent = handler is null ? new SentBytes() : null;
         _http = sent is not null
-            ? new HttpClient(sent.CreateHandler(ConnectTimeout), disposeHandler: true)
+            ? new HttpClient(sent.CreateHandler(ConnectTimeout, LoadCa(settings.CaCertificateFile)), disposeHandler: true)
             : new HttpClient(handler!, disposeHandler: false);
         // Each attempt has its own timeout (ServerFailover), which tells a connect timeout from a slow answer.
         _http.Timeout = Timeout.InfiniteTimeSpan;
@@ -45,6 +45,20 @@ internal sealed class ControlPlaneClient : IDisposable
         _http.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("vcluster", typeof(ControlPlaneClient).Assembly.GetName().Version?.ToString(3)));
         _servers = new ServerFailover(settings.Servers, notes, limits, sent);
+    }
+
+    private static VirtualCluster.Security.Tls.PinnedCaValidator? LoadCa(string? file)
+    {
+        if (file is null) return null;
+        try
+        {
+            using var ca = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(file));
+            return VirtualCluster.Security.Tls.PinnedCaValidator.ForCertificate(System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificate(ca.RawData));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        {
+            throw new CliException(ExitCodes.BadInput, $"cannot use the CA certificate {file} (from --ca-cert, {ConnectionSettings.CaCertVariable} or the config file's caCert): {e.Message}");
+        }
     }
 
     /// <summary>POST /v1/services with the spec file's text as is; the server parses and validates it.</summary>

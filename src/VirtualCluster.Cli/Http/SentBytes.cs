@@ -16,9 +16,12 @@ internal sealed class SentBytes
     public long Count => Interlocked.Read(ref _count);
 
     /// <summary>A handler whose connections count what they write here.</summary>
-    public SocketsHttpHandler CreateHandler(TimeSpan connectTimeout) => new()
+    /// <param name="connectTimeout">Connect timeout.</param>
+    /// <param name="validator">The pinned cluster CA for https; null: the system's trust store.</param>
+    public SocketsHttpHandler CreateHandler(TimeSpan connectTimeout, VirtualCluster.Security.Tls.PinnedCaValidator? validator = null) => new()
     {
         ConnectTimeout = connectTimeout,
+        SslOptions = { RemoteCertificateValidationCallback = validator is null ? null : validator.Validate },
         ConnectCallback = async (context, cancellationToken) =>
         {
             // As SocketsHttpHandler connects by default, plus the counting wrapper.

@@ -103,7 +103,10 @@ internal sealed class ServerFailover(IReadOnlyList<ServerAddress> servers, TextW
         {
             var notSent = e.HttpRequestError is HttpRequestError.NameResolutionError or HttpRequestError.ConnectionError
                 or HttpRequestError.SecureConnectionError or HttpRequestError.ProxyTunnelError;
-            return new Attempt(null, e.Message, MaybeReceived(!notSent));
+            var failure = e.HttpRequestError == HttpRequestError.SecureConnectionError
+                ? $"{e.Message} {e.InnerException?.Message} (a control plane with the cluster's own CA is trusted with --ca-cert <its data directory>/ca.crt, {ConnectionSettings.CaCertVariable}, or \"caCert\" in the config file)"
+                : e.Message;
+            return new Attempt(null, failure, MaybeReceived(!notSent));
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && timeout.IsCancellationRequested)
         {

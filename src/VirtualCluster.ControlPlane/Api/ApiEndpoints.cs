@@ -17,6 +17,8 @@ public static class ApiEndpoints
     {
         var v1 = app.MapGroup("/v1");
         v1.MapGet("/health", () => ApiResults.Json(new { status = "ok" }));
+        // Public: a joining agent fetches it and checks its fingerprint against the join token's before trusting it.
+        v1.MapGet("/tls/ca", (Tls.ClusterTls tls) => Results.Text(tls.Ca.CertificatePem(), "application/x-pem-file"));
 
         v1.MapPost("/join", JoinAsync);
         v1.MapWhoAmI();

@@ -24,7 +24,7 @@ internal static class JoinTokenEndpoints
         });
     }
 
-    private static async Task<IResult> CreateAsync(HttpRequest request, JoinTokenDirectory joins, TokenService tokens, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> CreateAsync(HttpRequest request, JoinTokenDirectory joins, TokenService tokens, Tls.ClusterTls tls, TimeProvider time, CancellationToken ct)
     {
         var (body, error) = await ApiResults.ReadJsonAsync<JoinTokenRequest>(request, ct);
         if (error is not null) return error;
@@ -38,7 +38,7 @@ internal static class JoinTokenEndpoints
         if (body.Description is { Length: > MaxDescription } || (body.Description?.Any(char.IsControl) ?? false))
             return ApiResults.Error(400, new ApiError($"description must be at most {MaxDescription} characters without control characters",
                 [new FieldError("description", "too long or has control characters")]));
-        var (token, id) = tokens.IssueJoinToken(ttl);
+        var (token, id) = tokens.IssueJoinToken(ttl, tls.Fingerprint);
         var expires = (await tokens.ValidateAsync(token)).Principal!.ExpiresAt!.Value;
         var record = new JoinTokenRecord(id, time.GetUtcNow(), expires, body.Uses, 0, false, body.Description);
         var (_, status, problem) = await joins.AddAsync(record, ct);

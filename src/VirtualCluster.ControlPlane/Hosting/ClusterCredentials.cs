@@ -39,13 +39,18 @@ public sealed class ClusterCredentials
     public string JoinToken { get; }
 
     /// <summary>Loads or creates the credentials and writes the token files.</summary>
-    public static async Task<ClusterCredentials> LoadOrCreateAsync(IClusterStore store, string dataDirectory, TimeProvider time, CancellationToken ct = default)
+    /// <param name="store">The cluster store.</param>
+    /// <param name="dataDirectory">Where the token files go.</param>
+    /// <param name="time">Clock.</param>
+    /// <param name="caFingerprint">The cluster CA's fingerprint, carried by the bootstrap join token (made on first start).</param>
+    /// <param name="ct">Cancels.</param>
+    public static async Task<ClusterCredentials> LoadOrCreateAsync(IClusterStore store, string dataDirectory, TimeProvider time, string? caFingerprint = null, CancellationToken ct = default)
     {
         var key = Convert.FromBase64String(await store.GetOrAddSettingAsync("signing-key", Convert.ToBase64String(TokenService.CreateKey()), ct));
         var clusterId = await store.GetOrAddSettingAsync("cluster-id", "vc-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)), ct);
         var tokens = new TokenService(key, timeProvider: time, audience: clusterId);
         var admin = await store.GetOrAddSettingAsync("admin-token", tokens.Issue("admin", TokenRoles.Admin), ct);
-        var join = await store.GetOrAddSettingAsync("join-token", tokens.IssueJoinToken(lifetime: null).Token, ct);
+        var join = await store.GetOrAddSettingAsync("join-token", tokens.IssueJoinToken(lifetime: null, caFingerprint).Token, ct);
         // Joins are admitted only with listed tokens: list the bootstrap one (also for clusters made before the list).
         if ((await tokens.ValidateAsync(join)).Principal?.TokenId is { } joinId)
             await new Joins.JoinTokenDirectory(store, time).EnsureBootstrapAsync(joinId, ct);

@@ -88,6 +88,24 @@ public sealed class ControlPlaneOptions
     /// <summary>Least number of a node's samples before a trend is forecast. Default 20.</summary>
     public int ForecastMinimumSamples { get; set; } = 20;
 
+    /// <summary>
+    /// A CA certificate (PEM) to use instead of the cluster's own, with <see cref="TlsCaKeyFile"/>. Default none: the
+    /// control plane makes a CA on first start and keeps it in the cluster store.
+    /// </summary>
+    public string? TlsCaCertificateFile { get; set; }
+
+    /// <summary>The private key (PEM, ECDSA) of <see cref="TlsCaCertificateFile"/>.</summary>
+    public string? TlsCaKeyFile { get; set; }
+
+    /// <summary>
+    /// Extra host names and addresses the server certificate names (its listen and advertised hosts). localhost, the
+    /// machine's name and every local address are always in it.
+    /// </summary>
+    public List<string> TlsNames { get; set; } = [];
+
+    /// <summary>Lifetime of the control plane's server certificate; renewed after two thirds of it. Default 30 days.</summary>
+    public TimeSpan ServerCertificateLifetime { get; set; } = TimeSpan.FromDays(30);
+
     internal Scheduling.ForecastRules ForecastRules() => new()
     {
         Window = CapacityWindow,
@@ -121,6 +139,12 @@ internal sealed class ControlPlaneOptionsValidator : IValidateOptions<ControlPla
             errors.Add("FencingLease must be 0 (self-fencing off) or between two heartbeat intervals and 10 minutes; shorter leases stop singletons after one lost heartbeat.");
         if (options.MachineTokenLifetime != TimeSpan.Zero && (options.MachineTokenLifetime < TimeSpan.FromSeconds(2) || options.MachineTokenLifetime > TimeSpan.FromDays(365)))
             errors.Add("MachineTokenLifetime must be 0 (machine tokens never expire) or between 2 s and 365 days, e.g. 1.00:00:00 for a day.");
+        if ((options.TlsCaCertificateFile is null) != (options.TlsCaKeyFile is null))
+            errors.Add("TlsCaCertificateFile and TlsCaKeyFile go together: give both (a CA certificate and its key, PEM) or neither (the cluster makes its own CA).");
+        if (options.ServerCertificateLifetime < TimeSpan.FromMinutes(1) || options.ServerCertificateLifetime > TimeSpan.FromDays(397))
+            errors.Add("ServerCertificateLifetime must be between 1 minute and 397 days, e.g. 30.00:00:00.");
+        if (options.TlsNames is null || options.TlsNames.Any(n => !System.Net.IPAddress.TryParse(n, out _) && Uri.CheckHostName(n) != UriHostNameType.Dns))
+            errors.Add("TlsNames must hold host names or IP addresses without scheme, port or spaces, e.g. cp.example.net or 192.0.2.10.");
         if (options.FencingMargin < TimeSpan.Zero || options.FencingMargin > TimeSpan.FromMinutes(1))
             errors.Add("FencingMargin must be between 0 and 1 minute, e.g. 00:00:00.5.");
         if (options.ReconcileInterval <= TimeSpan.Zero)

@@ -33,10 +33,15 @@ public static class ControlPlaneServiceCollectionExtensions
         services.TryAddSingleton<IFailureDetector>(sp => new NodeFailureDetector(
             sp.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.FailureDetector, sp.GetRequiredService<TimeProvider>()));
         // Start-up work is synchronous here because DI factories cannot await; SQLite answers at once.
+        services.TryAddSingleton(sp => Tls.ClusterTls.LoadOrCreateAsync(
+            sp.GetRequiredService<IClusterStore>(),
+            sp.GetRequiredService<IOptions<ControlPlaneOptions>>().Value,
+            sp.GetRequiredService<TimeProvider>()).GetAwaiter().GetResult());
         services.TryAddSingleton(sp => ClusterCredentials.LoadOrCreateAsync(
             sp.GetRequiredService<IClusterStore>(),
             sp.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.DataDirectory,
-            sp.GetRequiredService<TimeProvider>()).GetAwaiter().GetResult());
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Tls.ClusterTls>().Fingerprint).GetAwaiter().GetResult());
         services.TryAddSingleton(sp =>
         {
             var credentials = sp.GetRequiredService<ClusterCredentials>();

@@ -20,6 +20,12 @@ public sealed class GatewayOptions
     /// <summary>Token the gateway reads the control plane's /v1/services and /v1/nodes with (an admin token).</summary>
     public string? ControlPlaneToken { get; set; }
 
+    /// <summary>
+    /// Fingerprint (sha256:...) of the cluster CA that https control planes present (the control plane's
+    /// ca.fingerprint file). Default none: the system's trust store.
+    /// </summary>
+    public string? ControlPlaneCaFingerprint { get; set; }
+
     /// <summary>How often the route table is refreshed from the control plane. Default 200 ms, so a new instance is reached within a second of being healthy.</summary>
     public TimeSpan RefreshInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 
@@ -71,6 +77,8 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         var errors = new List<string>();
         if (!HostNames.IsValidDomain(o.Domain))
             errors.Add($"Domain \"{o.Domain}\" is not a DNS name like localhost or apps.example.com (letters, digits, '-' and '.')");
+        if (o.ControlPlaneCaFingerprint is not null && !Security.Tls.TlsFingerprint.TryParse(o.ControlPlaneCaFingerprint, out _, out var fingerprintProblem))
+            errors.Add($"ControlPlaneCaFingerprint: {fingerprintProblem}");
         foreach (var url in o.ControlPlaneUrls.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
                 errors.Add($"ControlPlaneUrls: \"{url}\" is not an http(s) URL like http://127.0.0.1:7070");

@@ -33,7 +33,7 @@ public static class GatewayServiceCollectionExtensions
         // Replaces Kestrel's pool (registered by the host builder before this runs), so not TryAdd.
         services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, GatewayMemoryPoolFactory>();
         services.TryAddSingleton(sp => new ControlPlaneReader(
-            new HttpClient { Timeout = TimeSpan.FromSeconds(3) },
+            new HttpClient(Security.Tls.PinnedHttp.CreateHandler(sp.GetRequiredService<IOptions<GatewayOptions>>().Value.ControlPlaneCaFingerprint)) { Timeout = TimeSpan.FromSeconds(3) },
             ControlPlaneReader.Parse(sp.GetRequiredService<IOptions<GatewayOptions>>().Value.ControlPlaneUrls)));
         services.TryAddSingleton<ITunnelAuthenticator, ControlPlaneTunnelAuthenticator>();
         services.TryAddSingleton(sp => new TunnelHub(sp.GetRequiredService<ITunnelAuthenticator>(), sp.GetRequiredService<IOptions<TunnelOptions>>().Value,

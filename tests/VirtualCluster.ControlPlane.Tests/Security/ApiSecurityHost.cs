@@ -9,7 +9,9 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using VirtualCluster.Api;
+using VirtualCluster.ControlPlane.Tls;
 using VirtualCluster.Security;
+using VirtualCluster.Security.Tls;
 
 namespace VirtualCluster.ControlPlane.Tests.Security;
 
@@ -31,17 +33,23 @@ public sealed class ApiSecurityHost : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     /// <param name="time">The control plane's clock; a fake one lets a test move time instead of waiting for it.</param>
-    public static async Task<ApiSecurityHost> StartAsync(Action<ControlPlaneOptions>? configure = null, TimeProvider? time = null)
+    /// <param name="tls">Serve https with the cluster CA's certificate (clients from <see cref="Client"/> pin that CA).</param>
+    public static async Task<ApiSecurityHost> StartAsync(Action<ControlPlaneOptions>? configure = null, TimeProvider? time = null, bool tls = false)
     {
         var host = new ApiSecurityHost();
-        await host.InitializeAsync(configure, time);
+        await host.InitializeAsync(configure, time, tls);
         return host;
     }
 
-    private async Task InitializeAsync(Action<ControlPlaneOptions>? configure, TimeProvider? time)
+    /// <summary>The data directory (ca.crt, token files, state.db).</summary>
+    public string DataDirectory => _directory;
+
+    private async Task InitializeAsync(Action<ControlPlaneOptions>? configure, TimeProvider? time, bool tls)
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        // As the hosts listen: the connection logging, and TLS with the cluster CA when asked for.
+        builder.WebHost.UseKestrelHttpsConfiguration();
+        builder.WebHost.ConfigureKestrel(k => k.ListenControlPlane(new Uri(tls ? "https://127.0.0.1:0" : "http://127.0.0.1:0")));
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(new QueueLoggerProvider(Logs));
         if (time is not null) builder.Services.AddSingleton(time);
@@ -67,7 +75,12 @@ public sealed class ApiSecurityHost : IAsyncDisposable
     /// <summary>A client that sends <paramref name="token"/> (none when null).</summary>
     public HttpClient Client(string? token)
     {
-        var client = new HttpClient { BaseAddress = BaseAddress };
+        var client = BaseAddress.Scheme == "https"
+            ? new HttpClient(new SocketsHttpHandler
+            {
+                SslOptions = { RemoteCertificateValidationCallback = PinnedCaValidator.ForCertificate(Services.GetRequiredService<ClusterTls>().Ca.Certificate).Validate },
+            }) { BaseAddress = BaseAddress }
+            : new HttpClient { BaseAddress = BaseAddress };
         if (token is not null) client.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", "Bearer " + token);
         return client;
     }

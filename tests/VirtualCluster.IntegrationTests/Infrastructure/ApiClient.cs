@@ -14,7 +14,7 @@ internal sealed class ApiClient : IDisposable
     {
         // Tests poll with their own deadlines; a 5 s cap made a cold control plane's first deploy on a machine at
         // load 60 (2 cores) fail a test about adoption. 30 s still ends a request to a frozen process.
-        _http = new HttpClient(handler ?? new HttpClientHandler()) { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(30) };
+        _http = new HttpClient(handler ?? TestTls.Handler(url)) { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(30) };
         if (token is not null) _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
     }
 

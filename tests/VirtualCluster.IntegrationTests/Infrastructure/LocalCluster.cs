@@ -18,6 +18,8 @@ public sealed partial class LocalCluster : IAsyncLifetime
     public string GatewayUrl { get; private set; } = "";
     public int GatewayPort { get; private set; }
     public string AdminToken { get; private set; } = "";
+    /// <summary>The cluster CA's fingerprint (the API is https, as `local` serves it).</summary>
+    public string CaFingerprint { get; private set; } = "";
     public Dictionary<string, string> CliEnv { get; } = new();
     internal TestProcess Process => _process!;
     public string Output => _process?.Output ?? "";
@@ -30,7 +32,7 @@ public sealed partial class LocalCluster : IAsyncLifetime
         var port = Wait.FreePort();
         // Each cluster gets its own 3000 service ports so clusters of successive tests never collide.
         var servicePorts = Interlocked.Add(ref _nextServicePorts, 3000) - 3000;
-        Url = $"http://127.0.0.1:{port}";
+        Url = $"https://127.0.0.1:{port}";
         GatewayPort = Wait.FreePort();
         GatewayUrl = $"http://127.0.0.1:{GatewayPort}";
         CliEnv["VCLUSTER_CONFIG"] = Path.Combine(DataDirectory, "cli-config.json");
@@ -42,6 +44,8 @@ public sealed partial class LocalCluster : IAsyncLifetime
         // local itself gives the control plane and the agents 3 minutes each on a loaded machine.
         await _process.WaitForOutputAsync("local cluster ready", TimeSpan.FromMinutes(6));
         AdminToken = (await File.ReadAllTextAsync(Path.Combine(DataDirectory, "control-plane", "admin.token"))).Trim();
+        CaFingerprint = TestTls.ReadFingerprint(Path.Combine(DataDirectory, "control-plane"));
+        TestTls.Register(Url, CaFingerprint);
     }
 
     internal ApiClient Api(string? token = null) => new(Url, token ?? AdminToken);
