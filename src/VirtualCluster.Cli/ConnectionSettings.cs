@@ -41,7 +41,14 @@ internal sealed record ConnectionSettings(IReadOnlyList<ServerAddress> Servers, 
 
         var caCert = Blank(caCertFlag) is { } caFlag ? Path.GetFullPath(caFlag)
             : environment.NonEmpty(CaCertVariable) is { } caVariable ? Path.GetFullPath(caVariable)
-            : Config()?.ResolveCaCert();
+            : CaCertFromConfig();
+        string? CaCertFromConfig()
+        {
+            if (configLoaded) return config?.ResolveCaCert();
+            // Flags and variables named server and token: a broken config file is not read for the CA alone.
+            try { return Config()?.ResolveCaCert(); }
+            catch (CliException) { return null; }
+        }
         return new ConnectionSettings(servers, token, caCert);
     }
 

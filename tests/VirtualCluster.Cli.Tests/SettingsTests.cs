@@ -81,7 +81,7 @@ public sealed class SettingsTests : IDisposable
 
         var request = await Request(environment);
         Assert.Equal("Bearer secret-from-file", request.Authorization);
-        Assert.Equal(new Uri("http://127.0.0.1:7070/v1/nodes"), request.Uri);
+        Assert.Equal(new Uri("https://127.0.0.1:7070/v1/nodes"), request.Uri);
     }
 
     [Fact]
@@ -126,5 +126,62 @@ public sealed class SettingsTests : IDisposable
         var request = await Request(environment, "--server", "http://flag.test:1", "--token", "flag-token");
 
         Assert.Equal("Bearer flag-token", request.Authorization);
+    }
+}
+
+/// <summary>The cluster CA to trust (--ca-cert, VCLUSTER_CA_CERT, "caCert"), and the warning for plain HTTP across a network.</summary>
+public sealed class TlsSettingsTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+    private readonly FakeControlPlaneHandler _handler = new();
+
+    public TlsSettingsTests() => _handler.Respond(HttpMethod.Get, "/v1/nodes", HttpStatusCode.OK, Array.Empty<NodeView>());
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task A_caCert_in_the_config_is_read_relative_to_the_config_file()
+    {
+        using var ca = VirtualCluster.Security.Tls.ClusterCa.Create("cli-test", TimeProvider.System);
+        Directory.CreateDirectory(Path.Combine(_dir.Path, "cp"));
+        File.WriteAllText(Path.Combine(_dir.Path, "cp", "ca.crt"), ca.CertificatePem());
+        var ok = await Cli.RunAsync(_handler, Env("""{ "server": "https://127.0.0.1:7070", "token": "t", "caCert": "cp/ca.crt" }"""), ["nodes"]);
+        var refused = await Cli.RunAsync(_handler, Env("""{ "server": "https://127.0.0.1:7070", "token": "t", "caCert": "elsewhere/ca.crt" }"""), ["nodes"]);
+
+        Assert.True(ok.ExitCode == 0, ok.ToString());
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains(Path.Combine(_dir.Path, "elsewhere", "ca.crt"), refused.Err);
+        Assert.Contains("caCert", refused.Err);
+    }
+
+    [Fact]
+    public async Task A_ca_cert_flag_that_is_not_a_certificate_is_refused_with_the_file_named()
+    {
+        var notPem = _dir.File("token.txt", "not a certificate");
+        var result = await Cli.RunAsync(_handler, Env(null), ["nodes", "--server", "https://127.0.0.1:7070", "--token", "t", "--ca-cert", notPem]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(notPem, result.Err);
+        Assert.Empty(_handler.Requests);
+    }
+
+    [Fact]
+    public async Task Plain_HTTP_to_another_machine_warns_and_loopback_does_not()
+    {
+        var remote = await Cli.RunAsync(_handler, Env(null), ["nodes", "--server", "http://10.1.2.3:7070", "--token", "t"]);
+        var local = await Cli.RunAsync(_handler, Env(null), ["nodes", "--server", "http://127.0.0.1:7070", "--token", "t"]);
+        var secure = await Cli.RunAsync(_handler, Env(null), ["nodes", "--server", "https://10.1.2.3:7070", "--token", "t"]);
+
+        Assert.Equal(0, remote.ExitCode);
+        Assert.Contains("warning: http://10.1.2.3:7070 is plain HTTP", remote.Err);
+        Assert.DoesNotContain("plain HTTP", local.Err);
+        Assert.DoesNotContain("plain HTTP", secure.Err);
+    }
+
+    private Dictionary<string, string?> Env(string? configJson)
+    {
+        var environment = new Dictionary<string, string?> { ["HOME"] = _dir.Path };
+        if (configJson is not null) environment["VCLUSTER_CONFIG"] = _dir.File("config.json", configJson);
+        return environment;
     }
 }

@@ -70,7 +70,7 @@ public sealed partial class FirstRunTests : IAsyncLifetime
     public async Task Local_reports_a_checklist_and_the_vcluster_it_prints_works()
     {
         var output = _cluster.Output;
-        Assert.Matches(@"✓ \[ *[\d.]+ s\] control plane up at http://127\.0\.0\.1:\d+ \(pid \d+\)", output);
+        Assert.Matches(@"✓ \[ *[\d.]+ s\] control plane up at https://127\.0\.0\.1:\d+ \(pid \d+\), cluster CA sha256:[0-9a-f]{64}", output);
         for (var i = 1; i <= 3; i++)
             Assert.Matches($@"✓ \[ *[\d.]+ s\] node-{i} joined \(pid \d+\): .* \(1/3 of this machine\)", output);
         Assert.Matches(@"✓ \[ *[\d.]+ s\] drivers found: (docker, )?process", output); // docker too when a daemon answers

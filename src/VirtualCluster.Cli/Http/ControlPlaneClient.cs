@@ -36,8 +36,9 @@ internal sealed class ControlPlaneClient : IDisposable
     {
         // With real sockets the bytes written tell whether a failed request may have reached the server.
         var sent = handler is null ? new SentBytes() : null;
+        var ca = LoadCa(settings.CaCertificateFile); // checked with a test handler too, so a bad file is reported alike
         _http = sent is not null
-            ? new HttpClient(sent.CreateHandler(ConnectTimeout, LoadCa(settings.CaCertificateFile)), disposeHandler: true)
+            ? new HttpClient(sent.CreateHandler(ConnectTimeout, ca), disposeHandler: true)
             : new HttpClient(handler!, disposeHandler: false);
         // Each attempt has its own timeout (ServerFailover), which tells a connect timeout from a slow answer.
         _http.Timeout = Timeout.InfiniteTimeSpan;

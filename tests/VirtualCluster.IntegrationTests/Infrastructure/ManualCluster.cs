@@ -30,13 +30,14 @@ internal sealed class ManualCluster : IAsyncDisposable
     public Dictionary<string, string> CliEnv => new()
     {
         ["VCLUSTER_SERVER"] = Url, ["VCLUSTER_TOKEN"] = AdminToken, ["VCLUSTER_CONFIG"] = Path.Combine(Directory, "none.json"), ["NO_COLOR"] = "1",
+        ["VCLUSTER_CA_CERT"] = Path.Combine(Directory, "cp", "ca.crt"),
     };
 
     /// <summary>Starts a control plane and <paramref name="agents"/> agents (node-1 ...), waiting until all are alive.</summary>
     public static async Task<ManualCluster> StartAsync(int agents, Func<int, IEnumerable<string>>? agentArgs = null,
         IEnumerable<string>? controlPlaneArgs = null)
     {
-        var cluster = new ManualCluster(System.IO.Directory.CreateTempSubdirectory("vc-manual-").FullName, $"http://127.0.0.1:{Wait.FreePort()}");
+        var cluster = new ManualCluster(System.IO.Directory.CreateTempSubdirectory("vc-manual-").FullName, $"https://127.0.0.1:{Wait.FreePort()}");
         try
         {
             await cluster.StartControlPlaneAsync(controlPlaneArgs ?? []);
@@ -63,6 +64,8 @@ internal sealed class ManualCluster : IAsyncDisposable
         var tokenFile = Path.Combine(dir, "admin.token");
         await Wait.UntilAsync(() => Task.FromResult(File.Exists(tokenFile) || ControlPlane.HasExited), TimeSpan.FromSeconds(60), "admin.token");
         AdminToken = (await File.ReadAllTextAsync(tokenFile)).Trim();
+        // The API is https with the cluster's own CA (written before the token files): trust exactly that CA.
+        TestTls.Register(Url, TestTls.ReadFingerprint(dir));
         using var api = Api();
         await Wait.UntilAsync(api.HealthyAsync, TimeSpan.FromSeconds(60), "control plane health");
     }

@@ -1,0 +1,201 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using VirtualCluster;
+using VirtualCluster.Api;
+using Resources = VirtualCluster.Resources;
+using VirtualCluster.ControlPlane;
+using VirtualCluster.ControlPlane.Tls;
+using VirtualCluster.Security.Tls;
+
+// What TLS adds to the control plane's hot paths, measured against plain HTTP in the same run: two real control planes
+// (Kestrel, embedded store, the real API) in this process, one https and one http, measured in alternating rounds so
+// that a change in the machine's load hits both alike. See README.md.
+var rounds = 5;
+var heartbeats = 2000;
+var deploys = 200;
+var handshakes = 200;
+for (var i = 0; i < args.Length - 1; i++)
+{
+    var value = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+    switch (args[i])
+    {
+        case "--rounds": rounds = value; i++; break;
+        case "--heartbeats": heartbeats = value; i++; break;
+        case "--deploys": deploys = value; i++; break;
+        case "--handshakes": handshakes = value; i++; break;
+    }
+}
+
+await using var plain = await Api.StartAsync(tls: false);
+await using var secure = await Api.StartAsync(tls: true);
+var results = new Dictionary<string, List<double>>();
+void Add(string key, double value) => (results.TryGetValue(key, out var list) ? list : results[key] = []).Add(value);
+
+Console.WriteLine($"TLS benchmark: {rounds} rounds of {heartbeats} heartbeats, {deploys} deploy+remove, {handshakes} new connections per path; load {Load()}");
+await plain.WarmUpAsync();
+await secure.WarmUpAsync();
+// Keeps both nodes alive while the other path is measured (a few heartbeats a second, on their own connections).
+using var stop = new CancellationTokenSource();
+var keepAlive = Task.WhenAll(plain.KeepAliveAsync(stop.Token), secure.KeepAliveAsync(stop.Token));
+for (var round = 0; round < rounds; round++)
+{
+    foreach (var api in round % 2 == 0 ? new[] { plain, secure } : [secure, plain])
+    {
+        Add($"{api.Name} heartbeat", await api.HeartbeatsAsync(heartbeats));
+        Add($"{api.Name} deploy", await api.DeploysAsync(deploys, round));
+        Add($"{api.Name} new connection", await api.NewConnectionsAsync(handshakes));
+    }
+    Console.Error.WriteLine($"round {round + 1}/{rounds} done, load {Load()}");
+}
+
+await stop.CancelAsync();
+await keepAlive;
+Console.WriteLine();
+Console.WriteLine("| path | http µs per request (median of rounds) | https µs | added by TLS | added % | load average |");
+Console.WriteLine("|---|---:|---:|---:|---:|---|");
+foreach (var path in new[] { "heartbeat", "deploy", "new connection" })
+{
+    var http = Median(results[$"http {path}"]);
+    var https = Median(results[$"https {path}"]);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"| {path} | {http:0.0} | {https:0.0} | {https - http:+0.0;-0.0} µs | {(https - http) / http * 100:+0.0;-0.0} % | {Load()} |"));
+}
+return 0;
+
+static double Median(List<double> values)
+{
+    var sorted = values.Order().ToList();
+    return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+}
+
+static string Load() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+
+/// <summary>A control plane on Kestrel (loopback, free port) with one joined node, and clients for it.</summary>
+internal sealed class Api : IAsyncDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("vc-bench-tls-").FullName;
+    private WebApplication _app = null!;
+    private HttpClient _admin = null!;
+    private HttpClient _machine = null!;
+    private string _machineToken = "";
+    private string _nodeId = "";
+
+    public string Name { get; private set; } = "";
+
+    public static async Task<Api> StartAsync(bool tls)
+    {
+        var api = new Api { Name = tls ? "https" : "http" };
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrelHttpsConfiguration();
+        builder.WebHost.ConfigureKestrel(k => k.ListenControlPlane(new Uri(tls ? "https://127.0.0.1:0" : "http://127.0.0.1:0")));
+        builder.Services.AddVirtualClusterControlPlane(o => o.DataDirectory = api._directory);
+        api._app = builder.Build();
+        api._app.MapVirtualClusterApi();
+        await api._app.StartAsync();
+        var address = new Uri(api._app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
+        api._admin = api.Client(address, File.ReadAllText(Path.Combine(api._directory, ClusterCredentials.AdminTokenFile)).Trim());
+        var join = new JoinRequest(File.ReadAllText(Path.Combine(api._directory, ClusterCredentials.JoinTokenFile)).Trim(), "node-1", "127.0.0.1",
+            new Resources(64_000, 256L << 30, 1L << 40), ["process"], new PortRange(21000, 29999), null);
+        var joined = await (await api._admin.PostAsJsonAsync("v1/join", join, VirtualClusterJson.Options)).EnsureSuccessStatusCode()
+            .Content.ReadFromJsonAsync<JoinResponse>(VirtualClusterJson.Options);
+        api._nodeId = joined!.NodeId;
+        api._machineToken = joined.Token;
+        api._machine = api.Client(address, joined.Token);
+        return api;
+    }
+
+    private HttpClient Client(Uri address, string token)
+    {
+        // As agents and the CLI trust it: the cluster CA pinned by fingerprint, fetched and checked first.
+        var handler = address.Scheme == "https"
+            ? PinnedHttp.CreateHandler(_app.Services.GetRequiredService<ClusterTls>().Fingerprint)
+            : new SocketsHttpHandler();
+        var client = new HttpClient(handler) { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
+        client.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", "Bearer " + token);
+        return client;
+    }
+
+    public async Task KeepAliveAsync(CancellationToken ct)
+    {
+        using var client = Client(_machine.BaseAddress!, _machineToken);
+        var body = new HeartbeatRequest(new ResourceUsage(100, 1L << 30, 1L << 30), new Resources(64_000, 256L << 30, 1L << 40), ["process"], []);
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await client.PostAsJsonAsync($"v1/nodes/{_nodeId}/heartbeat", body, VirtualClusterJson.Options, ct);
+                await Task.Delay(200, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    public async Task WarmUpAsync()
+    {
+        await HeartbeatsAsync(500);
+        await DeploysAsync(20, -1);
+        await NewConnectionsAsync(20);
+    }
+
+    /// <summary>Mean µs per heartbeat, one after another on a kept-alive connection (as an agent sends them).</summary>
+    public async Task<double> HeartbeatsAsync(int count)
+    {
+        var body = new HeartbeatRequest(new ResourceUsage(100, 1L << 30, 1L << 30), new Resources(64_000, 256L << 30, 1L << 40), ["process"], []);
+        var watch = Stopwatch.StartNew();
+        for (var i = 0; i < count; i++)
+            (await _machine.PostAsJsonAsync($"v1/nodes/{_nodeId}/heartbeat", body, VirtualClusterJson.Options)).EnsureSuccessStatusCode();
+        return watch.Elapsed.TotalMicroseconds / count;
+    }
+
+    /// <summary>Mean µs per deploy (POST /v1/services, placed and stored) and its removal, on a kept-alive connection.</summary>
+    public async Task<double> DeploysAsync(int count, int round)
+    {
+        var watch = Stopwatch.StartNew();
+        for (var i = 0; i < count; i++)
+        {
+            var name = $"bench-{(round < 0 ? "warm" : round.ToString(CultureInfo.InvariantCulture))}-{i}";
+            var spec = $$"""{ "name": "{{name}}", "command": "dotnet", "args": ["x.dll"], "resources": { "cpu": "10m", "memory": "1Mi" } }""";
+            (await _admin.PostAsync("v1/services", new StringContent(spec, Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
+            (await _admin.DeleteAsync($"v1/services/{name}")).EnsureSuccessStatusCode();
+        }
+        return watch.Elapsed.TotalMicroseconds / count / 2;
+    }
+
+    /// <summary>Mean µs per heartbeat on a new connection each time (TCP, and for https the TLS handshake).</summary>
+    public async Task<double> NewConnectionsAsync(int count)
+    {
+        var body = new HeartbeatRequest(new ResourceUsage(100, 1L << 30, 1L << 30), new Resources(64_000, 256L << 30, 1L << 40), ["process"], []);
+        var address = _machine.BaseAddress!;
+        var ca = _app.Services.GetRequiredService<ClusterTls>().Ca.Certificate;
+        var watch = Stopwatch.StartNew();
+        for (var i = 0; i < count; i++)
+        {
+            using var handler = new SocketsHttpHandler();
+            if (address.Scheme == "https") handler.SslOptions.RemoteCertificateValidationCallback = PinnedCaValidator.ForCertificate(ca).Validate;
+            using var client = new HttpClient(handler) { BaseAddress = address };
+            client.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", "Bearer " + _machineToken);
+            (await client.PostAsJsonAsync($"v1/nodes/{_nodeId}/heartbeat", body, VirtualClusterJson.Options)).EnsureSuccessStatusCode();
+        }
+        return watch.Elapsed.TotalMicroseconds / count;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _admin?.Dispose();
+        _machine?.Dispose();
+        await _app.DisposeAsync();
+        try { Directory.Delete(_directory, recursive: true); } catch (IOException) { }
+    }
+}
