@@ -25,7 +25,7 @@ var hostDll = Path.Combine(root, "artifacts", "bin", "VirtualCluster.Host.Consol
 var helloDll = Path.Combine(root, "artifacts", "bin", "HelloService", configuration, "HelloService.dll");
 var dataDir = Directory.CreateTempSubdirectory("vc-bench-").FullName;
 var port = FreePort();
-var url = $"http://127.0.0.1:{port}";
+var url = $"https://127.0.0.1:{port}"; // local serves the API over https with the cluster CA
 
 var info = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = root };
 foreach (var a in new[] { hostDll, "local", "--data-dir", dataDir, "--port", port.ToString(CultureInfo.InvariantCulture), "--agents", "1", "--service-ports", "47000" })
@@ -39,7 +39,8 @@ cluster.BeginErrorReadLine();
 try
 {
     await ready.Task.WaitAsync(TimeSpan.FromMinutes(2));
-    using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(10) };
+    var fingerprint = (await File.ReadAllTextAsync(Path.Combine(dataDir, "control-plane", "ca.fingerprint"))).Trim();
+    using var http = new HttpClient(VirtualCluster.Security.Tls.PinnedHttp.CreateHandler(fingerprint)) { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(10) };
     var token = (await File.ReadAllTextAsync(Path.Combine(dataDir, "control-plane", "admin.token"))).Trim();
     http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
     var drivers = (await http.GetFromJsonAsync<List<NodeView>>("/v1/nodes", VirtualClusterJson.Options))!.SelectMany(n => n.Node.Drivers).ToHashSet();

@@ -42,7 +42,13 @@ internal sealed class ControlPlaneReader(HttpClient http, IReadOnlyList<Uri> ser
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
             {
-                last = e as HttpRequestException ?? new HttpRequestException($"{servers[index]} did not answer in time", e);
+                last = e switch
+                {
+                    HttpRequestException { HttpRequestError: HttpRequestError.SecureConnectionError } tls => new HttpRequestException(HttpRequestError.SecureConnectionError,
+                        $"{servers[index]}: {tls.InnerException?.Message ?? tls.Message} (a control plane with the cluster's own CA needs --ca-fingerprint, its ca.fingerprint file)", tls),
+                    HttpRequestException other => other,
+                    _ => new HttpRequestException($"{servers[index]} did not answer in time", e),
+                };
             }
         }
         throw last ?? new HttpRequestException("no control plane is configured");

@@ -28,7 +28,8 @@ internal sealed class GatewayStack : IAsyncDisposable
         try
         {
             gateway = TestProcess.StartDotnet(RepoPaths.HostDll,
-                ["gateway", "--server", cluster.Url, "--token-file", Path.Combine(cluster.Directory, "cp", "admin.token"), "--listen", gatewayUrl, .. gatewayArgs ?? []]);
+                ["gateway", "--server", cluster.Url, "--token-file", Path.Combine(cluster.Directory, "cp", "admin.token"), "--listen", gatewayUrl,
+                 "--ca-fingerprint", TestTls.ReadFingerprint(Path.Combine(cluster.Directory, "cp")), .. gatewayArgs ?? []]);
             var stack = new GatewayStack(cluster, gateway, port);
             await Wait.UntilAsync(async () => (await stack.TunnelsAsync()).Count == agents, TimeSpan.FromSeconds(90), $"{agents} agent tunnels to the gateway");
             return stack;
