@@ -30,6 +30,8 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TunnelOptions>, TunnelOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.AddHttpForwarder();
+        // Replaces Kestrel's pool (registered by the host builder before this runs), so not TryAdd.
+        services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, GatewayMemoryPoolFactory>();
         services.TryAddSingleton(sp => new ControlPlaneReader(
             new HttpClient(Security.Tls.PinnedHttp.CreateHandler(sp.GetRequiredService<IOptions<GatewayOptions>>().Value.ControlPlaneCaFingerprint)) { Timeout = TimeSpan.FromSeconds(3) },
             ControlPlaneReader.Parse(sp.GetRequiredService<IOptions<GatewayOptions>>().Value.ControlPlaneUrls)));
@@ -48,6 +50,7 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<ServiceRouteTable>();
         services.TryAddSingleton<IServiceRouteTable>(sp => sp.GetRequiredService<ServiceRouteTable>());
         services.TryAddSingleton<EndpointSelector>();
+        services.TryAddSingleton<INodePaths>(sp => sp.GetRequiredService<GatewayDialer>());
         services.TryAddSingleton<InstanceConnector>();
         services.TryAddSingleton<GatewayMetrics>();
         // "access": "token" services: checked with the cluster's keys when the host has them (the web host), otherwise

@@ -28,6 +28,9 @@ internal sealed partial class PeerLinkService(SignalingHub hub, ControlPlaneRead
 
     public bool EverConnected(string node) => manager?.EverConnected(node) ?? false;
 
+    /// <summary>The connected link to <paramref name="node"/> (a new object per link), or null.</summary>
+    public object? CurrentLink(string node) => manager?.CurrentLink(node);
+
     public IReadOnlyList<PeerLinkStatus> Links => manager?.Links ?? [];
 
     public ValueTask<Stream> DialAsync(string node, int port, CancellationToken ct) =>

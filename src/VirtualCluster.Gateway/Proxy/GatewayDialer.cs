@@ -9,7 +9,7 @@ namespace VirtualCluster.Gateway;
 /// How the proxy reaches a node: over its peer link when one is up (a data channel per connection), else through its
 /// tunnel (the fallback when UDP is blocked), else not at all.
 /// </summary>
-internal sealed partial class GatewayDialer : IStreamDialer
+internal sealed partial class GatewayDialer : IStreamDialer, INodePaths
 {
     private readonly TunnelHub hub;
     private readonly PeerLinkService links;
@@ -54,6 +54,15 @@ internal sealed partial class GatewayDialer : IStreamDialer
         metrics.Dialed("tunnel");
         return tunneled;
     }
+
+    private static readonly object ViaTunnel = "tunnel", ViaAddress = "address";
+
+    /// <summary>
+    /// What a new connection to <paramref name="nodeId"/> would go over now: its peer link (a new object for every
+    /// link), its tunnel, or its address. The proxy keeps one HTTP connection pool per path, so that once a link comes
+    /// up (or is replaced) requests stop reusing connections kept alive over the old path.
+    /// </summary>
+    public object PathIdentity(string nodeId) => links.CurrentLink(nodeId) ?? (hub.CanReach(nodeId) ? ViaTunnel : ViaAddress);
 
     /// <summary>Connections opened to <paramref name="nodeId"/> through its tunnel.</summary>
     public long TunnelDials(string nodeId) => tunnelDials.GetValueOrDefault(nodeId);

@@ -84,16 +84,22 @@ public sealed class DataChannelStream : Stream
             if (!_received.Reader.TryRead(out var next)) return 0;
             _current = (next.Data, next.Length, 0);
         }
-        var n = Math.Min(buffer.Length, _current.Length - _current.Offset);
-        _current.Data.AsMemory(_current.Offset, n).CopyTo(buffer);
-        _current.Offset += n;
-        if (_current.Offset == _current.Length)
+        // Fill the caller's buffer from every message already here, not just one: a proxy copying a 100 KiB response
+        // then does one read and one write per buffer instead of one per message.
+        var total = 0;
+        while (true)
         {
+            var n = Math.Min(buffer.Length - total, _current.Length - _current.Offset);
+            _current.Data.AsMemory(_current.Offset, n).CopyTo(buffer[total..]);
+            _current.Offset += n;
+            total += n;
+            if (_current.Offset < _current.Length) return total;
             ArrayPool<byte>.Shared.Return(_current.Data);
             _channel.Association.ReleaseApplicationBytes(_current.Length);
             _current = default;
+            if (total == buffer.Length || !_received.Reader.TryRead(out var more)) return total;
+            _current = (more.Data, more.Length, 0);
         }
-        return n;
     }
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)

@@ -72,7 +72,8 @@ internal static partial class ChannelBridge
 
     private static async Task PumpAsync(Stream from, Stream to)
     {
-        var buffer = new byte[32 * 1024];
+        // A data channel message per read: 64 KiB (the stream's message size) keeps messages and packets few.
+        var buffer = new byte[64 * 1024];
         try
         {
             int n;

@@ -70,6 +70,12 @@ public sealed class PeerLinkManager : IAsyncDisposable
     /// <summary>True when a link to <paramref name="node"/> is connected now.</summary>
     public bool IsConnected(string node) => links.TryGetValue(node, out var l) && l.Link.IsConnected;
 
+    /// <summary>
+    /// The link connection that dials to <paramref name="node"/> go over now, or null when none is connected. A new
+    /// object each time a fresh link replaces the old one, so a caller pooling connections per link can tell.
+    /// </summary>
+    public object? CurrentLink(string node) => links.TryGetValue(node, out var l) && l.Link.IsConnected ? l.Link.Connection : null;
+
     /// <summary>True when a link to <paramref name="node"/> was ever up.</summary>
     public bool EverConnected(string node) => links.TryGetValue(node, out var l) && l.Link.EverConnected;
 
