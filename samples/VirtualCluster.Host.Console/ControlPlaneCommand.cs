@@ -131,7 +131,7 @@ internal static class ControlPlaneCommand
             System.Console.Error.WriteLine($"error: {e.Message}");
             return 2;
         }
-        catch (InvalidOperationException e) when (e.Message.Contains("database", StringComparison.OrdinalIgnoreCase))
+        catch (InvalidOperationException e) when (e.Message.Contains("database", StringComparison.OrdinalIgnoreCase) || e.Message.StartsWith("cannot use the CA", StringComparison.Ordinal))
         {
             System.Console.Error.WriteLine($"error: {e.Message}");
             return 2;

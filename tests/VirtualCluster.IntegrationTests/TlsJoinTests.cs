@@ -48,3 +48,48 @@ public sealed class TlsJoinTests
         }
     }
 }
+
+/// <summary>Bad TLS flags end the host with a message naming the flag and the fix, not a stack trace.</summary>
+public sealed class TlsFlagTests
+{
+    [Fact]
+    public async Task A_CA_file_that_is_not_a_CA_ends_the_control_plane_with_a_clear_error()
+    {
+        var dir = Directory.CreateTempSubdirectory("vc-tls-flags-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "ca.pem"), "not a certificate");
+            File.WriteAllText(Path.Combine(dir, "key.pem"), "not a key");
+            using var cp = TestProcess.StartDotnet(RepoPaths.HostDll,
+                ["control-plane", "--data-dir", Path.Combine(dir, "cp"), "--listen", $"https://127.0.0.1:{Wait.FreePort()}",
+                 "--tls-ca-cert", Path.Combine(dir, "ca.pem"), "--tls-ca-key", Path.Combine(dir, "key.pem")]);
+
+            Assert.Equal(2, await cp.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+            Assert.Contains("error: cannot use the CA in", cp.Output);
+            Assert.Contains("not a PEM certificate", cp.Output);
+            Assert.DoesNotContain("Unhandled exception", cp.Output);
+        }
+        finally
+        {
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    [Fact]
+    public async Task A_malformed_ca_fingerprint_ends_the_agent_with_a_clear_error()
+    {
+        var dir = Directory.CreateTempSubdirectory("vc-tls-flags-").FullName;
+        try
+        {
+            using var agent = TestProcess.StartDotnet(RepoPaths.HostDll,
+                ["agent", "--server", "https://127.0.0.1:1", "--data-dir", dir, "--ca-fingerprint", "sha256:zz"]);
+
+            Assert.Equal(2, await agent.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+            Assert.Contains("--ca-fingerprint: the CA fingerprint \"sha256:zz\" needs exactly 64 hex digits", agent.Output);
+        }
+        finally
+        {
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+        }
+    }
+}

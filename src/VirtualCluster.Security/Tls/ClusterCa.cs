@@ -54,10 +54,10 @@ public sealed class ClusterCa : IDisposable
         }
         catch (CryptographicException e)
         {
-            throw new ArgumentException($"The CA certificate is not a PEM certificate: {e.Message}", nameof(certificatePem), e);
+            throw new ArgumentException($"The CA certificate is not a PEM certificate: {e.Message}", e);
         }
         if (certificate.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault() is not { CertificateAuthority: true })
-            throw new ArgumentException($"The certificate {certificate.Subject} is not a CA (its basic constraints do not say CA:true).", nameof(certificatePem));
+            throw new ArgumentException($"The certificate {certificate.Subject} is not a CA (its basic constraints do not say CA:true).");
         var key = ECDsa.Create();
         try
         {
@@ -66,13 +66,13 @@ public sealed class ClusterCa : IDisposable
         catch (Exception e) when (e is CryptographicException or ArgumentException)
         {
             key.Dispose();
-            throw new ArgumentException($"The CA key is not a PEM ECDSA private key: {e.Message}", nameof(keyPem), e);
+            throw new ArgumentException($"The CA key is not a PEM ECDSA private key: {e.Message}", e);
         }
         using var publicKey = certificate.GetECDsaPublicKey();
         if (publicKey is null || !publicKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(key.ExportSubjectPublicKeyInfo()))
         {
             key.Dispose();
-            throw new ArgumentException("The CA key does not belong to the CA certificate.", nameof(keyPem));
+            throw new ArgumentException("The CA key does not belong to the CA certificate.");
         }
         return new ClusterCa(X509CertificateLoader.LoadCertificate(certificate.RawData), key);
     }
