@@ -37,4 +37,23 @@ internal static class SplitHarness
                 $"  {spec.Name}: select {one:N0}/s ({p.Strategy}, anti-affinity {p.AntiAffinity}, affinity {p.Affinity.Count}, spread {p.TopologySpread.Count}, constraints {p.Constraints.Count}, disk {spec.Resources.DiskBytes > 0}, gpus {spec.Resources.Gpus}, ports {spec.Ports.Count})"));
         }
     }
+
+    /// <summary>
+    /// Place and release round-robin at 10,000 nodes for <paramref name="seconds"/> seconds, nothing else: a steady
+    /// loop to attach a profiler to (<c>DOTNET_PerfMapEnabled=1 perf record -g -p PID</c>).
+    /// </summary>
+    public static void Loop(int seconds, TextWriter output)
+    {
+        var specs = Workloads.Services();
+        var scheduler = ThroughputHarness.Scheduler(PlacementIndexMode.Always);
+        var (state, _) = Workloads.Filled(scheduler, 10_000, specs, 0.5);
+        output.WriteLine($"pid {Environment.ProcessId}: placing for {seconds} s");
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        long done = 0;
+        while (watch.Elapsed.TotalSeconds < seconds)
+        {
+            for (var i = 0; i < 1000; i++) ThroughputHarness.PlaceAndRelease(scheduler, state, specs[(int)(done++ % specs.Count)]);
+        }
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{done:N0} placements, {done / watch.Elapsed.TotalSeconds:N0} /s wall"));
+    }
 }

@@ -36,6 +36,11 @@ internal sealed partial class PlacementIndex
     internal readonly int[] MinIndex;
     internal readonly int[] Rep;
     private int _updates;
+    // Buckets changed since the last Flush (each once), and each node's fill key at the last layout.
+    private readonly bool[] _dirtyLeaf;
+    private int[] _dirty = new int[16];
+    private int _dirtyCount;
+    private readonly ulong[] _fillKey;
 
     /// <summary>How often each shortcut of the search was taken (tests check that they are, not only that results agree).</summary>
     internal sealed class Counters
@@ -75,6 +80,8 @@ internal sealed partial class PlacementIndex
         Rep = new int[size];
         UniformUse = new bool[size];
         MinIndex = new int[size];
+        _dirtyLeaf = new bool[_leaves];
+        _fillKey = new ulong[n];
         InitLevels(size);
         Rebuild();
     }
@@ -84,20 +91,53 @@ internal sealed partial class PlacementIndex
 
     public int LeafCount => _leaves;
 
-    /// <summary>Call after any change of a node's reservations, measured use or free ports.</summary>
+    /// <summary>
+    /// Call after any change of a node's reservations, measured use or free ports. Only marks the node's bucket:
+    /// <see cref="Flush"/> recomputes the marked buckets and their paths before the next search, so a reservation
+    /// and its release between two searches cost one bucket's recount (the path then stops at the unchanged leaf).
+    /// </summary>
     public void Update(int node)
     {
-        if (++_updates > 2 * _s.Count)
+        _updates++;
+        var leaf = _position[node] / BucketSize;
+        if (_dirtyLeaf[leaf]) return;
+        _dirtyLeaf[leaf] = true;
+        if (_dirtyCount == _dirty.Length) Array.Resize(ref _dirty, 2 * _dirty.Length);
+        _dirty[_dirtyCount++] = leaf;
+    }
+
+    /// <summary>
+    /// Brings the figures up to date with the state: recomputes each marked bucket and its ancestors (stopping at the
+    /// first tree node that did not change), or, after 2n updates, lays the leaves out again from the current fill.
+    /// </summary>
+    public void Flush()
+    {
+        if (_updates > 2 * _s.Count && LayoutChanged())
         {
             Rebuild();
             return;
         }
-        var t = _leaves + _position[node] / BucketSize;
-        Leaf(t, layout: false);
-        // A tree node whose figures did not change leaves its ancestors' as they are.
-        for (t >>= 1; t >= 1 && Combine(t, layout: false); t >>= 1)
+        if (_updates > 2 * _s.Count) _updates = 0;
+        for (var k = 0; k < _dirtyCount; k++)
         {
+            var leaf = _dirty[k];
+            _dirtyLeaf[leaf] = false;
+            var t = _leaves + leaf;
+            Leaf(t, layout: false);
+            // A tree node whose figures did not change leaves its ancestors' as they are.
+            for (t >>= 1; t >= 1 && Combine(t, layout: false); t >>= 1)
+            {
+            }
         }
+        _dirtyCount = 0;
+    }
+
+    /// <summary>True when some node's fill key moved since the layout, so sorting again could give another order.</summary>
+    private bool LayoutChanged()
+    {
+        for (var i = 0; i < _s.Count; i++)
+            if (_fillKey[i] != Morton(Share(0, i), Share(1, i))) return true;
+        return false;
     }
 
     private (int Group, long Cpu, long Memory, ulong Fill, int Node)[] Sorted()
@@ -141,8 +181,12 @@ internal sealed partial class PlacementIndex
     private void Rebuild()
     {
         _updates = 0;
+        for (var k = 0; k < _dirtyCount; k++) _dirtyLeaf[_dirty[k]] = false;
+        _dirtyCount = 0;
         Layout++;
-        Slots(Sorted(), write: true);
+        var keys = Sorted();
+        foreach (var key in keys) _fillKey[key.Node] = key.Fill;
+        Slots(keys, write: true);
         for (var t = _leaves; t < 2 * _leaves; t++) Leaf(t, layout: true);
         for (var t = _leaves - 1; t >= 1; t--) Combine(t, layout: true);
     }
