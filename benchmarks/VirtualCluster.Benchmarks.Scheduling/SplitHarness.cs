@@ -27,14 +27,20 @@ internal static class SplitHarness
         var whole = ThroughputHarness.Measure(() => specs, spec => ThroughputHarness.PlaceAndRelease(scheduler, state, spec), specs, duration);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"10,000 nodes, per CPU-second: select only {select:N0}, reserve+release only {book:N0}, place+release {whole:N0}"));
-        // Per service: which kinds of request the index serves slowly (strategy, rules, resources).
+        // Per service: which kinds of request the index serves slowly (strategy, rules, resources), and the search's work per selection.
         foreach (var spec in specs)
         {
+            var stats = state.IndexForSelection()!.Stats;
+            var (selections, expanded, buckets, bounded, scored) = (stats.Selections, stats.Expanded, stats.Buckets, stats.NodesBounded, stats.Scored);
+            for (var k = 0; k < 100; k++) pipeline.TrySelect(pipeline.CreateContext(state, spec), out _, out _);
+            var per = (double)(stats.Selections - selections);
+            var work = string.Create(CultureInfo.InvariantCulture,
+                $"per selection: {(stats.Expanded - expanded) / per:0.#} tree nodes expanded, {(stats.Buckets - buckets) / per:0.#} buckets, {(stats.NodesBounded - bounded) / per:0.#} nodes bounded, {(stats.Scored - scored) / per:0.#} scored");
             var one = ThroughputHarness.Measure(() => specs, ignored => pipeline.TrySelect(pipeline.CreateContext(state, spec), out _, out _), specs,
                 TimeSpan.FromMilliseconds(600));
             var p = spec.Placement;
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {spec.Name}: select {one:N0}/s ({p.Strategy}, anti-affinity {p.AntiAffinity}, affinity {p.Affinity.Count}, spread {p.TopologySpread.Count}, constraints {p.Constraints.Count}, disk {spec.Resources.DiskBytes > 0}, gpus {spec.Resources.Gpus}, ports {spec.Ports.Count})"));
+                $"  {spec.Name}: select {one:N0}/s ({p.Strategy}, anti-affinity {p.AntiAffinity}, affinity {p.Affinity.Count}, spread {p.TopologySpread.Count}, constraints {p.Constraints.Count}, disk {spec.Resources.DiskBytes > 0}, gpus {spec.Resources.Gpus}, ports {spec.Ports.Count}); {work}"));
         }
     }
 

@@ -13,6 +13,8 @@ internal sealed class BoundInputs
     public int Dimensions;
     // Levels of PlacementIndex.Levels that every node passing the resource filter reaches (0 when it does not apply).
     public int CpuLevel, MemLevel;
+    // The index's level maxima at those levels (PlacementIndex.CpuAt[CpuLevel], MemAt[MemLevel]).
+    public PlacementIndex.LevelMax[] CpuAt = [], MemAt = [];
     public TopologySpread[] Spreads = [];
     public int[][] Counts = [];
     public double[][] DomainScore = [];

@@ -22,19 +22,9 @@ internal sealed partial class PlacementIndex
     private readonly int[] _order;
     private readonly int[] _position;
     private readonly int _leaves;
-    // Per dimension (cpu, memory, disk, gpus): largest free amount, current share range, inverse capacity range.
-    internal readonly long[][] MaxFree = new long[4][];
-    internal readonly double[][] Lo = new double[4][], Hi = new double[4][], LoInv = new double[4][], HiInv = new double[4][];
-    internal readonly int[] MaxFreePorts;
-    // Range of (cpu share + memory share) and (cpu share − memory share): tighter than the box of the two for the allocation scores.
-    internal readonly double[] MinSum, MinDiff, MaxDiff;
-    // Same[t]: every node below has the same group, capacity and use, so the same score (up to its own service
-    // count); Rep[t]: the first of them in slot order, which is also the lowest index (equal keys sort by index).
-    internal readonly bool[] Same;
-    // UniformUse[t]: every node below has the same capacity and use (groups may differ); MinIndex[t]: the lowest node index below.
-    internal readonly bool[] UniformUse;
-    internal readonly int[] MinIndex;
-    internal readonly int[] Rep;
+    // Per tree node, the figures the bound reads (see PlacementIndex.Figures), and those of disk and GPUs.
+    internal readonly Figures[] Tree;
+    internal readonly ExtraFigures[] Extra;
     private int _updates;
     // Buckets changed since the last Flush (each once), and each node's fill key at the last layout.
     private readonly bool[] _dirtyLeaf;
@@ -46,6 +36,8 @@ internal sealed partial class PlacementIndex
     internal sealed class Counters
     {
         public long Selections, TighterByLevel, DominatedRuns, ClassMembersSkipped, ReplicaPrunes;
+        // Work of the search, for the benchmark's split: tree nodes expanded, buckets reached, nodes bounded, candidates scored.
+        public long Expanded, Buckets, NodesBounded, Scored;
     }
 
     internal readonly Counters Stats = new();
@@ -64,22 +56,8 @@ internal sealed partial class PlacementIndex
         _leaves = 1;
         while (_leaves < buckets) _leaves <<= 1;
         var size = 2 * _leaves;
-        for (var d = 0; d < 4; d++)
-        {
-            MaxFree[d] = new long[size];
-            Lo[d] = new double[size];
-            Hi[d] = new double[size];
-            LoInv[d] = new double[size];
-            HiInv[d] = new double[size];
-        }
-        MaxFreePorts = new int[size];
-        MinSum = new double[size];
-        MinDiff = new double[size];
-        MaxDiff = new double[size];
-        Same = new bool[size];
-        Rep = new int[size];
-        UniformUse = new bool[size];
-        MinIndex = new int[size];
+        Tree = new Figures[size];
+        Extra = new ExtraFigures[size];
         _dirtyLeaf = new bool[_leaves];
         _fillKey = new ulong[n];
         InitLevels(size);
@@ -123,9 +101,9 @@ internal sealed partial class PlacementIndex
             var leaf = _dirty[k];
             _dirtyLeaf[leaf] = false;
             var t = _leaves + leaf;
-            Leaf(t, layout: false);
+            Leaf(t);
             // A tree node whose figures did not change leaves its ancestors' as they are.
-            for (t >>= 1; t >= 1 && Combine(t, layout: false); t >>= 1)
+            for (t >>= 1; t >= 1 && Combine(t); t >>= 1)
             {
             }
         }
@@ -187,8 +165,8 @@ internal sealed partial class PlacementIndex
         var keys = Sorted();
         foreach (var key in keys) _fillKey[key.Node] = key.Fill;
         Slots(keys, write: true);
-        for (var t = _leaves; t < 2 * _leaves; t++) Leaf(t, layout: true);
-        for (var t = _leaves - 1; t >= 1; t--) Combine(t, layout: true);
+        for (var t = _leaves; t < 2 * _leaves; t++) Leaf(t);
+        for (var t = _leaves - 1; t >= 1; t--) Combine(t);
     }
 
     /// <summary>First slot of leaf bucket <paramref name="leaf"/> and how many slots it covers (a slot may hold -1: no node).</summary>
@@ -225,67 +203,6 @@ internal sealed partial class PlacementIndex
         _ => _s.AllocGpu[i] * _s.InvGpu[i],
     };
 
-    /// <summary>Recomputes a leaf; the inverse-capacity ranges only when <paramref name="layout"/> (capacities change only with the layout).</summary>
-    private void Leaf(int t, bool layout)
-    {
-        var (start, count) = Bucket(t - _leaves);
-        var ports = int.MinValue;
-        double minSum = double.PositiveInfinity, minDiff = double.PositiveInfinity, maxDiff = double.NegativeInfinity;
-        for (var d = 0; d < 4; d++)
-        {
-            MaxFree[d][t] = long.MinValue;
-            Lo[d][t] = double.PositiveInfinity;
-            Hi[d][t] = double.NegativeInfinity;
-            if (!layout) continue;
-            LoInv[d][t] = double.PositiveInfinity;
-            HiInv[d][t] = double.NegativeInfinity;
-        }
-        for (var p = start; p < start + count; p++)
-        {
-            var i = _order[p];
-            if (i < 0) continue;
-            var cpu = _s.UseCpu[i] * _s.InvCpu[i];
-            var memory = _s.UseMem[i] * _s.InvMem[i];
-            Add(0, t, _s.CapCpu[i] - _s.UseCpu[i], cpu);
-            Add(1, t, _s.CapMem[i] - _s.UseMem[i], memory);
-            Add(2, t, _s.CapDisk[i] - _s.UseDisk[i], _s.UseDisk[i] * _s.InvDisk[i]);
-            Add(3, t, (long)_s.CapGpu[i] - _s.AllocGpu[i], _s.AllocGpu[i] * _s.InvGpu[i]);
-            if (layout)
-            {
-                AddInverse(0, t, _s.InvCpu[i]);
-                AddInverse(1, t, _s.InvMem[i]);
-                AddInverse(2, t, _s.InvDisk[i]);
-                AddInverse(3, t, _s.InvGpu[i]);
-            }
-            ports = Math.Max(ports, _s.FreePorts[i]);
-            minSum = Math.Min(minSum, cpu + memory);
-            minDiff = Math.Min(minDiff, cpu - memory);
-            maxDiff = Math.Max(maxDiff, cpu - memory);
-        }
-        MaxFreePorts[t] = ports;
-        (MinSum[t], MinDiff[t], MaxDiff[t]) = (minSum, minDiff, maxDiff);
-        var rep = -1;
-        bool same = true, sameUse = true;
-        var min = int.MaxValue;
-        for (var p = start; p < start + count; p++)
-        {
-            var i = _order[p];
-            if (i < 0) continue;
-            min = Math.Min(min, i);
-            if (rep < 0) rep = i;
-            else
-            {
-                same &= Identical(rep, i);
-                sameUse &= SameUse(rep, i);
-            }
-        }
-        Rep[t] = rep;
-        Same[t] = same;
-        UniformUse[t] = sameUse;
-        MinIndex[t] = min;
-        LeafLevels(t, start, count);
-    }
-
     /// <summary>True when two nodes would get the same score for any spec (up to their own replica counts).</summary>
     public bool Identical(int a, int b) => _group[a] == _group[b] && SameUse(a, b);
 
@@ -294,43 +211,4 @@ internal sealed partial class PlacementIndex
         _s.UseCpu[a] == _s.UseCpu[b] && _s.UseMem[a] == _s.UseMem[b] && _s.UseDisk[a] == _s.UseDisk[b]
         && _s.AllocGpu[a] == _s.AllocGpu[b] && _s.CapCpu[a] == _s.CapCpu[b] && _s.CapMem[a] == _s.CapMem[b]
         && _s.CapDisk[a] == _s.CapDisk[b] && _s.CapGpu[a] == _s.CapGpu[b];
-
-    private void Add(int d, int t, long free, double share)
-    {
-        if (free > MaxFree[d][t]) MaxFree[d][t] = free;
-        if (share < Lo[d][t]) Lo[d][t] = share;
-        if (share > Hi[d][t]) Hi[d][t] = share;
-    }
-
-    private void AddInverse(int d, int t, double inv)
-    {
-        if (inv < LoInv[d][t]) LoInv[d][t] = inv;
-        if (inv > HiInv[d][t]) HiInv[d][t] = inv;
-    }
-
-    /// <summary>Recomputes tree node t from its children; false when nothing changed (so its ancestors stay valid).</summary>
-    private bool Combine(int t, bool layout)
-    {
-        int l = 2 * t, r = l + 1;
-        var changed = false;
-        for (var d = 0; d < 4; d++)
-        {
-            changed |= Set(ref MaxFree[d][t], Math.Max(MaxFree[d][l], MaxFree[d][r]));
-            changed |= Set(ref Lo[d][t], Math.Min(Lo[d][l], Lo[d][r]));
-            changed |= Set(ref Hi[d][t], Math.Max(Hi[d][l], Hi[d][r]));
-            if (!layout) continue;
-            LoInv[d][t] = Math.Min(LoInv[d][l], LoInv[d][r]);
-            HiInv[d][t] = Math.Max(HiInv[d][l], HiInv[d][r]);
-        }
-        changed |= Set(ref MaxFreePorts[t], Math.Max(MaxFreePorts[l], MaxFreePorts[r]));
-        changed |= Set(ref MinSum[t], Math.Min(MinSum[l], MinSum[r]));
-        changed |= Set(ref MinDiff[t], Math.Min(MinDiff[l], MinDiff[r]));
-        changed |= Set(ref MaxDiff[t], Math.Max(MaxDiff[l], MaxDiff[r]));
-        int a = Rep[l], b = Rep[r];
-        Rep[t] = a >= 0 ? a : b;
-        changed |= Set(ref Same[t], Same[l] && Same[r] && (a < 0 || b < 0 || Identical(a, b)));
-        changed |= Set(ref UniformUse[t], UniformUse[l] && UniformUse[r] && (a < 0 || b < 0 || SameUse(a, b)));
-        MinIndex[t] = Math.Min(MinIndex[l], MinIndex[r]);
-        return CombineLevels(t) | changed;
-    }
 }

@@ -25,6 +25,8 @@ public sealed partial class PlacementPipeline
         q.WithoutReplica = q.AntiRequired is { Length: > 0 } || q.AntiCounts.Length > 0 ? index.WithoutReplica(context.Spec.Name) : null;
         q.CpuLevel = q.Resources ? PlacementIndex.LevelOf(index.CpuLevels, q.Cpu) : 0;
         q.MemLevel = q.Resources ? PlacementIndex.LevelOf(index.MemLevels, q.Memory) : 0;
+        q.CpuAt = index.CpuAt[q.CpuLevel];
+        q.MemAt = index.MemAt[q.MemLevel];
         var cluster = context.Cluster;
         var bestBound = double.NegativeInfinity;
         var candidates = 0;
@@ -44,7 +46,8 @@ public sealed partial class PlacementPipeline
             if (stackBounds[top] < bestBound - 2 * BoundMargin) continue;
             // Nodes with the use of a candidate with a lower index, rules no better and at least as many replicas
             // of the service (so no higher anti-affinity score) cannot win: each scores at most what it scores.
-            if (last >= 0 && index.UniformUse[t] && index.MinIndex[t] > last && index.SameUse(index.Rep[t], last)
+            ref readonly var figures = ref index.Tree[t];
+            if (last >= 0 && figures.UniformUse && figures.MinIndex > last && index.SameUse(figures.Rep, last)
                 && (lastReplicas == 0 || (lastReplicas == 1 && q.WithoutReplica is { } without && without[t] == 0))
                 && NoBetterRules(view, q, t, last))
             {
@@ -54,9 +57,12 @@ public sealed partial class PlacementPipeline
             if (t >= index.LeafCount)
             {
                 var (start, count) = index.Bucket(t - index.LeafCount);
+                index.Stats.Buckets++;
+                if (q.CpuAt[t].Hi < index.CpuAt[0][t].Hi || q.MemAt[t].Hi < index.MemAt[0][t].Hi) index.Stats.TighterByLevel++;
                 for (var p = start; p < start + count; p++)
                 {
                     var i = index.NodeAt(p);
+                    index.Stats.NodesBounded++;
                     var bound = NodeBound(cluster, view, q, i);
                     if (bound == double.NegativeInfinity || bound < bestBound - 2 * BoundMargin) continue;
                     if (bound > bestBound) bestBound = bound;
@@ -64,7 +70,7 @@ public sealed partial class PlacementPipeline
                     last = i;
                     lastReplicas = q.AntiCounts.Length > 0 ? q.AntiCounts[i] : 0;
                     // The bucket's other nodes are identical and come later in index order: none can score more.
-                    if (lastReplicas == 0 && index.Same[t])
+                    if (lastReplicas == 0 && figures.Same)
                     {
                         index.Stats.DominatedRuns++;
                         break;
@@ -73,6 +79,7 @@ public sealed partial class PlacementPipeline
                 continue;
             }
             int l = 2 * t, r = l + 1;
+            index.Stats.Expanded++;
             double lb = Bound(index, view, q, l), rb = Bound(index, view, q, r);
             // Depth first, the child with the higher bound on top so it is explored first.
             if (lb >= rb)
@@ -96,6 +103,7 @@ public sealed partial class PlacementPipeline
             index.Stats.ClassMembersSkipped += kept - classes;
             kept = classes;
         }
+        index.Stats.Scored += kept;
         var buffer = index.CandidateNodes.AsSpan(0, kept);
         var passed = kept;
         foreach (var filter in q.Filters) passed = filter.Filter(context, buffer[..passed]);
