@@ -16,6 +16,8 @@ internal sealed partial class PlacementIndex
     {
         public int Layout;
         public bool[] StaticPass = [];
+        // StaticPass per slot (leaf order), read with the slot's figures.
+        public bool[] StaticSlot = [];
         public bool[] AnyStatic = [];
         public double[]? AffinityMax;
         public double[]? Affinity;
@@ -31,6 +33,8 @@ internal sealed partial class PlacementIndex
         view.Layout = Layout;
         view.StaticPass = new bool[n];
         foreach (var i in context.StaticNodes) view.StaticPass[i] = true;
+        view.StaticSlot = new bool[_order.Length];
+        for (var p = 0; p < _order.Length; p++) view.StaticSlot[p] = _order[p] >= 0 && view.StaticPass[_order[p]];
         view.AnyStatic = new bool[size];
         var placement = context.Spec.Placement;
         var affinity = placement.Affinity.Count > 0 ? new double[size] : null;

@@ -57,6 +57,7 @@ internal sealed partial class PlacementIndex
         while (_leaves < buckets) _leaves <<= 1;
         var size = 2 * _leaves;
         Tree = new Figures[size];
+        SlotNodes = new SlotFigures[_order.Length];
         Extra = new ExtraFigures[size];
         _dirtyLeaf = new bool[_leaves];
         _fillKey = new ulong[n];

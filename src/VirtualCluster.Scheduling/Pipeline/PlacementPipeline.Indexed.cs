@@ -63,7 +63,7 @@ public sealed partial class PlacementPipeline
                 {
                     var i = index.NodeAt(p);
                     index.Stats.NodesBounded++;
-                    var bound = NodeBound(cluster, view, q, i);
+                    var bound = NodeBound(cluster, view, q, in index.SlotNodes[p], view.StaticSlot[p], i);
                     if (bound == double.NegativeInfinity || bound < bestBound - 2 * BoundMargin) continue;
                     if (bound > bestBound) bestBound = bound;
                     index.AddCandidate(ref candidates, i, bound);
@@ -197,13 +197,13 @@ public sealed partial class PlacementPipeline
     /// One node's bound: −∞ when it fails a built-in filter (same comparisons), else Σ wᵢ·scoreᵢ computed here
     /// (anti-affinity, affinity, spread exactly; the allocation scores by the same formulas).
     /// </summary>
-    private static double NodeBound(ClusterState s, PlacementIndex.SpecView view, BoundInputs q, int i)
+    private static double NodeBound(ClusterState s, PlacementIndex.SpecView view, BoundInputs q, in PlacementIndex.SlotFigures n, bool staticPass, int i)
     {
-        if (i < 0 || !view.StaticPass[i]) return double.NegativeInfinity;
-        if (q.Resources && (s.UseCpu[i] + q.Cpu > s.CapCpu[i] || s.UseMem[i] + q.Memory > s.CapMem[i]
-            || s.UseDisk[i] + q.Disk > s.CapDisk[i] || s.AllocGpu[i] + q.Gpus > s.CapGpu[i]))
+        if (i < 0 || !staticPass) return double.NegativeInfinity;
+        // use + request > capacity, as the resource filter asks, written as free < request (no overflow at real sizes).
+        if (q.Resources && (n.FreeCpu < q.Cpu || n.FreeMem < q.Memory || n.FreeDisk < q.Disk || n.FreeGpus < q.Gpus))
             return double.NegativeInfinity;
-        if (q.Ports > 0 && s.FreePorts[i] < q.Ports) return double.NegativeInfinity;
+        if (q.Ports > 0 && n.FreePorts < q.Ports) return double.NegativeInfinity;
         if (q.AntiRequired is { Length: > 0 } required && required[i] != 0) return double.NegativeInfinity;
         var bound = 0.0;
         if (q.AntiWeight > 0) bound += q.AntiCounts.Length == 0 ? 100 * q.AntiWeight : 100 * q.AntiWeight * (1 - q.AntiCounts[i] * q.AntiScale);
@@ -219,8 +219,8 @@ public sealed partial class PlacementPipeline
             if (!q.DomainOk[k][d]) return double.NegativeInfinity;
             if (q.SpreadWeight > 0) bound += q.DomainScore[k][d];
         }
-        var a = (s.UseCpu[i] + q.Cpu) * s.InvCpu[i];
-        var b = (s.UseMem[i] + q.Memory) * s.InvMem[i];
+        var a = (n.UseCpu + q.Cpu) * n.InvCpu;
+        var b = (n.UseMem + q.Memory) * n.InvMem;
         if (q.Fused) return bound + q.Constant + q.SumWeight * (a + b) - q.DiffWeight * Math.Abs(a - b);
         double c = 0, e = 0;
         if (q.Disk > 0) c = (s.UseDisk[i] + q.Disk) * s.InvDisk[i];
