@@ -22,6 +22,8 @@ internal sealed partial class PlacementIndex
         public double[]? AffinityMax;
         public double[]? Affinity;
         public int[][] Uniform = [];
+        // The node the last indexed selection of this spec chose (-1: none yet); the next search starts from it.
+        public int LastChoice = -1;
     }
 
     public SpecView View(PlacementContext context)

@@ -179,6 +179,9 @@ internal sealed partial class PlacementIndex
 
     public int NodeAt(int position) => _order[position];
 
+    /// <summary>The slot of a node in the current layout.</summary>
+    public int PositionOf(int node) => _position[node];
+
     /// <summary>
     /// Z-order of the CPU and memory shares (16 bits each, interleaved): nodes close on the curve are close in both
     /// dimensions, so a bucket's share ranges and free maxima stay tight.

@@ -36,6 +36,26 @@ public sealed partial class PlacementPipeline
         Span<double> stackBounds = stackalloc double[128];
         var rootBound = Bound(index, view, q, 1);
         if (rootBound == double.NegativeInfinity) return true;
+        // Warm start: the spec's last choice is often still the best (binpack fills it until it is full, and a
+        // release brings it back), and its bound, reached first, prunes every subtree that cannot beat it.
+        var warm = view.LastChoice;
+        if (warm >= 0)
+        {
+            var p = index.PositionOf(warm);
+            var bound = NodeBound(cluster, view, q, in index.SlotNodes[p], view.StaticSlot[p], warm);
+            if (bound != double.NegativeInfinity)
+            {
+                index.Stats.NodesBounded++;
+                bestBound = bound;
+                index.AddCandidate(ref candidates, warm, bound);
+                last = warm;
+                lastReplicas = q.AntiCounts.Length > 0 ? q.AntiCounts[warm] : 0;
+            }
+            else
+            {
+                warm = -1;
+            }
+        }
         stackNodes[0] = 1;
         stackBounds[0] = rootBound;
         var top = 1;
@@ -62,6 +82,7 @@ public sealed partial class PlacementPipeline
                 for (var p = start; p < start + count; p++)
                 {
                     var i = index.NodeAt(p);
+                    if (i == warm) continue;
                     index.Stats.NodesBounded++;
                     var bound = NodeBound(cluster, view, q, in index.SlotNodes[p], view.StaticSlot[p], i);
                     if (bound == double.NegativeInfinity || bound < bestBound - 2 * BoundMargin) continue;
@@ -124,6 +145,7 @@ public sealed partial class PlacementPipeline
             }
         }
         node = bestNode;
+        view.LastChoice = bestNode;
         total = best;
         found = true;
         return true;
