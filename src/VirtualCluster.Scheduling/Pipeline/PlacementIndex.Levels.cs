@@ -73,22 +73,40 @@ internal sealed partial class PlacementIndex
             var memory = _s.UseMem[i] * _s.InvMem[i];
             var sum = cpu + memory;
             long freeCpu = _s.CapCpu[i] - _s.UseCpu[i], freeMem = _s.CapMem[i] - _s.UseMem[i];
-            for (var k = 0; k < Levels && CpuLevels[k] <= freeCpu; k++)
+            // Only at the highest level the node reaches; the suffix maxima below carry it to the lower levels.
+            var kc = TopLevel(CpuLevels, freeCpu);
+            if (kc >= 0)
             {
-                if (cpu > cpuAt[k].Hi) cpuAt[k].Hi = cpu;
-                if (sum > cpuAt[k].Sum) cpuAt[k].Sum = sum;
+                if (cpu > cpuAt[kc].Hi) cpuAt[kc].Hi = cpu;
+                if (sum > cpuAt[kc].Sum) cpuAt[kc].Sum = sum;
             }
-            for (var k = 0; k < Levels && MemLevels[k] <= freeMem; k++)
+            var km = TopLevel(MemLevels, freeMem);
+            if (km >= 0)
             {
-                if (memory > memAt[k].Hi) memAt[k].Hi = memory;
-                if (sum > memAt[k].Sum) memAt[k].Sum = sum;
+                if (memory > memAt[km].Hi) memAt[km].Hi = memory;
+                if (sum > memAt[km].Sum) memAt[km].Sum = sum;
             }
         }
-        for (var k = 0; k < Levels; k++)
+        for (var k = Levels - 1; k >= 0; k--)
         {
+            if (k + 1 < Levels)
+            {
+                cpuAt[k].Hi = Math.Max(cpuAt[k].Hi, cpuAt[k + 1].Hi);
+                cpuAt[k].Sum = Math.Max(cpuAt[k].Sum, cpuAt[k + 1].Sum);
+                memAt[k].Hi = Math.Max(memAt[k].Hi, memAt[k + 1].Hi);
+                memAt[k].Sum = Math.Max(memAt[k].Sum, memAt[k + 1].Sum);
+            }
             CpuAt[k][t] = cpuAt[k];
             MemAt[k][t] = memAt[k];
         }
+    }
+
+    /// <summary>The highest level whose threshold is at most <paramref name="free"/>; −1 when none is (level 0 takes every node).</summary>
+    private static int TopLevel(long[] levels, long free)
+    {
+        var k = -1;
+        while (k + 1 < Levels && levels[k + 1] <= free) k++;
+        return k;
     }
 
     /// <summary>Recomputes the level maxima of tree node t from its children; false when none changed.</summary>

@@ -78,7 +78,7 @@ public sealed partial class PlacementPipeline
         // Balanced: 100 × (1 − σ) with σ = √(Σ(x − mean)² / n) ≥ |x − y| / √(2n) for any two shares x, y of a node,
         // since Σ(x − mean)² ≥ (x − mean)² + (y − mean)² ≥ (x − y)² / 2. The gap is the least |x − y| below t.
         return q.Most * 100 * sumHi / q.Dimensions + q.Least * 100 * (1 - sumLo / q.Dimensions)
-            + q.Balanced * 100 * (1 - gap / Math.Sqrt(2.0 * q.Dimensions));
+            + q.Balanced * 100 * (1 - gap * q.InvRootTwoDimensions);
     }
 
     /// <summary>The least |x| for x in [lo, hi].</summary>

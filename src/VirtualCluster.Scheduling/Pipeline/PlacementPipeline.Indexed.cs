@@ -302,6 +302,7 @@ public sealed partial class PlacementPipeline
         q.Constant = 100 * (least + balanced);
         q.DiffWeight = 50 * balanced;
         q.Dimensions = 2 + (q.Disk > 0 ? 1 : 0) + (q.Gpus > 0 ? 1 : 0);
+        q.InvRootTwoDimensions = 1 / Math.Sqrt(2.0 * q.Dimensions);
         q.Rules = 100 * anti;
         q.AntiWeight = anti;
         q.AntiCounts = anti > 0 ? context.Cluster.ServiceCounts(context.Spec.Name) : [];
