@@ -66,6 +66,26 @@ internal sealed partial class PlacementIndex
     /// <summary>Per slot, the node's figures (see <see cref="SlotFigures"/>); padding slots hold zeros.</summary>
     internal SlotFigures[] SlotNodes = [];
 
+    /// <summary>
+    /// True when every node of the bucket still has the use and free ports its slot copy holds; every figure of the
+    /// leaf derives from these (capacities change only with a new layout), so the leaf and its path are current.
+    /// </summary>
+    private bool BucketUnchanged(int leaf)
+    {
+        var (start, count) = Bucket(leaf);
+        var s = _s;
+        for (var p = start; p < start + count; p++)
+        {
+            var i = _order[p];
+            if (i < 0) continue;
+            ref readonly var n = ref SlotNodes[p];
+            if (n.UseCpu != s.UseCpu[i] || n.UseMem != s.UseMem[i] || n.FreeDisk != s.CapDisk[i] - s.UseDisk[i]
+                || n.FreeGpus != (long)s.CapGpu[i] - s.AllocGpu[i] || n.FreePorts != s.FreePorts[i])
+                return false;
+        }
+        return true;
+    }
+
     /// <summary>Recomputes a leaf from the nodes of its bucket.</summary>
     private void Leaf(int t)
     {
@@ -170,4 +190,25 @@ internal sealed partial class PlacementIndex
     /// <summary>Bit for bit equal (a −0/+0 difference only costs one more step up the path).</summary>
     private static bool SameBits<T>(ref T a, ref T b) where T : struct =>
         MemoryMarshal.AsBytes(new ReadOnlySpan<T>(ref a)).SequenceEqual(MemoryMarshal.AsBytes(new ReadOnlySpan<T>(ref b)));
+
+    /// <summary>
+    /// For tests: recounts every leaf and tree node from the state and tells whether the kept figures were equal bit
+    /// for bit (call after <see cref="Flush"/>). Leaves the recounted figures in place.
+    /// </summary>
+    internal bool FiguresMatchRecount()
+    {
+        var tree = (Figures[])Tree.Clone();
+        var extra = (ExtraFigures[])Extra.Clone();
+        var slots = (SlotFigures[])SlotNodes.Clone();
+        var cpu = CpuAt.Select(a => (LevelMax[])a.Clone()).ToArray();
+        var memory = MemAt.Select(a => (LevelMax[])a.Clone()).ToArray();
+        for (var t = _leaves; t < 2 * _leaves; t++) Leaf(t);
+        for (var t = _leaves - 1; t >= 1; t--) Combine(t);
+        var same = Bits(tree, Tree) && Bits(extra, Extra) && Bits(slots, SlotNodes);
+        for (var k = 0; k < Levels; k++) same &= Bits(cpu[k], CpuAt[k]) && Bits(memory[k], MemAt[k]);
+        return same;
+
+        static bool Bits<T>(T[] a, T[] b) where T : struct =>
+            MemoryMarshal.AsBytes(a.AsSpan()).SequenceEqual(MemoryMarshal.AsBytes(b.AsSpan()));
+    }
 }

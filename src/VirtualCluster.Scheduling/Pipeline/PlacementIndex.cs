@@ -38,6 +38,8 @@ internal sealed partial class PlacementIndex
         public long Selections, TighterByLevel, DominatedRuns, ClassMembersSkipped, ReplicaPrunes;
         // Work of the search, for the benchmark's split: tree nodes expanded, buckets reached, nodes bounded, candidates scored.
         public long Expanded, Buckets, NodesBounded, Scored;
+        // Searches started from the spec's last choice; marked buckets recounted, and found unchanged at a flush.
+        public long WarmStarts, BucketsRecounted, BucketsUnchanged;
     }
 
     internal readonly Counters Stats = new();
@@ -101,6 +103,13 @@ internal sealed partial class PlacementIndex
         {
             var leaf = _dirty[k];
             _dirtyLeaf[leaf] = false;
+            // A reservation released again before this search left the bucket as its figures describe it.
+            if (BucketUnchanged(leaf))
+            {
+                Stats.BucketsUnchanged++;
+                continue;
+            }
+            Stats.BucketsRecounted++;
             var t = _leaves + leaf;
             Leaf(t);
             // A tree node whose figures did not change leaves its ancestors' as they are.

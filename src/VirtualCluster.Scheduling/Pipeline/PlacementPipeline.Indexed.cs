@@ -46,6 +46,7 @@ public sealed partial class PlacementPipeline
             if (bound != double.NegativeInfinity)
             {
                 index.Stats.NodesBounded++;
+                index.Stats.WarmStarts++;
                 bestBound = bound;
                 index.AddCandidate(ref candidates, warm, bound);
                 last = warm;
