@@ -30,6 +30,6 @@ internal sealed class BoundInputs
     public int[]? WithoutReplica;
     public bool SpreadFilter;
     public double SpreadWeight;
-    public readonly List<IPlacementFilter> Filters = [];
+    public IPlacementFilter[] Filters = [];
 }
 
