@@ -45,10 +45,11 @@ internal static class SplitHarness
     }
 
     /// <summary>
-    /// Place and release round-robin at 10,000 nodes for <paramref name="seconds"/> seconds, nothing else: a steady
+    /// Place and release round-robin at 10,000 nodes for <paramref name="seconds"/> seconds (or, with <paramref name="runs"/>,
+    /// runs of 2,000 placements released afterwards), nothing else: a steady
     /// loop to attach a profiler to (<c>DOTNET_PerfMapEnabled=1 perf record -g -p PID</c>).
     /// </summary>
-    public static void Loop(int seconds, TextWriter output)
+    public static void Loop(int seconds, bool runs, TextWriter output)
     {
         var specs = Workloads.Services();
         var scheduler = ThroughputHarness.Scheduler(PlacementIndexMode.Always);
@@ -56,9 +57,23 @@ internal static class SplitHarness
         output.WriteLine($"pid {Environment.ProcessId}: placing for {seconds} s");
         var watch = System.Diagnostics.Stopwatch.StartNew();
         long done = 0;
+        var made = new List<(ServiceSpec Spec, Placement Placement)>();
         while (watch.Elapsed.TotalSeconds < seconds)
         {
-            for (var i = 0; i < 1000; i++) ThroughputHarness.PlaceAndRelease(scheduler, state, specs[(int)(done++ % specs.Count)]);
+            if (!runs)
+            {
+                for (var i = 0; i < 1000; i++) ThroughputHarness.PlaceAndRelease(scheduler, state, specs[(int)(done++ % specs.Count)]);
+                continue;
+            }
+            // Runs of 2,000 placements that accumulate, then released (as the quick harness's second table).
+            for (var i = 0; i < 2000; i++)
+            {
+                var spec = specs[(int)(done++ % specs.Count)];
+                var result = scheduler.Place(state, spec, 1);
+                if (result.Succeeded) made.Add((spec, result.Placements[0]));
+            }
+            foreach (var (spec, placement) in made) state.Release(state.IndexOf(placement.NodeId), spec, placement.Ports.Values);
+            made.Clear();
         }
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{done:N0} placements, {done / watch.Elapsed.TotalSeconds:N0} /s wall"));
     }
