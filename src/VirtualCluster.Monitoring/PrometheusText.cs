@@ -44,6 +44,9 @@ internal static class PrometheusText
         var suffix = Unit(unit);
         if (suffix.Length > 0 && !name.EndsWith("_" + suffix, StringComparison.Ordinal)) name += "_" + suffix;
         if (kind is SeriesKind.Sum or SeriesKind.ObservedTotal && !name.EndsWith("_total", StringComparison.Ordinal)) name += "_total";
+        // A gauge named like a histogram's parts (the runtime's dotnet.assembly.count) would read as one: say what it is.
+        if (kind is SeriesKind.UpDownSum or SeriesKind.Last && (name.EndsWith("_count", StringComparison.Ordinal) || name.EndsWith("_sum", StringComparison.Ordinal) || name.EndsWith("_bucket", StringComparison.Ordinal)))
+            name += "_current";
         return name;
     }
 

@@ -44,6 +44,8 @@ public sealed class PrometheusTextTests : IDisposable
         Assert.Contains("vcluster_api_requests_total{status=\"200\"} 2\n", text);
         Assert.Contains("# TYPE vcluster_p2p_sent_bytes_total counter\nvcluster_p2p_sent_bytes_total 1.5\n", text);
         Assert.Contains("# TYPE vcluster_links_open gauge\nvcluster_links_open 3\n", text);
+        _meter.CreateObservableGauge("vcluster.assembly.count", () => 7, unit: "{assembly}");
+        Assert.Contains("vcluster_assembly_count_current 7\n", _collector.WritePrometheusText()); // not read as a histogram's _count
         Assert.Contains("vcluster_metrics_series_dropped_total 0\n", text);
     }
 
@@ -134,6 +136,7 @@ public sealed class PrometheusTextTests : IDisposable
         _meter.CreateHistogram<long>("vcluster.batch.size", unit: "{instance}", description: "Batch sizes.").Record(7);
         _meter.CreateObservableGauge("vcluster.nodes", () => new Measurement<int>(3, Tag("state", "alive")), description: "Nodes by state.");
         _meter.CreateUpDownCounter<long>("vcluster.p2p.buffered", unit: "By", description: "Bytes buffered.").Add(100);
+        _meter.CreateObservableGauge("vcluster.thread.count", () => 12, unit: "{thread}", description: "Like the runtime's dotnet.thread_pool.thread.count.");
 
         var (code, output) = await Promtool.CheckMetricsAsync(_collector.WritePrometheusText());
         Assert.True(code == 0 && output.Trim().Length == 0, $"promtool: exit {code}: {output}");
