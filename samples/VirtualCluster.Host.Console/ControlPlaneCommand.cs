@@ -21,6 +21,7 @@ internal static class ControlPlaneCommand
             DefaultValueFactory = _ => "https://127.0.0.1:7070",
         };
         var tls = new TlsOptions();
+        var alerts = new AlertFlags();
         var heartbeat = new Option<double>("--heartbeat-interval") { Description = "Seconds between agent heartbeats.", DefaultValueFactory = _ => 0.5 };
         var lease = new Option<double>("--fencing-lease")
         {
@@ -48,6 +49,7 @@ internal static class ControlPlaneCommand
         var command = new Command("control-plane", "Run the control plane (API, SQLite store, reconciler), or one of several on etcd or Consul.") { dataDir, listen, advertise, heartbeat, lease, machineTokenLifetime, keyRotation, gatewayUrl, exitWithStdin };
         foreach (var option in ice.All) command.Options.Add(option);
         foreach (var option in tls.All) command.Options.Add(option);
+        foreach (var option in alerts.All) command.Options.Add(option);
         foreach (var option in membership.All) command.Options.Add(option);
         command.SetAction(async (parse, ct) =>
         {
@@ -77,13 +79,18 @@ internal static class ControlPlaneCommand
                 System.Console.Error.WriteLine($"error: --machine-token-lifetime {tokenLifetime} must be 0 (never expires) or between 2 and {365 * 86400} seconds (a year)");
                 return 2;
             }
+            if (alerts.Read(parse) is not { } alertSettings) return 2;
             var rotation = parse.GetValue(keyRotation);
             if (rotation is < 1.0 / 24 or > 365 || double.IsNaN(rotation))
             {
                 System.Console.Error.WriteLine($"error: --key-rotation-days {rotation} must be between 0.042 (an hour) and 365 days, e.g. 30");
                 return 2;
             }
-            var highAvailability = (IServiceCollection services) => membership.AddControlPlane(services, parse, parse.GetValue(advertise) ?? url);
+            var highAvailability = (IServiceCollection services) =>
+            {
+                alertSettings(services);
+                return membership.AddControlPlane(services, parse, parse.GetValue(advertise) ?? url);
+            };
             var p2p = ice.Read(parse);
             return await RunAsync(Path.GetFullPath(parse.GetValue(dataDir)!), uri, TimeSpan.FromSeconds(interval), TimeSpan.FromSeconds(fencing),
                 TimeSpan.FromSeconds(tokenLifetime), TimeSpan.FromDays(rotation), parse.GetValue(gatewayUrl), parse.GetValue(exitWithStdin), highAvailability, p2p, tlsSettings, ct);

@@ -82,6 +82,7 @@ public static class CliApp
         root.Subcommands.Add(TokenCommand.Create(runner));
         root.Subcommands.Add(UserCommand.Create(runner));
         root.Subcommands.Add(KeysCommand.Create(runner));
+        root.Subcommands.Add(AlertsCommand.Create(runner));
         return root;
     }
 }

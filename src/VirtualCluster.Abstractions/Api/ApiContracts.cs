@@ -170,3 +170,18 @@ public sealed record JoinTokenResponse(string Token, string Id, DateTimeOffset E
 /// <param name="Bootstrap">The token the control plane made on first start (its data directory's join.token file).</param>
 public sealed record JoinTokenView(string Id, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, int? UsesAllowed, int Used, bool Revoked,
     string? Description, bool Bootstrap);
+
+/// <summary>One alert in <c>GET /v1/alerts</c>.</summary>
+/// <param name="Name">The rule (NodeDown, NodeSuspect, ServiceDegraded).</param>
+/// <param name="Severity">critical or warning.</param>
+/// <param name="Status">firing or resolved.</param>
+/// <param name="Labels">Every label, the rule's subject (node or service) included.</param>
+/// <param name="Summary">One line.</param>
+/// <param name="Description">What it means.</param>
+/// <param name="StartsAt">When the condition began.</param>
+/// <param name="EndsAt">When it cleared; null while firing.</param>
+public sealed record AlertView(string Name, string Severity, string Status, IReadOnlyDictionary<string, string> Labels, string Summary, string Description,
+    DateTimeOffset StartsAt, DateTimeOffset? EndsAt);
+
+/// <summary>Answer of <c>GET /v1/alerts</c>: what fires now, and what resolved lately (newest first).</summary>
+public sealed record AlertsResponse(IReadOnlyList<AlertView> Firing, IReadOnlyList<AlertView> Resolved);

@@ -38,6 +38,10 @@ public static class EventKinds
     public const string ServicePending = "service.pending";
     /// <summary>The control plane stopped replacing failed instances of a service (failover maxAttempts reached).</summary>
     public const string ServiceGaveUp = "service.gave-up";
+    /// <summary>An alert started firing (a built-in rule's condition held for its duration).</summary>
+    public const string AlertFiring = "alert.firing";
+    /// <summary>A firing alert's condition cleared.</summary>
+    public const string AlertResolved = "alert.resolved";
     /// <summary>A node joined for the first time.</summary>
     public const string NodeJoined = "node.joined";
     /// <summary>A known node joined again.</summary>

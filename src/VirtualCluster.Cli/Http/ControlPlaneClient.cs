@@ -198,6 +198,10 @@ internal sealed class ControlPlaneClient : IDisposable
         return await ReadAsync<TokenKeysResponse>(response, "POST /v1/keys/rotate", cancellationToken);
     }
 
+    /// <summary>GET /v1/alerts: alerts firing now and the ones that resolved lately.</summary>
+    public async Task<AlertsResponse> AlertsAsync(CancellationToken cancellationToken) =>
+        await GetAsync<AlertsResponse>("v1/alerts", cancellationToken);
+
     /// <summary>POST /v1/keys/{kid}/retire: refuses the key's tokens from now on, without the grace of a rotation.</summary>
     public async Task<TokenKeysResponse> RetireKeyAsync(string kid, CancellationToken cancellationToken)
     {

@@ -112,6 +112,15 @@ internal static class Tables
         return table;
     }
 
+    public static Table Alerts(AlertsResponse alerts)
+    {
+        static string Time(DateTimeOffset? t) => t is { } v ? v.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss 'UTC'", System.Globalization.CultureInfo.InvariantCulture) : "-";
+        var table = Create("STATUS", "ALERT", "SEVERITY", "SUMMARY", "SINCE", "ENDED");
+        foreach (var a in alerts.Firing.Concat(alerts.Resolved))
+            AddRow(table, a.Status, a.Name, a.Severity, a.Summary, Time(a.StartsAt), Time(a.EndsAt));
+        return table;
+    }
+
     private static Table Create(params string[] headers)
     {
         var table = new Table().Border(TableBorder.Rounded);

@@ -38,6 +38,11 @@ public static class ApiEndpoints
 
         // Viewers read; operators run services; admins manage users and tokens. Every change is audited.
         var viewer = v1.MapGroup("").AddEndpointFilterFactory((_, next) => ApiAuth.Require(TokenRoles.Viewer, next));
+        viewer.MapGet("/alerts", (Alerts.AlertEvaluator alerts) =>
+        {
+            var (firing, resolved) = alerts.View();
+            return ApiResults.Json(new AlertsResponse([.. firing.Select(AlertViewOf)], [.. resolved.Select(AlertViewOf)]));
+        });
         viewer.MapGet("/status", async (ClusterService cluster, IOptions<ServiceUrlOptions> urls, CancellationToken ct) =>
             ApiResults.Json(TokenEndpoints.WithUrls(await cluster.GetStatusAsync(ct), urls.Value)));
         viewer.MapGet("/nodes", async (ClusterService cluster, CancellationToken ct) => ApiResults.Json(await cluster.ListNodeViewsAsync(ct)));
@@ -176,4 +181,8 @@ public static class ApiEndpoints
         var (query, error) = EventQueryReader.Read(request.Query);
         return error is not null ? ApiResults.Error(400, error) : ApiResults.Json(await cluster.QueryEventsAsync(query!, ct));
     }
+
+    private static AlertView AlertViewOf(VirtualCluster.Monitoring.Alerts.Alert a) =>
+        new(a.Name, a.Labels.GetValueOrDefault("severity") ?? "", a.Status, a.Labels, a.Annotations.GetValueOrDefault("summary") ?? "",
+            a.Annotations.GetValueOrDefault("description") ?? "", a.StartsAt, a.EndsAt);
 }

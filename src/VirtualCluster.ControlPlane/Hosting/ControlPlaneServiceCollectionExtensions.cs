@@ -27,6 +27,7 @@ public static class ControlPlaneServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ControlPlaneOptions>, ControlPlaneOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.AddPrometheusMetrics(); // GET /metrics (viewer token): this product's meters, ASP.NET Core's and the runtime's
+        AddAlerts(services);
         // The embedded state (state.db in the data directory): the key-value cluster store on SQLite, as with etcd or Consul.
         services.TryAddSingleton(sp => EmbeddedClusterState.OpenAsync(sp.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.DataDirectory,
             sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()).GetAwaiter().GetResult());
@@ -61,5 +62,21 @@ public static class ControlPlaneServiceCollectionExtensions
         services.AddHostedService<Reconciler>();
         services.AddHostedService<RebalanceMover>();
         return services;
+    }
+
+    // Built-in alert rules on the leader, notified to webhooks and Alertmanager servers (none by default).
+    private static void AddAlerts(IServiceCollection services)
+    {
+        services.AddOptions<Alerts.AlertOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<Alerts.AlertOptions>, Alerts.AlertOptionsValidator>());
+        services.AddOptions<VirtualCluster.Monitoring.Alerts.AlertNotifierOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<VirtualCluster.Monitoring.Alerts.AlertNotifierOptions>, VirtualCluster.Monitoring.Alerts.AlertNotifierOptionsValidator>());
+        services.TryAddSingleton(sp => new VirtualCluster.Monitoring.Alerts.AlertNotifier(
+            sp.GetRequiredService<IOptions<VirtualCluster.Monitoring.Alerts.AlertNotifierOptions>>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<VirtualCluster.Monitoring.Alerts.AlertNotifier>>(),
+            sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.AddHostedService(sp => sp.GetRequiredService<VirtualCluster.Monitoring.Alerts.AlertNotifier>());
+        services.TryAddSingleton<Alerts.AlertEvaluator>();
+        services.AddHostedService(sp => sp.GetRequiredService<Alerts.AlertEvaluator>());
     }
 }

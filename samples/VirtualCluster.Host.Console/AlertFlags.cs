@@ -1,0 +1,58 @@
+using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
+using VirtualCluster.ControlPlane.Alerts;
+using VirtualCluster.Monitoring.Alerts;
+
+namespace VirtualCluster.Host.Console;
+
+/// <summary>The control plane's alert flags: where alerts go, and how often the rules are checked.</summary>
+internal sealed class AlertFlags
+{
+    public Option<string[]> Webhooks { get; } = new("--alert-webhook")
+    {
+        Description = "URL that receives alerts in Alertmanager's webhook format (repeatable).",
+    };
+
+    public Option<string[]> Alertmanagers { get; } = new("--alertmanager")
+    {
+        Description = "Alertmanager base URL to post alerts to (/api/v2/alerts), e.g. http://127.0.0.1:9093 (repeatable).",
+    };
+
+    public Option<double> Interval { get; } = new("--alert-interval")
+    {
+        Description = "Seconds between two evaluations of the alert rules (node down, node suspect, service degraded).",
+        DefaultValueFactory = _ => 5,
+    };
+
+    public IEnumerable<Option> All => [Webhooks, Alertmanagers, Interval];
+
+    /// <summary>The settings, or null after printing what is wrong.</summary>
+    public Action<IServiceCollection>? Read(ParseResult parse)
+    {
+        var webhooks = parse.GetValue(Webhooks) ?? [];
+        var alertmanagers = parse.GetValue(Alertmanagers) ?? [];
+        foreach (var (flag, url) in webhooks.Select(u => ("--alert-webhook", u)).Concat(alertmanagers.Select(u => ("--alertmanager", u))))
+        {
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            {
+                System.Console.Error.WriteLine($"error: {flag} \"{url}\" is not an http or https URL; e.g. http://127.0.0.1:9093");
+                return null;
+            }
+        }
+        var interval = parse.GetValue(Interval);
+        if (double.IsNaN(interval) || interval is < 0.1 or > 300)
+        {
+            System.Console.Error.WriteLine($"error: --alert-interval {interval} must be between 0.1 and 300 seconds, e.g. 5");
+            return null;
+        }
+        return services =>
+        {
+            services.Configure<AlertNotifierOptions>(o =>
+            {
+                o.Webhooks = [.. webhooks];
+                o.Alertmanagers = [.. alertmanagers];
+            });
+            services.Configure<AlertOptions>(o => o.EvaluationInterval = TimeSpan.FromSeconds(interval));
+        };
+    }
+}

@@ -1,0 +1,108 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using VirtualCluster.ControlPlane.Cluster;
+using VirtualCluster.Monitoring.Alerts;
+
+namespace VirtualCluster.ControlPlane.Alerts;
+
+/// <summary>
+/// Every <see cref="AlertOptions.EvaluationInterval"/> on the leader: evaluates the built-in rules, and for each alert
+/// that starts firing or resolves, writes an event (<c>alert.firing</c> / <c>alert.resolved</c>) and notifies the
+/// receivers once. Firing alerts are sent to Alertmanager servers again every <see cref="AlertOptions.ResendInterval"/>.
+/// A control plane that does not lead evaluates nothing; a new leader starts with no alert and fires what holds.
+/// </summary>
+public sealed partial class AlertEvaluator(ClusterService cluster, AlertNotifier notifier, IOptions<AlertOptions> options, TimeProvider time,
+    ILogger<AlertEvaluator> logger) : BackgroundService
+{
+    /// <summary>Resolved alerts kept for <c>GET /v1/alerts</c>.</summary>
+    public const int RecentKept = 100;
+
+    private readonly AlertRules _rules = new(options.Value);
+    private readonly Dictionary<string, Alert> _firing = new(StringComparer.Ordinal);
+    private readonly LinkedList<Alert> _recent = new();
+    private readonly Lock _gate = new();
+    private DateTimeOffset _lastResend;
+
+    /// <summary>The alerts firing now, and the last <see cref="RecentKept"/> that resolved, newest first.</summary>
+    public (IReadOnlyList<Alert> Firing, IReadOnlyList<Alert> Resolved) View()
+    {
+        lock (_gate) return ([.. _firing.Values.OrderBy(a => a.StartsAt)], [.. _recent]);
+    }
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!options.Value.Enabled) return;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(options.Value.EvaluationInterval, time, stoppingToken);
+                await EvaluateAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                Log.EvaluationFailed(logger, e.Message); // the store may be away; the next interval tries again
+            }
+        }
+    }
+
+    /// <summary>One evaluation (also run by tests).</summary>
+    public async Task EvaluateAsync(CancellationToken ct)
+    {
+        if (cluster.AlertFacts() is not { } facts) return;
+        var now = time.GetUtcNow();
+        var holding = _rules.Evaluate(facts.Nodes, facts.Services, now).ToDictionary(a => a.Fingerprint, StringComparer.Ordinal);
+        List<Alert> started, ended;
+        lock (_gate)
+        {
+            started = [.. holding.Values.Where(a => !_firing.ContainsKey(a.Fingerprint))];
+            ended = [.. _firing.Values.Where(a => !holding.ContainsKey(a.Fingerprint)).Select(a => a with { EndsAt = now })];
+            foreach (var alert in started) _firing[alert.Fingerprint] = alert;
+            foreach (var alert in ended)
+            {
+                _firing.Remove(alert.Fingerprint);
+                _recent.AddFirst(alert);
+                if (_recent.Count > RecentKept) _recent.RemoveLast();
+            }
+        }
+        foreach (var alert in started)
+        {
+            Log.Firing(logger, alert.Name, alert.Annotations["summary"]);
+            notifier.Notify(alert);
+            await cluster.RecordAlertAsync(EventKinds.AlertFiring, alert.Name, $"{alert.Name} firing: {alert.Annotations["summary"]}",
+                alert.Labels.GetValueOrDefault("node"), alert.Labels.GetValueOrDefault("service"), ct);
+        }
+        foreach (var alert in ended)
+        {
+            Log.Resolved(logger, alert.Name, alert.Annotations["summary"]);
+            notifier.Notify(alert);
+            await cluster.RecordAlertAsync(EventKinds.AlertResolved, alert.Name, $"{alert.Name} resolved: {alert.Annotations["summary"]}",
+                alert.Labels.GetValueOrDefault("node"), alert.Labels.GetValueOrDefault("service"), ct);
+        }
+        if (now - _lastResend >= options.Value.ResendInterval)
+        {
+            _lastResend = now;
+            List<Alert> still;
+            lock (_gate) still = [.. _firing.Values.Where(a => !started.Contains(a))];
+            foreach (var alert in still) notifier.NotifyAlertmanagers(alert);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(8111, LogLevel.Warning, "Alert {Alert} firing: {Summary}")]
+        public static partial void Firing(ILogger logger, string alert, string summary);
+
+        [LoggerMessage(8112, LogLevel.Information, "Alert {Alert} resolved: {Summary}")]
+        public static partial void Resolved(ILogger logger, string alert, string summary);
+
+        [LoggerMessage(8113, LogLevel.Warning, "Could not evaluate the alert rules: {Reason}; trying again at the next interval")]
+        public static partial void EvaluationFailed(ILogger logger, string reason);
+    }
+}
