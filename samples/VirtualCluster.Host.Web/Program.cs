@@ -17,6 +17,9 @@ builder.WebHost.ConfigureKestrel(k =>
 builder.Services.AddVirtualClusterControlPlane(options => builder.Configuration.GetSection("VirtualCluster").Bind(options));
 // Token key rotation: VirtualCluster:TokenKeys:RotateEvery (e.g. "30.00:00:00"), checked at start.
 builder.Services.Configure<VirtualCluster.ControlPlane.Keys.TokenKeyOptions>(builder.Configuration.GetSection("VirtualCluster:TokenKeys"));
+// Alerts: VirtualCluster:Alerts:Webhooks / :Alertmanagers (URL lists), VirtualCluster:AlertRules:EvaluationInterval etc.
+builder.Services.Configure<VirtualCluster.Monitoring.Alerts.AlertNotifierOptions>(builder.Configuration.GetSection("VirtualCluster:Alerts"));
+builder.Services.Configure<VirtualCluster.ControlPlane.Alerts.AlertOptions>(builder.Configuration.GetSection("VirtualCluster:AlertRules"));
 // Stable URLs: VirtualCluster:Urls:GatewayUrl / :ClusterDomain in appsettings, or --gateway-url on the command line.
 builder.Services.Configure<ServiceUrlOptions>(builder.Configuration.GetSection("VirtualCluster:Urls"));
 if (builder.Configuration["gateway-url"] is { Length: > 0 } gatewayUrl) builder.Services.Configure<ServiceUrlOptions>(o => o.GatewayUrl = gatewayUrl);
