@@ -10,6 +10,9 @@ public sealed class UdpDatagramSocket : IDatagramSocket
     private readonly CancellationTokenSource _stop = new();
     private Thread? _thread;
     private long _sendErrors;
+    private SerializedDestination? _lastDestination;
+
+    private sealed record SerializedDestination(IPEndPoint EndPoint, SocketAddress Address);
     private long _handlerErrors;
 
     /// <summary>Binds to <paramref name="localEndPoint"/> (port 0 picks a free port).</summary>
@@ -54,14 +57,45 @@ public sealed class UdpDatagramSocket : IDatagramSocket
     /// <inheritdoc />
     public void Send(ReadOnlySpan<byte> datagram, IPEndPoint destination)
     {
+        // A link sends almost everything to one address: serialise it once, not per datagram (SendTo(EndPoint)
+        // allocates a SocketAddress every call). A copy of the end point is kept (IPEndPoint is mutable), and the pair
+        // is swapped as one object, so concurrent senders are safe.
+        var cached = _lastDestination;
+        if (cached is null || !cached.EndPoint.Equals(destination))
+            _lastDestination = cached = new SerializedDestination(new IPEndPoint(destination.Address, destination.Port), destination.Serialize());
         try
         {
-            _socket.SendTo(datagram, SocketFlags.None, destination);
+            _socket.SendTo(datagram, SocketFlags.None, cached.Address);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
             Interlocked.Increment(ref _sendErrors);
         }
+    }
+
+    /// <summary>Datagrams sent in batches by UDP segmentation offload (each counts once).</summary>
+    public long SegmentedDatagrams => Interlocked.Read(ref _segmentedDatagrams);
+    private long _segmentedDatagrams;
+    private volatile bool _segmentationFailed;
+
+    /// <inheritdoc />
+    public void SendSegments(ReadOnlySpan<byte> datagrams, int segmentSize, IPEndPoint destination)
+    {
+        var count = (datagrams.Length + segmentSize - 1) / segmentSize;
+        if (count > 1 && count <= UdpSegmentation.MaxSegments && datagrams.Length <= UdpSegmentation.MaxBytes
+            && UdpSegmentation.Supported && !_segmentationFailed)
+        {
+            if (UdpSegmentation.TrySend(_socket.SafeHandle, datagrams, segmentSize, destination))
+            {
+                Interlocked.Add(ref _segmentedDatagrams, count);
+                return;
+            }
+            // The kernel or the route refused it (no offload on this path, or the datagrams do not fit its MTU): one
+            // by one from now on, where each datagram gets its own error, as before.
+            _segmentationFailed = true;
+        }
+        for (var offset = 0; offset < datagrams.Length; offset += segmentSize)
+            Send(datagrams.Slice(offset, Math.Min(segmentSize, datagrams.Length - offset)), destination);
     }
 
     /// <inheritdoc />
