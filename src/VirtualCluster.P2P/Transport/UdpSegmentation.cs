@@ -18,7 +18,7 @@ internal static partial class UdpSegmentation
     public const int MaxSegments = 64;
     /// <summary>At most this many bytes per call: one IPv4 or IPv6 UDP payload.</summary>
     public const int MaxBytes = 65000;
-    private const int SolUdp = 17, UdpSegment = 103, AfInet = 2, AfInet6 = 10;
+    private const int SolUdp = 17, UdpSegment = 103, UdpGro = 104, AfInet = 2, AfInet6 = 10;
 
     /// <summary>True where the call exists (Linux, 64-bit: the msghdr layout below).</summary>
     public static bool Supported { get; } = OperatingSystem.IsLinux() && Environment.Is64BitProcess;
@@ -78,6 +78,92 @@ internal static partial class UdpSegmentation
         }
     }
 
+    /// <summary>
+    /// Turns on UDP generic receive offload (UDP_GRO, kernel 5.0+): datagrams of one flow that the kernel kept
+    /// together (sent with segmentation offload, or merged by the network card) arrive in one receive, with their
+    /// segment size in a control message that <see cref="Receive"/> reads. False where it is not available.
+    /// </summary>
+    public static bool TryEnableReceiveOffload(Socket socket)
+    {
+        if (!Supported) return false;
+        try
+        {
+            socket.SetRawSocketOption(SolUdp, UdpGro, [1, 0, 0, 0]);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// One blocking recvmsg: the bytes received (several datagrams of <paramref name="segmentSize"/> when the kernel
+    /// kept them together, else 0 there), the sender's address in <paramref name="name"/> (raw sockaddr), or -1 and
+    /// the errno in <paramref name="error"/>.
+    /// </summary>
+    public static unsafe int Receive(SafeSocketHandle socket, Span<byte> buffer, Span<byte> name, out int nameLength, out int segmentSize, out int error)
+    {
+        Span<byte> control = stackalloc byte[64];
+        nameLength = segmentSize = error = 0;
+        var added = false;
+        try
+        {
+            socket.DangerousAddRef(ref added);
+            fixed (byte* data = buffer)
+            fixed (byte* namePtr = name)
+            fixed (byte* controlPtr = control)
+            {
+                var iov = new IoVec { Base = data, Length = (nuint)buffer.Length };
+                var msg = new MsgHdr
+                {
+                    Name = namePtr, NameLength = (uint)name.Length, Iov = &iov, IovLength = 1,
+                    Control = controlPtr, ControlLength = (nuint)control.Length,
+                };
+                var n = (int)RecvMsg((int)socket.DangerousGetHandle(), &msg, 0);
+                if (n < 0)
+                {
+                    error = Marshal.GetLastPInvokeError();
+                    return -1;
+                }
+                nameLength = (int)msg.NameLength;
+                // control messages: cmsg_len (8), level (4), type (4), data, each padded to 8 bytes
+                var controlLength = (int)Math.Min((ulong)msg.ControlLength, (ulong)control.Length);
+                for (var o = 0; o + 16 <= controlLength;)
+                {
+                    var length = (int)Math.Min(BinaryPrimitives.ReadUInt64LittleEndian(control[o..]), (ulong)controlLength);
+                    if (length < 16) break;
+                    if (BinaryPrimitives.ReadInt32LittleEndian(control[(o + 8)..]) == SolUdp && BinaryPrimitives.ReadInt32LittleEndian(control[(o + 12)..]) == UdpGro && length >= 20)
+                        segmentSize = BinaryPrimitives.ReadInt32LittleEndian(control[(o + 16)..]);
+                    o += (length + 7) & ~7;
+                }
+                return n;
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            error = EBadF;
+            return -1;
+        }
+        finally
+        {
+            if (added) socket.DangerousRelease();
+        }
+    }
+
+    /// <summary>errno values the receive loop tells apart.</summary>
+    public const int EIntr = 4, EBadF = 9, EAgain = 11;
+
+    /// <summary>The sender of a received datagram from its raw sockaddr (AF_INET or AF_INET6), or null if neither.</summary>
+    public static IPEndPoint? ToEndPoint(ReadOnlySpan<byte> name)
+    {
+        if (name.Length >= 16 && BinaryPrimitives.ReadUInt16LittleEndian(name) == AfInet)
+            return new IPEndPoint(new IPAddress(name.Slice(4, 4)), BinaryPrimitives.ReadUInt16BigEndian(name[2..]));
+        if (name.Length >= 28 && BinaryPrimitives.ReadUInt16LittleEndian(name) == AfInet6)
+            return new IPEndPoint(new IPAddress(name.Slice(8, 16), BinaryPrimitives.ReadUInt32LittleEndian(name[24..])), BinaryPrimitives.ReadUInt16BigEndian(name[2..]));
+        return null;
+    }
+
     [StructLayout(LayoutKind.Sequential)]
     private unsafe struct IoVec
     {
@@ -96,6 +182,9 @@ internal static partial class UdpSegmentation
         public nuint ControlLength;
         public int Flags;
     }
+
+    [LibraryImport("libc", EntryPoint = "recvmsg", SetLastError = true)]
+    private static unsafe partial nint RecvMsg(int socket, MsgHdr* message, int flags);
 
     [LibraryImport("libc", EntryPoint = "sendmsg", SetLastError = true)]
     private static unsafe partial nint SendMsg(int socket, MsgHdr* message, int flags);
