@@ -165,6 +165,24 @@ public sealed class DataChannel
     }
 
     internal void RaiseMessage(ReadOnlySpan<byte> message, bool binary) => MessageReceived?.Invoke(this, message, binary);
+
+    /// <summary>
+    /// A consumer that takes the association's pooled buffer of each message instead of a span over it (the
+    /// <see cref="DataChannelStream"/>): it saves a copy and a rent per message. It returns false when it did not keep
+    /// the buffer (the association then returns it to the pool). <see cref="MessageReceived"/> handlers still see
+    /// every message first.
+    /// </summary>
+    internal Func<DataChannel, byte[], int, bool>? MessageOwner { get; set; }
+
+    /// <summary>Raises a message held in a pooled buffer; true when a <see cref="MessageOwner"/> kept the buffer.</summary>
+    internal bool RaiseOwnedMessage(byte[] data, int length, bool binary)
+    {
+        // the owner as it was before the handlers ran: one attached by a handler (a stream created on a protocol's
+        // first message) starts with the next message, as a handler attached there would
+        var owner = MessageOwner;
+        RaiseMessage(data.AsSpan(0, length), binary);
+        return length > 0 && owner is not null && owner(this, data, length);
+    }
     internal void RaiseOpened() { _openTask.TrySetResult(); Opened?.Invoke(this); }
     internal void RaiseBufferedAmountLow() => BufferedAmountLow?.Invoke(this);
 

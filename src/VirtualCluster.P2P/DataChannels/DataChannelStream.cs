@@ -36,7 +36,7 @@ public sealed class DataChannelStream : Stream
         MessageSize = max > 0 ? Math.Min(messageSize, max) : messageSize;
         channel.BufferedAmountLowThreshold = highWaterMark / 2;
         channel.BufferedAmountLow += OnLow;
-        channel.MessageReceived += OnMessage;
+        channel.MessageOwner = OnMessage;
         channel.Closed += (_, _) => { _received.Writer.TryComplete(); OnLow(channel); };
         if (channel.State == DataChannelState.Closed) _received.Writer.TryComplete();
     }
@@ -56,17 +56,13 @@ public sealed class DataChannelStream : Stream
     public override long Length => throw new NotSupportedException();
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
-    private void OnMessage(DataChannel channel, ReadOnlySpan<byte> message, bool isBinary)
+    /// <summary>Takes the association's pooled buffer of a message (no copy); false if the stream is done with reading.</summary>
+    private bool OnMessage(DataChannel channel, byte[] message, int length)
     {
-        if (message.IsEmpty) return;
-        var copy = ArrayPool<byte>.Shared.Rent(message.Length);
-        message.CopyTo(copy);
-        channel.Association.HoldApplicationBytes(message.Length);
-        if (!_received.Writer.TryWrite((copy, message.Length)))
-        {
-            channel.Association.ReleaseApplicationBytes(message.Length);
-            ArrayPool<byte>.Shared.Return(copy);
-        }
+        channel.Association.HoldApplicationBytes(length);
+        if (_received.Writer.TryWrite((message, length))) return true;
+        channel.Association.ReleaseApplicationBytes(length);
+        return false;
     }
 
     private void OnLow(DataChannel channel)
@@ -148,7 +144,8 @@ public sealed class DataChannelStream : Stream
         if (disposing && !_disposed)
         {
             _disposed = true;
-            _channel.MessageReceived -= OnMessage;
+            _channel.MessageOwner = null;
+            _received.Writer.TryComplete(); // a message raised meanwhile is refused (and its buffer returned), not stranded
             _channel.BufferedAmountLow -= OnLow;
             _channel.Close();
             while (_received.Reader.TryRead(out var item))

@@ -93,13 +93,80 @@ public sealed partial class DtlsTransport
     {
         try
         {
-            records.Seal(ContentApplicationData, packet, _queue.Send);
+            if (SegmentSender is not null && _burstDepth > 0 && Monitor.IsEntered(_burstGate))
+                records.Seal(ContentApplicationData, packet, _appendToBurst ??= AppendToBurst);
+            else
+                records.Seal(ContentApplicationData, packet, _queue.Send);
         }
         catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException)
         {
             Finish($"sending failed: {e.Message}");
             throw new InvalidOperationException($"the DTLS transport is closed: {e.Message}", e);
         }
+    }
+
+    // A burst (IPacketTransport.BeginBurst/EndBurst, one SCTP TrySend): records are sealed into _burst and leave in
+    // as few sends as UDP segmentation offload allows: a run of records of one size, the last one possibly shorter.
+    private const int MaxBurstRecords = 64, MaxBurstBytes = 65000;
+    private readonly object _burstGate = new();
+    private byte[] _burst = [];
+    private int _burstDepth, _burstLength, _burstSegment, _burstCount;
+    private bool _burstEnded;
+    private Action<ReadOnlySpan<byte>>? _appendToBurst;
+
+    /// <summary>Sends datagrams of one size packed together (segment size second); set where the path can (over ICE).</summary>
+    internal Action<ReadOnlySpan<byte>, int>? SegmentSender { get; set; }
+
+    /// <inheritdoc />
+    public void BeginBurst()
+    {
+        if (SegmentSender is null) return;
+        Monitor.Enter(_burstGate);
+        _burstDepth++;
+    }
+
+    /// <inheritdoc />
+    public void EndBurst()
+    {
+        if (SegmentSender is null) return;
+        try
+        {
+            if (--_burstDepth == 0) FlushBurst();
+        }
+        finally
+        {
+            Monitor.Exit(_burstGate);
+        }
+    }
+
+    /// <summary>Takes one sealed record into the burst (under the record layer's send lock and the burst lock).</summary>
+    private void AppendToBurst(ReadOnlySpan<byte> record)
+    {
+        // every datagram of one offload send but the last must be exactly the segment size
+        if (_burstCount > 0 && (_burstEnded || record.Length > _burstSegment || _burstCount == MaxBurstRecords || _burstLength + record.Length > MaxBurstBytes))
+            FlushBurst();
+        if (_burstCount == 0)
+        {
+            _burstSegment = record.Length;
+            _burstEnded = false;
+        }
+        else if (record.Length < _burstSegment)
+        {
+            _burstEnded = true;
+        }
+        if (_burst.Length < _burstLength + record.Length) Array.Resize(ref _burst, Math.Max(MaxBurstBytes, _burstLength + record.Length));
+        record.CopyTo(_burst.AsSpan(_burstLength));
+        _burstLength += record.Length;
+        _burstCount++;
+    }
+
+    private void FlushBurst()
+    {
+        if (_burstCount == 0) return;
+        var datagrams = _burst.AsSpan(0, _burstLength);
+        if (_burstCount == 1) _queue.Send(datagrams);
+        else if (!_queue.IsClosed) SegmentSender!(datagrams, _burstSegment);
+        _burstCount = _burstLength = 0;
     }
 
     /// <summary>close_notify through our record layer (BouncyCastle's sequence numbers lie below the peer's window by now).</summary>

@@ -83,6 +83,17 @@ public sealed partial class DtlsTransport : IPacketTransport
                 // no selected pair (yet, or any more): the datagram is lost, as on a dead path; ICE failure closes us
             }
         }, options, loggerFactory);
+        transport.SegmentSender = (datagrams, segmentSize) =>
+        {
+            try
+            {
+                agent.SendSegments(datagrams, segmentSize);
+            }
+            catch (InvalidOperationException)
+            {
+                // as for one datagram: no selected pair (yet, or any more)
+            }
+        };
         agent.DataReceived = transport.Deliver;
         agent.StateChanged += state =>
         {

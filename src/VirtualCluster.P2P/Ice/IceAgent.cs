@@ -211,6 +211,31 @@ public sealed partial class IceAgent : IAsyncDisposable
         local.Send(data, remote);
     }
 
+    /// <summary>
+    /// Sends datagrams packed in <paramref name="data"/>, each <paramref name="segmentSize"/> bytes but the last, on
+    /// the selected pair, in one system call where the socket can (see <see cref="IDatagramSocket.SendSegments"/>).
+    /// </summary>
+    public void SendSegments(ReadOnlySpan<byte> data, int segmentSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(segmentSize, 1);
+        for (var offset = 0; offset < data.Length; offset += segmentSize)
+        {
+            var first = data[offset];
+            if (first <= 3 || first is >= 64 and <= 79)
+                throw new ArgumentException("no datagram may start with a byte in 0-3 or 64-79 (RFC 7983: STUN and TURN channels)", nameof(data));
+        }
+        if (data.IsEmpty) throw new ArgumentException("nothing to send", nameof(data));
+        LocalCandidate local;
+        IPEndPoint remote;
+        lock (_gate)
+        {
+            if (State != IceConnectionState.Connected || SelectedPair is not { } pair)
+                throw new InvalidOperationException($"cannot send: the agent is {State}");
+            (local, remote) = (pair.LocalCandidate, pair.Remote.EndPoint);
+        }
+        local.SendSegments(data, segmentSize, remote);
+    }
+
     /// <summary>Stops checks and timers, deletes TURN allocations and closes the sockets.</summary>
     public async ValueTask DisposeAsync()
     {

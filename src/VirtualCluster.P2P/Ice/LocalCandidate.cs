@@ -24,4 +24,17 @@ internal sealed class LocalCandidate(IceCandidate candidate, LocalPath path, Tur
         if (Relay is { } turn) turn.Send(data, remote);
         else Path.Mux.Send(data, remote);
     }
+
+    /// <summary>Several datagrams of <paramref name="segmentSize"/> bytes (the last may be shorter) packed in <paramref name="data"/>.</summary>
+    public void SendSegments(ReadOnlySpan<byte> data, int segmentSize, IPEndPoint remote)
+    {
+        if (Relay is null)
+        {
+            Path.Mux.SendSegments(data, segmentSize, remote);
+            return;
+        }
+        // through TURN each datagram gets its own ChannelData or Send indication
+        for (var offset = 0; offset < data.Length; offset += segmentSize)
+            Relay.Send(data.Slice(offset, Math.Min(segmentSize, data.Length - offset)), remote);
+    }
 }

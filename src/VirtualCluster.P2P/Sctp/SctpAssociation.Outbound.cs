@@ -118,6 +118,21 @@ public sealed partial class SctpAssociation
     private void TrySend()
     {
         if (_state < AssocState.Established || _state == AssocState.Ended) return;
+        // one burst: the transport may hand this call's packets to the network together (one system call for a
+        // window's worth of same-size packets over UDP) instead of one by one
+        _transport.BeginBurst();
+        try
+        {
+            SendDue();
+        }
+        finally
+        {
+            _transport.EndBurst();
+        }
+    }
+
+    private void SendDue()
+    {
         var now = _time.GetTimestamp();
         if (_resetWanted && !_reconfigOutstanding) QueueStreamReset();
         var w = NewPacket();

@@ -272,8 +272,9 @@ public sealed partial class SctpAssociation : IAsyncDisposable
             switch (e.Kind)
             {
                 case EventKind.Message:
-                    try { e.Channel!.RaiseMessage(e.Data.AsSpan(0, e.Length), e.Binary); }
-                    finally { if (e.Data is { Length: > 0 } d) System.Buffers.ArrayPool<byte>.Shared.Return(d); }
+                    var kept = false;
+                    try { kept = e.Channel!.RaiseOwnedMessage(e.Data ?? [], e.Length, e.Binary); }
+                    finally { if (!kept && e.Data is { Length: > 0 } d) System.Buffers.ArrayPool<byte>.Shared.Return(d); }
                     break;
                 case EventKind.ChannelOpen: e.Channel!.RaiseOpened(); break;
                 case EventKind.RemoteChannel: DataChannelOpened?.Invoke(e.Channel!); e.Channel!.RaiseOpened(); break;

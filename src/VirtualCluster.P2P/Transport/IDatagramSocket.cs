@@ -19,6 +19,17 @@ public interface IDatagramSocket : IDisposable
     /// <summary>Sends one datagram; errors are counted, not thrown.</summary>
     void Send(ReadOnlySpan<byte> datagram, IPEndPoint destination);
 
+    /// <summary>
+    /// Sends consecutive datagrams packed in <paramref name="datagrams"/>: each <paramref name="segmentSize"/> bytes,
+    /// the last one possibly shorter. The default sends them one by one; <see cref="UdpDatagramSocket"/> hands them to
+    /// the kernel in one call where it can (UDP segmentation offload).
+    /// </summary>
+    void SendSegments(ReadOnlySpan<byte> datagrams, int segmentSize, IPEndPoint destination)
+    {
+        for (var offset = 0; offset < datagrams.Length; offset += segmentSize)
+            Send(datagrams.Slice(offset, Math.Min(segmentSize, datagrams.Length - offset)), destination);
+    }
+
     /// <summary>Starts delivering received datagrams to <paramref name="handler"/>. Call once.</summary>
     void Start(DatagramHandler handler);
 }

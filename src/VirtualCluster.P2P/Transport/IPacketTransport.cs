@@ -33,6 +33,16 @@ public interface IPacketTransport : IAsyncDisposable
     /// <summary>Sends one packet of at most <see cref="MaxPacketSize"/> bytes.</summary>
     void Send(ReadOnlySpan<byte> packet);
 
+    /// <summary>
+    /// Starts a burst: until <see cref="EndBurst"/>, packets this thread sends may be held and handed to the network
+    /// together (DTLS over UDP packs same-size records into one segmentation-offload send). The caller sends the
+    /// burst's packets from one thread and always ends it (try/finally). Default: nothing is held.
+    /// </summary>
+    void BeginBurst() { }
+
+    /// <summary>Sends whatever the burst holds and ends it.</summary>
+    void EndBurst() { }
+
     /// <summary>Called for every packet received; set it before packets can arrive (before the handshake ends).</summary>
     PacketHandler? Received { get; set; }
 

@@ -66,6 +66,9 @@ public sealed class PacketMux : IDisposable
     /// <summary>Sends one datagram.</summary>
     public void Send(ReadOnlySpan<byte> datagram, IPEndPoint destination) => _socket.Send(datagram, destination);
 
+    /// <summary>Sends datagrams of <paramref name="segmentSize"/> bytes packed together (see <see cref="IDatagramSocket.SendSegments"/>).</summary>
+    public void SendSegments(ReadOnlySpan<byte> datagrams, int segmentSize, IPEndPoint destination) => _socket.SendSegments(datagrams, segmentSize, destination);
+
     /// <summary>Counts a dropped datagram (also used by layers above for what they reject).</summary>
     public void Drop(string reason)
     {
