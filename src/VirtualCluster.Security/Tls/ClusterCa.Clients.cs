@@ -49,7 +49,9 @@ public sealed partial class ClusterCa
         if (notAfter > Certificate.NotAfter) notAfter = Certificate.NotAfter;
         var serial = RandomNumberGenerator.GetBytes(16);
         serial[0] &= 0x7F; // positive
-        // A minute of slack before now, not five: a short-lived certificate's life is mostly after its issue.
-        return request.Create(Certificate.SubjectName, X509SignatureGenerator.CreateForECDsa(_key), now.AddMinutes(-1), notAfter, serial);
+        // Slack for clocks behind ours: a minute, or a tenth of a short lifetime, so that "two thirds of the certificate's
+        // life" (when agents renew) stays after its issue.
+        var slack = lifetime / 10 < TimeSpan.FromMinutes(1) ? lifetime / 10 : TimeSpan.FromMinutes(1);
+        return request.Create(Certificate.SubjectName, X509SignatureGenerator.CreateForECDsa(_key), now - slack, notAfter, serial);
     }
 }

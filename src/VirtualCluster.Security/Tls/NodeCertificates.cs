@@ -82,6 +82,18 @@ public static class NodeCertificates
         return true;
     }
 
+    /// <summary>
+    /// A certificate (PEM) with its private key, usable by SslStream as a client certificate. Through PKCS#12, since
+    /// SslStream on Linux cannot use a key that only lives in memory.
+    /// </summary>
+    /// <exception cref="CryptographicException">The PEM is not a certificate, or the key is not the certificate's.</exception>
+    public static X509Certificate2 WithKey(string certificatePem, ECDsa key)
+    {
+        using var certificate = X509Certificate2.CreateFromPem(certificatePem);
+        using var withKey = certificate.CopyWithPrivateKey(key);
+        return X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null, X509KeyStorageFlags.Exportable);
+    }
+
     /// <summary>The identity a certificate's URI SAN names; null when it names none of the cluster's.</summary>
     public static ClientIdentity? ReadIdentity(X509Certificate2 certificate)
     {
