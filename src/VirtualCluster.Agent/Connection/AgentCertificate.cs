@@ -84,7 +84,7 @@ internal sealed partial class AgentCertificate(string dataDirectory, TimeProvide
             {
                 certificate = NodeCertificates.WithKey(certificatePem, _pendingKey);
             }
-            catch (CryptographicException e)
+            catch (Exception e) when (e is CryptographicException or ArgumentException)
             {
                 LogIssuedUnusable(logger, e.Message);
                 return;

@@ -86,7 +86,8 @@ public static class NodeCertificates
     /// A certificate (PEM) with its private key, usable by SslStream as a client certificate. Through PKCS#12, since
     /// SslStream on Linux cannot use a key that only lives in memory.
     /// </summary>
-    /// <exception cref="CryptographicException">The PEM is not a certificate, or the key is not the certificate's.</exception>
+    /// <exception cref="CryptographicException">The PEM is not a certificate.</exception>
+    /// <exception cref="ArgumentException">The key is not the certificate's.</exception>
     public static X509Certificate2 WithKey(string certificatePem, ECDsa key)
     {
         using var certificate = X509Certificate2.CreateFromPem(certificatePem);
