@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs and starts the system services the integration tests use. Idempotent and quiet when all is in place.
-#   as root:   installs missing Debian packages (docker.io, busybox-static), starts dockerd (vfs storage) when no
+#   as root:   installs missing Debian packages (docker.io, busybox-static, curl, prometheus), starts dockerd (vfs storage) when no
 #              daemon answers, waits for it, and builds the local test image (scripts/docker-test-image.sh).
 #   otherwise: only checks, and prints what is missing (tests that need it then skip and say why).
 # A dockerd started here outlives this script (setsid + nohup); its log is $VC_DOCKERD_LOG (/tmp/vc-dockerd.log).
@@ -23,6 +23,7 @@ need_packages() {
 if [ "$(id -u)" -ne 0 ]; then
   pkgs=$(need_packages)
   [ -n "$pkgs" ] && missing+=("packages: $pkgs (apt-get install -y $pkgs)")
+  command -v promtool >/dev/null 2>&1 || missing+=("prometheus (apt-get install -y --no-install-recommends prometheus)")
   docker_answers || missing+=("a Docker daemon answering on ${DOCKER_HOST:-unix:///var/run/docker.sock} (dockerd --storage-driver=vfs)")
   if docker_answers && ! docker image inspect vc/busybox:test >/dev/null 2>&1; then
     missing+=("test image vc/busybox:test (scripts/docker-test-image.sh)")
@@ -43,6 +44,16 @@ if [ -n "$pkgs" ]; then
   if ! apt-get install -y -qq $pkgs >/tmp/vc-apt.log 2>&1; then
     apt-get update -qq >>/tmp/vc-apt.log 2>&1
     apt-get install -y -qq $pkgs >>/tmp/vc-apt.log 2>&1 || { echo "install-deps: apt-get install $pkgs failed; see /tmp/vc-apt.log" >&2; exit 1; }
+  fi
+fi
+
+# promtool and a real Prometheus server, for the /metrics tests; without recommends (its exporters are not needed).
+if ! command -v promtool >/dev/null 2>&1; then
+  echo "install-deps: installing prometheus" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get install -y -qq --no-install-recommends prometheus >>/tmp/vc-apt.log 2>&1; then
+    apt-get update -qq >>/tmp/vc-apt.log 2>&1
+    apt-get install -y -qq --no-install-recommends prometheus >>/tmp/vc-apt.log 2>&1 || { echo "install-deps: apt-get install prometheus failed; see /tmp/vc-apt.log" >&2; exit 1; }
   fi
 fi
 

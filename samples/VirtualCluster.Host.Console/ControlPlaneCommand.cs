@@ -32,6 +32,11 @@ internal static class ControlPlaneCommand
             Description = "Seconds an agent's machine token is valid (renewed in heartbeats at half-life; 0: never expires). Default a day.",
             DefaultValueFactory = _ => 86400,
         };
+        var keyRotation = new Option<double>("--key-rotation-days")
+        {
+            Description = "Days after which each control plane replaces its token signing key (old tokens stay valid until they expire); from 0.042 (an hour) to 365.",
+            DefaultValueFactory = _ => 30,
+        };
         var exitWithStdin = HostOptions.ExitWithStdin();
         var membership = new MembershipOptions();
         var advertise = new Option<string?>("--advertise-url") { Description = "URL other control planes and agents reach this one at (etcd/consul; default: --listen)." };
@@ -40,7 +45,7 @@ internal static class ControlPlaneCommand
             Description = "The gateway's public URL for a service, with {service} for its name, e.g. http://{service}.localhost:8080/; shown as each service's stable URL.",
         };
         var ice = IceOptions.Create();
-        var command = new Command("control-plane", "Run the control plane (API, SQLite store, reconciler), or one of several on etcd or Consul.") { dataDir, listen, advertise, heartbeat, lease, machineTokenLifetime, gatewayUrl, exitWithStdin };
+        var command = new Command("control-plane", "Run the control plane (API, SQLite store, reconciler), or one of several on etcd or Consul.") { dataDir, listen, advertise, heartbeat, lease, machineTokenLifetime, keyRotation, gatewayUrl, exitWithStdin };
         foreach (var option in ice.All) command.Options.Add(option);
         foreach (var option in tls.All) command.Options.Add(option);
         foreach (var option in membership.All) command.Options.Add(option);
@@ -72,10 +77,16 @@ internal static class ControlPlaneCommand
                 System.Console.Error.WriteLine($"error: --machine-token-lifetime {tokenLifetime} must be 0 (never expires) or between 2 and {365 * 86400} seconds (a year)");
                 return 2;
             }
+            var rotation = parse.GetValue(keyRotation);
+            if (rotation is < 1.0 / 24 or > 365 || double.IsNaN(rotation))
+            {
+                System.Console.Error.WriteLine($"error: --key-rotation-days {rotation} must be between 0.042 (an hour) and 365 days, e.g. 30");
+                return 2;
+            }
             var highAvailability = (IServiceCollection services) => membership.AddControlPlane(services, parse, parse.GetValue(advertise) ?? url);
             var p2p = ice.Read(parse);
             return await RunAsync(Path.GetFullPath(parse.GetValue(dataDir)!), uri, TimeSpan.FromSeconds(interval), TimeSpan.FromSeconds(fencing),
-                TimeSpan.FromSeconds(tokenLifetime), parse.GetValue(gatewayUrl), parse.GetValue(exitWithStdin), highAvailability, p2p, tlsSettings, ct);
+                TimeSpan.FromSeconds(tokenLifetime), TimeSpan.FromDays(rotation), parse.GetValue(gatewayUrl), parse.GetValue(exitWithStdin), highAvailability, p2p, tlsSettings, ct);
         });
         return command;
     }
@@ -84,7 +95,7 @@ internal static class ControlPlaneCommand
         (list ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(u => Uri.TryCreate(u, UriKind.Absolute, out var parsed) ? parsed : null).OfType<Uri>();
 
-    private static async Task<int> RunAsync(string dataDirectory, Uri url, TimeSpan heartbeat, TimeSpan lease, TimeSpan machineTokenLifetime, string? gatewayUrl, bool exitWithStdin,
+    private static async Task<int> RunAsync(string dataDirectory, Uri url, TimeSpan heartbeat, TimeSpan lease, TimeSpan machineTokenLifetime, TimeSpan keyRotation, string? gatewayUrl, bool exitWithStdin,
         Func<IServiceCollection, string?> highAvailability, Action<P2POptions> p2p, Action<ControlPlaneOptions> tls, CancellationToken ct)
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -105,6 +116,7 @@ internal static class ControlPlaneCommand
             o.MachineTokenLifetime = machineTokenLifetime;
             tls(o);
         });
+        builder.Services.Configure<VirtualCluster.ControlPlane.Keys.TokenKeyOptions>(o => o.RotateEvery = keyRotation > TimeSpan.FromHours(1) ? keyRotation : TimeSpan.FromHours(1));
         // Checked at start (ServiceUrlOptionsValidator): a template without {service} or not http(s) is refused with the fix.
         builder.Services.Configure<ServiceUrlOptions>(o => o.GatewayUrl = gatewayUrl);
         // Checked at start (P2POptionsValidator): a malformed --ice-server, or TURN without credentials, is refused with the fix.

@@ -15,6 +15,8 @@ builder.WebHost.ConfigureKestrel(k =>
     k.Limits.MaxRequestBodySize = 1 << 20; // the API's own limit; proxied bodies are streamed and not limited by it
 });
 builder.Services.AddVirtualClusterControlPlane(options => builder.Configuration.GetSection("VirtualCluster").Bind(options));
+// Token key rotation: VirtualCluster:TokenKeys:RotateEvery (e.g. "30.00:00:00"), checked at start.
+builder.Services.Configure<VirtualCluster.ControlPlane.Keys.TokenKeyOptions>(builder.Configuration.GetSection("VirtualCluster:TokenKeys"));
 // Stable URLs: VirtualCluster:Urls:GatewayUrl / :ClusterDomain in appsettings, or --gateway-url on the command line.
 builder.Services.Configure<ServiceUrlOptions>(builder.Configuration.GetSection("VirtualCluster:Urls"));
 if (builder.Configuration["gateway-url"] is { Length: > 0 } gatewayUrl) builder.Services.Configure<ServiceUrlOptions>(o => o.GatewayUrl = gatewayUrl);

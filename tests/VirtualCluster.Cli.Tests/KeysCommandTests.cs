@@ -61,4 +61,27 @@ public sealed class KeysCommandTests : IDisposable
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("needs an admin token", result.Err);
     }
+
+    [Fact]
+    public async Task Keys_retire_posts_the_escaped_kid_and_says_what_it_did()
+    {
+        _handler.Respond(HttpMethod.Post, "/v1/keys/old-kid/retire", HttpStatusCode.OK, Keys);
+
+        var result = await Run("keys", "retire", "old-kid");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("/v1/keys/old-kid/retire", _handler.Requests.Single().Uri.AbsolutePath);
+        Assert.Contains("retired old-kid: every token it signed is refused now", result.Out);
+    }
+
+    [Fact]
+    public async Task Keys_retire_of_an_unknown_kid_shows_the_control_planes_answer()
+    {
+        _handler.Respond(HttpMethod.Post, "/v1/keys/nope/retire", HttpStatusCode.NotFound, new ApiError("No published key has the id \"nope\"; `vcluster keys list` shows the keys."));
+
+        var result = await Run("keys", "retire", "nope");
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("No published key has the id", result.Err);
+    }
 }

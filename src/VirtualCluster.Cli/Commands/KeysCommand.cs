@@ -5,7 +5,7 @@ using VirtualCluster.Cli.Output;
 
 namespace VirtualCluster.Cli.Commands;
 
-/// <summary><c>vcluster keys list|rotate</c>: the cluster's token signing keys (admin only).</summary>
+/// <summary><c>vcluster keys list|rotate|retire</c>: the cluster's token signing keys (admin only).</summary>
 internal static class KeysCommand
 {
     public static Command Create(CommandRunner runner)
@@ -13,6 +13,7 @@ internal static class KeysCommand
         var command = new Command("keys", "The keys that sign the cluster's tokens (ES256): list them, or replace them now.");
         command.Subcommands.Add(List(runner));
         command.Subcommands.Add(Rotate(runner));
+        command.Subcommands.Add(Retire(runner));
         return command;
     }
 
@@ -54,6 +55,31 @@ internal static class KeysCommand
             return ExitCodes.Ok;
         }, cancellationToken));
         return rotate;
+    }
+
+    private static Command Retire(CommandRunner runner)
+    {
+        var output = GlobalOptions.CreateOutputOption();
+        var kid = new Argument<string>("kid") { Description = "The key's id, as `vcluster keys list` shows it." };
+        var retire = new Command("retire",
+            "Refuse a key's tokens from now on, without the grace a rotation gives (for a key that may be stolen); a control plane signing with it makes a new key.");
+        retire.Arguments.Add(kid);
+        retire.Options.Add(output);
+        retire.SetAction((parseResult, cancellationToken) => runner.RunAsync(parseResult, async (client, ct) =>
+        {
+            var id = parseResult.GetValue(kid)!;
+            var keys = await client.RetireKeyAsync(id, ct);
+            if (parseResult.GetValue(output) == "json")
+            {
+                JsonOutput.Write(runner.Context.Out, keys);
+                return ExitCodes.Ok;
+            }
+            Print(runner, keys);
+            runner.Context.Out.WriteLine($"retired {id}: every token it signed is refused now (on other control planes within seconds). " +
+                "Users and agents holding such tokens need new ones; the admin.token and join.token files were issued again.");
+            return ExitCodes.Ok;
+        }, cancellationToken));
+        return retire;
     }
 
     private static void Print(CommandRunner runner, TokenKeysResponse keys)

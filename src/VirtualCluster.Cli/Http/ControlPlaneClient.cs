@@ -198,6 +198,14 @@ internal sealed class ControlPlaneClient : IDisposable
         return await ReadAsync<TokenKeysResponse>(response, "POST /v1/keys/rotate", cancellationToken);
     }
 
+    /// <summary>POST /v1/keys/{kid}/retire: refuses the key's tokens from now on, without the grace of a rotation.</summary>
+    public async Task<TokenKeysResponse> RetireKeyAsync(string kid, CancellationToken cancellationToken)
+    {
+        var path = $"v1/keys/{Uri.EscapeDataString(kid)}/retire";
+        using var response = await SendAsync(HttpMethod.Post, path, null, cancellationToken);
+        return await ReadAsync<TokenKeysResponse>(response, "POST /" + path, cancellationToken);
+    }
+
     /// <summary>DELETE /v1/nodes/{name}: removes a node and revokes its machine credential.</summary>
     public async Task<NodeInfo> RemoveNodeAsync(string name, CancellationToken cancellationToken)
     {

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using VirtualCluster.Api;
 using VirtualCluster.ControlPlane.Api;
 using VirtualCluster.ControlPlane.Cluster;
+using VirtualCluster.Monitoring;
 using VirtualCluster.Security;
 
 namespace VirtualCluster.ControlPlane;
@@ -21,6 +22,8 @@ public static class ApiEndpoints
         v1.MapGet("/tls/ca", (Tls.ClusterTls tls) => Results.Text(tls.Ca.CertificatePem(), "application/x-pem-file"));
 
         app.MapJwks(v1);
+        // Prometheus scrapes with a viewer token (authorization.credentials_file) and the cluster CA (tls_config.ca_file).
+        app.MapPrometheusMetrics("/metrics").AddEndpointFilterFactory((_, next) => ApiAuth.Require(TokenRoles.Viewer, next));
         v1.MapPost("/join", JoinAsync);
         v1.MapWhoAmI();
         v1.MapP2PConfig();

@@ -26,6 +26,7 @@ internal static class KeyEndpoints
         admin.MapGet("/keys", async (TokenKeyManager keys, IOptions<TokenKeyOptions> options, TimeProvider time, CancellationToken ct) =>
             ApiResults.Json(View(await keys.ReadAsync(ct), keys, options.Value, time.GetUtcNow())));
         admin.MapPost("/keys/rotate", RotateAsync);
+        admin.MapPost("/keys/{kid}/retire", RetireAsync);
     }
 
     private static IResult Jwks(HttpContext context, TokenService tokens, TimeProvider time)
@@ -49,6 +50,26 @@ internal static class KeyEndpoints
             return ApiResults.Error(503, e.Message);
         }
         // The bootstrap tokens never expire: if this control plane's old key signed them, issue them again now.
+        await BootstrapTokens.EnsureAsync(store, tokens, joins, controlPlane.Value.DataDirectory, tls.Fingerprint, ct);
+        return ApiResults.Json(View(set, keys, options.Value, time.GetUtcNow()));
+    }
+
+    private static async Task<IResult> RetireAsync(string kid, TokenKeyManager keys, TokenService tokens, Joins.JoinTokenDirectory joins, VirtualCluster.Store.IClusterStore store,
+        Tls.ClusterTls tls, IOptions<TokenKeyOptions> options, IOptions<ControlPlaneOptions> controlPlane, TimeProvider time, CancellationToken ct)
+    {
+        if (kid.Length > 100 || kid.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_')))
+            return ApiResults.Error(400, "The key id is not a key id (base64url, as `vcluster keys list` shows it).");
+        TokenKeySet? set;
+        try
+        {
+            set = await keys.RetireAsync(kid, ct);
+        }
+        catch (InvalidOperationException e)
+        {
+            return ApiResults.Error(503, e.Message);
+        }
+        if (set is null) return ApiResults.Error(404, $"No published key has the id \"{kid}\"; `vcluster keys list` shows the keys.");
+        // The bootstrap tokens never expire: if the retired key signed them, issue them again now.
         await BootstrapTokens.EnsureAsync(store, tokens, joins, controlPlane.Value.DataDirectory, tls.Fingerprint, ct);
         return ApiResults.Json(View(set, keys, options.Value, time.GetUtcNow()));
     }

@@ -9,6 +9,7 @@ using VirtualCluster.Membership;
 using VirtualCluster.Scheduling;
 using VirtualCluster.Security;
 using VirtualCluster.Store;
+using VirtualCluster.Monitoring;
 
 namespace VirtualCluster.ControlPlane;
 
@@ -25,6 +26,7 @@ public static class ControlPlaneServiceCollectionExtensions
         services.AddOptions<ControlPlaneOptions>().Configure(configure).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ControlPlaneOptions>, ControlPlaneOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
+        services.AddPrometheusMetrics(); // GET /metrics (viewer token): this product's meters, ASP.NET Core's and the runtime's
         // The embedded state (state.db in the data directory): the key-value cluster store on SQLite, as with etcd or Consul.
         services.TryAddSingleton(sp => EmbeddedClusterState.OpenAsync(sp.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.DataDirectory,
             sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()).GetAwaiter().GetResult());

@@ -20,5 +20,8 @@ public sealed partial class TokenKeyManager
 
         [LoggerMessage(1508, LogLevel.Warning, "Left out a published token key: {Problem}")]
         public static partial void BadPublishedKey(ILogger logger, string problem);
+
+        [LoggerMessage(1510, LogLevel.Warning, "Retired token key {KeyId} at once (no grace): every token it signed is refused from now on")]
+        public static partial void Retired(ILogger logger, string keyId);
     }
 }

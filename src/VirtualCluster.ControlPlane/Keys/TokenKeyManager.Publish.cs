@@ -45,7 +45,7 @@ public sealed partial class TokenKeyManager
             var previous = Ring.SigningKeyId;
             Ring.SetSigner(key);
             foreach (var old in _own.Where(k => k != key.KeyId)) _files.Delete(old);
-            if (previous is not null && previous != key.KeyId) Log.Rotated(_logger, previous, key.KeyId, now + Grace);
+            if (previous is not null && previous != key.KeyId && !retireNow.Contains(previous)) Log.Rotated(_logger, previous, key.KeyId, now + Grace);
             else Log.Published(_logger, key.KeyId);
             return next;
         }

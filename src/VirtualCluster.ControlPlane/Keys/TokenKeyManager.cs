@@ -99,18 +99,29 @@ public sealed partial class TokenKeyManager
     /// </summary>
     public async Task<bool> TickAsync(CancellationToken ct = default)
     {
-        var set = await ReadAsync(ct);
-        Apply(set);
-        var mine = set.Keys.FirstOrDefault(k => k.Kid == Ring.SigningKeyId);
-        var now = _time.GetUtcNow();
-        var due = mine is null ? "its key is missing from the published set"
-            : now - mine.Created >= _options.RotateEvery ? $"its key is {(now - mine.Created).TotalDays:0.#} days old (rotate every {_options.RotateEvery.TotalDays:0.#})"
-            : set.RotateRequestedAt is { } asked && asked > mine.Created ? $"an admin asked for a rotation at {asked:yyyy-MM-dd HH:mm:ss} UTC"
-            : null;
-        if (due is null) return false;
-        Log.Rotating(_logger, due);
-        await RotateAsync(everywhere: false, ct);
-        return true;
+        // Under the gate: a rotation or retirement on this control plane between the read and the check would
+        // otherwise look like a missing or retired key and cause a second rotation.
+        await _gate.WaitAsync(ct);
+        try
+        {
+            var set = await ReadAsync(ct);
+            Apply(set);
+            var mine = set.Keys.FirstOrDefault(k => k.Kid == Ring.SigningKeyId);
+            var now = _time.GetUtcNow();
+            var due = mine is null ? "its key is missing from the published set"
+                : mine.RetireAfter is not null ? "an admin retired its key"
+                : now - mine.Created >= _options.RotateEvery ? $"its key is {(now - mine.Created).TotalDays:0.#} days old (rotate every {_options.RotateEvery.TotalDays:0.#})"
+                : set.RotateRequestedAt is { } asked && asked > mine.Created ? $"an admin asked for a rotation at {asked:yyyy-MM-dd HH:mm:ss} UTC"
+                : null;
+            if (due is null) return false;
+            Log.Rotating(_logger, due);
+            Apply(await PublishAsync(TokenSigningKey.Create(), NoKeys, legacy: false, rotateEverywhere: false, ct));
+            return true;
+        }
+        finally
+        {
+            _gate.Release();
+        }
     }
 
     /// <summary>

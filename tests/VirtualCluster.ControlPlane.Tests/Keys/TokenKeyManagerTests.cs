@@ -156,6 +156,40 @@ public sealed class TokenKeyManagerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Retiring_another_control_planes_key_refuses_its_tokens_at_once_and_that_control_plane_replaces_it_at_its_next_refresh()
+    {
+        var a = Manager("cp-a");
+        var b = Manager("cp-b");
+        await a.StartAsync();
+        await b.StartAsync();
+        var bOld = b.Ring.SigningKeyId!;
+        var fromB = new TokenService(b.Ring, timeProvider: _time).Issue("admin", TokenRoles.Admin, TimeSpan.FromHours(1));
+        var checkOnA = new TokenService(a.Ring, timeProvider: _time) { CacheValidations = true };
+        Assert.True((await checkOnA.ValidateAsync(fromB)).IsValid); // positive control (and now in A's cache)
+
+        Assert.Null(await a.RetireAsync("no-such-kid"));
+        Assert.NotNull(await a.RetireAsync(bOld));
+
+        // A refuses at once, its validation cache notwithstanding; no clock moved.
+        var refused = await checkOnA.ValidateAsync(fromB);
+        Assert.False(refused.IsValid);
+        Assert.Contains("retired", refused.Error, StringComparison.Ordinal);
+        Assert.Contains(_logs, l => l.Contains($"Retired token key {bOld} at once", StringComparison.Ordinal));
+
+        // B still signs with the retired key until it looks; at its next refresh it makes a new one.
+        Assert.Equal(bOld, b.Ring.SigningKeyId);
+        Assert.True(await b.TickAsync());
+        Assert.NotEqual(bOld, b.Ring.SigningKeyId);
+        Assert.False((await new TokenService(b.Ring, timeProvider: _time).ValidateAsync(fromB)).IsValid);
+        var fresh = new TokenService(b.Ring, timeProvider: _time).Issue("admin", TokenRoles.Admin, TimeSpan.FromHours(1));
+        await a.ReloadAsync(); // A's next refresh (its read on an unknown kid is rate-limited, and this clock does not move)
+        Assert.True((await checkOnA.ValidateAsync(fresh)).IsValid);
+        Assert.False(await b.TickAsync()); // one rotation, not one per tick
+        var set = await a.ReadAsync();
+        Assert.Equal(_time.GetUtcNow(), set.Keys.Single(k => k.Kid == bOld).RetireAfter);
+    }
+
+    [Fact]
     public async Task Two_control_planes_rotating_at_once_on_one_store_end_with_one_consistent_set()
     {
         var a = Manager("cp-a");

@@ -133,4 +133,54 @@ public sealed class KeyRotationApiTests : IAsyncLifetime
             .Keys.Single(k => k.Kid == oldKid).State);
         Assert.NotNull(manager.Ring.SigningKeyId);
     }
+
+    [Fact]
+    public async Task Attack_a_token_of_a_stolen_key_is_refused_as_soon_as_an_admin_retires_the_key()
+    {
+        var stolenKid = host.Tokens.Keys.SigningKeyId!;
+        // The attacker's copy of the signing key, taken from this control plane's disk.
+        using var stolen = TokenSigningKey.FromPem(await File.ReadAllTextAsync(KeyFile(stolenKid)));
+        var cluster = host.Credentials.ClusterId;
+
+        // Positive control: before the retirement, a token forged with the stolen key is honoured.
+        using (var before = host.Client(KeyAttacks.Admin(stolen.Credentials, cluster, _time.GetUtcNow())))
+            Assert.Equal(HttpStatusCode.OK, (await before.GetAsync("v1/status")).StatusCode);
+
+        // Only an admin may retire; a malformed or unknown key id is refused with what to do.
+        var viewer = await host.AddUserWithTokenAsync("vera", TokenRoles.Viewer);
+        Assert.Equal(HttpStatusCode.Forbidden, (await host.Client(viewer).PostAsync($"v1/keys/{stolenKid}/retire", null)).StatusCode);
+        using var admin = host.Client(host.AdminToken);
+        var unknown = await admin.PostAsync("v1/keys/no-such-kid/retire", null);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Contains("vcluster keys list", (await unknown.Content.ReadFromJsonAsync<ApiError>(VirtualClusterJson.Options))!.Error, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, (await admin.PostAsync("v1/keys/a.b/retire", null)).StatusCode);
+        Assert.Equal(stolenKid, host.Tokens.Keys.SigningKeyId);
+
+        var response = await admin.PostAsync($"v1/keys/{stolenKid}/retire", null);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var keys = (await response.Content.ReadFromJsonAsync<TokenKeysResponse>(VirtualClusterJson.Options))!;
+        Assert.Equal("retired", keys.Keys.Single(k => k.Kid == stolenKid).State);
+        var newKid = host.Tokens.Keys.SigningKeyId!;
+        Assert.NotEqual(stolenKid, newKid);
+        Assert.Equal("signing", keys.Keys.Single(k => k.Kid == newKid).State);
+        Assert.False(File.Exists(KeyFile(stolenKid)));
+        Assert.DoesNotContain((await host.Client(null).GetFromJsonAsync<PublicJwkSet>("v1/jwks"))!.Keys!, k => k.Kid == stolenKid);
+
+        // The same moment (no clock moved): the stolen key's tokens are refused, the old bootstrap token too, and the
+        // refusal changes nothing.
+        var oldAdmin = host.AdminToken;
+        host.ReloadAdminToken();
+        var snapshot = await AttackTableTests.SnapshotAsync(host);
+        var forged = KeyAttacks.Admin(stolen.Credentials, cluster, _time.GetUtcNow());
+        var attack = await host.Client(forged).PostAsync("v1/users", ApiSecurityHost.Json("""{"name":"mallory","role":"admin"}"""));
+        Assert.Equal(HttpStatusCode.Unauthorized, attack.StatusCode);
+        Assert.Contains($"key \"{stolenKid}\", rotated out and retired", (await attack.Content.ReadFromJsonAsync<ApiError>(VirtualClusterJson.Options))!.Error, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await host.Client(oldAdmin).GetAsync("v1/status")).StatusCode);
+        Assert.Equal(snapshot, await AttackTableTests.SnapshotAsync(host));
+        Assert.Contains(host.Logs, l => l.Contains($"Retired token key {stolenKid} at once", StringComparison.Ordinal));
+
+        // The bootstrap admin token was issued again with the new key and works.
+        Assert.Equal(newKid, new JsonWebToken(host.AdminToken).Kid);
+        Assert.Equal(HttpStatusCode.OK, (await host.Client(host.AdminToken).GetAsync("v1/status")).StatusCode);
+    }
 }

@@ -54,6 +54,27 @@ internal sealed partial class TestProcess : IDisposable
         return result;
     }
 
+    /// <summary>Starts a program other than dotnet (a server nobody here wrote: prometheus, etcd), output captured.</summary>
+    public static TestProcess StartProgram(string program, IEnumerable<string> args)
+    {
+        var info = new ProcessStartInfo(program)
+        {
+            WorkingDirectory = RepoPaths.Root,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in args) info.ArgumentList.Add(a);
+        var process = new Process { StartInfo = info };
+        var result = new TestProcess(process);
+        process.OutputDataReceived += (_, e) => result.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => result.Append(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return result;
+    }
+
     private void Append(string? line)
     {
         if (line is null) return;
