@@ -68,6 +68,36 @@ public sealed class ClientCertificateTests(ITestOutputHelper output)
         });
     }
 
+    [Fact]
+    public async Task An_agent_whose_certificate_expired_while_it_was_frozen_joins_again_and_carries_on()
+    {
+        await using var cluster = await ManualCluster.StartAsync(agents: 1, controlPlaneArgs: [.. Strict, "--client-cert-lifetime", "10"]);
+        await cluster.WithDiagnosticsAsync(output, async () =>
+        {
+            var dataDir = Path.Combine(cluster.Directory, "node-1");
+            var agent = cluster.Agents["node-1"];
+            var frozen = await WaitForCertificateAsync(dataDir);
+            Native.Kill(agent.Pid, ProcessTree.SigStop);
+            try
+            {
+                // Frozen past the certificate's expiry (renewal was due at two thirds, and never happened).
+                await Wait.UntilAsync(() => Task.FromResult(DateTime.UtcNow > frozen.NotAfter.ToUniversalTime().AddSeconds(1)), TimeSpan.FromSeconds(60), "node-1's certificate to expire");
+            }
+            finally
+            {
+                Native.Kill(agent.Pid, ProcessTree.SigCont);
+            }
+
+            await Wait.UntilAsync(() => Task.FromResult(ReadCertificate(dataDir).SerialNumber != frozen.SerialNumber), TimeSpan.FromSeconds(60), "a new certificate");
+            using var api = cluster.Api();
+            var renewedAt = DateTimeOffset.UtcNow;
+            await Wait.UntilAsync(async () => (await api.StatusAsync()).Nodes.Single() is { Node.State: NodeState.Alive } n && n.Node.LastHeartbeat > renewedAt,
+                TimeSpan.FromSeconds(60), "heartbeats with the new certificate");
+            Assert.Contains("requires one", cluster.ControlPlane.Output); // the expired agent was refused first, then joined again
+            Assert.Contains("joining again", agent.Output);
+        });
+    }
+
     // The node is listed once the control plane registers it, a moment before the agent has saved the join's answer.
     private static async Task<X509Certificate2> WaitForCertificateAsync(string dataDir)
     {

@@ -168,9 +168,11 @@ internal sealed partial class AgentService : BackgroundService
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
         }
-        catch (ControlPlaneRejectedException e) when (e.Status is HttpStatusCode.Unauthorized or HttpStatusCode.NotFound)
+        catch (ControlPlaneRejectedException e) when (e.Status is HttpStatusCode.Unauthorized or HttpStatusCode.NotFound
+            || (e.Status == HttpStatusCode.Forbidden && _certificate is { Current: null }))
         {
-            // The control plane forgot us (new cluster, reset data): join again with the join token.
+            // The control plane forgot us (new cluster, reset data), or requires a client certificate and ours expired
+            // while we were cut off (none can be had in a heartbeat then): join again with the join token.
             LogRejoining(_logger, e.Message);
             _savedIdentityRefused = true;
             _identity = null;

@@ -23,6 +23,8 @@ public sealed partial class AgentCertificates(ClusterTls tls, IOptions<ControlPl
     public const string ForwardedCertificateHeader = "X-VirtualCluster-Client-Certificate";
 
     private const int MaxForwarded = 16 * 1024;
+    private const int MaxChained = 10_000;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ClientIdentity> _chained = new(StringComparer.Ordinal);
 
     /// <summary>What a follower puts in <see cref="ForwardedCertificateHeader"/>: the certificate this connection presented, or <c>none</c>.</summary>
     public static string ForwardedValue(HttpContext http) =>
@@ -44,7 +46,7 @@ public sealed partial class AgentCertificates(ClusterTls tls, IOptions<ControlPl
                     ? $"node {principal.Subject}'s machine token came without the node's client certificate, and this control plane requires one (RequireClientCertificate): agents get one when they join, so join this machine again with a join token (`vcluster token create --join --uses 1`)"
                     : null;
             }
-            var check = ClientCertificateValidator.Check(certificate, tls.Ca.Certificate, time.GetUtcNow());
+            var check = Check(certificate);
             if (check.Identity is not { } identity) return check.Problem;
             if (identity.IsControlPlane) return "a control plane's certificate cannot act for a node";
             if (identity.NodeId != principal.Subject)
@@ -76,7 +78,7 @@ public sealed partial class AgentCertificates(ClusterTls tls, IOptions<ControlPl
     {
         var own = http.Connection.ClientCertificate;
         if (own is null || !http.Request.Headers.TryGetValue(ForwardedCertificateHeader, out var header)) return (own, false);
-        if (ClientCertificateValidator.Check(own, tls.Ca.Certificate, time.GetUtcNow()).Identity is not { IsControlPlane: true }) return (own, false);
+        if (Check(own).Identity is not { IsControlPlane: true }) return (own, false);
         var text = header.ToString();
         if (text is "" or NoCertificate) return (null, true);
         try
@@ -89,6 +91,23 @@ public sealed partial class AgentCertificates(ClusterTls tls, IOptions<ControlPl
             LogBadForwarded(logger, e.Message);
             return (null, true);
         }
+    }
+
+    // A chain build costs more than the rest of a heartbeat's TLS work: each certificate's chain is checked once, its
+    // validity times on every request (they are the only part of the outcome that changes while the CA stays).
+    private ClientCertificateCheck Check(X509Certificate2 certificate)
+    {
+        var now = time.GetUtcNow();
+        var key = TlsFingerprint.Of(certificate);
+        if (now >= certificate.NotBefore.ToUniversalTime() && now <= certificate.NotAfter.ToUniversalTime() && _chained.TryGetValue(key, out var known))
+            return new ClientCertificateCheck(known, null);
+        var check = ClientCertificateValidator.Check(certificate, tls.Ca.Certificate, now);
+        if (check.Identity is { } identity)
+        {
+            if (_chained.Count >= MaxChained) _chained.Clear();
+            _chained[key] = identity;
+        }
+        return check;
     }
 
     [LoggerMessage(EventId = 7010, Level = LogLevel.Information, Message = "Issued node {NodeId} a client certificate (serial {Serial}, valid until {NotAfter:u})")]
