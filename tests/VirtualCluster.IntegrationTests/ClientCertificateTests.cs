@@ -98,6 +98,24 @@ public sealed class ClientCertificateTests(ITestOutputHelper output)
         });
     }
 
+    [Fact]
+    public async Task A_client_certificate_lifetime_out_of_range_ends_the_control_plane_with_a_clear_error()
+    {
+        var dir = Directory.CreateTempSubdirectory("vc-mtls-flags-").FullName;
+        try
+        {
+            using var cp = TestProcess.StartDotnet(RepoPaths.HostDll,
+                ["control-plane", "--data-dir", Path.Combine(dir, "cp"), "--listen", $"https://127.0.0.1:{Wait.FreePort()}", "--client-cert-lifetime", "5"]);
+
+            Assert.Equal(2, await cp.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+            Assert.Contains("error: --client-cert-lifetime 5 must be between 10 seconds and", cp.Output);
+        }
+        finally
+        {
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+        }
+    }
+
     // The node is listed once the control plane registers it, a moment before the agent has saved the join's answer.
     private static async Task<X509Certificate2> WaitForCertificateAsync(string dataDir)
     {
