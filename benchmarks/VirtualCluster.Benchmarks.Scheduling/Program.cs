@@ -24,11 +24,14 @@ switch (mode)
     case "cpsat":
         VirtualCluster.Benchmarks.Scheduling.Quality.CpSatCache.Ensure(VirtualCluster.Benchmarks.Scheduling.Quality.CpSatCache.DefaultPath, args.Contains("--resolve"), Console.Out);
         break;
+    case "profile":
+        SplitHarness.Loop(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 20, args.Contains("runs"), Console.Out);
+        break;
     case "bdn":
         BenchmarkSwitcher.FromAssembly(typeof(Workloads).Assembly).Run(args[1..]);
         break;
     default:
-        Console.Error.WriteLine("usage: [quick|throughput|quality [--quick]|hard|cpsat [--resolve]|bdn [BenchmarkDotNet args]]");
+        Console.Error.WriteLine("usage: [quick|throughput|split|profile [seconds] [runs]|quality [--quick]|hard|cpsat [--resolve]|bdn [BenchmarkDotNet args]]");
         return 2;
 }
 return 0;

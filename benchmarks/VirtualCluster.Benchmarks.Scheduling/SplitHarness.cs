@@ -27,14 +27,54 @@ internal static class SplitHarness
         var whole = ThroughputHarness.Measure(() => specs, spec => ThroughputHarness.PlaceAndRelease(scheduler, state, spec), specs, duration);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"10,000 nodes, per CPU-second: select only {select:N0}, reserve+release only {book:N0}, place+release {whole:N0}"));
-        // Per service: which kinds of request the index serves slowly (strategy, rules, resources).
+        // Per service: which kinds of request the index serves slowly (strategy, rules, resources), and the search's work per selection.
         foreach (var spec in specs)
         {
+            var stats = state.IndexForSelection()!.Stats;
+            var (selections, expanded, buckets, bounded, scored) = (stats.Selections, stats.Expanded, stats.Buckets, stats.NodesBounded, stats.Scored);
+            for (var k = 0; k < 100; k++) pipeline.TrySelect(pipeline.CreateContext(state, spec), out _, out _);
+            var per = (double)(stats.Selections - selections);
+            var work = string.Create(CultureInfo.InvariantCulture,
+                $"per selection: {(stats.Expanded - expanded) / per:0.#} tree nodes expanded, {(stats.Buckets - buckets) / per:0.#} buckets, {(stats.NodesBounded - bounded) / per:0.#} nodes bounded, {(stats.Scored - scored) / per:0.#} scored");
             var one = ThroughputHarness.Measure(() => specs, ignored => pipeline.TrySelect(pipeline.CreateContext(state, spec), out _, out _), specs,
                 TimeSpan.FromMilliseconds(600));
             var p = spec.Placement;
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {spec.Name}: select {one:N0}/s ({p.Strategy}, anti-affinity {p.AntiAffinity}, affinity {p.Affinity.Count}, spread {p.TopologySpread.Count}, constraints {p.Constraints.Count}, disk {spec.Resources.DiskBytes > 0}, gpus {spec.Resources.Gpus}, ports {spec.Ports.Count})"));
+                $"  {spec.Name}: select {one:N0}/s ({p.Strategy}, anti-affinity {p.AntiAffinity}, affinity {p.Affinity.Count}, spread {p.TopologySpread.Count}, constraints {p.Constraints.Count}, disk {spec.Resources.DiskBytes > 0}, gpus {spec.Resources.Gpus}, ports {spec.Ports.Count}); {work}"));
         }
+    }
+
+    /// <summary>
+    /// Place and release round-robin at 10,000 nodes for <paramref name="seconds"/> seconds (or, with <paramref name="runs"/>,
+    /// runs of 2,000 placements released afterwards), nothing else: a steady
+    /// loop to attach a profiler to (<c>DOTNET_PerfMapEnabled=1 perf record -g -p PID</c>).
+    /// </summary>
+    public static void Loop(int seconds, bool runs, TextWriter output)
+    {
+        var specs = Workloads.Services();
+        var scheduler = ThroughputHarness.Scheduler(PlacementIndexMode.Always);
+        var (state, _) = Workloads.Filled(scheduler, 10_000, specs, 0.5);
+        output.WriteLine($"pid {Environment.ProcessId}: placing for {seconds} s");
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        long done = 0;
+        var made = new List<(ServiceSpec Spec, Placement Placement)>();
+        while (watch.Elapsed.TotalSeconds < seconds)
+        {
+            if (!runs)
+            {
+                for (var i = 0; i < 1000; i++) ThroughputHarness.PlaceAndRelease(scheduler, state, specs[(int)(done++ % specs.Count)]);
+                continue;
+            }
+            // Runs of 2,000 placements that accumulate, then released (as the quick harness's second table).
+            for (var i = 0; i < 2000; i++)
+            {
+                var spec = specs[(int)(done++ % specs.Count)];
+                var result = scheduler.Place(state, spec, 1);
+                if (result.Succeeded) made.Add((spec, result.Placements[0]));
+            }
+            foreach (var (spec, placement) in made) state.Release(state.IndexOf(placement.NodeId), spec, placement.Ports.Values);
+            made.Clear();
+        }
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{done:N0} placements, {done / watch.Elapsed.TotalSeconds:N0} /s wall"));
     }
 }

@@ -37,8 +37,11 @@ public sealed class MetricsScrapeTests
         await Wait.UntilAsync(async () =>
         {
             text = await scraper.GetStringAsync("metrics");
-            return Value(text, "vcluster_heartbeats_total") > 0 && text.Contains("http_server_request_duration_seconds_bucket{", StringComparison.Ordinal);
-        }, TimeSpan.FromSeconds(60), "heartbeats and request durations in /metrics");
+            return Value(text, "vcluster_heartbeats_total") > 0 && text.Contains("http_server_request_duration_seconds_bucket{", StringComparison.Ordinal)
+                && text.Contains("vcluster_nodes{state=\"alive\"} 1\n", StringComparison.Ordinal);
+        }, TimeSpan.FromSeconds(60), "heartbeats, request durations and the alive node in /metrics");
+        Assert.Contains("vcluster_nodes{state=\"down\"} 0\n", text);
+        Assert.Contains("vcluster_node_phi{node=\"", text);
         Assert.Contains("# TYPE vcluster_heartbeats_total counter", text);
         Assert.Contains("http_route=\"/v1/nodes/{id}/heartbeat\"", text);
         Assert.Contains("dotnet_gc_collections_total", text);
@@ -81,6 +84,7 @@ public sealed class MetricsScrapeTests
                 TimeSpan.FromSeconds(90), "Prometheus to scrape the control plane (up 1) and fail the tokenless job (up 0)");
             await Wait.UntilAsync(async () => await QueryAsync(query, "vcluster_heartbeats_total{job=\"vcluster\"}") > 0,
                 TimeSpan.FromSeconds(60), "the heartbeat counter in Prometheus");
+            Assert.Equal(1, await QueryAsync(query, "vcluster_nodes{job=\"vcluster\",state=\"alive\"}"));
             Assert.True(await QueryAsync(query, "sum(http_server_request_duration_seconds_count{job=\"vcluster\",http_route=\"/v1/nodes/{id}/heartbeat\"})") > 0);
 
             using var targets = JsonDocument.Parse(await query.GetStringAsync("api/v1/targets"));

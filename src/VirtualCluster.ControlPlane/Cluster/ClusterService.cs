@@ -51,6 +51,7 @@ public sealed partial class ClusterService
         _detector = detector;
         _time = time;
         _logger = logger;
+        metrics?.Observe(this);
     }
 
     private DateTimeOffset Now => _time.GetUtcNow();

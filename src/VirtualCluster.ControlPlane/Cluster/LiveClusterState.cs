@@ -40,6 +40,9 @@ internal sealed class LiveClusterState(IClusterStore inner) : IClusterStore
     /// <summary>Times the state was loaded from the store (once per term, plus after a failed write).</summary>
     public int Loads => Volatile.Read(ref _loads);
 
+    /// <summary>The last snapshot published, or null before the first load (never loads: for metrics, which must not block).</summary>
+    public ClusterSnapshot? Current => _snapshot;
+
     /// <summary>The current snapshot, loading the store first when needed.</summary>
     public async ValueTask<ClusterSnapshot> SnapshotAsync(CancellationToken ct)
     {

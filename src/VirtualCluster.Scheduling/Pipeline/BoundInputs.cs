@@ -11,8 +11,12 @@ internal sealed class BoundInputs
     public bool Resources, ClipShares, Fused;
     public double Constant, SumWeight, DiffWeight, Most, Least, Balanced, Rules, Affinity;
     public int Dimensions;
+    // 1 / √(2 · Dimensions), for the balanced score's bound.
+    public double InvRootTwoDimensions;
     // Levels of PlacementIndex.Levels that every node passing the resource filter reaches (0 when it does not apply).
     public int CpuLevel, MemLevel;
+    // The index's level maxima at those levels (PlacementIndex.CpuAt[CpuLevel], MemAt[MemLevel]).
+    public PlacementIndex.LevelMax[] CpuAt = [], MemAt = [];
     public TopologySpread[] Spreads = [];
     public int[][] Counts = [];
     public double[][] DomainScore = [];
@@ -26,6 +30,6 @@ internal sealed class BoundInputs
     public int[]? WithoutReplica;
     public bool SpreadFilter;
     public double SpreadWeight;
-    public readonly List<IPlacementFilter> Filters = [];
+    public IPlacementFilter[] Filters = [];
 }
 

@@ -243,11 +243,17 @@ public sealed partial class ClusterState
 
     /// <summary>
     /// The placement index, built once the state has served enough selections to pay for it (see
-    /// <see cref="SchedulerOptions.PlacementIndex"/>); null while placements scan every node.
+    /// <see cref="SchedulerOptions.PlacementIndex"/>) and brought up to date with every reservation made since the
+    /// last call; null while placements scan every node.
     /// </summary>
     internal PlacementIndex? IndexForSelection()
     {
-        if (_index is not null || _indexMode == PlacementIndexMode.Off) return _index;
+        if (_index is not null)
+        {
+            _index.Flush();
+            return _index;
+        }
+        if (_indexMode == PlacementIndexMode.Off) return null;
         if (_indexMode == PlacementIndexMode.Auto && (Count < AutoIndexMinNodes || ++_selections < AutoIndexAfterSelections)) return null;
         return _index = new PlacementIndex(this);
     }

@@ -13,8 +13,16 @@ internal sealed partial class PlacementIndex
     internal const int Levels = 10;
 
     internal long[] CpuLevels = [], MemLevels = [];
-    // [t * Levels + k]: largest current share of the dimension, and of cpu + memory, among the nodes of t at level k.
-    internal double[] HiCpuAt = [], SumCpuAt = [], HiMemAt = [], SumMemAt = [];
+
+    /// <summary>At one level: the largest current share of the dimension, and of cpu + memory share, among the nodes below that reach it.</summary>
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    internal struct LevelMax
+    {
+        public double Hi, Sum;
+    }
+
+    // [k][t]: per level a tree-shaped array, so a search (one level per dimension) reads a child pair from one cache line.
+    internal LevelMax[][] CpuAt = [], MemAt = [];
 
     private void InitLevels(int size)
     {
@@ -26,10 +34,13 @@ internal sealed partial class PlacementIndex
         }
         CpuLevels = MakeLevels(cpu);
         MemLevels = MakeLevels(memory);
-        HiCpuAt = new double[size * Levels];
-        SumCpuAt = new double[size * Levels];
-        HiMemAt = new double[size * Levels];
-        SumMemAt = new double[size * Levels];
+        CpuAt = new LevelMax[Levels][];
+        MemAt = new LevelMax[Levels][];
+        for (var k = 0; k < Levels; k++)
+        {
+            CpuAt[k] = new LevelMax[size];
+            MemAt[k] = new LevelMax[size];
+        }
     }
 
     private static long[] MakeLevels(long largestCapacity)
@@ -51,9 +62,9 @@ internal sealed partial class PlacementIndex
 
     private void LeafLevels(int t, int start, int count)
     {
-        var at = t * Levels;
-        for (var k = 0; k < Levels; k++)
-            HiCpuAt[at + k] = SumCpuAt[at + k] = HiMemAt[at + k] = SumMemAt[at + k] = double.NegativeInfinity;
+        Span<LevelMax> cpuAt = stackalloc LevelMax[Levels], memAt = stackalloc LevelMax[Levels];
+        cpuAt.Fill(new LevelMax { Hi = double.NegativeInfinity, Sum = double.NegativeInfinity });
+        memAt.Fill(new LevelMax { Hi = double.NegativeInfinity, Sum = double.NegativeInfinity });
         for (var p = start; p < start + count; p++)
         {
             var i = _order[p];
@@ -62,31 +73,63 @@ internal sealed partial class PlacementIndex
             var memory = _s.UseMem[i] * _s.InvMem[i];
             var sum = cpu + memory;
             long freeCpu = _s.CapCpu[i] - _s.UseCpu[i], freeMem = _s.CapMem[i] - _s.UseMem[i];
-            for (var k = 0; k < Levels && CpuLevels[k] <= freeCpu; k++)
+            // Only at the highest level the node reaches; the suffix maxima below carry it to the lower levels.
+            var kc = TopLevel(CpuLevels, freeCpu);
+            if (kc >= 0)
             {
-                if (cpu > HiCpuAt[at + k]) HiCpuAt[at + k] = cpu;
-                if (sum > SumCpuAt[at + k]) SumCpuAt[at + k] = sum;
+                if (cpu > cpuAt[kc].Hi) cpuAt[kc].Hi = cpu;
+                if (sum > cpuAt[kc].Sum) cpuAt[kc].Sum = sum;
             }
-            for (var k = 0; k < Levels && MemLevels[k] <= freeMem; k++)
+            var km = TopLevel(MemLevels, freeMem);
+            if (km >= 0)
             {
-                if (memory > HiMemAt[at + k]) HiMemAt[at + k] = memory;
-                if (sum > SumMemAt[at + k]) SumMemAt[at + k] = sum;
+                if (memory > memAt[km].Hi) memAt[km].Hi = memory;
+                if (sum > memAt[km].Sum) memAt[km].Sum = sum;
             }
         }
+        for (var k = Levels - 1; k >= 0; k--)
+        {
+            if (k + 1 < Levels)
+            {
+                cpuAt[k].Hi = Math.Max(cpuAt[k].Hi, cpuAt[k + 1].Hi);
+                cpuAt[k].Sum = Math.Max(cpuAt[k].Sum, cpuAt[k + 1].Sum);
+                memAt[k].Hi = Math.Max(memAt[k].Hi, memAt[k + 1].Hi);
+                memAt[k].Sum = Math.Max(memAt[k].Sum, memAt[k + 1].Sum);
+            }
+            CpuAt[k][t] = cpuAt[k];
+            MemAt[k][t] = memAt[k];
+        }
+    }
+
+    /// <summary>The highest level whose threshold is at most <paramref name="free"/>; −1 when none is (level 0 takes every node).</summary>
+    private static int TopLevel(long[] levels, long free)
+    {
+        var k = -1;
+        while (k + 1 < Levels && levels[k + 1] <= free) k++;
+        return k;
     }
 
     /// <summary>Recomputes the level maxima of tree node t from its children; false when none changed.</summary>
     private bool CombineLevels(int t)
     {
-        int at = t * Levels, l = 2 * t * Levels, r = l + Levels;
         var changed = false;
         for (var k = 0; k < Levels; k++)
         {
-            changed |= Set(ref HiCpuAt[at + k], Math.Max(HiCpuAt[l + k], HiCpuAt[r + k]));
-            changed |= Set(ref SumCpuAt[at + k], Math.Max(SumCpuAt[l + k], SumCpuAt[r + k]));
-            changed |= Set(ref HiMemAt[at + k], Math.Max(HiMemAt[l + k], HiMemAt[r + k]));
-            changed |= Set(ref SumMemAt[at + k], Math.Max(SumMemAt[l + k], SumMemAt[r + k]));
+            changed |= Max(CpuAt[k], t);
+            changed |= Max(MemAt[k], t);
         }
+        return changed;
+    }
+
+    private static bool Max(LevelMax[] at, int t)
+    {
+        ref readonly var a = ref at[2 * t];
+        ref readonly var b = ref at[2 * t + 1];
+        double hi = Math.Max(a.Hi, b.Hi), sum = Math.Max(a.Sum, b.Sum);
+        ref var slot = ref at[t];
+        var changed = slot.Hi != hi || slot.Sum != sum;
+        slot.Hi = hi;
+        slot.Sum = sum;
         return changed;
     }
 }

@@ -16,10 +16,14 @@ internal sealed partial class PlacementIndex
     {
         public int Layout;
         public bool[] StaticPass = [];
+        // StaticPass per slot (leaf order), read with the slot's figures.
+        public bool[] StaticSlot = [];
         public bool[] AnyStatic = [];
         public double[]? AffinityMax;
         public double[]? Affinity;
         public int[][] Uniform = [];
+        // The node the last indexed selection of this spec chose (-1: none yet); the next search starts from it.
+        public int LastChoice = -1;
     }
 
     public SpecView View(PlacementContext context)
@@ -29,14 +33,23 @@ internal sealed partial class PlacementIndex
         var n = _s.Count;
         var size = 2 * _leaves;
         view.Layout = Layout;
-        view.StaticPass = new bool[n];
-        foreach (var i in context.StaticNodes) view.StaticPass[i] = true;
-        view.AnyStatic = new bool[size];
         var placement = context.Spec.Placement;
+        // The static verdicts and affinity scores per node depend only on registrations: kept across layouts.
+        if (view.StaticPass.Length != n)
+        {
+            view.StaticPass = new bool[n];
+            foreach (var i in context.StaticNodes) view.StaticPass[i] = true;
+            if (placement.Affinity.Count > 0)
+            {
+                view.Affinity = new double[n];
+                foreach (var i in context.StaticNodes) view.Affinity[i] = NodeAffinityScorer.ScoreOf(_s.Node(i).Labels, placement.Affinity);
+            }
+        }
+        view.StaticSlot = new bool[_order.Length];
+        for (var p = 0; p < _order.Length; p++) view.StaticSlot[p] = _order[p] >= 0 && view.StaticPass[_order[p]];
+        view.AnyStatic = new bool[size];
         var affinity = placement.Affinity.Count > 0 ? new double[size] : null;
-        var perNode = placement.Affinity.Count > 0 ? new double[n] : null;
-        if (perNode is not null)
-            foreach (var i in context.StaticNodes) perNode[i] = NodeAffinityScorer.ScoreOf(_s.Node(i).Labels, placement.Affinity);
+        var perNode = view.Affinity;
         var spreads = placement.TopologySpread;
         var uniform = new int[spreads.Count][];
         var domains = new int[spreads.Count][];
@@ -73,7 +86,6 @@ internal sealed partial class PlacementIndex
                 uniform[k][t] = !left ? uniform[k][r] : !right ? uniform[k][l] : uniform[k][l] == uniform[k][r] ? uniform[k][l] : Mixed;
         }
         view.AffinityMax = affinity;
-        view.Affinity = perNode;
         view.Uniform = uniform;
         return view;
     }

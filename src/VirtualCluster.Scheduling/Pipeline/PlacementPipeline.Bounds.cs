@@ -7,10 +7,10 @@ public sealed partial class PlacementPipeline
     private static double Bound(PlacementIndex index, PlacementIndex.SpecView view, BoundInputs q, int t)
     {
         if (!view.AnyStatic[t]) return double.NegativeInfinity;
-        var maxFree = index.MaxFree;
-        if (q.Resources && (maxFree[0][t] < q.Cpu || maxFree[1][t] < q.Memory || maxFree[2][t] < q.Disk || maxFree[3][t] < q.Gpus))
+        ref readonly var f = ref index.Tree[t];
+        if (q.Resources && (f.FreeCpu < q.Cpu || f.FreeMem < q.Memory || f.FreeDisk < q.Disk || f.FreeGpus < q.Gpus))
             return double.NegativeInfinity;
-        if (q.Ports > 0 && index.MaxFreePorts[t] < q.Ports) return double.NegativeInfinity;
+        if (q.Ports > 0 && f.FreePorts < q.Ports) return double.NegativeInfinity;
         var bound = q.Rules;
         if (q.WithoutReplica is { } withoutReplica && withoutReplica[t] == 0)
         {
@@ -32,31 +32,44 @@ public sealed partial class PlacementPipeline
             if (q.SpreadWeight > 0) bound += part;
         }
         // Shares and sums of the nodes that could take the request (see PlacementIndex.Levels); level 0 holds all.
-        var at = t * PlacementIndex.Levels;
-        double hiCpu = index.HiCpuAt[at + q.CpuLevel], hiMem = index.HiMemAt[at + q.MemLevel];
+        ref readonly var cpuAt = ref q.CpuAt[t];
+        ref readonly var memAt = ref q.MemAt[t];
+        double hiCpu = cpuAt.Hi, hiMem = memAt.Hi;
         if (hiCpu == double.NegativeInfinity || hiMem == double.NegativeInfinity) return double.NegativeInfinity;
-        if (hiCpu < index.HiCpuAt[at] || hiMem < index.HiMemAt[at]) index.Stats.TighterByLevel++;
-        var maxSum = Math.Min(index.SumCpuAt[at + q.CpuLevel], index.SumMemAt[at + q.MemLevel]);
-        Range(index, q, 0, t, hiCpu, q.Cpu, out var aLo, out var aHi);
-        Range(index, q, 1, t, hiMem, q.Memory, out var bLo, out var bHi);
-        if (q.Fused) return bound + Math.Min(MaxOnBox(q.Constant, q.SumWeight, q.DiffWeight, aLo, aHi, bLo, bHi), SumDiffBound(index, q, t, maxSum));
+        var maxSum = Math.Min(cpuAt.Sum, memAt.Sum);
+        double cLo = q.Cpu * f.LoInvCpu, cHi = q.Cpu * f.HiInvCpu;
+        double mLo = q.Memory * f.LoInvMem, mHi = q.Memory * f.HiInvMem;
+        Range(q, f.LoCpu + cLo, hiCpu + cHi, out var aLo, out var aHi);
+        Range(q, f.LoMem + mLo, hiMem + mHi, out var bLo, out var bHi);
         // Each node's own a + b and a − b lie within the ranges of its current ones plus the request's shares, which
-        // is tighter than the box of the two ranges (the same reasoning as SumDiffBound).
-        double cLo = q.Cpu * index.LoInv[0][t], cHi = q.Cpu * index.HiInv[0][t];
-        double mLo = q.Memory * index.LoInv[1][t], mHi = q.Memory * index.HiInv[1][t];
-        double sumLo = Math.Max(aLo + bLo, index.MinSum[t] + cLo + mLo), sumHi = Math.Min(aHi + bHi, maxSum + cHi + mHi);
-        var gap = Gap(index.MinDiff[t] + cLo - mHi, index.MaxDiff[t] + cHi - mLo);
+        // is tighter than the box of the two ranges.
+        double diffLo = f.MinDiff + cLo - mHi, diffHi = f.MaxDiff + cHi - mLo;
+        if (q.Fused)
+        {
+            var sum = q.SumWeight >= 0 ? maxSum + cHi + mHi : f.MinSum + cLo + mLo;
+            var bySum = q.Constant + q.SumWeight * sum - q.DiffWeight * Gap(diffLo, diffHi);
+            return bound + Math.Min(MaxOnBox(q.Constant, q.SumWeight, q.DiffWeight, aLo, aHi, bLo, bHi), bySum);
+        }
+        return bound + Unfused(index, q, t, in f, maxSum, aLo, aHi, bLo, bHi, cLo, cHi, mLo, mHi, Gap(diffLo, diffHi));
+    }
+
+    /// <summary>The allocation part of the bound when the request has disk or GPUs (mean and deviation over up to four shares).</summary>
+    private static double Unfused(PlacementIndex index, BoundInputs q, int t, in PlacementIndex.Figures f, double maxSum,
+        double aLo, double aHi, double bLo, double bHi, double cLo, double cHi, double mLo, double mHi, double gap)
+    {
+        double sumLo = Math.Max(aLo + bLo, f.MinSum + cLo + mLo), sumHi = Math.Min(aHi + bHi, maxSum + cHi + mHi);
+        ref readonly var x = ref index.Extra[t];
         double dLo = 0, dHi = 0;
         if (q.Disk > 0)
         {
-            Range(index, q, 2, t, index.Hi[2][t], q.Disk, out dLo, out dHi);
+            Range(q, x.LoDisk + q.Disk * x.LoInvDisk, x.HiDisk + q.Disk * x.HiInvDisk, out dLo, out dHi);
             sumLo += dLo;
             sumHi += dHi;
             gap = Math.Max(gap, Math.Max(Gap(aLo - dHi, aHi - dLo), Gap(bLo - dHi, bHi - dLo)));
         }
         if (q.Gpus > 0)
         {
-            Range(index, q, 3, t, index.Hi[3][t], q.Gpus, out var lo, out var hi);
+            Range(q, x.LoGpu + q.Gpus * x.LoInvGpu, x.HiGpu + q.Gpus * x.HiInvGpu, out var lo, out var hi);
             sumLo += lo;
             sumHi += hi;
             gap = Math.Max(gap, Math.Max(Gap(aLo - hi, aHi - lo), Gap(bLo - hi, bHi - lo)));
@@ -64,35 +77,24 @@ public sealed partial class PlacementPipeline
         }
         // Balanced: 100 × (1 − σ) with σ = √(Σ(x − mean)² / n) ≥ |x − y| / √(2n) for any two shares x, y of a node,
         // since Σ(x − mean)² ≥ (x − mean)² + (y − mean)² ≥ (x − y)² / 2. The gap is the least |x − y| below t.
-        return bound + q.Most * 100 * sumHi / q.Dimensions + q.Least * 100 * (1 - sumLo / q.Dimensions)
-            + q.Balanced * 100 * (1 - gap / Math.Sqrt(2.0 * q.Dimensions));
+        return q.Most * 100 * sumHi / q.Dimensions + q.Least * 100 * (1 - sumLo / q.Dimensions)
+            + q.Balanced * 100 * (1 - gap * q.InvRootTwoDimensions);
     }
 
     /// <summary>The least |x| for x in [lo, hi].</summary>
     private static double Gap(double lo, double hi) => lo > 0 ? lo : hi < 0 ? -hi : 0;
 
-    /// <summary>The range of share_d = (use_d + request_d) / capacity_d below tree node t, the current share at most <paramref name="current"/>.</summary>
-    private static void Range(PlacementIndex index, BoundInputs q, int d, int t, double current, long request, out double lo, out double hi)
+    /// <summary>
+    /// The range of share_d = (use_d + request_d) / capacity_d below a tree node, from the smallest current share plus
+    /// the smallest request share and the largest of each.
+    /// </summary>
+    private static void Range(BoundInputs q, double low, double high, out double lo, out double hi)
     {
-        lo = index.Lo[d][t] + request * index.LoInv[d][t];
-        hi = current + request * index.HiInv[d][t];
+        lo = low;
+        hi = high;
         // A node passing the resource filter has use + request ≤ capacity, so its share is at most 1.
         if (q.ClipShares && hi > 1) hi = 1;
         if (lo > hi) lo = hi;
-    }
-
-    /// <summary>
-    /// c + s·(a + b) − w·|a − b| bounded through the range of a + b and of a − b below the tree node (each node's
-    /// own sum, rather than the largest share of one dimension plus the largest of the other).
-    /// </summary>
-    private static double SumDiffBound(PlacementIndex index, BoundInputs q, int t, double maxSum)
-    {
-        double cLo = q.Cpu * index.LoInv[0][t], cHi = q.Cpu * index.HiInv[0][t];
-        double mLo = q.Memory * index.LoInv[1][t], mHi = q.Memory * index.HiInv[1][t];
-        var sum = q.SumWeight >= 0 ? maxSum + cHi + mHi : index.MinSum[t] + cLo + mLo;
-        double diffLo = index.MinDiff[t] + cLo - mHi, diffHi = index.MaxDiff[t] + cHi - mLo;
-        var nearest = diffLo > 0 ? diffLo : diffHi < 0 ? -diffHi : 0;
-        return q.Constant + q.SumWeight * sum - q.DiffWeight * nearest;
     }
 
     /// <summary>

@@ -25,6 +25,8 @@ public sealed partial class PlacementPipeline
         q.WithoutReplica = q.AntiRequired is { Length: > 0 } || q.AntiCounts.Length > 0 ? index.WithoutReplica(context.Spec.Name) : null;
         q.CpuLevel = q.Resources ? PlacementIndex.LevelOf(index.CpuLevels, q.Cpu) : 0;
         q.MemLevel = q.Resources ? PlacementIndex.LevelOf(index.MemLevels, q.Memory) : 0;
+        q.CpuAt = index.CpuAt[q.CpuLevel];
+        q.MemAt = index.MemAt[q.MemLevel];
         var cluster = context.Cluster;
         var bestBound = double.NegativeInfinity;
         var candidates = 0;
@@ -34,6 +36,27 @@ public sealed partial class PlacementPipeline
         Span<double> stackBounds = stackalloc double[128];
         var rootBound = Bound(index, view, q, 1);
         if (rootBound == double.NegativeInfinity) return true;
+        // Warm start: the spec's last choice is often still the best (binpack fills it until it is full, and a
+        // release brings it back), and its bound, reached first, prunes every subtree that cannot beat it.
+        var warm = view.LastChoice;
+        if (warm >= 0)
+        {
+            var p = index.PositionOf(warm);
+            var bound = NodeBound(cluster, view, q, in index.SlotNodes[p], view.StaticSlot[p], warm);
+            if (bound != double.NegativeInfinity)
+            {
+                index.Stats.NodesBounded++;
+                index.Stats.WarmStarts++;
+                bestBound = bound;
+                index.AddCandidate(ref candidates, warm, bound);
+                last = warm;
+                lastReplicas = q.AntiCounts.Length > 0 ? q.AntiCounts[warm] : 0;
+            }
+            else
+            {
+                warm = -1;
+            }
+        }
         stackNodes[0] = 1;
         stackBounds[0] = rootBound;
         var top = 1;
@@ -44,7 +67,8 @@ public sealed partial class PlacementPipeline
             if (stackBounds[top] < bestBound - 2 * BoundMargin) continue;
             // Nodes with the use of a candidate with a lower index, rules no better and at least as many replicas
             // of the service (so no higher anti-affinity score) cannot win: each scores at most what it scores.
-            if (last >= 0 && index.UniformUse[t] && index.MinIndex[t] > last && index.SameUse(index.Rep[t], last)
+            ref readonly var figures = ref index.Tree[t];
+            if (last >= 0 && figures.UniformUse && figures.MinIndex > last && index.SameUse(figures.Rep, last)
                 && (lastReplicas == 0 || (lastReplicas == 1 && q.WithoutReplica is { } without && without[t] == 0))
                 && NoBetterRules(view, q, t, last))
             {
@@ -54,17 +78,21 @@ public sealed partial class PlacementPipeline
             if (t >= index.LeafCount)
             {
                 var (start, count) = index.Bucket(t - index.LeafCount);
+                index.Stats.Buckets++;
+                if (q.CpuAt[t].Hi < index.CpuAt[0][t].Hi || q.MemAt[t].Hi < index.MemAt[0][t].Hi) index.Stats.TighterByLevel++;
                 for (var p = start; p < start + count; p++)
                 {
                     var i = index.NodeAt(p);
-                    var bound = NodeBound(cluster, view, q, i);
+                    if (i == warm) continue;
+                    index.Stats.NodesBounded++;
+                    var bound = NodeBound(cluster, view, q, in index.SlotNodes[p], view.StaticSlot[p], i);
                     if (bound == double.NegativeInfinity || bound < bestBound - 2 * BoundMargin) continue;
                     if (bound > bestBound) bestBound = bound;
                     index.AddCandidate(ref candidates, i, bound);
                     last = i;
                     lastReplicas = q.AntiCounts.Length > 0 ? q.AntiCounts[i] : 0;
                     // The bucket's other nodes are identical and come later in index order: none can score more.
-                    if (lastReplicas == 0 && index.Same[t])
+                    if (lastReplicas == 0 && figures.Same)
                     {
                         index.Stats.DominatedRuns++;
                         break;
@@ -73,6 +101,7 @@ public sealed partial class PlacementPipeline
                 continue;
             }
             int l = 2 * t, r = l + 1;
+            index.Stats.Expanded++;
             double lb = Bound(index, view, q, l), rb = Bound(index, view, q, r);
             // Depth first, the child with the higher bound on top so it is explored first.
             if (lb >= rb)
@@ -96,6 +125,7 @@ public sealed partial class PlacementPipeline
             index.Stats.ClassMembersSkipped += kept - classes;
             kept = classes;
         }
+        index.Stats.Scored += kept;
         var buffer = index.CandidateNodes.AsSpan(0, kept);
         var passed = kept;
         foreach (var filter in q.Filters) passed = filter.Filter(context, buffer[..passed]);
@@ -116,6 +146,7 @@ public sealed partial class PlacementPipeline
             }
         }
         node = bestNode;
+        view.LastChoice = bestNode;
         total = best;
         found = true;
         return true;
@@ -189,13 +220,13 @@ public sealed partial class PlacementPipeline
     /// One node's bound: −∞ when it fails a built-in filter (same comparisons), else Σ wᵢ·scoreᵢ computed here
     /// (anti-affinity, affinity, spread exactly; the allocation scores by the same formulas).
     /// </summary>
-    private static double NodeBound(ClusterState s, PlacementIndex.SpecView view, BoundInputs q, int i)
+    private static double NodeBound(ClusterState s, PlacementIndex.SpecView view, BoundInputs q, in PlacementIndex.SlotFigures n, bool staticPass, int i)
     {
-        if (i < 0 || !view.StaticPass[i]) return double.NegativeInfinity;
-        if (q.Resources && (s.UseCpu[i] + q.Cpu > s.CapCpu[i] || s.UseMem[i] + q.Memory > s.CapMem[i]
-            || s.UseDisk[i] + q.Disk > s.CapDisk[i] || s.AllocGpu[i] + q.Gpus > s.CapGpu[i]))
+        if (i < 0 || !staticPass) return double.NegativeInfinity;
+        // use + request > capacity, as the resource filter asks, written as free < request (no overflow at real sizes).
+        if (q.Resources && (n.FreeCpu < q.Cpu || n.FreeMem < q.Memory || n.FreeDisk < q.Disk || n.FreeGpus < q.Gpus))
             return double.NegativeInfinity;
-        if (q.Ports > 0 && s.FreePorts[i] < q.Ports) return double.NegativeInfinity;
+        if (q.Ports > 0 && n.FreePorts < q.Ports) return double.NegativeInfinity;
         if (q.AntiRequired is { Length: > 0 } required && required[i] != 0) return double.NegativeInfinity;
         var bound = 0.0;
         if (q.AntiWeight > 0) bound += q.AntiCounts.Length == 0 ? 100 * q.AntiWeight : 100 * q.AntiWeight * (1 - q.AntiCounts[i] * q.AntiScale);
@@ -211,8 +242,8 @@ public sealed partial class PlacementPipeline
             if (!q.DomainOk[k][d]) return double.NegativeInfinity;
             if (q.SpreadWeight > 0) bound += q.DomainScore[k][d];
         }
-        var a = (s.UseCpu[i] + q.Cpu) * s.InvCpu[i];
-        var b = (s.UseMem[i] + q.Memory) * s.InvMem[i];
+        var a = (n.UseCpu + q.Cpu) * n.InvCpu;
+        var b = (n.UseMem + q.Memory) * n.InvMem;
         if (q.Fused) return bound + q.Constant + q.SumWeight * (a + b) - q.DiffWeight * Math.Abs(a - b);
         double c = 0, e = 0;
         if (q.Disk > 0) c = (s.UseDisk[i] + q.Disk) * s.InvDisk[i];
@@ -228,106 +259,5 @@ public sealed partial class PlacementPipeline
         nodes[top] = t;
         bounds[top] = bound;
         top++;
-    }
-
-    /// <summary>Fills <paramref name="q"/> for this placement; false when a filter or scorer is not a built-in one.</summary>
-    private bool Prepare(PlacementContext context, BoundInputs q)
-    {
-        if (!DynamicFiltersAreBuiltIn) return false;
-        var d = context.Demand;
-        q.Cpu = d.CpuMillicores;
-        q.Memory = d.MemoryBytes;
-        q.Disk = d.DiskBytes;
-        q.Gpus = d.Gpus;
-        q.Ports = 0;
-        q.Resources = false;
-        q.SpreadFilter = false;
-        q.Filters.Clear();
-        foreach (var filter in _dynamic)
-        {
-            if (!filter.AppliesTo(context)) continue;
-            q.Filters.Add(filter);
-            if (filter is ResourceFilter) q.Resources = true;
-            else if (filter is PortFilter) q.Ports = context.PortsNeeded;
-            else if (filter is TopologySpreadFilter) q.SpreadFilter = true;
-        }
-        q.ClipShares = q.Resources;
-        double most = 0, least = 0, balanced = 0, anti = 0, affinity = 0, spread = 0;
-        foreach (var ws in context.Strategy.Scorers)
-        {
-            var type = ws.Scorer.GetType();
-            if (type == typeof(MostAllocatedScorer)) most += ws.Weight;
-            else if (type == typeof(LeastAllocatedScorer)) least += ws.Weight;
-            else if (type == typeof(BalancedAllocationScorer)) balanced += ws.Weight;
-            else if (type == typeof(ServiceAntiAffinityScorer)) anti += ws.Scorer.AppliesTo(context) ? ws.Weight : 0;
-            else if (type == typeof(NodeAffinityScorer)) affinity += ws.Scorer.AppliesTo(context) ? ws.Weight : 0;
-            else if (type == typeof(TopologySpreadScorer)) spread += ws.Scorer.AppliesTo(context) ? ws.Weight : 0;
-            else return false;
-        }
-        q.Most = most;
-        q.Least = least;
-        q.Balanced = balanced;
-        q.Fused = AllocationKernel.Covers(context);
-        q.SumWeight = 50 * (most - least);
-        q.Constant = 100 * (least + balanced);
-        q.DiffWeight = 50 * balanced;
-        q.Dimensions = 2 + (q.Disk > 0 ? 1 : 0) + (q.Gpus > 0 ? 1 : 0);
-        q.Rules = 100 * anti;
-        q.AntiWeight = anti;
-        q.AntiCounts = anti > 0 ? context.Cluster.ServiceCounts(context.Spec.Name) : [];
-        q.AntiScale = 1.0 / (context.ServiceTotal + 1);
-        q.AntiRequired = null;
-        foreach (var filter in q.Filters)
-            if (filter is AntiAffinityFilter) q.AntiRequired = context.Cluster.ServiceCounts(context.Spec.Name);
-        q.Affinity = affinity;
-        PrepareSpread(context, q, spread);
-        return true;
-    }
-
-    private static void PrepareSpread(PlacementContext context, BoundInputs q, double weight)
-    {
-        var spreads = context.Spec.Placement.TopologySpread;
-        q.SpreadWeight = weight;
-        if (spreads.Count == 0 || (weight == 0 && !q.SpreadFilter))
-        {
-            q.Spreads = [];
-            return;
-        }
-        if (q.Spreads.Length != spreads.Count)
-        {
-            q.Spreads = new TopologySpread[spreads.Count];
-            q.Counts = new int[spreads.Count][];
-            q.DomainScore = new double[spreads.Count][];
-            q.DomainOk = new bool[spreads.Count][];
-            q.MixedScore = new double[spreads.Count];
-            q.NodeDomains = new int[spreads.Count][];
-        }
-        var perKey = weight * 100.0 / spreads.Count;
-        for (var k = 0; k < spreads.Count; k++)
-        {
-            var spread = spreads[k];
-            q.Spreads[k] = spread;
-            var counts = context.Cluster.DomainCounts(spread.Key, context.Spec.Name);
-            q.Counts[k] = counts;
-            q.NodeDomains[k] = context.Cluster.Domains(spread.Key).NodeDomain;
-            if (q.DomainScore[k]?.Length != counts.Length)
-            {
-                q.DomainScore[k] = new double[counts.Length];
-                q.DomainOk[k] = new bool[counts.Length];
-            }
-            var max = 0;
-            foreach (var c in counts) max = Math.Max(max, c);
-            double m = max + 1;
-            var min = q.SpreadFilter ? TopologySpreadFilter.MinCount(context, spread.Key, counts) : 0;
-            // Nodes without the label score 0 and pass no spread filter.
-            var mixed = q.SpreadFilter ? double.NegativeInfinity : 0;
-            for (var d = 0; d < counts.Length; d++)
-            {
-                q.DomainScore[k][d] = perKey * (m - counts[d]) / m;
-                q.DomainOk[k][d] = !q.SpreadFilter || counts[d] + 1 - min <= spread.MaxSkew;
-                if (q.DomainOk[k][d]) mixed = Math.Max(mixed, q.DomainScore[k][d]);
-            }
-            q.MixedScore[k] = mixed;
-        }
     }
 }

@@ -18,6 +18,7 @@ public sealed partial class PlacementPipeline
     private readonly IPlacementFilter[] _static;
     private readonly IPlacementFilter[] _dynamic;
     private readonly bool[] _dynamicIsOurs;
+    private readonly bool _allDynamicBuiltIn;
     private readonly Dictionary<string, IPlacementStrategy> _strategies;
 
     /// <summary>Assembles a pipeline. Static filters always run before dynamic ones; otherwise order is kept.</summary>
@@ -30,6 +31,7 @@ public sealed partial class PlacementPipeline
         _static = [.. filters.Where(f => f.IsStatic)];
         _dynamic = [.. filters.Where(f => !f.IsStatic)];
         _dynamicIsOurs = [.. _dynamic.Select(f => f.GetType().Assembly == typeof(PlacementPipeline).Assembly)];
+        _allDynamicBuiltIn = _dynamicIsOurs.All(b => b);
         if (strategies.Count == 0) throw new ArgumentException("at least one strategy is needed", nameof(strategies));
         _strategies = new Dictionary<string, IPlacementStrategy>(StringComparer.Ordinal);
         foreach (var strategy in strategies)
@@ -47,7 +49,7 @@ public sealed partial class PlacementPipeline
     public static PlacementPipeline Default { get; } = new(BuiltInFilters(), BuiltInStrategies());
 
     /// <summary>True when every dynamic filter is a built-in one, whose verdicts only turn from pass to fail as reservations grow (topology spread aside).</summary>
-    internal bool DynamicFiltersAreBuiltIn => _dynamicIsOurs.All(b => b);
+    internal bool DynamicFiltersAreBuiltIn => _allDynamicBuiltIn;
 
     /// <summary>Filters in pipeline order.</summary>
     public IReadOnlyList<IPlacementFilter> Filters => [.. _static, .. _dynamic];
