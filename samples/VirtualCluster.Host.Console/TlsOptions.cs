@@ -3,7 +3,10 @@ using VirtualCluster.ControlPlane;
 
 namespace VirtualCluster.Host.Console;
 
-/// <summary>The control plane's TLS flags: a user-supplied CA (`--tls-ca-cert`, `--tls-ca-key`) and extra certificate names.</summary>
+/// <summary>
+/// The control plane's TLS flags: a user-supplied CA (`--tls-ca-cert`, `--tls-ca-key`), extra certificate names, and
+/// agents' client certificates (`--require-client-cert`, `--client-cert-lifetime`).
+/// </summary>
 internal sealed class TlsOptions
 {
     public Option<string?> CaCertificate { get; } = new("--tls-ca-cert")
@@ -18,7 +21,19 @@ internal sealed class TlsOptions
         Description = "Extra host name or address for the API's certificate (repeatable); the --listen and --advertise-url hosts, localhost and every local address are always in it.",
     };
 
-    public IEnumerable<Option> All => [CaCertificate, CaKey, Names];
+    public Option<bool> RequireClientCertificate { get; } = new("--require-client-cert")
+    {
+        Description = "Refuse an agent's machine token that comes without its node's client certificate (agents get one when they join; "
+            + "without this flag agents that joined before client certificates existed keep working with their token alone).",
+    };
+
+    public Option<double> ClientCertificateLifetime { get; } = new("--client-cert-lifetime")
+    {
+        Description = "Seconds an agent's client certificate is valid (agents renew it after two thirds). Default 7 days.",
+        DefaultValueFactory = _ => 7 * 86400,
+    };
+
+    public IEnumerable<Option> All => [CaCertificate, CaKey, Names, RequireClientCertificate, ClientCertificateLifetime];
 
     /// <summary>The settings, or null after printing what is wrong.</summary>
     public Action<ControlPlaneOptions>? Read(ParseResult parse, IEnumerable<Uri> urls)
@@ -38,6 +53,13 @@ internal sealed class TlsOptions
                 return null;
             }
         }
+        var clientLifetime = parse.GetValue(ClientCertificateLifetime);
+        if (clientLifetime is < 10 or > 397 * 86400)
+        {
+            System.Console.Error.WriteLine($"error: --client-cert-lifetime {clientLifetime} must be between 10 seconds and {397 * 86400} (397 days)");
+            return null;
+        }
+        var requireClient = parse.GetValue(RequireClientCertificate);
         var names = (parse.GetValue(Names) ?? []).Concat(urls.Select(u => u.Host.Trim('[', ']')))
             .Where(n => n is not ("0.0.0.0" or "::" or "")).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
         return o =>
@@ -45,6 +67,8 @@ internal sealed class TlsOptions
             o.TlsCaCertificateFile = cert is null ? null : Path.GetFullPath(cert);
             o.TlsCaKeyFile = key is null ? null : Path.GetFullPath(key);
             o.TlsNames = names;
+            o.ClientCertificateLifetime = TimeSpan.FromSeconds(clientLifetime);
+            o.RequireClientCertificate = requireClient;
         };
     }
 }

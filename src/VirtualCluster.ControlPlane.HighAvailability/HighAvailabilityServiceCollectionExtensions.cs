@@ -56,8 +56,15 @@ public static class HighAvailabilityServiceCollectionExtensions
             {
                 AllowAutoRedirect = false,
                 ConnectTimeout = TimeSpan.FromSeconds(3),
-                // A peer control plane serves a certificate of the same cluster CA (kept in the shared store).
-                SslOptions = { RemoteCertificateValidationCallback = sp.GetRequiredService<ControlPlane.Tls.ClusterTls>().Validator.Validate },
+                // A peer control plane serves a certificate of the same cluster CA (kept in the shared store), and this
+                // one presents its own client certificate, so the leader believes the agent certificate it forwards.
+                SslOptions =
+                {
+                    RemoteCertificateValidationCallback = sp.GetRequiredService<ControlPlane.Tls.ClusterTls>().Validator.Validate,
+                    LocalCertificateSelectionCallback = (_, _, _, _, _) => sp.GetRequiredService<ControlPlane.Tls.ClusterTls>().ControlPlaneClientCertificate(),
+                },
+                // Connections are set up again now and then, so a renewed client certificate is used.
+                PooledConnectionLifetime = TimeSpan.FromMinutes(10),
             })
             .ConfigureHttpClient(c => c.Timeout = Timeout.InfiniteTimeSpan);
         services.AddTransient<IStartupFilter, LeaderForwardingStartupFilter>();

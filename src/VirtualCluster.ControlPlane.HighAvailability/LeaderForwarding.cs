@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using VirtualCluster.Api;
+using VirtualCluster.ControlPlane.Tls;
 using VirtualCluster.Store;
 
 namespace VirtualCluster.ControlPlane.HighAvailability;
@@ -25,7 +26,8 @@ internal sealed class LeaderForwardingStartupFilter : IStartupFilter
 
 /// <summary>
 /// Lets every control plane answer the /v1 API: the leader serves it; a follower forwards each request to the
-/// leader (method, path, headers including the bearer token, body) and relays the answer, so agents and the CLI
+/// leader (method, path, headers including the bearer token, body, and the client certificate the caller presented) and
+/// relays the answer, so agents and the CLI
 /// may talk to any control plane. <c>/v1/health</c> is answered locally, and <c>GET /v1/leader</c> tells who leads.
 /// While no leader is known (an election is under way) the answer is 503 with Retry-After.
 /// </summary>
@@ -96,11 +98,15 @@ public sealed partial class LeaderForwarding(RequestDelegate next, ControlPlaneL
             message.Content = new StreamContent(request.Body);
         foreach (var (name, values) in request.Headers)
         {
-            if (HopByHop.Contains(name)) continue;
+            // A client's own copy of the certificate header is never passed on: only what this connection presented.
+            if (HopByHop.Contains(name) || name.Equals(AgentCertificates.ForwardedCertificateHeader, StringComparison.OrdinalIgnoreCase)) continue;
             if (!message.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values) && message.Content is not null)
                 message.Content.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
         }
         message.Headers.TryAddWithoutValidation(ForwardedHeader, leadership.Self);
+        // The agent's TLS ends here: its client certificate goes on in a header, which the leader believes only
+        // because this connection presents a control plane's certificate (see AgentCertificates).
+        message.Headers.TryAddWithoutValidation(AgentCertificates.ForwardedCertificateHeader, AgentCertificates.ForwardedValue(context));
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         timeout.CancelAfter(options.Value.ForwardTimeout);

@@ -15,6 +15,10 @@ public sealed record FieldError(string Field, string Message);
 public sealed record ApiError(string Error, IReadOnlyList<FieldError>? Errors = null, PlacementFailure? Placement = null);
 
 /// <summary>An agent asks to join with a join token.</summary>
+/// <param name="CertificateRequest">
+/// A PEM PKCS#10 request for the node's client certificate (ECDSA P-256 key made and kept by the agent); the answer
+/// then carries the certificate. Null: no certificate (an agent of an earlier release).
+/// </param>
 public sealed record JoinRequest(
     string JoinToken,
     string Name,
@@ -22,10 +26,12 @@ public sealed record JoinRequest(
     Resources Capacity,
     IReadOnlyList<string> Drivers,
     PortRange Ports,
-    IReadOnlyDictionary<string, string>? Labels);
+    IReadOnlyDictionary<string, string>? Labels,
+    string? CertificateRequest = null);
 
 /// <summary>The node id and machine token an agent uses from then on.</summary>
-public sealed record JoinResponse(string NodeId, string Token);
+/// <param name="ClientCertificate">The node's client certificate (PEM, signed by the cluster CA), when the join asked for one.</param>
+public sealed record JoinResponse(string NodeId, string Token, string? ClientCertificate = null);
 
 /// <summary>What an agent reports about one instance it runs.</summary>
 /// <param name="Logs">New output lines (after the cursor the control plane last returned).</param>
@@ -47,12 +53,17 @@ public sealed record AgentEvent(DateTimeOffset Timestamp, string Kind, string? I
 
 /// <summary>Periodic report from an agent.</summary>
 /// <param name="Events">Events recorded since the last successful report (delivered once it reconnects).</param>
+/// <param name="CertificateRequest">
+/// A PEM PKCS#10 request for a new client certificate: sent once two thirds of the current one's life are over (or
+/// when the agent has none); the answer's <see cref="HeartbeatResponse.ClientCertificate"/> carries it.
+/// </param>
 public sealed record HeartbeatRequest(
     ResourceUsage Usage,
     Resources Capacity,
     IReadOnlyList<string> Drivers,
     IReadOnlyList<InstanceReport> Instances,
-    IReadOnlyList<AgentEvent>? Events = null);
+    IReadOnlyList<AgentEvent>? Events = null,
+    string? CertificateRequest = null);
 
 /// <summary>An instance the agent must run.</summary>
 public sealed record Assignment(string InstanceId, long Epoch, ServiceSpec Spec, IReadOnlyDictionary<string, int> Ports);
@@ -68,6 +79,8 @@ public sealed record Assignment(string InstanceId, long Epoch, ServiceSpec Spec,
 /// </param>
 /// <param name="NodeState">The node's state as the control plane sees it (e.g. Draining).</param>
 /// <param name="Drain">Progress of a drain of this node, when one was requested.</param>
+/// <param name="RenewedToken">A fresh machine token, once half of the current one's life is over.</param>
+/// <param name="ClientCertificate">The node's new client certificate (PEM), when the heartbeat asked for one.</param>
 public sealed record HeartbeatResponse(
     IReadOnlyList<Assignment> Assignments,
     IReadOnlyDictionary<string, long> LogCursors,
@@ -75,7 +88,8 @@ public sealed record HeartbeatResponse(
     TimeSpan FencingLease = default,
     NodeState NodeState = NodeState.Alive,
     DrainStatus? Drain = null,
-    string? RenewedToken = null);
+    string? RenewedToken = null,
+    string? ClientCertificate = null);
 
 /// <summary>Where one instance of a draining node stands.</summary>
 /// <param name="InstanceId">Instance on the draining node.</param>

@@ -19,7 +19,7 @@ internal sealed partial class AgentService
     [LoggerMessage(2105, LogLevel.Information, "Control plane at {Url} is reachable again")]
     private static partial void LogReconnected(ILogger logger, string url);
 
-    [LoggerMessage(2106, LogLevel.Warning, "Control plane does not know this node ({Reason}); joining again")]
+    [LoggerMessage(2106, LogLevel.Warning, "Control plane refused this node's credentials or does not know it ({Reason}); joining again")]
     private static partial void LogRejoining(ILogger logger, string reason);
 
     [LoggerMessage(2107, LogLevel.Information, "Found instance {InstanceId} from an earlier run: {State}")]

@@ -30,6 +30,8 @@ internal sealed partial class AgentService : BackgroundService
     private readonly TimeProvider _time;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger<AgentService> _logger;
+    // Null over plain http: a certificate is only worth asking for when there is TLS to present it on.
+    private readonly AgentCertificate? _certificate;
     private TaskCompletionSource _wakeSupervision = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile IReadOnlyList<Assignment>? _assignments;
     private IReadOnlyDictionary<string, long> _cursors = new Dictionary<string, long>();
@@ -43,8 +45,10 @@ internal sealed partial class AgentService : BackgroundService
     private TimeSpan _interval;
 
     public AgentService(IOptions<AgentOptions> options, ControlPlaneClient client, InstanceSupervisor supervisor, ResourceCollector collector,
-        FencingLease lease, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<AgentService> logger, FenceWatchdog? watchdog = null)
+        FencingLease lease, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<AgentService> logger, FenceWatchdog? watchdog = null,
+        AgentCertificate? certificate = null)
     {
+        _certificate = options.Value.ServerUrl.TrimStart().StartsWith("https:", StringComparison.OrdinalIgnoreCase) ? certificate : null;
         _options = options.Value;
         _client = client;
         _supervisor = supervisor;
@@ -139,8 +143,9 @@ internal sealed partial class AgentService : BackgroundService
             // Only drivers that can run workloads now are advertised (Docker while its daemon answers), as last checked.
             var usage = _collector.SampleUsage();
             var request = new HeartbeatRequest(_options.MachineShare is { } share ? share.Apply(usage) : usage, Capacity(), [.. _drivers],
-                await _supervisor.ReportAsync(_cursors, ct), events.Count > 0 ? events : null);
+                await _supervisor.ReportAsync(_cursors, ct), events.Count > 0 ? events : null, _certificate?.RequestIfDue(_options.Name));
             var response = await _client.HeartbeatAsync(identity, request, ct);
+            if (response.ClientCertificate is { Length: > 0 } certificate) _certificate?.Accept(certificate);
             if (response.RenewedToken is { Length: > 0 } renewed && renewed != identity.Token)
             {
                 // Saved before use: tunnels and peer links read the token from agent.json when they (re)connect.
@@ -163,9 +168,11 @@ internal sealed partial class AgentService : BackgroundService
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
         }
-        catch (ControlPlaneRejectedException e) when (e.Status is HttpStatusCode.Unauthorized or HttpStatusCode.NotFound)
+        catch (ControlPlaneRejectedException e) when (e.Status is HttpStatusCode.Unauthorized or HttpStatusCode.NotFound
+            || (e.Status == HttpStatusCode.Forbidden && _certificate is { Current: null }))
         {
-            // The control plane forgot us (new cluster, reset data): join again with the join token.
+            // The control plane forgot us (new cluster, reset data), or requires a client certificate and ours expired
+            // while we were cut off (none can be had in a heartbeat then): join again with the join token.
             LogRejoining(_logger, e.Message);
             _savedIdentityRefused = true;
             _identity = null;
@@ -242,51 +249,6 @@ internal sealed partial class AgentService : BackgroundService
             CpuMillicores = _options.CpuMillicores ?? measured.CpuMillicores,
             MemoryBytes = _options.MemoryBytes ?? measured.MemoryBytes,
         };
-    }
-
-    private async Task<AgentIdentity?> JoinAsync(CancellationToken ct)
-    {
-        var saved = AgentIdentity.Load(_options.DataDirectory);
-        if (saved is not null && saved.ServerUrl == _options.ServerUrl && !_savedIdentityRefused) return saved;
-        if (string.IsNullOrWhiteSpace(_options.JoinToken))
-        {
-            LogNoJoinToken(_logger);
-            Environment.ExitCode = 2;
-            _lifetime.StopApplication();
-            return null;
-        }
-        var request = new JoinRequest(_options.JoinToken, _options.Name, _options.Address, Capacity(),
-            [.. await _supervisor.AvailableDriverNamesAsync(ct)], _options.Ports, JoinLabels());
-        try
-        {
-            var joined = await _client.JoinAsync(request, ct);
-            var identity = new AgentIdentity(_options.ServerUrl, joined.NodeId, joined.Token, AgentTrust.FingerprintFor(_options));
-            identity.Save(_options.DataDirectory);
-            _savedIdentityRefused = false;
-            LogJoined(_logger, _options.Name, joined.NodeId);
-            return identity;
-        }
-        catch (ControlPlaneRejectedException e) when ((int)e.Status is >= 400 and < 500)
-        {
-            // A bad join token or request will not get better by retrying.
-            LogJoinRejected(_logger, e.Message);
-            Environment.ExitCode = 2;
-            _lifetime.StopApplication();
-            return null;
-        }
-    }
-
-    /// <summary>The configured labels, plus which part of which machine this node is when it shares one.</summary>
-    private Dictionary<string, string> JoinLabels()
-    {
-        var labels = new Dictionary<string, string>(_options.Labels, StringComparer.Ordinal);
-        if (_options.MachineShare is { } share)
-        {
-            // The fraction every agent of the machine reports ("1/3"), not this one's part number: parts differ by one unit at most.
-            labels.TryAdd(MachineShare.Label, $"1/{share.Of}");
-            labels.TryAdd(MachineShare.MachineLabel, Environment.MachineName.ToLowerInvariant());
-        }
-        return labels;
     }
 
     private static TimeSpan Clamp(TimeSpan interval) =>

@@ -27,6 +27,8 @@ public static class AgentServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AgentOptions>, AgentOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp => AgentTrust.Create(sp.GetRequiredService<IOptions<AgentOptions>>().Value));
+        services.TryAddSingleton(sp => new AgentCertificate(sp.GetRequiredService<IOptions<AgentOptions>>().Value.DataDirectory,
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<AgentCertificate>>()));
         services.AddHttpClient<ControlPlaneClient>((sp, http) =>
         {
             var url = ControlPlaneFailoverHandler.Split(sp.GetRequiredService<IOptions<AgentOptions>>().Value.ServerUrl)[0];
@@ -36,7 +38,8 @@ public static class AgentServiceCollectionExtensions
             ControlPlaneFailoverHandler.Split(sp.GetRequiredService<IOptions<AgentOptions>>().Value.ServerUrl).Select(u => new Uri(u))))
             // Below the failover, so that the CA is fetched (and checked) from the control plane actually asked.
             .AddHttpMessageHandler(sp => sp.GetRequiredService<AgentTrust>().DiscoveryHandler())
-            .ConfigurePrimaryHttpMessageHandler(sp => sp.GetRequiredService<AgentTrust>().SocketsHandler());
+            // At the bottom: presents the node's client certificate, on new connections once it is renewed.
+            .ConfigurePrimaryHttpMessageHandler(sp => new ClientCertificateHandler(sp.GetRequiredService<AgentTrust>().SocketsHandler, sp.GetRequiredService<AgentCertificate>()));
         services.AddSingleton(sp => new ProcessDriver(new ProcessDriverOptions(), sp.GetRequiredService<ILogger<ProcessDriver>>()));
         services.AddSingleton<IWorkloadDriver>(sp => sp.GetRequiredService<ProcessDriver>());
         services.TryAddSingleton(sp =>
@@ -66,7 +69,8 @@ public static class AgentServiceCollectionExtensions
                 : null;
             return new AgentService(options, sp.GetRequiredService<ControlPlaneClient>(), sp.GetRequiredService<InstanceSupervisor>(),
                 sp.GetRequiredService<ResourceCollector>(), sp.GetRequiredService<FencingLease>(), time,
-                sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<ILogger<AgentService>>(), watchdog);
+                sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<ILogger<AgentService>>(), watchdog,
+                sp.GetRequiredService<AgentCertificate>());
         });
         services.AddHostedService(sp => new GatewayTunnelService(sp.GetRequiredService<IOptions<AgentOptions>>().Value,
             sp.GetRequiredService<InstanceSupervisor>(), sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>()));

@@ -37,6 +37,7 @@ internal static partial class ApiAuth
         if (refusal is not null) return refusal;
         if (!allowed(principal!))
             return Refuse(http, 403, $"{Article(principal!.Role)} {principal.Role} token cannot call this endpoint; it needs {Article(wanted)} {wanted} token", principal.Subject);
+        if (CheckClientCertificate(http, principal!) is { } certificateRefusal) return certificateRefusal;
         http.Items[PrincipalKey] = principal;
         return await next(context);
     };

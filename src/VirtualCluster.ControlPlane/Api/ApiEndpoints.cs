@@ -86,7 +86,7 @@ public static class ApiEndpoints
     }
 
     private static async Task<IResult> JoinAsync(HttpRequest request, ClusterService cluster, TokenService tokens, Joins.JoinTokenDirectory joinTokens,
-        Joins.MachineCredentialDirectory machines, IOptions<ControlPlaneOptions> options, CancellationToken ct)
+        Joins.MachineCredentialDirectory machines, Tls.AgentCertificates certificates, IOptions<ControlPlaneOptions> options, CancellationToken ct)
     {
         var (body, error) = await ApiResults.ReadJsonAsync<JoinRequest>(request, ct);
         if (error is not null) return error;
@@ -95,6 +95,9 @@ public static class ApiEndpoints
             return ApiAuth.Unauthorized(request.HttpContext, $"invalid join token: {validation.Error}; use the join.token file of the control plane's data directory or `vcluster token create --join`");
         if (validation.Principal.Role != TokenRoles.Join)
             return ApiResults.Error(403, $"a {validation.Principal.Role} token is not a join token");
+        // A malformed certificate request is refused before a use of the join token is taken.
+        if (body.CertificateRequest is not null && !Security.Tls.NodeCertificates.TryReadRequest(body.CertificateRequest, out _, out var csrProblem))
+            return ApiResults.Error(400, csrProblem);
         var joinId = validation.Principal.TokenId;
         // A machine an admin removed comes back only with a join token made after the removal.
         if (await joinTokens.FindAsync(joinId, ct) is { } listed && await machines.JoinRefusalAsync(body.Name, listed.CreatedAt, ct) is { } removed)
@@ -109,11 +112,12 @@ public static class ApiEndpoints
             await joinTokens.ReleaseAsync(joinId!, CancellationToken.None);
             return outcome.Value is null ? ApiResults.Error(outcome.StatusCode, outcome.Error!) : ApiResults.Error(503, "the machine credentials changed under too many concurrent writes; join again");
         }
-        return ApiResults.Json(new JoinResponse(outcome.Value.Id, tokens.IssueMachineToken(outcome.Value.Id, generation, MachineLifetime(options.Value))));
+        var certificate = body.CertificateRequest is null ? null : certificates.Issue(body.CertificateRequest, outcome.Value.Id, generation).Certificate;
+        return ApiResults.Json(new JoinResponse(outcome.Value.Id, tokens.IssueMachineToken(outcome.Value.Id, generation, MachineLifetime(options.Value)), certificate));
     }
 
     private static async Task<IResult> HeartbeatAsync(string id, HttpContext context, ClusterService cluster, TokenService tokens,
-        Joins.MachineCredentialDirectory machines, IOptions<ControlPlaneOptions> options, TimeProvider time, CancellationToken ct)
+        Joins.MachineCredentialDirectory machines, Tls.AgentCertificates certificates, IOptions<ControlPlaneOptions> options, TimeProvider time, CancellationToken ct)
     {
         var principal = ApiAuth.Principal(context);
         if (principal.Subject != id)
@@ -127,14 +131,25 @@ public static class ApiEndpoints
         // Also as soon as the key that signed it is on its way out (rotated out, or the old HMAC key of an upgraded
         // cluster), so a working agent always holds a token its key's retirement will not kill.
         var lifetime = MachineLifetime(options.Value);
+        var answer = outcome.Value;
+        var generation = principal.MachineGeneration;
         if (!tokens.Keys.IsCurrentKey(principal.KeyId)
             || (lifetime is { } span && (principal.ExpiresAt is not { } expires || expires - time.GetUtcNow() < span / 2)))
         {
             // A token of an older release has no generation: the node gets one now (its old token dies with this answer).
-            var generation = principal.MachineGeneration ?? await machines.RenewAsync(id, (await cluster.FindNodeAsync(id, ct))?.Name ?? id, ct);
-            if (generation is not null) return ApiResults.Json(outcome.Value with { RenewedToken = tokens.IssueMachineToken(id, generation, lifetime) });
+            generation ??= await machines.RenewAsync(id, (await cluster.FindNodeAsync(id, ct))?.Name ?? id, ct);
+            if (generation is not null) answer = answer with { RenewedToken = tokens.IssueMachineToken(id, generation, lifetime) };
         }
-        return ApiResults.Json(outcome.Value);
+        // The agent asks for a new certificate once two thirds of its current one's life are over (or when it has none,
+        // which is accepted only while certificates are not required: the filter refused this request otherwise).
+        // It is bound to the generation of the token the agent holds after this answer.
+        if (body!.CertificateRequest is not null)
+        {
+            var (certificate, problem) = certificates.Issue(body.CertificateRequest, id, answer.RenewedToken is null ? principal.MachineGeneration : generation);
+            if (problem is not null) return ApiResults.Error(400, problem);
+            answer = answer with { ClientCertificate = certificate };
+        }
+        return ApiResults.Json(answer);
     }
 
     private static TimeSpan? MachineLifetime(ControlPlaneOptions options) =>

@@ -106,6 +106,21 @@ public sealed class ControlPlaneOptions
     /// <summary>Lifetime of the control plane's server certificate; renewed after two thirds of it. Default 30 days.</summary>
     public TimeSpan ServerCertificateLifetime { get; set; } = TimeSpan.FromDays(30);
 
+    /// <summary>
+    /// Lifetime of an agent's client certificate (issued at join from the agent's own key, renewed by the agent in a
+    /// heartbeat once two thirds of it are over). Short, so a copied certificate and key die soon. Default 7 days;
+    /// between 10 s (tests) and 397 days.
+    /// </summary>
+    public TimeSpan ClientCertificateLifetime { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// Refuse a machine token that comes without its node's client certificate on the agent endpoints (heartbeat,
+    /// leave, drain, p2p config). Default false: agents that joined before client certificates existed keep working
+    /// with their token alone (and get a certificate at their next heartbeat); a certificate that is presented is
+    /// always checked. Turn it on once every agent runs a release with client certificates.
+    /// </summary>
+    public bool RequireClientCertificate { get; set; }
+
     internal Scheduling.ForecastRules ForecastRules() => new()
     {
         Window = CapacityWindow,
@@ -143,6 +158,8 @@ internal sealed class ControlPlaneOptionsValidator : IValidateOptions<ControlPla
             errors.Add("TlsCaCertificateFile and TlsCaKeyFile go together: give both (a CA certificate and its key, PEM) or neither (the cluster makes its own CA).");
         if (options.ServerCertificateLifetime < TimeSpan.FromMinutes(1) || options.ServerCertificateLifetime > TimeSpan.FromDays(397))
             errors.Add("ServerCertificateLifetime must be between 1 minute and 397 days, e.g. 30.00:00:00.");
+        if (options.ClientCertificateLifetime < TimeSpan.FromSeconds(10) || options.ClientCertificateLifetime > TimeSpan.FromDays(397))
+            errors.Add("ClientCertificateLifetime must be between 10 s and 397 days, e.g. 7.00:00:00.");
         if (options.TlsNames is null || options.TlsNames.Any(n => !System.Net.IPAddress.TryParse(n, out _) && Uri.CheckHostName(n) != UriHostNameType.Dns))
             errors.Add("TlsNames must hold host names or IP addresses without scheme, port or spaces, e.g. cp.example.net or 192.0.2.10.");
         if (options.FencingMargin < TimeSpan.Zero || options.FencingMargin > TimeSpan.FromMinutes(1))

@@ -40,6 +40,7 @@ public static class ControlPlaneServiceCollectionExtensions
             sp.GetRequiredService<IClusterStore>(),
             sp.GetRequiredService<IOptions<ControlPlaneOptions>>().Value,
             sp.GetRequiredService<TimeProvider>()).GetAwaiter().GetResult());
+        services.TryAddSingleton<Tls.AgentCertificates>();
         Keys.TokenKeyServiceCollectionExtensions.AddTokenKeys(services);
         services.TryAddSingleton(sp => ClusterCredentials.LoadOrCreateAsync(
             sp.GetRequiredService<IClusterStore>(),

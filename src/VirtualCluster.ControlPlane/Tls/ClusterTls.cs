@@ -14,7 +14,7 @@ namespace VirtualCluster.ControlPlane.Tls;
 /// certificate, renewed before it expires. The CA's certificate and fingerprint are written to the data directory
 /// (<c>ca.crt</c>, <c>ca.fingerprint</c>) for CLIs and curl; its key is never written there.
 /// </summary>
-public sealed class ClusterTls
+public sealed partial class ClusterTls
 {
     /// <summary>File in the data directory with the CA certificate (PEM).</summary>
     public const string CaCertificateFile = "ca.crt";

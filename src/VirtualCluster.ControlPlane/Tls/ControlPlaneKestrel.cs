@@ -58,6 +58,11 @@ public static class ControlPlaneKestrel
                 OnConnection = _ => ValueTask.FromResult(new SslServerAuthenticationOptions
                 {
                     ServerCertificateContext = kestrel.ApplicationServices.GetRequiredService<ClusterTls>().ServerContext(),
+                    // Asked for, not required: agents present their node's certificate, people and the CLI have none.
+                    // Any certificate passes the handshake; the agent endpoints check it (AgentCertificates), so a
+                    // refusal is an HTTP answer saying why, and logged, instead of a dropped connection.
+                    ClientCertificateRequired = true,
+                    RemoteCertificateValidationCallback = static (_, _, _, _) => true,
                 }),
                 HandshakeTimeout = TimeSpan.FromSeconds(10),
             });

@@ -9,7 +9,7 @@ namespace VirtualCluster.Security.Tls;
 /// planes' server certificates. Clients trust it by its fingerprint (carried in join tokens), not by a system store,
 /// so nobody has to install it anywhere.
 /// </summary>
-public sealed class ClusterCa : IDisposable
+public sealed partial class ClusterCa : IDisposable
 {
     /// <summary>How long a CA made by <see cref="Create"/> is valid.</summary>
     public static readonly TimeSpan Lifetime = TimeSpan.FromDays(3650);
