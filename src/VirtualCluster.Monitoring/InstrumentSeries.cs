@@ -1,6 +1,5 @@
 using System.Diagnostics.Metrics;
 using System.Globalization;
-using System.Text;
 
 namespace VirtualCluster.Monitoring;
 
@@ -40,7 +39,10 @@ internal sealed class Series(KeyValuePair<string, string>[] labels, int buckets)
 internal sealed class InstrumentSeries(Instrument instrument, SeriesKind kind, double[] bounds, int maxSeries)
 {
     private readonly Lock _gate = new();
-    private readonly Dictionary<string, Series> _series = new(StringComparer.Ordinal);
+    // Looked up by a hash of the tags as given (names and raw values, any order), compared by value: a measurement of
+    // a label set already seen allocates nothing.
+    private readonly Dictionary<int, List<(KeyValuePair<string, object?>[] Tags, Series Series)>> _series = [];
+    private int _count;
 
     public Instrument Instrument { get; } = instrument;
     public SeriesKind Kind { get; } = kind;
@@ -52,18 +54,30 @@ internal sealed class InstrumentSeries(Instrument instrument, SeriesKind kind, d
     public void Record(double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
         if (double.IsNaN(value)) return;
-        var key = Key(tags, out var labels);
+        var hash = Hash(tags);
         lock (_gate)
         {
-            if (!_series.TryGetValue(key, out var series))
+            Series? series = null;
+            if (_series.TryGetValue(hash, out var bucket))
             {
-                if (_series.Count >= maxSeries)
+                foreach (var (known, candidate) in bucket)
+                {
+                    if (!SameTags(known, tags)) continue;
+                    series = candidate;
+                    break;
+                }
+            }
+            if (series is null)
+            {
+                if (_count >= maxSeries)
                 {
                     Dropped++;
                     return;
                 }
-                series = new Series(labels ?? Labels(tags), Kind == SeriesKind.Histogram ? Bounds.Length : 0);
-                _series[key] = series;
+                series = new Series(Labels(tags), Kind == SeriesKind.Histogram ? Bounds.Length : 0);
+                if (bucket is null) _series[hash] = bucket = [];
+                bucket.Add((tags.ToArray(), series));
+                _count++;
             }
             switch (Kind)
             {
@@ -74,8 +88,8 @@ internal sealed class InstrumentSeries(Instrument instrument, SeriesKind kind, d
                     series.Value = value;
                     break;
                 case SeriesKind.Histogram:
-                    var bucket = Array.BinarySearch(Bounds, value);
-                    series.BucketCounts[bucket >= 0 ? bucket : ~bucket]++; // "le": a value equal to a bound counts in it
+                    var slot = Array.BinarySearch(Bounds, value);
+                    series.BucketCounts[slot >= 0 ? slot : ~slot]++; // "le": a value equal to a bound counts in it
                     series.Sum += value;
                     series.Count++;
                     break;
@@ -86,14 +100,18 @@ internal sealed class InstrumentSeries(Instrument instrument, SeriesKind kind, d
     /// <summary>Forgets the observed series before the observable callbacks run again (a label set not reported any more goes).</summary>
     public void ClearObserved()
     {
-        lock (_gate) _series.Clear();
+        lock (_gate)
+        {
+            _series.Clear();
+            _count = 0;
+        }
     }
 
     public List<Series> Snapshot()
     {
         lock (_gate)
         {
-            return [.. _series.Values.Select(s =>
+            return [.. _series.Values.SelectMany(b => b).Select(p => p.Series).Select(s =>
             {
                 var copy = new Series(s.Labels, Bounds.Length == 0 || Kind != SeriesKind.Histogram ? 0 : Bounds.Length)
                 {
@@ -107,15 +125,29 @@ internal sealed class InstrumentSeries(Instrument instrument, SeriesKind kind, d
         }
     }
 
-    // The label set's identity: labels sorted by name, so the same tags in another order land in the same series.
-    private static string Key(ReadOnlySpan<KeyValuePair<string, object?>> tags, out KeyValuePair<string, string>[]? labels)
+    // Order-independent: the same tags in another order land in the same series.
+    private static int Hash(ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
-        labels = null;
-        if (tags.Length == 0) return "";
-        labels = Labels(tags);
-        var key = new StringBuilder();
-        foreach (var (name, value) in labels) key.Append(name).Append('\0').Append(value).Append('\0');
-        return key.ToString();
+        var hash = tags.Length;
+        foreach (var (name, value) in tags) hash += HashCode.Combine(name, value);
+        return hash;
+    }
+
+    private static bool SameTags(KeyValuePair<string, object?>[] known, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        if (known.Length != tags.Length) return false;
+        foreach (var (name, value) in tags)
+        {
+            var found = false;
+            foreach (var (knownName, knownValue) in known)
+            {
+                if (knownName != name) continue;
+                found = Equals(knownValue, value);
+                break;
+            }
+            if (!found) return false;
+        }
+        return true;
     }
 
     private static KeyValuePair<string, string>[] Labels(ReadOnlySpan<KeyValuePair<string, object?>> tags)
