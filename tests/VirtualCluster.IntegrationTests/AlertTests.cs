@@ -39,8 +39,8 @@ public sealed class AlertTests
         await using var cluster = await ManualCluster.StartAsync(agents: 1, controlPlaneArgs:
             ["--alert-interval", "0.5", "--alert-webhook", $"http://127.0.0.1:{webhookPort}/hook/", "--alertmanager", $"http://127.0.0.1:{amPort}"]);
         using var api = cluster.Api();
+        TestReceiver? receiver = null;
         var received = new ConcurrentQueue<JsonElement>();
-        HttpListener? receiver = null;
         try
         {
             await Wait.UntilAsync(async () => (await api.StatusAsync()).Nodes.Any(n => n.Node.State == NodeState.Alive), TimeSpan.FromSeconds(60), "node-1 alive");
@@ -57,7 +57,8 @@ public sealed class AlertTests
                 TimeSpan.FromSeconds(60), "NodeDown active in Alertmanager");
 
             // The webhook receiver was down when the alert fired; it starts now and gets the notification from the retries.
-            receiver = StartReceiver(webhookPort, received);
+            receiver = await TestReceiver.StartAsync(webhookPort);
+            received = receiver.Received;
             await Wait.UntilAsync(() => Task.FromResult(received.Any(n => Status(n) == "firing" && AlertName(n) == "NodeDown")),
                 TimeSpan.FromSeconds(90), "the firing NodeDown notification at the late webhook");
             var firing = received.First(n => Status(n) == "firing");
@@ -82,36 +83,9 @@ public sealed class AlertTests
         }
         finally
         {
-            receiver?.Close();
+            if (receiver is not null) await receiver.DisposeAsync();
             try { Directory.Delete(amDir, recursive: true); } catch (IOException) { }
         }
-    }
-
-    // A webhook receiver nobody here wrote would do as well; this one keeps every notification it gets.
-    private static HttpListener StartReceiver(int port, ConcurrentQueue<JsonElement> received)
-    {
-        var listener = new HttpListener();
-        listener.Prefixes.Add($"http://127.0.0.1:{port}/hook/");
-        listener.Start();
-        _ = Task.Run(async () =>
-        {
-            while (listener.IsListening)
-            {
-                HttpListenerContext context;
-                try
-                {
-                    context = await listener.GetContextAsync();
-                }
-                catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
-                {
-                    return; // closed
-                }
-                using (var json = await JsonDocument.ParseAsync(context.Request.InputStream)) received.Enqueue(json.RootElement.Clone());
-                context.Response.StatusCode = 200;
-                context.Response.Close();
-            }
-        });
-        return listener;
     }
 
     private static async Task<List<JsonElement>> AlertmanagerAlertsAsync(HttpClient am)

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -8,7 +7,7 @@ using VirtualCluster.Monitoring.Alerts;
 namespace VirtualCluster.Monitoring.Tests;
 
 /// <summary>
-/// The notifier against real HTTP receivers on loopback: the Alertmanager webhook format, the Alertmanager API body,
+/// The notifier against real HTTP receivers on loopback (Kestrel): the Alertmanager webhook format, the Alertmanager API body,
 /// retries until a receiver that was down answers, and options refused with the fix.
 /// </summary>
 public sealed class AlertNotifierTests
@@ -31,8 +30,8 @@ public sealed class AlertNotifierTests
         notifier.Notify(NodeDown(new DateTimeOffset(2026, 12, 7, 10, 5, 0, TimeSpan.Zero)));
 
         // Nobody listens yet: the sends fail and are tried again. Now the receiver starts.
-        var received = new ConcurrentQueue<JsonElement>();
-        using var listener = Listen(port, "/hook/", received, HttpStatusCode.OK);
+        await using var receiver = await TestReceiver.StartAsync(port);
+        var received = receiver.Received;
         await Until(() => received.Count >= 2, "both notifications at the late receiver");
         await notifier.StopAsync(CancellationToken.None);
 
@@ -54,8 +53,8 @@ public sealed class AlertNotifierTests
     public async Task Alertmanagers_get_the_api_v2_alerts_body_and_an_error_answer_is_tried_again()
     {
         var port = FreePort();
-        var received = new ConcurrentQueue<JsonElement>();
-        using var failing = Listen(port, "/api/v2/alerts/", received, HttpStatusCode.ServiceUnavailable, failFirst: 2);
+        await using var failing = await TestReceiver.StartAsync(port, HttpStatusCode.ServiceUnavailable, failFirst: 2);
+        var received = failing.Received;
         using var notifier = Notifier(new AlertNotifierOptions { Alertmanagers = [$"http://127.0.0.1:{port}"], MinRetryDelay = TimeSpan.FromMilliseconds(50) });
         await notifier.StartAsync(CancellationToken.None);
         notifier.NotifyAlertmanagers(NodeDown());
@@ -84,34 +83,6 @@ public sealed class AlertNotifierTests
         using var socket = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
         socket.Start();
         return ((IPEndPoint)socket.LocalEndpoint).Port;
-    }
-
-    // Answers every POST with <status> for the first <failFirst> requests, then 200; keeps each body.
-    private static HttpListener Listen(int port, string path, ConcurrentQueue<JsonElement> received, HttpStatusCode status, int failFirst = int.MaxValue)
-    {
-        var listener = new HttpListener();
-        listener.Prefixes.Add($"http://127.0.0.1:{port}{path}");
-        listener.Start();
-        var seen = 0;
-        _ = Task.Run(async () =>
-        {
-            while (listener.IsListening)
-            {
-                HttpListenerContext context;
-                try
-                {
-                    context = await listener.GetContextAsync();
-                }
-                catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
-                {
-                    return;
-                }
-                using (var json = await JsonDocument.ParseAsync(context.Request.InputStream)) received.Enqueue(json.RootElement.Clone());
-                context.Response.StatusCode = (int)(++seen <= failFirst && status != HttpStatusCode.OK ? status : HttpStatusCode.OK);
-                context.Response.Close();
-            }
-        });
-        return listener;
     }
 
     private static async Task Until(Func<bool> condition, string what)
