@@ -101,7 +101,8 @@ public sealed class DockerTests
         await using var stack = await DockerStack.StartAsync();
         // The agent reaches the daemon through a proxy the test can cut, as if dockerd went away.
         using var proxy = new SocketProxy(DockerTestEnvironment.SocketPath);
-        var firstPort = 43000;
+        // A free port now (43000 was fixed and could be an outgoing connection's ephemeral port on a busy machine).
+        var firstPort = Wait.FreePort();
         await stack.StartAgentAsync("node-1", firstPort, proxy.Endpoint);
         using var api = stack.Api();
 
