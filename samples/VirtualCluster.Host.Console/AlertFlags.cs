@@ -5,7 +5,7 @@ using VirtualCluster.Monitoring.Alerts;
 
 namespace VirtualCluster.Host.Console;
 
-/// <summary>The control plane's alert flags: where alerts go, and how often the rules are checked.</summary>
+/// <summary>The control plane's monitoring flags: where alerts go, how often the rules are checked, how often history is written.</summary>
 internal sealed class AlertFlags
 {
     public Option<string[]> Webhooks { get; } = new("--alert-webhook")
@@ -24,7 +24,13 @@ internal sealed class AlertFlags
         DefaultValueFactory = _ => 5,
     };
 
-    public IEnumerable<Option> All => [Webhooks, Alertmanagers, Interval];
+    public Option<double> HistoryFlush { get; } = new("--history-flush")
+    {
+        Description = "Seconds between two writes of the metrics history to the store (at most this much history is lost if the control plane is killed).",
+        DefaultValueFactory = _ => 30,
+    };
+
+    public IEnumerable<Option> All => [Webhooks, Alertmanagers, Interval, HistoryFlush];
 
     /// <summary>The settings, or null after printing what is wrong.</summary>
     public Action<IServiceCollection>? Read(ParseResult parse)
@@ -45,8 +51,15 @@ internal sealed class AlertFlags
             System.Console.Error.WriteLine($"error: --alert-interval {interval} must be between 0.1 and 300 seconds, e.g. 5");
             return null;
         }
+        var flush = parse.GetValue(HistoryFlush);
+        if (double.IsNaN(flush) || flush is < 0.1 or > 3600)
+        {
+            System.Console.Error.WriteLine($"error: --history-flush {flush} must be between 0.1 and 3600 seconds, e.g. 30");
+            return null;
+        }
         return services =>
         {
+            services.Configure<VirtualCluster.Monitoring.History.HistoryOptions>(o => o.FlushInterval = TimeSpan.FromSeconds(flush));
             services.Configure<AlertNotifierOptions>(o =>
             {
                 o.Webhooks = [.. webhooks];

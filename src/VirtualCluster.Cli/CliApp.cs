@@ -83,6 +83,7 @@ public static class CliApp
         root.Subcommands.Add(UserCommand.Create(runner));
         root.Subcommands.Add(KeysCommand.Create(runner));
         root.Subcommands.Add(AlertsCommand.Create(runner));
+        root.Subcommands.Add(HistoryCommand.Create(runner));
         return root;
     }
 }

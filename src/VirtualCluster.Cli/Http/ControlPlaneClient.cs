@@ -199,6 +199,11 @@ internal sealed class ControlPlaneClient : IDisposable
     }
 
     /// <summary>GET /v1/alerts: alerts firing now and the ones that resolved lately.</summary>
+    /// <summary>GET /v1/metrics/{nodes|services}/{name}/{metric}: one metric's history; range and step as typed (the server checks them).</summary>
+    public Task<HistoryResponse> HistoryAsync(string kind, string name, string metric, string range, string? step, CancellationToken cancellationToken) =>
+        GetAsync<HistoryResponse>($"v1/metrics/{kind}/{Uri.EscapeDataString(name)}/{Uri.EscapeDataString(metric)}?range={Uri.EscapeDataString(range)}"
+            + (step is null ? "" : $"&step={Uri.EscapeDataString(step)}"), cancellationToken);
+
     public async Task<AlertsResponse> AlertsAsync(CancellationToken cancellationToken) =>
         await GetAsync<AlertsResponse>("v1/alerts", cancellationToken);
 

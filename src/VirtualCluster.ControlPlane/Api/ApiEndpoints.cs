@@ -52,6 +52,7 @@ public static class ApiEndpoints
             await cluster.GetServiceViewAsync(name, ct) is { } view ? ApiResults.Json(TokenEndpoints.WithUrl(view, urls.Value)) : NotFound(name));
         viewer.MapGet("/events", EventsAsync);
         viewer.MapSchedulingReads();
+        viewer.MapHistory();
 
         var operate = v1.MapGroup("").AddEndpointFilterFactory((_, next) => ApiAuth.Require(TokenRoles.Operator, next))
             .AddEndpointFilterFactory((_, next) => ApiAudit.Filter(next));

@@ -28,6 +28,7 @@ public static class ControlPlaneServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddPrometheusMetrics(); // GET /metrics (viewer token): this product's meters, ASP.NET Core's and the runtime's
         AddAlerts(services);
+        AddHistory(services);
         // The embedded state (state.db in the data directory): the key-value cluster store on SQLite, as with etcd or Consul.
         services.TryAddSingleton(sp => EmbeddedClusterState.OpenAsync(sp.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.DataDirectory,
             sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()).GetAwaiter().GetResult());
@@ -63,6 +64,19 @@ public static class ControlPlaneServiceCollectionExtensions
         services.AddHostedService<Reconciler>();
         services.AddHostedService<RebalanceMover>();
         return services;
+    }
+
+    // Metrics history in the cluster's own key-value store (state.db when embedded, etcd or Consul in HA mode).
+    private static void AddHistory(IServiceCollection services)
+    {
+        services.AddOptions<VirtualCluster.Monitoring.History.HistoryOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<VirtualCluster.Monitoring.History.HistoryOptions>, VirtualCluster.Monitoring.History.HistoryOptionsValidator>());
+        services.TryAddSingleton(sp => new VirtualCluster.Monitoring.History.MetricsHistory(
+            sp.GetService<IKeyValueStore>() ?? sp.GetRequiredService<EmbeddedClusterState>().KeyValueStore,
+            sp.GetRequiredService<IOptions<VirtualCluster.Monitoring.History.HistoryOptions>>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<VirtualCluster.Monitoring.History.MetricsHistory>>()));
+        services.TryAddSingleton<History.HistorySampler>();
+        services.AddHostedService(sp => sp.GetRequiredService<History.HistorySampler>());
     }
 
     // Built-in alert rules on the leader, notified to webhooks and Alertmanager servers (none by default).

@@ -1,0 +1,60 @@
+
+namespace VirtualCluster.ControlPlane.Cluster;
+
+/// <summary>What the history keeps of a node at one moment (fractions of capacity, 0-1).</summary>
+internal sealed record NodeHistorySample(string Name, double Cpu, double Memory, double Disk, double CpuAllocated, double MemoryAllocated, int Instances, double Phi);
+
+/// <summary>What the history keeps of a service at one moment.</summary>
+internal sealed record ServiceHistorySample(string Name, int Desired, int Running, int Restarts);
+
+public sealed partial class ClusterService
+{
+    /// <summary>Metric names of a node's history, in <see cref="NodeHistorySample"/> order.</summary>
+    internal static readonly string[] NodeHistoryMetrics = ["cpu", "memory", "disk", "cpu_allocated", "memory_allocated", "instances", "phi"];
+
+    /// <summary>Metric names of a service's history.</summary>
+    internal static readonly string[] ServiceHistoryMetrics = ["desired", "running", "restarts"];
+
+    /// <summary>
+    /// Every live node's latest utilization and every service's counts, or null when this control plane does not lead
+    /// (only the leader hears heartbeats). A node not sampled yet has NaN utilization.
+    /// </summary>
+    internal (IReadOnlyList<NodeHistorySample> Nodes, IReadOnlyList<ServiceHistorySample> Services)? HistoryFacts()
+    {
+        if (Volatile.Read(ref _term)?.State.Current is not { } snapshot) return null;
+        var nodes = new List<NodeHistorySample>();
+        foreach (var node in snapshot.Nodes.Values)
+        {
+            if (node.State == NodeState.Left) continue;
+            var samples = History.Node(node.Id);
+            var running = snapshot.InstancesByNode.TryGetValue(node.Id, out var ids)
+                ? ids.Count(id => snapshot.Instances.TryGetValue(id, out var i) && i.State == InstanceState.Running) : 0;
+            var phi = _detector.Inspect(node.Id).Phi;
+            if (samples.Count == 0)
+            {
+                nodes.Add(new NodeHistorySample(node.Name, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, running, Bounded(phi)));
+                continue;
+            }
+            var s = samples[^1];
+            nodes.Add(new NodeHistorySample(node.Name,
+                Fraction(s.Used.CpuMillicores, s.Capacity.CpuMillicores), Fraction(s.Used.MemoryBytes, s.Capacity.MemoryBytes),
+                Fraction(s.Used.DiskBytes, s.Capacity.DiskBytes), Fraction(s.Allocated.CpuMillicores, s.Capacity.CpuMillicores),
+                Fraction(s.Allocated.MemoryBytes, s.Capacity.MemoryBytes), running, Bounded(phi)));
+        }
+        var services = snapshot.Services.Values.Select(s =>
+        {
+            var instances = snapshot.InstancesOf(s.Spec.Name).ToList();
+            return new ServiceHistorySample(s.Spec.Name, s.Spec.Replicas, instances.Count(i => i.State == InstanceState.Running),
+                instances.Sum(i => i.RestartCount));
+        }).ToList();
+        return (nodes, services);
+    }
+
+    /// <summary>The name of the node with this id or name, or null when there is none.</summary>
+    internal async Task<string?> HistoryNodeNameAsync(string idOrName, CancellationToken ct) => (await Store.FindNodeAsync(idOrName, ct))?.Name;
+
+    private static double Fraction(long part, long whole) => whole > 0 ? (double)part / whole : double.NaN;
+
+    // phi grows without bound while a node is silent; past 1,000 it says nothing more
+    private static double Bounded(double phi) => double.IsNaN(phi) ? double.NaN : Math.Min(phi, 1_000);
+}
