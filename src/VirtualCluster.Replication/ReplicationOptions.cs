@@ -22,6 +22,12 @@ public sealed class ReplicationOptions
     /// <summary>Skip files whose size and modification time match (rsync's quick check). Default true; false compares SHA-256 of every file.</summary>
     public bool QuickCheck { get; set; } = true;
 
+    /// <summary>
+    /// fsync every file the receiver writes before it is renamed into place, so a commit survives a power cut. Default
+    /// true; false leaves it to the kernel's writeback (rsync's default), faster on slow disks.
+    /// </summary>
+    public bool Durable { get; set; } = true;
+
     /// <summary>Most entries (files, directories, links) a manifest may hold. Default 1,000,000.</summary>
     public int MaxEntries { get; set; } = 1_000_000;
 

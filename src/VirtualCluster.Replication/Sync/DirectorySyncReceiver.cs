@@ -138,7 +138,7 @@ public sealed partial class DirectorySyncReceiver
                         using var basis = basisPath is null ? null : OpenBasis(basisPath);
                         using var output = new FileStream(Path.Combine(staging, n.ToString(System.Globalization.CultureInfo.InvariantCulture)), FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024);
                         var stats = DeltaPatcher.Apply(reader, basis, output);
-                        output.Flush(flushToDisk: true);
+                        output.Flush(flushToDisk: _options.Durable);
                         literal += stats.LiteralBytes;
                         copied += stats.CopiedBytes;
                     }
