@@ -109,6 +109,22 @@ public sealed class DirectorySyncSender
         return total;
     }
 
+    /// <summary>
+    /// Bytes of files that differ (size or mtime) from what the receiver last acknowledged, and files it does not have:
+    /// what the next sync has to bring over, by a scan of sizes and times only.
+    /// </summary>
+    public long MeasurePendingBytes()
+    {
+        long pending = 0;
+        foreach (var entry in TreeScanner.Scan(Root))
+        {
+            if (entry.Kind != EntryKind.File) continue;
+            if (!_acknowledged.TryGetValue(entry.Path, out var known) || known.Size != entry.Size || known.ModifiedTicks != entry.ModifiedTicks)
+                pending += entry.Size;
+        }
+        return pending;
+    }
+
     /// <summary>Forgets what the receiver acknowledged (a new receiver, or one that lost its data): the next sync asks for signatures.</summary>
     public void ForgetReceiver() => _acknowledged.Clear();
 }
