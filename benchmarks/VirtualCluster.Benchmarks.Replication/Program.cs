@@ -16,6 +16,12 @@ var ours = Path.Combine(work, "ours");
 var theirs = Path.Combine(work, "rsync");
 Directory.CreateDirectory(source);
 var options = new ReplicationOptions { CompressionQuality = Arg("--quality", 1), Durable = !args.Contains("--no-fsync") };
+if (args.Contains("--lag"))
+{
+    try { await LagBenchmark.RunAsync(work, Arg("--seconds", 20), Arg("--bytes-per-second", 1_000_000)); }
+    finally { if (!keep) Directory.Delete(work, recursive: true); }
+    return;
+}
 var sender = new DirectorySyncSender(source, options);
 var receiver = new DirectorySyncReceiver(ours, options);
 try

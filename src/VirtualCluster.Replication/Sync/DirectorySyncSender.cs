@@ -36,14 +36,14 @@ public sealed class DirectorySyncSender
         var tree = await Task.Run(() => TreeScanner.Scan(Root), cancellationToken).ConfigureAwait(false);
         var manifest = tree.Select(Hinted).ToList();
         long sent = 0, received = 0;
-        var planBody = await transport.SendAsync(SyncStep.Plan, (stream, ct) => Task.Run(() =>
+        var planBody = await transport.SendAsync(SyncStep.Plan, (stream, ct) => Task.Factory.StartNew(() =>
         {
             using var counted = new CountingStream(stream, n => sent += n);
             using var output = DeltaCompression.Compress(counted, _options.CompressionQuality);
             var writer = new WireWriter(output);
             SyncMessages.WriteManifest(writer, manifest);
             writer.FlushBuffer();
-        }, ct), cancellationToken).ConfigureAwait(false);
+        }, ct, TaskCreationOptions.LongRunning, TaskScheduler.Default), cancellationToken).ConfigureAwait(false);
         (ulong Session, bool Commit, List<Need> Needs) plan;
         await using (planBody.ConfigureAwait(false))
         {
@@ -56,7 +56,7 @@ public sealed class DirectorySyncSender
 
         var signed = new Dictionary<string, Acknowledged>(StringComparer.Ordinal);
         long literal = 0, copied = 0;
-        var response = await transport.SendAsync(SyncStep.Apply, (stream, ct) => Task.Run(() =>
+        var response = await transport.SendAsync(SyncStep.Apply, (stream, ct) => Task.Factory.StartNew(() =>
         {
             using var counted = new CountingStream(stream, n => sent += n);
             using var output = DeltaCompression.Compress(counted, _options.CompressionQuality);
@@ -84,7 +84,7 @@ public sealed class DirectorySyncSender
             }
             writer.Byte(SyncMessages.BundleEnd);
             writer.FlushBuffer();
-        }, ct), cancellationToken).ConfigureAwait(false);
+        }, ct, TaskCreationOptions.LongRunning, TaskScheduler.Default), cancellationToken).ConfigureAwait(false);
         await using (response.ConfigureAwait(false))
             received += await DrainAsync(response, cancellationToken).ConfigureAwait(false);
 

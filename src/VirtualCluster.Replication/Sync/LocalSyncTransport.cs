@@ -20,9 +20,12 @@ public sealed class LocalSyncTransport(DirectorySyncReceiver receiver) : ISyncTr
     /// <inheritdoc />
     public async Task<Stream> SendAsync(SyncStep step, Func<Stream, CancellationToken, Task> writeRequest, CancellationToken cancellationToken = default)
     {
-        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024));
+        // Both sides block in synchronous reads and writes on their own threads; inline completions wake them without
+        // needing a free thread-pool thread, which a loaded machine may not have for a while.
+        var pipe = new Pipe(new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline,
+            pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024, useSynchronizationContext: false));
         var response = new MemoryStream();
-        var receive = Task.Run(() =>
+        var receive = Task.Factory.StartNew(() =>
         {
             using var input = pipe.Reader.AsStream();
             try
@@ -37,7 +40,7 @@ public sealed class LocalSyncTransport(DirectorySyncReceiver receiver) : ISyncTr
                 pipe.Reader.Complete(e);
                 throw;
             }
-        }, cancellationToken);
+        }, cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         try
         {
             await using (var request = new CountingStream(pipe.Writer.AsStream(), n => Interlocked.Add(ref _sent, n)))
