@@ -51,6 +51,7 @@ internal static class LagBenchmark
         var writtenAt = new List<double>();
         using var stop = new CancellationTokenSource();
         var replicator = replicate(volume, replica, stop.Token);
+        var random = new Random(7);
         var recordsPerWrite = Math.Max(1, bytesPerSecond / 1024 / 20);
         long written = 0;
         var samples = new List<double>();
@@ -69,7 +70,10 @@ internal static class LagBenchmark
                 for (var r = 0; r < recordsPerWrite; r++)
                 {
                     var line = $"{writtenAt.Count} {clock.Elapsed.TotalSeconds:F3} ";
-                    text.Append(line).Append('x', 1023 - line.Length).Append('\n');
+                    // Random hex padding: about 2:1 compressible, like logs with ids and numbers, not a run of one byte.
+                    text.Append(line);
+                    for (var c = line.Length; c < 1023; c++) text.Append("0123456789abcdef"[random.Next(16)]);
+                    text.Append('\n');
                     writtenAt.Add(clock.Elapsed.TotalSeconds);
                 }
             }
