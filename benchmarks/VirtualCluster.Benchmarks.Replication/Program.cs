@@ -30,8 +30,8 @@ try
     var (files, bytes) = TreeMaker.Build(source, sizeMb * 1024L * 1024, random);
     Console.WriteLine($"tree: {files} files, {bytes / 1048576.0:F0} MiB (files of 4 KiB-8 MiB, half random bytes, half text); {rsyncVersion}; {Environment.ProcessorCount} cores");
     Console.WriteLine();
-    Console.WriteLine("| step | ours: bytes | rsync: bytes | bytes ours/rsync | ours: s | rsync: s | time ours/rsync | load |");
-    Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---|");
+    Console.WriteLine("| step | ours: bytes | rsync: bytes | bytes ours/rsync | ours: s | rsync: s | time ours/rsync | ours: CPU s | rsync: CPU s | load |");
+    Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     Directory.CreateDirectory(theirs);
     await WarmUpAsync(Path.Combine(work, "warm"), options);
 
@@ -52,17 +52,21 @@ finally
 
 async Task Step(string name)
 {
+    var cpu = Process.GetCurrentProcess().TotalProcessorTime;
     var report = await sender.SyncAsync(new LocalSyncTransport(receiver));
+    var oursCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
     var oursBytes = report.BytesSent + report.BytesReceived;
+    var childCpu = ChildrenCpuSeconds();
     var clock = Stopwatch.StartNew();
     var rsync = Run("rsync", $"-a --no-whole-file --delete --stats {source}/ {theirs}/");
     var rsyncTime = clock.Elapsed.TotalSeconds;
+    var rsyncCpu = ChildrenCpuSeconds() - childCpu;
     var rsyncBytes = Count(rsync.Output, "Total bytes sent") + Count(rsync.Output, "Total bytes received");
     if (Digest(source) != Digest(ours)) throw new InvalidOperationException($"{name}: our copy differs from the source");
     if (Digest(source) != Digest(theirs)) throw new InvalidOperationException($"{name}: rsync's copy differs from the source");
     var load = File.ReadAllText("/proc/loadavg").Split(' ')[0];
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"| {name} | {oursBytes:N0} | {rsyncBytes:N0} | {(double)oursBytes / rsyncBytes:F3} | {report.Elapsed.TotalSeconds:F2} | {rsyncTime:F2} | {report.Elapsed.TotalSeconds / rsyncTime:F2} | {load} |"));
+        $"| {name} | {oursBytes:N0} | {rsyncBytes:N0} | {(double)oursBytes / rsyncBytes:F3} | {report.Elapsed.TotalSeconds:F2} | {rsyncTime:F2} | {report.Elapsed.TotalSeconds / rsyncTime:F2} | {oursCpu:F2} | {rsyncCpu:F2} | {load} |"));
 }
 
 // The agent that replicates is a long-running process: JIT the hot loops on a small tree first, unmeasured.
@@ -77,6 +81,14 @@ static async Task WarmUpAsync(string directory, ReplicationOptions options)
         await sender.SyncAsync(new LocalSyncTransport(receiver));
         TreeMaker.ScatteredWrites(Path.Combine(directory, "src"), 0.01, random);
     }
+}
+
+// CPU of waited-for children and their waited-for children (rsync forks its receiver): cutime + cstime of /proc/self/stat.
+static double ChildrenCpuSeconds()
+{
+    var stat = File.ReadAllText("/proc/self/stat");
+    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+    return (long.Parse(fields[13], CultureInfo.InvariantCulture) + long.Parse(fields[14], CultureInfo.InvariantCulture)) / 100.0;
 }
 
 static long Count(string output, string label)
