@@ -84,6 +84,25 @@ public sealed class DeltaPropertyTests
     }
 
     [Fact]
+    public void The_target_signature_made_while_diffing_equals_one_computed_afresh()
+    {
+        // Copied blocks on a block boundary reuse the basis's checksums; the result must be the target's true signature.
+        Gen.Select(Gen.Int[0, 60_000], Gen.Int, Edits, Gen.Int[16, 1024], Gen.Int[-1024, 1024]).Sample((length, seed, edits, basisBlock, other) =>
+        {
+            var targetBlock = other < 16 ? basisBlock : other; // the same block length half the time: the reuse path
+            var basis = Random(length, seed);
+            var target = Apply(basis, edits);
+            var builder = new SignatureBuilder(targetBlock);
+            new DeltaWriter(Signature.Compute(new MemoryStream(basis), basisBlock)).Write(new MemoryStream(target), new MemoryStream(), builder);
+            var made = builder.Build();
+            var fresh = Signature.Compute(new MemoryStream(target), targetBlock);
+            Assert.Equal(fresh.Length, made.Length);
+            Assert.Equal(fresh.Weak, made.Weak);
+            Assert.Equal(fresh.Strong, made.Strong);
+        }, iter: 300);
+    }
+
+    [Fact]
     public void Empty_basis_and_empty_target_round_trip()
     {
         var data = Random(5000, 1);

@@ -56,7 +56,7 @@ public sealed class DeltaWriter
         var writer = new WireWriter(output);
         try
         {
-            var stats = new Emitter(writer, _basis?.BlockLength ?? 0).Run(this, target, targetSignature);
+            var stats = new Emitter(writer, _basis?.BlockLength ?? 0, targetSignature).Run(this, target);
             writer.FlushBuffer();
             return stats;
         }
@@ -70,15 +70,23 @@ public sealed class DeltaWriter
         return new DeltaWriter(basis).Write(target, output);
     }
 
-    private sealed class Emitter(WireWriter writer, int blockLength)
+    /// <summary>
+    /// Emits operations, and feeds the target's own signature with every target byte in order: a COPY of a whole
+    /// basis block that lands on a block boundary of the target reuses the basis block's checksums instead of
+    /// hashing the bytes again (most of a lightly edited file).
+    /// </summary>
+    private sealed class Emitter(WireWriter writer, int blockLength, SignatureBuilder? signature)
     {
         private long _literalBytes;
         private long _copiedBytes;
         private int _runStart = -1;
         private int _runCount;
 
-        public DeltaStats Run(DeltaWriter delta, Stream target, SignatureBuilder? signature)
+        private Signature? _basis;
+
+        public DeltaStats Run(DeltaWriter delta, Stream target)
         {
+            _basis = delta._basis;
             writer.Varint(DeltaFormat.Magic);
             writer.Varint((ulong)blockLength);
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -86,7 +94,7 @@ public sealed class DeltaWriter
             var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(4 * blockLength, 256 * 1024));
             try
             {
-                var reader = new Refill(target, buffer, hash, signature);
+                var reader = new Refill(target, buffer, hash);
                 if (delta._basis is null) AllLiteral(reader);
                 else Search(delta, reader, buffer);
                 total = reader.Total;
@@ -135,7 +143,7 @@ public sealed class DeltaWriter
                     if (rest > 0 && rest == lastLength && lastLength < n && MatchesLast(basis, buffer.AsSpan(start, rest)))
                     {
                         Literal(buffer.AsSpan(literalStart, start - literalStart));
-                        Copy(basis.BlockCount - 1, rest);
+                        Copy(basis.BlockCount - 1, buffer.AsSpan(start, rest));
                         return;
                     }
                     Literal(buffer.AsSpan(literalStart, reader.End - literalStart));
@@ -146,7 +154,7 @@ public sealed class DeltaWriter
                 if (match >= 0)
                 {
                     Literal(buffer.AsSpan(literalStart, start - literalStart));
-                    Copy(match, n);
+                    Copy(match, buffer.AsSpan(start, n));
                     start += n;
                     literalStart = start;
                     rollingValid = false;
@@ -189,8 +197,14 @@ public sealed class DeltaWriter
         private static bool MatchesLast(Signature basis, ReadOnlySpan<byte> tail) =>
             basis.Weak[^1] == RollingChecksum.Of(tail) && basis.Strong[^1] == Signature.StrongHash(tail);
 
-        private void Copy(int block, int length)
+        private void Copy(int block, ReadOnlySpan<byte> bytes)
         {
+            var length = bytes.Length;
+            if (signature is not null)
+            {
+                if (signature.AtBoundary && length == signature.BlockLength) signature.AppendKnown(_basis!.Weak[block], _basis.Strong[block], length);
+                else signature.Append(bytes);
+            }
             _copiedBytes += length;
             if (_runStart >= 0 && block == _runStart + _runCount) { _runCount++; return; }
             FlushRun();
@@ -210,6 +224,7 @@ public sealed class DeltaWriter
         {
             if (data.IsEmpty) return;
             FlushRun();
+            signature?.Append(data);
             _literalBytes += data.Length;
             while (!data.IsEmpty)
             {
@@ -222,8 +237,8 @@ public sealed class DeltaWriter
         }
     }
 
-    /// <summary>Fills the buffer from the target, hashing and signing bytes in the order they are read.</summary>
-    private sealed class Refill(Stream target, byte[] buffer, IncrementalHash hash, SignatureBuilder? signature)
+    /// <summary>Fills the buffer from the target, hashing bytes in the order they are read.</summary>
+    private sealed class Refill(Stream target, byte[] buffer, IncrementalHash hash)
     {
         public byte[] Buffer => buffer;
         public int End;
@@ -239,7 +254,6 @@ public sealed class DeltaWriter
                 if (read == 0) { Eof = true; break; }
                 var span = buffer.AsSpan(End, read);
                 hash.AppendData(span);
-                signature?.Append(span);
                 Total += read;
                 End += read;
             }

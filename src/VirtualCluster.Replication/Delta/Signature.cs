@@ -122,6 +122,19 @@ internal sealed class SignatureBuilder(int blockLength)
     private int _partialLength;
     private long _length;
 
+    public int BlockLength => blockLength;
+
+    /// <summary>True when the bytes so far end on a block boundary.</summary>
+    public bool AtBoundary => _partialLength == 0;
+
+    /// <summary>Adds a whole block whose checksums are already known (a copied basis block with the same length).</summary>
+    public void AppendKnown(uint weak, ulong strong, int length)
+    {
+        _length += length;
+        _weak.Add(weak);
+        _strong.Add(strong);
+    }
+
     public void Append(ReadOnlySpan<byte> data)
     {
         _length += data.Length;
