@@ -20,6 +20,17 @@ internal sealed class TempTree : IDisposable
         try { Directory.Delete(Root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
+    /// <summary>Asserts two trees are the same, naming the entries that differ.</summary>
+    public static void AssertSame(string expectedRoot, string actualRoot)
+    {
+        var expected = Snapshot(expectedRoot);
+        var actual = Snapshot(actualRoot);
+        var differences = expected.Keys.Union(actual.Keys)
+            .Where(k => expected.GetValueOrDefault(k) != actual.GetValueOrDefault(k))
+            .Select(k => $"{k}: expected {expected.GetValueOrDefault(k) ?? "(none)"}, got {actual.GetValueOrDefault(k) ?? "(none)"}").ToList();
+        Assert.True(differences.Count == 0, string.Join("\n", differences));
+    }
+
     /// <summary>Path → kind, mode, mtime, SHA-256 of content or link target. Directory mtimes are left out when asked.</summary>
     public static SortedDictionary<string, string> Snapshot(string root, bool directoryTimes = true)
     {
