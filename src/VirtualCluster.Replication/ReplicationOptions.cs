@@ -49,7 +49,7 @@ public sealed class ReplicationOptionsValidator : IValidateOptions<ReplicationOp
         if (options.CachedMinBlockSize is < 64 or > 128 * 1024)
             failures.Add($"CachedMinBlockSize is {options.CachedMinBlockSize}; use 64 to 131072 bytes");
         if (options.MaxEntries < 1)
-            failures.Add($"MaxEntries is {options.MaxEntries}; allow at least 1");
+            failures.Add($"MaxEntries is {options.MaxEntries}; use at least 1");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }
