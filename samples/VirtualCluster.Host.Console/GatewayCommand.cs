@@ -4,7 +4,9 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using VirtualCluster.Dns;
 using VirtualCluster.Gateway;
+using VirtualCluster.Gateway.Dns;
 
 namespace VirtualCluster.Host.Console;
 
@@ -24,9 +26,17 @@ internal static class GatewayCommand
         var p2pLoopback = HostOptions.PeerLinksOnLoopback();
         var policy = HostOptions.IceTransportPolicy();
         var exitWithStdin = HostOptions.ExitWithStdin();
+        var dnsListen = new Option<string?>("--dns-listen")
+        {
+            Description = "Answer DNS for the cluster domain on this UDP address:port (e.g. 0.0.0.0:53, or 127.0.0.1:5353 to try it): <service>.<domain> resolves to this gateway. Off when not given.",
+        };
+        var publicAddress = new Option<string?>("--public-address")
+        {
+            Description = "Address(es), comma-separated, that names in the cluster domain resolve to (this gateway's public IPv4/IPv6). Default: the --dns-listen address when it is a specific one.",
+        };
         var command = new Command("gateway", "Run a gateway: every service at http://<service>.<domain>/, reached over peer links to the agents or their outbound tunnels.")
         {
-            server, token, tokenFile, caFingerprint, listen, domain, name, p2p, p2pLoopback, policy, exitWithStdin,
+            server, token, tokenFile, caFingerprint, listen, domain, name, p2p, p2pLoopback, policy, exitWithStdin, dnsListen, publicAddress,
         };
         command.SetAction(async (parse, _) =>
         {
@@ -43,6 +53,12 @@ internal static class GatewayCommand
             }
             var fingerprint = HostOptions.ReadFingerprint(parse.GetValue(caFingerprint), errors);
             if (string.IsNullOrEmpty(secret) && errors.Count == 0) errors.Add("--token or --token-file is required: the gateway reads the service list with an admin token");
+            var dns = parse.GetValue(dnsListen);
+            var addresses = (parse.GetValue(publicAddress) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+            if (dns is null && addresses.Count > 0) errors.Add("--public-address is what DNS answers; give --dns-listen too (e.g. --dns-listen 0.0.0.0:53)");
+            if (dns is not null && addresses.Count == 0 && System.Net.IPEndPoint.TryParse(dns, out var dnsEndPoint)
+                && (dnsEndPoint.Address.Equals(System.Net.IPAddress.Any) || dnsEndPoint.Address.Equals(System.Net.IPAddress.IPv6Any)))
+                errors.Add($"--dns-listen {dns} is a wildcard address: give --public-address with the address(es) that names should resolve to (e.g. --public-address 203.0.113.10)");
             if (errors.Count > 0)
             {
                 foreach (var e in errors) System.Console.Error.WriteLine($"error: {e}");
@@ -55,12 +71,17 @@ internal static class GatewayCommand
                 o.PeerLinks = parse.GetValue(p2p) == "on";
                 o.PeerLinksOnLoopback = parse.GetValue(p2pLoopback);
                 o.PeerLinksRelayOnly = parse.GetValue(policy) == "relay";
+            }, dns is null ? null : o =>
+            {
+                o.Listen = dns;
+                o.Addresses = addresses;
             });
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(string[] urls, string server, string token, string domain, bool exitWithStdin, Action<GatewayOptions> more)
+    private static async Task<int> RunAsync(string[] urls, string server, string token, string domain, bool exitWithStdin, Action<GatewayOptions> more,
+        Action<DnsServerOptions>? dns)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(urls);
@@ -76,6 +97,12 @@ internal static class GatewayCommand
             o.Domain = domain;
             more(o);
         });
+        if (dns is not null)
+            builder.Services.AddVirtualClusterGatewayDns(o =>
+            {
+                o.Domain = domain;
+                dns(o);
+            });
         await using var app = builder.Build();
         app.UseVirtualClusterGateway();
         app.MapVirtualClusterGatewayEndpoints();
@@ -89,6 +116,11 @@ internal static class GatewayCommand
         {
             System.Console.Error.WriteLine($"error: {e.Message}");
             return 2;
+        }
+        catch (InvalidOperationException e) when (e.InnerException is System.Net.Sockets.SocketException)
+        {
+            System.Console.Error.WriteLine($"error: {e.Message}; pick another with --dns-listen");
+            return 1;
         }
         catch (IOException e) when (e.InnerException is System.Net.Sockets.SocketException || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
         {

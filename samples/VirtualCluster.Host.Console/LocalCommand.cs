@@ -40,8 +40,12 @@ internal static class LocalCommand
         };
         var gatewayPort = new Option<int>("--gateway-port") { Description = "Port of the gateway on 127.0.0.1 (services at http://<service>.localhost:<port>/); 0 runs none.", DefaultValueFactory = _ => 8080 };
         var p2p = HostOptions.PeerLinks();
+        var dnsListen = new Option<string?>("--dns-listen")
+        {
+            Description = "Have the gateway answer DNS for the cluster domain (localhost) on this UDP address:port, e.g. 127.0.0.1:5353 (dig @127.0.0.1 -p 5353 hello.localhost).",
+        };
         var ice = IceOptions.Create();
-        var command = new Command("local", "Run a local cluster: a control plane, agents and a gateway on this machine.") { dataDir, port, agents, firstPort, docker, dockerEndpoint, share, gatewayPort, p2p };
+        var command = new Command("local", "Run a local cluster: a control plane, agents and a gateway on this machine.") { dataDir, port, agents, firstPort, docker, dockerEndpoint, share, gatewayPort, p2p, dnsListen };
         foreach (var option in ice.All) command.Options.Add(option);
         command.SetAction(async (parse, _) =>
         {
@@ -49,6 +53,7 @@ internal static class LocalCommand
                 parse.GetValue(docker)!, parse.GetValue(dockerEndpoint)!, parse.GetValue(share), parse.GetValue(gatewayPort))
             {
                 PeerLinks = parse.GetValue(p2p)!,
+                DnsListen = parse.GetValue(dnsListen),
                 IceArguments = ice.Arguments(parse),
             };
             if (settings.Validate() is { } error)
@@ -66,6 +71,8 @@ internal static class LocalCommand
     {
         /// <summary>"on" or "off": peer links between the gateway and the agents (all on loopback here).</summary>
         public string PeerLinks { get; init; } = "on";
+        /// <summary>--dns-listen for the gateway, or null for no DNS.</summary>
+        public string? DnsListen { get; init; }
         /// <summary>--ice-server/--turn-* flags for the control plane.</summary>
         public string[] IceArguments { get; init; } = [];
 
@@ -79,6 +86,9 @@ internal static class LocalCommand
             : Agents is < 1 or > 16 ? $"--agents {Agents} must be between 1 and 16"
             : GatewayPort is < 0 or > 65535 ? $"--gateway-port {GatewayPort} is not a port number (1-65535, or 0 for no gateway)"
             : GatewayPort == Port ? $"--gateway-port {GatewayPort} is the API port too; pick another"
+            : DnsListen is not null && GatewayPort == 0 ? "--dns-listen needs the gateway; drop --gateway-port 0"
+            : DnsListen is not null && (!System.Net.IPEndPoint.TryParse(DnsListen, out _) || !DnsListen.Contains(':'))
+                ? $"--dns-listen \"{DnsListen}\" is not an address and port like 127.0.0.1:5353"
             : FirstServicePort < 1024 || FirstServicePort + Agents * 1000 - 1 > 65535
                 ? $"--service-ports {FirstServicePort} leaves no room for {Agents} agents x 1000 ports below 65536"
             : null;
@@ -133,12 +143,14 @@ internal static class LocalCommand
                 [
                     "gateway", "--server", s.Url, "--token-file", Path.Combine(cpDir, ClusterCredentials.AdminTokenFile), "--ca-fingerprint", fingerprint!,
                     "--listen", s.GatewayUrl, "--domain", "localhost", "--p2p", s.PeerLinks, "--p2p-loopback",
+                    .. s.DnsListen is not null ? (string[])["--dns-listen", s.DnsListen] : [],
                 ], Path.Combine(logs, "gateway.log"));
                 children.Add(gateway);
                 using var probe = new HttpClient { BaseAddress = new Uri(s.GatewayUrl), Timeout = TimeSpan.FromSeconds(2) };
                 if (!await WaitAsync(async () => (await probe.GetAsync("/")).IsSuccessStatusCode, gateway, TimeSpan.FromSeconds(60), stop.Token))
                     return Failed(checklist, gateway, $"gateway on {s.GatewayUrl} (pid {gateway.Pid}) did not start (is the port taken? pick another with --gateway-port)");
-                checklist.Done($"gateway up at {s.GatewayUrl} (pid {gateway.Pid}): services at http://<service>.localhost:{s.GatewayPort}/");
+                checklist.Done($"gateway up at {s.GatewayUrl} (pid {gateway.Pid}): services at http://<service>.localhost:{s.GatewayPort}/"
+                    + (s.DnsListen is { } dns ? $"; DNS for localhost on udp {dns}" : ""));
             }
             var agents = new Dictionary<string, ChildProcess>(StringComparer.Ordinal);
             for (var i = 1; i <= s.Agents; i++)
