@@ -48,9 +48,6 @@ public sealed class AcmeAccountKey : IDisposable
     /// <summary>token + "." + thumbprint (RFC 8555 8.1): what an HTTP-01 challenge serves.</summary>
     public string KeyAuthorization(string token) => $"{token}.{Thumbprint}";
 
-    /// <summary>What a DNS-01 challenge's TXT record holds: base64url(SHA-256(key authorization)) (RFC 8555 8.4).</summary>
-    public string DnsTxtValue(string token) => Base64Url(SHA256.HashData(Encoding.UTF8.GetBytes(KeyAuthorization(token))));
-
     /// <summary>A flattened JWS of <paramref name="payload"/> (null = POST-as-GET, an empty payload).</summary>
     internal string Sign(string url, string nonce, string? accountUrl, JsonNode? payload)
     {

@@ -94,7 +94,7 @@ internal static class DnsPackets
 /// <summary>A record source with fixed names.</summary>
 internal sealed class FixedRecords(params string[] names) : VirtualCluster.Dns.IDnsRecordSource
 {
-    public Dictionary<string, string[]> Texts { get; } = [];
+    public System.Collections.Concurrent.ConcurrentDictionary<string, string[]> Texts { get; } = new();
 
     public bool HasAddress(string relativeName) => names.Contains(relativeName);
 
