@@ -108,7 +108,7 @@ internal sealed partial class AcmeCertificateService(
                     || (certificate is X509Certificate2 c && Security.Tls.TlsFingerprint.Of(c) == fingerprint)
                     || (chain?.ChainElements.Any(e => Security.Tls.TlsFingerprint.Of(e.Certificate) == fingerprint) ?? false);
             }
-            var client = new AcmeClient(new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30) }, new Uri(o.AcmeDirectory!), key, time);
+            var client = new AcmeClient(new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30) }, new Uri(o.AcmeDirectory!), key); // polls the CA in real time; only renewal decisions follow the injected clock
             await client.RegisterAsync(o.AcmeEmail, cancellationToken);
             LogRegistered(client.AccountUrl!);
             _client = client;
