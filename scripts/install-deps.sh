@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs and starts the system services the integration tests use. Idempotent and quiet when all is in place.
-#   as root:   installs missing Debian packages (docker.io, busybox-static, curl, prometheus, prometheus-alertmanager), starts dockerd (vfs storage) when no
+#   as root:   installs missing Debian packages (docker.io, busybox-static, curl, dnsutils, pebble, prometheus, prometheus-alertmanager), starts dockerd (vfs storage) when no
 #              daemon answers, waits for it, and builds the local test image (scripts/docker-test-image.sh).
 #   otherwise: only checks, and prints what is missing (tests that need it then skip and say why).
 # A dockerd started here outlives this script (setsid + nohup); its log is $VC_DOCKERD_LOG (/tmp/vc-dockerd.log).
@@ -17,6 +17,8 @@ need_packages() {
   command -v dockerd >/dev/null 2>&1 && command -v docker >/dev/null 2>&1 || pkgs+=(docker.io)
   dpkg -s busybox-static >/dev/null 2>&1 || pkgs+=(busybox-static)
   command -v curl >/dev/null 2>&1 || pkgs+=(curl) # a TLS client nobody here wrote, for the API tests
+  command -v dig >/dev/null 2>&1 || pkgs+=(dnsutils) # a real DNS client for the gateway's DNS responder tests
+  command -v pebble >/dev/null 2>&1 || pkgs+=(pebble) # Let's Encrypt's ACME test CA, for the gateway's ACME tests
   echo "${pkgs[@]:-}"
 }
 

@@ -4,7 +4,10 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using VirtualCluster.Dns;
 using VirtualCluster.Gateway;
+using VirtualCluster.Gateway.Dns;
+using VirtualCluster.Gateway.Tls;
 
 namespace VirtualCluster.Host.Console;
 
@@ -24,17 +27,35 @@ internal static class GatewayCommand
         var p2pLoopback = HostOptions.PeerLinksOnLoopback();
         var policy = HostOptions.IceTransportPolicy();
         var exitWithStdin = HostOptions.ExitWithStdin();
+        var dnsListen = new Option<string?>("--dns-listen")
+        {
+            Description = "Answer DNS for the cluster domain on this UDP address:port (e.g. 0.0.0.0:53, or 127.0.0.1:5353 to try it): <service>.<domain> resolves to this gateway. Off when not given.",
+        };
+        var publicAddress = new Option<string?>("--public-address")
+        {
+            Description = "Address(es), comma-separated, that names in the cluster domain resolve to (this gateway's public IPv4/IPv6). Default: the --dns-listen address when it is a specific one.",
+        };
+        var tls = new GatewayTlsFlags();
         var command = new Command("gateway", "Run a gateway: every service at http://<service>.<domain>/, reached over peer links to the agents or their outbound tunnels.")
         {
-            server, token, tokenFile, caFingerprint, listen, domain, name, p2p, p2pLoopback, policy, exitWithStdin,
+            server, token, tokenFile, caFingerprint, listen, domain, name, p2p, p2pLoopback, policy, exitWithStdin, dnsListen, publicAddress,
         };
+        foreach (var option in tls.All) command.Options.Add(option);
         command.SetAction(async (parse, _) =>
         {
             var errors = new List<string>();
             var urls = parse.GetValue(listen)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var https = new List<System.Net.IPEndPoint>();
             foreach (var url in urls)
-                if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme != "http")
-                    errors.Add($"--listen \"{url}\" is not an http URL; use e.g. http://0.0.0.0:8080");
+            {
+                if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                    errors.Add($"--listen \"{url}\" is not an http(s) URL; use e.g. http://0.0.0.0:8080 or https://0.0.0.0:8443");
+                else if (uri.Scheme == "https")
+                {
+                    if (GatewayTlsFlags.EndPointOf(uri) is { } endpoint) https.Add(endpoint);
+                    else errors.Add($"--listen \"{url}\": an https URL needs an IP address, localhost or * as its host");
+                }
+            }
             var secret = parse.GetValue(token);
             if (parse.GetValue(tokenFile) is { } file)
             {
@@ -43,28 +64,60 @@ internal static class GatewayCommand
             }
             var fingerprint = HostOptions.ReadFingerprint(parse.GetValue(caFingerprint), errors);
             if (string.IsNullOrEmpty(secret) && errors.Count == 0) errors.Add("--token or --token-file is required: the gateway reads the service list with an admin token");
+            var dns = parse.GetValue(dnsListen);
+            var addresses = (parse.GetValue(publicAddress) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+            if (dns is null && addresses.Count > 0) errors.Add("--public-address is what DNS answers; give --dns-listen too (e.g. --dns-listen 0.0.0.0:53)");
+            if (dns is not null && addresses.Count == 0 && System.Net.IPEndPoint.TryParse(dns, out var dnsEndPoint)
+                && (dnsEndPoint.Address.Equals(System.Net.IPAddress.Any) || dnsEndPoint.Address.Equals(System.Net.IPAddress.IPv6Any)))
+                errors.Add($"--dns-listen {dns} is a wildcard address: give --public-address with the address(es) that names should resolve to (e.g. --public-address 203.0.113.10)");
+            var tlsSettings = tls.Read(parse, https, dns is not null, errors);
+            var http = new List<System.Net.IPEndPoint>();
+            if (https.Count > 0)
+                foreach (var url in urls.Where(u => u.StartsWith("http://", StringComparison.OrdinalIgnoreCase)))
+                {
+                    if (GatewayTlsFlags.EndPointOf(new Uri(url)) is { } endpoint) http.Add(endpoint);
+                    else errors.Add($"--listen \"{url}\": beside https URLs, http URLs need an IP address, localhost or * as their host");
+                }
             if (errors.Count > 0)
             {
                 foreach (var e in errors) System.Console.Error.WriteLine($"error: {e}");
                 return 2;
             }
-            return await RunAsync(urls, parse.GetValue(server)!, secret!, parse.GetValue(domain)!, parse.GetValue(exitWithStdin), o =>
+            return await RunAsync(https.Count > 0 ? new Endpoints(http, https) : new Endpoints(urls), parse.GetValue(server)!, secret!, parse.GetValue(domain)!, parse.GetValue(exitWithStdin), o =>
             {
                 o.Name = parse.GetValue(name)!;
                 o.ControlPlaneCaFingerprint = fingerprint;
                 o.PeerLinks = parse.GetValue(p2p) == "on";
                 o.PeerLinksOnLoopback = parse.GetValue(p2pLoopback);
                 o.PeerLinksRelayOnly = parse.GetValue(policy) == "relay";
-            });
+            }, dns is null ? null : o =>
+            {
+                o.Listen = dns;
+                o.Addresses = addresses;
+            }, tlsSettings);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(string[] urls, string server, string token, string domain, bool exitWithStdin, Action<GatewayOptions> more)
+    /// <summary>Where to listen: URLs (plain http only), or explicit endpoints when https is served (Kestrel takes one or the other).</summary>
+    private sealed record Endpoints(IReadOnlyList<string> Urls, IReadOnlyList<System.Net.IPEndPoint> Http, IReadOnlyList<System.Net.IPEndPoint> Https)
+    {
+        public Endpoints(string[] urls) : this(urls, [], []) { }
+        public Endpoints(IReadOnlyList<System.Net.IPEndPoint> http, IReadOnlyList<System.Net.IPEndPoint> https) : this([], http, https) { }
+    }
+
+    private static async Task<int> RunAsync(Endpoints endpoints, string server, string token, string domain, bool exitWithStdin, Action<GatewayOptions> more,
+        Action<DnsServerOptions>? dns, Action<GatewayTlsOptions>? tls)
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls(urls);
-        builder.WebHost.ConfigureKestrel(GatewayServiceCollectionExtensions.ApplyGatewayLimits);
+        var urls = endpoints.Urls.Count > 0 ? endpoints.Urls : [.. endpoints.Http.Select(e => $"http://{e}"), .. endpoints.Https.Select(e => $"https://{e}")];
+        if (endpoints.Urls.Count > 0) builder.WebHost.UseUrls([.. endpoints.Urls]);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            GatewayServiceCollectionExtensions.ApplyGatewayLimits(kestrel);
+            foreach (var endpoint in endpoints.Http) kestrel.Listen(endpoint);
+            foreach (var endpoint in endpoints.Https) kestrel.ListenGatewayHttps(endpoint);
+        });
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
@@ -76,7 +129,15 @@ internal static class GatewayCommand
             o.Domain = domain;
             more(o);
         });
+        if (dns is not null)
+            builder.Services.AddVirtualClusterGatewayDns(o =>
+            {
+                o.Domain = domain;
+                dns(o);
+            });
+        if (tls is not null) builder.Services.AddVirtualClusterGatewayTls(tls);
         await using var app = builder.Build();
+        if (tls is not null) app.UseVirtualClusterGatewayTls();
         app.UseVirtualClusterGateway();
         app.MapVirtualClusterGatewayEndpoints();
         app.MapGet("/", () => $"VirtualCluster gateway: services answer at http://<service>.{domain}/ (this host is the gateway itself)\n");
@@ -89,6 +150,11 @@ internal static class GatewayCommand
         {
             System.Console.Error.WriteLine($"error: {e.Message}");
             return 2;
+        }
+        catch (InvalidOperationException e) when (e.InnerException is System.Net.Sockets.SocketException)
+        {
+            System.Console.Error.WriteLine($"error: {e.Message}; pick another with --dns-listen");
+            return 1;
         }
         catch (IOException e) when (e.InnerException is System.Net.Sockets.SocketException || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
         {

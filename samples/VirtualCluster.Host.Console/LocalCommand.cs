@@ -40,8 +40,16 @@ internal static class LocalCommand
         };
         var gatewayPort = new Option<int>("--gateway-port") { Description = "Port of the gateway on 127.0.0.1 (services at http://<service>.localhost:<port>/); 0 runs none.", DefaultValueFactory = _ => 8080 };
         var p2p = HostOptions.PeerLinks();
+        var dnsListen = new Option<string?>("--dns-listen")
+        {
+            Description = "Have the gateway answer DNS for the cluster domain (localhost) on this UDP address:port, e.g. 127.0.0.1:5353 (dig @127.0.0.1 -p 5353 hello.localhost).",
+        };
+        var domain = new Option<string>("--domain") { Description = "Cluster domain of the gateway (services at http://<service>.<domain>:<port>/).", DefaultValueFactory = _ => "localhost" };
+        var httpsPort = new Option<int>("--https-port") { Description = "Also serve HTTPS on 127.0.0.1:<port> (with --acme-directory for certificates); 0 serves none." };
+        var tls = new GatewayTlsFlags();
         var ice = IceOptions.Create();
-        var command = new Command("local", "Run a local cluster: a control plane, agents and a gateway on this machine.") { dataDir, port, agents, firstPort, docker, dockerEndpoint, share, gatewayPort, p2p };
+        var command = new Command("local", "Run a local cluster: a control plane, agents and a gateway on this machine.") { dataDir, port, agents, firstPort, docker, dockerEndpoint, share, gatewayPort, p2p, dnsListen, domain, httpsPort };
+        foreach (var option in (Option[])[tls.AcmeDirectory, tls.AcmeServerFingerprint, tls.AcmeChallenge, tls.RedirectHttps]) command.Options.Add(option);
         foreach (var option in ice.All) command.Options.Add(option);
         command.SetAction(async (parse, _) =>
         {
@@ -49,6 +57,15 @@ internal static class LocalCommand
                 parse.GetValue(docker)!, parse.GetValue(dockerEndpoint)!, parse.GetValue(share), parse.GetValue(gatewayPort))
             {
                 PeerLinks = parse.GetValue(p2p)!,
+                DnsListen = parse.GetValue(dnsListen),
+                Domain = parse.GetValue(domain)!,
+                HttpsPort = parse.GetValue(httpsPort),
+                GatewayTlsArguments =
+                [
+                    .. parse.GetValue(tls.AcmeDirectory) is { } acme ? (string[])["--acme-directory", acme, "--acme-challenge", parse.GetValue(tls.AcmeChallenge)!] : [],
+                    .. parse.GetValue(tls.AcmeServerFingerprint) is { } pin ? (string[])["--acme-server-fingerprint", pin] : [],
+                    .. parse.GetValue(tls.RedirectHttps) ? (string[])["--redirect-https"] : [],
+                ],
                 IceArguments = ice.Arguments(parse),
             };
             if (settings.Validate() is { } error)
@@ -66,19 +83,35 @@ internal static class LocalCommand
     {
         /// <summary>"on" or "off": peer links between the gateway and the agents (all on loopback here).</summary>
         public string PeerLinks { get; init; } = "on";
+        /// <summary>--dns-listen for the gateway, or null for no DNS.</summary>
+        public string? DnsListen { get; init; }
+        /// <summary>The gateway's cluster domain.</summary>
+        public string Domain { get; init; } = "localhost";
+        /// <summary>HTTPS port of the gateway on 127.0.0.1, 0 for none.</summary>
+        public int HttpsPort { get; init; }
+        /// <summary>--acme-* and --redirect-https for the gateway.</summary>
+        public string[] GatewayTlsArguments { get; init; } = [];
         /// <summary>--ice-server/--turn-* flags for the control plane.</summary>
         public string[] IceArguments { get; init; } = [];
 
         public string Url => $"https://127.0.0.1:{Port}";
         public string GatewayUrl => $"http://127.0.0.1:{GatewayPort}";
         /// <summary>The control plane's template for stable URLs: this cluster's gateway port.</summary>
-        public string StableUrlTemplate => LocalGatewayUrl.Replace(":8080/", $":{GatewayPort}/", StringComparison.Ordinal);
+        public string StableUrlTemplate => LocalGatewayUrl.Replace(":8080/", $":{GatewayPort}/", StringComparison.Ordinal).Replace(".localhost:", $".{Domain}:", StringComparison.Ordinal);
 
         public string? Validate() =>
             Port is < 1 or > 65535 ? $"--port {Port} is not a port number (1-65535)"
             : Agents is < 1 or > 16 ? $"--agents {Agents} must be between 1 and 16"
             : GatewayPort is < 0 or > 65535 ? $"--gateway-port {GatewayPort} is not a port number (1-65535, or 0 for no gateway)"
             : GatewayPort == Port ? $"--gateway-port {GatewayPort} is the API port too; pick another"
+            : DnsListen is not null && GatewayPort == 0 ? "--dns-listen needs the gateway; drop --gateway-port 0"
+            : HttpsPort is < 0 or > 65535 ? $"--https-port {HttpsPort} is not a port number (1-65535, or 0 for none)"
+            : HttpsPort != 0 && (GatewayPort == 0 || HttpsPort == GatewayPort || HttpsPort == Port) ? $"--https-port {HttpsPort} needs the gateway and a port of its own"
+            : GatewayTlsArguments.Length > 0 && HttpsPort == 0 ? "--acme-directory and --redirect-https need --https-port"
+            : HttpsPort != 0 && !GatewayTlsArguments.Contains("--acme-directory") ? "--https-port needs certificates: give --acme-directory"
+            : !System.Text.RegularExpressions.Regex.IsMatch(Domain, "^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,251}[a-zA-Z0-9])?$") ? $"--domain \"{Domain}\" is not a DNS name like localhost or vc.test"
+            : DnsListen is not null && (!System.Net.IPEndPoint.TryParse(DnsListen, out _) || !DnsListen.Contains(':'))
+                ? $"--dns-listen \"{DnsListen}\" is not an address and port like 127.0.0.1:5353"
             : FirstServicePort < 1024 || FirstServicePort + Agents * 1000 - 1 > 65535
                 ? $"--service-ports {FirstServicePort} leaves no room for {Agents} agents x 1000 ports below 65536"
             : null;
@@ -132,13 +165,17 @@ internal static class LocalCommand
                 var gateway = ChildProcess.Start("gateway",
                 [
                     "gateway", "--server", s.Url, "--token-file", Path.Combine(cpDir, ClusterCredentials.AdminTokenFile), "--ca-fingerprint", fingerprint!,
-                    "--listen", s.GatewayUrl, "--domain", "localhost", "--p2p", s.PeerLinks, "--p2p-loopback",
+                    "--listen", s.HttpsPort != 0 ? $"{s.GatewayUrl},https://127.0.0.1:{s.HttpsPort}" : s.GatewayUrl, "--domain", s.Domain, "--p2p", s.PeerLinks, "--p2p-loopback",
+                    .. s.GatewayTlsArguments,
+                    .. s.DnsListen is not null ? (string[])["--dns-listen", s.DnsListen] : [],
                 ], Path.Combine(logs, "gateway.log"));
                 children.Add(gateway);
                 using var probe = new HttpClient { BaseAddress = new Uri(s.GatewayUrl), Timeout = TimeSpan.FromSeconds(2) };
                 if (!await WaitAsync(async () => (await probe.GetAsync("/")).IsSuccessStatusCode, gateway, TimeSpan.FromSeconds(60), stop.Token))
                     return Failed(checklist, gateway, $"gateway on {s.GatewayUrl} (pid {gateway.Pid}) did not start (is the port taken? pick another with --gateway-port)");
-                checklist.Done($"gateway up at {s.GatewayUrl} (pid {gateway.Pid}): services at http://<service>.localhost:{s.GatewayPort}/");
+                checklist.Done($"gateway up at {s.GatewayUrl} (pid {gateway.Pid}): services at http://<service>.{s.Domain}:{s.GatewayPort}/"
+                    + (s.HttpsPort != 0 ? $" and https://<service>.{s.Domain}:{s.HttpsPort}/" : "")
+                    + (s.DnsListen is { } dns ? $"; DNS for {s.Domain} on udp {dns}" : ""));
             }
             var agents = new Dictionary<string, ChildProcess>(StringComparer.Ordinal);
             for (var i = 1; i <= s.Agents; i++)

@@ -11,7 +11,8 @@ namespace VirtualCluster.IntegrationTests;
 /// <summary>A local cluster (`local`, real processes) with hello deployed once; every test goes through its gateway.</summary>
 public sealed partial class GatewayFixture : IAsyncLifetime
 {
-    public LocalCluster Cluster { get; } = new();
+    // The gateway answers DNS for the cluster domain too, on a port the system picks (read back from its log).
+    public LocalCluster Cluster { get; } = new() { ExtraArguments = ["--dns-listen", "127.0.0.1:0"] };
     internal GatewayClient Client { get; private set; } = null!;
 
     /// <summary>Pid of the gateway, as `local` printed it.</summary>
@@ -49,7 +50,7 @@ public sealed partial class GatewayFixture : IAsyncLifetime
 }
 
 /// <summary>Stable URLs through the gateway of `local`: plain GETs, WebSockets, SSE, a 50 MB download, and hostile clients.</summary>
-public sealed class GatewayTests(GatewayFixture fixture, ITestOutputHelper output) : IClassFixture<GatewayFixture>
+public sealed partial class GatewayTests(GatewayFixture fixture, ITestOutputHelper output) : IClassFixture<GatewayFixture>
 {
     private GatewayClient Client => fixture.Client;
 

@@ -101,6 +101,11 @@ public static class GatewayServiceCollectionExtensions
         endpoints.MapVirtualClusterSignaling();
         endpoints.MapGet("/v1/gateway/links", (GatewayDialer dialer, PeerLinkService links, IServiceRouteTable table) =>
             Results.Json(GatewayLinks.Report(dialer, links, table), VirtualClusterJson.Options));
+        // Which names have a certificate (ACME or the fallback is not listed), for operators and tests.
+        endpoints.MapGet("/v1/gateway/certificates", (IServiceProvider services) => Results.Json(
+            services.GetService<Tls.GatewayCertificates>() is { } certificates
+                ? certificates.Names.Select(n => certificates.Get(n)!.Leaf).Select(c => new { name = c.GetNameInfo(System.Security.Cryptography.X509Certificates.X509NameType.DnsName, false), notAfter = c.NotAfter.ToUniversalTime(), issuer = c.Issuer }).ToArray()
+                : [], VirtualClusterJson.Options));
         endpoints.MapGet("/v1/gateway/routes", (IServiceRouteTable table, TunnelHub hub, IOptions<GatewayOptions> options) => Results.Json(new
         {
             domain = options.Value.Domain,

@@ -21,6 +21,8 @@ public sealed partial class LocalCluster : IAsyncLifetime
     /// <summary>The cluster CA's fingerprint (the API is https, as `local` serves it).</summary>
     public string CaFingerprint { get; private set; } = "";
     public Dictionary<string, string> CliEnv { get; } = new();
+    /// <summary>More arguments for `local` (e.g. --dns-listen).</summary>
+    public string[] ExtraArguments { get; init; } = [];
     internal TestProcess Process => _process!;
     public string Output => _process?.Output ?? "";
 
@@ -39,7 +41,7 @@ public sealed partial class LocalCluster : IAsyncLifetime
         CliEnv["NO_COLOR"] = "1";
         _process = TestProcess.StartDotnet(RepoPaths.HostDll,
             ["local", "--data-dir", DataDirectory, "--port", port.ToString(), "--agents", "3", "--service-ports", servicePorts.ToString(),
-             "--gateway-port", GatewayPort.ToString()],
+             "--gateway-port", GatewayPort.ToString(), .. ExtraArguments],
             CliEnv);
         // local itself gives the control plane and the agents 3 minutes each on a loaded machine.
         await _process.WaitForOutputAsync("local cluster ready", TimeSpan.FromMinutes(6));
