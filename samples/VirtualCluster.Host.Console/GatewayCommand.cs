@@ -60,11 +60,20 @@ internal static class GatewayCommand
         return command;
     }
 
+    /// <summary>The runtime's switch for running socket completions on its event threads (read once, at the first socket operation).</summary>
+    private const string InlineSocketCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+
     private static async Task<int> RunAsync(string[] urls, string server, string token, string domain, bool exitWithStdin, Action<GatewayOptions> more)
     {
+        // A gateway process runs only asynchronous code on its sockets (Kestrel, the proxy, tunnels, signaling), so a
+        // socket's completion may continue on the runtime's event thread instead of waking a thread-pool worker: with
+        // ApplyGatewayTransport, a request is read, proxied and its response sent without a hand-off between threads
+        // (docs/benchmarks.md, Gateway). Set before the first socket exists; an explicit setting of the variable wins.
+        if (Environment.GetEnvironmentVariable(InlineSocketCompletions) is null) Environment.SetEnvironmentVariable(InlineSocketCompletions, "1");
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(urls);
         builder.WebHost.ConfigureKestrel(GatewayServiceCollectionExtensions.ApplyGatewayLimits);
+        builder.WebHost.UseSockets(GatewayServiceCollectionExtensions.ApplyGatewayTransport);
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
