@@ -92,16 +92,11 @@ public sealed class ChromiumInteropTests
         Assert.False(lossy.Ordered);
         Assert.Equal(0, lossy.MaxRetransmits);
         await session.EvalAsync("interop.waitOpen('lossy')");
-        var count = 0;
-        lossy.MessageReceived += (_, _, _) => Interlocked.Increment(ref count);
-        // one message at a time, each echoed by the browser on the same channel: nothing is lost on loopback when
-        // nothing is queued (a burst may be, by design of maxRetransmits: 0)
-        for (var i = 1; i <= 50; i++)
-        {
-            lossy.Send(RandomNumberGenerator.GetBytes(1000));
-            var expected = i;
-            await Poll.UntilAsync(() => Volatile.Read(ref count) >= expected, TimeSpan.FromSeconds(10));
-        }
+        // one message at a time, each echoed by the browser on the same channel: nothing is queued, so on loopback a
+        // loss is rare; it is allowed by design of maxRetransmits: 0, and bounded so that a channel that drops
+        // messages systematically still fails
+        var (echoed, lost) = await LossyEcho.RunAsync(lossy, 50, TimeSpan.FromSeconds(3));
+        Assert.True(lost <= 3 && echoed >= 47, $"{echoed} of 50 messages came back ({lost} lost)");
         var info = (await session.EvalAsync("interop.channelInfo('lossy')"))!.AsObject();
         Assert.False((bool)info["ordered"]!);
         Assert.Equal(0, (int)info["maxRetransmits"]!);
