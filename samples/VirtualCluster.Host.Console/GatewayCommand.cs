@@ -106,9 +106,17 @@ internal static class GatewayCommand
         public Endpoints(IReadOnlyList<System.Net.IPEndPoint> http, IReadOnlyList<System.Net.IPEndPoint> https) : this([], http, https) { }
     }
 
+    /// <summary>The runtime's switch for running socket completions on its event threads (read once, at the first socket operation).</summary>
+    private const string InlineSocketCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+
     private static async Task<int> RunAsync(Endpoints endpoints, string server, string token, string domain, bool exitWithStdin, Action<GatewayOptions> more,
         Action<DnsServerOptions>? dns, Action<GatewayTlsOptions>? tls)
     {
+        // A gateway process runs only asynchronous code on its sockets (Kestrel, the proxy, tunnels, signaling), so a
+        // socket's completion may continue on the runtime's event thread instead of waking a thread-pool worker: with
+        // ApplyGatewayTransport, a request is read, proxied and its response sent without a hand-off between threads
+        // (docs/benchmarks.md, Gateway). Set before the first socket exists; an explicit setting of the variable wins.
+        if (Environment.GetEnvironmentVariable(InlineSocketCompletions) is null) Environment.SetEnvironmentVariable(InlineSocketCompletions, "1");
         var builder = WebApplication.CreateSlimBuilder();
         var urls = endpoints.Urls.Count > 0 ? endpoints.Urls : [.. endpoints.Http.Select(e => $"http://{e}"), .. endpoints.Https.Select(e => $"https://{e}")];
         if (endpoints.Urls.Count > 0) builder.WebHost.UseUrls([.. endpoints.Urls]);
@@ -118,6 +126,7 @@ internal static class GatewayCommand
             foreach (var endpoint in endpoints.Http) kestrel.Listen(endpoint);
             foreach (var endpoint in endpoints.Https) kestrel.ListenGatewayHttps(endpoint);
         });
+        builder.WebHost.UseSockets(GatewayServiceCollectionExtensions.ApplyGatewayTransport);
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);

@@ -46,7 +46,9 @@ internal static partial class ChannelBridge
                 socket.Dispose();
                 return;
             }
-            var stream = new DataChannelStream(channel, highWaterMark);
+            // Reads continue on the link's receive thread (no thread-pool hop per message): the reader is the pump
+            // below, whose only other await is the socket write to the instance, which does not block.
+            var stream = new DataChannelStream(channel, highWaterMark, inlineReads: true);
             var local = new NetworkStream(socket, ownsSocket: true);
             channel.Send(ChannelProtocol.Ok);
             await BridgeAsync(stream, local).ConfigureAwait(false);

@@ -45,8 +45,9 @@ internal static class ChannelProtocol
             var text = isBinary || data.Length > 1024 ? null : Encoding.UTF8.GetString(data);
             if (text == Ok)
             {
-                // Created inside the handler so that no byte after "ok" can slip past the stream.
-                if (!result.TrySetResult(new DataChannelStream(c, highWaterMark))) c.Close();
+                // Created inside the handler so that no byte after "ok" can slip past the stream. Reads continue on the
+                // link's receive thread: the reader is the proxy's HTTP connection, which never blocks on the stream.
+                if (!result.TrySetResult(new DataChannelStream(c, highWaterMark, inlineReads: true))) c.Close();
                 return;
             }
             result.TrySetException(new TunnelRefusedException(text is not null && text.StartsWith(RefusedPrefix, StringComparison.Ordinal)
