@@ -67,11 +67,21 @@ internal static class HistoryCommand
         return text.ToString();
     }
 
+    /// <summary>A sparkline of the averages and the last value ("no data" when there is none), scaled 0-100 % for fractions.</summary>
+    internal static string Spark(HistoryResponse history)
+    {
+        if (history.Points.Count == 0) return "(no samples yet)";
+        var values = history.Points.Select(p => p.Average).ToList();
+        var percent = history.Metric is "cpu" or "memory" or "disk" or "cpu_allocated" or "memory_allocated";
+        var line = percent ? Sparkline(values, 0, 1) : Sparkline(values, values.Min(), values.Max());
+        return $"{line} {(percent ? $"{values[^1] * 100:0}%" : values[^1].ToString("0.##", CultureInfo.InvariantCulture))}";
+    }
+
     private static string Sparkline(IReadOnlyList<double> values, double min, double max)
     {
         var line = new StringBuilder(values.Count);
         foreach (var v in values)
-            line.Append(max - min < 1e-12 ? Bars[Bars.Length / 2] : Bars[(int)Math.Round((v - min) / (max - min) * (Bars.Length - 1))]);
+            line.Append(max - min < 1e-12 ? Bars[Bars.Length / 2] : Bars[(int)Math.Round(Math.Clamp((v - min) / (max - min), 0, 1) * (Bars.Length - 1))]);
         return line.ToString();
     }
 }
