@@ -52,6 +52,28 @@ public sealed class HostileInputTests
     }
 
     [Fact]
+    public void Every_byte_of_a_delta_matters_a_flip_anywhere_is_refused()
+    {
+        // exhaustive where the sample above is random: CI once found a flip of the compressed stream's end marker that
+        // was never read (the patcher stopped at END); a whole delta must now be read to its end
+        foreach (var compressed in new[] { false, true })
+        {
+            var (basis, delta) = MakeDelta(compressed);
+            for (var at = 0; at < delta.Length; at++)
+            {
+                foreach (var flip in new byte[] { 0x01, 0x04, 0x80 })
+                {
+                    var damaged = (byte[])delta.Clone();
+                    damaged[at] ^= flip;
+                    Stream input = new MemoryStream(damaged);
+                    if (compressed) input = DeltaCompression.Decompress(input);
+                    Assert.ThrowsAny<ReplicationException>(() => DeltaPatcher.Apply(input, new MemoryStream(basis), new MemoryStream()));
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void A_truncated_delta_is_refused_and_the_target_stays_as_it_was()
     {
         foreach (var compressed in new[] { false, true })

@@ -13,7 +13,19 @@ namespace VirtualCluster.Replication.Delta;
 public static class DeltaPatcher
 {
     /// <summary>Applies <paramref name="delta"/> to <paramref name="basis"/> (seekable; null when the delta needs none), writing to <paramref name="output"/>.</summary>
-    public static DeltaStats Apply(Stream delta, Stream? basis, Stream output) => Apply(new WireReader(delta, "delta"), basis, output);
+    public static DeltaStats Apply(Stream delta, Stream? basis, Stream output)
+    {
+        var stats = Apply(new WireReader(delta, "delta"), basis, output);
+        EnsureEnded(delta);
+        return stats;
+    }
+
+    // A whole delta ends at its END: anything after it (or a compressed stream's damaged end marker, which reading
+    // on decodes) is damage, even when the rebuilt file matched its hash.
+    private static void EnsureEnded(Stream delta)
+    {
+        if (delta.ReadByte() >= 0) throw new ReplicationException("the delta is corrupt: bytes follow its END; sync again");
+    }
 
     internal static DeltaStats Apply(WireReader reader, Stream? basis, Stream output)
     {
