@@ -26,16 +26,15 @@ public sealed partial class ClusterService
         foreach (var node in snapshot.Nodes.Values)
         {
             if (node.State == NodeState.Left) continue;
-            var samples = History.Node(node.Id);
+            var last = History.Last(node.Id); // every node every 10 s: the last sample only, not a copy of the series
             var running = snapshot.InstancesByNode.TryGetValue(node.Id, out var ids)
                 ? ids.Count(id => snapshot.Instances.TryGetValue(id, out var i) && i.State == InstanceState.Running) : 0;
             var phi = _detector.Inspect(node.Id).Phi;
-            if (samples.Count == 0)
+            if (last is not { } s)
             {
                 nodes.Add(new NodeHistorySample(node.Name, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, running, Bounded(phi)));
                 continue;
             }
-            var s = samples[^1];
             nodes.Add(new NodeHistorySample(node.Name,
                 Fraction(s.Used.CpuMillicores, s.Capacity.CpuMillicores), Fraction(s.Used.MemoryBytes, s.Capacity.MemoryBytes),
                 Fraction(s.Used.DiskBytes, s.Capacity.DiskBytes), Fraction(s.Allocated.CpuMillicores, s.Capacity.CpuMillicores),

@@ -13,6 +13,7 @@ internal sealed class UtilizationHistory(TimeSpan interval, int length)
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Queue<UtilizationSample>> _nodes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, UtilizationSample> _last = new(StringComparer.Ordinal); // Queue has no O(1) last
 
     /// <summary>Records a node's sample unless its last one is more recent than the interval.</summary>
     public void Record(string nodeId, UtilizationSample sample)
@@ -20,10 +21,17 @@ internal sealed class UtilizationHistory(TimeSpan interval, int length)
         lock (_gate)
         {
             if (!_nodes.TryGetValue(nodeId, out var series)) _nodes[nodeId] = series = new Queue<UtilizationSample>();
-            if (series.Count > 0 && sample.At - series.Last().At < interval) return;
+            if (_last.TryGetValue(nodeId, out var last) && sample.At - last.At < interval) return;
             series.Enqueue(sample);
+            _last[nodeId] = sample;
             while (series.Count > length) series.Dequeue();
         }
+    }
+
+    /// <summary>One node's latest sample, or null when none (without copying the series).</summary>
+    public UtilizationSample? Last(string nodeId)
+    {
+        lock (_gate) return _last.TryGetValue(nodeId, out var last) ? last : null;
     }
 
     /// <summary>A copy of one node's samples, oldest first (empty when none).</summary>

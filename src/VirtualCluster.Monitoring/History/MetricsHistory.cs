@@ -40,12 +40,6 @@ public sealed partial class MetricsHistory
     /// <summary>The configured resolutions, finest first.</summary>
     public IReadOnlyList<HistoryTier> Tiers => _options.Tiers;
 
-    /// <summary>Series held in memory (those sampled since this control plane began to lead).</summary>
-    public int SeriesCount
-    {
-        get { _gate.Wait(); try { return _series.Count; } finally { _gate.Release(); } }
-    }
-
     /// <summary>
     /// Records one sample of a series' metrics (<paramref name="values"/> in <paramref name="names"/> order; NaN for a
     /// metric without a value). A sample older than a tier's open bucket is dropped there.
