@@ -93,7 +93,10 @@ public sealed class ClientCertificateTests(ITestOutputHelper output)
             var renewedAt = DateTimeOffset.UtcNow;
             await Wait.UntilAsync(async () => (await api.StatusAsync()).Nodes.Single() is { Node.State: NodeState.Alive } n && n.Node.LastHeartbeat > renewedAt,
                 TimeSpan.FromSeconds(60), "heartbeats with the new certificate");
-            Assert.Contains("requires one", cluster.ControlPlane.Output); // the expired agent was refused first, then joined again
+            // the expired agent was refused first, then joined again: on a new connection it presents no certificate
+            // ("requires one"); on the kept-alive connection from before the freeze the server still sees the expired
+            // one ("expired at"). Which connection the agent's pool uses after SIGCONT is not the test's to decide.
+            Assert.Matches("requires one|expired at", cluster.ControlPlane.Output);
             Assert.Contains("joining again", agent.Output);
         });
     }
