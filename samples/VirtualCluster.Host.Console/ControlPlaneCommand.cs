@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using VirtualCluster.ControlPlane;
 using VirtualCluster.ControlPlane.Tls;
+using VirtualCluster.Dashboard;
 
 namespace VirtualCluster.Host.Console;
 
@@ -135,6 +136,7 @@ internal static class ControlPlaneCommand
         }
         var app = builder.Build();
         app.MapVirtualClusterApi();
+        app.MapVirtualClusterDashboard(); // /ui/: public assets, the data comes from /v1 with the user's token
         if (exitWithStdin) HostOptions.WatchStdin(() => app.Lifetime.StopApplication());
         try
         {

@@ -223,6 +223,8 @@ internal static class LocalCommand
             checklist.Done(cli is null ? "CLI not built; using dotnet run (slow: about 2.5 s a command)" : $"CLI ready: {cli}");
             checklist.Info($"CLI config:  {config} (vcluster uses it when no --server/--token is given)");
             checklist.Info($"admin token: {Path.Combine(cpDir, ClusterCredentials.AdminTokenFile)}");
+            // The browser does not know the cluster CA: it warns once (or import ca.crt); sign in with the admin token.
+            checklist.Info($"dashboard:   {s.Url.TrimEnd('/')}{VirtualCluster.Dashboard.DashboardEndpoints.DefaultPath}/ (sign in with the admin token; the browser needs {Path.Combine(cpDir, ClusterTls.CaCertificateFile)} trusted, or a one-time exception)");
             checklist.Info($"join token:  {joinFile}");
             checklist.Info($"logs:        {logs}");
             System.Console.WriteLine();

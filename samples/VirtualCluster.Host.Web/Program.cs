@@ -3,6 +3,7 @@ using VirtualCluster.Gateway;
 using VirtualCluster.Gateway.Access;
 using VirtualCluster.Routing.Tunnel;
 using VirtualCluster.Security;
+using VirtualCluster.Dashboard;
 
 // The control plane as an ASP.NET Core web host, configured through appsettings.json or environment
 // variables (VirtualCluster__DataDirectory=...). Embed the same calls in any ASP.NET Core app.
@@ -57,8 +58,9 @@ builder.Services.AddOptions<GatewayOptions>().PostConfigure<TokenService>((o, to
 builder.Services.AddServiceAccess(); // "access": "token" services, checked with the control plane's TokenService
 var app = builder.Build();
 app.UseVirtualClusterGateway();
-app.MapGet("/", () => Results.Redirect("/v1/health"));
+app.MapGet("/", () => Results.Redirect("/ui/"));
 app.MapVirtualClusterApi();
+app.MapVirtualClusterDashboard();
 app.MapVirtualClusterGatewayEndpoints();
 app.Run();
 

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
 using VirtualCluster.Api;
 using VirtualCluster.ControlPlane.Api;
+using VirtualCluster.ControlPlane.Api.Live;
 using VirtualCluster.ControlPlane.Cluster;
 using VirtualCluster.Monitoring;
 using VirtualCluster.Security;
@@ -53,6 +54,7 @@ public static class ApiEndpoints
         viewer.MapGet("/events", EventsAsync);
         viewer.MapSchedulingReads();
         viewer.MapHistory();
+        viewer.MapLiveStream();
 
         var operate = v1.MapGroup("").AddEndpointFilterFactory((_, next) => ApiAuth.Require(TokenRoles.Operator, next))
             .AddEndpointFilterFactory((_, next) => ApiAudit.Filter(next));
@@ -198,7 +200,7 @@ public static class ApiEndpoints
         return error is not null ? ApiResults.Error(400, error) : ApiResults.Json(await cluster.QueryEventsAsync(query!, ct));
     }
 
-    private static AlertView AlertViewOf(VirtualCluster.Monitoring.Alerts.Alert a) =>
+    internal static AlertView AlertViewOf(VirtualCluster.Monitoring.Alerts.Alert a) =>
         new(a.Name, a.Labels.GetValueOrDefault("severity") ?? "", a.Status, a.Labels, a.Annotations.GetValueOrDefault("summary") ?? "",
             a.Annotations.GetValueOrDefault("description") ?? "", a.StartsAt, a.EndsAt);
 }

@@ -91,6 +91,7 @@ public static class ControlPlaneServiceCollectionExtensions
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<VirtualCluster.Monitoring.Alerts.AlertNotifier>>(),
             sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.AddHostedService(sp => sp.GetRequiredService<VirtualCluster.Monitoring.Alerts.AlertNotifier>());
+        services.TryAddSingleton<Api.Live.LiveSnapshots>();
         services.TryAddSingleton<Alerts.AlertEvaluator>();
         services.AddHostedService(sp => sp.GetRequiredService<Alerts.AlertEvaluator>());
     }

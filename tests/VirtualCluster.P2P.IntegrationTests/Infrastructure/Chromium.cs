@@ -102,6 +102,21 @@ internal sealed partial class Chromium : IAsyncDisposable
         return result["result"]?["value"]?.DeepClone();
     }
 
+    /// <summary>Saves a PNG of the page as it is now to <paramref name="path"/> (the dashboard tests keep them as artifacts).</summary>
+    public async Task CaptureScreenshotAsync(string path, TimeSpan timeout)
+    {
+        var result = await CallAsync("Page.captureScreenshot", new JsonObject { ["format"] = "png" }, timeout);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        await File.WriteAllBytesAsync(path, Convert.FromBase64String(result["data"]!.GetValue<string>()));
+    }
+
+    /// <summary>Makes the page lay itself out as on a device <paramref name="width"/> CSS pixels wide (a phone when <paramref name="mobile"/>).</summary>
+    public Task SetViewportAsync(int width, int height, bool mobile, TimeSpan timeout) =>
+        CallAsync("Emulation.setDeviceMetricsOverride", new JsonObject
+        {
+            ["width"] = width, ["height"] = height, ["deviceScaleFactor"] = 1, ["mobile"] = mobile,
+        }, timeout);
+
     private async Task<JsonObject> CallAsync(string method, JsonObject parameters, TimeSpan timeout)
     {
         var id = Interlocked.Increment(ref _nextId);
