@@ -30,7 +30,12 @@ internal sealed class AlertFlags
         DefaultValueFactory = _ => 30,
     };
 
-    public IEnumerable<Option> All => [Webhooks, Alertmanagers, Interval, HistoryFlush];
+    public Option<FileInfo?> Rules { get; } = new("--alert-rules")
+    {
+        Description = "JSON file of threshold alert rules ({\"rules\": [...]}, see docs/monitoring.md); written to the cluster store at start, replacing the user rules there.",
+    };
+
+    public IEnumerable<Option> All => [Webhooks, Alertmanagers, Interval, HistoryFlush, Rules];
 
     /// <summary>The settings, or null after printing what is wrong.</summary>
     public Action<IServiceCollection>? Read(ParseResult parse)
@@ -57,6 +62,27 @@ internal sealed class AlertFlags
             System.Console.Error.WriteLine($"error: --history-flush {flush} must be between 0.1 and 3600 seconds, e.g. 30");
             return null;
         }
+        IReadOnlyList<VirtualCluster.Api.AlertRuleSpec>? rules = null;
+        if (parse.GetValue(Rules) is { } file)
+        {
+            if (!file.Exists)
+            {
+                System.Console.Error.WriteLine($"error: --alert-rules {file.FullName} does not exist");
+                return null;
+            }
+            if (file.Length > 1 << 20)
+            {
+                System.Console.Error.WriteLine($"error: --alert-rules {file.FullName} is {file.Length} bytes; at most 1 MiB");
+                return null;
+            }
+            var (read, problem) = AlertRuleReader.Read(File.ReadAllText(file.FullName));
+            if (problem is not null)
+            {
+                System.Console.Error.WriteLine($"error: --alert-rules {file.FullName}: {problem}");
+                return null;
+            }
+            rules = read;
+        }
         return services =>
         {
             services.Configure<VirtualCluster.Monitoring.History.HistoryOptions>(o => o.FlushInterval = TimeSpan.FromSeconds(flush));
@@ -65,7 +91,11 @@ internal sealed class AlertFlags
                 o.Webhooks = [.. webhooks];
                 o.Alertmanagers = [.. alertmanagers];
             });
-            services.Configure<AlertOptions>(o => o.EvaluationInterval = TimeSpan.FromSeconds(interval));
+            services.Configure<AlertOptions>(o =>
+            {
+                o.EvaluationInterval = TimeSpan.FromSeconds(interval);
+                o.Rules = rules;
+            });
         };
     }
 }

@@ -26,12 +26,13 @@ public sealed class HaCluster : IAsyncDisposable
     public string AdminToken { get; private set; } = "";
     public string EtcdUrl => _etcd.ClientUrl;
 
-    public static async Task<HaCluster> StartAsync(int agents)
+    /// <param name="controlPlaneArgs">Extra flags for every control plane, e.g. a longer --fencing-lease.</param>
+    public static async Task<HaCluster> StartAsync(int agents, IEnumerable<string>? controlPlaneArgs = null)
     {
         var cluster = new HaCluster();
         try
         {
-            await cluster.StartInternalAsync(agents);
+            await cluster.StartInternalAsync(agents, [.. controlPlaneArgs ?? []]);
             return cluster;
         }
         catch
@@ -41,7 +42,7 @@ public sealed class HaCluster : IAsyncDisposable
         }
     }
 
-    private async Task StartInternalAsync(int agents)
+    private async Task StartInternalAsync(int agents, string[] controlPlaneArgs)
     {
         await _etcd.InitializeAsync();
         for (var i = 1; i <= 3; i++)
@@ -50,7 +51,7 @@ public sealed class HaCluster : IAsyncDisposable
             ControlPlanes[url] = Start(RepoPaths.HostDll,
             [
                 "control-plane", "--membership", "etcd", "--etcd-endpoints", EtcdUrl, "--data-dir", Path.Combine(Directory, $"cp-{i}"),
-                "--listen", url, "--leader-lease", $"{LeaderLease.TotalSeconds}s",
+                "--listen", url, "--leader-lease", $"{LeaderLease.TotalSeconds}s", .. controlPlaneArgs,
             ]);
         }
         var leader = await WaitForLeaderAsync(null, TimeSpan.FromSeconds(120));

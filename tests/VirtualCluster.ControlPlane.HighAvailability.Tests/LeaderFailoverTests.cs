@@ -32,7 +32,10 @@ public sealed class LeaderFailoverTests(ITestOutputHelper output) : IAsyncLifeti
     [Fact]
     public async Task Killing_the_leader_during_a_deployment_loses_no_service_and_restarts_no_instance()
     {
-        _cluster = await HaCluster.StartAsync(agents: 3);
+        // The singleton's agent stops it when its fencing lease (3 s by default) runs out before a new leader renews it.
+        // On a loaded machine the failover itself can take longer (it failed CI at load 20), so the lease here is long
+        // enough that only a failover that never ends could stop it: the race with the failover is taken out of the test.
+        _cluster = await HaCluster.StartAsync(agents: 3, controlPlaneArgs: ["--fencing-lease", "60"]);
         try
         {
             var leader = await _cluster.WaitForLeaderAsync(null, Deadline);

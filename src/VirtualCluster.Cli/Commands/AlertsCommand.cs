@@ -1,4 +1,5 @@
 using System.CommandLine;
+using VirtualCluster.Api;
 using VirtualCluster.Cli.Output;
 
 namespace VirtualCluster.Cli.Commands;
@@ -26,6 +27,35 @@ internal static class AlertsCommand
             }
             runner.Context.OutConsole.Write(Tables.Alerts(alerts));
             runner.Context.Out.WriteLine($"{alerts.Firing.Count} firing, {alerts.Resolved.Count} resolved lately");
+            return ExitCodes.Ok;
+        }, cancellationToken));
+        command.Subcommands.Add(Rules(runner));
+        return command;
+    }
+
+    // vcluster alerts rules [--set FILE]: the threshold rules in effect, or replace the user's rules (admins).
+    private static Command Rules(CommandRunner runner)
+    {
+        var output = GlobalOptions.CreateOutputOption();
+        var set = new Option<FileInfo?>("--set") { Description = "JSON file of rules ({\"rules\": [...]}) replacing the user's rules; {\"rules\": []} removes them.", HelpName = "file" };
+        var command = new Command("rules", "The threshold alert rules in effect (built-in and the user's), or --set FILE to replace the user's.");
+        command.Options.Add(output);
+        command.Options.Add(set);
+        command.SetAction((parseResult, cancellationToken) => runner.RunAsync(parseResult, async (client, ct) =>
+        {
+            AlertRulesResponse rules;
+            if (parseResult.GetValue(set) is { } file)
+            {
+                if (!file.Exists || file.Length > 1 << 20)
+                {
+                    runner.Context.Error.WriteLine($"error: {file.FullName} {(file.Exists ? "is larger than 1 MiB" : "does not exist")}");
+                    return ExitCodes.BadInput;
+                }
+                rules = await client.SetAlertRulesAsync(await File.ReadAllTextAsync(file.FullName, ct), ct);
+            }
+            else rules = await client.AlertRulesAsync(ct);
+            if (parseResult.GetValue(output) == "json") JsonOutput.Write(runner.Context.Out, rules);
+            else runner.Context.OutConsole.Write(Tables.AlertRules(rules));
             return ExitCodes.Ok;
         }, cancellationToken));
         return command;

@@ -147,6 +147,17 @@ internal sealed class ControlPlaneClient : IDisposable
     public async Task<IReadOnlyList<UserView>> ListUsersAsync(CancellationToken cancellationToken) =>
         NoNullItems(await GetAsync<UserView[]>("v1/users", cancellationToken), "GET /v1/users");
 
+    /// <summary>GET /v1/alerts/rules: the threshold alert rules in effect.</summary>
+    public async Task<AlertRulesResponse> AlertRulesAsync(CancellationToken cancellationToken) =>
+        await GetAsync<AlertRulesResponse>("v1/alerts/rules", cancellationToken);
+
+    /// <summary>PUT /v1/alerts/rules: replaces the user's alert rules with those in <paramref name="json"/> (the server checks them).</summary>
+    public async Task<AlertRulesResponse> SetAlertRulesAsync(string json, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(HttpMethod.Put, "v1/alerts/rules", json, cancellationToken);
+        return await ReadAsync<AlertRulesResponse>(response, "PUT /v1/alerts/rules", cancellationToken);
+    }
+
     /// <summary>POST /v1/users: adds a named user with a role.</summary>
     public async Task<UserView> AddUserAsync(AddUserRequest body, CancellationToken cancellationToken)
     {

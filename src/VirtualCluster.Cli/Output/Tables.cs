@@ -121,6 +121,15 @@ internal static class Tables
         return table;
     }
 
+    public static Table AlertRules(AlertRulesResponse rules)
+    {
+        var table = Create("RULE", "SOURCE", "WHEN", "FOR", "SEVERITY", "MATCH", "ENABLED");
+        foreach (var (r, source) in rules.Rules.Select(v => (v.Rule, v.Source)))
+            AddRow(table, r.Name, source, $"{r.Scope} {r.Metric} {r.Operator} {r.Threshold.ToString(System.Globalization.CultureInfo.InvariantCulture)}",
+                r.For.ToString("c", System.Globalization.CultureInfo.InvariantCulture), r.Severity, r.Match is { Count: > 0 } m ? string.Join(",", m) : "all", r.Enabled ? "yes" : "no");
+        return table;
+    }
+
     private static Table Create(params string[] headers)
     {
         var table = new Table().Border(TableBorder.Rounded);

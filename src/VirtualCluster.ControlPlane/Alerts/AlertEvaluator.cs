@@ -12,13 +12,15 @@ namespace VirtualCluster.ControlPlane.Alerts;
 /// receivers once. Firing alerts are sent to Alertmanager servers again every <see cref="AlertOptions.ResendInterval"/>.
 /// A control plane that does not lead evaluates nothing; a new leader starts with no alert and fires what holds.
 /// </summary>
-public sealed partial class AlertEvaluator(ClusterService cluster, AlertNotifier notifier, IOptions<AlertOptions> options, TimeProvider time,
+public sealed partial class AlertEvaluator(ClusterService cluster, AlertNotifier notifier, AlertRuleSet ruleSet, IOptions<AlertOptions> options, TimeProvider time,
     ILogger<AlertEvaluator> logger) : BackgroundService
 {
     /// <summary>Resolved alerts kept for <c>GET /v1/alerts</c>.</summary>
     public const int RecentKept = 100;
 
     private readonly AlertRules _rules = new(options.Value);
+    private readonly ThresholdRules _thresholds = new();
+    private bool _fileRulesSaved = options.Value.Rules is null;
     private readonly Dictionary<string, Alert> _firing = new(StringComparer.Ordinal);
     private readonly LinkedList<Alert> _recent = new();
     private readonly Lock _gate = new();
@@ -39,6 +41,13 @@ public sealed partial class AlertEvaluator(ClusterService cluster, AlertNotifier
             try
             {
                 await Task.Delay(options.Value.EvaluationInterval, time, stoppingToken);
+                if (!_fileRulesSaved)
+                {
+                    // --alert-rules FILE: written to the store once it answers, so every control plane evaluates them.
+                    await ruleSet.SaveAsync(options.Value.Rules!, stoppingToken);
+                    _fileRulesSaved = true;
+                    Log.RulesLoaded(logger, options.Value.Rules!.Count);
+                }
                 await EvaluateAsync(stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -55,9 +64,10 @@ public sealed partial class AlertEvaluator(ClusterService cluster, AlertNotifier
     /// <summary>One evaluation (also run by tests).</summary>
     public async Task EvaluateAsync(CancellationToken ct)
     {
-        if (cluster.AlertFacts() is not { } facts) return;
+        if (cluster.AlertFacts() is not { } facts || cluster.HistoryFacts() is not { } samples) return;
         var now = time.GetUtcNow();
-        var holding = _rules.Evaluate(facts.Nodes, facts.Services, now).ToDictionary(a => a.Fingerprint, StringComparer.Ordinal);
+        var thresholds = _thresholds.Holding(await ruleSet.EffectiveAsync(ct), samples.Nodes, samples.Services, now);
+        var holding = _rules.Evaluate(facts.Nodes, facts.Services, now, thresholds).ToDictionary(a => a.Fingerprint, StringComparer.Ordinal);
         List<Alert> started, ended;
         lock (_gate)
         {
@@ -101,6 +111,9 @@ public sealed partial class AlertEvaluator(ClusterService cluster, AlertNotifier
 
         [LoggerMessage(8112, LogLevel.Information, "Alert {Alert} resolved: {Summary}")]
         public static partial void Resolved(ILogger logger, string alert, string summary);
+
+        [LoggerMessage(8114, LogLevel.Information, "Alert rules from --alert-rules written to the cluster store: {Count} rule(s)")]
+        public static partial void RulesLoaded(ILogger logger, int count);
 
         [LoggerMessage(8113, LogLevel.Warning, "Could not evaluate the alert rules: {Reason}; trying again at the next interval")]
         public static partial void EvaluationFailed(ILogger logger, string reason);

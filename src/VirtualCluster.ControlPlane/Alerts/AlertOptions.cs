@@ -17,6 +17,12 @@ public sealed class AlertOptions
     /// <summary>How long a service may run fewer instances than it asks for before <c>ServiceDegraded</c> fires; default 60 s.</summary>
     public TimeSpan DegradedFor { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Threshold rules to write to the cluster store at start, replacing the user rules there (the console host's
+    /// <c>--alert-rules FILE</c>); null leaves the stored ones. Read them with <see cref="AlertRuleReader"/>.
+    /// </summary>
+    public IReadOnlyList<VirtualCluster.Api.AlertRuleSpec>? Rules { get; set; }
+
     /// <summary>How often firing alerts are sent to Alertmanager servers again (it forgets alerts not re-sent); default 60 s.</summary>
     public TimeSpan ResendInterval { get; set; } = TimeSpan.FromSeconds(60);
 }

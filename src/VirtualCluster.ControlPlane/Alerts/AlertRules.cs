@@ -16,9 +16,11 @@ internal sealed class AlertRules(AlertOptions options)
     private readonly Dictionary<string, DateTimeOffset> _pendingSince = new(StringComparer.Ordinal);
 
     /// <summary>The alerts whose condition holds now and has held long enough.</summary>
-    public List<Alert> Evaluate(IReadOnlyList<AlertNode> nodes, IReadOnlyList<AlertService> services, DateTimeOffset now)
+    /// <param name="thresholds">Conditions of the threshold rules that hold now (<see cref="ThresholdRules"/>), judged with the same clock.</param>
+    public List<Alert> Evaluate(IReadOnlyList<AlertNode> nodes, IReadOnlyList<AlertService> services, DateTimeOffset now,
+        IEnumerable<(string Key, TimeSpan For, Func<DateTimeOffset, Alert> Make)>? thresholds = null)
     {
-        var holding = new List<(string Key, TimeSpan For, Func<DateTimeOffset, Alert> Make)>();
+        var holding = new List<(string Key, TimeSpan For, Func<DateTimeOffset, Alert> Make)>(thresholds ?? []);
         foreach (var node in nodes)
         {
             var phi = node.Phi.ToString("0.#", CultureInfo.InvariantCulture);

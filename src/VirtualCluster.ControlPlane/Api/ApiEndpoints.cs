@@ -55,6 +55,7 @@ public static class ApiEndpoints
         viewer.MapSchedulingReads();
         viewer.MapHistory();
         viewer.MapLiveStream();
+        viewer.MapAlertRuleReads();
 
         var operate = v1.MapGroup("").AddEndpointFilterFactory((_, next) => ApiAuth.Require(TokenRoles.Operator, next))
             .AddEndpointFilterFactory((_, next) => ApiAudit.Filter(next));
@@ -73,6 +74,7 @@ public static class ApiEndpoints
         admin.MapUserEndpoints();
         admin.MapJoinTokenEndpoints();
         admin.MapKeyEndpoints();
+        admin.MapAlertRuleChanges();
         admin.MapDelete("/nodes/{name}", RemoveNodeAsync);
         return app;
     }

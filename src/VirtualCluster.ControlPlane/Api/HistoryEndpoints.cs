@@ -68,7 +68,7 @@ internal static class HistoryEndpoints
     }
 
     // "90s", "30m", "1h", "7d": whole numbers only, at most six digits
-    private static bool TryDuration(string text, out TimeSpan duration)
+    internal static bool TryDuration(string text, out TimeSpan duration)
     {
         duration = default;
         if (text.Length is < 2 or > 7 || !int.TryParse(text.AsSpan(0, text.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var n)) return false;

@@ -25,6 +25,12 @@ public sealed partial class ClusterService
         return (nodes, services);
     }
 
+    /// <summary>A cluster-wide setting (the user's alert rules live in one).</summary>
+    internal Task<string?> GetSettingAsync(string key, CancellationToken ct) => Store.GetSettingAsync(key, ct);
+
+    /// <summary>Replaces a cluster-wide setting if it still holds <paramref name="expected"/>.</summary>
+    internal Task<bool> ReplaceSettingAsync(string key, string? expected, string value, CancellationToken ct) => Store.ReplaceSettingAsync(key, expected, value, ct);
+
     /// <summary>Writes an alert's firing or resolution to the event log.</summary>
     internal Task RecordAlertAsync(string kind, string subject, string message, string? node, string? service, CancellationToken ct) =>
         RecordAllAsync([NewEvent(kind, subject, message, service: service, node: node)], ct);

@@ -92,6 +92,7 @@ public static class ControlPlaneServiceCollectionExtensions
             sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.AddHostedService(sp => sp.GetRequiredService<VirtualCluster.Monitoring.Alerts.AlertNotifier>());
         services.TryAddSingleton<Api.Live.LiveSnapshots>();
+        services.TryAddSingleton<Alerts.AlertRuleSet>();
         services.TryAddSingleton<Alerts.AlertEvaluator>();
         services.AddHostedService(sp => sp.GetRequiredService<Alerts.AlertEvaluator>());
     }
