@@ -71,6 +71,7 @@ public static class CliApp
         root.Options.Add(global.CaCert);
         root.Subcommands.Add(DeployCommand.Create(runner));
         root.Subcommands.Add(StatusCommand.Create(runner));
+        root.Subcommands.Add(TopCommand.Create(runner));
         root.Subcommands.Add(NodesCommand.Create(runner));
         root.Subcommands.Add(ServicesCommand.Create(runner));
         root.Subcommands.Add(RemoveCommand.Create(runner));

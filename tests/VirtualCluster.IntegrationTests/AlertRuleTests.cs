@@ -58,6 +58,12 @@ public sealed class AlertRuleTests
             Assert.Equal("hello runs 1 instance(s)", firing.Summary);
             Assert.Equal("info", firing.Severity);
 
+            // vcluster top against the same real cluster: the service with its running count and node, the node busiest first.
+            (code, text) = await CliRunner.RunAsync(cluster.CliEnv, "top", "services", "--count", "1");
+            Assert.True(code == 0 && text.Contains("hello", StringComparison.Ordinal) && text.Contains("1/1", StringComparison.Ordinal), text);
+            (code, text) = await CliRunner.RunAsync(cluster.CliEnv, "top", "--count", "1");
+            Assert.True(code == 0 && text.Contains("node-1", StringComparison.Ordinal) && text.Contains("nodes 1 alive of 1", StringComparison.Ordinal), text);
+
             // The condition clears: it resolves.
             Assert.Equal(HttpStatusCode.NoContent, (await api.Http.DeleteAsync("v1/services/hello")).StatusCode);
             await Wait.UntilAsync(async () => (await AlertsAsync(api)).Resolved.Any(a => a.Name == "HelloUp"), Deadline, "HelloUp resolved");
