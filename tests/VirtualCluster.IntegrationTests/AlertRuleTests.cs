@@ -76,6 +76,14 @@ public sealed class AlertRuleTests
             Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
             Assert.Contains("rules[0].metric", await bad.Content.ReadAsStringAsync());
             Assert.Contains((await RulesAsync(api)).Rules, r => r.Rule.Name == "HelloUp");
+
+            // Network counters: the agent reports them in its heartbeats, the history keeps them per node.
+            var catalog = (await api.Http.GetFromJsonAsync<HistoryCatalog>("v1/metrics", VirtualClusterJson.Options))!;
+            Assert.Contains("network_rx", catalog.NodeMetrics);
+            Assert.Contains("network_tx", catalog.NodeMetrics);
+            Assert.Contains("networkReceiveBytesPerSecond", await api.Http.GetStringAsync("v1/nodes"));
+            await Wait.UntilAsync(async () => (await api.Http.GetFromJsonAsync<HistoryResponse>("v1/metrics/nodes/node-1/network_rx?range=5m&step=10s",
+                VirtualClusterJson.Options))!.Points.Any(p => p.Average >= 0), Deadline, "a network_rx point in node-1's history");
         }
         finally
         {

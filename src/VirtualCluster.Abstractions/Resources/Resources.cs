@@ -31,7 +31,10 @@ public readonly record struct Resources(long CpuMillicores, long MemoryBytes, lo
 }
 
 /// <summary>Measured use of a node's resources (not reservations).</summary>
-public readonly record struct ResourceUsage(long CpuMillicores, long MemoryBytes, long DiskBytes);
+/// <param name="NetworkReceiveBytesPerSecond">Bytes per second received on the machine's interfaces (loopback excluded) since the previous sample; 0 from agents that do not measure it.</param>
+/// <param name="NetworkTransmitBytesPerSecond">Bytes per second sent, the same way.</param>
+public readonly record struct ResourceUsage(long CpuMillicores, long MemoryBytes, long DiskBytes,
+    long NetworkReceiveBytesPerSecond = 0, long NetworkTransmitBytesPerSecond = 0);
 
 /// <summary>An inclusive range of host ports a node may hand to instances.</summary>
 public readonly record struct PortRange(int First, int Last)

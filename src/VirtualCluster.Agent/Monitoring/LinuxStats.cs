@@ -111,4 +111,29 @@ internal static class LinuxStats
         }
         return null;
     }
+
+    /// <summary>
+    /// Bytes received and sent over every interface but loopback, from <c>/proc/net/dev</c> (two header lines, then
+    /// "name: rx_bytes rx_packets ... tx_bytes ..." with tx_bytes the 9th figure). Null when nothing could be read.
+    /// </summary>
+    internal static (long Received, long Sent)? ParseNetDev(string text)
+    {
+        long received = 0, sent = 0;
+        var any = false;
+        foreach (var line in text.Split('\n'))
+        {
+            var colon = line.IndexOf(':', StringComparison.Ordinal);
+            if (colon <= 0) continue;
+            var name = line[..colon].Trim();
+            if (name == "lo" || name.Length == 0) continue;
+            var fields = line[(colon + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length < 9
+                || !long.TryParse(fields[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var rx)
+                || !long.TryParse(fields[8], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var tx)) continue;
+            received += rx;
+            sent += tx;
+            any = true;
+        }
+        return any ? (received, sent) : null;
+    }
 }

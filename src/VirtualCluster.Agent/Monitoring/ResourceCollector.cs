@@ -12,24 +12,28 @@ public sealed class ResourceCollector
     private readonly string _procRoot;
     private readonly string _cgroupRoot;
     private readonly Lock _lock = new();
+    private readonly TimeProvider _time;
     private CpuTimes? _previousCpu;
+    private (long Received, long Sent, long Timestamp)? _previousNet;
 
     /// <summary>Creates a collector for this machine.</summary>
     /// <param name="dataDirectory">The agent's data directory; disk figures are those of the file system holding it.</param>
     public ResourceCollector(string dataDirectory)
-        : this(dataDirectory, "/proc", "/sys/fs/cgroup")
+        : this(dataDirectory, "/proc", "/sys/fs/cgroup", TimeProvider.System)
     {
     }
 
     /// <summary>For tests: read <c>proc</c> and cgroup files from other roots.</summary>
-    internal ResourceCollector(string dataDirectory, string procRoot, string cgroupRoot)
+    internal ResourceCollector(string dataDirectory, string procRoot, string cgroupRoot, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
         _dataDirectory = Path.GetFullPath(dataDirectory);
         _procRoot = procRoot;
         _cgroupRoot = cgroupRoot;
         // The first usage sample then covers the time since construction instead of reporting nothing.
         _previousCpu = ReadCpu()?.Times;
+        _previousNet = ReadNet() is { } net ? (net.Received, net.Sent, _time.GetTimestamp()) : null;
     }
 
     /// <summary>
@@ -73,11 +77,32 @@ public sealed class ResourceCollector
         }
         var memory = ReadMemory() is { } m ? m.TotalBytes - m.AvailableBytes : 0;
         var disk = ReadDisk();
+        var (received, sent) = NetworkRates();
         return new ResourceUsage(
             Math.Min(cpu, capacity.CpuMillicores),
             Math.Min(memory, capacity.MemoryBytes),
-            Math.Min(disk.Total - disk.Available, capacity.DiskBytes));
+            Math.Min(disk.Total - disk.Available, capacity.DiskBytes),
+            received, sent);
     }
+
+    // Bytes per second since the previous sample; a counter that went back (an interface gone, a wrap) counts as 0.
+    private (long Received, long Sent) NetworkRates()
+    {
+        if (ReadNet() is not { } now) return (0, 0);
+        var timestamp = _time.GetTimestamp();
+        lock (_lock)
+        {
+            var previous = _previousNet;
+            _previousNet = (now.Received, now.Sent, timestamp);
+            if (previous is not { } p) return (0, 0);
+            var seconds = _time.GetElapsedTime(p.Timestamp, timestamp).TotalSeconds;
+            if (seconds <= 0) return (0, 0);
+            return ((long)(Math.Max(0, now.Received - p.Received) / seconds), (long)(Math.Max(0, now.Sent - p.Sent) / seconds));
+        }
+    }
+
+    private (long Received, long Sent)? ReadNet() =>
+        ReadFile(Path.Combine(_procRoot, "net", "dev")) is { } text ? LinuxStats.ParseNetDev(text) : null;
 
     private CpuSample? ReadCpu() =>
         ReadFile(Path.Combine(_procRoot, "stat")) is { } text ? LinuxStats.ParseProcStat(text) : null;

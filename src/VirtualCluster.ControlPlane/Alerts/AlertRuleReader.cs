@@ -15,7 +15,7 @@ public static partial class AlertRuleReader
     public const int MaxRules = 100;
 
     /// <summary>A node's metrics a rule may compare (fractions of capacity 0-1, counts, φ).</summary>
-    public static readonly string[] NodeMetrics = ["cpu", "memory", "disk", "cpu_allocated", "memory_allocated", "instances", "phi"];
+    public static readonly string[] NodeMetrics = ["cpu", "memory", "disk", "cpu_allocated", "memory_allocated", "instances", "phi", "network_rx", "network_tx"];
 
     /// <summary>A service's metrics a rule may compare.</summary>
     public static readonly string[] ServiceMetrics = ["running", "desired", "missing", "restarts", "restarts_10m"];

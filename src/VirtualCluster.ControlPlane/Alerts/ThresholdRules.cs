@@ -56,6 +56,8 @@ internal sealed class ThresholdRules
         "memory_allocated" => n.MemoryAllocated,
         "instances" => n.Instances,
         "phi" => n.Phi,
+        "network_rx" => n.NetworkReceive,
+        "network_tx" => n.NetworkTransmit,
         _ => double.NaN,
     };
 

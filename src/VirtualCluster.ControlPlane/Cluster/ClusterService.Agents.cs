@@ -68,7 +68,8 @@ public sealed partial class ClusterService
     {
         if (request.Instances is null || request.Instances.Count > MaxReportedInstances)
             return new(400, null, new ApiError($"instances must be a list of at most {MaxReportedInstances} reports"));
-        if (request.Usage.CpuMillicores < 0 || request.Usage.MemoryBytes < 0 || request.Usage.DiskBytes < 0)
+        if (request.Usage.CpuMillicores < 0 || request.Usage.MemoryBytes < 0 || request.Usage.DiskBytes < 0
+            || request.Usage.NetworkReceiveBytesPerSecond < 0 || request.Usage.NetworkTransmitBytesPerSecond < 0)
             return new(400, null, new ApiError("usage values must not be negative"));
         if (request.Events is { Count: > MaxAgentEvents })
             return new(400, null, new ApiError($"events must be a list of at most {MaxAgentEvents} entries"));
@@ -80,6 +81,7 @@ public sealed partial class ClusterService
         // Liveness first: whatever the store does next must not delay the detector's view of this node.
         _detector.Heartbeat(nodeId);
         _metrics?.Heartbeat();
+        _network[nodeId] = (request.Usage.NetworkReceiveBytesPerSecond, request.Usage.NetworkTransmitBytesPerSecond);
         var reported = request.Capacity.CpuMillicores > 0 && request.Capacity.MemoryBytes > 0 ? request.Capacity : (Resources?)null;
         var reportedDrivers = request.Drivers is { Count: > 0 and <= 16 } ? request.Drivers.ToArray() : null;
         // A node that left and reports again was restarted: it is back. A draining node stays draining.

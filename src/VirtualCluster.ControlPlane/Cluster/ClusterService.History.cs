@@ -2,7 +2,8 @@
 namespace VirtualCluster.ControlPlane.Cluster;
 
 /// <summary>What the history keeps of a node at one moment (fractions of capacity, 0-1).</summary>
-internal sealed record NodeHistorySample(string Name, double Cpu, double Memory, double Disk, double CpuAllocated, double MemoryAllocated, int Instances, double Phi);
+internal sealed record NodeHistorySample(string Name, double Cpu, double Memory, double Disk, double CpuAllocated, double MemoryAllocated, int Instances, double Phi,
+    double NetworkReceive = double.NaN, double NetworkTransmit = double.NaN);
 
 /// <summary>What the history keeps of a service at one moment.</summary>
 internal sealed record ServiceHistorySample(string Name, int Desired, int Running, int Restarts);
@@ -10,7 +11,10 @@ internal sealed record ServiceHistorySample(string Name, int Desired, int Runnin
 public sealed partial class ClusterService
 {
     /// <summary>Metric names of a node's history, in <see cref="NodeHistorySample"/> order.</summary>
-    internal static readonly string[] NodeHistoryMetrics = ["cpu", "memory", "disk", "cpu_allocated", "memory_allocated", "instances", "phi"];
+    internal static readonly string[] NodeHistoryMetrics = ["cpu", "memory", "disk", "cpu_allocated", "memory_allocated", "instances", "phi", "network_rx", "network_tx"];
+
+    // Each node's last reported network rates: heartbeats carry them, the history and the rules read them here.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (long Received, long Sent)> _network = new(StringComparer.Ordinal);
 
     /// <summary>Metric names of a service's history.</summary>
     internal static readonly string[] ServiceHistoryMetrics = ["desired", "running", "restarts"];
@@ -32,13 +36,15 @@ public sealed partial class ClusterService
             var phi = _detector.Inspect(node.Id).Phi;
             if (last is not { } s)
             {
-                nodes.Add(new NodeHistorySample(node.Name, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, running, Bounded(phi)));
+                nodes.Add(new NodeHistorySample(node.Name, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, running, Bounded(phi),
+                    Network(node.Id).Received, Network(node.Id).Sent));
                 continue;
             }
             nodes.Add(new NodeHistorySample(node.Name,
                 Fraction(s.Used.CpuMillicores, s.Capacity.CpuMillicores), Fraction(s.Used.MemoryBytes, s.Capacity.MemoryBytes),
                 Fraction(s.Used.DiskBytes, s.Capacity.DiskBytes), Fraction(s.Allocated.CpuMillicores, s.Capacity.CpuMillicores),
-                Fraction(s.Allocated.MemoryBytes, s.Capacity.MemoryBytes), running, Bounded(phi)));
+                Fraction(s.Allocated.MemoryBytes, s.Capacity.MemoryBytes), running, Bounded(phi),
+                Network(node.Id).Received, Network(node.Id).Sent));
         }
         var services = snapshot.Services.Values.Select(s =>
         {
@@ -51,6 +57,9 @@ public sealed partial class ClusterService
 
     /// <summary>The name of the node with this id or name, or null when there is none.</summary>
     internal async Task<string?> HistoryNodeNameAsync(string idOrName, CancellationToken ct) => (await Store.FindNodeAsync(idOrName, ct))?.Name;
+
+    private (double Received, double Sent) Network(string nodeId) =>
+        _network.TryGetValue(nodeId, out var n) ? (n.Received, n.Sent) : (double.NaN, double.NaN);
 
     private static double Fraction(long part, long whole) => whole > 0 ? (double)part / whole : double.NaN;
 

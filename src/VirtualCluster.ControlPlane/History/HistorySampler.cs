@@ -59,7 +59,7 @@ public sealed partial class HistorySampler(ClusterService cluster, MetricsHistor
         var now = time.GetUtcNow();
         foreach (var node in facts.Nodes)
             await history.RecordAsync("node/" + node.Name, now, ClusterService.NodeHistoryMetrics,
-                [node.Cpu, node.Memory, node.Disk, node.CpuAllocated, node.MemoryAllocated, node.Instances, node.Phi], ct);
+                [node.Cpu, node.Memory, node.Disk, node.CpuAllocated, node.MemoryAllocated, node.Instances, node.Phi, node.NetworkReceive, node.NetworkTransmit], ct);
         foreach (var service in facts.Services)
             await history.RecordAsync("service/" + service.Name, now, ClusterService.ServiceHistoryMetrics,
                 [service.Desired, service.Running, service.Restarts], ct);

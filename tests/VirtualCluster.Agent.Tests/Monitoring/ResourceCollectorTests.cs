@@ -85,6 +85,49 @@ public sealed class ResourceCollectorTests : IDisposable
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
+    private static string NetDev(long ethRx, long ethTx, long loRx) =>
+        "Inter-|   Receive                                                |  Transmit\n" +
+        " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n" +
+        $"    lo: {loRx} 10 0 0 0 0 0 0 {loRx} 10 0 0 0 0 0 0\n" +
+        $"  eth0: {ethRx} 100 0 0 0 0 0 0 {ethTx} 90 0 0 0 0 0 0\n" +
+        "  wg0: 1000 1 0 0 0 0 0 0 500 1 0 0 0 0 0 0\n";
+
+    [Fact]
+    public void Usage_NetworkIsBytesPerSecondSinceLastSampleWithoutLoopback()
+    {
+        Directory.CreateDirectory(Path.Combine(Proc, "net"));
+        WriteProc("net/dev", NetDev(ethRx: 10_000, ethTx: 5_000, loRx: 1_000_000));
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var collector = new ResourceCollector(_root, Proc, Cgroup, time);
+
+        WriteProc("net/dev", NetDev(ethRx: 30_000, ethTx: 9_000, loRx: 9_000_000)); // loopback traffic is not the network's
+        time.Advance(TimeSpan.FromSeconds(2));
+        var usage = collector.SampleUsage();
+        Assert.Equal((10_000L, 2_000L), (usage.NetworkReceiveBytesPerSecond, usage.NetworkTransmitBytesPerSecond));
+
+        // A counter that goes back (an interface removed) reads as no traffic, never negative.
+        WriteProc("net/dev", NetDev(ethRx: 100, ethTx: 100, loRx: 0));
+        time.Advance(TimeSpan.FromSeconds(1));
+        usage = collector.SampleUsage();
+        Assert.Equal((0L, 0L), (usage.NetworkReceiveBytesPerSecond, usage.NetworkTransmitBytesPerSecond));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("garbage without colons\n")]
+    [InlineData("eth0: a b c d e f g h i\n")]
+    [InlineData("eth0: 1 2 3\n")]
+    [InlineData("lo: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n")]
+    [InlineData("eth0: -5 0 0 0 0 0 0 0 7 0 0 0 0 0 0 0\n")]
+    public void Net_dev_that_cannot_be_read_gives_nothing(string text) => Assert.Null(LinuxStats.ParseNetDev(text));
+
+    [Fact]
+    public void Usage_WithoutNetDevReportsNoNetwork()
+    {
+        var usage = new ResourceCollector(_root, Proc, Cgroup).SampleUsage();
+        Assert.Equal((0L, 0L), (usage.NetworkReceiveBytesPerSecond, usage.NetworkTransmitBytesPerSecond));
+    }
+
     private void WriteProc(string path, string text) => File.WriteAllText(Path.Combine(Proc, path), text);
 
     private void WriteCgroup(string path, string text) => File.WriteAllText(Path.Combine(Cgroup, path), text);
