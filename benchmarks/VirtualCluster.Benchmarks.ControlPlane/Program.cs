@@ -11,6 +11,8 @@ using VirtualCluster.Membership;
 using VirtualCluster.Scheduling;
 
 // Control-plane core throughput through the real code path (ClusterService on the embedded store). See README.md.
+// "monitoring": what the history and the alert rules cost the control plane (MonitoringCost.cs).
+if (args.Length > 0 && args[0] == "monitoring") return await MonitoringCost.RunAsync(args);
 var sizes = new[] { 100, 1_000, 10_000 };
 var perNode = 3;
 for (var i = 0; i < args.Length - 1; i++)

@@ -83,9 +83,13 @@ public sealed partial class SqliteKeyValueStore
         return changed;
     }
 
-    private void Record(SqliteTransaction transaction, long revision, string key, int kind, string? value, long createRevision, string? lease) =>
+    private void Record(SqliteTransaction transaction, long revision, string key, int kind, string? value, long createRevision, string? lease)
+    {
+        foreach (var prefix in _options.UnwatchedPrefixes)
+            if (key.StartsWith(prefix, StringComparison.Ordinal)) return; // rewritten often, watched by nobody: no old versions kept
         Execute("INSERT INTO kv_history (rev, key, kind, value, create_rev, lease) VALUES ($rev, $key, $kind, $value, $create, $lease)",
             transaction, ("$rev", revision), ("$key", key), ("$kind", kind), ("$value", value), ("$create", createRevision), ("$lease", lease));
+    }
 
     private void SetRevision(SqliteTransaction transaction, long revision)
     {

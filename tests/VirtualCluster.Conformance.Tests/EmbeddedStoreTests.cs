@@ -49,6 +49,30 @@ public sealed class EmbeddedStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Keys_under_an_unwatched_prefix_keep_no_old_versions_for_watches_and_read_as_usual()
+    {
+        await using var store = new SqliteKeyValueStore(Options());
+        var start = (await store.ListAsync("")).Revision;
+        var block = new string('x', 20_000);
+        for (var i = 0; i < 50; i++) await store.PutAsync("metrics-history/node/a", block + i);
+        await store.DeleteAsync("metrics-history/node/a");
+        await store.PutAsync("metrics-history/node/b", "kept");
+        await store.PutAsync("watched/a", "1"); // positive control: a watched key's change is an event
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await using var watch = store.WatchAsync("", start, timeout.Token).GetAsyncEnumerator(timeout.Token);
+        Assert.True(await watch.MoveNextAsync());
+        Assert.Equal(("watched/a", "1"), (watch.Current.Key, watch.Current.Value));
+        Assert.Equal("kept", (await store.GetAsync("metrics-history/node/b"))?.Value);
+        Assert.Null(await store.GetAsync("metrics-history/node/a"));
+        Assert.Equal(["metrics-history/node/b"], (await store.ListAsync("metrics-history/")).Entries.Select(e => e.Key));
+
+        // An empty prefix would hide every change from watches: refused.
+        var error = Assert.Throws<ArgumentException>(() => new SqliteKeyValueStore(new EmbeddedMembershipOptions { Path = Options().Path, UnwatchedPrefixes = [""] }));
+        Assert.Contains("UnwatchedPrefixes", error.Message);
+    }
+
+    [Fact]
     public async Task Leases_expire_on_the_injected_time_provider()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
