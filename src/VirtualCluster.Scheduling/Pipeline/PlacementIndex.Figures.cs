@@ -18,6 +18,8 @@ internal sealed partial class PlacementIndex
         public double LoCpu, LoMem, LoInvCpu, HiInvCpu, LoInvMem, HiInvMem;
         // Range of (cpu share + memory share) and (cpu share − memory share): tighter than the box of the two.
         public double MinSum, MinDiff, MaxDiff;
+        // Smallest cpu + 3·memory and 3·cpu + memory share (the two lines whose upper envelope bounds spread's score).
+        public double MinP, MinQ;
         public int FreePorts;
         // Rep: the first node in slot order (also the lowest index of a run of identical nodes); MinIndex: the lowest index.
         public int Rep, MinIndex;
@@ -32,6 +34,7 @@ internal sealed partial class PlacementIndex
             LoInvCpu = double.PositiveInfinity, HiInvCpu = double.NegativeInfinity,
             LoInvMem = double.PositiveInfinity, HiInvMem = double.NegativeInfinity,
             MinSum = double.PositiveInfinity, MinDiff = double.PositiveInfinity, MaxDiff = double.NegativeInfinity,
+            MinP = double.PositiveInfinity, MinQ = double.PositiveInfinity,
             FreePorts = int.MinValue, Rep = -1, MinIndex = int.MaxValue, Same = true, UniformUse = true,
         };
     }
@@ -121,6 +124,8 @@ internal sealed partial class PlacementIndex
             f.MinSum = Math.Min(f.MinSum, cpu + memory);
             f.MinDiff = Math.Min(f.MinDiff, cpu - memory);
             f.MaxDiff = Math.Max(f.MaxDiff, cpu - memory);
+            f.MinP = Math.Min(f.MinP, cpu + 3 * memory);
+            f.MinQ = Math.Min(f.MinQ, 3 * cpu + memory);
             x.LoDisk = Math.Min(x.LoDisk, disk);
             x.HiDisk = Math.Max(x.HiDisk, disk);
             x.LoInvDisk = Math.Min(x.LoInvDisk, s.InvDisk[i]);
@@ -139,7 +144,7 @@ internal sealed partial class PlacementIndex
         }
         Tree[t] = f;
         Extra[t] = x;
-        LeafLevels(t, start, count);
+        LeafLevels(t);
     }
 
     /// <summary>Recomputes tree node t from its children; false when nothing changed (so its ancestors stay valid).</summary>
@@ -163,6 +168,8 @@ internal sealed partial class PlacementIndex
             MinSum = Math.Min(a.MinSum, b.MinSum),
             MinDiff = Math.Min(a.MinDiff, b.MinDiff),
             MaxDiff = Math.Max(a.MaxDiff, b.MaxDiff),
+            MinP = Math.Min(a.MinP, b.MinP),
+            MinQ = Math.Min(a.MinQ, b.MinQ),
             Rep = a.Rep >= 0 ? a.Rep : b.Rep,
             MinIndex = Math.Min(a.MinIndex, b.MinIndex),
             Same = a.Same && b.Same && (a.Rep < 0 || b.Rep < 0 || Identical(a.Rep, b.Rep)),
@@ -200,12 +207,11 @@ internal sealed partial class PlacementIndex
         var tree = (Figures[])Tree.Clone();
         var extra = (ExtraFigures[])Extra.Clone();
         var slots = (SlotFigures[])SlotNodes.Clone();
-        var cpu = CpuAt.Select(a => (LevelMax[])a.Clone()).ToArray();
-        var memory = MemAt.Select(a => (LevelMax[])a.Clone()).ToArray();
+        var levels = At.Select(a => (LevelMax[])a.Clone()).ToArray();
         for (var t = _leaves; t < 2 * _leaves; t++) Leaf(t);
         for (var t = _leaves - 1; t >= 1; t--) Combine(t);
         var same = Bits(tree, Tree) && Bits(extra, Extra) && Bits(slots, SlotNodes);
-        for (var k = 0; k < Levels; k++) same &= Bits(cpu[k], CpuAt[k]) && Bits(memory[k], MemAt[k]);
+        for (var k = 0; k < At.Length; k++) same &= Bits(levels[k], At[k]);
         return same;
 
         static bool Bits<T>(T[] a, T[] b) where T : struct =>

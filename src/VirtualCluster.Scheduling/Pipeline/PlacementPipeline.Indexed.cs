@@ -21,13 +21,21 @@ public sealed partial class PlacementPipeline
         var q = index.Inputs;
         if (!Prepare(context, q)) return false;
         var view = index.View(context);
+        var cluster = context.Cluster;
         index.Stats.Selections++;
         q.WithoutReplica = q.AntiRequired is { Length: > 0 } || q.AntiCounts.Length > 0 ? index.WithoutReplica(context.Spec.Name) : null;
-        q.CpuLevel = q.Resources ? PlacementIndex.LevelOf(index.CpuLevels, q.Cpu) : 0;
-        q.MemLevel = q.Resources ? PlacementIndex.LevelOf(index.MemLevels, q.Memory) : 0;
-        q.CpuAt = index.CpuAt[q.CpuLevel];
-        q.MemAt = index.MemAt[q.MemLevel];
-        var cluster = context.Cluster;
+        // The spec's level (levels are only ever added, so its number stays valid for the index's lifetime).
+        if (view.Level < 0)
+        {
+            var all = context.StaticNodes.Length == cluster.Count;
+            var key = q.Resources
+                ? new PlacementIndex.LevelKey(q.Cpu, q.Memory, q.Disk, q.Gpus, q.Ports, all ? null : view.StaticPass, view.Affinity)
+                : PlacementIndex.LevelKey.All with { Static = all ? null : view.StaticPass, Affinity = view.Affinity };
+            view.Level = index.LevelFor(key);
+        }
+        q.Level = view.Level;
+        q.At = index.At[q.Level];
+        q.LevelAffinity = index.LevelKeys[q.Level].Affinity is not null;
         var bestBound = double.NegativeInfinity;
         var candidates = 0;
         var last = -1;
@@ -79,7 +87,7 @@ public sealed partial class PlacementPipeline
             {
                 var (start, count) = index.Bucket(t - index.LeafCount);
                 index.Stats.Buckets++;
-                if (q.CpuAt[t].Hi < index.CpuAt[0][t].Hi || q.MemAt[t].Hi < index.MemAt[0][t].Hi) index.Stats.TighterByLevel++;
+                if (q.At[t].HiCpu < index.At[0][t].HiCpu || q.At[t].HiMem < index.At[0][t].HiMem) index.Stats.TighterByLevel++;
                 for (var p = start; p < start + count; p++)
                 {
                     var i = index.NodeAt(p);
