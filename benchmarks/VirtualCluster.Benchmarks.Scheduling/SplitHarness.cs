@@ -32,11 +32,11 @@ internal static class SplitHarness
         foreach (var spec in specs)
         {
             var stats = state.IndexForSelection()!.Stats;
-            var (selections, expanded, buckets, bounded, scored) = (stats.Selections, stats.Expanded, stats.Buckets, stats.NodesBounded, stats.Scored);
+            var (selections, expanded, buckets, bounded, scored, bounds) = (stats.Selections, stats.Expanded, stats.Buckets, stats.NodesBounded, stats.Scored, stats.Bounds);
             for (var k = 0; k < 100; k++) pipeline.TrySelect(pipeline.CreateContext(state, spec), out _, out _);
             var per = (double)(stats.Selections - selections);
             var work = string.Create(CultureInfo.InvariantCulture,
-                $"per selection: {(stats.Expanded - expanded) / per:0.#} tree nodes expanded, {(stats.Buckets - buckets) / per:0.#} buckets, {(stats.NodesBounded - bounded) / per:0.#} nodes bounded, {(stats.Scored - scored) / per:0.#} scored");
+                $"per selection: {(stats.Bounds - bounds) / per:0.#} subtree bounds, {(stats.Expanded - expanded) / per:0.#} tree nodes expanded, {(stats.Buckets - buckets) / per:0.#} buckets, {(stats.NodesBounded - bounded) / per:0.#} nodes bounded, {(stats.Scored - scored) / per:0.#} scored");
             var one = ThroughputHarness.Measure(() => specs, ignored => pipeline.TrySelect(pipeline.CreateContext(state, spec), out _, out _), specs,
                 TimeSpan.FromMilliseconds(600));
             var p = spec.Placement;
@@ -52,7 +52,7 @@ internal static class SplitHarness
     private static string Runs(PipelineScheduler scheduler, ClusterState state, IReadOnlyList<ServiceSpec> specs)
     {
         var stats = state.IndexForSelection()!.Stats;
-        var (selections, expanded, buckets, bounded, scored, recounted) = (stats.Selections, stats.Expanded, stats.Buckets, stats.NodesBounded, stats.Scored, stats.BucketsRecounted);
+        var (selections, expanded, buckets, bounded, scored, recounted, bounds) = (stats.Selections, stats.Expanded, stats.Buckets, stats.NodesBounded, stats.Scored, stats.BucketsRecounted, stats.Bounds);
         var made = new List<(ServiceSpec Spec, Placement Placement)>();
         var best = 0.0;
         for (var round = 0; round < 5; round++)
@@ -70,7 +70,7 @@ internal static class SplitHarness
         }
         var per = (double)(stats.Selections - selections);
         return string.Create(CultureInfo.InvariantCulture,
-            $"runs of 2,000 accumulating placements: {best:N0} /s (best of 5 runs); per selection: {(stats.Expanded - expanded) / per:0.#} tree nodes expanded, {(stats.Buckets - buckets) / per:0.#} buckets, {(stats.NodesBounded - bounded) / per:0.#} nodes bounded, {(stats.Scored - scored) / per:0.#} scored, {(stats.BucketsRecounted - recounted) / per:0.##} buckets recounted");
+            $"runs of 2,000 accumulating placements: {best:N0} /s (best of 5 runs); per selection: {(stats.Bounds - bounds) / per:0.#} subtree bounds, {(stats.Expanded - expanded) / per:0.#} tree nodes expanded, {(stats.Buckets - buckets) / per:0.#} buckets, {(stats.NodesBounded - bounded) / per:0.#} nodes bounded, {(stats.Scored - scored) / per:0.#} scored, {(stats.BucketsRecounted - recounted) / per:0.##} buckets recounted");
     }
 
     /// <summary>

@@ -38,6 +38,8 @@ internal sealed partial class PlacementIndex
         public long Selections, TighterByLevel, DominatedRuns, ClassMembersSkipped, ReplicaPrunes;
         // Work of the search, for the benchmark's split: tree nodes expanded, buckets reached, nodes bounded, candidates scored.
         public long Expanded, Buckets, NodesBounded, Scored;
+        // Subtree bounds computed (two per expanded tree node; one per sibling of the warm node's path).
+        public long Bounds;
         // Searches started from the spec's last choice; marked buckets recounted, and found unchanged at a flush.
         public long WarmStarts, BucketsRecounted, BucketsUnchanged;
     }

@@ -42,14 +42,13 @@ public sealed partial class PlacementPipeline
         var lastReplicas = 0;
         Span<int> stackNodes = stackalloc int[128];
         Span<double> stackBounds = stackalloc double[128];
-        var rootBound = Bound(index, view, q, 1);
-        if (rootBound == double.NegativeInfinity) return true;
         // Warm start: the spec's last choice is often still the best (binpack fills it until it is full, and a
         // release brings it back), and its bound, reached first, prunes every subtree that cannot beat it.
         var warm = view.LastChoice;
+        var warmSlot = -1;
         if (warm >= 0)
         {
-            var p = index.PositionOf(warm);
+            var p = warmSlot = index.PositionOf(warm);
             var bound = NodeBound(cluster, view, q, in index.SlotNodes[p], view.StaticSlot[p], warm);
             if (bound != double.NegativeInfinity)
             {
@@ -65,9 +64,38 @@ public sealed partial class PlacementPipeline
                 warm = -1;
             }
         }
-        stackNodes[0] = 1;
-        stackBounds[0] = rootBound;
-        var top = 1;
+        var top = 0;
+        if (warm >= 0)
+        {
+            // From the warm node up: its bucket and each sibling of its path to the root together cover the tree, so
+            // the path's own tree nodes need no bound (they hold the warm node, so could not be skipped anyway).
+            // Siblings that cannot beat the warm node are dropped now; the nearest goes on top, searched first.
+            var leaf = index.LeafCount + warmSlot / PlacementIndex.BucketSize;
+            for (var t = leaf; t > 1; t >>= 1)
+            {
+                var sibling = t ^ 1;
+                var bound = Bound(index, view, q, sibling);
+                index.Stats.Bounds++;
+                if (bound == double.NegativeInfinity || bound < bestBound - 2 * BoundMargin) continue;
+                // Kept in ascending bound order (nearest first among equal bounds), so the highest is searched first.
+                var k = top++;
+                for (; k > 0 && stackBounds[k - 1] > bound; k--)
+                {
+                    stackNodes[k] = stackNodes[k - 1];
+                    stackBounds[k] = stackBounds[k - 1];
+                }
+                stackNodes[k] = sibling;
+                stackBounds[k] = bound;
+            }
+            Push(stackNodes, stackBounds, ref top, leaf, double.PositiveInfinity);
+        }
+        else
+        {
+            var rootBound = Bound(index, view, q, 1);
+            index.Stats.Bounds++;
+            if (rootBound == double.NegativeInfinity) return true;
+            Push(stackNodes, stackBounds, ref top, 1, rootBound);
+        }
         while (top > 0)
         {
             top--;
@@ -97,10 +125,11 @@ public sealed partial class PlacementPipeline
                     if (bound == double.NegativeInfinity || bound < bestBound - 2 * BoundMargin) continue;
                     if (bound > bestBound) bestBound = bound;
                     index.AddCandidate(ref candidates, i, bound);
+                    var replicas = q.AntiCounts.Length > 0 ? q.AntiCounts[i] : 0;
                     last = i;
-                    lastReplicas = q.AntiCounts.Length > 0 ? q.AntiCounts[i] : 0;
+                    lastReplicas = replicas;
                     // The bucket's other nodes are identical and come later in index order: none can score more.
-                    if (lastReplicas == 0 && figures.Same)
+                    if (replicas == 0 && figures.Same)
                     {
                         index.Stats.DominatedRuns++;
                         break;
@@ -111,6 +140,7 @@ public sealed partial class PlacementPipeline
             int l = 2 * t, r = l + 1;
             index.Stats.Expanded++;
             double lb = Bound(index, view, q, l), rb = Bound(index, view, q, r);
+            index.Stats.Bounds += 2;
             // Depth first, the child with the higher bound on top so it is explored first.
             if (lb >= rb)
             {
