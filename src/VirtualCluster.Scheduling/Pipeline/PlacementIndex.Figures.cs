@@ -89,23 +89,35 @@ internal sealed partial class PlacementIndex
         return true;
     }
 
-    /// <summary>Recomputes a leaf from the nodes of its bucket.</summary>
-    private void Leaf(int t)
+    /// <summary>
+    /// Recomputes a leaf from the nodes of its bucket; returns the levels whose maxima changed (bit k: level k).
+    /// With <paramref name="all"/> false the slot copies still describe the bucket as last counted (same layout),
+    /// and a level that none of the changed nodes reaches, before or after, is left as it is.
+    /// </summary>
+    private uint Leaf(int t, bool all)
     {
         var (start, count) = Bucket(t - _leaves);
         var f = Figures.Empty;
         var x = ExtraFigures.Empty;
         var s = _s;
+        Span<SlotFigures> before = stackalloc SlotFigures[BucketSize];
+        var changedSlots = all ? uint.MaxValue : 0u;
         for (var p = start; p < start + count; p++)
         {
             var i = _order[p];
             if (i < 0) continue;
-            SlotNodes[p] = new SlotFigures
+            var fresh = new SlotFigures
             {
                 FreeCpu = s.CapCpu[i] - s.UseCpu[i], FreeMem = s.CapMem[i] - s.UseMem[i], FreeDisk = s.CapDisk[i] - s.UseDisk[i],
                 UseCpu = s.UseCpu[i], UseMem = s.UseMem[i], InvCpu = s.InvCpu[i], InvMem = s.InvMem[i],
                 FreeGpus = (int)Math.Clamp((long)s.CapGpu[i] - s.AllocGpu[i], int.MinValue, int.MaxValue), FreePorts = s.FreePorts[i],
             };
+            if (!all && !SlotSame(in SlotNodes[p], in fresh))
+            {
+                before[p - start] = SlotNodes[p];
+                changedSlots |= 1u << (p - start);
+            }
+            SlotNodes[p] = fresh;
             var cpu = s.UseCpu[i] * s.InvCpu[i];
             var memory = s.UseMem[i] * s.InvMem[i];
             var disk = s.UseDisk[i] * s.InvDisk[i];
@@ -144,11 +156,19 @@ internal sealed partial class PlacementIndex
         }
         Tree[t] = f;
         Extra[t] = x;
-        LeafLevels(t);
+        return LeafLevels(t, start, changedSlots, before);
     }
 
-    /// <summary>Recomputes tree node t from its children; false when nothing changed (so its ancestors stay valid).</summary>
-    private bool Combine(int t)
+    private static bool SlotSame(in SlotFigures a, in SlotFigures b) =>
+        a.FreeCpu == b.FreeCpu && a.FreeMem == b.FreeMem && a.FreeDisk == b.FreeDisk && a.UseCpu == b.UseCpu && a.UseMem == b.UseMem
+        && a.FreeGpus == b.FreeGpus && a.FreePorts == b.FreePorts && a.InvCpu.Equals(b.InvCpu) && a.InvMem.Equals(b.InvMem);
+
+    /// <summary>
+    /// Recomputes tree node t from its children: its figures, and the levels in <paramref name="levels"/> (those
+    /// that changed below; cleared here where t's maxima did not change). False when nothing changed, so its
+    /// ancestors stay valid.
+    /// </summary>
+    private bool Combine(int t, ref uint levels)
     {
         ref readonly var a = ref Tree[2 * t];
         ref readonly var b = ref Tree[2 * t + 1];
@@ -191,7 +211,8 @@ internal sealed partial class PlacementIndex
         var changed = !SameBits(ref Tree[t], ref f) | !SameBits(ref Extra[t], ref x);
         Tree[t] = f;
         Extra[t] = x;
-        return CombineLevels(t) | changed;
+        levels = CombineLevels(t, levels);
+        return changed || levels != 0;
     }
 
     /// <summary>Bit for bit equal (a −0/+0 difference only costs one more step up the path).</summary>
@@ -208,8 +229,7 @@ internal sealed partial class PlacementIndex
         var extra = (ExtraFigures[])Extra.Clone();
         var slots = (SlotFigures[])SlotNodes.Clone();
         var levels = At.Select(a => (LevelMax[])a.Clone()).ToArray();
-        for (var t = _leaves; t < 2 * _leaves; t++) Leaf(t);
-        for (var t = _leaves - 1; t >= 1; t--) Combine(t);
+        RecountAll();
         var same = Bits(tree, Tree) && Bits(extra, Extra) && Bits(slots, SlotNodes);
         for (var k = 0; k < At.Length; k++) same &= Bits(levels[k], At[k]);
         return same;

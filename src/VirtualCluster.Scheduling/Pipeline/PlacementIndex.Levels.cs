@@ -99,7 +99,12 @@ internal sealed partial class PlacementIndex
             if (key.Below(request) && (key.Cpu > LevelKeys[best].Cpu || (key.Cpu == LevelKeys[best].Cpu && key.Memory > LevelKeys[best].Memory)))
                 best = k;
         }
-        if (LevelKeys.Length >= MaxLevels) return best;
+        if (LevelKeys.Length >= MaxLevels)
+        {
+            Stats.LevelsShared++;
+            return best;
+        }
+        Stats.LevelsAdded++;
         var level = new LevelMax[Tree.Length];
         LevelKeys = [.. LevelKeys, request];
         At = [.. At, level];
@@ -123,19 +128,89 @@ internal sealed partial class PlacementIndex
         return m;
     }
 
-    /// <summary>Every level's maxima of a leaf (after its slot copies were refreshed).</summary>
-    private void LeafLevels(int t)
+    /// <summary>
+    /// The level maxima of a leaf (after its slot copies were refreshed); returns the levels that changed. Only the
+    /// levels that a changed slot (<paramref name="changedSlots"/>, bit j: slot start + j; all bits: every level)
+    /// reaches before (<paramref name="before"/>) or after are recounted: the others' nodes and values are the same.
+    /// </summary>
+    private uint LeafLevels(int t, int start, uint changedSlots, ReadOnlySpan<SlotFigures> before)
     {
-        for (var k = 0; k < LevelKeys.Length; k++) At[k][t] = LeafLevel(t, in LevelKeys[k]);
-    }
-
-    /// <summary>Recomputes the level maxima of tree node t from its children; false when none changed.</summary>
-    private bool CombineLevels(int t)
-    {
-        var changed = false;
-        foreach (var at in At) changed |= Max(at, t);
+        var changed = 0u;
+        // One changed node (the usual case: one reservation or release between two searches) updates most levels in
+        // O(1): its shares only rose, so the maxima are the old ones or its new values; or it was below every maximum.
+        var single = changedSlots != uint.MaxValue && changedSlots != 0 && (changedSlots & (changedSlots - 1)) == 0;
+        int j = single ? System.Numerics.BitOperations.TrailingZeroCount(changedSlots) : 0, i = single ? _order[start + j] : -1;
+        double a0 = 0, b0 = 0, a1 = 0, b1 = 0;
+        if (single)
+        {
+            (a0, b0) = (before[j].UseCpu * before[j].InvCpu, before[j].UseMem * before[j].InvMem);
+            ref readonly var now = ref SlotNodes[start + j];
+            (a1, b1) = (now.UseCpu * now.InvCpu, now.UseMem * now.InvMem);
+        }
+        for (var k = 0; k < LevelKeys.Length; k++)
+        {
+            ref readonly var key = ref LevelKeys[k];
+            if (single)
+            {
+                bool was = key.Reached(in before[j], i), @is = key.Reached(in SlotNodes[start + j], i);
+                if (!was && !@is) continue;
+                var affinity = key.Affinity is { } scores ? scores[i] : 0;
+                ref var current = ref At[k][t];
+                if (@is && (!was || (a1 >= a0 && b1 >= b0)))
+                {
+                    var raised = current;
+                    raised.Take(a1, b1, affinity);
+                    if (!Same(in current, in raised)) changed |= 1u << k;
+                    current = raised;
+                    Stats.LevelsRaised++;
+                    continue;
+                }
+                // Left the level or fell: nothing changes when its old values were below every maximum.
+                if ((!@is || (a1 <= a0 && b1 <= b0)) && a0 < current.HiCpu && b0 < current.HiMem && a0 + b0 < current.Sum
+                    && a0 + 3 * b0 < current.P && 3 * a0 + b0 < current.Q && (key.Affinity is null || affinity < current.Affinity))
+                {
+                    Stats.LevelsKept++;
+                    continue;
+                }
+            }
+            else if (changedSlots != uint.MaxValue && !Touches(in key, start, changedSlots, before))
+            {
+                continue;
+            }
+            var m = LeafLevel(t, in key);
+            if (changedSlots != uint.MaxValue) Stats.LevelsRecounted++;
+            ref var slot = ref At[k][t];
+            if (!Same(in slot, in m)) changed |= 1u << k;
+            slot = m;
+        }
         return changed;
     }
+
+    private bool Touches(in LevelKey key, int start, uint changedSlots, ReadOnlySpan<SlotFigures> before)
+    {
+        for (var rest = changedSlots; rest != 0; rest &= rest - 1)
+        {
+            var j = System.Numerics.BitOperations.TrailingZeroCount(rest);
+            var i = _order[start + j];
+            if (key.Reached(in before[j], i) || key.Reached(in SlotNodes[start + j], i)) return true;
+        }
+        return false;
+    }
+
+    /// <summary>Recomputes the maxima of tree node t from its children at the levels in <paramref name="levels"/>; returns those that changed.</summary>
+    private uint CombineLevels(int t, uint levels)
+    {
+        var changed = 0u;
+        for (var rest = levels; rest != 0; rest &= rest - 1)
+        {
+            var k = System.Numerics.BitOperations.TrailingZeroCount(rest);
+            if (k < At.Length && Max(At[k], t)) changed |= 1u << k;
+        }
+        return changed;
+    }
+
+    private static bool Same(in LevelMax a, in LevelMax b) =>
+        a.HiCpu == b.HiCpu && a.HiMem == b.HiMem && a.Sum == b.Sum && a.P == b.P && a.Q == b.Q && a.Affinity == b.Affinity;
 
     private static bool Max(LevelMax[] at, int t)
     {
@@ -147,8 +222,7 @@ internal sealed partial class PlacementIndex
             P = Math.Max(a.P, b.P), Q = Math.Max(a.Q, b.Q), Affinity = Math.Max(a.Affinity, b.Affinity),
         };
         ref var slot = ref at[t];
-        var changed = slot.HiCpu != m.HiCpu || slot.HiMem != m.HiMem || slot.Sum != m.Sum || slot.P != m.P || slot.Q != m.Q
-            || slot.Affinity != m.Affinity;
+        var changed = !Same(in slot, in m);
         slot = m;
         return changed;
     }

@@ -40,6 +40,9 @@ internal sealed partial class PlacementIndex
         public long Expanded, Buckets, NodesBounded, Scored;
         // Subtree bounds computed (two per expanded tree node; one per sibling of the warm node's path).
         public long Bounds;
+        // Request levels added, and specs given an existing level below theirs (no room left); a leaf's level updated
+        // in O(1) from its one changed node, left as it was (that node below every maximum), or recounted.
+        public long LevelsAdded, LevelsShared, LevelsRaised, LevelsKept, LevelsRecounted;
         // Searches started from the spec's last choice; marked buckets recounted, and found unchanged at a flush.
         public long WarmStarts, BucketsRecounted, BucketsUnchanged;
     }
@@ -113,9 +116,10 @@ internal sealed partial class PlacementIndex
             }
             Stats.BucketsRecounted++;
             var t = _leaves + leaf;
-            Leaf(t);
-            // A tree node whose figures did not change leaves its ancestors' as they are.
-            for (t >>= 1; t >= 1 && Combine(t); t >>= 1)
+            var levels = Leaf(t, all: false);
+            // A tree node whose figures did not change leaves its ancestors' as they are; a level whose maxima did
+            // not change is not combined further up (each costs a cache line per tree node).
+            for (t >>= 1; t >= 1 && Combine(t, ref levels); t >>= 1)
             {
             }
         }
@@ -177,8 +181,18 @@ internal sealed partial class PlacementIndex
         var keys = Sorted();
         foreach (var key in keys) _fillKey[key.Node] = key.Fill;
         Slots(keys, write: true);
-        for (var t = _leaves; t < 2 * _leaves; t++) Leaf(t);
-        for (var t = _leaves - 1; t >= 1; t--) Combine(t);
+        RecountAll();
+    }
+
+    /// <summary>Every leaf and tree node from the state, every level included.</summary>
+    private void RecountAll()
+    {
+        for (var t = _leaves; t < 2 * _leaves; t++) Leaf(t, all: true);
+        for (var t = _leaves - 1; t >= 1; t--)
+        {
+            var all = uint.MaxValue;
+            Combine(t, ref all);
+        }
     }
 
     /// <summary>First slot of leaf bucket <paramref name="leaf"/> and how many slots it covers (a slot may hold -1: no node).</summary>
