@@ -159,7 +159,7 @@ public sealed partial class PlacementPipeline
         // Nodes of one score class get bit-identical totals: only the lowest index of each can be chosen.
         if (kept > 1)
         {
-            var classes = OnePerScoreClass(cluster, view, q, index.CandidateNodes, kept);
+            var classes = OnePerScoreClass(cluster, view, q, index.CandidateNodes, index.CandidateBounds, kept);
             index.Stats.ClassMembersSkipped += kept - classes;
             kept = classes;
         }
@@ -218,21 +218,29 @@ public sealed partial class PlacementPipeline
     /// so the members of a class get bit-identical totals and the scan's tie-break (lowest index) picks the class's
     /// first. Returns how many remain, in the first slots of <paramref name="nodes"/>.
     /// </summary>
-    private static int OnePerScoreClass(ClusterState s, PlacementIndex.SpecView view, BoundInputs q, int[] nodes, int count)
+    private static int OnePerScoreClass(ClusterState s, PlacementIndex.SpecView view, BoundInputs q, int[] nodes, double[] bounds, int count)
     {
         var classes = 0;
         for (var k = 0; k < count; k++)
         {
             var i = nodes[k];
+            var bound = bounds[k];
             var c = 0;
             for (; c < classes; c++)
             {
                 var r = nodes[c];
-                if (!SameScoreClass(s, view, q, r, i)) continue;
+                // Members of a class have the same node bound bit for bit (NodeBound reads exactly what the class
+                // fixes), so a different bound rules a class out without reading eight arrays per node.
+                if (bounds[c] != bound || !SameScoreClass(s, view, q, r, i)) continue;
                 if (i < r) nodes[c] = i;
                 break;
             }
-            if (c == classes) nodes[classes++] = i;
+            if (c == classes)
+            {
+                nodes[classes] = i;
+                bounds[classes] = bound;
+                classes++;
+            }
         }
         return classes;
     }
