@@ -159,7 +159,7 @@ public sealed partial class PlacementPipeline
         // Nodes of one score class get bit-identical totals: only the lowest index of each can be chosen.
         if (kept > 1)
         {
-            var classes = OnePerScoreClass(cluster, view, q, index.CandidateNodes, index.CandidateBounds, kept);
+            var classes = OnePerScoreClass(cluster, index, view, q, index.CandidateNodes, index.CandidateBounds, kept);
             index.Stats.ClassMembersSkipped += kept - classes;
             kept = classes;
         }
@@ -213,12 +213,12 @@ public sealed partial class PlacementPipeline
 
     /// <summary>
     /// Keeps, of the candidates, the lowest index of each score class (same capacity and effective use in every
-    /// dimension, same replica count of the service, same affinity score, same replica count in its domain of each
+    /// dimension, or in CPU and memory for a request of those two only, same replica count of the service, same affinity score, same replica count in its domain of each
     /// spread key): the built-in filters and scorers compute a node's verdict and score from exactly these values,
     /// so the members of a class get bit-identical totals and the scan's tie-break (lowest index) picks the class's
     /// first. Returns how many remain, in the first slots of <paramref name="nodes"/>.
     /// </summary>
-    private static int OnePerScoreClass(ClusterState s, PlacementIndex.SpecView view, BoundInputs q, int[] nodes, double[] bounds, int count)
+    private static int OnePerScoreClass(ClusterState s, PlacementIndex index, PlacementIndex.SpecView view, BoundInputs q, int[] nodes, double[] bounds, int count)
     {
         var classes = 0;
         for (var k = 0; k < count; k++)
@@ -231,7 +231,7 @@ public sealed partial class PlacementPipeline
                 var r = nodes[c];
                 // Members of a class have the same node bound bit for bit (NodeBound reads exactly what the class
                 // fixes), so a different bound rules a class out without reading eight arrays per node.
-                if (bounds[c] != bound || !SameScoreClass(s, view, q, r, i)) continue;
+                if (bounds[c] != bound || !SameScoreClass(s, index, view, q, r, i)) continue;
                 if (i < r) nodes[c] = i;
                 break;
             }
@@ -245,9 +245,18 @@ public sealed partial class PlacementPipeline
         return classes;
     }
 
-    private static bool SameScoreClass(ClusterState s, PlacementIndex.SpecView view, BoundInputs q, int a, int b)
+    private static bool SameScoreClass(ClusterState s, PlacementIndex index, PlacementIndex.SpecView view, BoundInputs q, int a, int b)
     {
-        if (s.UseCpu[a] != s.UseCpu[b] || s.UseMem[a] != s.UseMem[b] || s.UseDisk[a] != s.UseDisk[b] || s.AllocGpu[a] != s.AllocGpu[b]
+        if (q.Fused)
+        {
+            // CPU and memory only: the allocation kernel reads each node's use and inverse capacity of the two, which
+            // the slot copies hold (current after the flush, and just read by the node bounds). The candidates passed
+            // the node bound's resource checks; should the filters still disagree, the scan decides.
+            ref readonly var x = ref index.SlotNodes[index.PositionOf(a)];
+            ref readonly var y = ref index.SlotNodes[index.PositionOf(b)];
+            if (x.UseCpu != y.UseCpu || x.UseMem != y.UseMem || x.InvCpu != y.InvCpu || x.InvMem != y.InvMem) return false;
+        }
+        else if (s.UseCpu[a] != s.UseCpu[b] || s.UseMem[a] != s.UseMem[b] || s.UseDisk[a] != s.UseDisk[b] || s.AllocGpu[a] != s.AllocGpu[b]
             || s.CapCpu[a] != s.CapCpu[b] || s.CapMem[a] != s.CapMem[b] || s.CapDisk[a] != s.CapDisk[b] || s.CapGpu[a] != s.CapGpu[b])
             return false;
         if (q.AntiCounts.Length > 0 && q.AntiCounts[a] != q.AntiCounts[b]) return false;
