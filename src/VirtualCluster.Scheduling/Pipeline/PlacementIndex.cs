@@ -10,9 +10,11 @@ namespace VirtualCluster.Scheduling;
 /// reaches. The bound is exact (never below a node's real total), so the chosen node is the full scan's.
 /// </summary>
 /// <remarks>
-/// Leaves are ordered by static attributes (state, drivers, labels), then capacity, then fill, so the nodes of a
-/// subtree look alike and its bounds are tight. Each reservation or release updates one leaf and its ancestors
-/// (O(log n)); after 2n updates the order is rebuilt from the current fill (O(n log n), amortized O(log n)).
+/// Leaves are ordered by capacity, then fill, then static attributes (state, drivers, labels), so the nodes of a
+/// subtree look alike and its bounds are tight. Per spec, a request level (PlacementIndex.Levels) keeps the share
+/// maxima of only the nodes that could take that request. A reservation or release marks its bucket; the next search
+/// recounts it and its path (O(log n)); after 2n updates the order is rebuilt from the current fill (O(n log n),
+/// amortized O(log n)). A search starts from the spec's last choice and bounds the siblings of its path.
 /// </remarks>
 internal sealed partial class PlacementIndex
 {
