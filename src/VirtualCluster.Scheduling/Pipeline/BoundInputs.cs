@@ -21,6 +21,9 @@ internal sealed class BoundInputs
     public int Level;
     // True when the level keeps this spec's best affinity score among the nodes that reach it (LevelMax.Affinity).
     public bool LevelAffinity;
+    // True when the level is the spec's own (its exact request, ports included, and its static verdicts): a node
+    // reaches it exactly when it passes the static, resource and port filters.
+    public bool OwnLevel;
     public PlacementIndex.LevelMax[] At = [];
     public TopologySpread[] Spreads = [];
     public int[][] Counts = [];

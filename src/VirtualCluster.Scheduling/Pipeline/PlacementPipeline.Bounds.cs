@@ -6,11 +6,18 @@ public sealed partial class PlacementPipeline
     /// <summary>An upper bound on Σ wᵢ·scoreᵢ over the nodes below tree node <paramref name="t"/> that pass every filter; −∞ when none can.</summary>
     private static double Bound(PlacementIndex index, PlacementIndex.SpecView view, BoundInputs q, int t)
     {
-        if (!view.AnyStatic[t]) return double.NegativeInfinity;
+        // No node below reaches the level: none can take the request. On the spec's own level that is also every
+        // static filter, resource and port check, so those are read only on a shared level.
+        ref readonly var at = ref q.At[t];
+        if (at.HiCpu == double.NegativeInfinity) return double.NegativeInfinity;
         ref readonly var f = ref index.Tree[t];
-        if (q.Resources && (f.FreeCpu < q.Cpu || f.FreeMem < q.Memory || f.FreeDisk < q.Disk || f.FreeGpus < q.Gpus))
-            return double.NegativeInfinity;
-        if (q.Ports > 0 && f.FreePorts < q.Ports) return double.NegativeInfinity;
+        if (!q.OwnLevel)
+        {
+            if (!view.AnyStatic[t]) return double.NegativeInfinity;
+            if (q.Resources && (f.FreeCpu < q.Cpu || f.FreeMem < q.Memory || f.FreeDisk < q.Disk || f.FreeGpus < q.Gpus))
+                return double.NegativeInfinity;
+            if (q.Ports > 0 && f.FreePorts < q.Ports) return double.NegativeInfinity;
+        }
         var bound = q.Rules;
         if (q.WithoutReplica is { } withoutReplica && withoutReplica[t] == 0)
         {
@@ -20,7 +27,6 @@ public sealed partial class PlacementPipeline
             if (q.AntiRequired is { Length: > 0 }) return double.NegativeInfinity;
             bound -= 100 * q.AntiWeight * q.AntiScale;
         }
-        ref readonly var at = ref q.At[t];
         // The best affinity among the nodes that could take the request, when the spec's level keeps it.
         if (q.Affinity > 0) bound += q.Affinity * (q.LevelAffinity ? at.Affinity : view.AffinityMax![t]);
         for (var k = 0; k < q.Spreads.Length; k++)
@@ -35,7 +41,6 @@ public sealed partial class PlacementPipeline
         }
         // Shares and sums of the nodes that could take the request (see PlacementIndex.Levels); level 0 holds all.
         double hiCpu = at.HiCpu, hiMem = at.HiMem;
-        if (hiCpu == double.NegativeInfinity) return double.NegativeInfinity;
         var maxSum = at.Sum;
         double cLo = q.Cpu * f.LoInvCpu, cHi = q.Cpu * f.HiInvCpu;
         double mLo = q.Memory * f.LoInvMem, mHi = q.Memory * f.HiInvMem;

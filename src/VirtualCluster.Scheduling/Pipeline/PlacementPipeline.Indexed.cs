@@ -32,8 +32,12 @@ public sealed partial class PlacementPipeline
                 ? new PlacementIndex.LevelKey(q.Cpu, q.Memory, q.Disk, q.Gpus, q.Ports, all ? null : view.StaticPass, view.Affinity)
                 : PlacementIndex.LevelKey.All with { Static = all ? null : view.StaticPass, Affinity = view.Affinity };
             view.Level = index.LevelFor(key);
+            var own = index.LevelKeys[view.Level];
+            view.OwnLevel = q.Resources && own.Cpu == key.Cpu && own.Memory == key.Memory && own.Disk == key.Disk && own.Gpus == key.Gpus
+                && own.Ports == key.Ports && ReferenceEquals(own.Static, key.Static);
         }
         q.Level = view.Level;
+        q.OwnLevel = view.OwnLevel;
         q.At = index.At[q.Level];
         q.LevelAffinity = index.LevelKeys[q.Level].Affinity is not null;
         var bestBound = double.NegativeInfinity;
