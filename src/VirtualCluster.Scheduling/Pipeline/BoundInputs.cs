@@ -11,12 +11,20 @@ internal sealed class BoundInputs
     public bool Resources, ClipShares, Fused;
     public double Constant, SumWeight, DiffWeight, Most, Least, Balanced, Rules, Affinity;
     public int Dimensions;
+    // +1: the fused allocation score is C + w·min(a + 3b, 3a + b) (binpack's weights, s = 2w); −1: C − w·max(3a + b, a + 3b)
+    // (spread's, s = −2w); 0: neither, only the box and sum bounds apply.
+    public int Envelope;
     // 1 / √(2 · Dimensions), for the balanced score's bound.
     public double InvRootTwoDimensions;
-    // Levels of PlacementIndex.Levels that every node passing the resource filter reaches (0 when it does not apply).
-    public int CpuLevel, MemLevel;
-    // The index's level maxima at those levels (PlacementIndex.CpuAt[CpuLevel], MemAt[MemLevel]).
-    public PlacementIndex.LevelMax[] CpuAt = [], MemAt = [];
+    // The level of PlacementIndex.Levels that every node passing the resource and port filters reaches (0 when
+    // they do not apply), and its maxima (PlacementIndex.At[Level]).
+    public int Level;
+    // True when the level keeps this spec's best affinity score among the nodes that reach it (LevelMax.Affinity).
+    public bool LevelAffinity;
+    // True when the level is the spec's own (its exact request, ports included, and its static verdicts): a node
+    // reaches it exactly when it passes the static, resource and port filters.
+    public bool OwnLevel;
+    public PlacementIndex.LevelMax[] At = [];
     public TopologySpread[] Spreads = [];
     public int[][] Counts = [];
     public double[][] DomainScore = [];

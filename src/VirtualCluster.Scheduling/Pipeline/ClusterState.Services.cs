@@ -4,13 +4,40 @@ public sealed partial class ClusterState
 {
     private static readonly int[] NoCounts = [];
 
-    // Instances per service per node, and per service in total.
-    private readonly Dictionary<string, int[]> _serviceCounts = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, int> _serviceTotals = new(StringComparer.Ordinal);
+    /// <summary>
+    /// One service's instances: per node (empty until its first reservation), in total, and per domain of each label
+    /// key asked for (kept current on every reservation once asked for).
+    /// </summary>
+    private sealed class ServiceEntry
+    {
+        public int[] Counts = NoCounts;
+        public int Total;
+        public (string Key, LabelDomains Domains, int[] PerDomain)[] ByDomain = [];
+    }
+
+    private readonly Dictionary<string, ServiceEntry> _services = new(StringComparer.Ordinal);
+    // The last service looked up, by reference: one placement asks for its spec's service a dozen times (filters,
+    // scorers, bounds, reservation), each a string hash and a dictionary probe otherwise.
+    private string? _lastService;
+    private ServiceEntry? _lastEntry;
     // Label key -> per-node domain index (-1 when the node lacks the label) and the domain values.
     private readonly Dictionary<string, LabelDomains> _domains = new(StringComparer.Ordinal);
-    // (label key, service) -> instances per domain, kept current on every reservation once asked for.
-    private readonly Dictionary<(string Key, string Service), int[]> _domainCounts = [];
+
+    private ServiceEntry? Find(string service)
+    {
+        if (ReferenceEquals(service, _lastService)) return _lastEntry;
+        if (!_services.TryGetValue(service, out var entry)) return null;
+        (_lastService, _lastEntry) = (service, entry);
+        return entry;
+    }
+
+    private ServiceEntry Entry(string service)
+    {
+        if (Find(service) is { } entry) return entry;
+        _services[service] = entry = new ServiceEntry();
+        (_lastService, _lastEntry) = (service, entry);
+        return entry;
+    }
 
     // Per (pipeline, spec): nodes passing the static filters. Static filters never depend on reservations.
     internal readonly Dictionary<(object Pipeline, ServiceSpec Spec), StaticEntry> StaticCache = new(StaticKeyComparer.Instance);
@@ -37,13 +64,13 @@ public sealed partial class ClusterState
 
     /// <summary>Instances of <paramref name="service"/> on the node at <paramref name="index"/>.</summary>
     public int ServiceCount(int index, string service) =>
-        _serviceCounts.TryGetValue(service, out var counts) ? counts[index] : 0;
+        Find(service) is { Counts: { Length: > 0 } counts } ? counts[index] : 0;
 
     /// <summary>Instances of <paramref name="service"/> in the whole cluster.</summary>
-    public int ServiceTotal(string service) => _serviceTotals.GetValueOrDefault(service);
+    public int ServiceTotal(string service) => Find(service)?.Total ?? 0;
 
     /// <summary>Instances of the service per node (indexed like the nodes); empty when it has none.</summary>
-    internal int[] ServiceCounts(string service) => _serviceCounts.GetValueOrDefault(service) ?? NoCounts;
+    internal int[] ServiceCounts(string service) => Find(service)?.Counts ?? NoCounts;
 
     internal LabelDomains Domains(string key)
     {
@@ -68,31 +95,35 @@ public sealed partial class ClusterState
     /// <summary>Instances of <paramref name="service"/> per domain of label <paramref name="key"/>.</summary>
     internal int[] DomainCounts(string key, string service)
     {
-        if (_domainCounts.TryGetValue((key, service), out var counts)) return counts;
+        var entry = Entry(service);
+        foreach (var (k, _, perDomain) in entry.ByDomain)
+            if (string.Equals(k, key, StringComparison.Ordinal)) return perDomain;
         var domains = Domains(key);
-        counts = new int[domains.Values.Length];
-        if (_serviceCounts.TryGetValue(service, out var perNode))
-            for (var i = 0; i < Count; i++)
-                if (perNode[i] != 0 && domains.NodeDomain[i] >= 0) counts[domains.NodeDomain[i]] += perNode[i];
-        return _domainCounts[(key, service)] = counts;
+        var counts = new int[domains.Values.Length];
+        var perNode = entry.Counts;
+        for (var i = 0; i < perNode.Length; i++)
+            if (perNode[i] != 0 && domains.NodeDomain[i] >= 0) counts[domains.NodeDomain[i]] += perNode[i];
+        entry.ByDomain = [.. entry.ByDomain, (key, domains, counts)];
+        return counts;
     }
 
     private void AddService(int index, string service, int delta)
     {
-        if (!_serviceCounts.TryGetValue(service, out var counts))
+        var entry = delta < 0 ? Find(service) : Entry(service);
+        if (entry is null) return;
+        if (entry.Counts.Length == 0)
         {
             if (delta < 0) return;
-            _serviceCounts[service] = counts = new int[Count];
+            entry.Counts = new int[Count];
         }
+        var counts = entry.Counts;
         var before = counts[index];
         counts[index] = Math.Max(0, before + delta);
         _index?.ServiceChanged(service, index, before, counts[index]);
-        _serviceTotals[service] = Math.Max(0, _serviceTotals.GetValueOrDefault(service) + delta);
-        if (_domainCounts.Count == 0) return;
-        foreach (var ((key, name), perDomain) in _domainCounts)
+        entry.Total = Math.Max(0, entry.Total + delta);
+        foreach (var (_, domains, perDomain) in entry.ByDomain)
         {
-            if (name != service) continue;
-            var d = _domains[key].NodeDomain[index];
+            var d = domains.NodeDomain[index];
             if (d >= 0) perDomain[d] = Math.Max(0, perDomain[d] + delta);
         }
     }

@@ -18,6 +18,8 @@ internal sealed partial class PlacementIndex
         public double LoCpu, LoMem, LoInvCpu, HiInvCpu, LoInvMem, HiInvMem;
         // Range of (cpu share + memory share) and (cpu share − memory share): tighter than the box of the two.
         public double MinSum, MinDiff, MaxDiff;
+        // Smallest cpu + 3·memory and 3·cpu + memory share (the two lines whose upper envelope bounds spread's score).
+        public double MinP, MinQ;
         public int FreePorts;
         // Rep: the first node in slot order (also the lowest index of a run of identical nodes); MinIndex: the lowest index.
         public int Rep, MinIndex;
@@ -32,6 +34,7 @@ internal sealed partial class PlacementIndex
             LoInvCpu = double.PositiveInfinity, HiInvCpu = double.NegativeInfinity,
             LoInvMem = double.PositiveInfinity, HiInvMem = double.NegativeInfinity,
             MinSum = double.PositiveInfinity, MinDiff = double.PositiveInfinity, MaxDiff = double.NegativeInfinity,
+            MinP = double.PositiveInfinity, MinQ = double.PositiveInfinity,
             FreePorts = int.MinValue, Rep = -1, MinIndex = int.MaxValue, Same = true, UniformUse = true,
         };
     }
@@ -86,23 +89,35 @@ internal sealed partial class PlacementIndex
         return true;
     }
 
-    /// <summary>Recomputes a leaf from the nodes of its bucket.</summary>
-    private void Leaf(int t)
+    /// <summary>
+    /// Recomputes a leaf from the nodes of its bucket; returns the levels whose maxima changed (bit k: level k).
+    /// With <paramref name="all"/> false the slot copies still describe the bucket as last counted (same layout),
+    /// and a level that none of the changed nodes reaches, before or after, is left as it is.
+    /// </summary>
+    private uint Leaf(int t, bool all)
     {
         var (start, count) = Bucket(t - _leaves);
         var f = Figures.Empty;
         var x = ExtraFigures.Empty;
         var s = _s;
+        Span<SlotFigures> before = stackalloc SlotFigures[BucketSize];
+        var changedSlots = all ? uint.MaxValue : 0u;
         for (var p = start; p < start + count; p++)
         {
             var i = _order[p];
             if (i < 0) continue;
-            SlotNodes[p] = new SlotFigures
+            var fresh = new SlotFigures
             {
                 FreeCpu = s.CapCpu[i] - s.UseCpu[i], FreeMem = s.CapMem[i] - s.UseMem[i], FreeDisk = s.CapDisk[i] - s.UseDisk[i],
                 UseCpu = s.UseCpu[i], UseMem = s.UseMem[i], InvCpu = s.InvCpu[i], InvMem = s.InvMem[i],
                 FreeGpus = (int)Math.Clamp((long)s.CapGpu[i] - s.AllocGpu[i], int.MinValue, int.MaxValue), FreePorts = s.FreePorts[i],
             };
+            if (!all && !SlotSame(in SlotNodes[p], in fresh))
+            {
+                before[p - start] = SlotNodes[p];
+                changedSlots |= 1u << (p - start);
+            }
+            SlotNodes[p] = fresh;
             var cpu = s.UseCpu[i] * s.InvCpu[i];
             var memory = s.UseMem[i] * s.InvMem[i];
             var disk = s.UseDisk[i] * s.InvDisk[i];
@@ -121,6 +136,8 @@ internal sealed partial class PlacementIndex
             f.MinSum = Math.Min(f.MinSum, cpu + memory);
             f.MinDiff = Math.Min(f.MinDiff, cpu - memory);
             f.MaxDiff = Math.Max(f.MaxDiff, cpu - memory);
+            f.MinP = Math.Min(f.MinP, cpu + 3 * memory);
+            f.MinQ = Math.Min(f.MinQ, 3 * cpu + memory);
             x.LoDisk = Math.Min(x.LoDisk, disk);
             x.HiDisk = Math.Max(x.HiDisk, disk);
             x.LoInvDisk = Math.Min(x.LoInvDisk, s.InvDisk[i]);
@@ -139,11 +156,19 @@ internal sealed partial class PlacementIndex
         }
         Tree[t] = f;
         Extra[t] = x;
-        LeafLevels(t, start, count);
+        return LeafLevels(t, start, changedSlots, before);
     }
 
-    /// <summary>Recomputes tree node t from its children; false when nothing changed (so its ancestors stay valid).</summary>
-    private bool Combine(int t)
+    private static bool SlotSame(in SlotFigures a, in SlotFigures b) =>
+        a.FreeCpu == b.FreeCpu && a.FreeMem == b.FreeMem && a.FreeDisk == b.FreeDisk && a.UseCpu == b.UseCpu && a.UseMem == b.UseMem
+        && a.FreeGpus == b.FreeGpus && a.FreePorts == b.FreePorts && a.InvCpu.Equals(b.InvCpu) && a.InvMem.Equals(b.InvMem);
+
+    /// <summary>
+    /// Recomputes tree node t from its children: its figures, and the levels in <paramref name="levels"/> (those
+    /// that changed below; cleared here where t's maxima did not change). False when nothing changed, so its
+    /// ancestors stay valid.
+    /// </summary>
+    private bool Combine(int t, ref uint levels)
     {
         ref readonly var a = ref Tree[2 * t];
         ref readonly var b = ref Tree[2 * t + 1];
@@ -163,6 +188,8 @@ internal sealed partial class PlacementIndex
             MinSum = Math.Min(a.MinSum, b.MinSum),
             MinDiff = Math.Min(a.MinDiff, b.MinDiff),
             MaxDiff = Math.Max(a.MaxDiff, b.MaxDiff),
+            MinP = Math.Min(a.MinP, b.MinP),
+            MinQ = Math.Min(a.MinQ, b.MinQ),
             Rep = a.Rep >= 0 ? a.Rep : b.Rep,
             MinIndex = Math.Min(a.MinIndex, b.MinIndex),
             Same = a.Same && b.Same && (a.Rep < 0 || b.Rep < 0 || Identical(a.Rep, b.Rep)),
@@ -184,7 +211,8 @@ internal sealed partial class PlacementIndex
         var changed = !SameBits(ref Tree[t], ref f) | !SameBits(ref Extra[t], ref x);
         Tree[t] = f;
         Extra[t] = x;
-        return CombineLevels(t) | changed;
+        levels = CombineLevels(t, levels);
+        return changed || levels != 0;
     }
 
     /// <summary>Bit for bit equal (a −0/+0 difference only costs one more step up the path).</summary>
@@ -200,12 +228,10 @@ internal sealed partial class PlacementIndex
         var tree = (Figures[])Tree.Clone();
         var extra = (ExtraFigures[])Extra.Clone();
         var slots = (SlotFigures[])SlotNodes.Clone();
-        var cpu = CpuAt.Select(a => (LevelMax[])a.Clone()).ToArray();
-        var memory = MemAt.Select(a => (LevelMax[])a.Clone()).ToArray();
-        for (var t = _leaves; t < 2 * _leaves; t++) Leaf(t);
-        for (var t = _leaves - 1; t >= 1; t--) Combine(t);
+        var levels = At.Select(a => (LevelMax[])a.Clone()).ToArray();
+        RecountAll();
         var same = Bits(tree, Tree) && Bits(extra, Extra) && Bits(slots, SlotNodes);
-        for (var k = 0; k < Levels; k++) same &= Bits(cpu[k], CpuAt[k]) && Bits(memory[k], MemAt[k]);
+        for (var k = 0; k < At.Length; k++) same &= Bits(levels[k], At[k]);
         return same;
 
         static bool Bits<T>(T[] a, T[] b) where T : struct =>

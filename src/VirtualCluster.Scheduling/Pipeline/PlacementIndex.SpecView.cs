@@ -24,6 +24,10 @@ internal sealed partial class PlacementIndex
         public int[][] Uniform = [];
         // The node the last indexed selection of this spec chose (-1: none yet); the next search starts from it.
         public int LastChoice = -1;
+        // The request level the search reads (PlacementIndex.LevelFor), -1 until the first search.
+        public int Level = -1;
+        // True when that level is the spec's own (not a shared one below it) and covers ports (see BoundInputs.OwnLevel).
+        public bool OwnLevel;
     }
 
     public SpecView View(PlacementContext context)

@@ -10,9 +10,11 @@ namespace VirtualCluster.Scheduling;
 /// reaches. The bound is exact (never below a node's real total), so the chosen node is the full scan's.
 /// </summary>
 /// <remarks>
-/// Leaves are ordered by static attributes (state, drivers, labels), then capacity, then fill, so the nodes of a
-/// subtree look alike and its bounds are tight. Each reservation or release updates one leaf and its ancestors
-/// (O(log n)); after 2n updates the order is rebuilt from the current fill (O(n log n), amortized O(log n)).
+/// Leaves are ordered by capacity, then fill, then static attributes (state, drivers, labels), so the nodes of a
+/// subtree look alike and its bounds are tight. Per spec, a request level (PlacementIndex.Levels) keeps the share
+/// maxima of only the nodes that could take that request. A reservation or release marks its bucket; the next search
+/// recounts it and its path (O(log n)); after 2n updates the order is rebuilt from the current fill (O(n log n),
+/// amortized O(log n)). A search starts from the spec's last choice and bounds the siblings of its path.
 /// </remarks>
 internal sealed partial class PlacementIndex
 {
@@ -38,6 +40,11 @@ internal sealed partial class PlacementIndex
         public long Selections, TighterByLevel, DominatedRuns, ClassMembersSkipped, ReplicaPrunes;
         // Work of the search, for the benchmark's split: tree nodes expanded, buckets reached, nodes bounded, candidates scored.
         public long Expanded, Buckets, NodesBounded, Scored;
+        // Subtree bounds computed (two per expanded tree node; one per sibling of the warm node's path).
+        public long Bounds;
+        // Request levels added, and specs given an existing level below theirs (no room left); a leaf's level updated
+        // in O(1) from its one changed node, left as it was (that node below every maximum), or recounted.
+        public long LevelsAdded, LevelsShared, LevelsRaised, LevelsKept, LevelsRecounted;
         // Searches started from the spec's last choice; marked buckets recounted, and found unchanged at a flush.
         public long WarmStarts, BucketsRecounted, BucketsUnchanged;
     }
@@ -111,9 +118,10 @@ internal sealed partial class PlacementIndex
             }
             Stats.BucketsRecounted++;
             var t = _leaves + leaf;
-            Leaf(t);
-            // A tree node whose figures did not change leaves its ancestors' as they are.
-            for (t >>= 1; t >= 1 && Combine(t); t >>= 1)
+            var levels = Leaf(t, all: false);
+            // A tree node whose figures did not change leaves its ancestors' as they are; a level whose maxima did
+            // not change is not combined further up (each costs a cache line per tree node).
+            for (t >>= 1; t >= 1 && Combine(t, ref levels); t >>= 1)
             {
             }
         }
@@ -175,8 +183,18 @@ internal sealed partial class PlacementIndex
         var keys = Sorted();
         foreach (var key in keys) _fillKey[key.Node] = key.Fill;
         Slots(keys, write: true);
-        for (var t = _leaves; t < 2 * _leaves; t++) Leaf(t);
-        for (var t = _leaves - 1; t >= 1; t--) Combine(t);
+        RecountAll();
+    }
+
+    /// <summary>Every leaf and tree node from the state, every level included.</summary>
+    private void RecountAll()
+    {
+        for (var t = _leaves; t < 2 * _leaves; t++) Leaf(t, all: true);
+        for (var t = _leaves - 1; t >= 1; t--)
+        {
+            var all = uint.MaxValue;
+            Combine(t, ref all);
+        }
     }
 
     /// <summary>First slot of leaf bucket <paramref name="leaf"/> and how many slots it covers (a slot may hold -1: no node).</summary>

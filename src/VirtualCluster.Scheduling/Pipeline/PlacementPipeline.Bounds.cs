@@ -6,11 +6,18 @@ public sealed partial class PlacementPipeline
     /// <summary>An upper bound on Σ wᵢ·scoreᵢ over the nodes below tree node <paramref name="t"/> that pass every filter; −∞ when none can.</summary>
     private static double Bound(PlacementIndex index, PlacementIndex.SpecView view, BoundInputs q, int t)
     {
-        if (!view.AnyStatic[t]) return double.NegativeInfinity;
+        // No node below reaches the level: none can take the request. On the spec's own level that is also every
+        // static filter, resource and port check, so those are read only on a shared level.
+        ref readonly var at = ref q.At[t];
+        if (at.HiCpu == double.NegativeInfinity) return double.NegativeInfinity;
         ref readonly var f = ref index.Tree[t];
-        if (q.Resources && (f.FreeCpu < q.Cpu || f.FreeMem < q.Memory || f.FreeDisk < q.Disk || f.FreeGpus < q.Gpus))
-            return double.NegativeInfinity;
-        if (q.Ports > 0 && f.FreePorts < q.Ports) return double.NegativeInfinity;
+        if (!q.OwnLevel)
+        {
+            if (!view.AnyStatic[t]) return double.NegativeInfinity;
+            if (q.Resources && (f.FreeCpu < q.Cpu || f.FreeMem < q.Memory || f.FreeDisk < q.Disk || f.FreeGpus < q.Gpus))
+                return double.NegativeInfinity;
+            if (q.Ports > 0 && f.FreePorts < q.Ports) return double.NegativeInfinity;
+        }
         var bound = q.Rules;
         if (q.WithoutReplica is { } withoutReplica && withoutReplica[t] == 0)
         {
@@ -20,7 +27,8 @@ public sealed partial class PlacementPipeline
             if (q.AntiRequired is { Length: > 0 }) return double.NegativeInfinity;
             bound -= 100 * q.AntiWeight * q.AntiScale;
         }
-        if (q.Affinity > 0) bound += q.Affinity * view.AffinityMax![t];
+        // The best affinity among the nodes that could take the request, when the spec's level keeps it.
+        if (q.Affinity > 0) bound += q.Affinity * (q.LevelAffinity ? at.Affinity : view.AffinityMax![t]);
         for (var k = 0; k < q.Spreads.Length; k++)
         {
             var u = view.Uniform[k][t];
@@ -32,11 +40,8 @@ public sealed partial class PlacementPipeline
             if (q.SpreadWeight > 0) bound += part;
         }
         // Shares and sums of the nodes that could take the request (see PlacementIndex.Levels); level 0 holds all.
-        ref readonly var cpuAt = ref q.CpuAt[t];
-        ref readonly var memAt = ref q.MemAt[t];
-        double hiCpu = cpuAt.Hi, hiMem = memAt.Hi;
-        if (hiCpu == double.NegativeInfinity || hiMem == double.NegativeInfinity) return double.NegativeInfinity;
-        var maxSum = Math.Min(cpuAt.Sum, memAt.Sum);
+        double hiCpu = at.HiCpu, hiMem = at.HiMem;
+        var maxSum = at.Sum;
         double cLo = q.Cpu * f.LoInvCpu, cHi = q.Cpu * f.HiInvCpu;
         double mLo = q.Memory * f.LoInvMem, mHi = q.Memory * f.HiInvMem;
         Range(q, f.LoCpu + cLo, hiCpu + cHi, out var aLo, out var aHi);
@@ -48,7 +53,22 @@ public sealed partial class PlacementPipeline
         {
             var sum = q.SumWeight >= 0 ? maxSum + cHi + mHi : f.MinSum + cLo + mLo;
             var bySum = q.Constant + q.SumWeight * sum - q.DiffWeight * Gap(diffLo, diffHi);
-            return bound + Math.Min(MaxOnBox(q.Constant, q.SumWeight, q.DiffWeight, aLo, aHi, bLo, bHi), bySum);
+            var allocation = Math.Min(MaxOnBox(q.Constant, q.SumWeight, q.DiffWeight, aLo, aHi, bLo, bHi), bySum);
+            // With s = ±2w the score is C ± w times the lower (upper) envelope of two lines; their extremes below t
+            // bound it, and unlike the box they come from each node's own pair of shares.
+            if (q.Envelope > 0)
+            {
+                var p = at.P + cHi + 3 * mHi;
+                var r = at.Q + 3 * cHi + mHi;
+                allocation = Math.Min(allocation, q.Constant + q.DiffWeight * Math.Min(p, r));
+            }
+            else if (q.Envelope < 0)
+            {
+                var p = f.MinP + cLo + 3 * mLo;
+                var r = f.MinQ + 3 * cLo + mLo;
+                allocation = Math.Min(allocation, q.Constant - q.DiffWeight * Math.Max(p, r));
+            }
+            return bound + allocation;
         }
         return bound + Unfused(index, q, t, in f, maxSum, aLo, aHi, bLo, bHi, cLo, cHi, mLo, mHi, Gap(diffLo, diffHi));
     }

@@ -21,27 +21,38 @@ public sealed partial class PlacementPipeline
         var q = index.Inputs;
         if (!Prepare(context, q)) return false;
         var view = index.View(context);
+        var cluster = context.Cluster;
         index.Stats.Selections++;
         q.WithoutReplica = q.AntiRequired is { Length: > 0 } || q.AntiCounts.Length > 0 ? index.WithoutReplica(context.Spec.Name) : null;
-        q.CpuLevel = q.Resources ? PlacementIndex.LevelOf(index.CpuLevels, q.Cpu) : 0;
-        q.MemLevel = q.Resources ? PlacementIndex.LevelOf(index.MemLevels, q.Memory) : 0;
-        q.CpuAt = index.CpuAt[q.CpuLevel];
-        q.MemAt = index.MemAt[q.MemLevel];
-        var cluster = context.Cluster;
+        // The spec's level (levels are only ever added, so its number stays valid for the index's lifetime).
+        if (view.Level < 0)
+        {
+            var all = context.StaticNodes.Length == cluster.Count;
+            var key = q.Resources
+                ? new PlacementIndex.LevelKey(q.Cpu, q.Memory, q.Disk, q.Gpus, q.Ports, all ? null : view.StaticPass, view.Affinity)
+                : PlacementIndex.LevelKey.All with { Static = all ? null : view.StaticPass, Affinity = view.Affinity };
+            view.Level = index.LevelFor(key);
+            var own = index.LevelKeys[view.Level];
+            view.OwnLevel = q.Resources && own.Cpu == key.Cpu && own.Memory == key.Memory && own.Disk == key.Disk && own.Gpus == key.Gpus
+                && own.Ports == key.Ports && ReferenceEquals(own.Static, key.Static);
+        }
+        q.Level = view.Level;
+        q.OwnLevel = view.OwnLevel;
+        q.At = index.At[q.Level];
+        q.LevelAffinity = index.LevelKeys[q.Level].Affinity is not null;
         var bestBound = double.NegativeInfinity;
         var candidates = 0;
         var last = -1;
         var lastReplicas = 0;
         Span<int> stackNodes = stackalloc int[128];
         Span<double> stackBounds = stackalloc double[128];
-        var rootBound = Bound(index, view, q, 1);
-        if (rootBound == double.NegativeInfinity) return true;
         // Warm start: the spec's last choice is often still the best (binpack fills it until it is full, and a
         // release brings it back), and its bound, reached first, prunes every subtree that cannot beat it.
         var warm = view.LastChoice;
+        var warmSlot = -1;
         if (warm >= 0)
         {
-            var p = index.PositionOf(warm);
+            var p = warmSlot = index.PositionOf(warm);
             var bound = NodeBound(cluster, view, q, in index.SlotNodes[p], view.StaticSlot[p], warm);
             if (bound != double.NegativeInfinity)
             {
@@ -57,9 +68,38 @@ public sealed partial class PlacementPipeline
                 warm = -1;
             }
         }
-        stackNodes[0] = 1;
-        stackBounds[0] = rootBound;
-        var top = 1;
+        var top = 0;
+        if (warm >= 0)
+        {
+            // From the warm node up: its bucket and each sibling of its path to the root together cover the tree, so
+            // the path's own tree nodes need no bound (they hold the warm node, so could not be skipped anyway).
+            // Siblings that cannot beat the warm node are dropped now; the nearest goes on top, searched first.
+            var leaf = index.LeafCount + warmSlot / PlacementIndex.BucketSize;
+            for (var t = leaf; t > 1; t >>= 1)
+            {
+                var sibling = t ^ 1;
+                var bound = Bound(index, view, q, sibling);
+                index.Stats.Bounds++;
+                if (bound == double.NegativeInfinity || bound < bestBound - 2 * BoundMargin) continue;
+                // Kept in ascending bound order (nearest first among equal bounds), so the highest is searched first.
+                var k = top++;
+                for (; k > 0 && stackBounds[k - 1] > bound; k--)
+                {
+                    stackNodes[k] = stackNodes[k - 1];
+                    stackBounds[k] = stackBounds[k - 1];
+                }
+                stackNodes[k] = sibling;
+                stackBounds[k] = bound;
+            }
+            Push(stackNodes, stackBounds, ref top, leaf, double.PositiveInfinity);
+        }
+        else
+        {
+            var rootBound = Bound(index, view, q, 1);
+            index.Stats.Bounds++;
+            if (rootBound == double.NegativeInfinity) return true;
+            Push(stackNodes, stackBounds, ref top, 1, rootBound);
+        }
         while (top > 0)
         {
             top--;
@@ -79,7 +119,7 @@ public sealed partial class PlacementPipeline
             {
                 var (start, count) = index.Bucket(t - index.LeafCount);
                 index.Stats.Buckets++;
-                if (q.CpuAt[t].Hi < index.CpuAt[0][t].Hi || q.MemAt[t].Hi < index.MemAt[0][t].Hi) index.Stats.TighterByLevel++;
+                if (q.At[t].HiCpu < index.At[0][t].HiCpu || q.At[t].HiMem < index.At[0][t].HiMem) index.Stats.TighterByLevel++;
                 for (var p = start; p < start + count; p++)
                 {
                     var i = index.NodeAt(p);
@@ -89,10 +129,11 @@ public sealed partial class PlacementPipeline
                     if (bound == double.NegativeInfinity || bound < bestBound - 2 * BoundMargin) continue;
                     if (bound > bestBound) bestBound = bound;
                     index.AddCandidate(ref candidates, i, bound);
+                    var replicas = q.AntiCounts.Length > 0 ? q.AntiCounts[i] : 0;
                     last = i;
-                    lastReplicas = q.AntiCounts.Length > 0 ? q.AntiCounts[i] : 0;
+                    lastReplicas = replicas;
                     // The bucket's other nodes are identical and come later in index order: none can score more.
-                    if (lastReplicas == 0 && figures.Same)
+                    if (replicas == 0 && figures.Same)
                     {
                         index.Stats.DominatedRuns++;
                         break;
@@ -103,6 +144,7 @@ public sealed partial class PlacementPipeline
             int l = 2 * t, r = l + 1;
             index.Stats.Expanded++;
             double lb = Bound(index, view, q, l), rb = Bound(index, view, q, r);
+            index.Stats.Bounds += 2;
             // Depth first, the child with the higher bound on top so it is explored first.
             if (lb >= rb)
             {
@@ -121,7 +163,7 @@ public sealed partial class PlacementPipeline
         // Nodes of one score class get bit-identical totals: only the lowest index of each can be chosen.
         if (kept > 1)
         {
-            var classes = OnePerScoreClass(cluster, view, q, index.CandidateNodes, kept);
+            var classes = OnePerScoreClass(cluster, index, view, q, index.CandidateNodes, index.CandidateBounds, kept);
             index.Stats.ClassMembersSkipped += kept - classes;
             kept = classes;
         }
@@ -175,33 +217,50 @@ public sealed partial class PlacementPipeline
 
     /// <summary>
     /// Keeps, of the candidates, the lowest index of each score class (same capacity and effective use in every
-    /// dimension, same replica count of the service, same affinity score, same replica count in its domain of each
+    /// dimension, or in CPU and memory for a request of those two only, same replica count of the service, same affinity score, same replica count in its domain of each
     /// spread key): the built-in filters and scorers compute a node's verdict and score from exactly these values,
     /// so the members of a class get bit-identical totals and the scan's tie-break (lowest index) picks the class's
     /// first. Returns how many remain, in the first slots of <paramref name="nodes"/>.
     /// </summary>
-    private static int OnePerScoreClass(ClusterState s, PlacementIndex.SpecView view, BoundInputs q, int[] nodes, int count)
+    private static int OnePerScoreClass(ClusterState s, PlacementIndex index, PlacementIndex.SpecView view, BoundInputs q, int[] nodes, double[] bounds, int count)
     {
         var classes = 0;
         for (var k = 0; k < count; k++)
         {
             var i = nodes[k];
+            var bound = bounds[k];
             var c = 0;
             for (; c < classes; c++)
             {
                 var r = nodes[c];
-                if (!SameScoreClass(s, view, q, r, i)) continue;
+                // Members of a class have the same node bound bit for bit (NodeBound reads exactly what the class
+                // fixes), so a different bound rules a class out without reading eight arrays per node.
+                if (bounds[c] != bound || !SameScoreClass(s, index, view, q, r, i)) continue;
                 if (i < r) nodes[c] = i;
                 break;
             }
-            if (c == classes) nodes[classes++] = i;
+            if (c == classes)
+            {
+                nodes[classes] = i;
+                bounds[classes] = bound;
+                classes++;
+            }
         }
         return classes;
     }
 
-    private static bool SameScoreClass(ClusterState s, PlacementIndex.SpecView view, BoundInputs q, int a, int b)
+    private static bool SameScoreClass(ClusterState s, PlacementIndex index, PlacementIndex.SpecView view, BoundInputs q, int a, int b)
     {
-        if (s.UseCpu[a] != s.UseCpu[b] || s.UseMem[a] != s.UseMem[b] || s.UseDisk[a] != s.UseDisk[b] || s.AllocGpu[a] != s.AllocGpu[b]
+        if (q.Fused)
+        {
+            // CPU and memory only: the allocation kernel reads each node's use and inverse capacity of the two, which
+            // the slot copies hold (current after the flush, and just read by the node bounds). The candidates passed
+            // the node bound's resource checks; should the filters still disagree, the scan decides.
+            ref readonly var x = ref index.SlotNodes[index.PositionOf(a)];
+            ref readonly var y = ref index.SlotNodes[index.PositionOf(b)];
+            if (x.UseCpu != y.UseCpu || x.UseMem != y.UseMem || x.InvCpu != y.InvCpu || x.InvMem != y.InvMem) return false;
+        }
+        else if (s.UseCpu[a] != s.UseCpu[b] || s.UseMem[a] != s.UseMem[b] || s.UseDisk[a] != s.UseDisk[b] || s.AllocGpu[a] != s.AllocGpu[b]
             || s.CapCpu[a] != s.CapCpu[b] || s.CapMem[a] != s.CapMem[b] || s.CapDisk[a] != s.CapDisk[b] || s.CapGpu[a] != s.CapGpu[b])
             return false;
         if (q.AntiCounts.Length > 0 && q.AntiCounts[a] != q.AntiCounts[b]) return false;

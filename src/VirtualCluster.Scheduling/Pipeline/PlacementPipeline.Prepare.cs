@@ -48,6 +48,7 @@ public sealed partial class PlacementPipeline
         q.SumWeight = 50 * (p.Most - p.Least);
         q.Constant = 100 * (p.Least + p.Balanced);
         q.DiffWeight = 50 * p.Balanced;
+        q.Envelope = !q.Fused || !(q.DiffWeight > 0) ? 0 : q.SumWeight == 2 * q.DiffWeight ? 1 : q.SumWeight == -2 * q.DiffWeight ? -1 : 0;
         q.Dimensions = 2 + (q.Disk > 0 ? 1 : 0) + (q.Gpus > 0 ? 1 : 0);
         q.InvRootTwoDimensions = 1 / Math.Sqrt(2.0 * q.Dimensions);
         q.Rules = 100 * p.Anti;
