@@ -39,7 +39,21 @@ public enum HealthCheckType
 public sealed record PortSpec(string Name, int? ContainerPort = null);
 
 /// <summary>A named volume mounted into the workload; lives under the agent's data directory.</summary>
-public sealed record VolumeSpec(string Name, string MountPath);
+/// <param name="Name">Name, unique in the service (a DNS label).</param>
+/// <param name="MountPath">Absolute path where the workload sees it.</param>
+/// <param name="Replicas">
+/// Copies kept on other nodes while the instance runs (0, the default: none, the volume dies with its node). With
+/// replicas, a failover starts the replacement on the newest completed sync.
+/// </param>
+/// <param name="Sync">Longest time a change waits before it is on the replicas (default 5 s); ignored without replicas.</param>
+public sealed record VolumeSpec(string Name, string MountPath, int Replicas = 0, TimeSpan? Sync = null)
+{
+    /// <summary>Sync interval when the spec names none.</summary>
+    public static readonly TimeSpan DefaultSync = TimeSpan.FromSeconds(5);
+
+    /// <summary><see cref="Sync"/>, or <see cref="DefaultSync"/>.</summary>
+    public TimeSpan SyncInterval => Sync ?? DefaultSync;
+}
 
 /// <summary>Health probe of an instance.</summary>
 /// <param name="Type">HTTP, TCP or command.</param>
