@@ -52,6 +52,7 @@ public sealed record VolumeSpec(string Name, string MountPath, int Replicas = 0,
     public static readonly TimeSpan DefaultSync = TimeSpan.FromSeconds(5);
 
     /// <summary><see cref="Sync"/>, or <see cref="DefaultSync"/>.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public TimeSpan SyncInterval => Sync ?? DefaultSync;
 }
 
@@ -176,6 +177,10 @@ public sealed record ServiceSpec
     public IReadOnlyDictionary<string, string> Secrets { get; init; } = new Dictionary<string, string>();
     /// <summary>Volumes.</summary>
     public IReadOnlyList<VolumeSpec> Volumes { get; init; } = [];
+
+    /// <summary>Replica holders each instance needs: the most any of its volumes asks for (0: no replicated volume).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int VolumeReplicas => Volumes.Count == 0 ? 0 : Volumes.Max(v => v.Replicas);
     /// <summary>Health probe, or null for "running means healthy" (with a TCP readiness check on the first port, if any).</summary>
     public HealthCheckSpec? HealthCheck { get; init; }
     /// <summary>Restart policy; default <see cref="RestartPolicy.Always"/>.</summary>

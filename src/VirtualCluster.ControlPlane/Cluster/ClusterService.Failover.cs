@@ -141,6 +141,13 @@ public sealed partial class ClusterService
             DueAt(retry.NextAt);
             return null;
         }
+        // A lost instance with replicated volumes goes to the holder with its newest replica when that one has room;
+        // one at a time (the rest follow in the next pass), off the kept scheduling state, which is rebuilt after.
+        if (gone.Count > 0 && await PlaceOnFreshestReplicaAsync(spec, gone[0], ct) is { } onReplica)
+        {
+            if (missing > 1) Wake();
+            return new MissingPlan(service, new Plan(spec, service, [new PlannedInstance(onReplica, gone[0], RemoveReplaced: true, gone[0].Incident)]), [gone[0]]);
+        }
         var placed = await PlaceAsync(spec, missing, null, ct);
         if (!placed.Succeeded)
         {
@@ -170,6 +177,7 @@ public sealed partial class ClusterService
                 ? $"to restore {spec.Replicas} replica(s)"
                 : $"to replace {previous.Id} ({previous.Reason})";
             events.Add(NewEvent(EventKinds.InstancePlaced, spec.Name, $"{instance.Id} placed on {node} {why}", spec.Name, node, instance.Id, previous?.Incident));
+            if (VolumeFailoverEvent(spec, instance, previous, node) is { } volumes) events.Add(volumes);
         }
         await RecordAllAsync(events, ct);
     }

@@ -80,7 +80,7 @@ public sealed partial class ClusterService
                 Log.PlanConflict(_logger, plans[i].Spec.Name, conflict);
                 outcomes[i] = new PlanOutcome(null, conflict);
             }
-            if (accepted.Count > 0) await CommitAsync(term, plans, accepted, outcomes, ct);
+            if (accepted.Count > 0) await CommitAsync(term, plans, accepted, outcomes, snapshot?.Nodes.Values.ToList() ?? await Store.ListNodesAsync(ct), ct);
             return outcomes.Select(o => o!).ToList();
         }
         finally
@@ -89,7 +89,7 @@ public sealed partial class ClusterService
         }
     }
 
-    private async Task CommitAsync(LeaderTerm? term, IReadOnlyList<Plan> plans, List<int> accepted, PlanOutcome?[] outcomes, CancellationToken ct)
+    private async Task CommitAsync(LeaderTerm? term, IReadOnlyList<Plan> plans, List<int> accepted, PlanOutcome?[] outcomes, IReadOnlyCollection<NodeInfo> nodes, CancellationToken ct)
     {
         try
         {
@@ -102,7 +102,7 @@ public sealed partial class ClusterService
                 var placed = new List<ServiceInstance>(plans[i].Place.Count);
                 foreach (var p in plans[i].Place)
                 {
-                    placed.Add(NewInstance(plans[i].Spec.Name, p.Placement, epochs[next++], p.Replaces?.Id, p.Incident));
+                    placed.Add(WithReplication(NewInstance(plans[i].Spec.Name, p.Placement, epochs[next++], p.Replaces?.Id, p.Incident), plans[i].Spec, p, nodes));
                     removed.Add(p.RemoveReplaced && p.Replaces is not null ? p.Replaces.Id : "");
                 }
                 added.AddRange(placed);
