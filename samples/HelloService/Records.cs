@@ -9,7 +9,7 @@ using System.Text;
 /// </summary>
 internal static class Records
 {
-    public const int Length = 32;
+    public const int Length = 31;
 
     public static string Format(long n) => string.Create(CultureInfo.InvariantCulture, $"record {n:D8} check {Check(n):D8}\n");
 

@@ -129,7 +129,7 @@ public sealed partial class ReplicatedVolumeTests(ITestOutputHelper output)
     /// <summary>Reads HelloService's records ("record NNNNNNNN check CCCCCCCC\n", C derived from N).</summary>
     private static class RecordFile
     {
-        private const int Length = 32;
+        private const int Length = 31;
 
         public static (long Count, bool Clean) Read(string path)
         {
