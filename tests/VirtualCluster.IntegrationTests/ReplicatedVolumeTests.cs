@@ -15,7 +15,7 @@ namespace VirtualCluster.IntegrationTests;
 /// </summary>
 public sealed partial class ReplicatedVolumeTests(ITestOutputHelper output)
 {
-    private const string Service = "journal";
+    private const string Service = JournalService.Name;
 
     [Fact]
     public async Task A_stateful_service_comes_back_after_kill_9_of_its_machine_with_every_record_of_the_last_completed_sync()
@@ -26,31 +26,19 @@ public sealed partial class ReplicatedVolumeTests(ITestOutputHelper output)
 
     private async Task KillAndRestoreAsync(ManualCluster cluster)
     {
-        var spec = $$"""
-            { "name": "{{Service}}", "command": "dotnet", "args": ["{{RepoPaths.HelloDll}}"],
-              "resources": { "cpu": "100m", "memory": "64Mi" }, "ports": [{ "name": "http" }],
-              "env": { "APPEND_RECORDS_TO": "records.log" },
-              "volumes": [{ "name": "data", "mountPath": "/data", "replicas": 2, "sync": "500ms" }],
-              "healthCheck": { "type": "http", "port": "http", "path": "/health", "interval": "1s" } }
-            """;
         using var api = cluster.Api();
-        using (var response = await api.Http.PostAsync("/v1/services", new StringContent(spec, Encoding.UTF8, "application/json")))
-            Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
-        var view = await api.WaitRunningAsync(Service, TimeSpan.FromSeconds(90));
+        var view = await JournalService.DeployAsync(cluster);
         var original = view.Instances.Single();
         var victim = original.NodeName;
-        var records = RecordsPath(cluster, victim, original.Instance.Id);
+        var records = JournalService.RecordsPath(cluster, victim, original.Instance.Id);
 
         // Both holders have completed syncs, and the API shows them.
-        await Wait.UntilAsync(async () =>
-        {
-            var replicas = (await api.ServiceAsync(Service))!.Instances.Single().Replicas;
-            return replicas is { Count: 2 } && replicas.All(r => r.Sequence > 0 && r.Holder != victim);
-        }, TimeSpan.FromSeconds(60), "two holders with a completed sync");
+        var replicas = await JournalService.WaitReplicatedAsync(api, original.Instance.Id, TimeSpan.FromSeconds(60));
+        Assert.All(replicas, r => Assert.NotEqual(victim, r.Holder));
 
         // Records written before `written` are covered by any sync that started after it.
-        await Wait.UntilAsync(() => Task.FromResult(RecordFile.Read(records).Count >= 20), TimeSpan.FromSeconds(30), "20 records written");
-        var covered = RecordFile.Read(records).Count;
+        await Wait.UntilAsync(() => Task.FromResult(JournalService.Read(records).Count >= 20), TimeSpan.FromSeconds(30), "20 records written");
+        var covered = JournalService.Read(records).Count;
         var written = DateTimeOffset.UtcNow;
         IReadOnlyList<ReplicaView> before = [];
         await Wait.UntilAsync(async () =>
@@ -64,7 +52,7 @@ public sealed partial class ReplicatedVolumeTests(ITestOutputHelper output)
 
         var killed = ProcessTree.KillMachine(cluster.Agents[victim].Pid);
         var killedAt = DateTimeOffset.UtcNow;
-        output.WriteLine($"SIGKILLed {victim} ({killed.Count} processes) with {covered} records covered by a completed sync; the file had {RecordFile.Read(records).Count} by then");
+        output.WriteLine($"SIGKILLed {victim} ({killed.Count} processes) with {covered} records covered by a completed sync; the file had {JournalService.Read(records).Count} by then");
 
         InstanceView? replacement = null;
         await Wait.UntilAsync(async () =>
@@ -76,9 +64,9 @@ public sealed partial class ReplicatedVolumeTests(ITestOutputHelper output)
         Assert.Contains(replacement.NodeName, before.Select(r => r.Holder));
 
         // Its file: the restored records, then the ones it appends; every one whole and numbered in order.
-        var restoredPath = RecordsPath(cluster, replacement.NodeName, replacement.Instance.Id);
-        await Wait.UntilAsync(() => Task.FromResult(RecordFile.Read(restoredPath).Count > covered + 10), TimeSpan.FromSeconds(30), "the replacement appending");
-        var (count, clean) = RecordFile.Read(restoredPath);
+        var restoredPath = JournalService.RecordsPath(cluster, replacement.NodeName, replacement.Instance.Id);
+        await Wait.UntilAsync(() => Task.FromResult(JournalService.Read(restoredPath).Count > covered + 10), TimeSpan.FromSeconds(30), "the replacement appending");
+        var (count, clean) = JournalService.Read(restoredPath);
         Assert.True(clean, $"{restoredPath}: a torn or damaged record after {count} good ones");
 
         // What it started from is in its log ("holds N record(s)") and in the event log (the sync number).
@@ -117,38 +105,9 @@ public sealed partial class ReplicatedVolumeTests(ITestOutputHelper output)
         return started;
     }
 
-    private static string RecordsPath(ManualCluster cluster, string node, string instanceId) =>
-        Path.Combine(cluster.Directory, node, "instances", instanceId, "volumes", "data", "records.log");
-
     [GeneratedRegex(@"at sync (\d+)")]
     private static partial Regex SyncPattern();
 
     [GeneratedRegex(@"holds (\d+) record")]
     private static partial Regex HoldsPattern();
-
-    /// <summary>Reads HelloService's records ("record NNNNNNNN check CCCCCCCC\n", C derived from N).</summary>
-    private static class RecordFile
-    {
-        private const int Length = 31;
-
-        public static (long Count, bool Clean) Read(string path)
-        {
-            if (!File.Exists(path)) return (0, true);
-            byte[] bytes;
-            using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
-            {
-                bytes = new byte[stream.Length];
-                stream.ReadExactly(bytes);
-            }
-            long count = 0;
-            for (var offset = 0; offset + Length <= bytes.Length; offset += Length)
-            {
-                var n = count + 1;
-                var expected = string.Create(CultureInfo.InvariantCulture, $"record {n:D8} check {n * 2654435761L % 100_000_000L:D8}\n");
-                if (Encoding.ASCII.GetString(bytes, offset, Length) != expected) return (count, false);
-                count++;
-            }
-            return (count, bytes.Length == count * Length);
-        }
-    }
 }
