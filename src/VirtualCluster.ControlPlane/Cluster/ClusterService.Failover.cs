@@ -1,4 +1,5 @@
 using VirtualCluster.Api;
+using VirtualCluster.Scheduling;
 
 namespace VirtualCluster.ControlPlane.Cluster;
 
@@ -99,6 +100,9 @@ public sealed partial class ClusterService
             }
             var (result, outcome) = await PlanAndApplyAsync(async token =>
             {
+                // With replicated volumes, on the holder of its newest replica when it has room (off the kept state).
+                if (await PlaceOnFreshestReplicaAsync(spec, instance, token) is { } onReplica)
+                    return (PlacementResult.Success([onReplica]), new Plan(spec, service, [new PlannedInstance(onReplica, instance, RemoveReplaced: true, instance.Incident)]));
                 var placed = await PlaceAsync(spec, 1, instance.NodeId, token);
                 return (placed, placed.Succeeded ? new Plan(spec, service, [new PlannedInstance(placed.Placements[0], instance, RemoveReplaced: true, instance.Incident)], Reserved: true) : null);
             }, ct);
@@ -115,6 +119,7 @@ public sealed partial class ClusterService
             await RecordAsync(EventKinds.InstancePlaced, spec.Name,
                 $"{replacement.Id} placed on {node} to replace failed {instance.Id} (attempt {retry.Attempts} of {spec.Failover.MaxAttempts})",
                 ct, spec.Name, node, replacement.Id, instance.Incident);
+            if (VolumeFailoverEvent(spec, replacement, instance, node) is { } volumes) await RecordAllAsync([volumes], ct);
         }
     }
 

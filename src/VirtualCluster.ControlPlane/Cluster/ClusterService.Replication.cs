@@ -144,7 +144,9 @@ public sealed partial class ClusterService
                 spec.Name, nodeName, replacement.Id, previous.Incident);
         var syncs = FreshestReplica.Find(spec, previous, h => h == replacement.NodeId)?.Syncs ?? [];
         var parts = syncs.Select(s => $"{s.Volume} at sync {s.Sequence} of epoch {s.Epoch} taken {s.LastSyncAt:HH:mm:ss.fff}, {(Now - s.LastSyncAt!.Value).TotalSeconds:0.0} s before this placement");
-        var what = syncs.Count == 0 ? "from whatever its replica holds (no completed sync was reported)" : "from " + string.Join("; ", parts);
+        // The replica may hold a later sync that completed after the agent's last report; never an earlier one.
+        var what = syncs.Count == 0 ? "from whatever its replica holds (no completed sync was reported)"
+            : "from " + string.Join("; ", parts) + " (the last one reported; a later one may have completed since)";
         return NewEvent(EventKinds.VolumeRestored, spec.Name, $"{replacement.Id} on {nodeName} starts on the replica of {previous.Id} {what}",
             spec.Name, nodeName, replacement.Id, previous.Incident);
     }

@@ -74,6 +74,26 @@ public sealed class ReplicatedVolumeFailoverTests() : ClusterTestBase(o => o.Fen
     }
 
     [Fact]
+    public async Task A_failed_instance_is_replaced_on_the_holder_with_its_newest_sync()
+    {
+        var nodes = await FourNodesAsync();
+        var first = Assert.Single(await DeployAsync(Spec(replicas: 1, extra: Volumes)));
+        await RunAsync(TimeSpan.FromSeconds(1), nodes);
+        var stored = Assert.Single(await Store.ListInstancesAsync("web"));
+        var (older, newer) = (stored.ReplicaHolders![1], stored.ReplicaHolders[0]);
+        var now = Time.GetUtcNow();
+        var report = new InstanceReport(stored.Id, stored.Epoch, InstanceState.Failed, "exited with code 1", 5, null, [],
+            [Sync(older, stored.Epoch, 3, now - TimeSpan.FromSeconds(2)), Sync(newer, stored.Epoch, 2, now - TimeSpan.FromSeconds(1))]);
+        Assert.Equal(200, (await BeatAsync(first.NodeId, [report])).StatusCode);
+        await Cluster.ReconcileOnceAsync(default);
+
+        var replacement = Assert.Single(await Store.ListInstancesAsync("web"), i => !i.IsTerminal);
+        Assert.Equal(newer, replacement.NodeId);
+        Assert.Equal(stored.VolumeSet, replacement.VolumeSet);
+        Assert.Contains(await EventsAsync(), e => e.Kind == EventKinds.VolumeRestored && e.Instance == replacement.Id && e.Message.Contains("at sync 2 of epoch"));
+    }
+
+    [Fact]
     public async Task Without_a_completed_sync_the_replacement_starts_a_volume_set_of_its_own_and_the_event_log_says_so()
     {
         var nodes = await FourNodesAsync();
