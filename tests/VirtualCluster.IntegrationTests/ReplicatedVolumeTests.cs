@@ -50,6 +50,7 @@ public sealed partial class ReplicatedVolumeTests(ITestOutputHelper output)
         // The lag shown is what a kill would lose: with writes every 20 ms and sync "500ms", well under a few seconds.
         Assert.All(before, r => Assert.InRange(r.LagSeconds, 0, 5));
 
+        var shown = (await api.ServiceAsync(Service))!.Instances.Single().Replicas!.Max(r => r.LagSeconds);
         var killed = ProcessTree.KillMachine(cluster.Agents[victim].Pid);
         var killedAt = DateTimeOffset.UtcNow;
         output.WriteLine($"SIGKILLed {victim} ({killed.Count} processes) with {covered} records covered by a completed sync; the file had {JournalService.Read(records).Count} by then");
@@ -73,6 +74,11 @@ public sealed partial class ReplicatedVolumeTests(ITestOutputHelper output)
         var started = await StartedFromAsync(cluster, replacement.Instance.Id);
         output.WriteLine($"the replacement started from {started} records ({covered} were covered before the kill)");
         Assert.True(started >= covered, $"started from {started} records, fewer than the {covered} a completed sync covered");
+        // What the kill lost, in seconds of writes (a record every 20 ms), against the lag the API showed just before.
+        var atKill = JournalService.Read(records).Count;
+        var lost = (atKill - started) * 0.020;
+        output.WriteLine($"lost {atKill - started} of {atKill} records = {lost:0.00} s of writes; the lag shown just before the kill was {shown:0.00} s");
+        Assert.InRange(lost, 0, shown + 0.5 + 2.0); // the lag shown, plus one sync interval and a report's delay
 
         List<ClusterEvent> events = [];
         await Wait.UntilAsync(async () =>
