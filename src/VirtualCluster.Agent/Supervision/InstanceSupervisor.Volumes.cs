@@ -15,18 +15,26 @@ internal sealed partial class InstanceSupervisor
 
     /// <summary>
     /// Before an instance starts for the first time here: each replicated volume that does not exist yet is restored
-    /// from this node's replica of it, if it holds one. A restart finds its volume and keeps it as it is.
+    /// from this node's replica of it. A restart finds its volume and keeps it as it is. An instance that inherited its
+    /// volume set (a failover placed it here because this node holds a completed sync) must find that replica: starting
+    /// empty would push an empty volume, with a newer epoch, over the other holders' good replicas. So the start fails
+    /// instead, and the control plane replaces it elsewhere with a volume set of its own.
     /// </summary>
     private void SeedVolumes(Assignment a)
     {
-        if (a.VolumeSet is null || Replicas is null || Volumes is null) return;
+        if (a.VolumeSet is null || Volumes is null) return;
+        var inherited = a.VolumeSet != a.InstanceId;
         foreach (var volume in a.Spec.Volumes.Where(v => v.Replicas > 0))
         {
             var target = Volumes.VolumePath(a.InstanceId, volume.Name);
             if (Directory.Exists(target)) continue;
             try
             {
-                if (Replicas.RestoreTo(VolumeIds.For(a.VolumeSet, volume.Name), target) is not { } epoch) continue;
+                if (Replicas?.RestoreTo(VolumeIds.For(a.VolumeSet, volume.Name), target) is not { } epoch)
+                {
+                    if (inherited) throw new IOException($"this node holds no replica of volume set {a.VolumeSet} to start from");
+                    continue;
+                }
                 var files = Directory.EnumerateFiles(target, "*", SearchOption.AllDirectories).Count();
                 LogSeeded(_logger, a.InstanceId, volume.Name, epoch);
                 RecordEvent(EventKinds.VolumeSeeded, a.InstanceId,

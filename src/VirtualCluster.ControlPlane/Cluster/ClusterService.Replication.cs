@@ -18,16 +18,17 @@ public sealed partial class ClusterService
         nodes.Where(n => n.ReplicaPort is > 0 && LiveState(n) == NodeState.Alive).ToList();
 
     /// <summary>
-    /// The volume set and holders of a new instance. A failover replacement placed on a holder of the instance it
-    /// replaces inherits its volume set (it starts on that holder's replica, see <see cref="VolumeFailoverEvent"/>)
-    /// and keeps its other holders; any other new instance starts a volume set of its own, so an empty volume never
-    /// overwrites replicas of data it does not have.
+    /// The volume set and holders of a new instance. A failover replacement placed on a holder with a completed sync
+    /// of every replicated volume of the instance it replaces inherits its volume set (it starts on that replica, see
+    /// <see cref="VolumeFailoverEvent"/>) and keeps its other holders; any other new instance starts a volume set of
+    /// its own, so an empty or unsynced volume never overwrites, with its newer epoch, replicas of data it does not have.
     /// </summary>
     private ServiceInstance WithReplication(ServiceInstance instance, ServiceSpec spec, PlannedInstance planned, IReadOnlyCollection<NodeInfo> nodes)
     {
         if (spec.VolumeReplicas == 0) return instance;
         var replaced = planned.Replaces;
-        var inherit = planned.RemoveReplaced && replaced?.VolumeSet is not null && replaced.ReplicaHolders?.Contains(instance.NodeId) == true;
+        var inherit = planned.RemoveReplaced && replaced?.VolumeSet is not null
+            && FreshestReplica.Find(spec, replaced, h => h == instance.NodeId) is not null;
         var set = inherit ? replaced!.VolumeSet! : instance.Id;
         var holders = ReplicaHolderChooser.Choose(instance.NodeId, spec.VolumeReplicas, inherit ? replaced!.ReplicaHolders! : [], ReplicaCapable(nodes));
         return instance with { VolumeSet = set, ReplicaHolders = holders };
@@ -140,13 +141,12 @@ public sealed partial class ClusterService
         if (spec.VolumeReplicas == 0 || previous?.VolumeSet is null) return null;
         if (replacement.VolumeSet != previous.VolumeSet)
             return NewEvent(EventKinds.VolumeNotRestored, spec.Name,
-                $"{replacement.Id} on {nodeName} starts with empty volumes: no holder of {previous.Id}'s replicas with a completed sync had room; they stay on their holders (volume set {previous.VolumeSet})",
+                $"{replacement.Id} on {nodeName} starts with empty volumes: {nodeName} holds no completed sync of {previous.Id}'s volumes (no holder that does had room); the replicas stay on their holders (volume set {previous.VolumeSet})",
                 spec.Name, nodeName, replacement.Id, previous.Incident);
         var syncs = FreshestReplica.Find(spec, previous, h => h == replacement.NodeId)?.Syncs ?? [];
         var parts = syncs.Select(s => $"{s.Volume} at sync {s.Sequence} of epoch {s.Epoch} taken {s.LastSyncAt:HH:mm:ss.fff}, {(Now - s.LastSyncAt!.Value).TotalSeconds:0.0} s before this placement");
         // The replica may hold a later sync that completed after the agent's last report; never an earlier one.
-        var what = syncs.Count == 0 ? "from whatever its replica holds (no completed sync was reported)"
-            : "from " + string.Join("; ", parts) + " (the last one reported; a later one may have completed since)";
+        var what = "from " + string.Join("; ", parts) + " (the last one reported; a later one may have completed since)";
         return NewEvent(EventKinds.VolumeRestored, spec.Name, $"{replacement.Id} on {nodeName} starts on the replica of {previous.Id} {what}",
             spec.Name, nodeName, replacement.Id, previous.Incident);
     }
