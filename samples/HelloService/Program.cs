@@ -58,5 +58,11 @@ app.Map("/ws", async (HttpContext context) =>
         await socket.SendAsync(buffer.AsMemory(0, result.Count), result.MessageType, result.EndOfMessage, context.RequestAborted);
     }
 });
+// Stateful mode for replication tests: numbered records appended to a file in the volume (see Records).
+if (Environment.GetEnvironmentVariable("APPEND_RECORDS_TO") is { Length: > 0 } records)
+{
+    var volume = Environment.GetEnvironmentVariable("VC_VOLUME_DATA") ?? ".";
+    _ = Task.Run(() => Records.AppendForeverAsync(Path.Combine(volume, records), TimeSpan.FromMilliseconds(20), app.Lifetime.ApplicationStopping));
+}
 Console.WriteLine($"HelloService {instance} listening on port {port}");
 app.Run();

@@ -20,6 +20,11 @@ internal static class AgentCommand
         var dataDir = new Option<string>("--data-dir") { Description = "Directory for identity, instance data and logs.", Required = true };
         var address = new Option<string>("--address") { Description = "Address where this node's service ports are reachable.", DefaultValueFactory = _ => "127.0.0.1" };
         var ports = new Option<string>("--ports") { Description = "Host port range for instances.", DefaultValueFactory = _ => "20000-20999" };
+        var replicaPort = new Option<string>("--replica-port")
+        {
+            Description = "TCP port where other nodes push replicas of replicated volumes to this node (0 = any free port, off = hold no replicas).",
+            DefaultValueFactory = _ => "0",
+        };
         var labels = new Option<string[]>("--label") { Description = "Node label key=value (repeatable).", AllowMultipleArgumentsPerToken = false };
         var cpu = new Option<string?>("--cpu") { Description = "Advertise this much CPU instead of measuring (e.g. 2 or 1500m)." };
         var memory = new Option<string?>("--memory") { Description = "Advertise this much memory instead of measuring (e.g. 4Gi)." };
@@ -49,7 +54,7 @@ internal static class AgentCommand
         var exitWithStdin = HostOptions.ExitWithStdin();
         var command = new Command("agent", "Run a node agent that joins a control plane.")
         {
-            server, joinToken, joinTokenFile, caFingerprint, name, dataDir, address, ports, labels, cpu, memory, machineShare, docker, dockerEndpoint, dockerPublish,
+            server, joinToken, joinTokenFile, caFingerprint, name, dataDir, address, ports, replicaPort, labels, cpu, memory, machineShare, docker, dockerEndpoint, dockerPublish,
             noDrain, drainTimeout, jitter, exitWithStdin, gateway, p2p, p2pLoopback, policy,
         };
         foreach (var option in membership.All.Where(o => o != membership.LeaseTtl)) command.Options.Add(option);
@@ -83,6 +88,10 @@ internal static class AgentCommand
             };
             if (PortRange.TryParse(parse.GetValue(ports), out var range)) options.Ports = range;
             else errors.Add($"--ports \"{parse.GetValue(ports)}\" is not a range like 20000-20999");
+            var replica = parse.GetValue(replicaPort);
+            if (replica == "off") options.ReplicaPort = null;
+            else if (int.TryParse(replica, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var rp) && rp <= 65535) options.ReplicaPort = rp;
+            else errors.Add($"--replica-port \"{replica}\" is not a port; use 1-65535, 0 for any free port, or off");
             foreach (var label in parse.GetValue(labels) ?? [])
             {
                 var parts = label.Split('=', 2);
@@ -138,7 +147,7 @@ internal static class AgentCommand
         builder.Services.AddVirtualClusterAgent(o =>
         {
             o.ServerUrl = options.ServerUrl; o.JoinToken = options.JoinToken; o.CaFingerprint = options.CaFingerprint; o.Name = options.Name; o.Address = options.Address;
-            o.DataDirectory = options.DataDirectory; o.Ports = options.Ports; o.Labels = options.Labels;
+            o.DataDirectory = options.DataDirectory; o.Ports = options.Ports; o.Labels = options.Labels; o.ReplicaPort = options.ReplicaPort;
             o.CpuMillicores = options.CpuMillicores; o.MemoryBytes = options.MemoryBytes; o.MachineShare = options.MachineShare;
             o.Docker = options.Docker; o.DockerEndpoint = options.DockerEndpoint; o.DockerPublishAddress = options.DockerPublishAddress;
             o.DrainOnShutdown = options.DrainOnShutdown; o.DrainTimeout = options.DrainTimeout; o.HeartbeatJitter = options.HeartbeatJitter;

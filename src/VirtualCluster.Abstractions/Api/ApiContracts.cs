@@ -27,7 +27,8 @@ public sealed record JoinRequest(
     IReadOnlyList<string> Drivers,
     PortRange Ports,
     IReadOnlyDictionary<string, string>? Labels,
-    string? CertificateRequest = null);
+    string? CertificateRequest = null,
+    int? ReplicaPort = null);
 
 /// <summary>The node id and machine token an agent uses from then on.</summary>
 /// <param name="ClientCertificate">The node's client certificate (PEM, signed by the cluster CA), when the join asked for one.</param>
@@ -35,6 +36,7 @@ public sealed record JoinResponse(string NodeId, string Token, string? ClientCer
 
 /// <summary>What an agent reports about one instance it runs.</summary>
 /// <param name="Logs">New output lines (after the cursor the control plane last returned).</param>
+/// <param name="Syncs">Replication of its replicated volumes: the last completed sync and the lag, per volume and holder.</param>
 public sealed record InstanceReport(
     string InstanceId,
     long Epoch,
@@ -42,7 +44,8 @@ public sealed record InstanceReport(
     string Reason,
     int RestartCount,
     int? Pid,
-    IReadOnlyList<LogLine> Logs);
+    IReadOnlyList<LogLine> Logs,
+    IReadOnlyList<VolumeSyncReport>? Syncs = null);
 
 /// <summary>Something an agent did on its own that belongs in the event log (e.g. self-fencing while cut off).</summary>
 /// <param name="Timestamp">When it happened, by the agent's clock.</param>
@@ -63,10 +66,14 @@ public sealed record HeartbeatRequest(
     IReadOnlyList<string> Drivers,
     IReadOnlyList<InstanceReport> Instances,
     IReadOnlyList<AgentEvent>? Events = null,
-    string? CertificateRequest = null);
+    string? CertificateRequest = null,
+    int? ReplicaPort = null);
 
 /// <summary>An instance the agent must run.</summary>
-public sealed record Assignment(string InstanceId, long Epoch, ServiceSpec Spec, IReadOnlyDictionary<string, int> Ports);
+/// <param name="VolumeSet">For replicated volumes: the volume set it owns (see <see cref="ServiceInstance.VolumeSet"/>).</param>
+/// <param name="Holders">Where to replicate its volumes to.</param>
+public sealed record Assignment(string InstanceId, long Epoch, ServiceSpec Spec, IReadOnlyDictionary<string, int> Ports,
+    string? VolumeSet = null, IReadOnlyList<ReplicaHolder>? Holders = null);
 
 /// <summary>Answer to a heartbeat: the full desired set for this node (anything else must stop).</summary>
 /// <param name="Assignments">Every instance this node must run.</param>
@@ -109,7 +116,9 @@ public sealed record NodeView(NodeInfo Node, Resources Allocated, int Instances)
 
 /// <summary>An instance with where to reach it.</summary>
 /// <param name="Score">Its node's score when it was placed (total and per scorer), if this control plane placed it since it started.</param>
-public sealed record InstanceView(ServiceInstance Instance, string NodeName, IReadOnlyList<string> Urls, NodeScore? Score = null);
+/// <param name="Replicas">Its replicated volumes: per volume and holder the last completed sync and the lag (null without replicated volumes).</param>
+public sealed record InstanceView(ServiceInstance Instance, string NodeName, IReadOnlyList<string> Urls, NodeScore? Score = null,
+    IReadOnlyList<ReplicaView>? Replicas = null);
 
 /// <summary>Work the control plane has not managed to do yet for a service, and why.</summary>
 /// <param name="Kind">"placement" (waiting for room), "replacement" (a failed instance will be replaced), "failover" (waiting for the failover delay or the fencing lease), or "gave-up" (maxAttempts reached).</param>

@@ -68,6 +68,12 @@ public static class EventKinds
     public const string InstanceMoved = "instance.moved";
     /// <summary>An agent stopped a singleton by itself after losing the control plane for longer than its lease.</summary>
     public const string InstanceFenced = "instance.fenced";
+    /// <summary>A failover replacement starts on a holder's replica of its volumes; the message names the sync it starts from.</summary>
+    public const string VolumeRestored = "volume.restored";
+    /// <summary>A failover replacement of an instance with replicated volumes starts with empty volumes (no holder had room).</summary>
+    public const string VolumeNotRestored = "volume.not-restored";
+    /// <summary>An agent filled a new instance's volume from its local replica before starting it.</summary>
+    public const string VolumeSeeded = "volume.seeded";
     /// <summary>An instance reached the Failed state.</summary>
     public const string InstanceFailed = "instance.failed";
     /// <summary>An instance reached the Starting state: its process runs, its health check has not passed yet.</summary>

@@ -28,6 +28,7 @@ public enum NodeState
 /// <param name="Labels">Free-form labels used by placement constraints.</param>
 /// <param name="State">Current lifecycle state.</param>
 /// <param name="LastHeartbeat">When the last heartbeat arrived, or null if none since the control plane started.</param>
+/// <param name="ReplicaPort">TCP port of the agent's replica server at <paramref name="Address"/> (replicated volumes); null when it runs none.</param>
 public sealed record NodeInfo(
     string Id,
     string Name,
@@ -38,4 +39,5 @@ public sealed record NodeInfo(
     PortRange Ports,
     IReadOnlyDictionary<string, string> Labels,
     NodeState State,
-    DateTimeOffset? LastHeartbeat);
+    DateTimeOffset? LastHeartbeat,
+    int? ReplicaPort = null);

@@ -1,3 +1,5 @@
+using VirtualCluster.Api;
+
 namespace VirtualCluster;
 
 /// <summary>Lifecycle of one instance of a service.</summary>
@@ -41,6 +43,12 @@ public enum InstanceState
 /// <param name="Pid">Process id on the node, when the driver has one.</param>
 /// <param name="Replaces">Id of the instance this one takes over from (drain, failover, replacement of a failed one), if any.</param>
 /// <param name="Incident">Id of the latest failover incident this instance is part of: the one that placed it, or its own failure.</param>
+/// <param name="VolumeSet">
+/// For a service with replicated volumes: the id of the volume set this instance owns, the id of the first instance
+/// of its line. A failover replacement inherits it, so the replicas (named <c>&lt;set&gt;.&lt;volume&gt;</c> on their holders) follow it.
+/// </param>
+/// <param name="ReplicaHolders">Node ids that keep replicas of its volumes (other nodes, different zones when possible).</param>
+/// <param name="Syncs">The last completed sync per volume and holder, as its agent reported it.</param>
 public sealed record ServiceInstance(
     string Id,
     string Service,
@@ -54,7 +62,10 @@ public sealed record ServiceInstance(
     int RestartCount = 0,
     int? Pid = null,
     string? Replaces = null,
-    string? Incident = null)
+    string? Incident = null,
+    string? VolumeSet = null,
+    IReadOnlyList<string>? ReplicaHolders = null,
+    IReadOnlyList<VolumeSyncReport>? Syncs = null)
 {
     /// <summary>True for states after which the instance never runs again.</summary>
     public bool IsTerminal => State is InstanceState.Failed or InstanceState.Exited or InstanceState.Stopped or InstanceState.Lost;

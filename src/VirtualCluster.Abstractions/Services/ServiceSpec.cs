@@ -39,7 +39,22 @@ public enum HealthCheckType
 public sealed record PortSpec(string Name, int? ContainerPort = null);
 
 /// <summary>A named volume mounted into the workload; lives under the agent's data directory.</summary>
-public sealed record VolumeSpec(string Name, string MountPath);
+/// <param name="Name">Name, unique in the service (a DNS label).</param>
+/// <param name="MountPath">Absolute path where the workload sees it.</param>
+/// <param name="Replicas">
+/// Copies kept on other nodes while the instance runs (0, the default: none, the volume dies with its node). With
+/// replicas, a failover starts the replacement on the newest completed sync.
+/// </param>
+/// <param name="Sync">Longest time a change waits before it is on the replicas (default 5 s); ignored without replicas.</param>
+public sealed record VolumeSpec(string Name, string MountPath, int Replicas = 0, TimeSpan? Sync = null)
+{
+    /// <summary>Sync interval when the spec names none.</summary>
+    public static readonly TimeSpan DefaultSync = TimeSpan.FromSeconds(5);
+
+    /// <summary><see cref="Sync"/>, or <see cref="DefaultSync"/>.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public TimeSpan SyncInterval => Sync ?? DefaultSync;
+}
 
 /// <summary>Health probe of an instance.</summary>
 /// <param name="Type">HTTP, TCP or command.</param>
@@ -162,6 +177,10 @@ public sealed record ServiceSpec
     public IReadOnlyDictionary<string, string> Secrets { get; init; } = new Dictionary<string, string>();
     /// <summary>Volumes.</summary>
     public IReadOnlyList<VolumeSpec> Volumes { get; init; } = [];
+
+    /// <summary>Replica holders each instance needs: the most any of its volumes asks for (0: no replicated volume).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int VolumeReplicas => Volumes.Count == 0 ? 0 : Volumes.Max(v => v.Replicas);
     /// <summary>Health probe, or null for "running means healthy" (with a TCP readiness check on the first port, if any).</summary>
     public HealthCheckSpec? HealthCheck { get; init; }
     /// <summary>Restart policy; default <see cref="RestartPolicy.Always"/>.</summary>

@@ -6,9 +6,10 @@ internal sealed partial class ServiceSpecReader
 {
     public const int MaxPorts = 16;
     public const int MaxVolumes = 64;
+    public const int MaxVolumeReplicas = 7;
 
     private static readonly string[] PortFields = ["name", "containerPort"];
-    private static readonly string[] VolumeFields = ["name", "mountPath"];
+    private static readonly string[] VolumeFields = ["name", "mountPath", "replicas", "sync"];
 
     private List<PortSpec> ReadPorts(Dictionary<string, JsonElement> fields)
     {
@@ -51,6 +52,8 @@ internal sealed partial class ServiceSpecReader
             if (volume is null) continue;
             var name = RequiredLabel(volume, path, "\"data\"");
             var mountPath = ReadMountPath(volume, path);
+            var replicas = volume.TryGetValue("replicas", out var r) ? reader.Integer(r, $"{path}.replicas", 0, MaxVolumeReplicas) : 0;
+            var sync = volume.TryGetValue("sync", out var s) ? ReadDuration(s, $"{path}.sync") : null;
             if (name is not null && !names.TryAdd(name, i))
             {
                 reader.Error($"{path}.name", $"{SpecText.Quote(name)} is already the name of volumes[{names[name]}]; give each volume its own name");
@@ -61,7 +64,7 @@ internal sealed partial class ServiceSpecReader
                 reader.Error($"{path}.mountPath", $"{SpecText.Quote(mountPath)} is already used by volumes[{mounts[mountPath]}]; mount each volume at its own path");
                 continue;
             }
-            if (name is not null && mountPath is not null) volumes.Add(new VolumeSpec(name, mountPath));
+            if (name is not null && mountPath is not null) volumes.Add(new VolumeSpec(name, mountPath, (int)(replicas ?? 0), sync));
         }
         return volumes;
     }

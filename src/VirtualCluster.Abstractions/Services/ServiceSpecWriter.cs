@@ -98,6 +98,8 @@ internal static class ServiceSpecWriter
             writer.WriteStartObject();
             writer.WriteString("name", volume.Name);
             writer.WriteString("mountPath", volume.MountPath);
+            if (volume.Replicas > 0) writer.WriteNumber("replicas", volume.Replicas);
+            if (volume.Sync is { } sync) writer.WriteString("sync", SpecRules.FormatDuration(sync));
             writer.WriteEndObject();
         }
         writer.WriteEndArray();

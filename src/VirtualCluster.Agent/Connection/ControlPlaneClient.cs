@@ -50,6 +50,18 @@ internal sealed class ControlPlaneClient(HttpClient http)
         return await ReadAsync<P2PConfig>(response, ct);
     }
 
+    /// <summary>Asks whether a token a peer presented to the replica server is a machine token of this cluster.</summary>
+    public async Task<ReplicaTokenAnswer> VerifyReplicaTokenAsync(AgentIdentity identity, string token, CancellationToken ct)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Post, "v1/replication/verify")
+        {
+            Content = JsonContent.Create(new ReplicaTokenCheck(token), options: VirtualClusterJson.Options),
+        };
+        message.Headers.Authorization = new("Bearer", identity.Token);
+        using var response = await http.SendAsync(message, ct);
+        return await ReadAsync<ReplicaTokenAnswer>(response, ct);
+    }
+
     /// <summary>Tells the control plane this node leaves on purpose (Left, not Down).</summary>
     public async Task LeaveAsync(AgentIdentity identity, CancellationToken ct)
     {

@@ -32,6 +32,13 @@ public sealed class AgentOptions
     /// <summary>Host ports handed to instances. Default 20000-20999.</summary>
     public PortRange Ports { get; set; } = new(20000, 20999);
 
+    /// <summary>
+    /// TCP port of the replica server, where other nodes push replicas of their instances' replicated volumes (kept
+    /// under <c>&lt;DataDirectory&gt;/replicas</c>); advertised to the control plane with <see cref="Address"/>.
+    /// Default 0: any free port. Null: no replica server (this node never holds replicas).
+    /// </summary>
+    public int? ReplicaPort { get; set; } = 0;
+
     /// <summary>Labels for placement constraints.</summary>
     public Dictionary<string, string> Labels { get; set; } = new();
 
@@ -145,6 +152,7 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
             errors.Add("Address is empty: give the address where service ports are reachable.");
         if (!o.Ports.IsValid)
             errors.Add($"Ports {o.Ports} is not a valid range; use e.g. 20000-20999.");
+        if (o.ReplicaPort is < 0 or > 65535) errors.Add($"ReplicaPort {o.ReplicaPort} is not a TCP port; use 1-65535, 0 for any free port, or null for no replica server.");
         if (o.CpuMillicores is <= 0) errors.Add("CpuMillicores must be positive when set.");
         if (o.MemoryBytes is <= 0) errors.Add("MemoryBytes must be positive when set.");
         if (o.MachineShare is { IsValid: false } share)

@@ -22,7 +22,8 @@ internal sealed partial class AgentService
             return null;
         }
         var request = new JoinRequest(_options.JoinToken, _options.Name, _options.Address, Capacity(),
-            [.. await _supervisor.AvailableDriverNamesAsync(ct)], _options.Ports, JoinLabels(), _certificate?.RequestIfDue(_options.Name, joining: true));
+            [.. await _supervisor.AvailableDriverNamesAsync(ct)], _options.Ports, JoinLabels(), _certificate?.RequestIfDue(_options.Name, joining: true),
+            Replicas?.Port);
         try
         {
             var joined = await _client.JoinAsync(request, ct);

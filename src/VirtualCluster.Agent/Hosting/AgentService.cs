@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using VirtualCluster.Agent.Connection;
 using VirtualCluster.Agent.Fencing;
 using VirtualCluster.Agent.Monitoring;
+using VirtualCluster.Agent.Replication;
 using VirtualCluster.Agent.Supervision;
 using VirtualCluster.Api;
 
@@ -44,6 +45,15 @@ internal sealed partial class AgentService : BackgroundService
     private volatile IReadOnlyList<string> _drivers = [];
     private TimeSpan _interval;
 
+    /// <summary>Where the current identity is published for replication (tokens presented to and checked for peers).</summary>
+    public MachineIdentity? Identity { get; init; }
+
+    /// <summary>This node's replica server, started with the agent and advertised in every report.</summary>
+    public ReplicaHost? Replicas { get; init; }
+
+    /// <summary>Replicators of this node's instances, kept in line with the assignments.</summary>
+    public VolumeReplication? Volumes { get; init; }
+
     public AgentService(IOptions<AgentOptions> options, ControlPlaneClient client, InstanceSupervisor supervisor, ResourceCollector collector,
         FencingLease lease, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<AgentService> logger, FenceWatchdog? watchdog = null,
         AgentCertificate? certificate = null)
@@ -75,6 +85,7 @@ internal sealed partial class AgentService : BackgroundService
         foreach (var recovered in await _supervisor.RecoverAsync(Path.Combine(_options.DataDirectory, "instances"), stoppingToken))
             LogRecovered(_logger, recovered.InstanceId, recovered.State.ToString());
         _watchdog?.Start();
+        Replicas?.Start();
         _drivers = await _supervisor.AvailableDriverNamesAsync(stoppingToken);
         var supervision = SuperviseAsync(stoppingToken);
         var drivers = RefreshDriversAsync(stoppingToken);
@@ -138,12 +149,13 @@ internal sealed partial class AgentService : BackgroundService
         {
             var identity = _identity ??= await JoinAsync(ct);
             if (identity is null) return false;
+            if (Identity is not null) Identity.Current = identity;
             _supervisor.SetNode(identity.NodeId);
             var events = _supervisor.PendingEvents(MaxEventsPerReport);
             // Only drivers that can run workloads now are advertised (Docker while its daemon answers), as last checked.
             var usage = _collector.SampleUsage();
             var request = new HeartbeatRequest(_options.MachineShare is { } share ? share.Apply(usage) : usage, Capacity(), [.. _drivers],
-                await _supervisor.ReportAsync(_cursors, ct), events.Count > 0 ? events : null, _certificate?.RequestIfDue(_options.Name));
+                await _supervisor.ReportAsync(_cursors, ct), events.Count > 0 ? events : null, _certificate?.RequestIfDue(_options.Name), Replicas?.Port);
             var response = await _client.HeartbeatAsync(identity, request, ct);
             if (response.ClientCertificate is { Length: > 0 } certificate) _certificate?.Accept(certificate);
             if (response.RenewedToken is { Length: > 0 } renewed && renewed != identity.Token)
@@ -152,6 +164,7 @@ internal sealed partial class AgentService : BackgroundService
                 var next = identity with { Token = renewed };
                 next.Save(_options.DataDirectory);
                 _identity = next;
+                if (Identity is not null) Identity.Current = next;
                 LogTokenRenewed(_logger);
             }
             _supervisor.RemoveEvents(events);
@@ -228,6 +241,9 @@ internal sealed partial class AgentService : BackgroundService
             try
             {
                 await _supervisor.ApplyAsync(assignments, stoppingToken);
+                // A singleton whose lease ran out was stopped and no longer owns its data: it must not push it either.
+                if (Volumes is not null && _identity is { } me)
+                    await Volumes.ApplyAsync(assignments, me.NodeId, a => !(a.Spec.IsFencedSingleton && _lease.IsExpired));
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {

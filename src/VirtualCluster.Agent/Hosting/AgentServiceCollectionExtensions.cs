@@ -7,6 +7,7 @@ using VirtualCluster.Agent.Connection;
 using VirtualCluster.Agent.Fencing;
 using VirtualCluster.Agent.Gateway;
 using VirtualCluster.Agent.Monitoring;
+using VirtualCluster.Agent.Replication;
 using VirtualCluster.Agent.Supervision;
 using VirtualCluster.Runtime;
 using VirtualCluster.Runtime.Docker;
@@ -51,6 +52,13 @@ public static class AgentServiceCollectionExtensions
         });
         services.TryAddSingleton(sp => new ResourceCollector(sp.GetRequiredService<IOptions<AgentOptions>>().Value.DataDirectory));
         services.TryAddSingleton(sp => new FencingLease(sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp => new MachineIdentity());
+        services.TryAddSingleton(sp => new ReplicaHost(sp.GetRequiredService<IOptions<AgentOptions>>().Value,
+            new ControlPlaneReplicaAuthenticator(sp.GetRequiredService<ControlPlaneClient>(), () => sp.GetRequiredService<MachineIdentity>().Current,
+                sp.GetRequiredService<TimeProvider>()),
+            sp.GetRequiredService<ILoggerFactory>()));
+        services.TryAddSingleton(sp => new VolumeReplication(sp.GetRequiredService<IOptions<AgentOptions>>().Value,
+            () => sp.GetRequiredService<MachineIdentity>().Current?.Token, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>()));
         services.TryAddSingleton(sp => new InstanceSupervisor(
             sp.GetRequiredService<IOptions<AgentOptions>>().Value.Docker == DockerMode.Off
                 ? sp.GetServices<IWorkloadDriver>()
@@ -59,7 +67,11 @@ public static class AgentServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IOptions<AgentOptions>>().Value,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger<InstanceSupervisor>(),
-            sp.GetRequiredService<FencingLease>()));
+            sp.GetRequiredService<FencingLease>())
+        {
+            Replicas = sp.GetRequiredService<ReplicaHost>(),
+            Volumes = sp.GetRequiredService<VolumeReplication>(),
+        });
         services.AddHostedService(sp =>
         {
             var options = sp.GetRequiredService<IOptions<AgentOptions>>();
@@ -70,7 +82,12 @@ public static class AgentServiceCollectionExtensions
             return new AgentService(options, sp.GetRequiredService<ControlPlaneClient>(), sp.GetRequiredService<InstanceSupervisor>(),
                 sp.GetRequiredService<ResourceCollector>(), sp.GetRequiredService<FencingLease>(), time,
                 sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<ILogger<AgentService>>(), watchdog,
-                sp.GetRequiredService<AgentCertificate>());
+                sp.GetRequiredService<AgentCertificate>())
+            {
+                Identity = sp.GetRequiredService<MachineIdentity>(),
+                Replicas = sp.GetRequiredService<ReplicaHost>(),
+                Volumes = sp.GetRequiredService<VolumeReplication>(),
+            };
         });
         services.AddHostedService(sp => new GatewayTunnelService(sp.GetRequiredService<IOptions<AgentOptions>>().Value,
             sp.GetRequiredService<InstanceSupervisor>(), sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>()));

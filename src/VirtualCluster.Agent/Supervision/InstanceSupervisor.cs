@@ -97,7 +97,7 @@ internal sealed partial class InstanceSupervisor
             IReadOnlyList<LogLine> logs = [];
             if (cursors.TryGetValue(i.Id, out var after) && _drivers.TryGetValue(i.Driver, out var driver))
                 logs = await driver.ReadLogsAsync(i.Id, after, 200, ct);
-            reports.Add(new InstanceReport(i.Id, i.Epoch, i.State, i.Reason, i.RestartCount, i.Pid, logs));
+            reports.Add(new InstanceReport(i.Id, i.Epoch, i.State, i.Reason, i.RestartCount, i.Pid, logs, SyncReports(i.Id)));
         }
         return reports;
     }
@@ -214,6 +214,15 @@ internal sealed partial class InstanceSupervisor
         var a = instance.Assignment;
         var dataDir = Path.Combine(_options.DataDirectory, "instances", a.InstanceId);
         instance.RestartAt = null;
+        try
+        {
+            SeedVolumes(a);
+        }
+        catch (IOException e)
+        {
+            OnExited(instance, new WorkloadStatus(a.InstanceId, WorkloadState.Failed, Message: "could not start: " + e.Message));
+            return;
+        }
         var status = await driver.StartAsync(new WorkloadStartRequest(a.InstanceId, a.Epoch, a.Spec, a.Ports, ClusterEnvironment(a), dataDir), ct);
         if (status.State == WorkloadState.Failed)
         {

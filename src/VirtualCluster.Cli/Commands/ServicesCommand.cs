@@ -17,7 +17,11 @@ internal static class ServicesCommand
             var context = runner.Context;
             if (parseResult.GetValue(output) == "json") JsonOutput.Write(context.Out, services);
             else if (services.Count == 0) context.Out.WriteLine("no services deployed");
-            else context.OutConsole.Write(Tables.Services(services));
+            else
+            {
+                context.OutConsole.Write(Tables.Services(services));
+                if (ReplicaTables.Any(services)) context.OutConsole.Write(ReplicaTables.Replicas(services, DateTimeOffset.UtcNow));
+            }
             return ExitCodes.Ok;
         }, cancellationToken));
         return command;

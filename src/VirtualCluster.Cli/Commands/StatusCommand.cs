@@ -69,6 +69,12 @@ internal static class StatusCommand
         context.Out.WriteLine("Services");
         if (status.Services.Count == 0) context.Out.WriteLine("  no services deployed");
         else context.OutConsole.Write(Tables.Services(status.Services));
+        if (ReplicaTables.Any(status.Services))
+        {
+            context.Out.WriteLine();
+            context.Out.WriteLine("Replicated volumes (lag: seconds of writes a loss of the node would lose now)");
+            context.OutConsole.Write(ReplicaTables.Replicas(status.Services, DateTimeOffset.UtcNow));
+        }
         var pending = status.Services.SelectMany(s => (s.Pending ?? []).Where(p => p is not null).Select(p => (s.Spec.Name, Work: p))).ToList();
         if (pending.Count > 0)
         {

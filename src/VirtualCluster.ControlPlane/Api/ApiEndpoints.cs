@@ -30,6 +30,7 @@ public static class ApiEndpoints
         v1.MapP2PConfig();
         v1.MapPost("/nodes/{id}/heartbeat", HeartbeatAsync).AddEndpointFilterFactory((_, next) => ApiAuth.Require(TokenRoles.Machine, next));
         v1.MapPost("/nodes/{id}/leave", LeaveAsync).AddEndpointFilterFactory((_, next) => ApiAuth.Require(TokenRoles.Machine, next));
+        v1.MapGroup("").AddEndpointFilterFactory((_, next) => ApiAuth.Require(TokenRoles.Machine, next)).MapReplicationEndpoints();
         // A user drains any node; an agent drains only itself (before it shuts down).
         var drain = v1.MapGroup("").AddEndpointFilterFactory((_, next) => ApiAuth.RequireAny([TokenRoles.Operator, TokenRoles.Machine], next))
             .AddEndpointFilterFactory((_, next) => ApiAudit.Filter(next));

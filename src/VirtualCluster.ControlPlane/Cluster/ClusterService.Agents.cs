@@ -25,7 +25,7 @@ public sealed partial class ClusterService
         var existing = await Store.FindNodeAsync(request.Name, ct);
         var id = existing?.Id ?? "node-" + RandomHex();
         var node = new NodeInfo(id, request.Name, request.Address, request.Capacity, default, request.Drivers.ToArray(),
-            request.Ports, request.Labels ?? new Dictionary<string, string>(), NodeState.Alive, Now);
+            request.Ports, request.Labels ?? new Dictionary<string, string>(), NodeState.Alive, Now, request.ReplicaPort);
         await UpdateNodeAsync(id, _ => node, ct);
         _detector.Heartbeat(id);
         await RecordAsync(existing is null ? EventKinds.NodeJoined : EventKinds.NodeRejoined, node.Name,
@@ -50,6 +50,8 @@ public sealed partial class ClusterService
             errors.Add(new("ports", "must be a range like 20000-20999 within 1-65535"));
         if (r.Labels is { Count: > 64 } || r.Labels?.Any(l => l.Key.Length > 63 || l.Value is null || l.Value.Length > 253) == true)
             errors.Add(new("labels", "at most 64 labels, keys up to 63 and values up to 253 characters"));
+        if (r.ReplicaPort is { } port && port is < 1 or > 65535)
+            errors.Add(new("replicaPort", "must be a TCP port from 1 to 65535, or absent when the agent runs no replica server"));
         return errors;
     }
 
@@ -73,6 +75,8 @@ public sealed partial class ClusterService
             return new(400, null, new ApiError("usage values must not be negative"));
         if (request.Events is { Count: > MaxAgentEvents })
             return new(400, null, new ApiError($"events must be a list of at most {MaxAgentEvents} entries"));
+        if (request.ReplicaPort is { } replicaPort && replicaPort is < 1 or > 65535)
+            return new(400, null, new ApiError("replicaPort must be a TCP port from 1 to 65535, or absent"));
 
         var node = await Store.FindNodeAsync(nodeId, ct);
         if (node is null || node.Id != nodeId)
@@ -88,6 +92,7 @@ public sealed partial class ClusterService
         node = await UpdateNodeAsync(nodeId, current => current is null ? null : current with
         {
             Capacity = reported ?? current.Capacity, Usage = request.Usage, Drivers = reportedDrivers ?? current.Drivers, LastHeartbeat = Now,
+            ReplicaPort = request.ReplicaPort ?? current.ReplicaPort,
             State = current.State == NodeState.Draining ? NodeState.Draining : NodeState.Alive,
         }, ct) ?? node;
         var capacity = node.Capacity;
@@ -95,11 +100,12 @@ public sealed partial class ClusterService
 
         var mine = (await Store.ListInstancesAsync(nodeId: nodeId, cancellationToken: ct)).ToDictionary(i => i.Id, StringComparer.Ordinal);
         var cursors = new Dictionary<string, long>(StringComparer.Ordinal);
+        var services = await ServicesByNameAsync(ct);
         foreach (var report in request.Instances)
         {
             if (report?.InstanceId is null || !mine.TryGetValue(report.InstanceId, out var instance) || instance.Epoch != report.Epoch)
                 continue;
-            await ApplyReportAsync(instance, report, node.Name, ct);
+            await ApplyReportAsync(instance, report, node.Name, services.GetValueOrDefault(instance.Service)?.Spec, ct);
             if (report.Logs is { Count: > 0 })
             {
                 var lines = report.Logs.Where(l => l is not null).Take(MaxLogLinesPerReport)
@@ -110,15 +116,15 @@ public sealed partial class ClusterService
             cursors[instance.Id] = await Store.LastLogSequenceAsync(instance.Id, ct);
         }
 
-        var services = await ServicesByNameAsync(ct);
         RecordUtilization(node, capacity, request.Usage, mine.Values, services);
         // The agent running an instance is the one place a secret's value goes (sealed everywhere else).
         var specs = new Dictionary<string, ServiceSpec>(StringComparer.Ordinal);
         foreach (var name in mine.Values.Where(i => !i.IsTerminal && services.ContainsKey(i.Service)).Select(i => i.Service).Distinct())
             specs[name] = await OpenSecretsAsync(services[name].Spec, ct);
+        var nodes = mine.Values.Any(i => i.ReplicaHolders is { Count: > 0 }) ? await NodesByIdAsync(ct) : null;
         var assignments = mine.Values
             .Where(i => !i.IsTerminal && specs.ContainsKey(i.Service))
-            .Select(i => new Assignment(i.Id, i.Epoch, specs[i.Service], i.Ports))
+            .Select(i => new Assignment(i.Id, i.Epoch, specs[i.Service], i.Ports, i.VolumeSet, nodes is null ? null : HoldersFor(i, nodes)))
             .ToList();
         foreach (var a in assignments) cursors.TryAdd(a.InstanceId, await Store.LastLogSequenceAsync(a.InstanceId, ct));
         var drain = node.State == NodeState.Draining ? await DrainStatusAsync(node, ct) : null;
@@ -142,12 +148,17 @@ public sealed partial class ClusterService
         }
     }
 
-    private async Task ApplyReportAsync(ServiceInstance stored, InstanceReport report, string nodeName, CancellationToken ct)
+    private async Task ApplyReportAsync(ServiceInstance stored, InstanceReport report, string nodeName, ServiceSpec? spec, CancellationToken ct)
     {
         // A terminal record (lost, stopped) is never revived by a late report.
         if (stored.IsTerminal || !Enum.IsDefined(report.State)) return;
         var reason = report.Reason is { Length: > 1024 } ? report.Reason[..1024] : report.Reason ?? "";
-        if (stored.State == report.State && stored.Reason == reason && stored.RestartCount == report.RestartCount && stored.Pid == report.Pid)
+        var syncs = ReadSyncs(stored, spec, report.Syncs);
+        if (syncs is not null) _liveSyncs[stored.Id] = syncs;
+        // Completed syncs are stored (a failover reads them after this control plane is gone); lag alone is not.
+        var storedSyncs = syncs is null || SameCompletedSyncs(stored.Syncs, syncs) ? stored.Syncs : syncs;
+        if (stored.State == report.State && stored.Reason == reason && stored.RestartCount == report.RestartCount && stored.Pid == report.Pid
+            && ReferenceEquals(storedSyncs, stored.Syncs))
             return;
         var incident = stored.Incident;
         // A failed or fenced instance starts a recovery of its own: its replacement and events share a new incident.
@@ -156,7 +167,9 @@ public sealed partial class ClusterService
         {
             await Store.UpsertInstanceAsync(stored with
             {
-                State = report.State, Reason = reason, RestartCount = report.RestartCount, Pid = report.Pid, UpdatedAt = Now, Incident = incident,
+                State = report.State, Reason = reason, RestartCount = report.RestartCount, Pid = report.Pid, Incident = incident,
+                UpdatedAt = stored.State == report.State && stored.Reason == reason && stored.RestartCount == report.RestartCount && stored.Pid == report.Pid ? stored.UpdatedAt : Now,
+                Syncs = storedSyncs,
             }, ct);
         }
         catch (InvalidOperationException)

@@ -1,4 +1,5 @@
 using VirtualCluster.Api;
+using VirtualCluster.Scheduling;
 
 namespace VirtualCluster.ControlPlane.Cluster;
 
@@ -99,6 +100,9 @@ public sealed partial class ClusterService
             }
             var (result, outcome) = await PlanAndApplyAsync(async token =>
             {
+                // With replicated volumes, on the holder of its newest replica when it has room (off the kept state).
+                if (await PlaceOnFreshestReplicaAsync(spec, instance, token) is { } onReplica)
+                    return (PlacementResult.Success([onReplica]), new Plan(spec, service, [new PlannedInstance(onReplica, instance, RemoveReplaced: true, instance.Incident)]));
                 var placed = await PlaceAsync(spec, 1, instance.NodeId, token);
                 return (placed, placed.Succeeded ? new Plan(spec, service, [new PlannedInstance(placed.Placements[0], instance, RemoveReplaced: true, instance.Incident)], Reserved: true) : null);
             }, ct);
@@ -115,6 +119,7 @@ public sealed partial class ClusterService
             await RecordAsync(EventKinds.InstancePlaced, spec.Name,
                 $"{replacement.Id} placed on {node} to replace failed {instance.Id} (attempt {retry.Attempts} of {spec.Failover.MaxAttempts})",
                 ct, spec.Name, node, replacement.Id, instance.Incident);
+            if (VolumeFailoverEvent(spec, replacement, instance, node) is { } volumes) await RecordAllAsync([volumes], ct);
         }
     }
 
@@ -140,6 +145,13 @@ public sealed partial class ClusterService
             AddPending(pending, spec.Name, new PendingWork("placement", missing, retry.Reason, retry.Attempts, retry.NextAt));
             DueAt(retry.NextAt);
             return null;
+        }
+        // A lost instance with replicated volumes goes to the holder with its newest replica when that one has room;
+        // one at a time (the rest follow in the next pass), off the kept scheduling state, which is rebuilt after.
+        if (gone.Count > 0 && await PlaceOnFreshestReplicaAsync(spec, gone[0], ct) is { } onReplica)
+        {
+            if (missing > 1) Wake();
+            return new MissingPlan(service, new Plan(spec, service, [new PlannedInstance(onReplica, gone[0], RemoveReplaced: true, gone[0].Incident)]), [gone[0]]);
         }
         var placed = await PlaceAsync(spec, missing, null, ct);
         if (!placed.Succeeded)
@@ -170,6 +182,7 @@ public sealed partial class ClusterService
                 ? $"to restore {spec.Replicas} replica(s)"
                 : $"to replace {previous.Id} ({previous.Reason})";
             events.Add(NewEvent(EventKinds.InstancePlaced, spec.Name, $"{instance.Id} placed on {node} {why}", spec.Name, node, instance.Id, previous?.Incident));
+            if (VolumeFailoverEvent(spec, instance, previous, node) is { } volumes) events.Add(volumes);
         }
         await RecordAllAsync(events, ct);
     }

@@ -35,5 +35,8 @@ public sealed partial class ClusterService
 
         [LoggerMessage(1010, LogLevel.Error, "Secrets of {Service} cannot be opened with this cluster's key ({Reason}); its instances start without them")]
         public static partial void SecretsUnreadable(ILogger logger, string service, string reason);
+
+        [LoggerMessage(1011, LogLevel.Information, "Replica holders of {Instance}: {Holders}")]
+        public static partial void ReplicaHolders(ILogger logger, string instance, string holders);
     }
 }

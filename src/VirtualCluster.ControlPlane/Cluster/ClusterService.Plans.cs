@@ -80,7 +80,7 @@ public sealed partial class ClusterService
                 Log.PlanConflict(_logger, plans[i].Spec.Name, conflict);
                 outcomes[i] = new PlanOutcome(null, conflict);
             }
-            if (accepted.Count > 0) await CommitAsync(term, plans, accepted, outcomes, ct);
+            if (accepted.Count > 0) await CommitAsync(term, plans, accepted, outcomes, snapshot, ct);
             return outcomes.Select(o => o!).ToList();
         }
         finally
@@ -89,12 +89,16 @@ public sealed partial class ClusterService
         }
     }
 
-    private async Task CommitAsync(LeaderTerm? term, IReadOnlyList<Plan> plans, List<int> accepted, PlanOutcome?[] outcomes, CancellationToken ct)
+    private async Task CommitAsync(LeaderTerm? term, IReadOnlyList<Plan> plans, List<int> accepted, PlanOutcome?[] outcomes, ClusterSnapshot? snapshot, CancellationToken ct)
     {
         try
         {
             var epochs = await Store.NextEpochsAsync(accepted.Sum(i => plans[i].Place.Count), ct);
             var next = 0;
+            // Nodes are only read for services with replicated volumes (their holders are chosen here).
+            IReadOnlyCollection<NodeInfo>? nodes = null;
+            if (accepted.Any(i => plans[i].Spec.VolumeReplicas > 0))
+                nodes = snapshot is not null ? [.. snapshot.Nodes.Values] : await Store.ListNodesAsync(ct);
             var added = new List<ServiceInstance>();
             var removed = new List<string>();
             foreach (var i in accepted)
@@ -102,7 +106,7 @@ public sealed partial class ClusterService
                 var placed = new List<ServiceInstance>(plans[i].Place.Count);
                 foreach (var p in plans[i].Place)
                 {
-                    placed.Add(NewInstance(plans[i].Spec.Name, p.Placement, epochs[next++], p.Replaces?.Id, p.Incident));
+                    placed.Add(WithReplication(NewInstance(plans[i].Spec.Name, p.Placement, epochs[next++], p.Replaces?.Id, p.Incident), plans[i].Spec, p, nodes ?? []));
                     removed.Add(p.RemoveReplaced && p.Replaces is not null ? p.Replaces.Id : "");
                 }
                 added.AddRange(placed);

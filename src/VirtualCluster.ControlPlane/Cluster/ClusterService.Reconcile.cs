@@ -43,6 +43,7 @@ public sealed partial class ClusterService
             await HandleUnreachableNodesAsync(nodes, pending, ct);
             await AdvanceDrainsAsync(nodes, pending, ct);
             await ReplaceMissingAndFailedAsync(pending, ct);
+            await RepairReplicaHoldersAsync(nodes, ct);
             _pendingViews = pending.ToDictionary(p => p.Key, p => (IReadOnlyList<PendingWork>)p.Value, StringComparer.Ordinal);
         }
         finally
