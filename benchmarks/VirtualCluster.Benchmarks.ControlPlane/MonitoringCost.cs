@@ -40,7 +40,7 @@ internal static class MonitoringCost
         Console.WriteLine($"monitoring cost: {nodes} nodes heartbeating every 500 ms for {minutes} virtual minutes per run; load {Load()}");
         await HeartbeatCostAsync(nodes, minutes);
         Console.WriteLine();
-        await MonthAsync(monthNodes, services: 20);
+        if (monthNodes > 0) await MonthAsync(monthNodes, services: 20); // --month-nodes 0 skips the month
         Console.WriteLine();
         DashboardSize();
         Console.WriteLine($"load at the end {Load()}");

@@ -54,6 +54,11 @@ public sealed class DashboardTests(ITestOutputHelper output)
             Assert.Equal("alive", await TextAsync(browser, "document.querySelector('#nodes tr[data-node=\"node-1\"]').dataset.state"));
             Assert.Contains("viewer", await TextAsync(browser, "document.getElementById('who').textContent"));
             await browser.CaptureScreenshotAsync(Path.Combine(Screenshots, "1-cluster.png"), Timeout);
+            // A figure for docs/benchmarks.md, not an assertion: the page's own load (navigation timing) and bytes moved.
+            output.WriteLine("dashboard first load: " + (await browser.EvaluateAsync(
+                "(() => { const n = performance.getEntriesByType('navigation')[0]; const r = performance.getEntriesByType('resource'); " +
+                "return `load event ${n.loadEventEnd.toFixed(0)} ms, DOMContentLoaded ${n.domContentLoadedEventEnd.toFixed(0)} ms, ` + " +
+                "`${r.length + 1} requests, ${n.transferSize + r.reduce((a, e) => a + e.transferSize, 0)} bytes transferred`; })()", Timeout))?.GetValue<string>());
 
             // kill -9 of node-1's agent: the page follows the live stream, no reload.
             var killedAt = DateTime.UtcNow;
