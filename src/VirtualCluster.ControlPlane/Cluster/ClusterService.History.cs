@@ -34,17 +34,18 @@ public sealed partial class ClusterService
             var running = snapshot.InstancesByNode.TryGetValue(node.Id, out var ids)
                 ? ids.Count(id => snapshot.Instances.TryGetValue(id, out var i) && i.State == InstanceState.Running) : 0;
             var phi = _detector.Inspect(node.Id).Phi;
+            var (received, sent) = Network(node.Id);
             if (last is not { } s)
             {
                 nodes.Add(new NodeHistorySample(node.Name, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, running, Bounded(phi),
-                    Network(node.Id).Received, Network(node.Id).Sent));
+                    received, sent));
                 continue;
             }
             nodes.Add(new NodeHistorySample(node.Name,
                 Fraction(s.Used.CpuMillicores, s.Capacity.CpuMillicores), Fraction(s.Used.MemoryBytes, s.Capacity.MemoryBytes),
                 Fraction(s.Used.DiskBytes, s.Capacity.DiskBytes), Fraction(s.Allocated.CpuMillicores, s.Capacity.CpuMillicores),
                 Fraction(s.Allocated.MemoryBytes, s.Capacity.MemoryBytes), running, Bounded(phi),
-                Network(node.Id).Received, Network(node.Id).Sent));
+                received, sent));
         }
         var services = snapshot.Services.Values.Select(s =>
         {

@@ -15,6 +15,18 @@ internal sealed class LiveSnapshots(ClusterService cluster, AlertEvaluator alert
     public static readonly TimeSpan MinimumAge = TimeSpan.FromMilliseconds(500);
     private readonly SemaphoreSlim _gate = new(1, 1);
     private Snapshot? _last;
+    private int _open;
+
+    /// <summary>Takes one of <paramref name="max"/> stream places for this control plane; false when all are taken.</summary>
+    public bool TryOpenStream(int max)
+    {
+        if (Interlocked.Increment(ref _open) <= max) return true;
+        Interlocked.Decrement(ref _open);
+        return false;
+    }
+
+    /// <summary>Gives back a place taken by <see cref="TryOpenStream"/>.</summary>
+    public void CloseStream() => Interlocked.Decrement(ref _open);
 
     /// <summary>A status and alerts snapshot no older than <see cref="MinimumAge"/>.</summary>
     public async Task<Snapshot> GetAsync(CancellationToken ct)

@@ -20,7 +20,6 @@ internal static class LiveStreamEndpoint
     public const int MaxStreams = 64;
     private const int FirstEvents = 100;
     private static readonly TimeSpan Ping = TimeSpan.FromSeconds(15);
-    private static int s_open;
 
     public static void MapLiveStream(this RouteGroupBuilder viewer) => viewer.MapGet("/live", Open);
 
@@ -36,9 +35,8 @@ internal static class LiveStreamEndpoint
             interval = TimeSpan.FromSeconds(seconds);
         }
         // Each stream holds a connection and a loop: a bound keeps a flood of them from exhausting the control plane.
-        if (Interlocked.Increment(ref s_open) > MaxStreams)
+        if (!snapshots.TryOpenStream(MaxStreams))
         {
-            Interlocked.Decrement(ref s_open);
             return ApiResults.Error(429, $"{MaxStreams} live streams are open already; close a dashboard or poll GET /v1/status instead");
         }
         request.HttpContext.Response.Headers["X-Accel-Buffering"] = "no"; // nginx and friends: do not buffer the stream
@@ -85,7 +83,7 @@ internal static class LiveStreamEndpoint
         }
         finally
         {
-            Interlocked.Decrement(ref s_open);
+            snapshots.CloseStream();
         }
     }
 
