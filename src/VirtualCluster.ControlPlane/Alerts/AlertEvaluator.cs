@@ -13,13 +13,22 @@ namespace VirtualCluster.ControlPlane.Alerts;
 /// A control plane that does not lead evaluates nothing; a new leader starts with no alert and fires what holds.
 /// </summary>
 public sealed partial class AlertEvaluator(ClusterService cluster, AlertNotifier notifier, AlertRuleSet ruleSet, IOptions<AlertOptions> options, TimeProvider time,
-    ILogger<AlertEvaluator> logger) : BackgroundService
+    ILogger<AlertEvaluator> logger, IServiceProvider services) : BackgroundService
 {
     /// <summary>Resolved alerts kept for <c>GET /v1/alerts</c>.</summary>
     public const int RecentKept = 100;
 
+    /// <summary>How often the capacity forecast is computed for <c>CapacityRunningOut</c> (it fits a trend per node).</summary>
+    internal static readonly TimeSpan ForecastEvery = TimeSpan.FromMinutes(1);
+
     private readonly AlertRules _rules = new(options.Value);
     private readonly ThresholdRules _thresholds = new();
+    private readonly AlertHistory _history = new(cluster);
+    private readonly CredentialFacts _credentials = new(services, options.Value, time);
+    private IReadOnlyList<AlertCapacity> _capacity = [];
+    private DateTimeOffset _forecastAt = DateTimeOffset.MinValue;
+    // Alerts that fired before this control plane began leading (read from the store), by fingerprint, with their start.
+    private Dictionary<string, DateTimeOffset>? _carried;
     private bool _fileRulesSaved = options.Value.Rules is null;
     private readonly Dictionary<string, Alert> _firing = new(StringComparer.Ordinal);
     private readonly LinkedList<Alert> _recent = new();
@@ -64,15 +73,28 @@ public sealed partial class AlertEvaluator(ClusterService cluster, AlertNotifier
     /// <summary>One evaluation (also run by tests).</summary>
     public async Task EvaluateAsync(CancellationToken ct)
     {
-        if (cluster.AlertFacts() is not { } facts || cluster.HistoryFacts() is not { } samples) return;
+        if (cluster.AlertFacts() is not { } facts || cluster.HistoryFacts() is not { } samples)
+        {
+            _carried = null; // not leading: read the store again when this control plane leads next
+            return;
+        }
         var now = time.GetUtcNow();
+        if (_carried is null) await LoadHistoryAsync(ct);
+        if (now - _forecastAt >= ForecastEvery)
+        {
+            _capacity = cluster.CapacityFacts();
+            _forecastAt = now;
+        }
         var thresholds = _thresholds.Holding(await ruleSet.EffectiveAsync(ct), samples.Nodes, samples.Services, now);
-        var holding = _rules.Evaluate(facts.Nodes, facts.Services, now, thresholds).ToDictionary(a => a.Fingerprint, StringComparer.Ordinal);
+        var holding = _rules.Evaluate(facts.Nodes, facts.Services, now, thresholds, _capacity, await _credentials.ReadAsync(ct), _carried)
+            .ToDictionary(a => a.Fingerprint, StringComparer.Ordinal);
         List<Alert> started, ended;
         lock (_gate)
         {
             started = [.. holding.Values.Where(a => !_firing.ContainsKey(a.Fingerprint))];
-            ended = [.. _firing.Values.Where(a => !holding.ContainsKey(a.Fingerprint)).Select(a => a with { EndsAt = now })];
+            // A carried alert about a node not heard from yet this term is not judged, as the node itself is not.
+            ended = [.. _firing.Values.Where(a => !holding.ContainsKey(a.Fingerprint) && !Unjudged(a, facts))
+                .Select(a => a with { EndsAt = now })];
             foreach (var alert in started) _firing[alert.Fingerprint] = alert;
             foreach (var alert in ended)
             {
@@ -80,6 +102,13 @@ public sealed partial class AlertEvaluator(ClusterService cluster, AlertNotifier
                 _recent.AddFirst(alert);
                 if (_recent.Count > RecentKept) _recent.RemoveLast();
             }
+        }
+        foreach (var alert in ended) _carried!.Remove(alert.Fingerprint);
+        if (started.Count > 0 || ended.Count > 0)
+        {
+            List<Alert> firingNow, resolvedNow;
+            lock (_gate) (firingNow, resolvedNow) = ([.. _firing.Values], [.. _recent]);
+            await _history.SaveAsync(firingNow, resolvedNow, ct);
         }
         foreach (var alert in started)
         {
@@ -104,8 +133,29 @@ public sealed partial class AlertEvaluator(ClusterService cluster, AlertNotifier
         }
     }
 
+    /// <summary>Firing and resolved alerts from the store, as this control plane begins to lead (or starts).</summary>
+    private async Task LoadHistoryAsync(CancellationToken ct)
+    {
+        var (firing, resolved) = await _history.LoadAsync(ct);
+        lock (_gate)
+        {
+            _firing.Clear();
+            foreach (var alert in firing) _firing[alert.Fingerprint] = alert;
+            _recent.Clear();
+            foreach (var alert in resolved.OrderByDescending(a => a.EndsAt).Take(RecentKept)) _recent.AddLast(alert);
+        }
+        _carried = firing.ToDictionary(a => a.Fingerprint, a => a.StartsAt, StringComparer.Ordinal);
+        if (firing.Count + resolved.Count > 0) Log.HistoryLoaded(logger, firing.Count, resolved.Count);
+    }
+
+    private static bool Unjudged(Alert alert, AlertFactSet facts) =>
+        alert.Labels.TryGetValue("node", out var node) && facts.Unjudged.Contains(node);
+
     private static partial class Log
     {
+        [LoggerMessage(8115, LogLevel.Information, "Alert history read from the cluster store: {Firing} firing, {Resolved} resolved")]
+        public static partial void HistoryLoaded(ILogger logger, int firing, int resolved);
+
         [LoggerMessage(8111, LogLevel.Warning, "Alert {Alert} firing: {Summary}")]
         public static partial void Firing(ILogger logger, string alert, string summary);
 

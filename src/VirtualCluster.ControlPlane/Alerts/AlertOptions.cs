@@ -25,6 +25,18 @@ public sealed class AlertOptions
 
     /// <summary>How often firing alerts are sent to Alertmanager servers again (it forgets alerts not re-sent); default 60 s.</summary>
     public TimeSpan ResendInterval { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// <c>CapacityRunningOut</c> fires when the cluster's forecast says a resource runs out within this long; default
+    /// 7 days, from an hour to 365 days.
+    /// </summary>
+    public TimeSpan CapacityHorizon { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// <c>CertificateExpiring</c> fires when the cluster CA or this control plane's server certificate expires within
+    /// this long (critical within a quarter of it); default 30 days, from an hour to 365 days.
+    /// </summary>
+    public TimeSpan CertificateExpiryWarning { get; set; } = TimeSpan.FromDays(30);
 }
 
 /// <summary>Checks <see cref="AlertOptions"/> at start and names every problem with its fix.</summary>
@@ -39,6 +51,11 @@ internal sealed class AlertOptionsValidator : IValidateOptions<AlertOptions>
         {
             if (value < TimeSpan.Zero || value > TimeSpan.FromDays(1))
                 errors.Add($"AlertOptions.{field} is {value}; it must be from 0 to a day, e.g. 00:01:00.");
+        }
+        foreach (var (field, value) in new[] { ("CapacityHorizon", options.CapacityHorizon), ("CertificateExpiryWarning", options.CertificateExpiryWarning) })
+        {
+            if (value < TimeSpan.FromHours(1) || value > TimeSpan.FromDays(365))
+                errors.Add($"AlertOptions.{field} is {value}; it must be from an hour to 365 days, e.g. 7.00:00:00 for a week.");
         }
         if (options.ResendInterval < TimeSpan.FromSeconds(1) || options.ResendInterval > TimeSpan.FromHours(1))
             errors.Add($"AlertOptions.ResendInterval is {options.ResendInterval}; it must be from 1 s to an hour, e.g. 00:01:00.");

@@ -115,6 +115,7 @@ public sealed partial class ClusterService
             var replacement = outcome!.Placed![0];
             retry.Attempts++;
             retry.NextAt = Now + Backoff(retry.Attempts);
+            retry.Reason = $"{instance.Id} failed ({instance.Reason})";
             var node = await NodeNameAsync(replacement.NodeId, ct);
             await RecordAsync(EventKinds.InstancePlaced, spec.Name,
                 $"{replacement.Id} placed on {node} to replace failed {instance.Id} (attempt {retry.Attempts} of {spec.Failover.MaxAttempts})",

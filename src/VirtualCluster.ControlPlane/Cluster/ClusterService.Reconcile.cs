@@ -13,6 +13,8 @@ public sealed partial class ClusterService
     /// <summary>When each Down or Left node was declared so, and the incident its recovery belongs to.</summary>
     private readonly Dictionary<string, (DateTimeOffset At, string Incident)> _unreachableSince = new(StringComparer.Ordinal);
     private volatile IReadOnlyDictionary<string, IReadOnlyList<PendingWork>> _pendingViews = new Dictionary<string, IReadOnlyList<PendingWork>>();
+    /// <summary>Services whose failed instances were replaced lately (not yet stable again), for the alert rules; set by each pass.</summary>
+    private volatile IReadOnlyDictionary<string, FailoverRetryView> _failoverViews = new Dictionary<string, FailoverRetryView>();
 
     /// <summary>
     /// Gives every stored node a fresh grace period, as if it had just reported. Called at start-up so a
@@ -45,6 +47,8 @@ public sealed partial class ClusterService
             await ReplaceMissingAndFailedAsync(pending, ct);
             await RepairReplicaHoldersAsync(nodes, ct);
             _pendingViews = pending.ToDictionary(p => p.Key, p => (IReadOnlyList<PendingWork>)p.Value, StringComparer.Ordinal);
+            _failoverViews = _failureRetries.Where(r => r.Value.Attempts > 0)
+                .ToDictionary(r => r.Key, r => new FailoverRetryView(r.Value.Attempts, r.Value.GaveUp, r.Value.Reason), StringComparer.Ordinal);
         }
         finally
         {

@@ -115,5 +115,19 @@ public sealed class CapacityHistoryTests : IDisposable
         Assert.Equal(4.0 * Gi, memory.TrendPerHour, 0);
         Assert.NotNull(memory.ExhaustedAt);
         Assert.All(report.Cluster.Where(f => f.Resource != "memory"), f => Assert.Null(f.ExhaustedAt));
+
+        // The alert rules see the same forecast: memory runs out within the default week, so CapacityRunningOut fires.
+        var facts = Assert.Single(_cluster.CapacityFacts());
+        Assert.Equal(("memory", memory.ExhaustedAt), (facts.Resource, (DateTimeOffset?)facts.ExhaustedAt));
+        var alert = Assert.Single(new VirtualCluster.ControlPlane.Alerts.AlertRules(new()).Evaluate([], [], _time.GetUtcNow(), capacity: [facts]));
+        Assert.Equal(("CapacityRunningOut", "memory"), (alert.Name, alert.Labels["resource"]));
+    }
+
+    [Fact]
+    public async Task A_flat_cluster_gives_the_alert_rules_nothing_to_forecast()
+    {
+        var a = await JoinAsync("node-a", 20000);
+        await RunAsync([a], 30, (_, i) => 5 * Gi + Wobble(i));
+        Assert.Empty(_cluster.CapacityFacts()); // the leak above, with the same clock and history, is the positive control
     }
 }

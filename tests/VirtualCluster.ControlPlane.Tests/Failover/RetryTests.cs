@@ -31,6 +31,7 @@ public sealed class RetryTests : ClusterTestBase
         Assert.InRange((placedAt[2] - placedAt[1]).TotalSeconds, 2.0, 2.4);
         // Each replacement goes to the other node.
         Assert.Equal([n1 == first.NodeId ? n2 : n1, first.NodeId, n1 == first.NodeId ? n2 : n1], nodes);
+        Assert.Equal(["FailoverRetried", "ServiceDegraded"], Alerts()); // a replacement failed again: retried, not given up yet
 
         await FailAllAsync(current.NodeId);
         await RunAsync(TimeSpan.FromSeconds(60), n1, n2);
@@ -41,6 +42,15 @@ public sealed class RetryTests : ClusterTestBase
         var pending = Assert.Single((await ViewAsync()).Pending!);
         Assert.Equal(("gave-up", 3), (pending.Kind, pending.Attempts));
         Assert.Contains("vcluster rm web", pending.Reason);
+        Assert.Equal(["FailoverFailed", "ServiceDegraded"], Alerts());
+    }
+
+    /// <summary>The built-in rules' alerts about services on the leader's facts now (ServiceDegraded's duration is met).</summary>
+    private List<string> Alerts()
+    {
+        var facts = Cluster.AlertFacts()!;
+        var rules = new VirtualCluster.ControlPlane.Alerts.AlertRules(new() { DegradedFor = TimeSpan.Zero });
+        return [.. rules.Evaluate([], facts.Services, Time.GetUtcNow()).Select(a => a.Name).Order()];
     }
 
     [Fact]
