@@ -55,6 +55,27 @@ public sealed class TopCommandTests
         Assert.DoesNotContain("node-2", json.Out);
     }
 
+    [Fact]
+    public async Task Services_with_measured_usage_sort_by_it_and_show_it_beside_what_they_reserve()
+    {
+        var status = Status();
+        // db reserves less than web but uses more: measured use decides the order (web above db in the test before is the control).
+        var db = status.Services.Single(s => s.Spec.Name == "db");
+        var web = status.Services.Single(s => s.Spec.Name == "web");
+        ServiceView Measured(ServiceView s, long cpu, long memory) =>
+            s with { Instances = [.. s.Instances.Select(i => i with { Usage = new InstanceUsage(cpu, memory) })] };
+        _handler.Respond(HttpMethod.Get, "/v1/status", HttpStatusCode.OK,
+            status with { Services = [Measured(web, 10, 64L << 20), Measured(db, 900, 512L << 20)] });
+
+        var table = await Cli.RunAsync(_handler, "top", "services", "--count", "1");
+
+        Assert.True(table.ExitCode == 0, table.ToString());
+        Assert.Contains("CPU USED", table.Out);
+        Assert.True(table.Out.IndexOf("db", StringComparison.Ordinal) < table.Out.IndexOf("web", StringComparison.Ordinal), table.Out);
+        Assert.Contains("900m", table.Out);
+        Assert.Contains("20m", table.Out); // web: 2 instances x 10m
+    }
+
     [Theory]
     [InlineData(new[] { "top", "nodes", "--sort", "restarts" }, "--sort restarts does not apply to nodes")]
     [InlineData(new[] { "top", "--interval", "soon" }, "--interval \"soon\" is not a duration")]

@@ -64,6 +64,14 @@ public sealed class AlertRuleTests
             (code, text) = await CliRunner.RunAsync(cluster.CliEnv, "top", "--count", "1");
             Assert.True(code == 0 && text.Contains("node-1", StringComparison.Ordinal) && text.Contains("nodes 1 alive of 1", StringComparison.Ordinal), text);
 
+            // Per-instance usage: the agent measures the HelloService process, the API and top show it, the history keeps it.
+            await Wait.UntilAsync(async () => (await api.Http.GetFromJsonAsync<List<ServiceView>>("v1/services", VirtualClusterJson.Options))!
+                .Single(s => s.Spec.Name == "hello").Instances.Any(i => i.Usage is { MemoryBytes: > 1 << 20 }), Deadline, "hello's measured memory in /v1/services");
+            (code, text) = await CliRunner.RunAsync(cluster.CliEnv, "top", "services", "--count", "1", "-o", "json");
+            Assert.True(code == 0 && text.Contains("\"usage\"", StringComparison.Ordinal) && text.Contains("memoryBytes", StringComparison.Ordinal), text);
+            await Wait.UntilAsync(async () => (await api.Http.GetFromJsonAsync<HistoryResponse>("v1/metrics/services/hello/memory_bytes?range=5m&step=10s",
+                VirtualClusterJson.Options))!.Points.Any(p => p.Average > 1 << 20), Deadline, "a memory_bytes point in hello's history");
+
             // The condition clears: it resolves.
             Assert.Equal(HttpStatusCode.NoContent, (await api.Http.DeleteAsync("v1/services/hello")).StatusCode);
             await Wait.UntilAsync(async () => (await AlertsAsync(api)).Resolved.Any(a => a.Name == "HelloUp"), Deadline, "HelloUp resolved");

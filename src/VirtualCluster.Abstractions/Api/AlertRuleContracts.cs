@@ -9,7 +9,7 @@ namespace VirtualCluster.Api;
 /// <param name="Name">The alert's name (alertname), letters and digits, starting with a letter, e.g. "NodeCpuHigh".</param>
 /// <param name="Scope">"node" or "service".</param>
 /// <param name="Metric">A node's cpu, memory, disk, cpu_allocated, memory_allocated (fractions 0-1), instances or phi; a service's
-/// running, desired, missing (desired minus running), restarts or restarts_10m (restarts in the last 10 minutes).</param>
+/// running, desired, missing (desired minus running), restarts, restarts_10m (restarts in the last 10 minutes), cpu_millicores or memory_bytes (what its running instances use, measured by their agents).</param>
 /// <param name="Operator">&gt;, &gt;=, &lt;, &lt;=, == or !=.</param>
 /// <param name="Threshold">The value compared with.</param>
 /// <param name="For">How long the comparison must hold before the alert fires (0 to a day).</param>

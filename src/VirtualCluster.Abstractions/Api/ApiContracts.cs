@@ -37,6 +37,7 @@ public sealed record JoinResponse(string NodeId, string Token, string? ClientCer
 /// <summary>What an agent reports about one instance it runs.</summary>
 /// <param name="Logs">New output lines (after the cursor the control plane last returned).</param>
 /// <param name="Syncs">Replication of its replicated volumes: the last completed sync and the lag, per volume and holder.</param>
+/// <param name="Usage">What the instance itself uses (its processes), when the agent could measure it.</param>
 public sealed record InstanceReport(
     string InstanceId,
     long Epoch,
@@ -45,7 +46,13 @@ public sealed record InstanceReport(
     int RestartCount,
     int? Pid,
     IReadOnlyList<LogLine> Logs,
-    IReadOnlyList<VolumeSyncReport>? Syncs = null);
+    IReadOnlyList<VolumeSyncReport>? Syncs = null,
+    InstanceUsage? Usage = null);
+
+/// <summary>What one instance uses, measured by its agent: its process and every process under it.</summary>
+/// <param name="CpuMillicores">CPU since the agent's previous sample, in millicores (1000 = one core busy).</param>
+/// <param name="MemoryBytes">Resident memory.</param>
+public sealed record InstanceUsage(long CpuMillicores, long MemoryBytes);
 
 /// <summary>Something an agent did on its own that belongs in the event log (e.g. self-fencing while cut off).</summary>
 /// <param name="Timestamp">When it happened, by the agent's clock.</param>
@@ -117,8 +124,9 @@ public sealed record NodeView(NodeInfo Node, Resources Allocated, int Instances)
 /// <summary>An instance with where to reach it.</summary>
 /// <param name="Score">Its node's score when it was placed (total and per scorer), if this control plane placed it since it started.</param>
 /// <param name="Replicas">Its replicated volumes: per volume and holder the last completed sync and the lag (null without replicated volumes).</param>
+/// <param name="Usage">What the instance itself uses, as its agent last measured it (null until measured).</param>
 public sealed record InstanceView(ServiceInstance Instance, string NodeName, IReadOnlyList<string> Urls, NodeScore? Score = null,
-    IReadOnlyList<ReplicaView>? Replicas = null);
+    IReadOnlyList<ReplicaView>? Replicas = null, InstanceUsage? Usage = null);
 
 /// <summary>Work the control plane has not managed to do yet for a service, and why.</summary>
 /// <param name="Kind">"placement" (waiting for room), "replacement" (a failed instance will be replaced), "failover" (waiting for the failover delay or the fencing lease), or "gave-up" (maxAttempts reached).</param>

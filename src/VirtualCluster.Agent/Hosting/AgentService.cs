@@ -29,6 +29,7 @@ internal sealed partial class AgentService : BackgroundService
     private readonly FencingLease _lease;
     private readonly FenceWatchdog? _watchdog;
     private readonly TimeProvider _time;
+    private readonly InstanceUsageSampler _instanceUsage;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger<AgentService> _logger;
     // Null over plain http: a certificate is only worth asking for when there is TLS to present it on.
@@ -66,6 +67,7 @@ internal sealed partial class AgentService : BackgroundService
         _lease = lease;
         _watchdog = watchdog;
         _time = time;
+        _instanceUsage = new InstanceUsageSampler("/proc", time);
         _lifetime = lifetime;
         _logger = logger;
         _interval = _options.HeartbeatInterval;
@@ -155,7 +157,7 @@ internal sealed partial class AgentService : BackgroundService
             // Only drivers that can run workloads now are advertised (Docker while its daemon answers), as last checked.
             var usage = _collector.SampleUsage();
             var request = new HeartbeatRequest(_options.MachineShare is { } share ? share.Apply(usage) : usage, Capacity(), [.. _drivers],
-                await _supervisor.ReportAsync(_cursors, ct), events.Count > 0 ? events : null, _certificate?.RequestIfDue(_options.Name), Replicas?.Port);
+                _instanceUsage.Attach(await _supervisor.ReportAsync(_cursors, ct)), events.Count > 0 ? events : null, _certificate?.RequestIfDue(_options.Name), Replicas?.Port);
             var response = await _client.HeartbeatAsync(identity, request, ct);
             if (response.ClientCertificate is { Length: > 0 } certificate) _certificate?.Accept(certificate);
             if (response.RenewedToken is { Length: > 0 } renewed && renewed != identity.Token)

@@ -7,7 +7,7 @@ namespace VirtualCluster.Cli.Commands;
 
 /// <summary>
 /// <c>vcluster top [nodes|services]</c>: the busiest nodes (measured CPU and memory, what is reserved, instances) or services
-/// (what they reserve across their running instances, restarts, where they run), sorted, redrawn every --interval.
+/// (what their running instances use as their agents measured it, and reserve; restarts; where they run), sorted, redrawn every --interval.
 /// </summary>
 internal static class TopCommand
 {
@@ -86,11 +86,13 @@ internal static class TopCommand
 
     internal static IEnumerable<ServiceView> SortServices(IEnumerable<ServiceView> services, string by) => by switch
     {
-        "memory" => services.OrderByDescending(s => s.Spec.Resources.MemoryBytes * s.Running).ThenBy(s => s.Spec.Name, StringComparer.Ordinal),
+        "memory" => services.OrderByDescending(s => TopTables.UsedMemory(s) ?? -1).ThenByDescending(s => s.Spec.Resources.MemoryBytes * s.Running)
+            .ThenBy(s => s.Spec.Name, StringComparer.Ordinal),
         "restarts" => services.OrderByDescending(TopTables.Restarts).ThenBy(s => s.Spec.Name, StringComparer.Ordinal),
         "instances" => services.OrderByDescending(s => s.Running).ThenBy(s => s.Spec.Name, StringComparer.Ordinal),
         "name" => services.OrderBy(s => s.Spec.Name, StringComparer.Ordinal),
-        _ => services.OrderByDescending(s => s.Spec.Resources.CpuMillicores * s.Running).ThenBy(s => s.Spec.Name, StringComparer.Ordinal),
+        _ => services.OrderByDescending(s => TopTables.UsedCpu(s) ?? -1).ThenByDescending(s => s.Spec.Resources.CpuMillicores * s.Running)
+            .ThenBy(s => s.Spec.Name, StringComparer.Ordinal),
     };
 
     private static double Fraction(long part, long whole) => whole > 0 ? (double)part / whole : 0;

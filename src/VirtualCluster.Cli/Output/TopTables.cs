@@ -23,10 +23,12 @@ internal static class TopTables
 
     public static Table Services(IEnumerable<ServiceView> services)
     {
-        var table = Create("SERVICE", "RUNNING", "CPU RESERVED", "MEM RESERVED", "RESTARTS", "NODES");
+        var table = Create("SERVICE", "RUNNING", "CPU USED", "MEM USED", "CPU RESERVED", "MEM RESERVED", "RESTARTS", "NODES");
         foreach (var s in services)
         {
-            Add(table, s.Spec.Name, $"{s.Running}/{s.Desired}", Format.Amount("cpu", s.Spec.Resources.CpuMillicores * s.Running),
+            Add(table, s.Spec.Name, $"{s.Running}/{s.Desired}",
+                UsedCpu(s) is { } cpu ? Format.Amount("cpu", cpu) : "-", UsedMemory(s) is { } memory ? Format.Amount("memory", memory) : "-",
+                Format.Amount("cpu", s.Spec.Resources.CpuMillicores * s.Running),
                 Format.Amount("memory", s.Spec.Resources.MemoryBytes * s.Running), Restarts(s).ToString(CultureInfo.InvariantCulture),
                 string.Join(",", s.Instances.Select(i => i.NodeName).Distinct().Order(StringComparer.Ordinal)));
         }
@@ -34,6 +36,14 @@ internal static class TopTables
     }
 
     public static int Restarts(ServiceView s) => s.Instances.Sum(i => i.Instance.RestartCount);
+
+    /// <summary>CPU the service's instances use together, as their agents measured it; null when none was measured.</summary>
+    public static long? UsedCpu(ServiceView s) =>
+        s.Instances.Any(i => i.Usage is not null) ? s.Instances.Sum(i => i.Usage?.CpuMillicores ?? 0) : null;
+
+    /// <summary>Resident memory of the service's instances together; null when none was measured.</summary>
+    public static long? UsedMemory(ServiceView s) =>
+        s.Instances.Any(i => i.Usage is not null) ? s.Instances.Sum(i => i.Usage?.MemoryBytes ?? 0) : null;
 
     public static string Percent(long part, long whole) =>
         whole > 0 ? (100.0 * part / whole).ToString("0", CultureInfo.InvariantCulture) + "%" : "-";

@@ -18,7 +18,7 @@ public static partial class AlertRuleReader
     public static readonly string[] NodeMetrics = ["cpu", "memory", "disk", "cpu_allocated", "memory_allocated", "instances", "phi", "network_rx", "network_tx"];
 
     /// <summary>A service's metrics a rule may compare.</summary>
-    public static readonly string[] ServiceMetrics = ["running", "desired", "missing", "restarts", "restarts_10m"];
+    public static readonly string[] ServiceMetrics = ["running", "desired", "missing", "restarts", "restarts_10m", "cpu_millicores", "memory_bytes"];
 
     private static readonly string[] Operators = [">", ">=", "<", "<=", "==", "!="];
     private static readonly string[] Severities = ["critical", "warning", "info"];

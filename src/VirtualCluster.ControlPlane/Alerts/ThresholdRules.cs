@@ -68,6 +68,8 @@ internal sealed class ThresholdRules
         "missing" => Math.Max(0, s.Desired - s.Running),
         "restarts" => s.Restarts,
         "restarts_10m" => recentRestarts.GetValueOrDefault(s.Name),
+        "cpu_millicores" => s.CpuMillicores,
+        "memory_bytes" => s.MemoryBytes,
         _ => double.NaN,
     };
 

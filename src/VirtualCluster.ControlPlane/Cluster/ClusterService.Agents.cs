@@ -105,6 +105,7 @@ public sealed partial class ClusterService
         {
             if (report?.InstanceId is null || !mine.TryGetValue(report.InstanceId, out var instance) || instance.Epoch != report.Epoch)
                 continue;
+            RecordInstanceUsage(instance.Id, report.Usage);
             await ApplyReportAsync(instance, report, node.Name, services.GetValueOrDefault(instance.Service)?.Spec, ct);
             if (report.Logs is { Count: > 0 })
             {

@@ -1,3 +1,4 @@
+using VirtualCluster.Api;
 
 namespace VirtualCluster.ControlPlane.Cluster;
 
@@ -6,7 +7,9 @@ internal sealed record NodeHistorySample(string Name, double Cpu, double Memory,
     double NetworkReceive = double.NaN, double NetworkTransmit = double.NaN);
 
 /// <summary>What the history keeps of a service at one moment.</summary>
-internal sealed record ServiceHistorySample(string Name, int Desired, int Running, int Restarts);
+/// <param name="CpuMillicores">CPU its running instances use together, as their agents measured it (NaN when none was measured).</param>
+/// <param name="MemoryBytes">Resident memory of its running instances together (NaN when none was measured).</param>
+internal sealed record ServiceHistorySample(string Name, int Desired, int Running, int Restarts, double CpuMillicores = double.NaN, double MemoryBytes = double.NaN);
 
 public sealed partial class ClusterService
 {
@@ -17,7 +20,22 @@ public sealed partial class ClusterService
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (long Received, long Sent)> _network = new(StringComparer.Ordinal);
 
     /// <summary>Metric names of a service's history.</summary>
-    internal static readonly string[] ServiceHistoryMetrics = ["desired", "running", "restarts"];
+    internal static readonly string[] ServiceHistoryMetrics = ["desired", "running", "restarts", "cpu_millicores", "memory_bytes"];
+
+    // Each instance's last measured usage (agents report it with the instance); the history, views and top read it here.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, InstanceUsage> _instanceUsage = new(StringComparer.Ordinal);
+
+    /// <summary>Upper bounds of a believable report (a million cores, a pebibyte); anything else is ignored.</summary>
+    private const long MaxReportedMillicores = 1_000_000_000, MaxReportedMemory = 1L << 50;
+
+    private void RecordInstanceUsage(string instanceId, InstanceUsage? usage)
+    {
+        if (usage is { CpuMillicores: >= 0 and <= MaxReportedMillicores, MemoryBytes: >= 0 and <= MaxReportedMemory })
+            _instanceUsage[instanceId] = usage;
+    }
+
+    /// <summary>What an instance used when its agent last measured it, or null.</summary>
+    internal InstanceUsage? UsageOf(string instanceId) => _instanceUsage.GetValueOrDefault(instanceId);
 
     /// <summary>
     /// Every live node's latest utilization and every service's counts, or null when this control plane does not lead
@@ -50,9 +68,15 @@ public sealed partial class ClusterService
         var services = snapshot.Services.Values.Select(s =>
         {
             var instances = snapshot.InstancesOf(s.Spec.Name).ToList();
+            var measured = instances.Where(i => i.State == InstanceState.Running).Select(i => UsageOf(i.Id)).OfType<InstanceUsage>().ToList();
             return new ServiceHistorySample(s.Spec.Name, s.Spec.Replicas, instances.Count(i => i.State == InstanceState.Running),
-                instances.Sum(i => i.RestartCount));
+                instances.Sum(i => i.RestartCount),
+                measured.Count > 0 ? measured.Sum(u => (double)u.CpuMillicores) : double.NaN,
+                measured.Count > 0 ? measured.Sum(u => (double)u.MemoryBytes) : double.NaN);
         }).ToList();
+        // Instances that are gone leave their last figures behind; drop them here, where every instance is at hand.
+        foreach (var id in _instanceUsage.Keys)
+            if (!snapshot.Instances.ContainsKey(id)) _instanceUsage.TryRemove(id, out _);
         return (nodes, services);
     }
 

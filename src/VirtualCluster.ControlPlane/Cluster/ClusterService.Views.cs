@@ -75,7 +75,8 @@ public sealed partial class ClusterService
             var urls = node is null || i.IsTerminal
                 ? (IReadOnlyList<string>)[]
                 : i.Ports.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"http://{node.Address}:{p.Value}/").ToList();
-            return new InstanceView(i, node?.Name ?? i.NodeId, urls, ScoreAtPlacement(i, node), ReplicaViews(i, nodes, service.Spec));
+            return new InstanceView(i, node?.Name ?? i.NodeId, urls, ScoreAtPlacement(i, node), ReplicaViews(i, nodes, service.Spec),
+                i.State == InstanceState.Running ? UsageOf(i.Id) : null);
         }).ToList();
         var running = instances.Count(i => i.State == InstanceState.Running);
         var pending = _pendingViews.TryGetValue(service.Spec.Name, out var work) ? work : [];

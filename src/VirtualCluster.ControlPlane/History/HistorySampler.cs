@@ -62,7 +62,7 @@ public sealed partial class HistorySampler(ClusterService cluster, MetricsHistor
                 [node.Cpu, node.Memory, node.Disk, node.CpuAllocated, node.MemoryAllocated, node.Instances, node.Phi, node.NetworkReceive, node.NetworkTransmit], ct);
         foreach (var service in facts.Services)
             await history.RecordAsync("service/" + service.Name, now, ClusterService.ServiceHistoryMetrics,
-                [service.Desired, service.Running, service.Restarts], ct);
+                [service.Desired, service.Running, service.Restarts, service.CpuMillicores, service.MemoryBytes], ct);
         if (now - _lastFlush >= options.Value.FlushInterval)
         {
             _lastFlush = now;
