@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using VirtualCluster.ControlPlane.Alerts;
 using VirtualCluster.Monitoring.Alerts;
+using VirtualCluster.Monitoring.Otlp;
 
 namespace VirtualCluster.Host.Console;
 
@@ -35,7 +36,12 @@ internal sealed class AlertFlags
         Description = "JSON file of threshold alert rules ({\"rules\": [...]}, see docs/monitoring.md); written to the cluster store at start, replacing the user rules there.",
     };
 
-    public IEnumerable<Option> All => [Webhooks, Alertmanagers, Interval, HistoryFlush, Rules];
+    public Option<string?> Otlp { get; } = new("--otlp-endpoint")
+    {
+        Description = "Also export metrics to an OpenTelemetry collector over OTLP/HTTP, e.g. http://127.0.0.1:4318 (every 15 s, beside /metrics).",
+    };
+
+    public IEnumerable<Option> All => [Webhooks, Alertmanagers, Interval, HistoryFlush, Rules, Otlp];
 
     /// <summary>The settings, or null after printing what is wrong.</summary>
     public Action<IServiceCollection>? Read(ParseResult parse)
@@ -60,6 +66,13 @@ internal sealed class AlertFlags
         if (double.IsNaN(flush) || flush is < 0.1 or > 3600)
         {
             System.Console.Error.WriteLine($"error: --history-flush {flush} must be between 0.1 and 3600 seconds, e.g. 30");
+            return null;
+        }
+        Uri? otlp = null;
+        if (parse.GetValue(Otlp) is { } otlpText
+            && (!Uri.TryCreate(otlpText, UriKind.Absolute, out otlp) || otlp.Scheme is not ("http" or "https") || otlp.Query.Length > 0))
+        {
+            System.Console.Error.WriteLine($"error: --otlp-endpoint \"{otlpText}\" is not an http or https URL of a collector; e.g. http://127.0.0.1:4318");
             return null;
         }
         IReadOnlyList<VirtualCluster.Api.AlertRuleSpec>? rules = null;
@@ -96,6 +109,14 @@ internal sealed class AlertFlags
                 o.EvaluationInterval = TimeSpan.FromSeconds(interval);
                 o.Rules = rules;
             });
+            if (otlp is not null)
+            {
+                services.AddVirtualClusterOtlpMetrics(o =>
+                {
+                    o.Endpoint = otlp;
+                    o.ServiceName = "vcluster-control-plane";
+                });
+            }
         };
     }
 }

@@ -21,6 +21,10 @@ builder.Services.Configure<VirtualCluster.ControlPlane.Keys.TokenKeyOptions>(bui
 // Alerts: VirtualCluster:Alerts:Webhooks / :Alertmanagers (URL lists), VirtualCluster:AlertRules:EvaluationInterval etc.
 builder.Services.Configure<VirtualCluster.Monitoring.Alerts.AlertNotifierOptions>(builder.Configuration.GetSection("VirtualCluster:Alerts"));
 builder.Services.Configure<VirtualCluster.ControlPlane.Alerts.AlertOptions>(builder.Configuration.GetSection("VirtualCluster:AlertRules"));
+// OTLP export beside /metrics: VirtualCluster:Otlp:Endpoint (e.g. http://collector:4318), :Interval, :ServiceName.
+if (builder.Configuration.GetSection("VirtualCluster:Otlp")["Endpoint"] is { Length: > 0 })
+    VirtualCluster.Monitoring.Otlp.OtlpMetricsServiceCollectionExtensions.AddVirtualClusterOtlpMetrics(builder.Services,
+        o => builder.Configuration.GetSection("VirtualCluster:Otlp").Bind(o));
 // Stable URLs: VirtualCluster:Urls:GatewayUrl / :ClusterDomain in appsettings, or --gateway-url on the command line.
 builder.Services.Configure<ServiceUrlOptions>(builder.Configuration.GetSection("VirtualCluster:Urls"));
 if (builder.Configuration["gateway-url"] is { Length: > 0 } gatewayUrl) builder.Services.Configure<ServiceUrlOptions>(o => o.GatewayUrl = gatewayUrl);
