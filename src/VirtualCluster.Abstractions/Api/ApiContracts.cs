@@ -79,8 +79,9 @@ public sealed record HeartbeatRequest(
 /// <summary>An instance the agent must run.</summary>
 /// <param name="VolumeSet">For replicated volumes: the volume set it owns (see <see cref="ServiceInstance.VolumeSet"/>).</param>
 /// <param name="Holders">Where to replicate its volumes to.</param>
+/// <param name="Move">Stop it (it is moving off this node), sync its replicated volumes one last time, then report it Stopped.</param>
 public sealed record Assignment(string InstanceId, long Epoch, ServiceSpec Spec, IReadOnlyDictionary<string, int> Ports,
-    string? VolumeSet = null, IReadOnlyList<ReplicaHolder>? Holders = null);
+    string? VolumeSet = null, IReadOnlyList<ReplicaHolder>? Holders = null, bool Move = false);
 
 /// <summary>Answer to a heartbeat: the full desired set for this node (anything else must stop).</summary>
 /// <param name="Assignments">Every instance this node must run.</param>

@@ -64,6 +64,8 @@ public static class EventKinds
     public const string InstancePlaced = "instance.placed";
     /// <summary>An instance's node is down; it will be replaced.</summary>
     public const string InstanceLost = "instance.lost";
+    /// <summary>An instance with replicated volumes is stopping on a draining node for a final sync; its replacement starts on the replica.</summary>
+    public const string InstanceMoving = "instance.moving";
     /// <summary>An instance was moved off a draining node (its replacement is healthy).</summary>
     public const string InstanceMoved = "instance.moved";
     /// <summary>An agent stopped a singleton by itself after losing the control plane for longer than its lease.</summary>

@@ -49,6 +49,10 @@ public enum InstanceState
 /// </param>
 /// <param name="ReplicaHolders">Node ids that keep replicas of its volumes (other nodes, different zones when possible).</param>
 /// <param name="Syncs">The last completed sync per volume and holder, as its agent reported it.</param>
+/// <param name="MoveRequested">
+/// A drain moves it and it has replicated volumes: its agent stops it, syncs its volumes one last time and reports it
+/// Stopped; then its replacement starts on the freshest replica (break before make, so no write is lost).
+/// </param>
 public sealed record ServiceInstance(
     string Id,
     string Service,
@@ -65,7 +69,8 @@ public sealed record ServiceInstance(
     string? Incident = null,
     string? VolumeSet = null,
     IReadOnlyList<string>? ReplicaHolders = null,
-    IReadOnlyList<VolumeSyncReport>? Syncs = null)
+    IReadOnlyList<VolumeSyncReport>? Syncs = null,
+    bool MoveRequested = false)
 {
     /// <summary>True for states after which the instance never runs again.</summary>
     public bool IsTerminal => State is InstanceState.Failed or InstanceState.Exited or InstanceState.Stopped or InstanceState.Lost;

@@ -68,6 +68,29 @@ internal sealed partial class VolumeReplication(AgentOptions options, Func<strin
         }
     }
 
+    /// <summary>
+    /// Syncs every replicated volume of <paramref name="instanceId"/> to each holder once more and waits until the holders
+    /// committed (the final sync of a planned move, after the workload stopped). Returns the syncs done and the first error.
+    /// </summary>
+    public async Task<(int Synced, string? Error)> FinalSyncAsync(string instanceId, CancellationToken ct)
+    {
+        var synced = 0;
+        string? error = null;
+        foreach (var (key, running) in _running.Where(r => r.Key.InstanceId == instanceId).ToList())
+        {
+            try
+            {
+                await running.Replicator.SyncNowAsync(ct);
+                synced++;
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                error ??= $"volume {key.Volume} to {key.Holder}: {e.Message}";
+            }
+        }
+        return (synced, error);
+    }
+
     /// <summary>Where the replication of each volume of <paramref name="instanceId"/> stands, per holder; null when it has none.</summary>
     public IReadOnlyList<VolumeSyncReport>? Report(string instanceId)
     {

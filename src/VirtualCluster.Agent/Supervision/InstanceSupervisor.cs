@@ -72,10 +72,11 @@ internal sealed partial class InstanceSupervisor
             BeginStop(stale, "no longer assigned to this node");
         await StopUnassignedRecoveredAsync(assignments, ct);
         foreach (var done in _stopping.Where(s => s.Value.IsCompleted).Select(s => s.Key).ToList()) _stopping.Remove(done);
+        ApplyMoves(assignments, desired);
 
         foreach (var assignment in assignments)
         {
-            if (_instances.ContainsKey(assignment.InstanceId) || _stopping.ContainsKey(assignment.InstanceId)) continue;
+            if (assignment.Move || _instances.ContainsKey(assignment.InstanceId) || _stopping.ContainsKey(assignment.InstanceId)) continue;
             // A singleton must not start while the lease has run out: the control plane may be starting it elsewhere.
             if (assignment.Spec.IsFencedSingleton && _lease.IsExpired) continue;
             var instance = new SupervisedInstance(assignment);
@@ -99,6 +100,7 @@ internal sealed partial class InstanceSupervisor
                 logs = await driver.ReadLogsAsync(i.Id, after, 200, ct);
             reports.Add(new InstanceReport(i.Id, i.Epoch, i.State, i.Reason, i.RestartCount, i.Pid, logs, SyncReports(i.Id)));
         }
+        reports.AddRange(MoveReports());
         return reports;
     }
 

@@ -125,7 +125,7 @@ public sealed partial class ClusterService
         var nodes = mine.Values.Any(i => i.ReplicaHolders is { Count: > 0 }) ? await NodesByIdAsync(ct) : null;
         var assignments = mine.Values
             .Where(i => !i.IsTerminal && specs.ContainsKey(i.Service))
-            .Select(i => new Assignment(i.Id, i.Epoch, specs[i.Service], i.Ports, i.VolumeSet, nodes is null ? null : HoldersFor(i, nodes)))
+            .Select(i => new Assignment(i.Id, i.Epoch, specs[i.Service], i.Ports, i.VolumeSet, nodes is null ? null : HoldersFor(i, nodes), i.MoveRequested))
             .ToList();
         foreach (var a in assignments) cursors.TryAdd(a.InstanceId, await Store.LastLogSequenceAsync(a.InstanceId, ct));
         var drain = node.State == NodeState.Draining ? await DrainStatusAsync(node, ct) : null;

@@ -111,12 +111,19 @@ public sealed partial class ClusterService
         var services = await ServicesByNameAsync(ct);
         var all = await Store.ListInstancesAsync(cancellationToken: ct);
         var items = new List<DrainItem>();
-        foreach (var instance in all.Where(i => i.NodeId == node.Id && !i.IsTerminal).OrderBy(i => i.Id, StringComparer.Ordinal))
+        // A stopped instance that moves with its replicated volumes counts until its replacement takes its record over.
+        foreach (var instance in all.Where(i => i.NodeId == node.Id && (!i.IsTerminal || i is { MoveRequested: true, State: InstanceState.Stopped }))
+                     .OrderBy(i => i.Id, StringComparer.Ordinal))
         {
             if (!services.TryGetValue(instance.Service, out var service)) continue;
             if (!service.Spec.Failover.Enabled)
             {
                 items.Add(new DrainItem(instance.Id, instance.Service, "blocked", "failover \"never\": it stays on this node"));
+                continue;
+            }
+            if (instance.MoveRequested)
+            {
+                items.Add(new DrainItem(instance.Id, instance.Service, "moving", "stopping for a final sync of its replicated volumes; its replacement starts on that replica"));
                 continue;
             }
             var move = all.FirstOrDefault(i => i.Replaces == instance.Id && !i.IsTerminal);
@@ -128,6 +135,21 @@ public sealed partial class ClusterService
                 items.Add(new DrainItem(instance.Id, instance.Service, "queued", "a replacement will be placed"));
         }
         return new DrainStatus(node.Name, items.All(i => i.Status == "blocked"), items);
+    }
+
+    /// <summary>
+    /// A move of an instance with replicated volumes breaks before it makes: its agent stops it and syncs its volumes
+    /// one last time, then reports it Stopped, and the replacement of missing replicas (the same path as a failover)
+    /// starts it on the holder of that final sync. A copy started first would write beside the old one and start on an
+    /// older replica (or empty), so writes of the last seconds would be lost.
+    /// </summary>
+    private async Task MoveStatefulAsync(NodeInfo node, ServiceInstance instance, ServiceSpec spec, string incident, CancellationToken ct)
+    {
+        if (instance.MoveRequested) return; // waiting for its agent's final sync and Stopped report
+        await Store.UpsertInstanceAsync(instance with { MoveRequested = true, Incident = incident }, ct);
+        await RecordAsync(EventKinds.InstanceMoving, spec.Name,
+            $"{instance.Id} stops on draining {node.Name} for a final sync of its replicated volumes; its replacement starts on that replica", ct,
+            spec.Name, node.Name, instance.Id, incident);
     }
 
     /// <summary>One step of every drain: place missing replacements, and stop each instance whose replacement is healthy.</summary>
@@ -161,6 +183,11 @@ public sealed partial class ClusterService
 
     private async Task MoveAsync(NodeInfo node, ServiceInstance instance, ServiceSpec spec, string incident, Dictionary<string, List<PendingWork>> pending, CancellationToken ct)
     {
+        if (spec.VolumeReplicas > 0)
+        {
+            await MoveStatefulAsync(node, instance, spec, incident, ct);
+            return;
+        }
         var moves = (await Store.ListInstancesAsync(service: instance.Service, cancellationToken: ct)).Where(i => i.Replaces == instance.Id).ToList();
         foreach (var failed in moves.Where(m => m.IsTerminal))
         {

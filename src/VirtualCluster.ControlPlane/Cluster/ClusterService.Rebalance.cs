@@ -32,7 +32,10 @@ public sealed partial class ClusterService
             var all = await Store.ListInstancesAsync(cancellationToken: ct);
             var busy = PendingMoves(all, await DrainingNodesAsync(ct)).SelectMany(m => new[] { m.Fresh.Id, m.Old.Id }).ToHashSet(StringComparer.Ordinal);
             var movable = all
-                .Where(i => i.State == InstanceState.Running && services.ContainsKey(i.Service) && !busy.Contains(i.Id))
+                // Rebalance makes before it breaks, which a replicated volume cannot follow without losing its last
+                // writes; such instances stay (a drain moves them with a final sync).
+                .Where(i => i.State == InstanceState.Running && services.ContainsKey(i.Service) && !busy.Contains(i.Id)
+                    && services[i.Service].Spec.VolumeReplicas == 0)
                 .OrderBy(i => i.Id, StringComparer.Ordinal)
                 .Select(i => new PlacedInstance(i.Id, services[i.Service].Spec, i.NodeId))
                 .ToList();
