@@ -39,6 +39,13 @@ internal static class LiveStreamEndpoint
         {
             return ApiResults.Error(429, $"{MaxStreams} live streams are open already; close a dashboard or poll GET /v1/status instead");
         }
+        // Given back when the response ends, however it ends: a client gone before the stream's first step never
+        // runs the stream's code, and a place freed only there would leak until every stream is refused.
+        request.HttpContext.Response.OnCompleted(() =>
+        {
+            snapshots.CloseStream();
+            return Task.CompletedTask;
+        });
         request.HttpContext.Response.Headers["X-Accel-Buffering"] = "no"; // nginx and friends: do not buffer the stream
         return TypedResults.ServerSentEvents(StreamAsync(snapshots, cluster, time, interval, request.HttpContext.RequestAborted));
     }
@@ -46,7 +53,6 @@ internal static class LiveStreamEndpoint
     private static async IAsyncEnumerable<SseItem<string>> StreamAsync(LiveSnapshots snapshots, ClusterService cluster, TimeProvider time,
         TimeSpan interval, [EnumeratorCancellation] CancellationToken ct)
     {
-        try
         {
             string? status = null, alerts = null;
             var start = time.GetUtcNow();
@@ -80,10 +86,6 @@ internal static class LiveStreamEndpoint
                 if (sent || time.GetUtcNow() - lastSent >= Ping) lastSent = time.GetUtcNow();
             }
             while (await timer.WaitForNextTickAsync(ct));
-        }
-        finally
-        {
-            snapshots.CloseStream();
         }
     }
 
