@@ -9,7 +9,7 @@ namespace VirtualCluster.Dns;
 /// <summary>
 /// The UDP listener: one socket, one receive loop answering inline (an answer costs microseconds and no I/O besides
 /// the send). Every packet is checked by <see cref="ZoneResponder"/>; a malformed one costs a FORMERR header or
-/// nothing, and no exception leaves the loop. TCP is not served: answers are sized to fit in UDP.
+/// nothing, and no exception leaves the loop. TCP is served too on the same address and port (see DnsServer.Tcp.cs).
 /// </summary>
 public sealed partial class DnsServer : BackgroundService
 {
@@ -18,6 +18,7 @@ public sealed partial class DnsServer : BackgroundService
     private readonly SourceRateLimiter _limiter;
     private readonly DnsMetrics _metrics;
     private readonly ILogger<DnsServer> _logger;
+    private readonly TimeProvider _time;
     private Socket? _socket;
 
     /// <summary>Creates the server; the socket is bound in <see cref="StartAsync"/>.</summary>
@@ -28,6 +29,7 @@ public sealed partial class DnsServer : BackgroundService
         _limiter = new SourceRateLimiter(_options.QueriesPerSecondPerSource, _options.BurstPerSource, _options.MaxTrackedSources, time);
         _metrics = metrics;
         _logger = logger;
+        _time = time;
     }
 
     /// <summary>Where the server answers (with the real port when <see cref="DnsServerOptions.Listen"/> asked for port 0); null before start.</summary>
@@ -49,6 +51,7 @@ public sealed partial class DnsServer : BackgroundService
             throw new InvalidOperationException($"DNS: cannot listen on udp {_options.Listen}: {e.Message} (port 53 needs root or CAP_NET_BIND_SERVICE; pick another address or port)", e);
         }
         _socket = socket;
+        if (_options.Tcp) BindTcp(new IPEndPoint(endpoint.Address, LocalEndPoint!.Port));
         LogListening(LocalEndPoint!, _options.Zone);
         return base.StartAsync(cancellationToken);
     }
@@ -57,6 +60,20 @@ public sealed partial class DnsServer : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var socket = _socket!;
+        var tcp = _tcp is null ? Task.CompletedTask : AcceptLoopAsync(_tcp, stoppingToken);
+        try
+        {
+            await ReceiveLoopAsync(socket, stoppingToken);
+        }
+        finally
+        {
+            _tcp?.Dispose();
+            await tcp;
+        }
+    }
+
+    private async Task ReceiveLoopAsync(Socket socket, CancellationToken stoppingToken)
+    {
         var receive = new byte[4096];
         var send = new byte[Math.Max(512, _options.MaxUdpPayload)];
         EndPoint any = new IPEndPoint(socket.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
@@ -125,6 +142,7 @@ public sealed partial class DnsServer : BackgroundService
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         _socket?.Dispose(); // ends a pending receive at once
+        _tcp?.Dispose();
         await base.StopAsync(cancellationToken);
     }
 
@@ -132,6 +150,7 @@ public sealed partial class DnsServer : BackgroundService
     public override void Dispose()
     {
         _socket?.Dispose();
+        _tcp?.Dispose();
         base.Dispose();
     }
 }

@@ -39,6 +39,18 @@ public sealed class DnsServerOptions
     /// <summary>Most sources whose rate is tracked; past this, new sources share one bucket until old ones are forgotten. Default 10,000.</summary>
     public int MaxTrackedSources { get; set; } = 10_000;
 
+    /// <summary>Also answer over TCP on the same address and port (RFC 7766: resolvers retry there). Default true.</summary>
+    public bool Tcp { get; set; } = true;
+
+    /// <summary>Most TCP connections open at once; more are closed at once. Default 128; 1 to 10,000.</summary>
+    public int MaxTcpConnections { get; set; } = 128;
+
+    /// <summary>A TCP connection that sends no (whole) query for this long is closed (slow or idle clients). Default 10 s; 100 ms to 2 minutes.</summary>
+    public TimeSpan TcpIdleTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Queries answered on one TCP connection before it is closed. Default 100; 1 to 100,000.</summary>
+    public int MaxQueriesPerTcpConnection { get; set; } = 100;
+
     /// <summary>The domain in lower case without the final dot.</summary>
     internal string Zone => Domain.Trim().TrimEnd('.').ToLowerInvariant();
 
@@ -89,6 +101,9 @@ internal sealed class DnsServerOptionsValidator : IValidateOptions<DnsServerOpti
         if (!(o.QueriesPerSecondPerSource > 0) || o.QueriesPerSecondPerSource > 1_000_000) errors.Add($"QueriesPerSecondPerSource {o.QueriesPerSecondPerSource} must be above 0 and at most 1,000,000 (default 50)");
         if (o.BurstPerSource is < 1 or > 1_000_000) errors.Add($"BurstPerSource {o.BurstPerSource} must be between 1 and 1,000,000 (default 100)");
         if (o.MaxTrackedSources is < 1 or > 10_000_000) errors.Add($"MaxTrackedSources {o.MaxTrackedSources} must be between 1 and 10,000,000 (default 10,000)");
+        if (o.MaxTcpConnections is < 1 or > 10_000) errors.Add($"MaxTcpConnections {o.MaxTcpConnections} must be between 1 and 10,000 (default 128)");
+        if (o.TcpIdleTimeout < TimeSpan.FromMilliseconds(100) || o.TcpIdleTimeout > TimeSpan.FromMinutes(2)) errors.Add($"TcpIdleTimeout {o.TcpIdleTimeout} must be between 100 ms and 2 minutes (default 10 s)");
+        if (o.MaxQueriesPerTcpConnection is < 1 or > 100_000) errors.Add($"MaxQueriesPerTcpConnection {o.MaxQueriesPerTcpConnection} must be between 1 and 100,000 (default 100)");
         return errors.Count > 0 ? ValidateOptionsResult.Fail(errors) : ValidateOptionsResult.Success;
     }
 

@@ -18,7 +18,8 @@ public sealed class DnsServerDigTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _records.Texts["_acme-challenge.hello"] = ["dns-01-digest"];
-        var options = Options.Create(new DnsServerOptions { Listen = "127.0.0.1:0", Domain = "vc.test", Addresses = ["127.0.0.1", "::1"], BurstPerSource = 10_000, QueriesPerSecondPerSource = 10_000 });
+        var options = Options.Create(new DnsServerOptions { Listen = "127.0.0.1:0", Domain = "vc.test", Addresses = ["127.0.0.1", "::1"], BurstPerSource = 10_000, QueriesPerSecondPerSource = 10_000,
+            MaxTcpConnections = 4, TcpIdleTimeout = TimeSpan.FromMilliseconds(500) });
         Assert.True(new DnsServerOptionsValidator().Validate(null, options.Value).Succeeded);
         _server = new DnsServer(options, _records, TimeProvider.System, new DnsMetrics(), NullLogger<DnsServer>.Instance);
         await _server.StartAsync(CancellationToken.None);
@@ -66,6 +67,106 @@ public sealed class DnsServerDigTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Matches(@"ns1\.vc\.test\.\s+30\s+IN\s+A\s+127\.0\.0\.1", ns); // glue
 
         Assert.Contains("status: REFUSED", await DigAsync("example.com", "A"));
+    }
+
+    [Fact]
+    public async Task Dig_over_tcp_gets_the_same_answers()
+    {
+        var a = await DigAsync("+tcp", "hello.vc.test", "A");
+        Assert.Contains("status: NOERROR", a);
+        Assert.Matches(@"hello\.vc\.test\.\s+30\s+IN\s+A\s+127\.0\.0\.1", a);
+        Assert.Contains("(TCP)", a); // dig names the transport it used
+        Assert.Contains("status: NXDOMAIN", await DigAsync("+tcp", "nope.vc.test", "A"));
+        Assert.Equal("\"dns-01-digest\"", (await DigAsync("+tcp", "+short", "_acme-challenge.hello.vc.test", "TXT")).Trim());
+    }
+
+    [Fact]
+    public async Task Tcp_clients_that_idle_flood_or_send_garbage_are_closed_and_others_still_get_answers()
+    {
+        // Pipelined queries on one connection are answered in order.
+        using (var client = await ConnectAsync())
+        {
+            await client.SendAsync(Framed(DnsPackets.Query("hello.vc.test", 1, id: 1)).Concat(Framed(DnsPackets.Query("hello.vc.test", 28, id: 2))).ToArray());
+            Assert.Equal(1, (await ReadAnswerAsync(client))![1]);
+            Assert.Equal(2, (await ReadAnswerAsync(client))![1]);
+        }
+        // A client that sends half a query and waits is closed after the idle time (0.5 s here), not held forever.
+        using (var slow = await ConnectAsync())
+        {
+            await slow.SendAsync(Framed(DnsPackets.Query("hello.vc.test", 1)).Take(7).ToArray());
+            Assert.Null(await ReadAnswerAsync(slow, TimeSpan.FromSeconds(10)));
+        }
+        // A length prefix out of bounds closes the connection.
+        using (var garbage = await ConnectAsync())
+        {
+            await garbage.SendAsync(new byte[] { 0xFF, 0xFF, 1, 2, 3 });
+            Assert.Null(await ReadAnswerAsync(garbage, TimeSpan.FromSeconds(10)));
+        }
+        // More connections than MaxTcpConnections (4): the extra ones are closed at once, the first ones still work.
+        var held = new List<Socket>();
+        try
+        {
+            for (var i = 0; i < 4; i++) held.Add(await ConnectAsync());
+            await Wait(() => _server.TcpConnections == 4);
+            using var extra = await ConnectAsync();
+            Assert.Null(await ReadAnswerAsync(extra, TimeSpan.FromSeconds(10)));
+            await held[0].SendAsync(Framed(DnsPackets.Query("hello.vc.test", 1, id: 7)));
+            Assert.Equal(7, (await ReadAnswerAsync(held[0]))![1]);
+        }
+        finally
+        {
+            foreach (var s in held) s.Dispose();
+        }
+        await Wait(() => _server.TcpConnections == 0);
+        Assert.Contains("status: NOERROR", await DigAsync("+tcp", "hello.vc.test", "A")); // and a new client is served again
+    }
+
+    private async Task<Socket> ConnectAsync()
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, _port));
+        return socket;
+    }
+
+    private static byte[] Framed(byte[] message) => [(byte)(message.Length >> 8), (byte)message.Length, .. message];
+
+    /// <summary>One length-prefixed answer, or null when the server closed the connection first.</summary>
+    private static async Task<byte[]?> ReadAnswerAsync(Socket socket, TimeSpan? within = null)
+    {
+        using var timeout = new CancellationTokenSource(within ?? TimeSpan.FromSeconds(10));
+        var prefix = new byte[2];
+        if (!await ReadAsync(socket, prefix, timeout.Token)) return null;
+        var body = new byte[prefix[0] << 8 | prefix[1]];
+        return await ReadAsync(socket, body, timeout.Token) ? body : null;
+    }
+
+    private static async Task<bool> ReadAsync(Socket socket, byte[] buffer, CancellationToken ct)
+    {
+        for (var read = 0; read < buffer.Length;)
+        {
+            int n;
+            try
+            {
+                n = await socket.ReceiveAsync(buffer.AsMemory(read), SocketFlags.None, ct);
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
+            {
+                return false; // closed with our bytes unread: a reset rather than a FIN, closed all the same
+            }
+            if (n == 0) return false;
+            read += n;
+        }
+        return true;
+    }
+
+    private static async Task Wait(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not met within 10 s");
+            await Task.Delay(20);
+        }
     }
 
     [Fact]
