@@ -99,7 +99,9 @@ public sealed class GatewayAgentTlsTests(ITestOutputHelper output)
             await agent.WaitForOutputAsync($"Gateway http://127.0.0.1:{impostor.Port}/: refused its TLS certificate", TimeSpan.FromSeconds(30));
             await Wait.UntilAsync(() => Task.FromResult(impostor.Connections >= 3), TimeSpan.FromSeconds(30), "the agent's tunnel and signaling attempts at the impostor");
             Assert.Equal(["Bearer control-token"], impostor.Authorizations);
-            Assert.Equal(1, impostor.Handshakes); // the careless client's only
+            // Under TLS 1.3 the impostor's side of a handshake may complete before the agent has checked its certificate,
+            // but the agent then aborts: not one request reached the impostor besides the careless client's.
+            Assert.Single(impostor.Received.Split("GET ", StringSplitOptions.RemoveEmptyEntries));
             Assert.DoesNotContain(MachineToken(stack.Cluster, "node-1"), impostor.Received);
             Assert.Single(await stack.TunnelsAsync());
         }
@@ -152,7 +154,6 @@ public sealed class GatewayAgentTlsTests(ITestOutputHelper output)
         private readonly Task _loop;
         private readonly StringBuilder _received = new();
         private int _connections;
-        private int _handshakes;
 
         private ImpostorGateway(TcpListener listener, X509Certificate2 certificate)
         {
@@ -163,7 +164,6 @@ public sealed class GatewayAgentTlsTests(ITestOutputHelper output)
 
         public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
         public int Connections => Volatile.Read(ref _connections);
-        public int Handshakes => Volatile.Read(ref _handshakes);
         public List<string> Authorizations { get; } = [];
 
         public string Received
@@ -202,7 +202,6 @@ public sealed class GatewayAgentTlsTests(ITestOutputHelper output)
                     using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
                     timeout.CancelAfter(TimeSpan.FromSeconds(10));
                     await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = _certificate }, timeout.Token);
-                    Interlocked.Increment(ref _handshakes);
                     var buffer = new byte[16384];
                     var text = new StringBuilder();
                     int n;

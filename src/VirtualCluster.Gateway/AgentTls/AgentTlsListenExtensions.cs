@@ -33,6 +33,8 @@ public static class AgentTlsListenExtensions
         {
             var tls = await StartsWithTlsAsync(connection).ConfigureAwait(false);
             if (tls is null) return;
+            // No certificate yet (the control plane is away; AgentTlsCertificate logs why): close, the agent retries.
+            if (tls.Value && certificate.Context is null) return;
             await (tls.Value ? next : plain!)(connection).ConfigureAwait(false);
         });
         listen.UseHttps(new TlsHandshakeCallbackOptions
@@ -40,8 +42,7 @@ public static class AgentTlsListenExtensions
             HandshakeTimeout = TimeSpan.FromSeconds(10),
             OnConnection = _ => ValueTask.FromResult(new SslServerAuthenticationOptions
             {
-                // No certificate yet (the control plane is away): the handshake fails and the agent retries.
-                ServerCertificateContext = certificate.Context ?? throw new InvalidOperationException("no agent-facing certificate from the cluster CA yet"),
+                ServerCertificateContext = certificate.Context,
                 // Agents present their node's client certificate; it is checked after the handshake (AgentTransportMiddleware),
                 // so a refusal is an answer that says why, not a dropped connection.
                 ClientCertificateRequired = true,
