@@ -27,7 +27,8 @@ public sealed class GatewayCertificateTests
             // What agents check: chains to the pinned CA with serverAuth.
             Assert.True(PinnedCaValidator.ForCertificate(ca).Validate(null, certificate, null, System.Net.Security.SslPolicyErrors.None));
             var names = certificate.Extensions.OfType<X509SubjectAlternativeNameExtension>().Single();
-            Assert.Contains(ClusterCa.GatewayUri("edge-1").ToString(), names.EnumerateUris().Select(u => u.ToString()));
+            // The URI SAN (an IA5String inside the extension) names the gateway.
+            Assert.Contains(ClusterCa.GatewayUri("edge-1").ToString(), System.Text.Encoding.ASCII.GetString(names.RawData));
             var usage = certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>().Single();
             Assert.Equal([TlsFingerprint.ServerAuthOid], usage.EnhancedKeyUsages.Cast<System.Security.Cryptography.Oid>().Select(o => o.Value));
         }
