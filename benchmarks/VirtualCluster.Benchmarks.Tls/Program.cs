@@ -22,6 +22,10 @@ var rounds = 5;
 var heartbeats = 2000;
 var deploys = 200;
 var handshakes = 200;
+// --inline: Kestrel's socket transport with UnsafePreferInlineScheduling (as the standalone gateway runs), an experiment
+// on how much of TLS's cost is hand-offs between threads rather than cryptography.
+var inline = args.Contains("--inline");
+args = [.. args.Where(a => a != "--inline")];
 for (var i = 0; i < args.Length - 1; i++)
 {
     var value = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
@@ -34,8 +38,8 @@ for (var i = 0; i < args.Length - 1; i++)
     }
 }
 
-await using var plain = await Api.StartAsync(tls: false);
-await using var secure = await Api.StartAsync(tls: true);
+await using var plain = await Api.StartAsync(tls: false, inline);
+await using var secure = await Api.StartAsync(tls: true, inline);
 var results = new Dictionary<string, List<double>>();
 void Add(string key, double value) => (results.TryGetValue(key, out var list) ? list : results[key] = []).Add(value);
 void AddBoth(string key, (double Wall, double Cpu, double Switches) value)
@@ -79,7 +83,7 @@ static long ContextSwitches()
     return total;
 }
 
-Console.WriteLine($"TLS benchmark: {rounds} rounds of {heartbeats} heartbeats, {deploys} deploy+remove, {handshakes} new connections per path; load {Load()}");
+Console.WriteLine($"TLS benchmark{(inline ? " (Kestrel: UnsafePreferInlineScheduling)" : "")}: {rounds} rounds of {heartbeats} heartbeats, {deploys} deploy+remove, {handshakes} new connections per path; load {Load()}");
 await plain.WarmUpAsync();
 await secure.WarmUpAsync();
 // Keeps both nodes alive while the other path is measured (a few heartbeats a second, on their own connections).
@@ -137,12 +141,13 @@ internal sealed class Api : IAsyncDisposable
 
     public string Name { get; private set; } = "";
 
-    public static async Task<Api> StartAsync(bool tls)
+    public static async Task<Api> StartAsync(bool tls, bool inline)
     {
         var api = new Api { Name = tls ? "https" : "http" };
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrelHttpsConfiguration();
+        if (inline) builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = true);
         builder.WebHost.ConfigureKestrel(k => k.ListenControlPlane(new Uri(tls ? "https://127.0.0.1:0" : "http://127.0.0.1:0")));
         builder.Services.AddVirtualClusterControlPlane(o => o.DataDirectory = api._directory);
         api._app = builder.Build();
