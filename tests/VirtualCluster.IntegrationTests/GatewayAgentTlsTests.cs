@@ -24,7 +24,7 @@ public sealed class GatewayAgentTlsTests(ITestOutputHelper output)
     [Fact]
     public async Task Tunnel_and_signaling_run_over_TLS_and_the_same_token_in_plain_text_is_refused()
     {
-        await using var stack = await GatewayStack.StartAsync(agents: 1, _ => Loopback, Loopback);
+        await using var stack = await GatewayStack.StartAsync(agents: 2, _ => Loopback, Loopback);
         try
         {
             // Browsers: plain http on the same port, through the agent's (TLS) tunnel or peer link.
@@ -59,6 +59,29 @@ public sealed class GatewayAgentTlsTests(ITestOutputHelper output)
                 await tls.ConnectAsync(new Uri($"wss://127.0.0.1:{stack.Port}/v1/signaling"), CancellationToken.None);
                 Assert.Equal(WebSocketState.Open, tls.State);
                 await tls.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
+            }
+
+            // A node's client certificate goes with that node's token only: node-2's certificate with node-1's token is
+            // refused (403, logged); node-1's own certificate with it is accepted.
+            using (var node2 = ClientCertificate(stack.Cluster, "node-2"))
+            using (var mismatched = new ClientWebSocket())
+            {
+                mismatched.Options.SetRequestHeader("Authorization", "Bearer " + token);
+                mismatched.Options.RemoteCertificateValidationCallback = validator.Validate;
+                mismatched.Options.ClientCertificates = new X509CertificateCollection { node2 };
+                var refused = await Assert.ThrowsAsync<WebSocketException>(() => mismatched.ConnectAsync(new Uri($"wss://127.0.0.1:{stack.Port}/v1/signaling"), CancellationToken.None));
+                Assert.Contains("403", refused.Message);
+                await stack.Gateway.WaitForOutputAsync("(403): the client certificate is node ", TimeSpan.FromSeconds(10));
+            }
+            using (var node1 = ClientCertificate(stack.Cluster, "node-1"))
+            using (var matched = new ClientWebSocket())
+            {
+                matched.Options.SetRequestHeader("Authorization", "Bearer " + token);
+                matched.Options.RemoteCertificateValidationCallback = validator.Validate;
+                matched.Options.ClientCertificates = new X509CertificateCollection { node1 };
+                await matched.ConnectAsync(new Uri($"wss://127.0.0.1:{stack.Port}/v1/signaling"), CancellationToken.None);
+                Assert.Equal(WebSocketState.Open, matched.State);
+                await matched.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
             }
 
             // A raw TCP client speaking plain HTTP still gets the gateway's own page: only the agents' endpoints need TLS.
@@ -132,6 +155,14 @@ public sealed class GatewayAgentTlsTests(ITestOutputHelper output)
             output.WriteLine("--- agent\n" + stack.Cluster.Agents["node-1"].Output);
             throw;
         }
+    }
+
+    /// <summary>The node's client certificate with its key, as the agent saved them (node.crt, node.key).</summary>
+    private static X509Certificate2 ClientCertificate(ManualCluster cluster, string node)
+    {
+        using var pem = X509Certificate2.CreateFromPemFile(Path.Combine(cluster.Directory, node, "node.crt"), Path.Combine(cluster.Directory, node, "node.key"));
+        // Through PKCS#12, so that SslStream on Linux can use the key.
+        return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
     }
 
     private static string MachineToken(ManualCluster cluster, string node)

@@ -13,11 +13,12 @@ namespace VirtualCluster.Gateway.AgentTls;
 /// Guards the agent-facing endpoints (<c>/v1/tunnel</c>, <c>/v1/signaling</c>): over plain HTTP they answer 426 unless
 /// <see cref="GatewayOptions.AllowPlainAgents"/> (the token has crossed in clear by then, but it is never accepted, so
 /// an agent or script misconfigured that way fails loudly instead of leaking a token on every reconnect). Over TLS a
-/// client certificate, when presented, must be the cluster CA's and meant for clients (403 otherwise). Each accepted
+/// client certificate, when presented, must be the cluster CA's, meant for clients, and the token's node's (403
+/// otherwise). Each accepted
 /// connection is logged with its TLS protocol.
 /// </summary>
 internal sealed partial class AgentTransportMiddleware(RequestDelegate next, IOptions<GatewayOptions> options, AgentTlsCertificate certificate,
-    ILogger<AgentTransportMiddleware> logger, TimeProvider time)
+    ITunnelAuthenticator authenticator, ILogger<AgentTransportMiddleware> logger, TimeProvider time)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -51,8 +52,30 @@ internal sealed partial class AgentTransportMiddleware(RequestDelegate next, IOp
             await context.Response.WriteAsync($"client certificate refused: {problem}\n").ConfigureAwait(false);
             return;
         }
-        LogAccepted(logger, path.Value!, remote, protocol, client is null ? "none" : NodeCertificates.ReadIdentity(client)?.NodeId ?? client.Subject);
+        var identity = client is null ? null : NodeCertificates.ReadIdentity(client);
+        if (identity?.NodeId is { } certificateNode && BearerToken(context) is { } token)
+        {
+            // A node's certificate goes with that node's token only (the control plane's rule too): a token copied off
+            // another node is no use with this node's certificate. Invalid tokens are left to the endpoint's 401. The
+            // check is the endpoint's own (cached for a standalone gateway), so it costs no extra call.
+            var (peer, _) = await authenticator.AuthenticateAsync(token, context.RequestAborted).ConfigureAwait(false);
+            if (peer is not null && peer.NodeId != certificateNode)
+            {
+                var mismatch = $"the client certificate is node {certificateNode}'s, the token node {peer.NodeId}'s";
+                LogRefusedCertificate(logger, path.Value!, remote, mismatch);
+                context.Response.StatusCode = StatusCodes.Status403Forbidden;
+                await context.Response.WriteAsync($"client certificate refused: {mismatch}\n").ConfigureAwait(false);
+                return;
+            }
+        }
+        LogAccepted(logger, path.Value!, remote, protocol, client is null ? "none" : identity?.NodeId ?? client.Subject);
         await next(context).ConfigureAwait(false);
+    }
+
+    private static string? BearerToken(HttpContext context)
+    {
+        var header = context.Request.Headers.Authorization.ToString();
+        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && header.Length > 7 ? header[7..].Trim() : null;
     }
 
     /// <summary>Why a presented client certificate is not acceptable; null when it chains to the cluster CA with clientAuth and is valid now.</summary>
