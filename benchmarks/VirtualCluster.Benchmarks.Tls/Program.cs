@@ -22,6 +22,10 @@ var rounds = 5;
 var heartbeats = 2000;
 var deploys = 200;
 var handshakes = 200;
+// --inline: Kestrel's socket transport with UnsafePreferInlineScheduling (as the standalone gateway runs), an experiment
+// on how much of TLS's cost is hand-offs between threads rather than cryptography.
+var inline = args.Contains("--inline");
+args = [.. args.Where(a => a != "--inline")];
 for (var i = 0; i < args.Length - 1; i++)
 {
     var value = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
@@ -34,31 +38,52 @@ for (var i = 0; i < args.Length - 1; i++)
     }
 }
 
-await using var plain = await Api.StartAsync(tls: false);
-await using var secure = await Api.StartAsync(tls: true);
+await using var plain = await Api.StartAsync(tls: false, inline);
+await using var secure = await Api.StartAsync(tls: true, inline);
 var results = new Dictionary<string, List<double>>();
 void Add(string key, double value) => (results.TryGetValue(key, out var list) ? list : results[key] = []).Add(value);
-void AddBoth(string key, (double Wall, double Cpu) value)
+void AddBoth(string key, (double Wall, double Cpu, double Switches) value)
 {
     Add(key, value.Wall);
     Add("cpu " + key, value.Cpu);
+    Add("switches " + key, value.Switches);
 }
 
 // Wall µs and CPU µs (this process: client and server together) per request. CPU time is far less sensitive than
 // latency to what else the machine runs, so it is the figure to trust on a loaded machine.
-static async Task<(double Wall, double Cpu)> Measure(Func<Task> run, int requests)
+// Context switches per request too (every thread of the process, from /proc): where TLS's added CPU goes when it is
+// not the cryptography (a profile shows libcrypto and libssl at under 2 % of the samples).
+static async Task<(double Wall, double Cpu, double Switches)> Measure(Func<Task> run, int requests)
 {
     var process = System.Diagnostics.Process.GetCurrentProcess();
     process.Refresh();
     var cpu = process.TotalProcessorTime;
+    var switches = ContextSwitches();
     var watch = Stopwatch.StartNew();
     await run();
     var wall = watch.Elapsed;
     process.Refresh();
-    return (wall.TotalMicroseconds / requests, (process.TotalProcessorTime - cpu).TotalMicroseconds / requests);
+    return (wall.TotalMicroseconds / requests, (process.TotalProcessorTime - cpu).TotalMicroseconds / requests, (double)(ContextSwitches() - switches) / requests);
 }
 
-Console.WriteLine($"TLS benchmark: {rounds} rounds of {heartbeats} heartbeats, {deploys} deploy+remove, {handshakes} new connections per path; load {Load()}");
+static long ContextSwitches()
+{
+    long total = 0;
+    if (!Directory.Exists("/proc/self/task")) return 0;
+    foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
+    {
+        try
+        {
+            foreach (var line in File.ReadLines(Path.Combine(task, "status")))
+                if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal) || line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
+                    total += long.Parse(line[(line.IndexOf(':') + 1)..].Trim(), CultureInfo.InvariantCulture);
+        }
+        catch (IOException) { } // the thread ended meanwhile
+    }
+    return total;
+}
+
+Console.WriteLine($"TLS benchmark{(inline ? " (Kestrel: UnsafePreferInlineScheduling)" : "")}: {rounds} rounds of {heartbeats} heartbeats, {deploys} deploy+remove, {handshakes} new connections per path; load {Load()}");
 await plain.WarmUpAsync();
 await secure.WarmUpAsync();
 // Keeps both nodes alive while the other path is measured (a few heartbeats a second, on their own connections).
@@ -69,6 +94,7 @@ for (var round = 0; round < rounds; round++)
     foreach (var api in round % 2 == 0 ? new[] { plain, secure } : [secure, plain])
     {
         AddBoth($"{api.Name} heartbeat", await Measure(() => api.HeartbeatsAsync(heartbeats), heartbeats));
+        AddBoth($"{api.Name} heartbeat, sized body", await Measure(() => api.HeartbeatsAsync(heartbeats, sized: true), heartbeats));
         AddBoth($"{api.Name} deploy", await Measure(() => api.DeploysAsync(deploys, round), deploys * 2));
         AddBoth($"{api.Name} new connection", await Measure(() => api.NewConnectionsAsync(handshakes), handshakes));
     }
@@ -78,17 +104,18 @@ for (var round = 0; round < rounds; round++)
 await stop.CancelAsync();
 await keepAlive;
 Console.WriteLine();
-foreach (var (title, prefix) in new[] { ("time per request, wall clock", ""), ("CPU per request (client and server, this process)", "cpu ") })
+foreach (var (title, prefix) in new[] { ("time per request, wall clock", ""), ("CPU per request (client and server, this process)", "cpu "),
+             ("context switches per request (every thread of this process; the 'µs' columns are switches)", "switches ") })
 {
     Console.WriteLine($"{title}:");
     Console.WriteLine("| path | http µs per request (median of rounds) | https µs | added by TLS | added % | load average |");
     Console.WriteLine("|---|---:|---:|---:|---:|---|");
-    foreach (var path in new[] { "heartbeat", "deploy", "new connection" })
+    foreach (var path in new[] { "heartbeat", "heartbeat, sized body", "deploy", "new connection" })
     {
         var http = Median(results[$"{prefix}http {path}"]);
         var https = Median(results[$"{prefix}https {path}"]);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {path} | {http:0.0} | {https:0.0} | {https - http:+0.0;-0.0} µs | {(https - http) / http * 100:+0.0;-0.0} % | {Load()} |"));
+            $"| {path} | {http:0.00} | {https:0.00} | {https - http:+0.0;-0.0} µs | {(https - http) / http * 100:+0.0;-0.0} % | {Load()} |"));
     }
     Console.WriteLine();
 }
@@ -114,12 +141,13 @@ internal sealed class Api : IAsyncDisposable
 
     public string Name { get; private set; } = "";
 
-    public static async Task<Api> StartAsync(bool tls)
+    public static async Task<Api> StartAsync(bool tls, bool inline)
     {
         var api = new Api { Name = tls ? "https" : "http" };
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrelHttpsConfiguration();
+        if (inline) builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = true);
         builder.WebHost.ConfigureKestrel(k => k.ListenControlPlane(new Uri(tls ? "https://127.0.0.1:0" : "http://127.0.0.1:0")));
         builder.Services.AddVirtualClusterControlPlane(o => o.DataDirectory = api._directory);
         api._app = builder.Build();
@@ -173,12 +201,23 @@ internal sealed class Api : IAsyncDisposable
         await NewConnectionsAsync(20);
     }
 
-    /// <summary>Heartbeats one after another on a kept-alive connection (as an agent sends them).</summary>
-    public async Task HeartbeatsAsync(int count)
+    /// <summary>
+    /// Heartbeats one after another on a kept-alive connection (as an agent sends them). The body is JsonContent
+    /// (streamed: chunked transfer encoding), or with <paramref name="sized"/> serialized first and sent with a
+    /// Content-Length, so the request goes out in one write.
+    /// </summary>
+    public async Task HeartbeatsAsync(int count, bool sized = false)
     {
         var body = new HeartbeatRequest(new ResourceUsage(100, 1L << 30, 1L << 30), new Resources(64_000, 256L << 30, 1L << 40), ["process"], []);
         for (var i = 0; i < count; i++)
-            (await _machine.PostAsJsonAsync($"v1/nodes/{_nodeId}/heartbeat", body, VirtualClusterJson.Options)).EnsureSuccessStatusCode();
+        {
+            HttpContent content = sized
+                ? new ByteArrayContent(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(body, VirtualClusterJson.Options)) { Headers = { ContentType = new("application/json") } }
+                : JsonContent.Create(body, options: VirtualClusterJson.Options);
+            using (content)
+            using (var response = await _machine.PostAsync($"v1/nodes/{_nodeId}/heartbeat", content))
+                response.EnsureSuccessStatusCode();
+        }
     }
 
     /// <summary>Deploys (POST /v1/services, placed and stored) and their removals, on a kept-alive connection.</summary>

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using VirtualCluster.Dns;
 using VirtualCluster.Gateway;
+using VirtualCluster.Gateway.AgentTls;
 using VirtualCluster.Gateway.Dns;
 using VirtualCluster.Gateway.Tls;
 
@@ -35,10 +36,14 @@ internal static class GatewayCommand
         {
             Description = "Address(es), comma-separated, that names in the cluster domain resolve to (this gateway's public IPv4/IPv6). Default: the --dns-listen address when it is a specific one.",
         };
+        var allowPlainAgents = new Option<bool>("--allow-plain-agents")
+        {
+            Description = "Also accept agents' tunnels and signaling over plain ws:// (agents of an earlier release, or a proxy terminating TLS): their machine tokens then cross the network in clear. Default: TLS only, with a certificate of the cluster CA on the same port.",
+        };
         var tls = new GatewayTlsFlags();
         var command = new Command("gateway", "Run a gateway: every service at http://<service>.<domain>/, reached over peer links to the agents or their outbound tunnels.")
         {
-            server, token, tokenFile, caFingerprint, listen, domain, name, p2p, p2pLoopback, policy, exitWithStdin, dnsListen, publicAddress,
+            server, token, tokenFile, caFingerprint, listen, domain, name, p2p, p2pLoopback, policy, exitWithStdin, dnsListen, publicAddress, allowPlainAgents,
         };
         foreach (var option in tls.All) command.Options.Add(option);
         command.SetAction(async (parse, _) =>
@@ -71,25 +76,27 @@ internal static class GatewayCommand
                 && (dnsEndPoint.Address.Equals(System.Net.IPAddress.Any) || dnsEndPoint.Address.Equals(System.Net.IPAddress.IPv6Any)))
                 errors.Add($"--dns-listen {dns} is a wildcard address: give --public-address with the address(es) that names should resolve to (e.g. --public-address 203.0.113.10)");
             var tlsSettings = tls.Read(parse, https, dns is not null, errors);
+            // Plain-http endpoints serve agents over TLS too (same port), so Kestrel gets them as endpoints, not URLs.
             var http = new List<System.Net.IPEndPoint>();
-            if (https.Count > 0)
-                foreach (var url in urls.Where(u => u.StartsWith("http://", StringComparison.OrdinalIgnoreCase)))
-                {
-                    if (GatewayTlsFlags.EndPointOf(new Uri(url)) is { } endpoint) http.Add(endpoint);
-                    else errors.Add($"--listen \"{url}\": beside https URLs, http URLs need an IP address, localhost or * as their host");
-                }
+            foreach (var url in urls.Where(u => u.StartsWith("http://", StringComparison.OrdinalIgnoreCase)))
+            {
+                if (!Uri.TryCreate(url, UriKind.Absolute, out var uri)) continue;
+                if (GatewayTlsFlags.EndPointOf(uri) is { } endpoint) http.Add(endpoint);
+                else errors.Add($"--listen \"{url}\": an http URL needs an IP address, localhost or * as its host (e.g. http://0.0.0.0:8080)");
+            }
             if (errors.Count > 0)
             {
                 foreach (var e in errors) System.Console.Error.WriteLine($"error: {e}");
                 return 2;
             }
-            return await RunAsync(https.Count > 0 ? new Endpoints(http, https) : new Endpoints(urls), parse.GetValue(server)!, secret!, parse.GetValue(domain)!, parse.GetValue(exitWithStdin), o =>
+            return await RunAsync(new Endpoints(http, https), parse.GetValue(server)!, secret!, parse.GetValue(domain)!, parse.GetValue(exitWithStdin), o =>
             {
                 o.Name = parse.GetValue(name)!;
                 o.ControlPlaneCaFingerprint = fingerprint;
                 o.PeerLinks = parse.GetValue(p2p) == "on";
                 o.PeerLinksOnLoopback = parse.GetValue(p2pLoopback);
                 o.PeerLinksRelayOnly = parse.GetValue(policy) == "relay";
+                o.AllowPlainAgents = parse.GetValue(allowPlainAgents);
             }, dns is null ? null : o =>
             {
                 o.Listen = dns;
@@ -99,12 +106,8 @@ internal static class GatewayCommand
         return command;
     }
 
-    /// <summary>Where to listen: URLs (plain http only), or explicit endpoints when https is served (Kestrel takes one or the other).</summary>
-    private sealed record Endpoints(IReadOnlyList<string> Urls, IReadOnlyList<System.Net.IPEndPoint> Http, IReadOnlyList<System.Net.IPEndPoint> Https)
-    {
-        public Endpoints(string[] urls) : this(urls, [], []) { }
-        public Endpoints(IReadOnlyList<System.Net.IPEndPoint> http, IReadOnlyList<System.Net.IPEndPoint> https) : this([], http, https) { }
-    }
+    /// <summary>Where to listen: plain-http endpoints (which take agents' TLS too) and https endpoints (ACME or the user's certificate).</summary>
+    private sealed record Endpoints(IReadOnlyList<System.Net.IPEndPoint> Http, IReadOnlyList<System.Net.IPEndPoint> Https);
 
     /// <summary>The runtime's switch for running socket completions on its event threads (read once, at the first socket operation).</summary>
     private const string InlineSocketCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
@@ -118,12 +121,13 @@ internal static class GatewayCommand
         // (docs/benchmarks.md, Gateway). Set before the first socket exists; an explicit setting of the variable wins.
         if (Environment.GetEnvironmentVariable(InlineSocketCompletions) is null) Environment.SetEnvironmentVariable(InlineSocketCompletions, "1");
         var builder = WebApplication.CreateSlimBuilder();
-        var urls = endpoints.Urls.Count > 0 ? endpoints.Urls : [.. endpoints.Http.Select(e => $"http://{e}"), .. endpoints.Https.Select(e => $"https://{e}")];
-        if (endpoints.Urls.Count > 0) builder.WebHost.UseUrls([.. endpoints.Urls]);
+        string[] urls = [.. endpoints.Http.Select(e => $"http://{e}"), .. endpoints.Https.Select(e => $"https://{e}")];
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             GatewayServiceCollectionExtensions.ApplyGatewayLimits(kestrel);
-            foreach (var endpoint in endpoints.Http) kestrel.Listen(endpoint);
+            // Browsers get plain http as before; agents, given the same URL, open TLS on it (cluster CA's certificate).
+            foreach (var endpoint in endpoints.Http)
+                kestrel.Listen(endpoint, l => l.UseGatewayAgentTls(kestrel.ApplicationServices.GetRequiredService<AgentTlsCertificate>()));
             foreach (var endpoint in endpoints.Https) kestrel.ListenGatewayHttps(endpoint);
         });
         builder.WebHost.UseSockets(GatewayServiceCollectionExtensions.ApplyGatewayTransport);

@@ -1,6 +1,7 @@
 using VirtualCluster.ControlPlane;
 using VirtualCluster.Gateway;
 using VirtualCluster.Gateway.Access;
+using VirtualCluster.Gateway.AgentTls;
 using VirtualCluster.Routing.Tunnel;
 using VirtualCluster.Security;
 using VirtualCluster.Dashboard;
@@ -60,6 +61,16 @@ builder.Services.AddVirtualClusterGateway(options =>
 // The gateway reads the route table through this host's own API, with a token it mints for itself at start.
 builder.Services.AddOptions<GatewayOptions>().PostConfigure<TokenService>((o, tokens) => o.ControlPlaneToken ??= tokens.Issue("gateway", TokenRoles.Admin));
 builder.Services.AddServiceAccess(); // "access": "token" services, checked with the control plane's TokenService
+// Agents' tunnels and signaling over TLS: each plain-http URL of this host also takes TLS on the same port, with a
+// certificate of the cluster CA (browsers and the API stay as the URLs say). Only for URLs Kestrel can bind as
+// endpoints (an IP address, localhost or *); others are left to Kestrel as they are.
+var agentTlsEndpoints = VirtualCluster.Host.Web.AgentTlsUrls.Parse(builder.Configuration["Urls"] ?? "http://127.0.0.1:5000");
+if (agentTlsEndpoints is not null)
+    builder.WebHost.ConfigureKestrel(k =>
+    {
+        foreach (var endpoint in agentTlsEndpoints)
+            k.Listen(endpoint, l => l.UseGatewayAgentTls(k.ApplicationServices.GetRequiredService<VirtualCluster.Gateway.AgentTls.AgentTlsCertificate>()));
+    });
 var app = builder.Build();
 app.UseVirtualClusterGateway();
 app.MapGet("/", () => Results.Redirect("/ui/"));

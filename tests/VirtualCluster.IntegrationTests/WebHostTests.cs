@@ -29,6 +29,32 @@ public sealed class WebHostTests : IDisposable
     }
 
     [Fact]
+    public async Task Web_host_serves_its_agents_TLS_with_a_certificate_of_its_cluster_CA_on_its_http_port()
+    {
+        var port = Wait.FreePort();
+        var url = $"http://127.0.0.1:{port}";
+        using var host = TestProcess.StartDotnet(RepoPaths.WebHostDll, [], new Dictionary<string, string>
+        {
+            ["Urls"] = url,
+            ["VirtualCluster__DataDirectory"] = _dir,
+        });
+        using var anonymous = new ApiClient(url, null);
+        await Wait.UntilAsync(anonymous.HealthyAsync, TimeSpan.FromSeconds(60), "web host health");
+        await host.WaitForOutputAsync("Agent-facing TLS: certificate of the cluster CA", TimeSpan.FromSeconds(30));
+
+        // The embedded gateway's agent endpoints: plain text is refused (426) ...
+        using (var plain = await anonymous.Http.GetAsync("/v1/signaling")) Assert.Equal(HttpStatusCode.UpgradeRequired, plain.StatusCode);
+        // ... and TLS on the same port presents a certificate that agents pinning this cluster's CA accept.
+        var ca = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(Path.Combine(_dir, "ca.crt"));
+        var validator = VirtualCluster.Security.Tls.PinnedCaValidator.ForCertificate(ca);
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, port);
+        await using var tls = new System.Net.Security.SslStream(tcp.GetStream(), false, validator.Validate);
+        await tls.AuthenticateAsClientAsync("127.0.0.1");
+        Assert.True(tls.IsAuthenticated, validator.LastProblem);
+    }
+
+    [Fact]
     public async Task Web_host_refuses_to_start_without_a_data_directory()
     {
         using var host = TestProcess.StartDotnet(RepoPaths.WebHostDll, [], new Dictionary<string, string>

@@ -11,14 +11,15 @@ namespace VirtualCluster.Agent.Gateway;
 /// machine token it got when it joined. Through them a gateway reaches this node's instances, and only them: a stream
 /// is connected to 127.0.0.1:port only when an instance of this node has that port and is running or starting.
 /// </summary>
-internal sealed class GatewayTunnelService(AgentOptions options, InstanceSupervisor supervisor, ILoggerFactory loggers, TimeProvider time)
+internal sealed class GatewayTunnelService(AgentOptions options, InstanceSupervisor supervisor, GatewayConnectionTls tls, ILoggerFactory loggers, TimeProvider time)
     : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var gateways = options.Gateways.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(g => new Uri(g)).ToList();
         if (gateways.Count == 0) return Task.CompletedTask;
-        var client = new TunnelClient(new TunnelClientSettings(gateways, Token, IsInstancePort), new TunnelOptions(), loggers.CreateLogger<TunnelClient>(), time);
+        var client = new TunnelClient(new TunnelClientSettings(gateways, Token, IsInstancePort,
+            (uri, socket, ct) => tls.ConfigureAsync(gateways.FirstOrDefault(g => g.Host == uri.Host && g.Port == uri.Port) ?? uri, uri, socket, ct)), new TunnelOptions(), loggers.CreateLogger<TunnelClient>(), time);
         return client.RunAsync(stoppingToken);
     }
 

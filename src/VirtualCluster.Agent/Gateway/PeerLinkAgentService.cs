@@ -14,7 +14,7 @@ namespace VirtualCluster.Agent.Gateway;
 /// instance ports. The cluster's STUN/TURN servers come from the control plane (GET /v1/p2p/config, every minute).
 /// </summary>
 internal sealed partial class PeerLinkAgentService(AgentOptions options, InstanceSupervisor supervisor, ControlPlaneClient controlPlane,
-    ILoggerFactory loggers, TimeProvider time) : BackgroundService
+    GatewayConnectionTls tls, ILoggerFactory loggers, TimeProvider time) : BackgroundService
 {
     private static readonly TimeSpan ConfigInterval = TimeSpan.FromMinutes(1);
     private readonly ILogger logger = loggers.CreateLogger<PeerLinkAgentService>();
@@ -38,6 +38,7 @@ internal sealed partial class PeerLinkAgentService(AgentOptions options, Instanc
             {
                 HubUri = HubUri(g),
                 TokenProvider = _ => ValueTask.FromResult(AgentIdentity.Load(options.DataDirectory)?.Token ?? ""),
+                ConfigureSocket = (socket, ct) => tls.ConfigureAsync(g, HubUri(g), socket, ct),
             }, time)).ToList();
             try
             {
@@ -57,10 +58,10 @@ internal sealed partial class PeerLinkAgentService(AgentOptions options, Instanc
         }
     }
 
-    /// <summary>ws(s)://host:port/v1/signaling for a gateway's http(s) URL.</summary>
+    /// <summary>wss://host:port/v1/signaling for a gateway's URL; ws:// only for an explicit ws:// URL (see <see cref="Routing.Tunnel.TunnelClient.TunnelUri"/>).</summary>
     internal static Uri HubUri(Uri gateway) => new UriBuilder(gateway)
     {
-        Scheme = gateway.Scheme == "https" ? "wss" : "ws",
+        Scheme = gateway.Scheme == "ws" ? "ws" : "wss",
         Path = gateway.AbsolutePath.TrimEnd('/') + SignalingEndpoints.DefaultPath,
     }.Uri;
 

@@ -89,11 +89,14 @@ public static class AgentServiceCollectionExtensions
                 Volumes = sp.GetRequiredService<VolumeReplication>(),
             };
         });
+        services.TryAddSingleton(sp => new GatewayConnectionTls(sp.GetRequiredService<AgentTrust>(), sp.GetRequiredService<AgentCertificate>(),
+            sp.GetRequiredService<IOptions<AgentOptions>>().Value, sp.GetRequiredService<ILogger<GatewayConnectionTls>>()));
         services.AddHostedService(sp => new GatewayTunnelService(sp.GetRequiredService<IOptions<AgentOptions>>().Value,
-            sp.GetRequiredService<InstanceSupervisor>(), sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>()));
-        services.AddHostedService(sp => new PeerLinkAgentService(sp.GetRequiredService<IOptions<AgentOptions>>().Value,
-            sp.GetRequiredService<InstanceSupervisor>(), sp.GetRequiredService<ControlPlaneClient>(), sp.GetRequiredService<ILoggerFactory>(),
+            sp.GetRequiredService<InstanceSupervisor>(), sp.GetRequiredService<GatewayConnectionTls>(), sp.GetRequiredService<ILoggerFactory>(),
             sp.GetRequiredService<TimeProvider>()));
+        services.AddHostedService(sp => new PeerLinkAgentService(sp.GetRequiredService<IOptions<AgentOptions>>().Value,
+            sp.GetRequiredService<InstanceSupervisor>(), sp.GetRequiredService<ControlPlaneClient>(), sp.GetRequiredService<GatewayConnectionTls>(),
+            sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>()));
         return services;
     }
 }

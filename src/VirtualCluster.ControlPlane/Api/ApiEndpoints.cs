@@ -75,6 +75,7 @@ public static class ApiEndpoints
         admin.MapUserEndpoints();
         admin.MapJoinTokenEndpoints();
         admin.MapKeyEndpoints();
+        Tls.GatewayCertificateEndpoints.MapGatewayCertificate(admin);
         admin.MapAlertRuleChanges();
         admin.MapDelete("/nodes/{name}", RemoveNodeAsync);
         return app;

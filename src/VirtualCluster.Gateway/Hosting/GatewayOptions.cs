@@ -56,6 +56,14 @@ public sealed class GatewayOptions
     /// <summary>Offer loopback ICE candidates too (gateway and agents on one machine, as in <c>local</c>). Default false.</summary>
     public bool PeerLinksOnLoopback { get; set; }
 
+    /// <summary>
+    /// Accept agents' tunnels and signaling over plain HTTP (ws://) too. Default false: over plain HTTP they answer 426,
+    /// and agents connect with TLS (wss://) to the same port, served with a certificate of the cluster CA
+    /// (<see cref="AgentTls.AgentTlsListenExtensions.UseGatewayAgentTls"/>). Turn it on only for agents of an earlier
+    /// release, or behind a proxy that terminates TLS: a machine token then crosses the network in clear.
+    /// </summary>
+    public bool AllowPlainAgents { get; set; }
+
     /// <summary>Use only relayed (TURN) candidates for peer links, as WebRTC's iceTransportPolicy "relay". Default false.</summary>
     public bool PeerLinksRelayOnly { get; set; }
 

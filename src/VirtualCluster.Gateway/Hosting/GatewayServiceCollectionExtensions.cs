@@ -61,6 +61,10 @@ public static class GatewayServiceCollectionExtensions
         Access.ServiceAccessExtensions.AddServiceAccess(services);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IGatewayAccessCheck, Access.ServiceAccessGatewayCheck>());
         services.AddHostedService<ControlPlaneRouteSource>();
+        // The agent-facing certificate of the cluster CA (tunnels and signaling over TLS on the plain-http port).
+        services.TryAddSingleton<AgentTls.IGatewayCertificateIssuer, AgentTls.ControlPlaneCertificateIssuer>();
+        services.TryAddSingleton<AgentTls.AgentTlsCertificate>();
+        services.AddHostedService(sp => sp.GetRequiredService<AgentTls.AgentTlsCertificate>());
         return services;
     }
 
@@ -99,6 +103,10 @@ public static class GatewayServiceCollectionExtensions
     public static IApplicationBuilder UseVirtualClusterGateway(this IApplicationBuilder app)
     {
         app.UseMiddleware<GatewayProxyMiddleware>();
+        // The agents' endpoints take TLS only (unless AllowPlainAgents), and log the protocol of each connection.
+        app.UseMiddleware<AgentTls.AgentTransportMiddleware>();
+        if (app.ApplicationServices.GetRequiredService<IOptions<GatewayOptions>>().Value.AllowPlainAgents)
+            AgentTls.AgentTransportMiddleware.LogPlainAllowed(app.ApplicationServices.GetRequiredService<ILogger<AgentTls.AgentTransportMiddleware>>());
         // Only requests to the gateway itself get here; the proxy forwards WebSocket upgrades itself.
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(15) });
         return app;

@@ -104,6 +104,7 @@ public sealed class SignalingClient : ISignalingEndpoint, IAsyncDisposable
             {
                 var token = await options.TokenProvider!(stopping.Token).ConfigureAwait(false);
                 socket.Options.SetRequestHeader("Authorization", "Bearer " + token);
+                if (options.ConfigureSocket is { } configure) await configure(socket.Options, stopping.Token).ConfigureAwait(false);
                 await socket.ConnectAsync(options.HubUri!, stopping.Token).ConfigureAwait(false);
                 Connections++;
                 if (await ReadAsync(socket).ConfigureAwait(false)) backoff = options.InitialBackoff;

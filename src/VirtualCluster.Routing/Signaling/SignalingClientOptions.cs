@@ -9,6 +9,12 @@ public sealed class SignalingClientOptions
     /// <summary>Gives the machine token for each (re)connection, so a renewed token is picked up. Required.</summary>
     public Func<CancellationToken, ValueTask<string>>? TokenProvider { get; set; }
 
+    /// <summary>
+    /// Called before each connection attempt, to set TLS on the WebSocket: the certificate check (an agent pins the
+    /// cluster CA) and a client certificate. Null: the system's trust store, no client certificate.
+    /// </summary>
+    public Func<System.Net.WebSockets.ClientWebSocketOptions, CancellationToken, ValueTask>? ConfigureSocket { get; set; }
+
     /// <summary>First wait before reconnecting; doubles per failed attempt (plus up to 25 % jitter). Default 500 ms.</summary>
     public TimeSpan InitialBackoff { get; set; } = TimeSpan.FromMilliseconds(500);
 

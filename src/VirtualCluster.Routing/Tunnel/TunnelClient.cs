@@ -9,7 +9,12 @@ namespace VirtualCluster.Routing.Tunnel;
 /// <param name="Gateways">Gateway base URLs (http://, https://, ws:// or wss://); each gets its own tunnel.</param>
 /// <param name="Token">Returns the machine token, or null while the agent has not joined yet.</param>
 /// <param name="IsInstancePort">True when the port belongs to an instance this agent runs now; nothing else is ever connected.</param>
-public sealed record TunnelClientSettings(IReadOnlyList<Uri> Gateways, Func<string?> Token, Func<int, bool> IsInstancePort);
+/// <param name="ConfigureSocket">
+/// Called before each connection attempt with the tunnel's URL, to set TLS on the WebSocket (the certificate check, a
+/// client certificate); null: the system's trust store, no client certificate.
+/// </param>
+public sealed record TunnelClientSettings(IReadOnlyList<Uri> Gateways, Func<string?> Token, Func<int, bool> IsInstancePort,
+    Func<Uri, ClientWebSocketOptions, CancellationToken, ValueTask>? ConfigureSocket = null);
 
 /// <summary>
 /// The agent's end: dials out to each gateway over a WebSocket (so no inbound port is needed), keeps the tunnel up
@@ -32,10 +37,13 @@ public sealed partial class TunnelClient(TunnelClientSettings settings, TunnelOp
     public Task RunAsync(CancellationToken cancellationToken) =>
         Task.WhenAll(settings.Gateways.Select(g => Task.Run(() => KeepUpAsync(TunnelUri(g), cancellationToken), CancellationToken.None)));
 
-    /// <summary>ws(s)://host:port/v1/tunnel for a gateway base URL.</summary>
+    /// <summary>
+    /// wss://host:port/v1/tunnel for a gateway base URL: http://, https:// and wss:// all mean TLS (a gateway serves its
+    /// agent endpoints over TLS on its plain-http port too); only an explicit ws:// gives a plain WebSocket.
+    /// </summary>
     public static Uri TunnelUri(Uri gateway)
     {
-        var scheme = gateway.Scheme switch { "https" or "wss" => "wss", _ => "ws" };
+        var scheme = gateway.Scheme == "ws" ? "ws" : "wss";
         return new UriBuilder(gateway) { Scheme = scheme, Path = Path, Query = "" }.Uri;
     }
 
@@ -72,6 +80,7 @@ public sealed partial class TunnelClient(TunnelClientSettings settings, TunnelOp
         socket.Options.SetRequestHeader("Authorization", "Bearer " + token);
         // Our own pings detect a dead tunnel; the WebSocket's keep NAT mappings warm even when the tunnel is idle.
         socket.Options.KeepAliveInterval = TimeSpan.FromSeconds(15);
+        if (settings.ConfigureSocket is { } configure) await configure(uri, socket.Options, ct).ConfigureAwait(false);
         using (var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct))
         {
             connectTimeout.CancelAfter(TimeSpan.FromSeconds(10));

@@ -19,11 +19,13 @@ internal sealed class GatewayStack : IAsyncDisposable
 
     /// <param name="agentArgs">More flags per agent (1-based), e.g. --p2p off.</param>
     /// <param name="gatewayArgs">More flags for the gateway.</param>
-    public static async Task<GatewayStack> StartAsync(int agents, Func<int, IEnumerable<string>>? agentArgs = null, IEnumerable<string>? gatewayArgs = null)
+    /// <param name="agentGateways">The agents' --gateway value given this gateway's URL (default: that URL alone).</param>
+    public static async Task<GatewayStack> StartAsync(int agents, Func<int, IEnumerable<string>>? agentArgs = null, IEnumerable<string>? gatewayArgs = null,
+        Func<string, string>? agentGateways = null)
     {
         var port = Wait.FreePort();
         var gatewayUrl = $"http://127.0.0.1:{port}";
-        var cluster = await ManualCluster.StartAsync(agents, i => ["--gateway", gatewayUrl, .. agentArgs?.Invoke(i) ?? []]);
+        var cluster = await ManualCluster.StartAsync(agents, i => ["--gateway", agentGateways?.Invoke(gatewayUrl) ?? gatewayUrl, .. agentArgs?.Invoke(i) ?? []]);
         TestProcess? gateway = null;
         try
         {
