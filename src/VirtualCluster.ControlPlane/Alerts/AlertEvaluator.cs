@@ -13,7 +13,7 @@ namespace VirtualCluster.ControlPlane.Alerts;
 /// A control plane that does not lead evaluates nothing; a new leader starts with no alert and fires what holds.
 /// </summary>
 public sealed partial class AlertEvaluator(ClusterService cluster, AlertNotifier notifier, AlertRuleSet ruleSet, IOptions<AlertOptions> options, TimeProvider time,
-    ILogger<AlertEvaluator> logger, IServiceProvider services) : BackgroundService
+    ILogger<AlertEvaluator> logger, IServiceProvider? services = null) : BackgroundService
 {
     /// <summary>Resolved alerts kept for <c>GET /v1/alerts</c>.</summary>
     public const int RecentKept = 100;

@@ -17,7 +17,7 @@ internal sealed record AlertCredential(string Kind, string Name, DateTimeOffset 
 /// Dates of the cluster CA, this control plane's server certificate and its token signing key, for the alert rules;
 /// read at most once a minute (the key's publication needs a store read). A host without TLS or keys has none.
 /// </summary>
-internal sealed class CredentialFacts(IServiceProvider services, AlertOptions options, TimeProvider time)
+internal sealed class CredentialFacts(IServiceProvider? services, AlertOptions options, TimeProvider time)
 {
     private static readonly TimeSpan ReadEvery = TimeSpan.FromMinutes(1);
 
@@ -32,7 +32,7 @@ internal sealed class CredentialFacts(IServiceProvider services, AlertOptions op
         var now = time.GetUtcNow();
         if (now - _readAt < ReadEvery) return _last;
         var list = new List<AlertCredential>();
-        if (services.GetService<ClusterTls>() is { } tls)
+        if (services?.GetService<ClusterTls>() is { } tls)
         {
             list.Add(new("certificate", "cluster-ca", Utc(tls.Ca.Certificate.NotAfter), options.CertificateExpiryWarning, "the cluster CA"));
             // Renewed by itself at two thirds of its life; it only gets near its end when renewal fails (the CA expired).
@@ -43,9 +43,9 @@ internal sealed class CredentialFacts(IServiceProvider services, AlertOptions op
                 list.Add(new("certificate", "control-plane", Utc(server.NotAfter), window, "this control plane's server certificate"));
             }
         }
-        if (services.GetService<TokenKeyManager>() is { } keys && keys.Ring.SigningKeyId is { } kid)
+        if (services?.GetService<TokenKeyManager>() is { } keys && keys.Ring.SigningKeyId is { } kid)
         {
-            var rotateEvery = services.GetService<IOptions<TokenKeyOptions>>()?.Value.RotateEvery ?? new TokenKeyOptions().RotateEvery;
+            var rotateEvery = services?.GetService<IOptions<TokenKeyOptions>>()?.Value.RotateEvery ?? new TokenKeyOptions().RotateEvery;
             var set = await keys.ReadAsync(ct);
             if (set.Keys.FirstOrDefault(k => k.Kid == kid) is { RetireAfter: null } mine)
                 list.Add(new("signing-key", kid, mine.Created + rotateEvery + RotationSlack, TimeSpan.Zero, $"token signing key {kid}"));
