@@ -37,7 +37,17 @@ public sealed class NodeFailureDetector : IFailureDetector
     public IReadOnlyCollection<string> Nodes => _nodes.Keys.ToList();
 
     /// <inheritdoc />
-    public void Heartbeat(string nodeId)
+    public void Heartbeat(string nodeId) => Heartbeat(nodeId, null);
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The node is judged on its lateness against <paramref name="nextInterval"/>: see
+    /// <see cref="PhiAccrualDetector.Heartbeat(TimeSpan)"/>; <see cref="FailureDetectorOptions.MaxSilence"/> is
+    /// counted after the stretch too, so a node told to report every five minutes is not Down after 15 s.
+    /// </remarks>
+    public void Heartbeat(string nodeId, TimeSpan nextInterval) => Heartbeat(nodeId, (TimeSpan?)nextInterval);
+
+    private void Heartbeat(string nodeId, TimeSpan? nextInterval)
     {
         ArgumentNullException.ThrowIfNull(nodeId);
         var entry = _nodes.GetOrAdd(nodeId, _ => new Entry(new PhiAccrualDetector(_options, _time)));
@@ -46,7 +56,8 @@ public sealed class NodeFailureDetector : IFailureDetector
             var state = Evaluate(entry).State;
             if (state is NodeState.Down or NodeState.Left) entry.Detector.Reset();
             entry.Left = false;
-            entry.Detector.Heartbeat();
+            if (nextInterval is { } interval) entry.Detector.Heartbeat(interval);
+            else entry.Detector.Heartbeat();
         }
     }
 
@@ -78,10 +89,10 @@ public sealed class NodeFailureDetector : IFailureDetector
 
     private NodeLiveness Evaluate(Entry entry)
     {
-        var phi = entry.Detector.Read(out var silence);
+        var phi = entry.Detector.Read(out var silence, out var stretch);
         if (entry.Left) return new NodeLiveness(NodeState.Left, 0, silence);
         if (silence is null) return new NodeLiveness(NodeState.Down, double.PositiveInfinity, null);
-        var state = phi >= _options.DownThreshold || silence >= _options.MaxSilence ? NodeState.Down
+        var state = phi >= _options.DownThreshold || silence - stretch >= _options.MaxSilence ? NodeState.Down
             : phi >= _options.SuspectThreshold ? NodeState.Suspect
             : NodeState.Alive;
         return new NodeLiveness(state, phi, silence);

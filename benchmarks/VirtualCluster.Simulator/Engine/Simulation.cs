@@ -47,6 +47,7 @@ internal sealed partial class Simulation
         {
             DataDirectory = "(simulated)",
             HeartbeatInterval = beat,
+            MaxHeartbeatsPerSecond = settings.MaxHeartbeatsPerSecond,
             FencingLease = Max(TimeSpan.FromSeconds(3), 6 * beat),
             FencingMargin = Max(TimeSpan.FromMilliseconds(500), beat),
             ReconcileInterval = settings.ReconcileInterval,

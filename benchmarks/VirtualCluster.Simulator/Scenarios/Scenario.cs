@@ -21,6 +21,12 @@ public sealed class Scenario
     /// <summary>Heartbeat interval the control plane tells agents. Default "2s".</summary>
     public string HeartbeatInterval { get; set; } = "2s";
 
+    /// <summary>
+    /// The control plane's bound on heartbeats per second (<c>ControlPlaneOptions.MaxHeartbeatsPerSecond</c>): agents
+    /// are told max(heartbeatInterval, nodes / this). Default 1000, as in production.
+    /// </summary>
+    public double MaxHeartbeatsPerSecond { get; set; } = 1000;
+
     /// <summary>The control plane's reconcile interval: a full pass at least this often (default "1s", as in production).</summary>
     public string ReconcileInterval { get; set; } = "1s";
 

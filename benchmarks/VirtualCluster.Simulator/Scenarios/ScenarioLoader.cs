@@ -46,9 +46,14 @@ internal static class ScenarioLoader
         if (agents.StartDelayMax < agents.StartDelayMin) errors.Add("agents.startDelayMax: must not be below agents.startDelayMin");
         if (a.UsageMin is < 0 or > 1 || a.UsageMax is < 0 or > 1 || a.UsageMax < a.UsageMin)
             errors.Add("agents.usageMin, agents.usageMax: shares between 0 and 1 with usageMin <= usageMax, e.g. 0.2 and 0.9");
+        if (!double.IsFinite(scenario.MaxHeartbeatsPerSecond) || scenario.MaxHeartbeatsPerSecond is < 1 or > 1_000_000)
+            errors.Add("maxHeartbeatsPerSecond: a number from 1 to 1000000, e.g. 1000 (the default) or 50 (Nomad's)");
         var faults = ReadFaults(scenario.Faults ?? new FaultPlan(), nodes, check);
         if (errors.Count > 0) return (null, errors);
-        return (new SimulationSettings(scenario.Name, duration, seed ?? scenario.Seed, heartbeat, reconcile, checkInterval, sample, grace, nodes, services, agents, faults), []);
+        return (new SimulationSettings(scenario.Name, duration, seed ?? scenario.Seed, heartbeat, reconcile, checkInterval, sample, grace, nodes, services, agents, faults)
+        {
+            MaxHeartbeatsPerSecond = scenario.MaxHeartbeatsPerSecond,
+        }, []);
     }
 
     private static List<SimNode> ReadNodes(List<NodeGroup>? groups, Checker check)

@@ -15,7 +15,11 @@ internal sealed record SimulationSettings(
     IReadOnlyList<SimNode> Nodes,
     IReadOnlyList<SimService> Services,
     AgentSettings Agents,
-    FaultSettings Faults);
+    FaultSettings Faults)
+{
+    /// <summary>The control plane's bound on heartbeats per second (the interval told grows with the cluster beyond it).</summary>
+    public double MaxHeartbeatsPerSecond { get; init; } = 1000;
+}
 
 /// <summary>One node to simulate.</summary>
 internal sealed record SimNode(string Name, Resources Capacity, PortRange Ports, IReadOnlyDictionary<string, string>? Labels);
