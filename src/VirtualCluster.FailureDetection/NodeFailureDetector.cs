@@ -72,6 +72,31 @@ public sealed class NodeFailureDetector : IFailureDetector
         lock (entry.Gate) return Evaluate(entry);
     }
 
+    /// <summary>
+    /// A time before which this node stays Alive unless a call changes it (a heartbeat can only push it later), or
+    /// null when there is none: the node is not Alive now, was never heard of, or the thresholds allow suspicion
+    /// before the expected arrival (<see cref="FailureDetectorOptions.SuspectThreshold"/> at most φ at the mean,
+    /// about 0.3). Lets a caller that polls many nodes skip them until the earliest such time: while the silence,
+    /// less the stretch of the interval the node was told, is below the acceptable pause (and MaxSilence), φ is below
+    /// 0.3 whatever the window holds.
+    /// </summary>
+    public DateTimeOffset? AliveAtLeastUntil(string nodeId)
+    {
+        ArgumentNullException.ThrowIfNull(nodeId);
+        if (_options.SuspectThreshold <= PhiAtMean || !_nodes.TryGetValue(nodeId, out var entry)) return null;
+        var calm = _options.MaxSilence is { } max && max < _options.AcceptableHeartbeatPause ? max : _options.AcceptableHeartbeatPause;
+        lock (entry.Gate)
+        {
+            var now = _time.GetUtcNow();
+            var phi = entry.Detector.Read(out var silence, out var stretch);
+            if (entry.Left || silence is null || phi >= _options.SuspectThreshold || silence.Value - stretch >= calm) return null;
+            return now + (calm - (silence.Value - stretch));
+        }
+    }
+
+    /// <summary>φ when a heartbeat is exactly as late as expected (z = 0): −log10(½), a hair above 0.301.</summary>
+    private const double PhiAtMean = 0.30103;
+
     /// <inheritdoc />
     public void Leave(string nodeId)
     {

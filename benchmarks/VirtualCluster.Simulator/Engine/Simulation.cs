@@ -51,6 +51,7 @@ internal sealed partial class Simulation
             FencingLease = Max(TimeSpan.FromSeconds(3), 6 * beat),
             FencingMargin = Max(TimeSpan.FromMilliseconds(500), beat),
             ReconcileInterval = settings.ReconcileInterval,
+            FullReconcileInterval = settings.FullReconcileInterval,
             FailureCheckInterval = settings.CheckInterval,
             FailureDetector = new FailureDetectorOptions
             {

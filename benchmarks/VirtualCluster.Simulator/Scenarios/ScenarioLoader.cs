@@ -34,6 +34,11 @@ internal static class ScenarioLoader
         var duration = check.Duration("duration", scenario.Duration ?? "", min: TimeSpan.FromSeconds(1));
         var heartbeat = check.Duration("heartbeatInterval", scenario.HeartbeatInterval, min: TimeSpan.FromMilliseconds(100));
         var reconcile = check.Duration("reconcileInterval", scenario.ReconcileInterval, min: TimeSpan.FromMilliseconds(100));
+        var fullReconcile = scenario.FullReconcileInterval is { } full
+            ? check.Duration("fullReconcileInterval", full, min: TimeSpan.FromMilliseconds(100))
+            : reconcile > TimeSpan.FromSeconds(30) ? reconcile : TimeSpan.FromSeconds(30);
+        if (fullReconcile < reconcile || fullReconcile > TimeSpan.FromHours(1))
+            errors.Add("fullReconcileInterval: at least reconcileInterval and at most 1h, e.g. \"10m\"");
         var checkInterval = check.Duration("checkInterval", scenario.CheckInterval, min: TimeSpan.FromMilliseconds(10));
         if (checkInterval > reconcile) errors.Add("checkInterval: must not be longer than reconcileInterval");
         var sample = check.Duration("sampleInterval", scenario.SampleInterval, min: TimeSpan.FromSeconds(1));
@@ -53,6 +58,7 @@ internal static class ScenarioLoader
         return (new SimulationSettings(scenario.Name, duration, seed ?? scenario.Seed, heartbeat, reconcile, checkInterval, sample, grace, nodes, services, agents, faults)
         {
             MaxHeartbeatsPerSecond = scenario.MaxHeartbeatsPerSecond,
+            FullReconcileInterval = fullReconcile,
         }, []);
     }
 

@@ -88,6 +88,9 @@ public sealed partial class ClusterService
         var interval = await HeartbeatIntervalAsync(ct);
         var lease = FencingLeaseFor(interval);
         _detector.Heartbeat(nodeId, NoteTold(nodeId, interval, lease));
+        // A node the last pass saw as not Alive is back (or reports while suspected): the reconciler looks at once
+        // (it skips reading quiet nodes' detectors between passes, see NeedsReconcile).
+        if (_observedLiveness.TryGetValue(nodeId, out var seen) && seen != NodeState.Alive) Wake();
         _metrics?.Heartbeat();
         _network[nodeId] = (request.Usage.NetworkReceiveBytesPerSecond, request.Usage.NetworkTransmitBytesPerSecond);
         var reported = request.Capacity.CpuMillicores > 0 && request.Capacity.MemoryBytes > 0 ? request.Capacity : (Resources?)null;

@@ -94,6 +94,9 @@ public sealed partial class ClusterService
             _observedLiveness.TryRemove(gone, out _);
             _unreachableSince.Remove(gone);
         }
+        // What was seen changed: the next check reads every node again and works out how long they stay quiet.
+        Volatile.Write(ref _suspects, _observedLiveness.Where(o => o.Value == NodeState.Suspect).Select(o => o.Key).ToArray());
+        Interlocked.Exchange(ref _livenessQuietUntilTicks, long.MinValue);
     }
 
     private void RecordTransition(NodeInfo node, NodeState previous, NodeState state, Membership.NodeLiveness liveness, List<ClusterEvent> events)

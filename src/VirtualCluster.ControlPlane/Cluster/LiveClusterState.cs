@@ -38,6 +38,9 @@ internal sealed class LiveClusterState(IClusterStore inner) : IClusterStore
     /// <summary>Last stored log sequence per instance (read once, then kept): a heartbeat answers with every cursor.</summary>
     private readonly ConcurrentDictionary<string, long> _logCursors = new(StringComparer.Ordinal);
     private long _logGeneration;
+    /// <summary>Services whose record or instances changed since the reconciler last took them; all of them after a load.</summary>
+    private readonly HashSet<string> _changedServices = new(StringComparer.Ordinal);
+    private bool _allServicesChanged = true;
     private int _loads;
 
     /// <summary>Times the state was loaded from the store (once per term, plus after a failed write).</summary>
@@ -62,6 +65,38 @@ internal sealed class LiveClusterState(IClusterStore inner) : IClusterStore
         }
     }
 
+    /// <summary>
+    /// Takes the names of the services whose record or instances were written since the last call (the reconciler's
+    /// changed set); null when every service must be looked at (the state was loaded, or a write failed and memory
+    /// will be loaded again).
+    /// </summary>
+    public HashSet<string>? TakeChangedServices()
+    {
+        lock (_changedServices)
+        {
+            if (_allServicesChanged)
+            {
+                _allServicesChanged = false;
+                _changedServices.Clear();
+                return null;
+            }
+            var taken = new HashSet<string>(_changedServices, StringComparer.Ordinal);
+            _changedServices.Clear();
+            return taken;
+        }
+    }
+
+    private void ServiceChanged(string? name)
+    {
+        if (name is null) return;
+        lock (_changedServices) _changedServices.Add(name);
+    }
+
+    private void EveryServiceChanged()
+    {
+        lock (_changedServices) _allServicesChanged = true;
+    }
+
     /// <summary>The next queued capacity change, oldest first.</summary>
     public bool TryTakeChange(out CapacityChange change) => _changes.TryDequeue(out change!);
 
@@ -73,6 +108,7 @@ internal sealed class LiveClusterState(IClusterStore inner) : IClusterStore
         foreach (var instance in await inner.ListInstancesAsync(cancellationToken: ct).ConfigureAwait(false))
             if (builder.Service(instance.Service) is not null) builder.PutInstance(instance);
         Interlocked.Increment(ref _loads);
+        EveryServiceChanged();
         return Publish(builder, [CapacityChangeKind.Rebuild]);
     }
 
@@ -110,6 +146,7 @@ internal sealed class LiveClusterState(IClusterStore inner) : IClusterStore
             {
                 _snapshot = null; // Whether the store applied it is unknown: read it again before the next answer.
                 ForgetLogCursors(_logCursors.Keys); // a removal may have taken an instance's logs with it
+                EveryServiceChanged();
                 throw;
             }
             var builder = current.ToBuilder();
@@ -123,8 +160,10 @@ internal sealed class LiveClusterState(IClusterStore inner) : IClusterStore
         }
     }
 
-    private static void InstanceChanged(ClusterSnapshot.Builder builder, ServiceInstance? old, ServiceInstance? now, bool planned, List<object> changes)
+    private void InstanceChanged(ClusterSnapshot.Builder builder, ServiceInstance? old, ServiceInstance? now, bool planned, List<object> changes)
     {
+        ServiceChanged(old?.Service);
+        if (now is not null && now.Service != old?.Service) ServiceChanged(now.Service);
         var held = old is { IsTerminal: false };
         var holds = now is { IsTerminal: false };
         if (held && !holds)
@@ -197,6 +236,7 @@ internal sealed class LiveClusterState(IClusterStore inner) : IClusterStore
         {
             List<object> changes = [];
             if (!created) return changes;
+            ServiceChanged(service.Spec.Name);
             b.PutService(service);
             foreach (var instance in instances)
             {
@@ -220,6 +260,7 @@ internal sealed class LiveClusterState(IClusterStore inner) : IClusterStore
         {
             List<object> changes = [];
             if (!deleted) return changes;
+            ServiceChanged(name);
             foreach (var instance in b.RemoveService(name))
             {
                 ForgetLogCursor(instance.Id);
@@ -231,6 +272,16 @@ internal sealed class LiveClusterState(IClusterStore inner) : IClusterStore
     public async Task<IReadOnlyList<ServiceInstance>> ListInstancesAsync(string? service = null, string? nodeId = null, CancellationToken cancellationToken = default)
     {
         var snapshot = await SnapshotAsync(cancellationToken).ConfigureAwait(false);
+        // One index entry: its ids are kept sorted, so the list costs a lookup per instance (reconcile passes ask per service).
+        if ((service is null) != (nodeId is null))
+        {
+            var index = service is not null ? snapshot.InstancesByService : snapshot.InstancesByNode;
+            if (!index.TryGetValue(service ?? nodeId!, out var set)) return [];
+            var ids = Sorted(set);
+            var list = new ServiceInstance[ids.Length];
+            for (var i = 0; i < ids.Length; i++) list[i] = snapshot.Instances[ids[i]];
+            return list;
+        }
         IEnumerable<ServiceInstance> found = nodeId is not null ? snapshot.InstancesOn(nodeId)
             : service is not null ? snapshot.InstancesOf(service)
             : snapshot.Instances.Values;
@@ -346,16 +397,16 @@ internal sealed class LiveClusterState(IClusterStore inner) : IClusterStore
     /// The instances on a node ordered by id, from a snapshot's index; the order is kept per index entry, so a
     /// heartbeat of a node whose set of instances did not change sorts nothing.
     /// </summary>
-    public static string[] SortedIdsOn(ClusterSnapshot snapshot, string nodeId)
+    public static string[] SortedIdsOn(ClusterSnapshot snapshot, string nodeId) =>
+        snapshot.InstancesByNode.TryGetValue(nodeId, out var ids) ? Sorted(ids) : [];
+
+    /// <summary>The ids of an index entry in ordinal order, sorted once per entry (entries are immutable: a change makes a new one).</summary>
+    private static string[] Sorted(System.Collections.Immutable.ImmutableHashSet<string> ids) => SortedIds.GetValue(ids, set =>
     {
-        if (!snapshot.InstancesByNode.TryGetValue(nodeId, out var ids)) return [];
-        return SortedIds.GetValue(ids, set =>
-        {
-            var sorted = set.ToArray();
-            Array.Sort(sorted, StringComparer.Ordinal);
-            return sorted;
-        });
-    }
+        var sorted = set.ToArray();
+        Array.Sort(sorted, StringComparer.Ordinal);
+        return sorted;
+    });
 
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<System.Collections.Immutable.ImmutableHashSet<string>, string[]> SortedIds = new();
     public Task<string?> GetSettingAsync(string key, CancellationToken cancellationToken = default) => inner.GetSettingAsync(key, cancellationToken);
