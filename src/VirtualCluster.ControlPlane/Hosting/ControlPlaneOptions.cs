@@ -74,7 +74,8 @@ public sealed class ControlPlaneOptions
     /// <summary>
     /// How often a reconcile pass looks at every service. The passes in between look only at services whose record or
     /// instances changed since the last pass and at those waiting for a retry (at 10,000 nodes and 1,000 services most
-    /// passes touch a handful); the full pass is a safety net. Default 30 s; at least <see cref="ReconcileInterval"/>, at most 1 h.
+    /// passes touch a handful); the full pass is a safety net. Default 30 s, at most 1 h; a shorter value than
+    /// <see cref="ReconcileInterval"/> makes every timed pass a full one.
     /// </summary>
     public TimeSpan FullReconcileInterval { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -195,8 +196,8 @@ internal sealed class ControlPlaneOptionsValidator : IValidateOptions<ControlPla
             errors.Add("FencingMargin must be between 0 and 1 minute, e.g. 00:00:00.5.");
         if (options.ReconcileInterval <= TimeSpan.Zero)
             errors.Add("ReconcileInterval must be positive.");
-        if (options.ReconcileInterval > TimeSpan.Zero && (options.FullReconcileInterval < options.ReconcileInterval || options.FullReconcileInterval > TimeSpan.FromHours(1)))
-            errors.Add("FullReconcileInterval must be at least ReconcileInterval and at most 1 h (default 00:00:30): how often a pass looks at every service, not only at the changed ones.");
+        if (options.FullReconcileInterval <= TimeSpan.Zero || options.FullReconcileInterval > TimeSpan.FromHours(1))
+            errors.Add("FullReconcileInterval must be positive and at most 1 h (default 00:00:30): how often a pass looks at every service, not only at the changed ones.");
         if (options.NodeSnapshotInterval < TimeSpan.FromSeconds(1) || options.NodeSnapshotInterval > TimeSpan.FromHours(1))
             errors.Add("NodeSnapshotInterval must be between 1 s and 1 h (e.g. 00:00:30).");
         if (options.FailureCheckInterval <= TimeSpan.Zero || options.FailureCheckInterval > options.ReconcileInterval)

@@ -29,6 +29,7 @@ public sealed class ControlPlaneOptionsTests
     [InlineData("backoff", "RetryBackoff must be positive")]
     [InlineData("rate", "MaxHeartbeatsPerSecond must be a number from 1 to 1000000")]
     [InlineData("rate-nan", "MaxHeartbeatsPerSecond must be a number from 1 to 1000000")]
+    [InlineData("full", "FullReconcileInterval must be positive and at most 1 h")]
     public void Each_problem_is_named_with_its_fix(string what, string message)
     {
         var errors = Validate(o =>
@@ -49,6 +50,7 @@ public sealed class ControlPlaneOptionsTests
                 case "backoff": o.RetryBackoff = TimeSpan.Zero; break;
                 case "rate": o.MaxHeartbeatsPerSecond = 0.5; break;
                 case "rate-nan": o.MaxHeartbeatsPerSecond = double.NaN; break;
+                case "full": o.FullReconcileInterval = TimeSpan.Zero; break;
             }
         });
         Assert.Contains(errors, e => e.Contains(message, StringComparison.Ordinal));
