@@ -24,6 +24,11 @@ internal static class ControlPlaneCommand
         var tls = new TlsOptions();
         var alerts = new AlertFlags();
         var heartbeat = new Option<double>("--heartbeat-interval") { Description = "Seconds between agent heartbeats.", DefaultValueFactory = _ => 0.5 };
+        var maxRate = new Option<double>("--max-heartbeats-per-second")
+        {
+            Description = "Heartbeats per second the leader takes at most: agents are told max(--heartbeat-interval, nodes / this), so larger clusters report less often (and are declared down later). Default 1000 (up to 500 nodes keep 0.5 s).",
+            DefaultValueFactory = _ => 1000,
+        };
         var lease = new Option<double>("--fencing-lease")
         {
             Description = "Seconds an agent may go without an answer before it stops its singletons (0 turns self-fencing off).",
@@ -47,7 +52,7 @@ internal static class ControlPlaneCommand
             Description = "The gateway's public URL for a service, with {service} for its name, e.g. http://{service}.localhost:8080/; shown as each service's stable URL.",
         };
         var ice = IceOptions.Create();
-        var command = new Command("control-plane", "Run the control plane (API, SQLite store, reconciler), or one of several on etcd or Consul.") { dataDir, listen, advertise, heartbeat, lease, machineTokenLifetime, keyRotation, gatewayUrl, exitWithStdin };
+        var command = new Command("control-plane", "Run the control plane (API, SQLite store, reconciler), or one of several on etcd or Consul.") { dataDir, listen, advertise, heartbeat, maxRate, lease, machineTokenLifetime, keyRotation, gatewayUrl, exitWithStdin };
         foreach (var option in ice.All) command.Options.Add(option);
         foreach (var option in tls.All) command.Options.Add(option);
         foreach (var option in alerts.All) command.Options.Add(option);
@@ -74,6 +79,12 @@ internal static class ControlPlaneCommand
                 System.Console.Error.WriteLine($"error: --fencing-lease {fencing} must be 0 (off) or between two heartbeat intervals ({2 * interval} s) and 600 seconds");
                 return 2;
             }
+            var heartbeatsPerSecond = parse.GetValue(maxRate);
+            if (!double.IsFinite(heartbeatsPerSecond) || heartbeatsPerSecond is < 1 or > 1_000_000)
+            {
+                System.Console.Error.WriteLine($"error: --max-heartbeats-per-second {heartbeatsPerSecond} must be between 1 and 1000000, e.g. 1000");
+                return 2;
+            }
             var tokenLifetime = parse.GetValue(machineTokenLifetime);
             if (tokenLifetime != 0 && (tokenLifetime < 2 || tokenLifetime > 365 * 86400))
             {
@@ -93,7 +104,7 @@ internal static class ControlPlaneCommand
                 return membership.AddControlPlane(services, parse, parse.GetValue(advertise) ?? url);
             };
             var p2p = ice.Read(parse);
-            return await RunAsync(Path.GetFullPath(parse.GetValue(dataDir)!), uri, TimeSpan.FromSeconds(interval), TimeSpan.FromSeconds(fencing),
+            return await RunAsync(Path.GetFullPath(parse.GetValue(dataDir)!), uri, TimeSpan.FromSeconds(interval), heartbeatsPerSecond, TimeSpan.FromSeconds(fencing),
                 TimeSpan.FromSeconds(tokenLifetime), TimeSpan.FromDays(rotation), parse.GetValue(gatewayUrl), parse.GetValue(exitWithStdin), highAvailability, p2p, tlsSettings, ct);
         });
         return command;
@@ -103,7 +114,7 @@ internal static class ControlPlaneCommand
         (list ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(u => Uri.TryCreate(u, UriKind.Absolute, out var parsed) ? parsed : null).OfType<Uri>();
 
-    private static async Task<int> RunAsync(string dataDirectory, Uri url, TimeSpan heartbeat, TimeSpan lease, TimeSpan machineTokenLifetime, TimeSpan keyRotation, string? gatewayUrl, bool exitWithStdin,
+    private static async Task<int> RunAsync(string dataDirectory, Uri url, TimeSpan heartbeat, double maxHeartbeatsPerSecond, TimeSpan lease, TimeSpan machineTokenLifetime, TimeSpan keyRotation, string? gatewayUrl, bool exitWithStdin,
         Func<IServiceCollection, string?> highAvailability, Action<P2POptions> p2p, Action<ControlPlaneOptions> tls, CancellationToken ct)
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -119,6 +130,7 @@ internal static class ControlPlaneCommand
         {
             o.DataDirectory = dataDirectory;
             o.HeartbeatInterval = heartbeat;
+            o.MaxHeartbeatsPerSecond = maxHeartbeatsPerSecond;
             o.FailureDetector.FirstHeartbeatEstimate = heartbeat;
             o.FencingLease = lease;
             o.MachineTokenLifetime = machineTokenLifetime;

@@ -62,13 +62,18 @@ public sealed class FailureDetectorOptions
     /// <summary>
     /// Shortest silence after which <see cref="DownThreshold"/> can be reached when heartbeats arrive exactly every
     /// <paramref name="heartbeatInterval"/>: interval + acceptable pause + z·minimum deviation, where z is the
-    /// normal quantile with upper tail 10^−threshold (capped by <see cref="MaxSilence"/>).
+    /// normal quantile with upper tail 10^−threshold (capped by <see cref="MaxSilence"/>, which counts from the end
+    /// of the interval the node was told when that is longer than <see cref="FirstHeartbeatEstimate"/>: see
+    /// <see cref="PhiAccrualDetector.Heartbeat(TimeSpan)"/>). A node told to report every T is therefore declared
+    /// Down about T + acceptable pause + z·minimum deviation after its last heartbeat: the detection time grows
+    /// with the interval, one for one.
     /// </summary>
     public TimeSpan MinimumDetectionTime(TimeSpan heartbeatInterval)
     {
         var z = NormalTail.QuantileForPhi(DownThreshold);
         var time = heartbeatInterval + AcceptableHeartbeatPause + TimeSpan.FromMilliseconds(z * MinStandardDeviation.TotalMilliseconds);
-        return MaxSilence is { } max && max < time ? max : time;
+        var stretch = heartbeatInterval > FirstHeartbeatEstimate ? heartbeatInterval - FirstHeartbeatEstimate : TimeSpan.Zero;
+        return MaxSilence is { } max && max + stretch < time ? max + stretch : time;
     }
 
     /// <summary>Every problem with the current values, each naming the property and the fix; empty when valid.</summary>

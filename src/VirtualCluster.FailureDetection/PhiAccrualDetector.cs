@@ -31,6 +31,7 @@ public sealed class PhiAccrualDetector
     private readonly IntervalWindow _window;
     private readonly Lock _gate = new();
     private long? _lastTimestamp;
+    private long _stretchMicros;
 
     /// <summary>Creates a detector.</summary>
     /// <param name="options">Parameters; copied, so later changes do not affect this detector.</param>
@@ -78,15 +79,30 @@ public sealed class PhiAccrualDetector
         }
     }
 
-    /// <summary>Records a heartbeat now.</summary>
-    public void Heartbeat()
+    /// <summary>Records a heartbeat now; the peer's next one is expected at its usual rhythm.</summary>
+    public void Heartbeat() => Record(0);
+
+    /// <summary>
+    /// Records a heartbeat now, after which the peer was told to wait <paramref name="nextInterval"/> before its
+    /// next one (a leader that spreads a large cluster's heartbeats lengthens the interval it hands out). When that
+    /// is longer than <see cref="FailureDetectorOptions.FirstHeartbeatEstimate"/> (the interval the detector is set
+    /// up for), the difference, the stretch, is taken off the silence that follows before φ is computed and before
+    /// <see cref="FailureDetectorOptions.MaxSilence"/> is applied, and off the interval it becomes in the window:
+    /// the peer is judged on its lateness against what it was told, and the learned rhythm and jitter carry over
+    /// from one interval to another. A peer told the usual interval is judged exactly as by <see cref="Heartbeat()"/>.
+    /// Detection of a peer that stops takes the stretch longer (see <see cref="FailureDetectorOptions.MinimumDetectionTime"/>).
+    /// </summary>
+    public void Heartbeat(TimeSpan nextInterval) =>
+        Record(Math.Max(0, ToMicros(nextInterval) - ToMicros(_options.FirstHeartbeatEstimate)));
+
+    private void Record(long stretchMicros)
     {
         var now = _time.GetTimestamp();
         lock (_gate)
         {
             if (_lastTimestamp is { } last)
             {
-                _window.Add(ToMicros(_time.GetElapsedTime(last, now)));
+                _window.Add(ToMicros(_time.GetElapsedTime(last, now)) - _stretchMicros);
             }
             else
             {
@@ -95,23 +111,32 @@ public sealed class PhiAccrualDetector
                 _window.Add(estimate + estimate / 4);
             }
             _lastTimestamp = now;
+            _stretchMicros = stretchMicros;
         }
     }
 
-    /// <summary>φ now: 0 before the first heartbeat, then growing with the silence (see the class remarks).</summary>
-    public double Phi() => Read(out _);
+    /// <summary>How much longer than usual the peer was told to wait after its last heartbeat (zero when not told so).</summary>
+    public TimeSpan Stretch
+    {
+        get { lock (_gate) return FromMicros(_stretchMicros); }
+    }
 
-    /// <summary>φ and the silence it was computed from, read at the same instant.</summary>
-    internal double Read(out TimeSpan? sinceLastHeartbeat)
+    /// <summary>φ now: 0 before the first heartbeat, then growing with the silence (see the class remarks).</summary>
+    public double Phi() => Read(out _, out _);
+
+    /// <summary>φ, the silence it was computed from (read at the same instant) and the stretch taken off that silence.</summary>
+    internal double Read(out TimeSpan? sinceLastHeartbeat, out TimeSpan stretch)
     {
         var now = _time.GetTimestamp();
         lock (_gate)
         {
             sinceLastHeartbeat = null;
+            stretch = TimeSpan.Zero;
             if (_lastTimestamp is not { } last) return 0;
             var silence = _time.GetElapsedTime(last, now);
             sinceLastHeartbeat = silence;
-            return Phi(silence, FromMicros(_window.Mean), FromMicros(_window.StandardDeviation), _options);
+            stretch = FromMicros(_stretchMicros);
+            return Phi(silence - stretch, FromMicros(_window.Mean), FromMicros(_window.StandardDeviation), _options);
         }
     }
 
@@ -122,6 +147,7 @@ public sealed class PhiAccrualDetector
         {
             _window.Clear();
             _lastTimestamp = null;
+            _stretchMicros = 0;
         }
     }
 

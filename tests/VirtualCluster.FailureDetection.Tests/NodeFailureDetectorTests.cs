@@ -35,6 +35,47 @@ public sealed class NodeFailureDetectorTests
     }
 
     [Fact]
+    public void A_node_told_a_longer_interval_is_judged_against_it_and_one_told_the_usual_one_as_before()
+    {
+        // Learned at 500 ms, then told to report every minute (four times MaxSilence): judged on its lateness.
+        for (var i = 0; i < 250; i++)
+        {
+            _detector.Heartbeat("slow");
+            _detector.Heartbeat("usual");
+            _time.Advance(Interval);
+        }
+        _detector.Heartbeat("slow", TimeSpan.FromMinutes(1));
+        _detector.Heartbeat("usual", Interval); // the usual interval: no stretch
+        _time.Advance(TimeSpan.FromSeconds(59));
+        Assert.Equal(NodeState.Alive, _detector.GetState("slow"));
+        Assert.Equal(NodeState.Down, _detector.GetState("usual")); // positive control: silence judged as before
+        // The heartbeat that arrives on time keeps it alive, and the interval it closes enters the window as the
+        // usual 500 ms (minus the stretch), so the learned rhythm carries over.
+        _time.Advance(TimeSpan.FromSeconds(1));
+        _detector.Heartbeat("slow", TimeSpan.FromMinutes(1));
+        Assert.Equal(NodeState.Alive, _detector.GetState("slow"));
+        // It stops: Down at MinimumDetectionTime(1 min) (60 + 1.5 + 5.6 x 0.2 s), not at MaxSilence (15 s).
+        var downAfter = SilenceUntil("slow", NodeState.Down);
+        Assert.InRange(downAfter.TotalSeconds, _options.MinimumDetectionTime(TimeSpan.FromMinutes(1)).TotalSeconds - 0.05, 62.7);
+        Assert.True(downAfter > TimeSpan.FromMinutes(1) + _options.AcceptableHeartbeatPause);
+    }
+
+    [Fact]
+    public void Max_silence_counts_from_the_end_of_the_interval_told()
+    {
+        var options = new FailureDetectorOptions { MaxSilence = TimeSpan.FromSeconds(5), DownThreshold = 300, SuspectThreshold = 299 };
+        var detector = new NodeFailureDetector(options, _time);
+        detector.Heartbeat("a", TimeSpan.FromSeconds(20));
+        detector.Heartbeat("b");
+        _time.Advance(TimeSpan.FromSeconds(19));
+        Assert.Equal(NodeState.Alive, detector.GetState("a"));
+        Assert.Equal(NodeState.Down, detector.GetState("b")); // positive control: 19 s > MaxSilence for a node told nothing
+        _time.Advance(TimeSpan.FromSeconds(5.5)); // 24.5 s = 19.5 s of stretch + 5 s of MaxSilence
+        Assert.Equal(NodeState.Down, detector.GetState("a"));
+        Assert.Equal(TimeSpan.FromSeconds(24.5), options.MinimumDetectionTime(TimeSpan.FromSeconds(20)));
+    }
+
+    [Fact]
     public void A_node_never_heard_of_is_down_with_infinite_phi()
     {
         var liveness = _detector.Inspect("ghost");

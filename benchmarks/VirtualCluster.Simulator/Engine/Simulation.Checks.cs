@@ -51,10 +51,19 @@ internal sealed partial class Simulation
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var snapshot = Snapshot();
         Dictionary<string, NodeCandidate>? allocations = null;
+        // Counted again only when some instance changed since the last check (heartbeats that change nothing keep
+        // the same instance table), in one walk over the instances rather than a lookup per instance per service.
+        if (!ReferenceEquals(_placedCountedIn, snapshot.Instances))
+        {
+            _placedCounts.Clear();
+            foreach (var instance in snapshot.Instances.Values)
+                if (!instance.IsTerminal) _placedCounts[instance.Service] = _placedCounts.GetValueOrDefault(instance.Service) + 1;
+            _placedCountedIn = snapshot.Instances;
+        }
         foreach (var (name, service) in _active)
         {
             Checked(Placement);
-            var placed = snapshot.InstancesOf(name).Count(i => !i.IsTerminal);
+            var placed = _placedCounts.GetValueOrDefault(name);
             if (placed >= service.Spec.Replicas || !RoomFor(service.Spec, allocations ??= Allocations(snapshot, _cluster.LiveState)))
             {
                 _placementShort.Remove(name);
@@ -70,6 +79,9 @@ internal sealed partial class Simulation
         After(PlacementCheckInterval, CheckPlacement);
         Timed("placement checks", started);
     }
+
+    private readonly Dictionary<string, int> _placedCounts = new(StringComparer.Ordinal);
+    private object? _placedCountedIn;
 
     private bool RoomFor(ServiceSpec spec, Dictionary<string, NodeCandidate> allocations)
     {

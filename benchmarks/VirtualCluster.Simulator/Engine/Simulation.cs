@@ -47,9 +47,11 @@ internal sealed partial class Simulation
         {
             DataDirectory = "(simulated)",
             HeartbeatInterval = beat,
+            MaxHeartbeatsPerSecond = settings.MaxHeartbeatsPerSecond,
             FencingLease = Max(TimeSpan.FromSeconds(3), 6 * beat),
             FencingMargin = Max(TimeSpan.FromMilliseconds(500), beat),
             ReconcileInterval = settings.ReconcileInterval,
+            FullReconcileInterval = settings.FullReconcileInterval,
             FailureCheckInterval = settings.CheckInterval,
             FailureDetector = new FailureDetectorOptions
             {

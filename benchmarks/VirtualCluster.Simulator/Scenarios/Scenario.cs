@@ -21,8 +21,20 @@ public sealed class Scenario
     /// <summary>Heartbeat interval the control plane tells agents. Default "2s".</summary>
     public string HeartbeatInterval { get; set; } = "2s";
 
+    /// <summary>
+    /// The control plane's bound on heartbeats per second (<c>ControlPlaneOptions.MaxHeartbeatsPerSecond</c>): agents
+    /// are told max(heartbeatInterval, nodes / this). Default 1000, as in production.
+    /// </summary>
+    public double MaxHeartbeatsPerSecond { get; set; } = 1000;
+
     /// <summary>The control plane's reconcile interval: a full pass at least this often (default "1s", as in production).</summary>
     public string ReconcileInterval { get; set; } = "1s";
+
+    /// <summary>
+    /// How often a reconcile pass looks at every service (<c>ControlPlaneOptions.FullReconcileInterval</c>); passes in
+    /// between look at changed services only. Default "30s" as in production (or the reconcile interval when longer).
+    /// </summary>
+    public string? FullReconcileInterval { get; set; }
 
     /// <summary>How often the simulated reconciler looks whether a pass is due (the host's failure check interval). Default "500ms".</summary>
     public string CheckInterval { get; set; } = "500ms";

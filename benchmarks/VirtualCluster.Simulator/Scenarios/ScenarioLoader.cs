@@ -34,6 +34,11 @@ internal static class ScenarioLoader
         var duration = check.Duration("duration", scenario.Duration ?? "", min: TimeSpan.FromSeconds(1));
         var heartbeat = check.Duration("heartbeatInterval", scenario.HeartbeatInterval, min: TimeSpan.FromMilliseconds(100));
         var reconcile = check.Duration("reconcileInterval", scenario.ReconcileInterval, min: TimeSpan.FromMilliseconds(100));
+        var fullReconcile = scenario.FullReconcileInterval is { } full
+            ? check.Duration("fullReconcileInterval", full, min: TimeSpan.FromMilliseconds(100))
+            : reconcile > TimeSpan.FromSeconds(30) ? reconcile : TimeSpan.FromSeconds(30);
+        if (fullReconcile < reconcile || fullReconcile > TimeSpan.FromHours(1))
+            errors.Add("fullReconcileInterval: at least reconcileInterval and at most 1h, e.g. \"10m\"");
         var checkInterval = check.Duration("checkInterval", scenario.CheckInterval, min: TimeSpan.FromMilliseconds(10));
         if (checkInterval > reconcile) errors.Add("checkInterval: must not be longer than reconcileInterval");
         var sample = check.Duration("sampleInterval", scenario.SampleInterval, min: TimeSpan.FromSeconds(1));
@@ -46,9 +51,15 @@ internal static class ScenarioLoader
         if (agents.StartDelayMax < agents.StartDelayMin) errors.Add("agents.startDelayMax: must not be below agents.startDelayMin");
         if (a.UsageMin is < 0 or > 1 || a.UsageMax is < 0 or > 1 || a.UsageMax < a.UsageMin)
             errors.Add("agents.usageMin, agents.usageMax: shares between 0 and 1 with usageMin <= usageMax, e.g. 0.2 and 0.9");
+        if (!double.IsFinite(scenario.MaxHeartbeatsPerSecond) || scenario.MaxHeartbeatsPerSecond is < 1 or > 1_000_000)
+            errors.Add("maxHeartbeatsPerSecond: a number from 1 to 1000000, e.g. 1000 (the default) or 50 (Nomad's)");
         var faults = ReadFaults(scenario.Faults ?? new FaultPlan(), nodes, check);
         if (errors.Count > 0) return (null, errors);
-        return (new SimulationSettings(scenario.Name, duration, seed ?? scenario.Seed, heartbeat, reconcile, checkInterval, sample, grace, nodes, services, agents, faults), []);
+        return (new SimulationSettings(scenario.Name, duration, seed ?? scenario.Seed, heartbeat, reconcile, checkInterval, sample, grace, nodes, services, agents, faults)
+        {
+            MaxHeartbeatsPerSecond = scenario.MaxHeartbeatsPerSecond,
+            FullReconcileInterval = fullReconcile,
+        }, []);
     }
 
     private static List<SimNode> ReadNodes(List<NodeGroup>? groups, Checker check)

@@ -15,7 +15,14 @@ internal sealed record SimulationSettings(
     IReadOnlyList<SimNode> Nodes,
     IReadOnlyList<SimService> Services,
     AgentSettings Agents,
-    FaultSettings Faults);
+    FaultSettings Faults)
+{
+    /// <summary>The control plane's bound on heartbeats per second (the interval told grows with the cluster beyond it).</summary>
+    public double MaxHeartbeatsPerSecond { get; init; } = 1000;
+
+    /// <summary>How often a reconcile pass looks at every service (the passes in between look at changed ones).</summary>
+    public TimeSpan FullReconcileInterval { get; init; } = TimeSpan.FromSeconds(30);
+}
 
 /// <summary>One node to simulate.</summary>
 internal sealed record SimNode(string Name, Resources Capacity, PortRange Ports, IReadOnlyDictionary<string, string>? Labels);

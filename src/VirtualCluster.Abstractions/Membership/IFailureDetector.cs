@@ -25,6 +25,14 @@ public interface IFailureDetector
     void Heartbeat(string nodeId);
 
     /// <summary>
+    /// Records a heartbeat from <paramref name="nodeId"/> now, after which the node was told to wait
+    /// <paramref name="nextInterval"/> before its next one (a control plane lengthens the interval as the cluster
+    /// grows). A node told to slow down must not be declared down for it: detectors judge the silence that follows
+    /// against this interval. The default ignores it (for detectors with a fixed timeout longer than any interval).
+    /// </summary>
+    void Heartbeat(string nodeId, TimeSpan nextInterval) => Heartbeat(nodeId);
+
+    /// <summary>
     /// Alive, Suspect or Down for a node that sent heartbeats; Left after <see cref="Leave"/> until its next
     /// heartbeat; Down for a node never heard of.
     /// </summary>

@@ -138,8 +138,9 @@ internal sealed partial class AgentService : BackgroundService
             if (wait > TimeSpan.Zero) await Task.Delay(wait, _time, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
             if (stoppingToken.IsCancellationRequested) break;
             var sentAt = _time.GetTimestamp();
-            next = sentAt + (long)(_interval.TotalSeconds * _time.TimestampFrequency);
             if (!await BeatOnceAsync(sentAt, stoppingToken)) return;
+            // After the answer, so an interval it changes applies to this very gap (the control plane judges it so).
+            next = sentAt + (long)(_interval.TotalSeconds * _time.TimestampFrequency);
         }
     }
 
@@ -269,7 +270,8 @@ internal sealed partial class AgentService : BackgroundService
         };
     }
 
+    // Up to 5 minutes: a large cluster's control plane spreads heartbeats over a longer interval (ClusterService.MaxHeartbeatInterval).
     private static TimeSpan Clamp(TimeSpan interval) =>
         interval < TimeSpan.FromMilliseconds(100) ? TimeSpan.FromMilliseconds(100)
-        : interval > TimeSpan.FromSeconds(30) ? TimeSpan.FromSeconds(30) : interval;
+        : interval > TimeSpan.FromMinutes(5) ? TimeSpan.FromMinutes(5) : interval;
 }

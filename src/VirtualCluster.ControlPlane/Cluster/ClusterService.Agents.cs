@@ -27,7 +27,8 @@ public sealed partial class ClusterService
         var node = new NodeInfo(id, request.Name, request.Address, request.Capacity, default, request.Drivers.ToArray(),
             request.Ports, request.Labels ?? new Dictionary<string, string>(), NodeState.Alive, Now, request.ReplicaPort);
         await UpdateNodeAsync(id, _ => node, ct);
-        _detector.Heartbeat(id);
+        // A node that joins again may still run at the interval it was told before: judged against it.
+        _detector.Heartbeat(id, await HeartbeatIntervalAsync(ct));
         await RecordAsync(existing is null ? EventKinds.NodeJoined : EventKinds.NodeRejoined, node.Name,
             $"{node.Name} joined at {node.Address} with {node.Capacity}, drivers {string.Join(",", node.Drivers)}", ct, node: node.Name);
         Wake();
@@ -82,12 +83,18 @@ public sealed partial class ClusterService
         if (node is null || node.Id != nodeId)
             return new(404, null, new ApiError($"node {nodeId} is not registered here; join again with a join token"));
 
-        // Liveness first: whatever the store does next must not delay the detector's view of this node.
-        _detector.Heartbeat(nodeId);
+        // Liveness first: whatever the store does next must not delay the detector's view of this node. The
+        // detector judges the silence after this heartbeat against the interval this answer tells the node.
+        var interval = await HeartbeatIntervalAsync(ct);
+        var lease = FencingLeaseFor(interval);
+        _detector.Heartbeat(nodeId, NoteTold(nodeId, interval, lease));
+        // A node the last pass saw as not Alive is back (or reports while suspected): the reconciler looks at once
+        // (it skips reading quiet nodes' detectors between passes, see NeedsReconcile).
+        if (_observedLiveness.TryGetValue(nodeId, out var seen) && seen != NodeState.Alive) Wake();
         _metrics?.Heartbeat();
         _network[nodeId] = (request.Usage.NetworkReceiveBytesPerSecond, request.Usage.NetworkTransmitBytesPerSecond);
         var reported = request.Capacity.CpuMillicores > 0 && request.Capacity.MemoryBytes > 0 ? request.Capacity : (Resources?)null;
-        var reportedDrivers = request.Drivers is { Count: > 0 and <= 16 } ? request.Drivers.ToArray() : null;
+        var reportedDrivers = request.Drivers is { Count: > 0 and <= 16 } ? SameOrCopy(request.Drivers, node.Drivers) : null;
         // A node that left and reports again was restarted: it is back. A draining node stays draining.
         node = await UpdateNodeAsync(nodeId, current => current is null ? null : current with
         {
@@ -98,12 +105,14 @@ public sealed partial class ClusterService
         var capacity = node.Capacity;
         if (request.Events is { Count: > 0 }) await RecordAgentEventsAsync(node, request.Events, ct);
 
-        var mine = (await Store.ListInstancesAsync(nodeId: nodeId, cancellationToken: ct)).ToDictionary(i => i.Id, StringComparer.Ordinal);
-        var cursors = new Dictionary<string, long>(StringComparer.Ordinal);
+        // What this node holds, ordered by id, as read before the reports are applied (the answer is built from it).
+        var mine = await InstancesOnAsync(nodeId, ct);
+        var cursors = new Dictionary<string, long>(mine.Count, StringComparer.Ordinal);
         var services = await ServicesByNameAsync(ct);
+        Dictionary<string, ServiceInstance>? mineById = null;
         foreach (var report in request.Instances)
         {
-            if (report?.InstanceId is null || !mine.TryGetValue(report.InstanceId, out var instance) || instance.Epoch != report.Epoch)
+            if (report?.InstanceId is null || Mine(mine, ref mineById, report.InstanceId) is not { } instance || instance.Epoch != report.Epoch)
                 continue;
             RecordInstanceUsage(instance.Id, report.Usage);
             await ApplyReportAsync(instance, report, node.Name, services.GetValueOrDefault(instance.Service)?.Spec, ct);
@@ -114,22 +123,69 @@ public sealed partial class ClusterService
                     .ToList();
                 await Store.AppendLogsAsync(instance.Id, lines, ct);
             }
-            cursors[instance.Id] = await Store.LastLogSequenceAsync(instance.Id, ct);
+            cursors[instance.Id] = await LogCursorAsync(instance.Id, ct);
         }
 
-        RecordUtilization(node, capacity, request.Usage, mine.Values, services);
+        RecordUtilization(node, capacity, request.Usage, mine, services);
         // The agent running an instance is the one place a secret's value goes (sealed everywhere else).
-        var specs = new Dictionary<string, ServiceSpec>(StringComparer.Ordinal);
-        foreach (var name in mine.Values.Where(i => !i.IsTerminal && services.ContainsKey(i.Service)).Select(i => i.Service).Distinct())
-            specs[name] = await OpenSecretsAsync(services[name].Spec, ct);
-        var nodes = mine.Values.Any(i => i.ReplicaHolders is { Count: > 0 }) ? await NodesByIdAsync(ct) : null;
-        var assignments = mine.Values
-            .Where(i => !i.IsTerminal && specs.ContainsKey(i.Service))
-            .Select(i => new Assignment(i.Id, i.Epoch, specs[i.Service], i.Ports, i.VolumeSet, nodes is null ? null : HoldersFor(i, nodes), i.MoveRequested))
-            .ToList();
-        foreach (var a in assignments) cursors.TryAdd(a.InstanceId, await Store.LastLogSequenceAsync(a.InstanceId, ct));
+        IReadOnlyDictionary<string, NodeInfo>? nodes = null;
+        var assignments = new List<Assignment>(mine.Count);
+        foreach (var i in mine)
+        {
+            if (i.IsTerminal || !services.TryGetValue(i.Service, out var service)) continue;
+            if (i.ReplicaHolders is { Count: > 0 }) nodes ??= await NodesByIdAsync(ct);
+            assignments.Add(new Assignment(i.Id, i.Epoch, await OpenedSpecAsync(service.Spec, ct), i.Ports, i.VolumeSet, nodes is null ? null : HoldersFor(i, nodes), i.MoveRequested));
+        }
+        foreach (var a in assignments)
+            if (!cursors.ContainsKey(a.InstanceId)) cursors[a.InstanceId] = await LogCursorAsync(a.InstanceId, ct);
         var drain = node.State == NodeState.Draining ? await DrainStatusAsync(node, ct) : null;
-        return new(200, new HeartbeatResponse(assignments, cursors, _options.HeartbeatInterval, _options.FencingLease, LiveState(node), drain), null);
+        return new(200, new HeartbeatResponse(assignments, cursors, interval, lease, LiveState(node), drain), null);
+    }
+
+    /// <summary>
+    /// The instances on a node ordered by id: from the term's snapshot while leading (its index, with the order kept
+    /// per index entry, so a steady node costs no list, sort or copy of records), else read from the store.
+    /// </summary>
+    private async ValueTask<IReadOnlyList<ServiceInstance>> InstancesOnAsync(string nodeId, CancellationToken ct)
+    {
+        if (Term is not { } term) return await Store.ListInstancesAsync(nodeId: nodeId, cancellationToken: ct);
+        var snapshot = await term.State.SnapshotAsync(ct);
+        var ids = LiveClusterState.SortedIdsOn(snapshot, nodeId);
+        var instances = new ServiceInstance[ids.Length];
+        for (var i = 0; i < ids.Length; i++) instances[i] = snapshot.Instances[ids[i]];
+        return instances;
+    }
+
+    /// <summary>The instance with this id among a node's instances, or null (by scanning a few, or through a dictionary built once).</summary>
+    private static ServiceInstance? Mine(IReadOnlyList<ServiceInstance> mine, ref Dictionary<string, ServiceInstance>? byId, string id)
+    {
+        if (mine.Count <= 16)
+        {
+            foreach (var instance in mine)
+                if (string.Equals(instance.Id, id, StringComparison.Ordinal)) return instance;
+            return null;
+        }
+        byId ??= mine.ToDictionary(i => i.Id, StringComparer.Ordinal);
+        return byId.GetValueOrDefault(id);
+    }
+
+    /// <summary>The stored record's drivers when the report lists the same ones (no new array per heartbeat), else a copy of the report's.</summary>
+    private static IReadOnlyList<string> SameOrCopy(IReadOnlyList<string> reported, IReadOnlyList<string>? stored)
+    {
+        if (stored is not null && stored.Count == reported.Count)
+        {
+            var same = true;
+            for (var i = 0; i < reported.Count && same; i++) same = string.Equals(reported[i], stored[i], StringComparison.Ordinal);
+            if (same) return stored;
+        }
+        return reported.ToArray();
+    }
+
+    /// <summary>The last stored log sequence of an instance: kept in memory by the term's state (read from the store once).</summary>
+    private ValueTask<long> LogCursorAsync(string instanceId, CancellationToken ct)
+    {
+        if (Term is { } term && term.State.TryGetLogCursor(instanceId, out var last)) return ValueTask.FromResult(last);
+        return new ValueTask<long>(Store.LastLogSequenceAsync(instanceId, ct));
     }
 
     /// <summary>Events an agent recorded on its own (self-fencing while cut off), delivered once it reconnects.</summary>

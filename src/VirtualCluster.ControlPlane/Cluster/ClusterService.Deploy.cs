@@ -87,6 +87,30 @@ public sealed partial class ClusterService
         }
     }
 
+    /// <summary>Opened specs by sealed spec (the record's identity is its version: a changed service is a new record).</summary>
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<ServiceSpec, ServiceSpec> _openedSpecs = new();
+
+    /// <summary>
+    /// The spec with its secrets opened for an assignment, opened once per stored spec and kept for as long as that
+    /// record lives (every heartbeat answers with the specs of every instance on its node). A spec that cannot be
+    /// opened is not kept: the next heartbeat tries again.
+    /// </summary>
+    private async ValueTask<ServiceSpec> OpenedSpecAsync(ServiceSpec spec, CancellationToken ct)
+    {
+        if (_openedSpecs.TryGetValue(spec, out var opened)) return opened;
+        try
+        {
+            opened = await _secrets.OpenAsync(spec, ct);
+        }
+        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or FormatException)
+        {
+            Log.SecretsUnreadable(_logger, spec.Name, e.Message);
+            return spec with { Secrets = new Dictionary<string, string>() };
+        }
+        _openedSpecs.AddOrUpdate(spec, opened);
+        return opened;
+    }
+
     /// <summary>Removes a service; agents stop its instances on their next heartbeat. False when unknown.</summary>
     public async Task<bool> RemoveAsync(string name, CancellationToken ct)
     {

@@ -32,11 +32,15 @@ public sealed partial class ClusterService
             _placementRetries.Remove(gone);
             _failureRetries.Remove(gone);
         }
+        // Only services that changed since the last pass, or that wait for a retry, can have work: the rest are
+        // skipped, except in a full pass (see ServicesToLookAt).
+        var look = ServicesToLookAt();
         // Missing replicas of every service are planned first and applied together (a zone lost at once costs a
         // few store transactions, not several per instance); a plan refused there is planned again at once.
         var plans = new List<MissingPlan>();
         foreach (var service in services)
         {
+            if (look is not null && !look.Contains(service.Spec.Name)) continue;
             await ReplaceFailedAsync(service, pending, ct);
             if (await PlanMissingAsync(service, pending, ct) is { } plan) plans.Add(plan);
             await TrackStabilityAsync(service.Spec, ct);
@@ -55,6 +59,38 @@ public sealed partial class ClusterService
                 if (await PlanMissingAsync(again.Service, pending, ct) is { } plan) plans.Add(plan);
         }
         if (plans.Count > 0) Wake(); // still refused after every attempt: the next pass plans them again
+    }
+
+    /// <summary>When the last pass that looked at every service ran (it is the safety net of the passes that look at changes only).</summary>
+    private DateTimeOffset _lastFullPass = DateTimeOffset.MinValue;
+    private long _fullPasses;
+    private long _partialPasses;
+
+    /// <summary>Reconcile passes that looked at every service, and those that looked at changed ones only (for tests and benchmarks).</summary>
+    internal (long Full, long Partial) PassCounts => (Interlocked.Read(ref _fullPasses), Interlocked.Read(ref _partialPasses));
+
+    /// <summary>
+    /// The services a pass must look at, or null for every one. While leading, the term's memory knows which
+    /// services' records or instances were written since the last pass (a report, a node's instances marked lost, a
+    /// deploy, the pass's own commits); services waiting for a timed retry, a placement retry or the end of a
+    /// stability period are looked at too, since their work comes due with time alone. Everything else cannot have
+    /// work (a service's work is decided by its own record and instances). Every
+    /// <see cref="ControlPlaneOptions.FullReconcileInterval"/>, and whenever memory was loaded, a pass looks at every
+    /// service anyway, as a safety net. Under the placement lock.
+    /// </summary>
+    private HashSet<string>? ServicesToLookAt()
+    {
+        var changed = Term?.State.TakeChangedServices();
+        if (changed is null || Now - _lastFullPass >= _options.FullReconcileInterval)
+        {
+            _lastFullPass = Now;
+            Interlocked.Increment(ref _fullPasses);
+            return null;
+        }
+        Interlocked.Increment(ref _partialPasses);
+        changed.UnionWith(_placementRetries.Keys);
+        changed.UnionWith(_failureRetries.Keys);
+        return changed;
     }
 
     /// <summary>A plan for the missing replicas of a service, with the lost or stopped records its placements take over.</summary>

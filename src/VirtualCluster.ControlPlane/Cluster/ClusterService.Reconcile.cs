@@ -22,8 +22,11 @@ public sealed partial class ClusterService
     /// </summary>
     public async Task StartGracePeriodAsync(CancellationToken ct)
     {
-        foreach (var node in await Store.ListNodesAsync(ct))
-            if (node.State != NodeState.Left) _detector.Heartbeat(node.Id);
+        // Agents were told an interval for the cluster's size by the last leader: the same rule gives the same one.
+        var nodes = await Store.ListNodesAsync(ct);
+        var interval = HeartbeatIntervalFor(_options, nodes.Count(n => n.State != NodeState.Left));
+        foreach (var node in nodes)
+            if (node.State != NodeState.Left) _detector.Heartbeat(node.Id, interval);
     }
 
     /// <summary>
@@ -95,6 +98,9 @@ public sealed partial class ClusterService
             _observedLiveness.TryRemove(gone, out _);
             _unreachableSince.Remove(gone);
         }
+        // What was seen changed: the next check reads every node again and works out how long they stay quiet.
+        Volatile.Write(ref _suspects, _observedLiveness.Where(o => o.Value == NodeState.Suspect).Select(o => o.Key).ToArray());
+        Interlocked.Exchange(ref _livenessQuietUntilTicks, long.MinValue);
     }
 
     private void RecordTransition(NodeInfo node, NodeState previous, NodeState state, Membership.NodeLiveness liveness, List<ClusterEvent> events)
@@ -141,7 +147,9 @@ public sealed partial class ClusterService
 
     private async Task HandleUnreachableNodesAsync(IReadOnlyList<NodeInfo> nodes, Dictionary<string, List<PendingWork>> pending, CancellationToken ct)
     {
+        if (_unreachableSince.Count == 0) return;
         var services = await ServicesByNameAsync(ct);
+        var interval = await HeartbeatIntervalAsync(ct);
         // Every instance of every unreachable node is marked in one batch of writes and one of events.
         var marks = new List<ServiceInstance>();
         var events = new List<ClusterEvent>();
@@ -164,11 +172,13 @@ public sealed partial class ClusterService
                 if (spec.IsFencedSingleton && _options.FencingLease > TimeSpan.Zero)
                 {
                     // The agent stops its copy by itself once the lease runs out; start the new one only after that.
-                    var fenceWait = _options.FencingLease + _options.FencingMargin - silence;
+                    // The lease is the one it was told, longer than configured in a cluster large enough to slow heartbeats.
+                    var lease = LeaseHeldBy(node.Id, interval);
+                    var fenceWait = lease + _options.FencingMargin - silence;
                     if (Now + fenceWait > due)
                     {
                         due = Now + fenceWait;
-                        why = $"its fencing lease of {Seconds(_options.FencingLease)} to run out, so the old copy has stopped";
+                        why = $"its fencing lease of {Seconds(lease)} to run out, so the old copy has stopped";
                     }
                 }
                 if (Now < due)

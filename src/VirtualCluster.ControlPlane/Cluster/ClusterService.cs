@@ -102,11 +102,33 @@ public sealed partial class ClusterService
     public bool NeedsReconcile()
     {
         if (Interlocked.Exchange(ref _wakeRequested, 0) == 1) return true;
-        if (Now.UtcTicks >= Interlocked.Read(ref _nextDueTicks)) return true;
+        var now = Now.UtcTicks;
+        if (now >= Interlocked.Read(ref _nextDueTicks)) return true;
+        // Until the earliest time a node that was Alive at the last look can stop being Alive, only suspects can
+        // change by themselves (a heartbeat of a node seen as not Alive asks for a pass itself): at 10,000 nodes
+        // this skips reading every node's detector at every check.
+        if (now < Interlocked.Read(ref _livenessQuietUntilTicks))
+        {
+            foreach (var nodeId in Volatile.Read(ref _suspects))
+                if (_detector.GetState(nodeId) != NodeState.Suspect) return true;
+            return false;
+        }
+        var quietUntil = long.MaxValue;
         foreach (var (nodeId, seen) in _observedLiveness)
+        {
             if (_detector.GetState(nodeId) != seen) return true;
+            if (seen != NodeState.Alive) continue;
+            var until = (_detector as FailureDetection.NodeFailureDetector)?.AliveAtLeastUntil(nodeId)?.UtcTicks ?? now;
+            if (until < quietUntil) quietUntil = until;
+        }
+        Interlocked.Exchange(ref _livenessQuietUntilTicks, quietUntil);
         return false;
     }
+
+    /// <summary>Before this time no node seen Alive at the last look can have stopped being Alive (long.MinValue: look at every node).</summary>
+    private long _livenessQuietUntilTicks = long.MinValue;
+    /// <summary>Nodes the last pass saw as Suspect: they may turn Down at any time.</summary>
+    private string[] _suspects = [];
 
     /// <summary>Notes that a timed action is due at <paramref name="at"/>, so the reconciler runs then.</summary>
     private void DueAt(DateTimeOffset at)

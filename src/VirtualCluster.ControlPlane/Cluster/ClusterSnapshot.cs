@@ -18,13 +18,14 @@ internal sealed class ClusterSnapshot
         ImmutableDictionary.Create<string, ServiceRecord>(StringComparer.Ordinal),
         ImmutableDictionary.Create<string, ServiceInstance>(StringComparer.Ordinal),
         ImmutableDictionary.Create<string, ImmutableHashSet<string>>(StringComparer.Ordinal),
-        ImmutableDictionary.Create<string, ImmutableHashSet<string>>(StringComparer.Ordinal));
+        ImmutableDictionary.Create<string, ImmutableHashSet<string>>(StringComparer.Ordinal), 0);
 
     private ClusterSnapshot(long version, ImmutableDictionary<string, NodeInfo> nodes, ImmutableDictionary<string, string> nodeIdsByName,
         ImmutableDictionary<string, ServiceRecord> services, ImmutableDictionary<string, ServiceInstance> instances,
-        ImmutableDictionary<string, ImmutableHashSet<string>> byNode, ImmutableDictionary<string, ImmutableHashSet<string>> byService)
+        ImmutableDictionary<string, ImmutableHashSet<string>> byNode, ImmutableDictionary<string, ImmutableHashSet<string>> byService, int reportingNodes)
     {
         Version = version;
+        ReportingNodes = reportingNodes;
         Nodes = nodes;
         NodeIdsByName = nodeIdsByName;
         Services = services;
@@ -41,6 +42,21 @@ internal sealed class ClusterSnapshot
     public ImmutableDictionary<string, ServiceInstance> Instances { get; }
     public ImmutableDictionary<string, ImmutableHashSet<string>> InstancesByNode { get; }
     public ImmutableDictionary<string, ImmutableHashSet<string>> InstancesByService { get; }
+
+    /// <summary>Nodes whose record is not Left: the ones expected to send heartbeats (sizes the heartbeat interval).</summary>
+    public int ReportingNodes { get; }
+
+    /// <summary>
+    /// This snapshot with one node record replaced by one of the same name and stored state (a heartbeat's new
+    /// last-heartbeat time and usage): only the node table changes, so the indexes are shared as they are.
+    /// </summary>
+    public ClusterSnapshot WithNode(NodeInfo node, long version)
+    {
+        var old = Nodes[node.Id];
+        if (old.Name != node.Name || (old.State == NodeState.Left) != (node.State == NodeState.Left))
+            throw new InvalidOperationException("WithNode takes a record of the same name and reporting state; use a builder for other changes.");
+        return new(version, Nodes.SetItem(node.Id, node), NodeIdsByName, Services, Instances, InstancesByNode, InstancesByService, ReportingNodes);
+    }
 
     public IEnumerable<ServiceInstance> InstancesOn(string nodeId) =>
         InstancesByNode.GetValueOrDefault(nodeId, NoIds).Select(id => Instances[id]);
@@ -79,6 +95,7 @@ internal sealed class ClusterSnapshot
         private readonly ImmutableDictionary<string, ServiceInstance>.Builder _instances = from.Instances.ToBuilder();
         private readonly ImmutableDictionary<string, ImmutableHashSet<string>>.Builder _byNode = from.InstancesByNode.ToBuilder();
         private readonly ImmutableDictionary<string, ImmutableHashSet<string>>.Builder _byService = from.InstancesByService.ToBuilder();
+        private int _reporting = from.ReportingNodes;
 
         public NodeInfo? Node(string id) => _nodes.GetValueOrDefault(id);
         public ServiceInstance? Instance(string id) => _instances.GetValueOrDefault(id);
@@ -86,7 +103,10 @@ internal sealed class ClusterSnapshot
 
         public void PutNode(NodeInfo node)
         {
-            if (_nodes.TryGetValue(node.Id, out var old) && old.Name != node.Name && _names.GetValueOrDefault(old.Name) == node.Id) _names.Remove(old.Name);
+            var known = _nodes.TryGetValue(node.Id, out var old);
+            if (known && old!.Name != node.Name && _names.GetValueOrDefault(old.Name) == node.Id) _names.Remove(old.Name);
+            if (known && old!.State != NodeState.Left) _reporting--;
+            if (node.State != NodeState.Left) _reporting++;
             _nodes[node.Id] = node;
             _names[node.Name] = node.Id;
         }
@@ -120,7 +140,7 @@ internal sealed class ClusterSnapshot
         }
 
         public ClusterSnapshot ToSnapshot(long version) => new(version, _nodes.ToImmutable(), _names.ToImmutable(), _services.ToImmutable(),
-            _instances.ToImmutable(), _byNode.ToImmutable(), _byService.ToImmutable());
+            _instances.ToImmutable(), _byNode.ToImmutable(), _byService.ToImmutable(), _reporting);
 
         private static void Index(ImmutableDictionary<string, ImmutableHashSet<string>>.Builder index, string key, string id) =>
             index[key] = index.GetValueOrDefault(key, NoIds).Add(id);

@@ -35,6 +35,12 @@ internal sealed class LiveClusterState(IClusterStore inner) : IClusterStore
     private readonly ConcurrentQueue<CapacityChange> _changes = new();
     private volatile ClusterSnapshot? _snapshot;
     private long _version;
+    /// <summary>Last stored log sequence per instance (read once, then kept): a heartbeat answers with every cursor.</summary>
+    private readonly ConcurrentDictionary<string, long> _logCursors = new(StringComparer.Ordinal);
+    private long _logGeneration;
+    /// <summary>Services whose record or instances changed since the reconciler last took them; all of them after a load.</summary>
+    private readonly HashSet<string> _changedServices = new(StringComparer.Ordinal);
+    private bool _allServicesChanged = true;
     private int _loads;
 
     /// <summary>Times the state was loaded from the store (once per term, plus after a failed write).</summary>
@@ -59,6 +65,38 @@ internal sealed class LiveClusterState(IClusterStore inner) : IClusterStore
         }
     }
 
+    /// <summary>
+    /// Takes the names of the services whose record or instances were written since the last call (the reconciler's
+    /// changed set); null when every service must be looked at (the state was loaded, or a write failed and memory
+    /// will be loaded again).
+    /// </summary>
+    public HashSet<string>? TakeChangedServices()
+    {
+        lock (_changedServices)
+        {
+            if (_allServicesChanged)
+            {
+                _allServicesChanged = false;
+                _changedServices.Clear();
+                return null;
+            }
+            var taken = new HashSet<string>(_changedServices, StringComparer.Ordinal);
+            _changedServices.Clear();
+            return taken;
+        }
+    }
+
+    private void ServiceChanged(string? name)
+    {
+        if (name is null) return;
+        lock (_changedServices) _changedServices.Add(name);
+    }
+
+    private void EveryServiceChanged()
+    {
+        lock (_changedServices) _allServicesChanged = true;
+    }
+
     /// <summary>The next queued capacity change, oldest first.</summary>
     public bool TryTakeChange(out CapacityChange change) => _changes.TryDequeue(out change!);
 
@@ -70,6 +108,7 @@ internal sealed class LiveClusterState(IClusterStore inner) : IClusterStore
         foreach (var instance in await inner.ListInstancesAsync(cancellationToken: ct).ConfigureAwait(false))
             if (builder.Service(instance.Service) is not null) builder.PutInstance(instance);
         Interlocked.Increment(ref _loads);
+        EveryServiceChanged();
         return Publish(builder, [CapacityChangeKind.Rebuild]);
     }
 
@@ -106,6 +145,8 @@ internal sealed class LiveClusterState(IClusterStore inner) : IClusterStore
             catch
             {
                 _snapshot = null; // Whether the store applied it is unknown: read it again before the next answer.
+                ForgetLogCursors(_logCursors.Keys); // a removal may have taken an instance's logs with it
+                EveryServiceChanged();
                 throw;
             }
             var builder = current.ToBuilder();
@@ -119,8 +160,10 @@ internal sealed class LiveClusterState(IClusterStore inner) : IClusterStore
         }
     }
 
-    private static void InstanceChanged(ClusterSnapshot.Builder builder, ServiceInstance? old, ServiceInstance? now, bool planned, List<object> changes)
+    private void InstanceChanged(ClusterSnapshot.Builder builder, ServiceInstance? old, ServiceInstance? now, bool planned, List<object> changes)
     {
+        ServiceChanged(old?.Service);
+        if (now is not null && now.Service != old?.Service) ServiceChanged(now.Service);
         var held = old is { IsTerminal: false };
         var holds = now is { IsTerminal: false };
         if (held && !holds)
@@ -135,14 +178,39 @@ internal sealed class LiveClusterState(IClusterStore inner) : IClusterStore
         }
     }
 
-    public Task UpsertNodeAsync(NodeInfo node, CancellationToken cancellationToken = default) =>
-        WriteAsync(async () => { await inner.UpsertNodeAsync(node, cancellationToken).ConfigureAwait(false); return true; }, (b, _) =>
+    public async Task UpsertNodeAsync(NodeInfo node, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        await _write.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            var old = b.Node(node.Id);
-            b.PutNode(node);
-            // Heartbeat fields (last heartbeat, reported usage) do not change what the kept state holds.
-            return old is not null && SameShape(old, node) ? [] : [CapacityChangeKind.Rebuild];
-        }, cancellationToken);
+            var current = _snapshot ?? await LoadAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await inner.UpsertNodeAsync(node, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                _snapshot = null; // Whether the store applied it is unknown: read it again before the next answer.
+                throw;
+            }
+            var old = current.Nodes.GetValueOrDefault(node.Id);
+            // Heartbeat fields (last heartbeat, reported usage) do not change what the kept state holds, nor any
+            // index: the common case (every heartbeat) replaces the one record and shares everything else.
+            if (old is not null && SameShape(old, node))
+            {
+                _snapshot = current.WithNode(node, Interlocked.Increment(ref _version));
+                return;
+            }
+            var builder = current.ToBuilder();
+            builder.PutNode(node);
+            Publish(builder, [CapacityChangeKind.Rebuild]);
+        }
+        finally
+        {
+            _write.Release();
+        }
+    }
 
     /// <summary>Equal in everything the scheduler reads from a node record (not its heartbeat fields).</summary>
     private static bool SameShape(NodeInfo a, NodeInfo b) =>
@@ -168,6 +236,7 @@ internal sealed class LiveClusterState(IClusterStore inner) : IClusterStore
         {
             List<object> changes = [];
             if (!created) return changes;
+            ServiceChanged(service.Spec.Name);
             b.PutService(service);
             foreach (var instance in instances)
             {
@@ -191,14 +260,28 @@ internal sealed class LiveClusterState(IClusterStore inner) : IClusterStore
         {
             List<object> changes = [];
             if (!deleted) return changes;
+            ServiceChanged(name);
             foreach (var instance in b.RemoveService(name))
+            {
+                ForgetLogCursor(instance.Id);
                 if (!instance.IsTerminal) changes.Add(CapacityChangeKind.Rebuild);
+            }
             return changes.Take(1).ToList();
         }, cancellationToken);
 
     public async Task<IReadOnlyList<ServiceInstance>> ListInstancesAsync(string? service = null, string? nodeId = null, CancellationToken cancellationToken = default)
     {
         var snapshot = await SnapshotAsync(cancellationToken).ConfigureAwait(false);
+        // One index entry: its ids are kept sorted, so the list costs a lookup per instance (reconcile passes ask per service).
+        if ((service is null) != (nodeId is null))
+        {
+            var index = service is not null ? snapshot.InstancesByService : snapshot.InstancesByNode;
+            if (!index.TryGetValue(service ?? nodeId!, out var set)) return [];
+            var ids = Sorted(set);
+            var list = new ServiceInstance[ids.Length];
+            for (var i = 0; i < ids.Length; i++) list[i] = snapshot.Instances[ids[i]];
+            return list;
+        }
         IEnumerable<ServiceInstance> found = nodeId is not null ? snapshot.InstancesOn(nodeId)
             : service is not null ? snapshot.InstancesOf(service)
             : snapshot.Instances.Values;
@@ -233,6 +316,7 @@ internal sealed class LiveClusterState(IClusterStore inner) : IClusterStore
         WriteAsync(async () => { await inner.DeleteInstanceAsync(instanceId, cancellationToken).ConfigureAwait(false); return true; }, (b, _) =>
         {
             List<object> changes = [];
+            ForgetLogCursor(instanceId); // its logs went with it
             InstanceChanged(b, b.RemoveInstance(instanceId), null, planned: false, changes);
             return changes;
         }, cancellationToken);
@@ -251,7 +335,11 @@ internal sealed class LiveClusterState(IClusterStore inner) : IClusterStore
                 b.PutInstance(instance);
                 InstanceChanged(b, old, instance, planned, changes);
             }
-            foreach (var id in removed) InstanceChanged(b, b.RemoveInstance(id), null, planned: false, changes);
+            foreach (var id in removed)
+            {
+                ForgetLogCursor(id);
+                InstanceChanged(b, b.RemoveInstance(id), null, planned: false, changes);
+            }
             return changes;
         }, cancellationToken);
 
@@ -263,10 +351,64 @@ internal sealed class LiveClusterState(IClusterStore inner) : IClusterStore
     public Task<IReadOnlyList<ClusterEvent>> ListEventsAsync(long afterSequence, int limit, CancellationToken cancellationToken = default) =>
         inner.ListEventsAsync(afterSequence, limit, cancellationToken);
     public Task<IReadOnlyList<ClusterEvent>> QueryEventsAsync(EventQuery query, CancellationToken cancellationToken = default) => inner.QueryEventsAsync(query, cancellationToken);
-    public Task AppendLogsAsync(string instanceId, IReadOnlyList<LogLine> lines, CancellationToken cancellationToken = default) => inner.AppendLogsAsync(instanceId, lines, cancellationToken);
+    public async Task AppendLogsAsync(string instanceId, IReadOnlyList<LogLine> lines, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await inner.AppendLogsAsync(instanceId, lines, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ForgetLogCursor(instanceId);
+        }
+    }
     public Task<IReadOnlyList<LogLine>> ReadLogsAsync(string instanceId, long afterSequence, int limit, CancellationToken cancellationToken = default) =>
         inner.ReadLogsAsync(instanceId, afterSequence, limit, cancellationToken);
-    public Task<long> LastLogSequenceAsync(string instanceId, CancellationToken cancellationToken = default) => inner.LastLogSequenceAsync(instanceId, cancellationToken);
+    public async Task<long> LastLogSequenceAsync(string instanceId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instanceId);
+        if (_logCursors.TryGetValue(instanceId, out var cached)) return cached;
+        var generation = Volatile.Read(ref _logGeneration);
+        var last = await inner.LastLogSequenceAsync(instanceId, cancellationToken).ConfigureAwait(false);
+        // Kept only when no append or removal happened meanwhile (it could have made this read stale).
+        lock (_logCursors)
+            if (Volatile.Read(ref _logGeneration) == generation) _logCursors[instanceId] = last;
+        return last;
+    }
+
+    /// <summary>The last stored log sequence of an instance when it is known in memory (no store read, no allocation).</summary>
+    public bool TryGetLogCursor(string instanceId, out long last) => _logCursors.TryGetValue(instanceId, out last);
+
+    private void ForgetLogCursor(string instanceId)
+    {
+        lock (_logCursors)
+        {
+            Interlocked.Increment(ref _logGeneration);
+            _logCursors.TryRemove(instanceId, out _);
+        }
+    }
+
+    private void ForgetLogCursors(IEnumerable<string> instanceIds)
+    {
+        foreach (var id in instanceIds) ForgetLogCursor(id);
+    }
+
+    /// <summary>
+    /// The instances on a node ordered by id, from a snapshot's index; the order is kept per index entry, so a
+    /// heartbeat of a node whose set of instances did not change sorts nothing.
+    /// </summary>
+    public static string[] SortedIdsOn(ClusterSnapshot snapshot, string nodeId) =>
+        snapshot.InstancesByNode.TryGetValue(nodeId, out var ids) ? Sorted(ids) : [];
+
+    /// <summary>The ids of an index entry in ordinal order, sorted once per entry (entries are immutable: a change makes a new one).</summary>
+    private static string[] Sorted(System.Collections.Immutable.ImmutableHashSet<string> ids) => SortedIds.GetValue(ids, set =>
+    {
+        var sorted = set.ToArray();
+        Array.Sort(sorted, StringComparer.Ordinal);
+        return sorted;
+    });
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<System.Collections.Immutable.ImmutableHashSet<string>, string[]> SortedIds = new();
     public Task<string?> GetSettingAsync(string key, CancellationToken cancellationToken = default) => inner.GetSettingAsync(key, cancellationToken);
     public Task<string> GetOrAddSettingAsync(string key, string value, CancellationToken cancellationToken = default) => inner.GetOrAddSettingAsync(key, value, cancellationToken);
     public Task<bool> ReplaceSettingAsync(string key, string? expected, string value, CancellationToken cancellationToken = default) =>

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text.Json;
 using VirtualCluster.Api;
 using VirtualCluster.Runtime;
 using VirtualCluster.Store;
@@ -20,7 +19,7 @@ namespace VirtualCluster.ControlPlane.Cluster;
 /// </remarks>
 internal sealed class LiveNodeStore(IClusterStore inner, TimeProvider time, TimeSpan snapshotInterval) : IClusterStore
 {
-    private readonly ConcurrentDictionary<string, (NodeInfo Record, string Shape, DateTimeOffset WrittenAt)> _durable = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (NodeInfo Record, DateTimeOffset WrittenAt)> _durable = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (DateTimeOffset? LastHeartbeat, ResourceUsage Usage)> _live = new(StringComparer.Ordinal);
     private long _skipped;
 
@@ -31,15 +30,14 @@ internal sealed class LiveNodeStore(IClusterStore inner, TimeProvider time, Time
     {
         ArgumentNullException.ThrowIfNull(node);
         _live[node.Id] = (node.LastHeartbeat, node.Usage);
-        var shape = Shape(node);
         var now = time.GetUtcNow();
-        if (_durable.TryGetValue(node.Id, out var last) && last.Shape == shape && now - last.WrittenAt < snapshotInterval)
+        if (_durable.TryGetValue(node.Id, out var last) && SameShape(last.Record, node) && now - last.WrittenAt < snapshotInterval)
         {
             Interlocked.Increment(ref _skipped);
             return;
         }
         await inner.UpsertNodeAsync(node, cancellationToken).ConfigureAwait(false);
-        _durable[node.Id] = (node, shape, now);
+        _durable[node.Id] = (node, now);
     }
 
     public async Task<IReadOnlyList<NodeInfo>> ListNodesAsync(CancellationToken cancellationToken = default)
@@ -60,9 +58,8 @@ internal sealed class LiveNodeStore(IClusterStore inner, TimeProvider time, Time
     /// <summary>Notes a record read from the store as the node's durable state, keeping the time of this process's last write.</summary>
     private void Seen(NodeInfo stored)
     {
-        var shape = Shape(stored);
-        _durable.AddOrUpdate(stored.Id, _ => (stored, shape, DateTimeOffset.MinValue),
-            (_, last) => last.Shape == shape ? last : (stored, shape, DateTimeOffset.MinValue));
+        _durable.AddOrUpdate(stored.Id, _ => (stored, DateTimeOffset.MinValue),
+            (_, last) => SameShape(last.Record, stored) ? last : (stored, DateTimeOffset.MinValue));
     }
 
     private NodeInfo Overlay(NodeInfo stored) =>
@@ -70,9 +67,31 @@ internal sealed class LiveNodeStore(IClusterStore inner, TimeProvider time, Time
             ? stored with { LastHeartbeat = live.LastHeartbeat, Usage = live.Usage }
             : stored;
 
-    // Everything but the heartbeat fields, as the store would keep it.
-    private static string Shape(NodeInfo node) =>
-        JsonSerializer.Serialize(node with { LastHeartbeat = null, Usage = default }, VirtualClusterJson.Options);
+    /// <summary>
+    /// Equal in everything but the heartbeat fields (last heartbeat, usage), as the store would keep it. Compared
+    /// field by field (not by serializing both, which cost most of a heartbeat): lists in order, labels by content.
+    /// </summary>
+    internal static bool SameShape(NodeInfo a, NodeInfo b)
+    {
+        if (ReferenceEquals(a, b)) return true;
+        if (a.Id != b.Id || a.Name != b.Name || a.Address != b.Address || a.Capacity != b.Capacity || a.Ports != b.Ports
+            || a.State != b.State || a.ReplicaPort != b.ReplicaPort)
+            return false;
+        // A record read back from a store may hold null lists (a field missing from its JSON): same as empty.
+        IReadOnlyList<string> da = a.Drivers ?? [], db = b.Drivers ?? [];
+        if (!ReferenceEquals(da, db))
+        {
+            if (da.Count != db.Count) return false;
+            for (var i = 0; i < da.Count; i++)
+                if (!string.Equals(da[i], db[i], StringComparison.Ordinal)) return false;
+        }
+        if (ReferenceEquals(a.Labels, b.Labels)) return true;
+        if ((a.Labels?.Count ?? 0) != (b.Labels?.Count ?? 0)) return false;
+        if (a.Labels is null || b.Labels is null) return true;
+        foreach (var (key, value) in a.Labels)
+            if (!b.Labels.TryGetValue(key, out var other) || !string.Equals(value, other, StringComparison.Ordinal)) return false;
+        return true;
+    }
 
     public Task<bool> CreateServiceAsync(ServiceRecord service, IReadOnlyList<ServiceInstance> instances, CancellationToken cancellationToken = default) =>
         inner.CreateServiceAsync(service, instances, cancellationToken);

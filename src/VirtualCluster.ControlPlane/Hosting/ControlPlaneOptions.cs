@@ -18,8 +18,28 @@ public sealed class ControlPlaneOptions
     /// <summary>Directory for the embedded cluster state (<c>state.db</c>) and the token files. Required.</summary>
     public string DataDirectory { get; set; } = "";
 
-    /// <summary>How often agents report (sent to them in every heartbeat answer). Default 500 ms.</summary>
+    /// <summary>
+    /// How often agents report (sent to them in every heartbeat answer), as long as the cluster is small enough for
+    /// <see cref="MaxHeartbeatsPerSecond"/>. Default 500 ms.
+    /// </summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// Bound on the heartbeats per second the leader takes from the whole cluster: agents are told
+    /// max(<see cref="HeartbeatInterval"/>, nodes / this) (at most 5 minutes), so the leader's load stays bounded as
+    /// the cluster grows, as Nomad does. Nodes that left are not counted. Default 1,000: clusters of up to 500 nodes
+    /// keep the 500 ms interval (and the 3.1 s detection); 1,000 nodes report every second, 10,000 every 10 s.
+    /// </summary>
+    /// <remarks>
+    /// The failure detector judges each node against the interval it was told, so a node told to slow down is not
+    /// declared down for it; a node that stops is declared Down after about
+    /// <c>FailureDetector.MinimumDetectionTime(interval told)</c>, i.e. the interval grows the detection time one for
+    /// one (10,000 nodes at the default: about 12.6 s instead of 3.1 s). The fencing lease sent to agents grows by
+    /// twice the extra interval (<see cref="FencingLease"/> + 2 × (told − <see cref="HeartbeatInterval"/>)), so it
+    /// still spans at least two intervals, and a singleton is replaced only after that lease.
+    /// Between 1 and 1,000,000.
+    /// </remarks>
+    public double MaxHeartbeatsPerSecond { get; set; } = 1_000;
 
     /// <summary>
     /// Phi-accrual detector settings: thresholds for Suspect and Down, deviation floor, acceptable pause, window.
@@ -50,6 +70,14 @@ public sealed class ControlPlaneOptions
 
     /// <summary>How often the reconciler compares desired and actual state. Default 1 s.</summary>
     public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How often a reconcile pass looks at every service. The passes in between look only at services whose record or
+    /// instances changed since the last pass and at those waiting for a retry (at 10,000 nodes and 1,000 services most
+    /// passes touch a handful); the full pass is a safety net. Default 30 s, at most 1 h; a shorter value than
+    /// <see cref="ReconcileInterval"/> makes every timed pass a full one.
+    /// </summary>
+    public TimeSpan FullReconcileInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// Heartbeats are kept in memory: a node's record is written to the store when something other than its last
@@ -150,6 +178,8 @@ internal sealed class ControlPlaneOptionsValidator : IValidateOptions<ControlPla
             if (detectorErrors.Count == 0 && intervalOk && options.FailureDetector.MinimumDetectionTime(options.HeartbeatInterval) < 2 * options.HeartbeatInterval)
                 errors.Add("FailureDetector would declare a node Down after a single late heartbeat: raise AcceptableHeartbeatPause, MinStandardDeviation or DownThreshold, or shorten HeartbeatInterval.");
         }
+        if (!double.IsFinite(options.MaxHeartbeatsPerSecond) || options.MaxHeartbeatsPerSecond < 1 || options.MaxHeartbeatsPerSecond > 1_000_000)
+            errors.Add("MaxHeartbeatsPerSecond must be a number from 1 to 1000000 (default 1000): the heartbeats per second the leader takes; agents of larger clusters are told to report less often.");
         if (options.FencingLease != TimeSpan.Zero && (options.FencingLease < 2 * options.HeartbeatInterval || options.FencingLease > TimeSpan.FromMinutes(10)))
             errors.Add("FencingLease must be 0 (self-fencing off) or between two heartbeat intervals and 10 minutes; shorter leases stop singletons after one lost heartbeat.");
         if (options.MachineTokenLifetime != TimeSpan.Zero && (options.MachineTokenLifetime < TimeSpan.FromSeconds(2) || options.MachineTokenLifetime > TimeSpan.FromDays(365)))
@@ -166,6 +196,8 @@ internal sealed class ControlPlaneOptionsValidator : IValidateOptions<ControlPla
             errors.Add("FencingMargin must be between 0 and 1 minute, e.g. 00:00:00.5.");
         if (options.ReconcileInterval <= TimeSpan.Zero)
             errors.Add("ReconcileInterval must be positive.");
+        if (options.FullReconcileInterval <= TimeSpan.Zero || options.FullReconcileInterval > TimeSpan.FromHours(1))
+            errors.Add("FullReconcileInterval must be positive and at most 1 h (default 00:00:30): how often a pass looks at every service, not only at the changed ones.");
         if (options.NodeSnapshotInterval < TimeSpan.FromSeconds(1) || options.NodeSnapshotInterval > TimeSpan.FromHours(1))
             errors.Add("NodeSnapshotInterval must be between 1 s and 1 h (e.g. 00:00:30).");
         if (options.FailureCheckInterval <= TimeSpan.Zero || options.FailureCheckInterval > options.ReconcileInterval)

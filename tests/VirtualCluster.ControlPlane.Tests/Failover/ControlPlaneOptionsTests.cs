@@ -27,6 +27,9 @@ public sealed class ControlPlaneOptionsTests
     [InlineData("margin", "FencingMargin must be between 0 and 1 minute")]
     [InlineData("check", "FailureCheckInterval must be positive and at most ReconcileInterval")]
     [InlineData("backoff", "RetryBackoff must be positive")]
+    [InlineData("rate", "MaxHeartbeatsPerSecond must be a number from 1 to 1000000")]
+    [InlineData("rate-nan", "MaxHeartbeatsPerSecond must be a number from 1 to 1000000")]
+    [InlineData("full", "FullReconcileInterval must be positive and at most 1 h")]
     public void Each_problem_is_named_with_its_fix(string what, string message)
     {
         var errors = Validate(o =>
@@ -45,6 +48,9 @@ public sealed class ControlPlaneOptionsTests
                 case "margin": o.FencingMargin = TimeSpan.FromSeconds(-1); break;
                 case "check": o.FailureCheckInterval = TimeSpan.FromSeconds(5); break;
                 case "backoff": o.RetryBackoff = TimeSpan.Zero; break;
+                case "rate": o.MaxHeartbeatsPerSecond = 0.5; break;
+                case "rate-nan": o.MaxHeartbeatsPerSecond = double.NaN; break;
+                case "full": o.FullReconcileInterval = TimeSpan.Zero; break;
             }
         });
         Assert.Contains(errors, e => e.Contains(message, StringComparison.Ordinal));
