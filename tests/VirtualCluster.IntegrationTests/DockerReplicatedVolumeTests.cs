@@ -60,7 +60,7 @@ public sealed partial class DockerReplicatedVolumeTests(ITestOutputHelper output
         await Wait.UntilAsync(() => Task.FromResult(JournalService.Read(restored).Count > covered + 10), TimeSpan.FromSeconds(30), "the replacement appending");
         var (count, clean) = JournalService.Read(restored);
         Assert.True(clean, $"{restored}: a torn or damaged record after {count} good ones");
-        var started = await StartedFromAsync(api, replacement.Instance.Id);
+        var started = await JournalService.StartedFromAsync(api, replacement.Instance.Id);
         output.WriteLine($"{replacement.Instance.Id} on {replacement.NodeName} started from {started} records ({covered} covered before the kill)");
         Assert.True(started >= covered, $"started from {started} records, fewer than the {covered} a completed sync covered");
         Assert.Single(await stack.ContainersAsync(replacement.Instance.Id));
@@ -75,20 +75,5 @@ public sealed partial class DockerReplicatedVolumeTests(ITestOutputHelper output
           "volumes": [{ "name": "data", "mountPath": "/data", "replicas": 2, "sync": "500ms" }] }
         """;
 
-    private static async Task<long> StartedFromAsync(ApiClient api, string instanceId)
-    {
-        long started = -1;
-        await Wait.UntilAsync(async () =>
-        {
-            var logs = await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<LogsResponse>(api.Http, $"/v1/services/{Service}/logs?tail=200", VirtualClusterJson.Options);
-            var line = logs?.Lines.FirstOrDefault(l => l.InstanceId == instanceId && l.Line.Text.Contains("records:", StringComparison.Ordinal));
-            if (line is null) return false;
-            started = long.Parse(HoldsPattern().Match(line.Line.Text).Groups[1].Value, CultureInfo.InvariantCulture);
-            return true;
-        }, TimeSpan.FromSeconds(30), "the replacement's first log line");
-        return started;
-    }
 
-    [GeneratedRegex(@"holds (\d+) record")]
-    private static partial Regex HoldsPattern();
 }

@@ -45,7 +45,7 @@ public sealed partial class DrainReplicatedVolumeTests(ITestOutputHelper output)
         // The old copy is stopped: its file no longer grows, and every record in it is in the replacement's start.
         var (written, clean) = JournalService.Read(records);
         Assert.True(clean, $"{records}: a torn record after {written}");
-        var started = await StartedFromAsync(cluster, replacement!.Instance.Id);
+        var started = await JournalService.StartedFromAsync(api, replacement!.Instance.Id);
         output.WriteLine($"the old copy wrote {written} records; the replacement on {replacement.NodeName} started from {started}");
         Assert.Equal(written, started); // no record lost, none invented
         var restoredPath = JournalService.RecordsPath(cluster, replacement.NodeName, replacement.Instance.Id);
@@ -58,21 +58,5 @@ public sealed partial class DrainReplicatedVolumeTests(ITestOutputHelper output)
         Assert.Contains(events, e => e.Kind == "instance.stopped" && e.Message.Contains("final sync to", StringComparison.Ordinal));
     }
 
-    private static async Task<long> StartedFromAsync(ManualCluster cluster, string instanceId)
-    {
-        long started = -1;
-        using var api = cluster.Api();
-        await Wait.UntilAsync(async () =>
-        {
-            var logs = await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<LogsResponse>(api.Http, $"/v1/services/{Service}/logs?tail=200", VirtualClusterJson.Options);
-            var line = logs?.Lines.FirstOrDefault(l => l.InstanceId == instanceId && l.Line.Text.Contains("records:", StringComparison.Ordinal));
-            if (line is null) return false;
-            started = long.Parse(HoldsPattern().Match(line.Line.Text).Groups[1].Value, CultureInfo.InvariantCulture);
-            return true;
-        }, TimeSpan.FromSeconds(30), "the replacement's first log line");
-        return started;
-    }
 
-    [GeneratedRegex(@"holds (\d+) record")]
-    private static partial Regex HoldsPattern();
 }

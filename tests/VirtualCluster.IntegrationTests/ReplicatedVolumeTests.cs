@@ -71,7 +71,7 @@ public sealed partial class ReplicatedVolumeTests(ITestOutputHelper output)
         Assert.True(clean, $"{restoredPath}: a torn or damaged record after {count} good ones");
 
         // What it started from is in its log ("holds N record(s)") and in the event log (the sync number).
-        var started = await StartedFromAsync(cluster, replacement.Instance.Id);
+        var started = await JournalService.StartedFromAsync(api, replacement.Instance.Id);
         output.WriteLine($"the replacement started from {started} records ({covered} were covered before the kill)");
         Assert.True(started >= covered, $"started from {started} records, fewer than the {covered} a completed sync covered");
         // What the kill lost, in seconds of writes (a record every 20 ms), against the lag the API showed just before.
@@ -96,24 +96,8 @@ public sealed partial class ReplicatedVolumeTests(ITestOutputHelper output)
         Assert.True(replacement.Instance.Epoch > original.Instance.Epoch, "the replacement must carry a newer epoch");
     }
 
-    private static async Task<long> StartedFromAsync(ManualCluster cluster, string instanceId)
-    {
-        long started = -1;
-        using var api = cluster.Api();
-        await Wait.UntilAsync(async () =>
-        {
-            var logs = await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<LogsResponse>(api.Http, $"/v1/services/{Service}/logs?tail=200", VirtualClusterJson.Options);
-            var line = logs?.Lines.FirstOrDefault(l => l.InstanceId == instanceId && l.Line.Text.Contains("records:", StringComparison.Ordinal));
-            if (line is null) return false;
-            started = long.Parse(HoldsPattern().Match(line.Line.Text).Groups[1].Value, CultureInfo.InvariantCulture);
-            return true;
-        }, TimeSpan.FromSeconds(30), "the replacement's first log line");
-        return started;
-    }
 
     [GeneratedRegex(@"at sync (\d+)")]
     private static partial Regex SyncPattern();
 
-    [GeneratedRegex(@"holds (\d+) record")]
-    private static partial Regex HoldsPattern();
 }

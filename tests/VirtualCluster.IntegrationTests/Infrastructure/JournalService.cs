@@ -9,7 +9,7 @@ namespace VirtualCluster.IntegrationTests.Infrastructure;
 /// ("record NNNNNNNN check CCCCCCCC\n", C derived from N; one write and one fsync each) to records.log in its volume
 /// "data", replicated to two holders with sync "500ms".
 /// </summary>
-internal static class JournalService
+internal static partial class JournalService
 {
     public const string Name = "journal";
     private const int Length = 31;
@@ -40,6 +40,24 @@ internal static class JournalService
         }, timeout, $"two holders of {instanceId} with a completed sync");
         return replicas;
     }
+
+    /// <summary>How many records an instance found in its volume when it started (its first log line, "records: holds N record(s)").</summary>
+    public static async Task<long> StartedFromAsync(ApiClient api, string instanceId)
+    {
+        long started = -1;
+        await Wait.UntilAsync(async () =>
+        {
+            var logs = await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<LogsResponse>(api.Http, $"/v1/services/{Name}/logs?tail=200", VirtualClusterJson.Options);
+            var line = logs?.Lines.FirstOrDefault(l => l.InstanceId == instanceId && l.Line.Text.Contains("records:", StringComparison.Ordinal));
+            if (line is null) return false;
+            started = long.Parse(HoldsPattern().Match(line.Line.Text).Groups[1].Value, CultureInfo.InvariantCulture);
+            return true;
+        }, TimeSpan.FromSeconds(30), $"{instanceId}'s first log line");
+        return started;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"holds (\d+) record")]
+    private static partial System.Text.RegularExpressions.Regex HoldsPattern();
 
     /// <summary>The records file of an instance in its volume on <paramref name="node"/>.</summary>
     public static string RecordsPath(ManualCluster cluster, string node, string instanceId) =>
