@@ -36,7 +36,7 @@ public sealed class ControlPlaneRestartTests(Xunit.Abstractions.ITestOutputHelpe
         await Wait.UntilAsync(api.HealthyAsync, TimeSpan.FromSeconds(60), "control plane health");
         for (var i = 1; i <= 3; i++)
         {
-            var first = 50000 + i * 1000; // clear of the local clusters (20000-39999) and the Docker tests (42000-44099)
+            var first = 50000 + i * 1000; // clear of the local clusters (20000-39999) and the Docker tests' blocks (23000-31999)
             _processes.Add(TestProcess.StartDotnet(RepoPaths.HostDll,
             [
                 "agent", "--server", url, "--join-token-file", Path.Combine(cpDir, "join.token"), "--name", $"node-{i}",

@@ -20,7 +20,7 @@ public sealed class DockerTests
         // renewal; a restart slower than that on a loaded machine gets the container fenced before it can be adopted
         // (seen in CI). The longest lease takes that race out of a test about adoption (fencing has its own tests).
         await using var stack = await DockerStack.StartAsync(controlPlaneArgs: ["--fencing-lease", "600"]);
-        await stack.StartAgentAsync("node-1", 42000);
+        await stack.StartAgentAsync("node-1", Wait.FreePortBlock(100));
         // The sample spec with a failover delay far longer than the test: on a loaded machine the agent's restart
         // below may outlast the failure detector, and the node is then declared down; the delay makes sure the
         // instance is never replaced meanwhile, so the restarted agent always has it to adopt.
@@ -48,7 +48,7 @@ public sealed class DockerTests
         // kill -9 the agent: the container keeps serving, and the new agent process adopts it instead of starting another.
         await stack.KillAgentAsync("node-1");
         Assert.Contains("hello from busybox httpd", await Curl.GetStringAsync(url));
-        await stack.StartAgentAsync("node-1", 42000);
+        await stack.StartAgentAsync("node-1", Wait.FreePortBlock(100));
         var restartedAt = DateTimeOffset.UtcNow;
         await Wait.UntilAsync(async () => (await api.StatusAsync()).Nodes.Single().Node.LastHeartbeat > restartedAt.AddSeconds(2),
             TimeSpan.FromSeconds(30), "the restarted agent to report for 2 s");
@@ -69,7 +69,7 @@ public sealed class DockerTests
     public async Task Deploy_of_an_image_that_is_not_here_shows_the_pull_progress_and_then_runs()
     {
         await using var stack = await DockerStack.StartAsync();
-        await stack.StartAgentAsync("node-1", 44000);
+        await stack.StartAgentAsync("node-1", Wait.FreePortBlock(100));
         // A registry on loopback, slow enough that the CLI's polls see the pull under way.
         using var registry = LoopbackRegistry.Start(chunkDelay: TimeSpan.FromMilliseconds(60));
         try
@@ -101,8 +101,9 @@ public sealed class DockerTests
         await using var stack = await DockerStack.StartAsync();
         // The agent reaches the daemon through a proxy the test can cut, as if dockerd went away.
         using var proxy = new SocketProxy(DockerTestEnvironment.SocketPath);
-        // A free port now (43000 was fixed and could be an outgoing connection's ephemeral port on a busy machine).
-        var firstPort = Wait.FreePort();
+        // A free block below the ephemeral range (a fixed 43000, and later a block starting at a free ephemeral port,
+        // could be an outgoing connection's local port on a busy machine: Docker then cannot publish it).
+        var firstPort = Wait.FreePortBlock(100);
         await stack.StartAgentAsync("node-1", firstPort, proxy.Endpoint);
         using var api = stack.Api();
 
