@@ -60,6 +60,7 @@ public static class GatewayServiceCollectionExtensions
             : ActivatorUtilities.CreateInstance<Access.JwksTokenValidator>(sp, ActivatorUtilities.CreateInstance<Access.ControlPlaneTokenValidator>(sp)));
         Access.ServiceAccessExtensions.AddServiceAccess(services);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IGatewayAccessCheck, Access.ServiceAccessGatewayCheck>());
+        services.TryAddSingleton<RemovedNodes>();
         services.AddHostedService<ControlPlaneRouteSource>();
         // The agent-facing certificate of the cluster CA (tunnels and signaling over TLS on the plain-http port).
         services.TryAddSingleton<AgentTls.IGatewayCertificateIssuer, AgentTls.ControlPlaneCertificateIssuer>();

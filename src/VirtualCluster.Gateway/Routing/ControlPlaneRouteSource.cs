@@ -7,7 +7,8 @@ namespace VirtualCluster.Gateway;
 
 /// <summary>Refreshes the route table from the control plane every <see cref="GatewayOptions.RefreshInterval"/>.</summary>
 internal sealed partial class ControlPlaneRouteSource(
-    ControlPlaneReader reader, ServiceRouteTable table, IOptions<GatewayOptions> options, TimeProvider time, ILogger<ControlPlaneRouteSource> logger)
+    ControlPlaneReader reader, ServiceRouteTable table, RemovedNodes removed, IOptions<GatewayOptions> options, TimeProvider time,
+    ILogger<ControlPlaneRouteSource> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -18,6 +19,7 @@ internal sealed partial class ControlPlaneRouteSource(
         {
             try
             {
+                var requestedAt = time.GetUtcNow();
                 var services = reader.GetAsync<List<ServiceView>>("v1/services", token, stoppingToken);
                 var nodes = reader.GetAsync<List<NodeView>>("v1/nodes", token, stoppingToken);
                 var (s, status) = await services.ConfigureAwait(false);
@@ -30,6 +32,7 @@ internal sealed partial class ControlPlaneRouteSource(
                 else
                 {
                     table.Replace(s, n, time.GetUtcNow());
+                    await removed.ApplyAsync(n, requestedAt).ConfigureAwait(false);
                     if (failing) LogRecovered(logger);
                     failing = false;
                 }

@@ -37,4 +37,11 @@ internal sealed class ControlPlaneTunnelAuthenticator(ControlPlaneReader reader,
         _cache[token] = (peer, now + CacheFor);
         return (peer, null);
     }
+
+    /// <summary>Drops cached answers for <paramref name="nodeId"/> (a removed node): its next connection asks the control plane again.</summary>
+    public void Forget(string nodeId)
+    {
+        foreach (var entry in _cache)
+            if (entry.Value.Peer.NodeId == nodeId) _cache.TryRemove(entry);
+    }
 }

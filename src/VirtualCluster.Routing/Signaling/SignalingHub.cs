@@ -139,8 +139,23 @@ public sealed partial class SignalingHub
         }
     }
 
+    /// <summary>
+    /// Closes the connection of <paramref name="peer"/> in <paramref name="cluster"/> (policy violation, with
+    /// <paramref name="reason"/>) if it was made before <paramref name="connectedBefore"/>: a peer whose credential was
+    /// revoked (a removed node) keeps no open channel. A connection made later belongs to a newer credential and stays.
+    /// True if one was closed.
+    /// </summary>
+    public bool Disconnect(string cluster, string peer, DateTimeOffset connectedBefore, string reason)
+    {
+        if (!peers.TryGetValue((cluster, peer), out var connected) || connected.ConnectedAt >= connectedBefore) return false;
+        if (!peers.TryRemove(KeyValuePair.Create((cluster, peer), connected))) return false;
+        connected.RequestClose(WebSocketCloseStatus.PolicyViolation, reason);
+        return true;
+    }
+
     private void Register(SignalingPeer peer)
     {
+        peer.ConnectedAt = time.GetUtcNow();
         var key = (peer.Identity.Cluster, peer.Identity.Peer);
         SignalingPeer? old = null;
         peers.AddOrUpdate(key, peer, (_, existing) =>

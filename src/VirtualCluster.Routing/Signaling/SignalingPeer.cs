@@ -32,6 +32,9 @@ internal sealed class SignalingPeer : IDisposable
 
     public SignalingIdentity Identity { get; }
 
+    /// <summary>When the hub registered this connection (by the hub's clock).</summary>
+    public DateTimeOffset ConnectedAt { get; set; }
+
     private static long connections;
 
     /// <summary>Unique per connection: a peer that reconnects gets a new one (its peers learn it restarted, or lost its network).</summary>

@@ -14,6 +14,7 @@ public sealed partial class TunnelHub(ITunnelAuthenticator authenticator, Tunnel
     : IStreamDialer
 {
     private readonly ConcurrentDictionary<string, TunnelMux> _tunnels = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<TunnelMux, DateTimeOffset> _since = new();
 
     /// <summary>Raised (on a pool thread) when a node's tunnel comes up or goes down, with its node id.</summary>
     public event Action<string>? Changed;
@@ -60,6 +61,7 @@ public sealed partial class TunnelHub(ITunnelAuthenticator authenticator, Tunnel
         var transport = WebSocketStream.Create(socket, WebSocketMessageType.Binary, ownsWebSocket: false);
         var mux = new TunnelMux(transport, isDialer: false, options, connect: null, logger, time);
         if (_tunnels.TryGetValue(peer.NodeId, out var old)) await old.DisposeAsync().ConfigureAwait(false);
+        _since[mux] = time.GetUtcNow();
         _tunnels[peer.NodeId] = mux;
         _seen[peer.NodeId] = true;
         LogUp(logger, peer.NodeId, context.Connection.RemoteIpAddress?.ToString() ?? "?");
@@ -72,9 +74,24 @@ public sealed partial class TunnelHub(ITunnelAuthenticator authenticator, Tunnel
         {
             // Only remove our own entry: a reconnect may already have put a newer tunnel there.
             if (_tunnels.TryRemove(new KeyValuePair<string, TunnelMux>(peer.NodeId, mux))) Changed?.Invoke(peer.NodeId);
+            _since.TryRemove(mux, out _);
             LogDown(logger, peer.NodeId);
             await mux.DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Closes the tunnel of <paramref name="nodeId"/> if it came up before <paramref name="connectedBefore"/> (a node
+    /// the control plane listed as removed at that time; a tunnel opened later belongs to a newer join). True if one closed.
+    /// </summary>
+    public async ValueTask<bool> DisconnectAsync(string nodeId, DateTimeOffset connectedBefore)
+    {
+        if (!_tunnels.TryGetValue(nodeId, out var mux) || !_since.TryGetValue(mux, out var since) || since >= connectedBefore) return false;
+        if (!_tunnels.TryRemove(new KeyValuePair<string, TunnelMux>(nodeId, mux))) return false;
+        _since.TryRemove(mux, out _);
+        await mux.DisposeAsync().ConfigureAwait(false);
+        Changed?.Invoke(nodeId);
+        return true;
     }
 
     private static Task Reject(HttpContext context, int status, string message)
