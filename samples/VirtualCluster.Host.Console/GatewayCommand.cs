@@ -40,10 +40,14 @@ internal static class GatewayCommand
         {
             Description = "Also accept agents' tunnels and signaling over plain ws:// (agents of an earlier release, or a proxy terminating TLS): their machine tokens then cross the network in clear. Default: TLS only, with a certificate of the cluster CA on the same port.",
         };
+        var requireClientCert = new Option<bool>("--require-client-cert")
+        {
+            Description = "Refuse agents' tunnels and signaling that come without their node's client certificate (agents get one when they join), so a machine token read off the network is no use alone. Default: a certificate is checked when presented.",
+        };
         var tls = new GatewayTlsFlags();
         var command = new Command("gateway", "Run a gateway: every service at http://<service>.<domain>/, reached over peer links to the agents or their outbound tunnels.")
         {
-            server, token, tokenFile, caFingerprint, listen, domain, name, p2p, p2pLoopback, policy, exitWithStdin, dnsListen, publicAddress, allowPlainAgents,
+            server, token, tokenFile, caFingerprint, listen, domain, name, p2p, p2pLoopback, policy, exitWithStdin, dnsListen, publicAddress, allowPlainAgents, requireClientCert,
         };
         foreach (var option in tls.All) command.Options.Add(option);
         command.SetAction(async (parse, _) =>
@@ -97,6 +101,7 @@ internal static class GatewayCommand
                 o.PeerLinksOnLoopback = parse.GetValue(p2pLoopback);
                 o.PeerLinksRelayOnly = parse.GetValue(policy) == "relay";
                 o.AllowPlainAgents = parse.GetValue(allowPlainAgents);
+                o.RequireClientCertificate = parse.GetValue(requireClientCert);
             }, dns is null ? null : o =>
             {
                 o.Listen = dns;

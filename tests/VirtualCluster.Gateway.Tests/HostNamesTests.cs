@@ -64,6 +64,15 @@ public sealed class HostNamesTests
     }
 
     [Fact]
+    public void Requiring_client_certificates_and_allowing_plain_agents_contradict_each_other()
+    {
+        var both = new GatewayOptionsValidator().Validate(null, new GatewayOptions { RequireClientCertificate = true, AllowPlainAgents = true });
+        Assert.True(both.Failed);
+        Assert.Contains("--require-client-cert", both.FailureMessage);
+        Assert.True(new GatewayOptionsValidator().Validate(null, new GatewayOptions { RequireClientCertificate = true }).Succeeded);
+    }
+
+    [Fact]
     public void Stable_urls_leave_out_port_80()
     {
         Assert.Equal("http://hello.localhost:8080/", GatewayUrls.ForService("hello", "localhost", 8080));

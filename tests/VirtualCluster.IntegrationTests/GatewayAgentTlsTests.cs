@@ -101,6 +101,44 @@ public sealed class GatewayAgentTlsTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task With_require_client_cert_a_valid_machine_token_alone_is_refused()
+    {
+        // The stack waits for the agent's tunnel: an agent (which presents its node's certificate) is admitted.
+        await using var stack = await GatewayStack.StartAsync(agents: 1, _ => Loopback, [.. Loopback, "--require-client-cert"]);
+        try
+        {
+            await stack.Gateway.WaitForOutputAsync("Agent connection /v1/signaling from 127.0.0.1 over Tls1", TimeSpan.FromSeconds(30));
+            var token = MachineToken(stack.Cluster, "node-1");
+            var ca = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(stack.Cluster.Directory, "cp", "ca.crt"));
+            var validator = PinnedCaValidator.ForCertificate(ca);
+            foreach (var path in new[] { "/v1/tunnel", "/v1/signaling" })
+            {
+                using var bare = new ClientWebSocket();
+                bare.Options.SetRequestHeader("Authorization", "Bearer " + token);
+                bare.Options.RemoteCertificateValidationCallback = validator.Validate;
+                var refused = await Assert.ThrowsAsync<WebSocketException>(() => bare.ConnectAsync(new Uri($"wss://127.0.0.1:{stack.Port}{path}"), CancellationToken.None));
+                Assert.Contains("403", refused.Message);
+                await stack.Gateway.WaitForOutputAsync($"Refused {path} from 127.0.0.1 (403): no client certificate, and this gateway requires one", TimeSpan.FromSeconds(10));
+            }
+            // Positive control: the same token with the node's certificate is accepted.
+            using var node1 = ClientCertificate(stack.Cluster, "node-1");
+            using var matched = new ClientWebSocket();
+            matched.Options.SetRequestHeader("Authorization", "Bearer " + token);
+            matched.Options.RemoteCertificateValidationCallback = validator.Validate;
+            matched.Options.ClientCertificates = new X509CertificateCollection { node1 };
+            await matched.ConnectAsync(new Uri($"wss://127.0.0.1:{stack.Port}/v1/signaling"), CancellationToken.None);
+            Assert.Equal(WebSocketState.Open, matched.State);
+            await matched.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
+        }
+        catch
+        {
+            output.WriteLine(stack.Diagnostics());
+            output.WriteLine("--- agent\n" + stack.Cluster.Agents["node-1"].Output);
+            throw;
+        }
+    }
+
+    [Fact]
     public async Task An_agent_refuses_a_gateway_with_another_CA_certificate_and_never_sends_its_token()
     {
         await using var impostor = ImpostorGateway.Start();

@@ -14,7 +14,7 @@ namespace VirtualCluster.Gateway.AgentTls;
 /// <see cref="GatewayOptions.AllowPlainAgents"/> (the token has crossed in clear by then, but it is never accepted, so
 /// an agent or script misconfigured that way fails loudly instead of leaking a token on every reconnect). Over TLS a
 /// client certificate, when presented, must be the cluster CA's, meant for clients, and the token's node's (403
-/// otherwise). Each accepted
+/// otherwise), and one is required with <see cref="GatewayOptions.RequireClientCertificate"/>. Each accepted
 /// connection is logged with its TLS protocol.
 /// </summary>
 internal sealed partial class AgentTransportMiddleware(RequestDelegate next, IOptions<GatewayOptions> options, AgentTlsCertificate certificate,
@@ -50,6 +50,13 @@ internal sealed partial class AgentTransportMiddleware(RequestDelegate next, IOp
             LogRefusedCertificate(logger, path.Value!, remote, problem);
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
             await context.Response.WriteAsync($"client certificate refused: {problem}\n").ConfigureAwait(false);
+            return;
+        }
+        if (client is null && options.Value.RequireClientCertificate)
+        {
+            LogRefusedCertificate(logger, path.Value!, remote, "no client certificate, and this gateway requires one (--require-client-cert)");
+            context.Response.StatusCode = StatusCodes.Status403Forbidden;
+            await context.Response.WriteAsync("this gateway requires the node's client certificate (--require-client-cert): agents get one when they join; join this machine again with a join token if it has none\n").ConfigureAwait(false);
             return;
         }
         var identity = client is null ? null : NodeCertificates.ReadIdentity(client);

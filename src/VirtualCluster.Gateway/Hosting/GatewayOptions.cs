@@ -64,6 +64,14 @@ public sealed class GatewayOptions
     /// </summary>
     public bool AllowPlainAgents { get; set; }
 
+    /// <summary>
+    /// Refuse agents' tunnels and signaling without their node's client certificate (403). Default false: a certificate
+    /// is checked when presented, and the machine token alone admits agents of releases that had none. With it on, a
+    /// machine token read off the network is useless without the node's key. Cannot be combined with
+    /// <see cref="AllowPlainAgents"/> (plain ws:// carries no certificate).
+    /// </summary>
+    public bool RequireClientCertificate { get; set; }
+
     /// <summary>Use only relayed (TURN) candidates for peer links, as WebRTC's iceTransportPolicy "relay". Default false.</summary>
     public bool PeerLinksRelayOnly { get; set; }
 
@@ -98,6 +106,8 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (o.ActivityTimeout <= TimeSpan.Zero) errors.Add("ActivityTimeout must be positive, e.g. 5 min");
         if (o.RetryAfterSeconds is < 1 or > 3600) errors.Add($"RetryAfterSeconds {o.RetryAfterSeconds} must be between 1 and 3600");
         if (o.IoBlockSize is < 4096 or > 1024 * 1024) errors.Add($"IoBlockSize {o.IoBlockSize} must be between 4096 and 1048576 bytes (default 32768)");
+        if (o.RequireClientCertificate && o.AllowPlainAgents)
+            errors.Add("RequireClientCertificate cannot be combined with AllowPlainAgents: plain ws:// carries no client certificate; drop one of --require-client-cert and --allow-plain-agents");
         if (string.IsNullOrEmpty(o.Name) || o.Name.Length > 63 || !o.Name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_'))
             errors.Add($"Name \"{o.Name}\" must be 1-63 letters, digits, '-', '.' or '_' (e.g. edge-1)");
         return errors.Count > 0 ? ValidateOptionsResult.Fail(errors) : ValidateOptionsResult.Success;
