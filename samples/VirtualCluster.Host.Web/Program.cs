@@ -42,7 +42,10 @@ if (builder.Configuration["ice-server"] is { Length: > 0 } iceServers)
 VirtualCluster.Host.Web.WebHostMembership.Add(builder); // --membership embedded|etcd|consul
 // In-process, agents' tunnel and signaling tokens are checked with the cluster's own signing key.
 builder.Services.AddSingleton<ITunnelAuthenticator>(sp => new SigningKeyTunnelAuthenticator(sp.GetRequiredService<TokenService>()));
-var ownUrl = (builder.Configuration["Urls"] ?? "http://127.0.0.1:5000").Split(';')[0]
+// Urls: https ones get a certificate of the cluster CA (no setup); without any, the API is https on 5001 and the
+// gateway's stable URLs http on 5000.
+var urls = builder.Configuration["Urls"] is { Length: > 0 } configured ? configured : VirtualCluster.Host.Web.AgentTlsUrls.Default;
+var ownUrl = urls.Split(';')[0]
     .Replace("://0.0.0.0", "://127.0.0.1").Replace("://+", "://127.0.0.1").Replace("://*", "://127.0.0.1").Replace("://[::]", "://127.0.0.1");
 // --p2p on|off: peer links to the agents (data channels), with their tunnels as the fallback.
 bool? peerLinks = builder.Configuration["p2p"]?.Trim().ToLowerInvariant() switch
@@ -60,18 +63,26 @@ builder.Services.AddVirtualClusterGateway(options =>
 });
 // The gateway reads the route table through this host's own API, with a token it mints for itself at start.
 builder.Services.AddOptions<GatewayOptions>().PostConfigure<TokenService>((o, tokens) => o.ControlPlaneToken ??= tokens.Issue("gateway", TokenRoles.Admin));
+// ... over TLS when its own URL is https: it trusts this host's cluster CA.
+builder.Services.AddOptions<GatewayOptions>().PostConfigure<VirtualCluster.ControlPlane.Tls.ClusterTls>((o, tls) => o.ControlPlaneCaFingerprint ??= tls.Fingerprint);
 builder.Services.AddServiceAccess(); // "access": "token" services, checked with the control plane's TokenService
-// Agents' tunnels and signaling over TLS: each plain-http URL of this host also takes TLS on the same port, with a
-// certificate of the cluster CA (browsers and the API stay as the URLs say). Only for URLs Kestrel can bind as
-// endpoints (an IP address, localhost or *); others are left to Kestrel as they are.
-var agentTlsEndpoints = VirtualCluster.Host.Web.AgentTlsUrls.Parse(builder.Configuration["Urls"] ?? "http://127.0.0.1:5000");
-if (agentTlsEndpoints is not null)
+// Each https URL is served with a certificate of the cluster CA (as the console control plane's --listen https://),
+// each plain-http URL also takes agents' TLS on the same port (tunnels and signaling; browsers and the API stay plain
+// there). Only for URLs Kestrel can bind as endpoints (an IP address, localhost or *); others are left to Kestrel.
+var endpoints = VirtualCluster.Host.Web.AgentTlsUrls.Parse(urls);
+if (endpoints is not null)
     builder.WebHost.ConfigureKestrel(k =>
     {
-        foreach (var endpoint in agentTlsEndpoints)
-            k.Listen(endpoint, l => l.UseGatewayAgentTls(k.ApplicationServices.GetRequiredService<VirtualCluster.Gateway.AgentTls.AgentTlsCertificate>()));
+        foreach (var endpoint in endpoints)
+        {
+            if (endpoint.Https) VirtualCluster.ControlPlane.Tls.ControlPlaneKestrel.ListenControlPlane(k, endpoint.Url);
+            else k.Listen(endpoint.Address, l => l.UseGatewayAgentTls(k.ApplicationServices.GetRequiredService<VirtualCluster.Gateway.AgentTls.AgentTlsCertificate>()));
+        }
     });
 var app = builder.Build();
+// The API answers on every URL; on a plain-http one that is not loopback, tokens cross the network in clear.
+foreach (var plain in (endpoints ?? []).Where(e => !e.Https && !System.Net.IPAddress.IsLoopback(e.Address.Address)))
+    app.Logger.LogWarning("The API is also served over plain http on {Url}: tokens sent there cross the network in clear. Give the API an https:// URL (a certificate of the cluster CA, no setup) and keep http for the gateway's stable URLs", plain.Url);
 app.UseVirtualClusterGateway();
 app.MapGet("/", () => Results.Redirect("/ui/"));
 app.MapVirtualClusterApi();

@@ -55,6 +55,39 @@ public sealed class WebHostTests : IDisposable
     }
 
     [Fact]
+    public async Task Web_host_serves_an_https_url_with_a_certificate_of_its_cluster_CA_and_its_gateway_reads_routes_over_it()
+    {
+        var httpsPort = Wait.FreePort();
+        var httpPort = Wait.FreePort();
+        var https = $"https://127.0.0.1:{httpsPort}";
+        using var host = TestProcess.StartDotnet(RepoPaths.WebHostDll, [], new Dictionary<string, string>
+        {
+            ["Urls"] = $"{https};http://127.0.0.1:{httpPort}",
+            ["VirtualCluster__DataDirectory"] = _dir,
+        });
+        await Wait.UntilAsync(() => Task.FromResult(File.Exists(Path.Combine(_dir, "ca.fingerprint"))), TimeSpan.FromSeconds(60), "the cluster CA");
+        // The API's certificate chains to this cluster's CA (no certificate was configured), checked as agents and the CLI do.
+        TestTls.Register(https, TestTls.ReadFingerprint(_dir));
+        using var anonymous = new ApiClient(https, null);
+        await Wait.UntilAsync(anonymous.HealthyAsync, TimeSpan.FromSeconds(60), "web host health over https");
+        var token = (await File.ReadAllTextAsync(Path.Combine(_dir, "admin.token"))).Trim();
+        using var admin = new ApiClient(https, token);
+        Assert.Empty((await admin.StatusAsync()).Services);
+        // The embedded gateway reads its routes through this host's own https API (trusting the same CA): it has a table.
+        using var plain = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}") };
+        await Wait.UntilAsync(async () =>
+        {
+            using var routes = System.Text.Json.JsonDocument.Parse(await plain.GetStringAsync("/v1/gateway/routes"));
+            return routes.RootElement.GetProperty("refreshedAt").ValueKind == System.Text.Json.JsonValueKind.String;
+        }, TimeSpan.FromSeconds(30), "the gateway's first route table read over https");
+        Assert.DoesNotContain("Cannot read routes", host.Output);
+        // Plain http on the TLS port is refused and logged, as on the console control plane.
+        using var wrong = new HttpClient();
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => wrong.GetAsync($"http://127.0.0.1:{httpsPort}/v1/health"));
+        Assert.DoesNotContain("served over plain http", host.Output); // loopback http: no warning
+    }
+
+    [Fact]
     public async Task Web_host_refuses_to_start_without_a_data_directory()
     {
         using var host = TestProcess.StartDotnet(RepoPaths.WebHostDll, [], new Dictionary<string, string>
