@@ -25,6 +25,11 @@ internal static class AgentCommand
             Description = "TCP port where other nodes push replicas of replicated volumes to this node (0 = any free port, off = hold no replicas).",
             DefaultValueFactory = _ => "0",
         };
+        var replicaRetention = new Option<string>("--replica-retention")
+        {
+            Description = "How long a replica this node holds may go unwanted (its service removed, or moved to other holders) before it is deleted, e.g. 1h, 30m, 7d.",
+            DefaultValueFactory = _ => "1h",
+        };
         var labels = new Option<string[]>("--label") { Description = "Node label key=value (repeatable).", AllowMultipleArgumentsPerToken = false };
         var cpu = new Option<string?>("--cpu") { Description = "Advertise this much CPU instead of measuring (e.g. 2 or 1500m)." };
         var memory = new Option<string?>("--memory") { Description = "Advertise this much memory instead of measuring (e.g. 4Gi)." };
@@ -54,7 +59,7 @@ internal static class AgentCommand
         var exitWithStdin = HostOptions.ExitWithStdin();
         var command = new Command("agent", "Run a node agent that joins a control plane.")
         {
-            server, joinToken, joinTokenFile, caFingerprint, name, dataDir, address, ports, replicaPort, labels, cpu, memory, machineShare, docker, dockerEndpoint, dockerPublish,
+            server, joinToken, joinTokenFile, caFingerprint, name, dataDir, address, ports, replicaPort, replicaRetention, labels, cpu, memory, machineShare, docker, dockerEndpoint, dockerPublish,
             noDrain, drainTimeout, jitter, exitWithStdin, gateway, p2p, p2pLoopback, policy,
         };
         foreach (var option in membership.All.Where(o => o != membership.LeaseTtl)) command.Options.Add(option);
@@ -92,6 +97,13 @@ internal static class AgentCommand
             if (replica == "off") options.ReplicaPort = null;
             else if (int.TryParse(replica, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var rp) && rp <= 65535) options.ReplicaPort = rp;
             else errors.Add($"--replica-port \"{replica}\" is not a port; use 1-65535, 0 for any free port, or off");
+            if (MembershipOptions.TryParseDuration(parse.GetValue(replicaRetention)!, out var retention))
+            {
+                options.ReplicaRetention = retention;
+                // Ask at least twice per retention, so a short one (tests, small disks) is honoured closely.
+                if (retention < TimeSpan.FromMinutes(2)) options.ReplicaCollectInterval = TimeSpan.FromMilliseconds(Math.Max(100, retention.TotalMilliseconds / 2));
+            }
+            else errors.Add($"--replica-retention \"{parse.GetValue(replicaRetention)}\" is not a duration like 1h, 30m or 7d");
             foreach (var label in parse.GetValue(labels) ?? [])
             {
                 var parts = label.Split('=', 2);
@@ -148,6 +160,7 @@ internal static class AgentCommand
         {
             o.ServerUrl = options.ServerUrl; o.JoinToken = options.JoinToken; o.CaFingerprint = options.CaFingerprint; o.Name = options.Name; o.Address = options.Address;
             o.DataDirectory = options.DataDirectory; o.Ports = options.Ports; o.Labels = options.Labels; o.ReplicaPort = options.ReplicaPort;
+            o.ReplicaRetention = options.ReplicaRetention; o.ReplicaCollectInterval = options.ReplicaCollectInterval;
             o.CpuMillicores = options.CpuMillicores; o.MemoryBytes = options.MemoryBytes; o.MachineShare = options.MachineShare;
             o.Docker = options.Docker; o.DockerEndpoint = options.DockerEndpoint; o.DockerPublishAddress = options.DockerPublishAddress;
             o.DrainOnShutdown = options.DrainOnShutdown; o.DrainTimeout = options.DrainTimeout; o.HeartbeatJitter = options.HeartbeatJitter;

@@ -39,3 +39,17 @@ public sealed record ReplicaTokenCheck(string Token);
 /// <param name="NodeId">That node's id.</param>
 /// <param name="Error">Why it is refused.</param>
 public sealed record ReplicaTokenAnswer(bool Valid, string? NodeId = null, string? Error = null);
+
+/// <summary>
+/// Answer of <c>GET /v1/replication/keep</c>: the replica ids (<see cref="ReplicaIds.For"/>) the asking node holds for
+/// instances of services that still exist, in any state. Replicas it holds besides these (services removed, holders
+/// moved elsewhere) may be deleted after the agent's retention time.
+/// </summary>
+public sealed record ReplicaKeepAnswer(IReadOnlyList<string> Volumes);
+
+/// <summary>Names of replicas on their holders, the same for the control plane and the agents.</summary>
+public static class ReplicaIds
+{
+    /// <summary>The replica id of volume <paramref name="volume"/> of volume set <paramref name="volumeSet"/>: <c>&lt;set&gt;.&lt;volume&gt;</c>.</summary>
+    public static string For(string volumeSet, string volume) => $"{volumeSet}.{volume}";
+}

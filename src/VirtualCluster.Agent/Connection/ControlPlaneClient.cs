@@ -68,6 +68,15 @@ internal sealed class ControlPlaneClient(HttpClient http)
         return await ReadAsync<ReplicaTokenAnswer>(response, ct);
     }
 
+    /// <summary>The replica ids this node must keep (GET /v1/replication/keep); any other replica it holds may be collected.</summary>
+    public async Task<ReplicaKeepAnswer> ReplicasToKeepAsync(AgentIdentity identity, CancellationToken ct)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Get, "v1/replication/keep");
+        message.Headers.Authorization = new("Bearer", identity.Token);
+        using var response = await http.SendAsync(message, ct);
+        return await ReadAsync<ReplicaKeepAnswer>(response, ct);
+    }
+
     /// <summary>Tells the control plane this node leaves on purpose (Left, not Down).</summary>
     public async Task LeaveAsync(AgentIdentity identity, CancellationToken ct)
     {

@@ -39,6 +39,15 @@ public sealed class AgentOptions
     /// </summary>
     public int? ReplicaPort { get; set; } = 0;
 
+    /// <summary>
+    /// How long a replica this node holds may go unwanted (its service removed, or its instance's holders moved
+    /// elsewhere, per GET /v1/replication/keep) before it is deleted. Default 1 h: time to notice a mistaken removal.
+    /// </summary>
+    public TimeSpan ReplicaRetention { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>How often the node asks which of its replicas are still wanted. Default 1 min.</summary>
+    public TimeSpan ReplicaCollectInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Labels for placement constraints.</summary>
     public Dictionary<string, string> Labels { get; set; } = new();
 
@@ -153,6 +162,10 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
         if (!o.Ports.IsValid)
             errors.Add($"Ports {o.Ports} is not a valid range; use e.g. 20000-20999.");
         if (o.ReplicaPort is < 0 or > 65535) errors.Add($"ReplicaPort {o.ReplicaPort} is not a TCP port; use 1-65535, 0 for any free port, or null for no replica server.");
+        if (o.ReplicaRetention < TimeSpan.Zero || o.ReplicaRetention > TimeSpan.FromDays(365))
+            errors.Add($"ReplicaRetention {o.ReplicaRetention} must be between 0 and 365 days (e.g. 1 h; --replica-retention 1h).");
+        if (o.ReplicaCollectInterval < TimeSpan.FromMilliseconds(100) || o.ReplicaCollectInterval > TimeSpan.FromDays(1))
+            errors.Add($"ReplicaCollectInterval {o.ReplicaCollectInterval} must be between 100 ms and 1 day.");
         if (o.CpuMillicores is <= 0) errors.Add("CpuMillicores must be positive when set.");
         if (o.MemoryBytes is <= 0) errors.Add("MemoryBytes must be positive when set.");
         if (o.MachineShare is { IsValid: false } share)

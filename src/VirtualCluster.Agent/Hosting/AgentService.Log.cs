@@ -54,4 +54,7 @@ internal sealed partial class AgentService
 
     [LoggerMessage(2117, LogLevel.Debug, "The control plane renewed this node's machine token")]
     private static partial void LogTokenRenewed(ILogger logger);
+
+    [LoggerMessage(2118, LogLevel.Warning, "Could not ask which replicas to keep ({Reason}); none is deleted until the control plane answers")]
+    private static partial void LogReplicaCollectFailed(ILogger logger, string reason);
 }

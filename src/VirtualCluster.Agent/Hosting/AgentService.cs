@@ -91,6 +91,7 @@ internal sealed partial class AgentService : BackgroundService
         _drivers = await _supervisor.AvailableDriverNamesAsync(stoppingToken);
         var supervision = SuperviseAsync(stoppingToken);
         var drivers = RefreshDriversAsync(stoppingToken);
+        var collect = CollectReplicasAsync(stoppingToken);
         try
         {
             await HeartbeatAsync(stoppingToken);
@@ -99,6 +100,7 @@ internal sealed partial class AgentService : BackgroundService
         {
             await supervision;
             await drivers;
+            await collect;
         }
     }
 
@@ -123,6 +125,33 @@ internal sealed partial class AgentService : BackgroundService
             catch (Exception e)
             {
                 LogSupervisionFailed(_logger, e);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Every <see cref="AgentOptions.ReplicaCollectInterval"/>, asks which replicas this node must keep and deletes the
+    /// ones unwanted for longer than the retention. Without an answer nothing is deleted.
+    /// </summary>
+    private async Task CollectReplicasAsync(CancellationToken stoppingToken)
+    {
+        if (Replicas is null) return;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            await Task.Delay(_options.ReplicaCollectInterval, _time, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            if (stoppingToken.IsCancellationRequested || Replicas.Port is null || _identity is not { } me) continue;
+            try
+            {
+                var keep = await _client.ReplicasToKeepAsync(me, stoppingToken);
+                Replicas.Collect(keep.Volumes ?? [], _time.GetUtcNow());
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                LogReplicaCollectFailed(_logger, e.Message);
             }
         }
     }

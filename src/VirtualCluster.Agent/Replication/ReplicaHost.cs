@@ -36,6 +36,37 @@ internal sealed partial class ReplicaHost(AgentOptions options, IReplicaAuthenti
     /// <summary>Restores the replica of <paramref name="volumeId"/> into <paramref name="target"/>; the replica's epoch, or null when this node holds none.</summary>
     public long? RestoreTo(string volumeId, string target) => _server?.RestoreTo(volumeId, target);
 
+    // When each replica was first seen unwanted (by TimeProvider time): it is deleted once that is ReplicaRetention ago.
+    private readonly Dictionary<string, DateTimeOffset> _unwantedSince = new(StringComparer.Ordinal);
+    private (int Wanted, int Unwanted) _lastCounts = (-1, -1);
+
+    /// <summary>
+    /// Deletes replicas the control plane no longer lists for this node (<paramref name="keep"/>) once they have been
+    /// unwanted for <see cref="AgentOptions.ReplicaRetention"/> and no sender pushed them meanwhile. A replica listed
+    /// again is kept and its clock reset. Returns the ids deleted. One caller at a time.
+    /// </summary>
+    public IReadOnlyList<string> Collect(IReadOnlyCollection<string> keep, DateTimeOffset now)
+    {
+        if (_server is null) return [];
+        var wanted = keep.ToHashSet(StringComparer.Ordinal);
+        var held = _server.Volumes();
+        var removed = new List<string>();
+        foreach (var id in _unwantedSince.Keys.Where(id => wanted.Contains(id) || !held.Contains(id)).ToList()) _unwantedSince.Remove(id);
+        foreach (var id in held.Where(id => !wanted.Contains(id)))
+        {
+            if (!_unwantedSince.TryGetValue(id, out var since)) _unwantedSince[id] = since = now;
+            if (now - since < options.ReplicaRetention) continue;
+            if (!_server.TryRemove(id, options.ReplicaRetention)) continue;
+            _unwantedSince.Remove(id);
+            removed.Add(id);
+            LogRemoved(_logger, id, options.ReplicaRetention);
+        }
+        var counts = (held.Count(wanted.Contains), held.Count - held.Count(wanted.Contains) - removed.Count);
+        if (counts != _lastCounts) LogHeld(_logger, counts.Item1, counts.Item2, options.ReplicaRetention);
+        _lastCounts = counts;
+        return removed;
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_server is not null) await _server.DisposeAsync();
@@ -43,6 +74,12 @@ internal sealed partial class ReplicaHost(AgentOptions options, IReplicaAuthenti
 
     [LoggerMessage(2301, LogLevel.Information, "Replica server listening on port {Port}")]
     private static partial void LogListening(ILogger logger, int port);
+
+    [LoggerMessage(2303, LogLevel.Information, "Replicas held: {Wanted} wanted, {Unwanted} no longer wanted (deleted after {Retention} unwanted)")]
+    private static partial void LogHeld(ILogger logger, int wanted, int unwanted, TimeSpan retention);
+
+    [LoggerMessage(2304, LogLevel.Information, "Deleted replica {VolumeId}: no instance of an existing service has had it on this node for {Retention}")]
+    private static partial void LogRemoved(ILogger logger, string volumeId, TimeSpan retention);
 
     [LoggerMessage(2302, LogLevel.Error, "Replica server cannot listen on port {Port}: {Reason}; this node will hold no replicas (set another --replica-port)")]
     private static partial void LogCannotListen(ILogger logger, int port, string reason);

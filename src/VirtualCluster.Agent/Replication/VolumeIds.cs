@@ -4,5 +4,5 @@ namespace VirtualCluster.Agent.Replication;
 internal static class VolumeIds
 {
     /// <summary>The replica id of volume <paramref name="volume"/> of volume set <paramref name="volumeSet"/>: <c>&lt;set&gt;.&lt;volume&gt;</c>.</summary>
-    public static string For(string volumeSet, string volume) => $"{volumeSet}.{volume}";
+    public static string For(string volumeSet, string volume) => Api.ReplicaIds.For(volumeSet, volume);
 }

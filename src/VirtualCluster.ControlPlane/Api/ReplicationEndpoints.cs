@@ -15,7 +15,13 @@ internal static class ReplicationEndpoints
 {
     private const int MaxTokenLength = 16 * 1024;
 
-    public static void MapReplicationEndpoints(this RouteGroupBuilder machines) => machines.MapPost("/replication/verify", VerifyAsync);
+    public static void MapReplicationEndpoints(this RouteGroupBuilder machines)
+    {
+        machines.MapPost("/replication/verify", VerifyAsync);
+        // A holder asks which of its replicas are still wanted (its own node only: the token says which).
+        machines.MapGet("/replication/keep", async (HttpContext context, VirtualCluster.ControlPlane.Cluster.ClusterService cluster, CancellationToken ct) =>
+            ApiResults.Json(new ReplicaKeepAnswer(await cluster.ReplicasToKeepAsync(ApiAuth.Principal(context).Subject, ct))));
+    }
 
     private static async Task<IResult> VerifyAsync(HttpRequest request, TokenService tokens, VirtualCluster.Store.IClusterStore store, CancellationToken ct)
     {

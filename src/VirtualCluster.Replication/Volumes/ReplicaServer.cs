@@ -100,6 +100,7 @@ public sealed partial class ReplicaServer : IAsyncDisposable
             var output = new ChunkedWriteStream(network);
             output.Write(response.GetBuffer().AsSpan(0, (int)response.Length));
             output.Complete();
+            Touched(volumeId);
             if (step == SyncStep.Apply) LogSynced(_logger, volumeId, sender, epoch);
         }
         catch (Exception e) when (e is ReplicationException or IOException or UnauthorizedAccessException)
