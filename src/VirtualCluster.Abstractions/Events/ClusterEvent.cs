@@ -76,6 +76,12 @@ public static class EventKinds
     public const string VolumeNotRestored = "volume.not-restored";
     /// <summary>An agent filled a new instance's volume from its local replica before starting it.</summary>
     public const string VolumeSeeded = "volume.seeded";
+    /// <summary>Syncs of a volume to one holder started failing (the message says why); the lag grows until they work again.</summary>
+    public const string VolumeSyncFailed = "volume.sync-failed";
+    /// <summary>Syncs of a volume to one holder fail because the holder's disk is full: free space there or move the holder.</summary>
+    public const string VolumeHolderFull = "volume.holder-full";
+    /// <summary>Syncs of a volume to one holder work again after failing.</summary>
+    public const string VolumeSyncRecovered = "volume.sync-recovered";
     /// <summary>An instance reached the Failed state.</summary>
     public const string InstanceFailed = "instance.failed";
     /// <summary>An instance reached the Starting state: its process runs, its health check has not passed yet.</summary>

@@ -75,10 +75,10 @@ internal sealed partial class ReplicaHost(AgentOptions options, IReplicaAuthenti
     [LoggerMessage(2301, LogLevel.Information, "Replica server listening on port {Port}")]
     private static partial void LogListening(ILogger logger, int port);
 
-    [LoggerMessage(2303, LogLevel.Information, "Replicas held: {Wanted} wanted, {Unwanted} no longer wanted (deleted after {Retention} unwanted)")]
+    [LoggerMessage(2306, LogLevel.Information, "Replicas held: {Wanted} wanted, {Unwanted} no longer wanted (deleted after {Retention} unwanted)")]
     private static partial void LogHeld(ILogger logger, int wanted, int unwanted, TimeSpan retention);
 
-    [LoggerMessage(2304, LogLevel.Information, "Deleted replica {VolumeId}: no instance of an existing service has had it on this node for {Retention}")]
+    [LoggerMessage(2307, LogLevel.Information, "Deleted replica {VolumeId}: no instance of an existing service has had it on this node for {Retention}")]
     private static partial void LogRemoved(ILogger logger, string volumeId, TimeSpan retention);
 
     [LoggerMessage(2302, LogLevel.Error, "Replica server cannot listen on port {Port}: {Reason}; this node will hold no replicas (set another --replica-port)")]

@@ -48,8 +48,47 @@ internal sealed partial class InstanceSupervisor
         }
     }
 
-    /// <summary>Sync reports of an instance's replicated volumes, for its heartbeat report.</summary>
-    private IReadOnlyList<VolumeSyncReport>? SyncReports(string instanceId) => Volumes?.Report(instanceId);
+    // Per instance, volume and holder: whether syncs failed at the last report, so only changes become events.
+    private readonly Dictionary<(string Instance, string Volume, string Holder), bool> _syncFailing = new();
+
+    /// <summary>
+    /// Sync reports of an instance's replicated volumes, for its heartbeat report. A holder whose syncs start failing,
+    /// or work again, is an event (a full disk on the holder has its own kind), so the event log shows when the
+    /// replicas stopped following and why, not only the replica table's current error.
+    /// </summary>
+    private IReadOnlyList<VolumeSyncReport>? SyncReports(string instanceId)
+    {
+        var reports = Volumes?.Report(instanceId);
+        lock (_syncFailing)
+        {
+            if (_syncFailing.Count > 10_000) _syncFailing.Clear(); // instances that went away; at worst one event repeats
+            NoteSyncChanges(instanceId, reports);
+        }
+        return reports;
+    }
+
+    private void NoteSyncChanges(string instanceId, IReadOnlyList<VolumeSyncReport>? reports)
+    {
+        foreach (var r in reports ?? [])
+        {
+            var key = (instanceId, r.Volume, r.Holder);
+            var failing = r.LastError is not null;
+            var before = _syncFailing.TryGetValue(key, out var was) && was;
+            _syncFailing[key] = failing;
+            if (failing == before) continue;
+            if (!failing)
+                RecordEvent(EventKinds.VolumeSyncRecovered, instanceId, $"volume {r.Volume} of {instanceId} syncs to holder {r.Holder} again (sync {r.Sequence})");
+            else if (IsDiskFull(r.LastError!))
+                RecordEvent(EventKinds.VolumeHolderFull, instanceId, $"volume {r.Volume} of {instanceId} cannot sync to holder {r.Holder}: its disk is full ({r.LastError}); free space there, or remove that node so another holder is chosen");
+            else
+                RecordEvent(EventKinds.VolumeSyncFailed, instanceId, $"volume {r.Volume} of {instanceId} cannot sync to holder {r.Holder}: {r.LastError}");
+        }
+        if (reports is null) foreach (var key in _syncFailing.Keys.Where(k => k.Instance == instanceId).ToList()) _syncFailing.Remove(key);
+    }
+
+    // ENOSPC and EDQUOT as .NET words them on Linux ("No space left on device", "Disk quota exceeded").
+    private static bool IsDiskFull(string error) =>
+        error.Contains("No space left on device", StringComparison.OrdinalIgnoreCase) || error.Contains("quota exceeded", StringComparison.OrdinalIgnoreCase);
 
     [LoggerMessage(2008, LogLevel.Information, "Restored volume {Volume} of {InstanceId} from the local replica (epoch {Epoch})")]
     private static partial void LogSeeded(ILogger logger, string instanceId, string volume, long epoch);

@@ -40,6 +40,8 @@ public sealed partial class DirectorySyncReceiver
             manifest = SyncMessages.ReadManifest(new WireReader(input, "manifest"), _options.MaxEntries);
         lock (_lock)
         {
+            // Someone may have removed the copy (by hand, or a new disk mounted there): start it again instead of failing every sync.
+            Directory.CreateDirectory(Root);
             var local = TreeScanner.ScanByPath(Root);
             var wanted = new HashSet<string>(manifest.Select(m => m.Entry.Path), StringComparer.Ordinal);
             var renameSources = RenameSources(local, wanted);
