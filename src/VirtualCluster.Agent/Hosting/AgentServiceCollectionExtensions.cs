@@ -56,9 +56,10 @@ public static class AgentServiceCollectionExtensions
         services.TryAddSingleton(sp => new ReplicaHost(sp.GetRequiredService<IOptions<AgentOptions>>().Value,
             new ControlPlaneReplicaAuthenticator(sp.GetRequiredService<ControlPlaneClient>(), () => sp.GetRequiredService<MachineIdentity>().Current,
                 sp.GetRequiredService<TimeProvider>()),
-            sp.GetRequiredService<ILoggerFactory>()));
+            sp.GetRequiredService<ILoggerFactory>(), ReplicaTlsOf(sp)));
         services.TryAddSingleton(sp => new VolumeReplication(sp.GetRequiredService<IOptions<AgentOptions>>().Value,
-            () => sp.GetRequiredService<MachineIdentity>().Current?.Token, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>()));
+            () => sp.GetRequiredService<MachineIdentity>().Current?.Token, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>(),
+            ReplicaTlsOf(sp)));
         services.TryAddSingleton(sp => new InstanceSupervisor(
             sp.GetRequiredService<IOptions<AgentOptions>>().Value.Docker == DockerMode.Off
                 ? sp.GetServices<IWorkloadDriver>()
@@ -99,4 +100,8 @@ public static class AgentServiceCollectionExtensions
             sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>()));
         return services;
     }
+
+    // Replicas between agents go over TLS with the nodes' certificates whenever the cluster has a CA.
+    private static VirtualCluster.Replication.Volumes.ReplicaTls? ReplicaTlsOf(IServiceProvider sp) =>
+        AgentReplicaTls.Create(sp.GetRequiredService<IOptions<AgentOptions>>().Value, sp.GetRequiredService<AgentTrust>(), sp.GetRequiredService<AgentCertificate>(), sp.GetRequiredService<TimeProvider>());
 }

@@ -9,7 +9,7 @@ namespace VirtualCluster.Agent.Replication;
 /// This node's <see cref="ReplicaServer"/>: keeps replicas of other nodes' volumes under
 /// <c>&lt;data&gt;/replicas</c> and restores one into a new instance's volume when a failover starts it here.
 /// </summary>
-internal sealed partial class ReplicaHost(AgentOptions options, IReplicaAuthenticator authenticator, ILoggerFactory loggers) : IAsyncDisposable
+internal sealed partial class ReplicaHost(AgentOptions options, IReplicaAuthenticator authenticator, ILoggerFactory loggers, ReplicaTls? tls = null) : IAsyncDisposable
 {
     private readonly ILogger _logger = loggers.CreateLogger<ReplicaHost>();
     private ReplicaServer? _server;
@@ -24,7 +24,7 @@ internal sealed partial class ReplicaHost(AgentOptions options, IReplicaAuthenti
         try
         {
             _server = new ReplicaServer(new IPEndPoint(IPAddress.Any, port), Path.Combine(options.DataDirectory, "replicas"), authenticator,
-                logger: loggers.CreateLogger<ReplicaServer>());
+                logger: loggers.CreateLogger<ReplicaServer>(), tls: tls);
             LogListening(_logger, _server.EndPoint.Port);
         }
         catch (SocketException e)

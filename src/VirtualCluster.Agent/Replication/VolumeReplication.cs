@@ -12,7 +12,8 @@ namespace VirtualCluster.Agent.Replication;
 /// each stands for the heartbeat. Syncs carry the instance's epoch, so once a replacement has synced, the holders
 /// refuse this node's older data should it come back from being declared down.
 /// </summary>
-internal sealed partial class VolumeReplication(AgentOptions options, Func<string?> token, TimeProvider time, ILoggerFactory loggers) : IAsyncDisposable
+internal sealed partial class VolumeReplication(AgentOptions options, Func<string?> token, TimeProvider time, ILoggerFactory loggers, ReplicaTls? tls = null)
+    : IAsyncDisposable
 {
     private readonly ILogger _logger = loggers.CreateLogger<VolumeReplication>();
     private readonly ConcurrentDictionary<Key, Running> _running = new();
@@ -57,7 +58,7 @@ internal sealed partial class VolumeReplication(AgentOptions options, Func<strin
                 continue;
             }
             var id = VolumeIds.For(assignment.VolumeSet!, volume.Name);
-            var transport = new TcpSyncTransport(endPoint, id, assignment.Epoch, () => token() ?? "");
+            var transport = new TcpSyncTransport(endPoint, id, assignment.Epoch, () => token() ?? "") { Tls = tls, HolderNodeId = key.Holder };
             var interval = volume.SyncInterval;
             var replicator = new VolumeReplicator(id, VolumePath(key.InstanceId, volume.Name), transport,
                 new VolumeReplicatorOptions { SyncInterval = interval, Debounce = interval < TimeSpan.FromMilliseconds(200) ? interval : TimeSpan.FromMilliseconds(200) },

@@ -25,10 +25,13 @@ public sealed partial class ReplicaServer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Socket _listener;
     private readonly Task _accepting;
+    private readonly ReplicaTls? _tls;
 
     /// <summary>Starts listening on <paramref name="listen"/> (port 0: any free port, see <see cref="EndPoint"/>).</summary>
-    public ReplicaServer(IPEndPoint listen, string dataDirectory, IReplicaAuthenticator authenticator, ReplicationOptions? options = null, ILogger<ReplicaServer>? logger = null)
+    public ReplicaServer(IPEndPoint listen, string dataDirectory, IReplicaAuthenticator authenticator, ReplicationOptions? options = null, ILogger<ReplicaServer>? logger = null,
+        ReplicaTls? tls = null)
     {
+        _tls = tls;
         DataDirectory = Path.GetFullPath(dataDirectory);
         Directory.CreateDirectory(DataDirectory);
         _authenticator = authenticator;
@@ -72,11 +75,18 @@ public sealed partial class ReplicaServer : IAsyncDisposable
     private async Task Serve(Socket client)
     {
         using var _ = client;
-        await using var network = new NetworkStream(client, ownsSocket: false);
-        var reader = new WireReader(network, "replica request");
+        Stream network = new NetworkStream(client, ownsSocket: false);
+        await using var __ = network;
         string? volumeId = null;
+        string? certified = null;
+        WireReader reader = new(network, "replica request");
         try
         {
+            if (_tls is not null)
+            {
+                (network, certified) = await SecureAsync(client, network).ConfigureAwait(false);
+                reader = new WireReader(network, "replica request");
+            }
             if (reader.Varint("magic", uint.MaxValue) != ReplicaProtocol.Magic) throw reader.Corrupt("it is not a replica request");
             var step = (SyncStep)reader.Byte("step");
             if (step is not (SyncStep.Plan or SyncStep.Apply)) throw reader.Corrupt($"unknown step {(int)step}");
@@ -86,6 +96,8 @@ public sealed partial class ReplicaServer : IAsyncDisposable
             if (ReplicaProtocol.CheckVolumeId(volumeId) is { } invalid) throw new ReplicationException(invalid);
             var (sender, error) = await _authenticator.AuthenticateAsync(token, volumeId, _stop.Token).ConfigureAwait(false);
             if (sender is null) throw new ReplicationException(error ?? "the sender is not allowed to push replicas here");
+            if (_tls is not null && certified != sender)
+                throw new ReplicationException($"the sender's certificate names node {certified}, its token node {sender}: a token is only good with its own node's certificate");
             var receiver = _receivers.GetOrAdd(volumeId, id => new DirectorySyncReceiver(ReplicaPath(id), _options));
             var body = new ChunkedReadStream(reader);
             var response = new MemoryStream();
@@ -103,7 +115,7 @@ public sealed partial class ReplicaServer : IAsyncDisposable
             Touched(volumeId);
             if (step == SyncStep.Apply) LogSynced(_logger, volumeId, sender, epoch);
         }
-        catch (Exception e) when (e is ReplicationException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is ReplicationException or IOException or UnauthorizedAccessException or System.Security.Authentication.AuthenticationException or OperationCanceledException)
         {
             LogRefused(_logger, volumeId ?? "?", e.Message);
             try
@@ -116,6 +128,41 @@ public sealed partial class ReplicaServer : IAsyncDisposable
             }
             catch (Exception) { } // the sender is gone; nothing to tell
         }
+    }
+
+    /// <summary>
+    /// With TLS on: a connection must open with a TLS handshake (plain text is refused: the token would have crossed in
+    /// clear) and present a certificate naming a node; returns the TLS stream and that node.
+    /// </summary>
+    private async Task<(Stream Stream, string Node)> SecureAsync(Socket client, Stream network)
+    {
+        var first = new byte[1];
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token))
+        {
+            timeout.CancelAfter(TimeSpan.FromSeconds(10));
+            if (await client.ReceiveAsync(first, SocketFlags.Peek, timeout.Token).ConfigureAwait(false) != 1)
+                throw new IOException("the sender closed the connection before saying anything");
+        }
+        if (first[0] != ReplicaTls.HandshakeByte)
+            throw new ReplicationException("this holder takes replicas over TLS only (the sender's token would cross the network in clear); upgrade the sending agent");
+        var own = _tls!.Certificate() ?? throw new IOException("this holder has no certificate yet; it gets one when it joins or renews");
+        var ssl = new System.Net.Security.SslStream(network, leaveInnerStreamOpen: false, ReplicaTls.AcceptForLaterCheck);
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token))
+        {
+            timeout.CancelAfter(TimeSpan.FromSeconds(10));
+            await ssl.AuthenticateAsServerAsync(new System.Net.Security.SslServerAuthenticationOptions
+            {
+                ServerCertificate = own,
+                ClientCertificateRequired = true,
+                RemoteCertificateValidationCallback = ReplicaTls.AcceptForLaterCheck,
+            }, timeout.Token).ConfigureAwait(false);
+        }
+        if (ssl.RemoteCertificate is not { } presented)
+            throw new ReplicationException("the sender presented no certificate; agents present their node's certificate");
+        using var certificate = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificate(presented.GetRawCertData());
+        var (node, problem) = _tls.Identify(certificate);
+        if (node is null) throw new ReplicationException($"the sender's certificate is refused: {problem ?? "it names no node"}");
+        return (ssl, node);
     }
 
     /// <summary>Refuses an epoch older than the volume's; records a newer one before its first commit.</summary>

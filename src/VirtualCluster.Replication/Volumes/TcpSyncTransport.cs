@@ -8,12 +8,19 @@ namespace VirtualCluster.Replication.Volumes;
 /// <summary>
 /// Carries a volume's syncs to a <see cref="ReplicaServer"/> over TCP, one connection per exchange, presenting the
 /// sender's machine token and the epoch of the instance that owns the volume (receivers refuse older epochs).
-/// Plain TCP for a LAN; the token is sent in clear, so use it on links that are private or already encrypted.
+/// With <see cref="Tls"/> the connection is TLS and the holder must prove it is node <see cref="HolderNodeId"/>;
+/// without it the token is sent in clear, so plain TCP is only for links that are private or already encrypted.
 /// </summary>
 public sealed class TcpSyncTransport(EndPoint holder, string volumeId, long epoch, Func<string> token) : ISyncTransport
 {
     /// <summary>How long to wait for a connection. Default 5 s.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>TLS with both nodes' certificates; null: plain TCP.</summary>
+    public ReplicaTls? Tls { get; init; }
+
+    /// <summary>The node id the holder's certificate must name (with <see cref="Tls"/>).</summary>
+    public string? HolderNodeId { get; init; }
 
     /// <inheritdoc />
     public async Task<Stream> SendAsync(SyncStep step, Func<Stream, CancellationToken, Task> writeRequest, CancellationToken cancellationToken = default)
@@ -26,7 +33,8 @@ public sealed class TcpSyncTransport(EndPoint holder, string volumeId, long epoc
                 connect.CancelAfter(ConnectTimeout);
                 await socket.ConnectAsync(holder, connect.Token).ConfigureAwait(false);
             }
-            var network = new NetworkStream(socket, ownsSocket: true);
+            Stream network = new NetworkStream(socket, ownsSocket: true);
+            if (Tls is not null) network = await SecureAsync(network, cancellationToken).ConfigureAwait(false);
             var buffered = new BufferedStream(network, 64 * 1024);
             var header = new WireWriter(buffered);
             header.Varint(ReplicaProtocol.Magic);
@@ -52,9 +60,14 @@ public sealed class TcpSyncTransport(EndPoint holder, string volumeId, long epoc
                 throw new ReplicationException($"the replica holder {holder} refused the sync of volume {volumeId}: {reader.String("error", 4096)}");
             var response = new MemoryStream();
             new ChunkedReadStream(reader).CopyTo(response);
+            await buffered.DisposeAsync().ConfigureAwait(false);
             await network.DisposeAsync().ConfigureAwait(false);
             response.Position = 0;
             return response;
+        }
+        catch (System.Security.Authentication.AuthenticationException e)
+        {
+            throw new ReplicationException($"the replica holder {holder} failed the TLS check: {e.Message}", e);
         }
         catch (SocketException e)
         {
@@ -63,6 +76,34 @@ public sealed class TcpSyncTransport(EndPoint holder, string volumeId, long epoc
         finally
         {
             socket.Dispose();
+        }
+    }
+
+    private async Task<Stream> SecureAsync(Stream network, CancellationToken cancellationToken)
+    {
+        var own = Tls!.Certificate() ?? throw new ReplicationException("this node has no certificate yet, so it cannot sync over TLS; it gets one when it joins or renews");
+        string? problem = null;
+        var ssl = new System.Net.Security.SslStream(network, leaveInnerStreamOpen: false, (_, certificate, _, _) =>
+        {
+            if (certificate is null) { problem = "it presented no certificate"; return false; }
+            using var presented = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+            var (node, refused) = Tls.Identify(presented);
+            problem = refused ?? (node != HolderNodeId ? $"its certificate names node {node}, not {HolderNodeId}" : null);
+            return problem is null;
+        });
+        try
+        {
+            await ssl.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions
+            {
+                TargetHost = ReplicaTls.TargetHost,
+                ClientCertificates = [own],
+            }, cancellationToken).ConfigureAwait(false);
+            return ssl;
+        }
+        catch (System.Security.Authentication.AuthenticationException e)
+        {
+            await ssl.DisposeAsync().ConfigureAwait(false);
+            throw new ReplicationException($"the replica holder {holder} failed the TLS check: {problem ?? e.Message}; nothing was sent", e);
         }
     }
 }
