@@ -219,7 +219,7 @@ internal sealed class LiveClusterState(IClusterStore inner) : IClusterStore
         && a.Labels.Count == b.Labels.Count && a.Labels.All(l => b.Labels.TryGetValue(l.Key, out var v) && v == l.Value);
 
     public async Task<IReadOnlyList<NodeInfo>> ListNodesAsync(CancellationToken cancellationToken = default) =>
-        (await SnapshotAsync(cancellationToken).ConfigureAwait(false)).Nodes.Values.OrderBy(n => n.Name, StringComparer.Ordinal).ToList();
+        (await SnapshotAsync(cancellationToken).ConfigureAwait(false)).NodesInOrder();
 
     public async Task<NodeInfo?> FindNodeAsync(string idOrName, CancellationToken cancellationToken = default)
     {
