@@ -393,13 +393,6 @@ internal sealed class LiveClusterState(IClusterStore inner) : IClusterStore
         foreach (var id in instanceIds) ForgetLogCursor(id);
     }
 
-    /// <summary>
-    /// The instances on a node ordered by id, from a snapshot's index; the order is kept per index entry, so a
-    /// heartbeat of a node whose set of instances did not change sorts nothing.
-    /// </summary>
-    public static string[] SortedIdsOn(ClusterSnapshot snapshot, string nodeId) =>
-        snapshot.InstancesByNode.TryGetValue(nodeId, out var ids) ? Sorted(ids) : [];
-
     /// <summary>The ids of an index entry in ordinal order, sorted once per entry (entries are immutable: a change makes a new one).</summary>
     private static string[] Sorted(System.Collections.Immutable.ImmutableHashSet<string> ids) => SortedIds.GetValue(ids, set =>
     {
