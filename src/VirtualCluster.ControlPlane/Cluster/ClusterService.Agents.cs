@@ -111,10 +111,12 @@ public sealed partial class ClusterService
         var held = await InstancesOnAsync(nodeId, services, ct);
         var mine = held.Instances;
         var cursors = new Dictionary<string, long>(mine.Length, StringComparer.Ordinal);
+        var next = 0;
         foreach (var report in request.Instances)
         {
-            if (report?.InstanceId is null || held.IndexOf(report.InstanceId) is not (>= 0 and var at) || mine[at].Epoch != report.Epoch)
+            if (report?.InstanceId is null || held.IndexOf(report.InstanceId, next) is not (>= 0 and var at) || mine[at].Epoch != report.Epoch)
                 continue;
+            next = at + 1;
             var instance = mine[at];
             RecordInstanceUsage(instance.Id, report.Usage);
             await ApplyReportAsync(instance, report, node.Name, held.Services[at]?.Spec, ct);

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Collections.Concurrent;
 using VirtualCluster.Api;
 using VirtualCluster.Runtime;
@@ -272,15 +273,13 @@ internal sealed class LiveClusterState(IClusterStore inner) : IClusterStore
     public async Task<IReadOnlyList<ServiceInstance>> ListInstancesAsync(string? service = null, string? nodeId = null, CancellationToken cancellationToken = default)
     {
         var snapshot = await SnapshotAsync(cancellationToken).ConfigureAwait(false);
-        // One index entry: its ids are kept sorted, so the list costs a lookup per instance (reconcile passes ask per service).
+        // One index entry: its records in id order are kept with it while the instance table stays the same, so a
+        // reconcile pass that asks for every service's instances of a steady cluster costs a lookup per service.
         if ((service is null) != (nodeId is null))
         {
             var index = service is not null ? snapshot.InstancesByService : snapshot.InstancesByNode;
             if (!index.TryGetValue(service ?? nodeId!, out var set)) return [];
-            var ids = Sorted(set);
-            var list = new ServiceInstance[ids.Length];
-            for (var i = 0; i < ids.Length; i++) list[i] = snapshot.Instances[ids[i]];
-            return list;
+            return Array.AsReadOnly(InOrder(set, snapshot.Instances));
         }
         IEnumerable<ServiceInstance> found = nodeId is not null ? snapshot.InstancesOn(nodeId)
             : service is not null ? snapshot.InstancesOf(service)
@@ -393,15 +392,37 @@ internal sealed class LiveClusterState(IClusterStore inner) : IClusterStore
         foreach (var id in instanceIds) ForgetLogCursor(id);
     }
 
-    /// <summary>The ids of an index entry in ordinal order, sorted once per entry (entries are immutable: a change makes a new one).</summary>
-    private static string[] Sorted(System.Collections.Immutable.ImmutableHashSet<string> ids) => SortedIds.GetValue(ids, set =>
+    /// <summary>
+    /// The records of an index entry in id order: sorted once per entry (entries are immutable: a change makes a new
+    /// one), and read again from the instance table only when that table changed (any instance write makes a new one).
+    /// </summary>
+    private static ServiceInstance[] InOrder(ImmutableHashSet<string> set, ImmutableDictionary<string, ServiceInstance> table)
     {
-        var sorted = set.ToArray();
-        Array.Sort(sorted, StringComparer.Ordinal);
-        return sorted;
-    });
+        var kept = InOrderKept.GetValue(set, s =>
+        {
+            var sorted = s.ToArray();
+            Array.Sort(sorted, StringComparer.Ordinal);
+            return new KeptOrder(sorted);
+        });
+        var last = kept.Last;
+        if (ReferenceEquals(last?.From, table)) return last!.Records;
+        var records = new ServiceInstance[kept.Ids.Length];
+        for (var i = 0; i < records.Length; i++) records[i] = table[kept.Ids[i]];
+        kept.Last = new RecordsRead(table, records);
+        return records;
+    }
 
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<System.Collections.Immutable.ImmutableHashSet<string>, string[]> SortedIds = new();
+    /// <summary>An index entry's ids in order and the records last read for them.</summary>
+    private sealed class KeptOrder(string[] ids)
+    {
+        public string[] Ids { get; } = ids;
+        /// <summary>Replaced whole (one reference), so a reader on another thread sees records that match their table.</summary>
+        public volatile RecordsRead? Last;
+    }
+
+    private sealed record RecordsRead(ImmutableDictionary<string, ServiceInstance> From, ServiceInstance[] Records);
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ImmutableHashSet<string>, KeptOrder> InOrderKept = new();
     public Task<string?> GetSettingAsync(string key, CancellationToken cancellationToken = default) => inner.GetSettingAsync(key, cancellationToken);
     public Task<string> GetOrAddSettingAsync(string key, string value, CancellationToken cancellationToken = default) => inner.GetOrAddSettingAsync(key, value, cancellationToken);
     public Task<bool> ReplaceSettingAsync(string key, string? expected, string value, CancellationToken cancellationToken = default) =>

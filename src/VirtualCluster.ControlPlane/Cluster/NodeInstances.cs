@@ -40,9 +40,13 @@ internal sealed class NodeInstances
     /// <summary>What the non-terminal instances with a service reserve.</summary>
     public Resources Allocated { get; }
 
-    /// <summary>The position of an instance by id, or -1.</summary>
-    public int IndexOf(string id)
+    /// <summary>
+    /// The position of an instance by id, or -1; <paramref name="hint"/> is tried first (an agent reports in the order
+    /// it was assigned, which is this order, so the next report is usually at the position after the last one).
+    /// </summary>
+    public int IndexOf(string id, int hint = -1)
     {
+        if ((uint)hint < (uint)Ids.Length && string.Equals(Ids[hint], id, StringComparison.Ordinal)) return hint;
         var at = Array.BinarySearch(Ids, id, StringComparer.Ordinal);
         return at >= 0 ? at : -1;
     }
