@@ -119,7 +119,8 @@ public sealed partial class ClusterService
             next = at + 1;
             var instance = mine[at];
             RecordInstanceUsage(instance.Id, report.Usage);
-            await ApplyReportAsync(instance, report, node.Name, held.Services[at]?.Spec, ct);
+            // The steady case (nothing new about the instance) needs no call: most reports of a large cluster.
+            if (!Unchanged(instance, report)) await ApplyReportAsync(instance, report, node.Name, held.Services[at]?.Spec, ct);
             if (report.Logs is { Count: > 0 })
             {
                 var lines = report.Logs.Where(l => l is not null).Take(MaxLogLinesPerReport)
@@ -193,6 +194,11 @@ public sealed partial class ClusterService
             Log.AgentEvent(_logger, node.Name, message);
         }
     }
+
+    /// <summary>A report that says exactly what the record holds, with no sync reports: <see cref="ApplyReportAsync"/> would change nothing.</summary>
+    private static bool Unchanged(ServiceInstance stored, InstanceReport report) =>
+        !stored.IsTerminal && stored.State == report.State && string.Equals(stored.Reason, report.Reason ?? "", StringComparison.Ordinal)
+        && stored.RestartCount == report.RestartCount && stored.Pid == report.Pid && report.Syncs is not { Count: > 0 };
 
     private async Task ApplyReportAsync(ServiceInstance stored, InstanceReport report, string nodeName, ServiceSpec? spec, CancellationToken ct)
     {

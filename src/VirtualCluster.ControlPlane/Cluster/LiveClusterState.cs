@@ -213,11 +213,11 @@ internal sealed class LiveClusterState(IClusterStore inner) : IClusterStore
         }
     }
 
-    /// <summary>Equal in everything the scheduler reads from a node record (not its heartbeat fields).</summary>
-    private static bool SameShape(NodeInfo a, NodeInfo b) =>
-        a.Name == b.Name && a.Address == b.Address && a.Capacity == b.Capacity && a.Ports == b.Ports && a.State == b.State
-        && a.Drivers.SequenceEqual(b.Drivers, StringComparer.Ordinal)
-        && a.Labels.Count == b.Labels.Count && a.Labels.All(l => b.Labels.TryGetValue(l.Key, out var v) && v == l.Value);
+    /// <summary>
+    /// Equal in everything but the heartbeat fields (everything the scheduler reads from a node record), compared
+    /// field by field without allocating: every heartbeat asks.
+    /// </summary>
+    private static bool SameShape(NodeInfo a, NodeInfo b) => LiveNodeStore.SameShape(a, b);
 
     public async Task<IReadOnlyList<NodeInfo>> ListNodesAsync(CancellationToken cancellationToken = default) =>
         (await SnapshotAsync(cancellationToken).ConfigureAwait(false)).NodesInOrder();
