@@ -105,17 +105,22 @@ public sealed partial class ClusterService
         var capacity = node.Capacity;
         if (request.Events is { Count: > 0 }) await RecordAgentEventsAsync(node, request.Events, ct);
 
-        // What this node holds, ordered by id, as read before the reports are applied (the answer is built from it).
-        var mine = await InstancesOnAsync(nodeId, ct);
-        var cursors = new Dictionary<string, long>(mine.Count, StringComparer.Ordinal);
+        // What this node holds, ordered by id, as read before the reports are applied (the answer is built from it),
+        // with each instance's service record.
         var services = await ServicesByNameAsync(ct);
-        Dictionary<string, ServiceInstance>? mineById = null;
+        var held = await InstancesOnAsync(nodeId, services, ct);
+        var mine = held.Instances;
+        var cursors = new Dictionary<string, long>(mine.Length, StringComparer.Ordinal);
+        var next = 0;
         foreach (var report in request.Instances)
         {
-            if (report?.InstanceId is null || Mine(mine, ref mineById, report.InstanceId) is not { } instance || instance.Epoch != report.Epoch)
+            if (report?.InstanceId is null || held.IndexOf(report.InstanceId, next) is not (>= 0 and var at) || mine[at].Epoch != report.Epoch)
                 continue;
+            next = at + 1;
+            var instance = mine[at];
             RecordInstanceUsage(instance.Id, report.Usage);
-            await ApplyReportAsync(instance, report, node.Name, services.GetValueOrDefault(instance.Service)?.Spec, ct);
+            // The steady case (nothing new about the instance) needs no call: most reports of a large cluster.
+            if (!Unchanged(instance, report)) await ApplyReportAsync(instance, report, node.Name, held.Services[at]?.Spec, ct);
             if (report.Logs is { Count: > 0 })
             {
                 var lines = report.Logs.Where(l => l is not null).Take(MaxLogLinesPerReport)
@@ -126,13 +131,14 @@ public sealed partial class ClusterService
             cursors[instance.Id] = await LogCursorAsync(instance.Id, ct);
         }
 
-        RecordUtilization(node, capacity, request.Usage, mine, services);
+        RecordUtilization(node, capacity, request.Usage, held.Allocated);
         // The agent running an instance is the one place a secret's value goes (sealed everywhere else).
         IReadOnlyDictionary<string, NodeInfo>? nodes = null;
-        var assignments = new List<Assignment>(mine.Count);
-        foreach (var i in mine)
+        var assignments = new List<Assignment>(mine.Length);
+        for (var k = 0; k < mine.Length; k++)
         {
-            if (i.IsTerminal || !services.TryGetValue(i.Service, out var service)) continue;
+            var i = mine[k];
+            if (i.IsTerminal || held.Services[k] is not { } service) continue;
             if (i.ReplicaHolders is { Count: > 0 }) nodes ??= await NodesByIdAsync(ct);
             assignments.Add(new Assignment(i.Id, i.Epoch, await OpenedSpecAsync(service.Spec, ct), i.Ports, i.VolumeSet, nodes is null ? null : HoldersFor(i, nodes), i.MoveRequested));
         }
@@ -143,30 +149,14 @@ public sealed partial class ClusterService
     }
 
     /// <summary>
-    /// The instances on a node ordered by id: from the term's snapshot while leading (its index, with the order kept
-    /// per index entry, so a steady node costs no list, sort or copy of records), else read from the store.
+    /// The instances on a node ordered by id, with their services: from the term's snapshot while leading (kept per
+    /// index entry while no instance or service changes, see <see cref="NodeInstances"/>, so a steady node costs no
+    /// list, sort or lookup per instance), else read from the store.
     /// </summary>
-    private async ValueTask<IReadOnlyList<ServiceInstance>> InstancesOnAsync(string nodeId, CancellationToken ct)
+    private async ValueTask<NodeInstances> InstancesOnAsync(string nodeId, IReadOnlyDictionary<string, ServiceRecord> services, CancellationToken ct)
     {
-        if (Term is not { } term) return await Store.ListInstancesAsync(nodeId: nodeId, cancellationToken: ct);
-        var snapshot = await term.State.SnapshotAsync(ct);
-        var ids = LiveClusterState.SortedIdsOn(snapshot, nodeId);
-        var instances = new ServiceInstance[ids.Length];
-        for (var i = 0; i < ids.Length; i++) instances[i] = snapshot.Instances[ids[i]];
-        return instances;
-    }
-
-    /// <summary>The instance with this id among a node's instances, or null (by scanning a few, or through a dictionary built once).</summary>
-    private static ServiceInstance? Mine(IReadOnlyList<ServiceInstance> mine, ref Dictionary<string, ServiceInstance>? byId, string id)
-    {
-        if (mine.Count <= 16)
-        {
-            foreach (var instance in mine)
-                if (string.Equals(instance.Id, id, StringComparison.Ordinal)) return instance;
-            return null;
-        }
-        byId ??= mine.ToDictionary(i => i.Id, StringComparer.Ordinal);
-        return byId.GetValueOrDefault(id);
+        if (Term is not { } term) return NodeInstances.From(await Store.ListInstancesAsync(nodeId: nodeId, cancellationToken: ct), services);
+        return NodeInstances.Of(await term.State.SnapshotAsync(ct), nodeId);
     }
 
     /// <summary>The stored record's drivers when the report lists the same ones (no new array per heartbeat), else a copy of the report's.</summary>
@@ -204,6 +194,11 @@ public sealed partial class ClusterService
             Log.AgentEvent(_logger, node.Name, message);
         }
     }
+
+    /// <summary>A report that says exactly what the record holds, with no sync reports: <see cref="ApplyReportAsync"/> would change nothing.</summary>
+    private static bool Unchanged(ServiceInstance stored, InstanceReport report) =>
+        !stored.IsTerminal && stored.State == report.State && string.Equals(stored.Reason, report.Reason ?? "", StringComparison.Ordinal)
+        && stored.RestartCount == report.RestartCount && stored.Pid == report.Pid && report.Syncs is not { Count: > 0 };
 
     private async Task ApplyReportAsync(ServiceInstance stored, InstanceReport report, string nodeName, ServiceSpec? spec, CancellationToken ct)
     {

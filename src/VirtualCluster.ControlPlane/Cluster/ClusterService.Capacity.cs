@@ -11,12 +11,8 @@ public sealed partial class ClusterService
         () => new UtilizationHistory(_options.UtilizationSampleInterval, _options.UtilizationHistoryLength));
 
     /// <summary>Samples a node from its heartbeat: its capacity, what its instances reserve (allocated) and what its agent measured (used).</summary>
-    internal void RecordUtilization(NodeInfo node, Resources capacity, ResourceUsage usage,
-        IEnumerable<ServiceInstance> instances, IReadOnlyDictionary<string, ServiceRecord> services)
+    internal void RecordUtilization(NodeInfo node, Resources capacity, ResourceUsage usage, Resources allocated)
     {
-        var allocated = Resources.Zero;
-        foreach (var instance in instances)
-            if (!instance.IsTerminal && services.TryGetValue(instance.Service, out var service)) allocated += service.Spec.Resources;
         var used = new Resources(usage.CpuMillicores, usage.MemoryBytes, usage.DiskBytes);
         History.Record(node.Id, new UtilizationSample(Now, capacity, allocated, used));
     }

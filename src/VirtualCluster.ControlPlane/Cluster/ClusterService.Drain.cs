@@ -95,6 +95,7 @@ public sealed partial class ClusterService
         var left = await UpdateNodeAsync(nodeId, n => n is null ? null : n with { State = NodeState.Left }, ct);
         if (left is null) return new(404, null, new ApiError($"node {nodeId} is not registered here"));
         _detector.Leave(nodeId);
+        _liveness.Touch(nodeId);
         Wake();
         return new(200, left, null);
     }

@@ -6,6 +6,9 @@ namespace VirtualCluster.ControlPlane.Cluster;
 // The heartbeat interval told to agents grows with the cluster, so the leader's load stays bounded (Nomad's rule).
 public sealed partial class ClusterService
 {
+    /// <summary>The interval told in the last heartbeat answer (sizes the node snapshots' interval, see <see cref="LiveNodeStore"/>).</summary>
+    private long _lastToldTicks;
+
     /// <summary>Longest interval ever told (agents clamp to the same bound).</summary>
     public static readonly TimeSpan MaxHeartbeatInterval = TimeSpan.FromMinutes(5);
 
@@ -56,6 +59,7 @@ public sealed partial class ClusterService
     /// </summary>
     private TimeSpan NoteTold(string nodeId, TimeSpan interval, TimeSpan lease)
     {
+        Volatile.Write(ref _lastToldTicks, interval.Ticks);
         if (!_told.TryGetValue(nodeId, out var told))
         {
             _told[nodeId] = new Told(interval, lease);

@@ -27,6 +27,7 @@ public sealed partial class ClusterService
         var interval = HeartbeatIntervalFor(_options, nodes.Count(n => n.State != NodeState.Left));
         foreach (var node in nodes)
             if (node.State != NodeState.Left) _detector.Heartbeat(node.Id, interval);
+        Interlocked.Exchange(ref _walkAllNodes, 1); // every node's liveness changed: the next pass looks at all of them
     }
 
     /// <summary>
@@ -43,12 +44,13 @@ public sealed partial class ClusterService
             Interlocked.Exchange(ref _nextDueTicks, long.MaxValue);
             ForgetEarlierTerm();
             var pending = new Dictionary<string, List<PendingWork>>(StringComparer.Ordinal);
-            var nodes = await Store.ListNodesAsync(ct);
-            await TrackNodeStatesAsync(nodes, ct);
-            await HandleUnreachableNodesAsync(nodes, pending, ct);
-            await AdvanceDrainsAsync(nodes, pending, ct);
+            // Every node is listed only when a step needs them all (a full walk lists them anyway).
+            var nodes = await TrackNodeStatesAsync(ct);
+            async ValueTask<IReadOnlyList<NodeInfo>> AllNodesAsync() => nodes ??= await Store.ListNodesAsync(ct);
+            await HandleUnreachableNodesAsync(pending, ct);
+            await AdvanceDrainsAsync(_observedState.ContainsValue(NodeState.Draining) ? await AllNodesAsync() : [], pending, ct);
             await ReplaceMissingAndFailedAsync(pending, ct);
-            await RepairReplicaHoldersAsync(nodes, ct);
+            await RepairReplicaHoldersAsync(AllNodesAsync, ct);
             _pendingViews = pending.ToDictionary(p => p.Key, p => (IReadOnlyList<PendingWork>)p.Value, StringComparer.Ordinal);
             _failoverViews = _failureRetries.Where(r => r.Value.Attempts > 0)
                 .ToDictionary(r => r.Key, r => new FailoverRetryView(r.Value.Attempts, r.Value.GaveUp, r.Value.Reason), StringComparer.Ordinal);
@@ -65,17 +67,43 @@ public sealed partial class ClusterService
         list.Add(work);
     }
 
-    private async Task TrackNodeStatesAsync(IReadOnlyList<NodeInfo> nodes, CancellationToken ct)
+    /// <summary>
+    /// Records node state changes (events, failover bookkeeping). Looks at the nodes whose live state can have
+    /// changed since the last pass (see <see cref="LivenessWatch"/>), in name order; at every node after a (re)load,
+    /// when nodes joined or were renamed, and every <see cref="ControlPlaneOptions.FullReconcileInterval"/> as a
+    /// safety net. Returns every node in name order when it looked at all of them, else null.
+    /// </summary>
+    private async Task<IReadOnlyList<NodeInfo>?> TrackNodeStatesAsync(CancellationToken ct)
     {
-        var known = new HashSet<string>(StringComparer.Ordinal);
+        var snapshot = Term is { } term ? await term.State.SnapshotAsync(ct) : null;
+        var all = snapshot is null || _observedState.Count == 0 || Interlocked.Exchange(ref _walkAllNodes, 0) == 1
+            || !ReferenceEquals(snapshot.Order, _walkedOrder) || Now - _lastNodeWalk >= _options.FullReconcileInterval;
+        IReadOnlyList<NodeInfo> nodes;
+        if (all)
+        {
+            _liveness.Clear();
+            nodes = await Store.ListNodesAsync(ct);
+            _walkedOrder = snapshot?.Order;
+            _lastNodeWalk = Now;
+            Interlocked.Increment(ref _fullNodeWalks);
+        }
+        else
+        {
+            var due = _liveness.TakeDue(Now.UtcTicks);
+            var looked = new List<NodeInfo>(due.Count);
+            foreach (var id in due)
+                if (snapshot!.Nodes.TryGetValue(id, out var node)) looked.Add(node);
+            looked.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+            nodes = looked;
+        }
         var events = new List<ClusterEvent>(); // appended together: a zone lost at once is one write, not one per node
         foreach (var node in nodes)
         {
-            known.Add(node.Id);
             var liveness = _detector.Inspect(node.Id);
-            var state = LiveState(node);
+            var state = LiveState(node, liveness.State);
             Term?.Planner?.NoteLiveness(node.Id, state);
             _observedLiveness[node.Id] = liveness.State;
+            _liveness.Seen(node.Id, liveness.State == NodeState.Alive ? AliveUntil(node.Id) : null);
             var first = !_observedState.TryGetValue(node.Id, out var previous);
             _observedState[node.Id] = state;
             var unreachable = state is NodeState.Down or NodeState.Left;
@@ -92,16 +120,35 @@ public sealed partial class ClusterService
             RecordTransition(node, previous, state, liveness, events);
         }
         await RecordAllAsync(events, ct);
-        foreach (var gone in _observedState.Keys.Where(id => !known.Contains(id)).ToList())
+        if (!all) return null;
+        if (_observedState.Count != nodes.Count)
         {
-            _observedState.Remove(gone);
-            _observedLiveness.TryRemove(gone, out _);
-            _unreachableSince.Remove(gone);
+            var known = new HashSet<string>(nodes.Select(n => n.Id), StringComparer.Ordinal);
+            foreach (var gone in _observedState.Keys.Where(id => !known.Contains(id)).ToList())
+            {
+                _observedState.Remove(gone);
+                _observedLiveness.TryRemove(gone, out _);
+                _unreachableSince.Remove(gone);
+                _liveness.Forget(gone);
+            }
         }
-        // What was seen changed: the next check reads every node again and works out how long they stay quiet.
-        Volatile.Write(ref _suspects, _observedLiveness.Where(o => o.Value == NodeState.Suspect).Select(o => o.Key).ToArray());
-        Interlocked.Exchange(ref _livenessQuietUntilTicks, long.MinValue);
+        return nodes;
     }
+
+    /// <summary>Until when a node stays Alive without a call (UTC ticks), or null when the detector cannot tell (it is then looked at every time).</summary>
+    private long? AliveUntil(string nodeId) =>
+        (_detector as FailureDetection.NodeFailureDetector)?.AliveAtLeastUntil(nodeId)?.UtcTicks;
+
+    /// <summary>Which nodes the next pass and check must read; touched by every call that can change a node's live state.</summary>
+    private readonly LivenessWatch _liveness = new();
+    /// <summary>1 when the next pass must look at every node (liveness was given afresh to all of them).</summary>
+    private int _walkAllNodes;
+    private ClusterSnapshot.NodeOrder? _walkedOrder;
+    private DateTimeOffset _lastNodeWalk = DateTimeOffset.MinValue;
+    private long _fullNodeWalks;
+
+    /// <summary>Passes that looked at every node (for tests and benchmarks).</summary>
+    internal long FullNodeWalks => Interlocked.Read(ref _fullNodeWalks);
 
     private void RecordTransition(NodeInfo node, NodeState previous, NodeState state, Membership.NodeLiveness liveness, List<ClusterEvent> events)
     {
@@ -145,9 +192,14 @@ public sealed partial class ClusterService
         foreach (var (id, retry) in _moveRetries) _moveRetries[id] = (Now, retry.Reason);
     }
 
-    private async Task HandleUnreachableNodesAsync(IReadOnlyList<NodeInfo> nodes, Dictionary<string, List<PendingWork>> pending, CancellationToken ct)
+    private async Task HandleUnreachableNodesAsync(Dictionary<string, List<PendingWork>> pending, CancellationToken ct)
     {
         if (_unreachableSince.Count == 0) return;
+        // In name order, as a walk over every node would meet them (events and placements in a repeatable order).
+        var nodes = new List<NodeInfo>(_unreachableSince.Count);
+        foreach (var id in _unreachableSince.Keys)
+            if (await Store.FindNodeAsync(id, ct) is { } found && found.Id == id) nodes.Add(found);
+        nodes.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
         var services = await ServicesByNameAsync(ct);
         var interval = await HeartbeatIntervalAsync(ct);
         // Every instance of every unreachable node is marked in one batch of writes and one of events.

@@ -38,10 +38,11 @@ public sealed partial class ClusterService
     /// Gives every live instance of a service with replicated volumes its holders: a holder that went down or left
     /// is replaced, missing ones are added when nodes join. Holders that are only suspect stay (they may be back).
     /// </summary>
-    private async Task RepairReplicaHoldersAsync(IReadOnlyList<NodeInfo> nodes, CancellationToken ct)
+    private async Task RepairReplicaHoldersAsync(Func<ValueTask<IReadOnlyList<NodeInfo>>> allNodes, CancellationToken ct)
     {
         var services = await ServicesByNameAsync(ct);
         if (!services.Values.Any(s => s.Spec.VolumeReplicas > 0)) return;
+        var nodes = await allNodes();
         var capable = ReplicaCapable(nodes);
         var instances = await Store.ListInstancesAsync(cancellationToken: ct);
         var live = instances.Where(i => !i.IsTerminal).Select(i => i.Id).ToHashSet(StringComparer.Ordinal);

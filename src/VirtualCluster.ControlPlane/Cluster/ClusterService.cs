@@ -46,7 +46,7 @@ public sealed partial class ClusterService
         _options = options.Value;
         _secrets = new Secrets.SecretSealer(store);
         // Heartbeats stay in memory; only changes of a node and periodic snapshots reach the store.
-        _nodeStore = store as LiveNodeStore ?? new LiveNodeStore(store, time, _options.NodeSnapshotInterval);
+        _nodeStore = store as LiveNodeStore ?? new LiveNodeStore(store, time, _options.NodeSnapshotInterval, () => TimeSpan.FromTicks(Volatile.Read(ref _lastToldTicks)));
         _scheduler = scheduler;
         _detector = detector;
         _time = time;
@@ -60,10 +60,12 @@ public sealed partial class ClusterService
     /// Node state as the cluster sees it now: Left and Down win, then Draining (set by a drain), then the
     /// detector's Alive or Suspect.
     /// </summary>
-    internal NodeState LiveState(NodeInfo node)
+    internal NodeState LiveState(NodeInfo node) => node.State == NodeState.Left ? NodeState.Left : LiveState(node, _detector.GetState(node.Id));
+
+    /// <summary>The same, from a detector state already read.</summary>
+    private static NodeState LiveState(NodeInfo node, NodeState live)
     {
         if (node.State == NodeState.Left) return NodeState.Left;
-        var live = _detector.GetState(node.Id);
         if (live is NodeState.Down or NodeState.Left) return live;
         return node.State == NodeState.Draining ? NodeState.Draining : live;
     }
@@ -84,6 +86,8 @@ public sealed partial class ClusterService
             var updated = change(current);
             if (updated is null) return current;
             if (!ReferenceEquals(updated, current)) await Store.UpsertNodeAsync(updated, ct);
+            // Its stored state (draining, left, back) decides its live state too: the next pass looks at it.
+            if (current is null || current.State != updated.State) _liveness.Touch(nodeId);
             return updated;
         }
         finally
@@ -104,31 +108,22 @@ public sealed partial class ClusterService
         if (Interlocked.Exchange(ref _wakeRequested, 0) == 1) return true;
         var now = Now.UtcTicks;
         if (now >= Interlocked.Read(ref _nextDueTicks)) return true;
-        // Until the earliest time a node that was Alive at the last look can stop being Alive, only suspects can
-        // change by themselves (a heartbeat of a node seen as not Alive asks for a pass itself): at 10,000 nodes
-        // this skips reading every node's detector at every check.
-        if (now < Interlocked.Read(ref _livenessQuietUntilTicks))
-        {
-            foreach (var nodeId in Volatile.Read(ref _suspects))
-                if (_detector.GetState(nodeId) != NodeState.Suspect) return true;
-            return false;
-        }
-        var quietUntil = long.MaxValue;
-        foreach (var (nodeId, seen) in _observedLiveness)
-        {
-            if (_detector.GetState(nodeId) != seen) return true;
-            if (seen != NodeState.Alive) continue;
-            var until = (_detector as FailureDetection.NodeFailureDetector)?.AliveAtLeastUntil(nodeId)?.UtcTicks ?? now;
-            if (until < quietUntil) quietUntil = until;
-        }
-        Interlocked.Exchange(ref _livenessQuietUntilTicks, quietUntil);
+        // Only nodes whose state can have changed by themselves are read (see LivenessWatch): those seen in a state
+        // other than Alive, and those whose guaranteed time Alive has passed (a heartbeat of a node seen as not Alive
+        // asks for a pass itself). At 10,000 nodes this is a handful per check instead of every node's detector.
+        if (_liveness.CheckExpired(now, LookAgain, out var unbounded)) return true;
+        foreach (var nodeId in unbounded)
+            if (_observedLiveness.TryGetValue(nodeId, out var seen) && _detector.GetState(nodeId) != seen) return true;
         return false;
     }
 
-    /// <summary>Before this time no node seen Alive at the last look can have stopped being Alive (long.MinValue: look at every node).</summary>
-    private long _livenessQuietUntilTicks = long.MinValue;
-    /// <summary>Nodes the last pass saw as Suspect: they may turn Down at any time.</summary>
-    private string[] _suspects = [];
+    /// <summary>For a node whose time Alive ran out: still as seen (and until when it stays so), or changed.</summary>
+    private (bool Same, long? Next) LookAgain(string nodeId)
+    {
+        var state = _detector.GetState(nodeId);
+        if (!_observedLiveness.TryGetValue(nodeId, out var seen) || state != seen) return (false, null);
+        return (true, state == NodeState.Alive ? AliveUntil(nodeId) : null);
+    }
 
     /// <summary>Notes that a timed action is due at <paramref name="at"/>, so the reconciler runs then.</summary>
     private void DueAt(DateTimeOffset at)
@@ -174,7 +169,7 @@ public sealed partial class ClusterService
         if (Term is { } term)
         {
             var snapshot = await term.State.SnapshotAsync(ct);
-            return snapshot.Nodes.Values.OrderBy(n => n.Name, StringComparer.Ordinal).Select(n => snapshot.Candidate(n, LiveState(n))).ToList();
+            return snapshot.NodesInOrder().Select(n => snapshot.Candidate(n, LiveState(n))).ToList();
         }
         var nodes = await Store.ListNodesAsync(ct);
         var services = (await Store.ListServicesAsync(ct)).ToDictionary(s => s.Spec.Name, StringComparer.Ordinal);

@@ -18,12 +18,14 @@ internal sealed class ClusterSnapshot
         ImmutableDictionary.Create<string, ServiceRecord>(StringComparer.Ordinal),
         ImmutableDictionary.Create<string, ServiceInstance>(StringComparer.Ordinal),
         ImmutableDictionary.Create<string, ImmutableHashSet<string>>(StringComparer.Ordinal),
-        ImmutableDictionary.Create<string, ImmutableHashSet<string>>(StringComparer.Ordinal), 0);
+        ImmutableDictionary.Create<string, ImmutableHashSet<string>>(StringComparer.Ordinal), 0, new NodeOrder());
 
     private ClusterSnapshot(long version, ImmutableDictionary<string, NodeInfo> nodes, ImmutableDictionary<string, string> nodeIdsByName,
         ImmutableDictionary<string, ServiceRecord> services, ImmutableDictionary<string, ServiceInstance> instances,
-        ImmutableDictionary<string, ImmutableHashSet<string>> byNode, ImmutableDictionary<string, ImmutableHashSet<string>> byService, int reportingNodes)
+        ImmutableDictionary<string, ImmutableHashSet<string>> byNode, ImmutableDictionary<string, ImmutableHashSet<string>> byService, int reportingNodes,
+        NodeOrder order)
     {
+        Order = order;
         Version = version;
         ReportingNodes = reportingNodes;
         Nodes = nodes;
@@ -43,6 +45,30 @@ internal sealed class ClusterSnapshot
     public ImmutableDictionary<string, ImmutableHashSet<string>> InstancesByNode { get; }
     public ImmutableDictionary<string, ImmutableHashSet<string>> InstancesByService { get; }
 
+    /// <summary>
+    /// The node ids in name order, shared by every snapshot with the same nodes and names (a heartbeat's snapshot
+    /// keeps it): listing the nodes in order costs a lookup per node, not a sort.
+    /// </summary>
+    public NodeOrder Order { get; }
+
+    /// <summary>The nodes in name order (as the store lists them).</summary>
+    public NodeInfo[] NodesInOrder()
+    {
+        var ids = Order.Ids(this);
+        var nodes = new NodeInfo[ids.Length];
+        for (var i = 0; i < ids.Length; i++) nodes[i] = Nodes[ids[i]];
+        return nodes;
+    }
+
+    /// <summary>Node ids in name order, worked out on first use (immutable afterwards; a race computes the same array twice).</summary>
+    internal sealed class NodeOrder
+    {
+        private string[]? _ids;
+
+        public string[] Ids(ClusterSnapshot snapshot) =>
+            _ids ??= snapshot.Nodes.Values.OrderBy(n => n.Name, StringComparer.Ordinal).Select(n => n.Id).ToArray();
+    }
+
     /// <summary>Nodes whose record is not Left: the ones expected to send heartbeats (sizes the heartbeat interval).</summary>
     public int ReportingNodes { get; }
 
@@ -55,7 +81,7 @@ internal sealed class ClusterSnapshot
         var old = Nodes[node.Id];
         if (old.Name != node.Name || (old.State == NodeState.Left) != (node.State == NodeState.Left))
             throw new InvalidOperationException("WithNode takes a record of the same name and reporting state; use a builder for other changes.");
-        return new(version, Nodes.SetItem(node.Id, node), NodeIdsByName, Services, Instances, InstancesByNode, InstancesByService, ReportingNodes);
+        return new(version, Nodes.SetItem(node.Id, node), NodeIdsByName, Services, Instances, InstancesByNode, InstancesByService, ReportingNodes, Order);
     }
 
     public IEnumerable<ServiceInstance> InstancesOn(string nodeId) =>
@@ -96,6 +122,8 @@ internal sealed class ClusterSnapshot
         private readonly ImmutableDictionary<string, ImmutableHashSet<string>>.Builder _byNode = from.InstancesByNode.ToBuilder();
         private readonly ImmutableDictionary<string, ImmutableHashSet<string>>.Builder _byService = from.InstancesByService.ToBuilder();
         private int _reporting = from.ReportingNodes;
+        private readonly NodeOrder _order = from.Order;
+        private bool _reordered;
 
         public NodeInfo? Node(string id) => _nodes.GetValueOrDefault(id);
         public ServiceInstance? Instance(string id) => _instances.GetValueOrDefault(id);
@@ -105,6 +133,7 @@ internal sealed class ClusterSnapshot
         {
             var known = _nodes.TryGetValue(node.Id, out var old);
             if (known && old!.Name != node.Name && _names.GetValueOrDefault(old.Name) == node.Id) _names.Remove(old.Name);
+            if (!known || old!.Name != node.Name) _reordered = true;
             if (known && old!.State != NodeState.Left) _reporting--;
             if (node.State != NodeState.Left) _reporting++;
             _nodes[node.Id] = node;
@@ -140,7 +169,7 @@ internal sealed class ClusterSnapshot
         }
 
         public ClusterSnapshot ToSnapshot(long version) => new(version, _nodes.ToImmutable(), _names.ToImmutable(), _services.ToImmutable(),
-            _instances.ToImmutable(), _byNode.ToImmutable(), _byService.ToImmutable(), _reporting);
+            _instances.ToImmutable(), _byNode.ToImmutable(), _byService.ToImmutable(), _reporting, _reordered ? new NodeOrder() : _order);
 
         private static void Index(ImmutableDictionary<string, ImmutableHashSet<string>>.Builder index, string key, string id) =>
             index[key] = index.GetValueOrDefault(key, NoIds).Add(id);

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Collections.Concurrent;
 using VirtualCluster.Api;
 using VirtualCluster.Runtime;
@@ -212,14 +213,14 @@ internal sealed class LiveClusterState(IClusterStore inner) : IClusterStore
         }
     }
 
-    /// <summary>Equal in everything the scheduler reads from a node record (not its heartbeat fields).</summary>
-    private static bool SameShape(NodeInfo a, NodeInfo b) =>
-        a.Name == b.Name && a.Address == b.Address && a.Capacity == b.Capacity && a.Ports == b.Ports && a.State == b.State
-        && a.Drivers.SequenceEqual(b.Drivers, StringComparer.Ordinal)
-        && a.Labels.Count == b.Labels.Count && a.Labels.All(l => b.Labels.TryGetValue(l.Key, out var v) && v == l.Value);
+    /// <summary>
+    /// Equal in everything but the heartbeat fields (everything the scheduler reads from a node record), compared
+    /// field by field without allocating: every heartbeat asks.
+    /// </summary>
+    private static bool SameShape(NodeInfo a, NodeInfo b) => LiveNodeStore.SameShape(a, b);
 
     public async Task<IReadOnlyList<NodeInfo>> ListNodesAsync(CancellationToken cancellationToken = default) =>
-        (await SnapshotAsync(cancellationToken).ConfigureAwait(false)).Nodes.Values.OrderBy(n => n.Name, StringComparer.Ordinal).ToList();
+        (await SnapshotAsync(cancellationToken).ConfigureAwait(false)).NodesInOrder();
 
     public async Task<NodeInfo?> FindNodeAsync(string idOrName, CancellationToken cancellationToken = default)
     {
@@ -272,15 +273,13 @@ internal sealed class LiveClusterState(IClusterStore inner) : IClusterStore
     public async Task<IReadOnlyList<ServiceInstance>> ListInstancesAsync(string? service = null, string? nodeId = null, CancellationToken cancellationToken = default)
     {
         var snapshot = await SnapshotAsync(cancellationToken).ConfigureAwait(false);
-        // One index entry: its ids are kept sorted, so the list costs a lookup per instance (reconcile passes ask per service).
+        // One index entry: its records in id order are kept with it while the instance table stays the same, so a
+        // reconcile pass that asks for every service's instances of a steady cluster costs a lookup per service.
         if ((service is null) != (nodeId is null))
         {
             var index = service is not null ? snapshot.InstancesByService : snapshot.InstancesByNode;
             if (!index.TryGetValue(service ?? nodeId!, out var set)) return [];
-            var ids = Sorted(set);
-            var list = new ServiceInstance[ids.Length];
-            for (var i = 0; i < ids.Length; i++) list[i] = snapshot.Instances[ids[i]];
-            return list;
+            return Array.AsReadOnly(InOrder(set, snapshot.Instances));
         }
         IEnumerable<ServiceInstance> found = nodeId is not null ? snapshot.InstancesOn(nodeId)
             : service is not null ? snapshot.InstancesOf(service)
@@ -394,21 +393,36 @@ internal sealed class LiveClusterState(IClusterStore inner) : IClusterStore
     }
 
     /// <summary>
-    /// The instances on a node ordered by id, from a snapshot's index; the order is kept per index entry, so a
-    /// heartbeat of a node whose set of instances did not change sorts nothing.
+    /// The records of an index entry in id order: sorted once per entry (entries are immutable: a change makes a new
+    /// one), and read again from the instance table only when that table changed (any instance write makes a new one).
     /// </summary>
-    public static string[] SortedIdsOn(ClusterSnapshot snapshot, string nodeId) =>
-        snapshot.InstancesByNode.TryGetValue(nodeId, out var ids) ? Sorted(ids) : [];
-
-    /// <summary>The ids of an index entry in ordinal order, sorted once per entry (entries are immutable: a change makes a new one).</summary>
-    private static string[] Sorted(System.Collections.Immutable.ImmutableHashSet<string> ids) => SortedIds.GetValue(ids, set =>
+    private static ServiceInstance[] InOrder(ImmutableHashSet<string> set, ImmutableDictionary<string, ServiceInstance> table)
     {
-        var sorted = set.ToArray();
-        Array.Sort(sorted, StringComparer.Ordinal);
-        return sorted;
-    });
+        var kept = InOrderKept.GetValue(set, s =>
+        {
+            var sorted = s.ToArray();
+            Array.Sort(sorted, StringComparer.Ordinal);
+            return new KeptOrder(sorted);
+        });
+        var last = kept.Last;
+        if (ReferenceEquals(last?.From, table)) return last!.Records;
+        var records = new ServiceInstance[kept.Ids.Length];
+        for (var i = 0; i < records.Length; i++) records[i] = table[kept.Ids[i]];
+        kept.Last = new RecordsRead(table, records);
+        return records;
+    }
 
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<System.Collections.Immutable.ImmutableHashSet<string>, string[]> SortedIds = new();
+    /// <summary>An index entry's ids in order and the records last read for them.</summary>
+    private sealed class KeptOrder(string[] ids)
+    {
+        public string[] Ids { get; } = ids;
+        /// <summary>Replaced whole (one reference), so a reader on another thread sees records that match their table.</summary>
+        public volatile RecordsRead? Last;
+    }
+
+    private sealed record RecordsRead(ImmutableDictionary<string, ServiceInstance> From, ServiceInstance[] Records);
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ImmutableHashSet<string>, KeptOrder> InOrderKept = new();
     public Task<string?> GetSettingAsync(string key, CancellationToken cancellationToken = default) => inner.GetSettingAsync(key, cancellationToken);
     public Task<string> GetOrAddSettingAsync(string key, string value, CancellationToken cancellationToken = default) => inner.GetOrAddSettingAsync(key, value, cancellationToken);
     public Task<bool> ReplaceSettingAsync(string key, string? expected, string value, CancellationToken cancellationToken = default) =>

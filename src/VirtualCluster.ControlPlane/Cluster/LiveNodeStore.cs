@@ -8,7 +8,9 @@ namespace VirtualCluster.ControlPlane.Cluster;
 /// <summary>
 /// The node registry's memory in front of the cluster store: heartbeats (last heartbeat time and reported usage)
 /// stay in memory, and a node record is written only when something else about it changes (join, state, capacity,
-/// drivers, labels) or, for the heartbeat fields alone, at most once per snapshot interval. Reads of nodes see the
+/// drivers, labels) or, for the heartbeat fields alone, at most once per snapshot interval: the configured one, or
+/// <see cref="HeartbeatsPerSnapshot"/> heartbeat intervals when that is longer (a large cluster reports every few
+/// minutes, and a snapshot per heartbeat would make every heartbeat a durable write again). Reads of nodes see the
 /// newest heartbeat this process took. Every other operation passes straight through.
 /// </summary>
 /// <remarks>
@@ -17,8 +19,11 @@ namespace VirtualCluster.ControlPlane.Cluster;
 /// whatever another control plane wrote meanwhile. A new leader starts with an empty memory: it reads the last
 /// snapshot and fresh heartbeats refill the memory; the failure detector's grace period covers the gap.
 /// </remarks>
-internal sealed class LiveNodeStore(IClusterStore inner, TimeProvider time, TimeSpan snapshotInterval) : IClusterStore
+internal sealed class LiveNodeStore(IClusterStore inner, TimeProvider time, TimeSpan snapshotInterval, Func<TimeSpan>? heartbeatInterval = null) : IClusterStore
 {
+    /// <summary>Heartbeats per node between two snapshots of its heartbeat fields, at least (when the configured interval is shorter).</summary>
+    public const int HeartbeatsPerSnapshot = 10;
+
     private readonly ConcurrentDictionary<string, (NodeInfo Record, DateTimeOffset WrittenAt)> _durable = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (DateTimeOffset? LastHeartbeat, ResourceUsage Usage)> _live = new(StringComparer.Ordinal);
     private long _skipped;
@@ -31,13 +36,23 @@ internal sealed class LiveNodeStore(IClusterStore inner, TimeProvider time, Time
         ArgumentNullException.ThrowIfNull(node);
         _live[node.Id] = (node.LastHeartbeat, node.Usage);
         var now = time.GetUtcNow();
-        if (_durable.TryGetValue(node.Id, out var last) && SameShape(last.Record, node) && now - last.WrittenAt < snapshotInterval)
+        if (_durable.TryGetValue(node.Id, out var last) && SameShape(last.Record, node) && now - last.WrittenAt < SnapshotInterval)
         {
             Interlocked.Increment(ref _skipped);
             return;
         }
         await inner.UpsertNodeAsync(node, cancellationToken).ConfigureAwait(false);
         _durable[node.Id] = (node, now);
+    }
+
+    /// <summary>How long heartbeat fields alone stay in memory: the configured interval or ten heartbeat intervals, the longer.</summary>
+    private TimeSpan SnapshotInterval
+    {
+        get
+        {
+            var beats = heartbeatInterval is null ? TimeSpan.Zero : HeartbeatsPerSnapshot * heartbeatInterval();
+            return beats > snapshotInterval ? beats : snapshotInterval;
+        }
     }
 
     public async Task<IReadOnlyList<NodeInfo>> ListNodesAsync(CancellationToken cancellationToken = default)

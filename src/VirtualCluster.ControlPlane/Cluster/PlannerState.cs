@@ -49,7 +49,7 @@ internal sealed class PlannerState(LiveClusterState live, PipelineScheduler sche
         var states = new Dictionary<string, NodeState>(snapshot.Nodes.Count, StringComparer.Ordinal);
         // In name order, as the store lists them: the snapshot's dictionary order varies between processes
         // (string hashes are randomized), and ties between equal nodes must go the same way in every run.
-        foreach (var node in snapshot.Nodes.Values.OrderBy(n => n.Name, StringComparer.Ordinal))
+        foreach (var node in snapshot.NodesInOrder())
         {
             var state = liveState(node);
             states[node.Id] = state;

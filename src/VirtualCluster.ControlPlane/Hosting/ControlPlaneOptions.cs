@@ -81,8 +81,9 @@ public sealed class ControlPlaneOptions
 
     /// <summary>
     /// Heartbeats are kept in memory: a node's record is written to the store when something other than its last
-    /// heartbeat time and usage changes (join, state, capacity, drivers), and otherwise at most this often, as a
-    /// compact snapshot. Default 30 s. Between 1 s and 1 h.
+    /// heartbeat time and usage changes (join, state, capacity, drivers), and otherwise at most this often, or every
+    /// ten heartbeat intervals when that is longer (a large cluster's agents report every few minutes), as a compact
+    /// snapshot. Default 30 s. Between 1 s and 1 h.
     /// </summary>
     public TimeSpan NodeSnapshotInterval { get; set; } = TimeSpan.FromSeconds(30);
 

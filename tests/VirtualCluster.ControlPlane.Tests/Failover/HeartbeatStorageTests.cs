@@ -49,3 +49,32 @@ public sealed class HeartbeatStorageTests : ClusterTestBase
         Assert.Contains("NodeSnapshotInterval", result.FailureMessage, StringComparison.Ordinal);
     }
 }
+
+/// <summary>In a cluster large enough to slow heartbeats down, a snapshot is written every ten heartbeat intervals, not every heartbeat.</summary>
+public sealed class SlowHeartbeatStorageTests() : ClusterTestBase(o => o.MaxHeartbeatsPerSecond = 1)
+{
+    [Fact]
+    public async Task Heartbeats_told_to_come_every_few_seconds_are_snapshotted_every_ten_intervals()
+    {
+        var ids = new List<string>();
+        for (var i = 0; i < 6; i++) ids.Add(await JoinAsync($"node-{i}", firstPort: 20000 + 100 * i));
+        var joinedAt = Time.GetUtcNow();
+        var interval = (await BeatAsync(ids[0])).Value!.HeartbeatInterval;
+        Assert.Equal(TimeSpan.FromSeconds(6), interval); // 6 nodes at one heartbeat a second
+
+        // 54 s of heartbeats every 6 s: more than the configured 30 s, less than ten intervals; nothing written.
+        for (var beat = 0; beat < 9; beat++)
+        {
+            Time.Advance(interval);
+            Assert.Equal(200, (await BeatAsync(ids[0])).StatusCode);
+        }
+        Assert.True(Time.GetUtcNow() - joinedAt > Options.NodeSnapshotInterval);
+        Assert.Equal(joinedAt, (await Store.FindNodeAsync(ids[0]))!.LastHeartbeat);
+
+        // Positive control: past ten intervals the next heartbeat is written as a snapshot.
+        Time.Advance(interval);
+        Time.Advance(interval);
+        Assert.Equal(200, (await BeatAsync(ids[0])).StatusCode);
+        Assert.Equal(Time.GetUtcNow(), (await Store.FindNodeAsync(ids[0]))!.LastHeartbeat);
+    }
+}
