@@ -40,10 +40,14 @@ internal static class GatewayCommand
         {
             Description = "Also accept agents' tunnels and signaling over plain ws:// (agents of an earlier release, or a proxy terminating TLS): their machine tokens then cross the network in clear. Default: TLS only, with a certificate of the cluster CA on the same port.",
         };
+        var domainResolver = new Option<string?>("--domain-resolver")
+        {
+            Description = "DNS server (address:port, e.g. 1.1.1.1:53) that services' custom domains are looked up with to see whether they point at this gateway. Default: the system's resolver.",
+        };
         var tls = new GatewayTlsFlags();
         var command = new Command("gateway", "Run a gateway: every service at http://<service>.<domain>/, reached over peer links to the agents or their outbound tunnels.")
         {
-            server, token, tokenFile, caFingerprint, listen, domain, name, p2p, p2pLoopback, policy, exitWithStdin, dnsListen, publicAddress, allowPlainAgents,
+            server, token, tokenFile, caFingerprint, listen, domain, name, p2p, p2pLoopback, policy, exitWithStdin, dnsListen, publicAddress, allowPlainAgents, domainResolver,
         };
         foreach (var option in tls.All) command.Options.Add(option);
         command.SetAction(async (parse, _) =>
@@ -76,6 +80,9 @@ internal static class GatewayCommand
                 && (dnsEndPoint.Address.Equals(System.Net.IPAddress.Any) || dnsEndPoint.Address.Equals(System.Net.IPAddress.IPv6Any)))
                 errors.Add($"--dns-listen {dns} is a wildcard address: give --public-address with the address(es) that names should resolve to (e.g. --public-address 203.0.113.10)");
             var tlsSettings = tls.Read(parse, https, dns is not null, errors);
+            var resolver = parse.GetValue(domainResolver);
+            if (resolver is not null && !System.Net.IPEndPoint.TryParse(resolver, out _))
+                errors.Add($"--domain-resolver \"{resolver}\" is not an address and port like 127.0.0.1:53 or [::1]:53");
             // Plain-http endpoints serve agents over TLS too (same port), so Kestrel gets them as endpoints, not URLs.
             var http = new List<System.Net.IPEndPoint>();
             foreach (var url in urls.Where(u => u.StartsWith("http://", StringComparison.OrdinalIgnoreCase)))
@@ -97,6 +104,7 @@ internal static class GatewayCommand
                 o.PeerLinksOnLoopback = parse.GetValue(p2pLoopback);
                 o.PeerLinksRelayOnly = parse.GetValue(policy) == "relay";
                 o.AllowPlainAgents = parse.GetValue(allowPlainAgents);
+                o.DomainResolver = resolver;
             }, dns is null ? null : o =>
             {
                 o.Listen = dns;
