@@ -81,7 +81,7 @@ internal static class GatewayCommand
                 errors.Add($"--dns-listen {dns} is a wildcard address: give --public-address with the address(es) that names should resolve to (e.g. --public-address 203.0.113.10)");
             var tlsSettings = tls.Read(parse, https, dns is not null, errors);
             var resolver = parse.GetValue(domainResolver);
-            if (resolver is not null && !System.Net.IPEndPoint.TryParse(resolver, out _))
+            if (resolver is not null && (!System.Net.IPEndPoint.TryParse(resolver, out var resolverEndPoint) || resolverEndPoint.Port == 0))
                 errors.Add($"--domain-resolver \"{resolver}\" is not an address and port like 127.0.0.1:53 or [::1]:53");
             // Plain-http endpoints serve agents over TLS too (same port), so Kestrel gets them as endpoints, not URLs.
             var http = new List<System.Net.IPEndPoint>();
