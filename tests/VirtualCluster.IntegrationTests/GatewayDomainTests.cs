@@ -123,7 +123,7 @@ public sealed partial class GatewayDomainTests(ITestOutputHelper output)
         var duplicate = await PostAsync(cluster, Spec("e", "\"www.example.com\", \"SHOP.example.com\""));
         Assert.Equal(400, duplicate.Status);
         Assert.Contains("domains[1]", duplicate.Body);
-        Assert.Contains("already claimed by service \\\"d\\\"", duplicate.Body);
+        Assert.Contains("already claimed by service \"d\"", duplicate.Body);
         output.WriteLine(string.Join("\n", wildcard.Body, underCluster.Body, many.Body, duplicate.Body));
     }
 
@@ -138,7 +138,14 @@ public sealed partial class GatewayDomainTests(ITestOutputHelper output)
         using var post = new HttpClient(TestTls.Handler(api.Http.BaseAddress!.ToString())) { BaseAddress = api.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
         post.DefaultRequestHeaders.Authorization = api.Http.DefaultRequestHeaders.Authorization;
         using var response = await post.PostAsync("/v1/services", new StringContent(spec, Encoding.UTF8, "application/json"));
-        return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
+        var body = await response.Content.ReadAsStringAsync();
+        if (response.IsSuccessStatusCode) return ((int)response.StatusCode, body);
+        // The error and each field's problem as plain text (the JSON escapes quotes).
+        using var doc = JsonDocument.Parse(body);
+        var text = doc.RootElement.GetProperty("error").GetString();
+        if (doc.RootElement.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Array)
+            text += "\n" + string.Join("\n", errors.EnumerateArray().Select(e => $"{e.GetProperty("field").GetString()}: {e.GetProperty("message").GetString()}"));
+        return ((int)response.StatusCode, text!);
     }
 
     private static TestProcess StartGateway(ManualCluster cluster, string name, int http, int https, string resolver, PebbleServer pebble) =>

@@ -110,14 +110,23 @@ public sealed partial class DomainVerifier(
             foreach (var nic in NetworkInterface.GetAllNetworkInterfaces())
                 foreach (var unicast in nic.GetIPProperties().UnicastAddresses) set.Add(Normal(unicast.Address));
         }
-        catch (NetworkInformationException) { } // an unreadable interface list leaves the configured addresses
+        catch (Exception e) when (e is NetworkInformationException or System.Net.Sockets.SocketException or PlatformNotSupportedException)
+        {
+            // An unreadable interface list leaves loopback and the configured addresses.
+            set.Add(IPAddress.Loopback);
+            set.Add(IPAddress.IPv6Loopback);
+        }
         if (services.GetService<IOptions<VirtualCluster.Dns.DnsServerOptions>>()?.Value.Addresses is { } published)
             foreach (var text in published)
                 if (IPAddress.TryParse(text, out var address)) set.Add(Normal(address));
         return set;
     }
 
-    private static IPAddress Normal(IPAddress a) => a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a.ScopeId != 0 ? new IPAddress(a.GetAddressBytes()) : a;
+    /// <summary>IPv4-mapped IPv6 as IPv4, IPv6 without its scope (ScopeId throws for IPv4, so it is read only for IPv6).</summary>
+    private static IPAddress Normal(IPAddress a) =>
+        a.IsIPv4MappedToIPv6 ? a.MapToIPv4()
+        : a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && a.ScopeId != 0 ? new IPAddress(a.GetAddressBytes())
+        : a;
 
     [LoggerMessage(6501, LogLevel.Information, "Custom domain {Domain} points at this gateway: verified")]
     private partial void LogVerified(string domain);
