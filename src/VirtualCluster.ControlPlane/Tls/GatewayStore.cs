@@ -56,7 +56,7 @@ internal sealed class GatewayStore(IClusterStore store, TimeProvider time)
                 return (null, $"the certificate is for {string.Join(", ", names.DefaultIfEmpty("no DNS name"))}, not {name}; store it under one of its names", false);
             notAfter = new DateTimeOffset(leaf.NotAfter.ToUniversalTime());
         }
-        catch (CryptographicException e)
+        catch (Exception e) when (e is CryptographicException or ArgumentException) // ArgumentException: a key that is not the leaf's
         {
             return (null, $"chainPem and privateKeyPem must be a PEM certificate chain (leaf first) and its PEM private key: {e.Message}", false);
         }

@@ -46,7 +46,7 @@ internal sealed partial class AcmeCertificateService(
         foreach (var (name, certificate) in _files?.LoadAll() ?? [])
         {
             try { certificates.Set(name, certificate.ToX509(), certificate.Intermediates(), "files"); }
-            catch (System.Security.Cryptography.CryptographicException e) { LogStoredUnreadable(name, e.Message); } // ordered again below
+            catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or ArgumentException) { LogStoredUnreadable(name, e.Message); } // ordered again below
         }
         using var timer = new PeriodicTimer(o.CheckInterval, time);
         try
@@ -156,7 +156,7 @@ internal sealed partial class AcmeCertificateService(
             LogFromStore(name, leaf.NotAfter.ToUniversalTime());
             return !IsDue(leaf, tlsOptions.Value.RenewBefore, now);
         }
-        catch (System.Security.Cryptography.CryptographicException e)
+        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or ArgumentException) // ArgumentException: a key that is not the leaf's
         {
             LogStoredUnreadable(name, e.Message);
             return false;
