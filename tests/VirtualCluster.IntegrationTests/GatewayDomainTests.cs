@@ -131,6 +131,40 @@ public sealed partial class GatewayDomainTests(ITestOutputHelper output)
         output.WriteLine(string.Join("\n", wildcard.Body, underCluster.Body, many.Body, duplicate.Body));
     }
 
+    [Fact]
+    public async Task Stored_certificate_keys_are_answered_only_to_the_clusters_admin_token()
+    {
+        await using var cluster = await ManualCluster.StartAsync(0);
+        using var api = cluster.Api();
+        using var http = new HttpClient(TestTls.Handler(api.Http.BaseAddress!.ToString())) { BaseAddress = api.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        async Task<int> GetAsync(string? token)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/gateway-store/certificates/app.example.com");
+            if (token is not null) request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            using var response = await http.SendAsync(request);
+            return (int)response.StatusCode;
+        }
+        async Task<string> UserTokenAsync(string user, string role)
+        {
+            using var admin = new HttpRequestMessage(HttpMethod.Post, "/v1/users") { Content = JsonContent($$"""{"name": "{{user}}", "role": "{{role}}"}""") };
+            admin.Headers.Authorization = api.Http.DefaultRequestHeaders.Authorization;
+            (await http.SendAsync(admin)).EnsureSuccessStatusCode();
+            using var issue = new HttpRequestMessage(HttpMethod.Post, $"/v1/users/{user}/tokens") { Content = JsonContent("""{"ttl": "01:00:00"}""") };
+            issue.Headers.Authorization = api.Http.DefaultRequestHeaders.Authorization;
+            using var response = await http.SendAsync(issue);
+            response.EnsureSuccessStatusCode();
+            using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            return doc.RootElement.GetProperty("token").GetString()!;
+        }
+
+        Assert.Equal(404, await GetAsync(cluster.AdminToken)); // positive control: the gateway's token gets through (nothing stored yet)
+        Assert.Equal(401, await GetAsync(null));
+        Assert.Equal(403, await GetAsync(await UserTokenAsync("viv", "viewer")));
+        Assert.Equal(403, await GetAsync(await UserTokenAsync("ada", "admin"))); // a person's admin token: no keys
+    }
+
+    private static StringContent JsonContent(string json) => new(json, Encoding.UTF8, "application/json");
+
     private static string Spec(string name, string domains) => $$"""
         { "name": "{{name}}", "command": "dotnet", "args": ["{{RepoPaths.HelloDll}}"], "resources": { "cpu": "50m", "memory": "32Mi" },
           "ports": [{ "name": "http" }], "domains": [{{domains}}] }
