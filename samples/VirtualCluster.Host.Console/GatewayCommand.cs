@@ -44,10 +44,14 @@ internal static class GatewayCommand
         {
             Description = "Refuse agents' tunnels and signaling that come without their node's client certificate (agents get one when they join), so a machine token read off the network is no use alone. Default: a certificate is checked when presented.",
         };
+        var domainResolver = new Option<string?>("--domain-resolver")
+        {
+            Description = "DNS server (address:port, e.g. 1.1.1.1:53) that services' custom domains are looked up with to see whether they point at this gateway. Default: the system's resolver.",
+        };
         var tls = new GatewayTlsFlags();
         var command = new Command("gateway", "Run a gateway: every service at http://<service>.<domain>/, reached over peer links to the agents or their outbound tunnels.")
         {
-            server, token, tokenFile, caFingerprint, listen, domain, name, p2p, p2pLoopback, policy, exitWithStdin, dnsListen, publicAddress, allowPlainAgents, requireClientCert,
+            server, token, tokenFile, caFingerprint, listen, domain, name, p2p, p2pLoopback, policy, exitWithStdin, dnsListen, publicAddress, allowPlainAgents, requireClientCert, domainResolver,
         };
         foreach (var option in tls.All) command.Options.Add(option);
         command.SetAction(async (parse, _) =>
@@ -80,6 +84,9 @@ internal static class GatewayCommand
                 && (dnsEndPoint.Address.Equals(System.Net.IPAddress.Any) || dnsEndPoint.Address.Equals(System.Net.IPAddress.IPv6Any)))
                 errors.Add($"--dns-listen {dns} is a wildcard address: give --public-address with the address(es) that names should resolve to (e.g. --public-address 203.0.113.10)");
             var tlsSettings = tls.Read(parse, https, dns is not null, errors);
+            var resolver = parse.GetValue(domainResolver);
+            if (resolver is not null && (!System.Net.IPEndPoint.TryParse(resolver, out var resolverEndPoint) || resolverEndPoint.Port == 0))
+                errors.Add($"--domain-resolver \"{resolver}\" is not an address and port like 127.0.0.1:53 or [::1]:53");
             // Plain-http endpoints serve agents over TLS too (same port), so Kestrel gets them as endpoints, not URLs.
             var http = new List<System.Net.IPEndPoint>();
             foreach (var url in urls.Where(u => u.StartsWith("http://", StringComparison.OrdinalIgnoreCase)))
@@ -102,6 +109,7 @@ internal static class GatewayCommand
                 o.PeerLinksRelayOnly = parse.GetValue(policy) == "relay";
                 o.AllowPlainAgents = parse.GetValue(allowPlainAgents);
                 o.RequireClientCertificate = parse.GetValue(requireClientCert);
+                o.DomainResolver = resolver;
             }, dns is null ? null : o =>
             {
                 o.Listen = dns;

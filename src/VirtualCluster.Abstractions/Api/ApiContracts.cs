@@ -143,6 +143,7 @@ public sealed record PendingWork(string Kind, int Instances, string Reason, int 
 /// The service's stable URL through the cluster's gateway (it follows failovers), e.g.
 /// <c>http://hello.localhost:8080/</c>; null when the control plane knows no gateway.
 /// </param>
+/// <param name="Domains">The spec's custom domains with what the gateways found (null when the spec names none).</param>
 public sealed record ServiceView(
     ServiceSpec Spec,
     DateTimeOffset CreatedAt,
@@ -150,7 +151,8 @@ public sealed record ServiceView(
     int Running,
     IReadOnlyList<InstanceView> Instances,
     IReadOnlyList<PendingWork>? Pending = null,
-    string? Url = null);
+    string? Url = null,
+    IReadOnlyList<DomainView>? Domains = null);
 
 /// <summary>Body of <c>POST /v1/tokens</c>: a service token for one service.</summary>
 /// <param name="Service">The service's name.</param>

@@ -191,6 +191,11 @@ public sealed record ServiceSpec
     public FailoverPolicy Failover { get; init; } = FailoverPolicy.Default;
     /// <summary>Who may reach the service through the gateway; default <see cref="ServiceAccess.Public"/>.</summary>
     public ServiceAccess Access { get; init; } = ServiceAccess.Public;
+    /// <summary>
+    /// Custom domains the gateway also serves the service at (lower case DNS names outside the cluster domain, at most
+    /// 10, none claimed by another service); each gets a certificate once it resolves to a gateway. Default none.
+    /// </summary>
+    public IReadOnlyList<string> Domains { get; init; } = [];
 
     /// <summary>
     /// True when at most one copy may run at a time and the control plane may move it: one replica and failover

@@ -19,7 +19,7 @@ internal sealed partial class ServiceSpecReader(SpecReader reader)
     private static readonly string[] TopFields =
     [
         "name", "driver", "command", "image", "args", "workingDirectory", "replicas", "resources",
-        "ports", "env", "secrets", "volumes", "healthCheck", "restartPolicy", "placement", "failover", "access",
+        "ports", "env", "secrets", "volumes", "healthCheck", "restartPolicy", "placement", "failover", "access", "domains",
     ];
 
     private static readonly string[] Drivers = [ProcessDriver, DockerDriver];
@@ -50,6 +50,7 @@ internal sealed partial class ServiceSpecReader(SpecReader reader)
         var placement = ReadPlacement(fields);
         var failover = ReadFailover(fields);
         var access = ReadAccess(fields);
+        var domains = ReadDomains(fields, name);
 
         if (reader.HasErrors || name is null || driver is null) return null;
         return new ServiceSpec
@@ -71,6 +72,7 @@ internal sealed partial class ServiceSpecReader(SpecReader reader)
             Placement = placement,
             Failover = failover,
             Access = access,
+            Domains = domains,
         };
     }
 

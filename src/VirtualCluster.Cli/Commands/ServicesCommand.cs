@@ -20,6 +20,7 @@ internal static class ServicesCommand
             else
             {
                 context.OutConsole.Write(Tables.Services(services));
+                if (DomainTables.Any(services)) context.OutConsole.Write(DomainTables.Domains(services));
                 if (ReplicaTables.Any(services)) context.OutConsole.Write(ReplicaTables.Replicas(services, DateTimeOffset.UtcNow));
             }
             return ExitCodes.Ok;

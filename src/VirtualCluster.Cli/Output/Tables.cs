@@ -46,7 +46,7 @@ internal static class Tables
                 view.Spec.Driver,
                 view.Desired.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 view.Running.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                view.Url ?? "-",
+                string.Join('\n', new[] { view.Url }.Concat(view.Domains?.Select(d => d.Url) ?? []).OfType<string>().DefaultIfEmpty("-")),
                 instances);
         }
         return table;

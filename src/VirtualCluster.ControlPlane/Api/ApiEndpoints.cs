@@ -48,10 +48,16 @@ public static class ApiEndpoints
         viewer.MapGet("/status", async (ClusterService cluster, IOptions<ServiceUrlOptions> urls, CancellationToken ct) =>
             ApiResults.Json(TokenEndpoints.WithUrls(await cluster.GetStatusAsync(ct), urls.Value)));
         viewer.MapGet("/nodes", async (ClusterService cluster, CancellationToken ct) => ApiResults.Json(await cluster.ListNodeViewsAsync(ct)));
-        viewer.MapGet("/services", async (ClusterService cluster, IOptions<ServiceUrlOptions> urls, CancellationToken ct) =>
-            ApiResults.Json((await cluster.ListServiceViewsAsync(ct)).Select(v => TokenEndpoints.WithUrl(v, urls.Value)).ToList()));
-        viewer.MapGet("/services/{name}", async (string name, ClusterService cluster, IOptions<ServiceUrlOptions> urls, CancellationToken ct) =>
-            await cluster.GetServiceViewAsync(name, ct) is { } view ? ApiResults.Json(TokenEndpoints.WithUrl(view, urls.Value)) : NotFound(name));
+        viewer.MapGet("/services", async (ClusterService cluster, IOptions<ServiceUrlOptions> urls, Tls.GatewayStore gateways, CancellationToken ct) =>
+        {
+            var views = await cluster.ListServiceViewsAsync(ct);
+            var names = views.Any(v => v.Spec.Domains.Count > 0) ? await gateways.NamesAsync(ct) : null;
+            return ApiResults.Json(views.Select(v => TokenEndpoints.WithUrl(names is null ? v : Tls.GatewayStoreEndpoints.WithDomains(v, names), urls.Value)).ToList());
+        });
+        viewer.MapGet("/services/{name}", async (string name, ClusterService cluster, IOptions<ServiceUrlOptions> urls, Tls.GatewayStore gateways, CancellationToken ct) =>
+            await cluster.GetServiceViewAsync(name, ct) is { } view
+                ? ApiResults.Json(TokenEndpoints.WithUrl(view.Spec.Domains.Count > 0 ? Tls.GatewayStoreEndpoints.WithDomains(view, await gateways.NamesAsync(ct)) : view, urls.Value))
+                : NotFound(name));
         viewer.MapGet("/events", EventsAsync);
         viewer.MapSchedulingReads();
         viewer.MapHistory();
@@ -77,6 +83,7 @@ public static class ApiEndpoints
         admin.MapKeyEndpoints();
         Tls.GatewayCertificateEndpoints.MapGatewayCertificate(admin);
         admin.MapAlertRuleChanges();
+        Tls.GatewayStoreEndpoints.MapGatewayStore(v1);
         admin.MapDelete("/nodes/{name}", RemoveNodeAsync);
         return app;
     }

@@ -27,6 +27,11 @@ public sealed partial class ClusterService
         await _placementLock.WaitAsync(ct);
         try
         {
+            if (await DomainErrorAsync(spec, ct) is { } domainError)
+            {
+                _metrics?.Deploy("invalid");
+                return new DeployOutcome(400, null, domainError);
+            }
             var existing = await Store.GetServiceAsync(spec.Name, ct);
             if (existing is not null)
             {

@@ -29,6 +29,7 @@ public sealed partial class ClusterService
     private readonly SemaphoreSlim _placementLock = new(1, 1);
     private readonly ControlPlaneMetrics? _metrics;
     private readonly Secrets.SecretSealer _secrets;
+    private readonly string? _clusterDomain;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _nodeGates = new(StringComparer.Ordinal);
     private int _wakeRequested;
     private long _nextDueTicks = long.MaxValue;
@@ -40,9 +41,11 @@ public sealed partial class ClusterService
         TimeProvider time,
         IOptions<ControlPlaneOptions> options,
         ILogger<ClusterService> logger,
-        ControlPlaneMetrics? metrics = null)
+        ControlPlaneMetrics? metrics = null,
+        IOptions<ServiceUrlOptions>? urls = null)
     {
         _metrics = metrics;
+        _clusterDomain = urls?.Value.Domain();
         _options = options.Value;
         _secrets = new Secrets.SecretSealer(store);
         // Heartbeats stay in memory; only changes of a node and periodic snapshots reach the store.

@@ -56,6 +56,7 @@ public static class ControlPlaneServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton<ControlPlaneMetrics>();
         services.TryAddSingleton<ClusterService>();
+        services.TryAddSingleton<Tls.GatewayStore>();
         services.TryAddSingleton<Users.UserDirectory>();
         services.TryAddSingleton<Joins.JoinTokenDirectory>();
         services.TryAddSingleton<Joins.MachineCredentialDirectory>();

@@ -24,6 +24,19 @@ public sealed class ServiceUrlOptions
     /// </summary>
     public string? ClusterDomain { get; set; }
 
+    /// <summary>
+    /// The cluster domain: <see cref="ClusterDomain"/>, else the host of <see cref="GatewayUrl"/> after its
+    /// <c>{service}.</c> label; null when neither says (custom domains are then not checked against it).
+    /// </summary>
+    public string? Domain()
+    {
+        if (!string.IsNullOrWhiteSpace(ClusterDomain)) return ClusterDomain.Trim().TrimEnd('.').ToLowerInvariant();
+        if (string.IsNullOrWhiteSpace(GatewayUrl)) return null;
+        const string marker = "service-name-placeholder";
+        return Uri.TryCreate(GatewayUrl.Trim().Replace(ServicePlaceholder, marker, StringComparison.Ordinal), UriKind.Absolute, out var uri)
+            && uri.Host.StartsWith(marker + ".", StringComparison.OrdinalIgnoreCase) ? uri.Host[(marker.Length + 1)..].ToLowerInvariant() : null;
+    }
+
     /// <summary>The stable URL of <paramref name="service"/>, or null when neither setting is given.</summary>
     public string? UrlFor(string service)
     {

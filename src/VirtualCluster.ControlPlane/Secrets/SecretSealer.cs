@@ -50,6 +50,24 @@ public sealed class SecretSealer
         return spec with { Secrets = opened };
     }
 
+    /// <summary>
+    /// Seals one value outside a spec (a gateway's certificate key, the ACME account key) with the same key and format;
+    /// <paramref name="scope"/> and <paramref name="name"/> are bound in as the additional data, as a service and variable are.
+    /// </summary>
+    public async Task<string> SealValueAsync(string scope, string name, string value, CancellationToken ct)
+    {
+        using var aes = new AesGcm(await KeyAsync(ct), TagSize);
+        return Seal(aes, scope, name, value);
+    }
+
+    /// <summary>Opens a value sealed by <see cref="SealValueAsync"/> under the same scope and name.</summary>
+    /// <exception cref="CryptographicException">It was not sealed by this cluster's key for this scope and name.</exception>
+    public async Task<string> OpenValueAsync(string scope, string name, string value, CancellationToken ct)
+    {
+        using var aes = new AesGcm(await KeyAsync(ct), TagSize);
+        return Open(aes, scope, name, value);
+    }
+
     /// <summary>The spec as API answers show it: every secret's name, no value.</summary>
     public static ServiceSpec Redact(ServiceSpec spec) =>
         spec.Secrets.Count == 0 ? spec : spec with { Secrets = spec.Secrets.Keys.ToDictionary(k => k, _ => Redacted, StringComparer.Ordinal) };

@@ -9,12 +9,14 @@ internal sealed class GatewayMetrics : IDisposable
     private readonly Counter<long> _requests;
     private readonly Counter<long> _retries;
     private readonly Counter<long> _dials;
+    private readonly Counter<long> _certificates;
 
     public GatewayMetrics()
     {
         _requests = _meter.CreateCounter<long>("vc.gateway.requests", description: "Requests answered, by service and status (0: cut after the response started)");
         _retries = _meter.CreateCounter<long>("vc.gateway.retries", description: "Requests sent again to another instance after a failed attempt");
         _dials = _meter.CreateCounter<long>("vcluster.gateway.dials", description: "Connections opened to instances, by path (direct, relayed, tunnel)");
+        _certificates = _meter.CreateCounter<long>("vcluster.gateway.certificates", description: "Certificates taken into service, by source (ordered: an ACME order of this gateway; store: another gateway's, from the cluster store)");
         _meter.CreateObservableGauge("vcluster.gateway.links", () => (LinkPaths?.Invoke() ?? []).GroupBy(p => p)
             .Select(g => new Measurement<int>(g.Count(), new KeyValuePair<string, object?>("path", g.Key))),
             description: "Nodes by how the gateway reaches them (direct, relayed, tunnel, none)");
@@ -22,6 +24,20 @@ internal sealed class GatewayMetrics : IDisposable
 
     /// <summary>The path of every known node now (set by the gateway's dialer).</summary>
     public Func<IEnumerable<string>>? LinkPaths { get; set; }
+
+    public void CertificateObtained(string source) => _certificates.Add(1, new KeyValuePair<string, object?>("source", source));
+
+    /// <summary>Certificates this gateway ordered from its ACME CA since it started (also on /v1/gateway/certificates).</summary>
+    public long Orders => Interlocked.Read(ref _orders);
+
+    /// <summary>Counts one certificate obtained by an ACME order.</summary>
+    public void Ordered()
+    {
+        Interlocked.Increment(ref _orders);
+        CertificateObtained("ordered");
+    }
+
+    private long _orders;
 
     public void Dialed(string path) => _dials.Add(1, new KeyValuePair<string, object?>("path", path));
 

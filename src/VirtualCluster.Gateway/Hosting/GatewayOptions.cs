@@ -83,6 +83,18 @@ public sealed class GatewayOptions
     /// are incomplete; Kestrel's 32 KiB header limit already allowed about as much). 4 KiB to 1 MiB.
     /// </summary>
     public int IoBlockSize { get; set; } = 32 * 1024;
+
+    /// <summary>
+    /// DNS server (<c>host:port</c>, an IP address) that custom domains are looked up with to see whether they point at
+    /// this gateway. Default none: the system's resolver.
+    /// </summary>
+    public string? DomainResolver { get; set; }
+
+    /// <summary>
+    /// How often each custom domain is looked up again (a new domain is looked up as soon as a spec names it). Default
+    /// 60 s; 1 s to 1 day.
+    /// </summary>
+    public TimeSpan DomainCheckInterval { get; set; } = TimeSpan.FromSeconds(60);
 }
 
 /// <summary>Checks <see cref="GatewayOptions"/>; every problem names the option and the fix.</summary>
@@ -108,6 +120,10 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (o.IoBlockSize is < 4096 or > 1024 * 1024) errors.Add($"IoBlockSize {o.IoBlockSize} must be between 4096 and 1048576 bytes (default 32768)");
         if (o.RequireClientCertificate && o.AllowPlainAgents)
             errors.Add("RequireClientCertificate cannot be combined with AllowPlainAgents: plain ws:// carries no client certificate; drop one of --require-client-cert and --allow-plain-agents");
+        if (o.DomainResolver is { } resolver && !System.Net.IPEndPoint.TryParse(resolver, out _))
+            errors.Add($"DomainResolver \"{resolver}\" is not an address and port like 127.0.0.1:53 or [::1]:53");
+        if (o.DomainCheckInterval < TimeSpan.FromSeconds(1) || o.DomainCheckInterval > TimeSpan.FromDays(1))
+            errors.Add($"DomainCheckInterval {o.DomainCheckInterval} must be between 1 s and 1 day (default 60 s)");
         if (string.IsNullOrEmpty(o.Name) || o.Name.Length > 63 || !o.Name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_'))
             errors.Add($"Name \"{o.Name}\" must be 1-63 letters, digits, '-', '.' or '_' (e.g. edge-1)");
         return errors.Count > 0 ? ValidateOptionsResult.Fail(errors) : ValidateOptionsResult.Success;

@@ -62,6 +62,9 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IGatewayAccessCheck, Access.ServiceAccessGatewayCheck>());
         services.TryAddSingleton<RemovedNodes>();
         services.AddHostedService<ControlPlaneRouteSource>();
+        // Custom domains: looked up now and then to see whether they point here (certificates are ordered only then).
+        services.TryAddSingleton<Domains.DomainVerifier>();
+        services.AddHostedService(sp => sp.GetRequiredService<Domains.DomainVerifier>());
         // The agent-facing certificate of the cluster CA (tunnels and signaling over TLS on the plain-http port).
         services.TryAddSingleton<AgentTls.IGatewayCertificateIssuer, AgentTls.ControlPlaneCertificateIssuer>();
         services.TryAddSingleton<AgentTls.AgentTlsCertificate>();
@@ -124,10 +127,17 @@ public static class GatewayServiceCollectionExtensions
         endpoints.MapGet("/v1/gateway/links", (GatewayDialer dialer, PeerLinkService links, IServiceRouteTable table) =>
             Results.Json(GatewayLinks.Report(dialer, links, table), VirtualClusterJson.Options));
         // Which names have a certificate (ACME or the fallback is not listed), for operators and tests.
+        // "source" says where each came from: ordered by this gateway, taken from the cluster store, or the local files.
         endpoints.MapGet("/v1/gateway/certificates", (IServiceProvider services) => Results.Json(
             services.GetService<Tls.GatewayCertificates>() is { } certificates
-                ? certificates.Names.Select(n => certificates.Get(n)!.Leaf).Select(c => new { name = c.GetNameInfo(System.Security.Cryptography.X509Certificates.X509NameType.DnsName, false), notAfter = c.NotAfter.ToUniversalTime(), issuer = c.Issuer }).ToArray()
+                ? certificates.Names.Select(n => certificates.Get(n)!).Select(e => new { name = e.Leaf.GetNameInfo(System.Security.Cryptography.X509Certificates.X509NameType.DnsName, false), notAfter = e.Leaf.NotAfter.ToUniversalTime(), issuer = e.Leaf.Issuer, source = e.Source }).ToArray()
                 : [], VirtualClusterJson.Options));
+        // The custom domains this gateway checked, and whether each points at it.
+        endpoints.MapGet("/v1/gateway/domains", (Domains.DomainVerifier verifier, GatewayMetrics metrics) => Results.Json(new
+        {
+            domains = verifier.Results.Select(r => new { name = r.Key, verified = r.Value.Verified, problem = r.Value.Problem }).ToArray(),
+            acmeOrders = metrics.Orders,
+        }, VirtualClusterJson.Options));
         endpoints.MapGet("/v1/gateway/routes", (IServiceRouteTable table, TunnelHub hub, IOptions<GatewayOptions> options) => Results.Json(new
         {
             domain = options.Value.Domain,

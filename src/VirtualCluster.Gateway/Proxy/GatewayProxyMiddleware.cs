@@ -30,6 +30,14 @@ internal sealed partial class GatewayProxyMiddleware(
         switch (HostNames.Classify(host, _options.Domain, out var service, out var error))
         {
             case HostNames.Kind.Gateway:
+                // A custom domain of a service ("domains" in its spec) is routed like <service>.<domain>.
+                if (host.Length > 0 && routes.FindByDomain(host) is { } byDomain)
+                {
+                    foreach (var check in _checks)
+                        if (!await check.CheckAsync(context, byDomain, context.RequestAborted).ConfigureAwait(false)) return;
+                    await ForwardAsync(context, byDomain).ConfigureAwait(false);
+                    return;
+                }
                 await next(context).ConfigureAwait(false);
                 return;
             case HostNames.Kind.Invalid:

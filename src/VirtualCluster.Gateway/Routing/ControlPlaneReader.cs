@@ -22,7 +22,9 @@ internal sealed class ControlPlaneReader(HttpClient http, IReadOnlyList<Uri> ser
     public Task<(T? Value, int Status)> PostAsync<T>(string path, object body, string? token, CancellationToken ct) where T : class =>
         SendAsync<T>(HttpMethod.Post, path, body, token, ct);
 
-    private async Task<(T? Value, int Status)> SendAsync<T>(HttpMethod method, string path, object? body, string? token, CancellationToken ct) where T : class
+    /// <summary>Sends <paramref name="body"/> (if any) as JSON with <paramref name="method"/>; answers as <see cref="GetAsync"/> (204 gives no value).</summary>
+    /// <exception cref="HttpRequestException">No control plane answered.</exception>
+    public async Task<(T? Value, int Status)> SendAsync<T>(HttpMethod method, string path, object? body, string? token, CancellationToken ct) where T : class
     {
         HttpRequestException? last = null;
         for (var i = 0; i < servers.Count; i++)
@@ -37,7 +39,7 @@ internal sealed class ControlPlaneReader(HttpClient http, IReadOnlyList<Uri> ser
                 // A follower without a leader answers 503: try the next control plane.
                 if ((int)response.StatusCode >= 500) { last = new HttpRequestException($"{servers[index]} answered {(int)response.StatusCode}"); continue; }
                 Volatile.Write(ref _current, index);
-                if (!response.IsSuccessStatusCode) return (null, (int)response.StatusCode);
+                if (!response.IsSuccessStatusCode || response.StatusCode == System.Net.HttpStatusCode.NoContent) return (null, (int)response.StatusCode);
                 return (await response.Content.ReadFromJsonAsync<T>(VirtualClusterJson.Options, ct).ConfigureAwait(false), 200);
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)

@@ -29,6 +29,10 @@ public interface IServiceRouteTable
 
     /// <summary>When the table was last refreshed successfully.</summary>
     DateTimeOffset? RefreshedAt { get; }
+
+    /// <summary>The route of the service whose spec names <paramref name="domain"/> as a custom domain, or null.</summary>
+    ServiceRoute? FindByDomain(string domain) =>
+        All.FirstOrDefault(r => r.Spec.Domains.Contains(domain.TrimEnd('.'), StringComparer.OrdinalIgnoreCase));
 }
 
 /// <summary>Stable URLs of services.</summary>

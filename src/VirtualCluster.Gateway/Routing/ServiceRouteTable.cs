@@ -7,9 +7,12 @@ namespace VirtualCluster.Gateway;
 internal sealed class ServiceRouteTable : IServiceRouteTable
 {
     private volatile FrozenDictionary<string, ServiceRoute> _routes = FrozenDictionary<string, ServiceRoute>.Empty;
+    private volatile FrozenDictionary<string, ServiceRoute> _byDomain = FrozenDictionary<string, ServiceRoute>.Empty;
     private DateTimeOffset? _refreshedAt;
 
     public ServiceRoute? Find(string service) => _routes.GetValueOrDefault(service);
+
+    public ServiceRoute? FindByDomain(string domain) => _byDomain.GetValueOrDefault(domain.TrimEnd('.'));
 
     public IReadOnlyCollection<ServiceRoute> All => _routes.Values;
 
@@ -19,7 +22,13 @@ internal sealed class ServiceRouteTable : IServiceRouteTable
 
     public void Replace(IReadOnlyList<ServiceView> services, IReadOnlyList<NodeView> nodes, DateTimeOffset now)
     {
-        _routes = Build(services, nodes).ToFrozenDictionary(r => r.Name, StringComparer.OrdinalIgnoreCase);
+        var routes = Build(services, nodes).ToList();
+        _routes = routes.ToFrozenDictionary(r => r.Name, StringComparer.OrdinalIgnoreCase);
+        // The control plane refuses a domain claimed twice; should two specs still name one, the first keeps it.
+        var byDomain = new Dictionary<string, ServiceRoute>(StringComparer.OrdinalIgnoreCase);
+        foreach (var route in routes)
+            foreach (var domain in route.Spec.Domains) byDomain.TryAdd(domain, route);
+        _byDomain = byDomain.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
         _refreshedAt = now;
     }
 

@@ -14,11 +14,12 @@ public sealed class GatewayCertificates
     private volatile Entry? _fallback;
 
     /// <summary>A served certificate.</summary>
-    public sealed record Entry(X509Certificate2 Leaf, SslStreamCertificateContext Context);
+    /// <param name="Source">Where it came from: "ordered" (this gateway's ACME order), "store" (the cluster store: another gateway's) or "files" (the local cache).</param>
+    public sealed record Entry(X509Certificate2 Leaf, SslStreamCertificateContext Context, string Source = "ordered");
 
     /// <summary>Serves <paramref name="leaf"/> (with its private key) for <paramref name="name"/> ("*.domain" for a wildcard).</summary>
-    public void Set(string name, X509Certificate2 leaf, X509Certificate2Collection intermediates) =>
-        _byName[name] = new Entry(leaf, SslStreamCertificateContext.Create(leaf, intermediates, offline: true));
+    public void Set(string name, X509Certificate2 leaf, X509Certificate2Collection intermediates, string source = "ordered") =>
+        _byName[name] = new Entry(leaf, SslStreamCertificateContext.Create(leaf, intermediates, offline: true), source);
 
     /// <summary>The certificate served when no other matches (the user's own). Null removes it.</summary>
     public void SetFallback(X509Certificate2? leaf, X509Certificate2Collection? intermediates) =>

@@ -38,6 +38,7 @@ public static class GatewayTlsExtensions
             }
             return certificates;
         });
+        services.TryAddSingleton<IGatewayCertificateStore, ControlPlaneCertificateStore>();
         services.AddHostedService<AcmeCertificateService>();
         return services;
     }

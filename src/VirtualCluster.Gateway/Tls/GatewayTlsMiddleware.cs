@@ -8,7 +8,8 @@ namespace VirtualCluster.Gateway.Tls;
 /// In front of the proxy: answers ACME HTTP-01 tokens for any host (the CA asks for http://&lt;service&gt;.&lt;domain&gt;/,
 /// which would otherwise be proxied), redirects plain-HTTP service requests to https when enabled, and adds HSTS.
 /// </summary>
-internal sealed class GatewayTlsMiddleware(RequestDelegate next, Http01Challenges http01, IOptions<GatewayTlsOptions> tls, IOptions<GatewayOptions> gateway)
+internal sealed class GatewayTlsMiddleware(RequestDelegate next, Http01Challenges http01, IOptions<GatewayTlsOptions> tls, IOptions<GatewayOptions> gateway,
+    GatewayCertificates certificates, IServiceRouteTable routes)
 {
     public Task InvokeAsync(HttpContext context)
     {
@@ -25,7 +26,8 @@ internal sealed class GatewayTlsMiddleware(RequestDelegate next, Http01Challenge
         }
         var o = tls.Value;
         if (!request.IsHttps && o.RedirectHttp
-            && HostNames.Classify(request.Host.Host, gateway.Value.Domain, out _, out _) == HostNames.Kind.Service)
+            && (HostNames.Classify(request.Host.Host, gateway.Value.Domain, out _, out _) == HostNames.Kind.Service
+                || (certificates.Get(request.Host.Host) is not null && routes.FindByDomain(request.Host.Host) is not null))) // a custom domain, once it has its certificate
         {
             var port = o.HttpsPort == 443 ? "" : $":{o.HttpsPort}";
             context.Response.StatusCode = StatusCodes.Status308PermanentRedirect;
