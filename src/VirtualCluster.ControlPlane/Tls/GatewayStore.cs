@@ -117,6 +117,27 @@ internal sealed class GatewayStore(IClusterStore store, TimeProvider time)
             }, ct);
     }
 
+    /// <summary>The validity of every stored certificate (no key is opened), for the expiry alert.</summary>
+    public async Task<IReadOnlyList<(string Name, DateTimeOffset NotBefore, DateTimeOffset NotAfter)>> CertificateDatesAsync(CancellationToken ct)
+    {
+        var dates = new List<(string, DateTimeOffset, DateTimeOffset)>();
+        foreach (var (name, status) in await NamesAsync(ct))
+        {
+            if (status.NotAfter is null || await store.GetSettingAsync(CertificatePrefix + name, ct) is not { } raw) continue;
+            try
+            {
+                var record = JsonSerializer.Deserialize<CertificateRecord>(raw, VirtualClusterJson.Options)!;
+                using var leaf = X509Certificate2.CreateFromPem(record.ChainPem);
+                dates.Add((name, new DateTimeOffset(leaf.NotBefore.ToUniversalTime()), record.NotAfter));
+            }
+            catch (Exception e) when (e is JsonException or CryptographicException or ArgumentException)
+            {
+                // A record that does not parse is not a certificate anyone serves; nothing to warn about here.
+            }
+        }
+        return dates;
+    }
+
     /// <summary>What is known per name (cached for a second: every GET /v1/services reads it).</summary>
     public async Task<IReadOnlyDictionary<string, NameStatus>> NamesAsync(CancellationToken ct)
     {

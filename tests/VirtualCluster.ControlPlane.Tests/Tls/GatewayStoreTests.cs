@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using VirtualCluster.Api;
@@ -48,6 +49,28 @@ public sealed class GatewayStoreTests : ClusterTestBase
         var newer = Certificate("app.example.com", Time.GetUtcNow().AddDays(120));
         Assert.Null((await store.PutCertificateAsync("app.example.com", newer.Chain, newer.Key, default)).Problem);
         Assert.Equal(newer.Key, (await store.GetCertificateAsync("app.example.com", default))!.PrivateKeyPem);
+    }
+
+    [Fact]
+    public async Task A_stored_gateway_certificate_whose_renewal_is_overdue_raises_CertificateExpiring()
+    {
+        var store = new GatewayStore(Store, Time);
+        // Both certificates live 30 days (Certificate() above): a gateway renews them with 10 days left, so the
+        // alert's window is 5 days. One has 20 days left (renewal not due), one 3 days (renewal failing for a week).
+        var fresh = Certificate("fresh.example.com", Time.GetUtcNow().AddDays(20));
+        var stale = Certificate("stale.example.com", Time.GetUtcNow().AddDays(3));
+        Assert.Null((await store.PutCertificateAsync("fresh.example.com", fresh.Chain, fresh.Key, default)).Problem);
+        Assert.Null((await store.PutCertificateAsync("stale.example.com", stale.Chain, stale.Key, default)).Problem);
+        Time.Advance(TimeSpan.FromSeconds(2)); // past the names cache
+
+        var services = new Microsoft.Extensions.DependencyInjection.ServiceCollection().AddSingleton(store).BuildServiceProvider();
+        var credentials = await new VirtualCluster.ControlPlane.Alerts.CredentialFacts(services, new VirtualCluster.ControlPlane.Alerts.AlertOptions(), Time).ReadAsync(default);
+        Assert.Equal(["gateway/fresh.example.com", "gateway/stale.example.com"], credentials.Select(c => c.Name).Order().ToArray());
+        Assert.All(credentials, c => Assert.Equal(TimeSpan.FromDays(5), c.Window));
+
+        var alert = Assert.Single(new VirtualCluster.ControlPlane.Alerts.AlertRules(new VirtualCluster.ControlPlane.Alerts.AlertOptions()).Evaluate([], [], Time.GetUtcNow(), credentials: credentials));
+        Assert.Equal("CertificateExpiring", alert.Labels["alertname"]);
+        Assert.Contains("stale.example.com", alert.Annotations["description"]);
     }
 
     [Fact]
