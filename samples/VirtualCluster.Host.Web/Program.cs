@@ -44,7 +44,7 @@ VirtualCluster.Host.Web.WebHostMembership.Add(builder); // --membership embedded
 builder.Services.AddSingleton<ITunnelAuthenticator>(sp => new SigningKeyTunnelAuthenticator(sp.GetRequiredService<TokenService>()));
 // Urls: https ones get a certificate of the cluster CA (no setup); without any, the API is https on 5001 and the
 // gateway's stable URLs http on 5000.
-var urls = builder.Configuration["Urls"] is { Length: > 0 } configured ? configured : VirtualCluster.Host.Web.AgentTlsUrls.Default;
+var urls = builder.Configuration["Urls"] is { Length: > 0 } configured ? configured : VirtualCluster.Host.Web.WebHostUrls.Default;
 var ownUrl = urls.Split(';')[0]
     .Replace("://0.0.0.0", "://127.0.0.1").Replace("://+", "://127.0.0.1").Replace("://*", "://127.0.0.1").Replace("://[::]", "://127.0.0.1");
 // --p2p on|off: peer links to the agents (data channels), with their tunnels as the fallback.
@@ -69,7 +69,7 @@ builder.Services.AddServiceAccess(); // "access": "token" services, checked with
 // Each https URL is served with a certificate of the cluster CA (as the console control plane's --listen https://),
 // each plain-http URL also takes agents' TLS on the same port (tunnels and signaling; browsers and the API stay plain
 // there). Only for URLs Kestrel can bind as endpoints (an IP address, localhost or *); others are left to Kestrel.
-var endpoints = VirtualCluster.Host.Web.AgentTlsUrls.Parse(urls);
+var endpoints = VirtualCluster.Host.Web.WebHostUrls.Parse(urls);
 if (endpoints is not null)
     builder.WebHost.ConfigureKestrel(k =>
     {

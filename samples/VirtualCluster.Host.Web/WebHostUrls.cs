@@ -3,7 +3,7 @@ using System.Net;
 namespace VirtualCluster.Host.Web;
 
 /// <summary>The host's URLs as Kestrel endpoints this host sets up itself (see Program.cs).</summary>
-internal static class AgentTlsUrls
+internal static class WebHostUrls
 {
     /// <summary>The URLs when none are configured: the API over TLS with the cluster CA, the gateway's stable URLs over http.</summary>
     public const string Default = "https://127.0.0.1:5001;http://127.0.0.1:5000";
