@@ -36,7 +36,7 @@ public sealed class GatewayAgentTlsTests(ITestOutputHelper output)
             Assert.Contains("client certificate: node-", stack.Gateway.Output);
             Assert.DoesNotContain("in plain text", stack.Gateway.Output);
 
-            var token = MachineToken(stack.Cluster, "node-1");
+            var token = stack.Cluster.MachineToken("node-1");
             var tunnelsBefore = await stack.TunnelsAsync();
             // The same valid machine token over plain ws:// is refused (426) and logged, and nothing changes.
             foreach (var path in new[] { "/v1/tunnel", "/v1/signaling" })
@@ -63,7 +63,7 @@ public sealed class GatewayAgentTlsTests(ITestOutputHelper output)
 
             // A node's client certificate goes with that node's token only: node-2's certificate with node-1's token is
             // refused (403, logged); node-1's own certificate with it is accepted.
-            using (var node2 = ClientCertificate(stack.Cluster, "node-2"))
+            using (var node2 = stack.Cluster.NodeCertificate("node-2"))
             using (var mismatched = new ClientWebSocket())
             {
                 mismatched.Options.SetRequestHeader("Authorization", "Bearer " + token);
@@ -73,7 +73,7 @@ public sealed class GatewayAgentTlsTests(ITestOutputHelper output)
                 Assert.Contains("403", refused.Message);
                 await stack.Gateway.WaitForOutputAsync("(403): the client certificate is node ", TimeSpan.FromSeconds(10));
             }
-            using (var node1 = ClientCertificate(stack.Cluster, "node-1"))
+            using (var node1 = stack.Cluster.NodeCertificate("node-1"))
             using (var matched = new ClientWebSocket())
             {
                 matched.Options.SetRequestHeader("Authorization", "Bearer " + token);
@@ -108,7 +108,7 @@ public sealed class GatewayAgentTlsTests(ITestOutputHelper output)
         try
         {
             await stack.Gateway.WaitForOutputAsync("Agent connection /v1/signaling from 127.0.0.1 over Tls1", TimeSpan.FromSeconds(30));
-            var token = MachineToken(stack.Cluster, "node-1");
+            var token = stack.Cluster.MachineToken("node-1");
             var ca = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(stack.Cluster.Directory, "cp", "ca.crt"));
             var validator = PinnedCaValidator.ForCertificate(ca);
             foreach (var path in new[] { "/v1/tunnel", "/v1/signaling" })
@@ -121,7 +121,7 @@ public sealed class GatewayAgentTlsTests(ITestOutputHelper output)
                 await stack.Gateway.WaitForOutputAsync($"Refused {path} from 127.0.0.1 (403): no client certificate, and this gateway requires one", TimeSpan.FromSeconds(10));
             }
             // Positive control: the same token with the node's certificate is accepted.
-            using var node1 = ClientCertificate(stack.Cluster, "node-1");
+            using var node1 = stack.Cluster.NodeCertificate("node-1");
             using var matched = new ClientWebSocket();
             matched.Options.SetRequestHeader("Authorization", "Bearer " + token);
             matched.Options.RemoteCertificateValidationCallback = validator.Validate;
@@ -163,7 +163,7 @@ public sealed class GatewayAgentTlsTests(ITestOutputHelper output)
             // Under TLS 1.3 the impostor's side of a handshake may complete before the agent has checked its certificate,
             // but the agent then aborts: not one request reached the impostor besides the careless client's.
             Assert.Single(impostor.Received.Split("GET ", StringSplitOptions.RemoveEmptyEntries));
-            Assert.DoesNotContain(MachineToken(stack.Cluster, "node-1"), impostor.Received);
+            Assert.DoesNotContain(stack.Cluster.MachineToken("node-1"), impostor.Received);
             Assert.Single(await stack.TunnelsAsync());
         }
         catch
@@ -193,22 +193,6 @@ public sealed class GatewayAgentTlsTests(ITestOutputHelper output)
             output.WriteLine("--- agent\n" + stack.Cluster.Agents["node-1"].Output);
             throw;
         }
-    }
-
-    /// <summary>The node's client certificate with its key, as the agent saved them (node.crt, node.key).</summary>
-    private static X509Certificate2 ClientCertificate(ManualCluster cluster, string node)
-    {
-        using var pem = X509Certificate2.CreateFromPemFile(Path.Combine(cluster.Directory, node, "node.crt"), Path.Combine(cluster.Directory, node, "node.key"));
-        // Through PKCS#12, so that SslStream on Linux can use the key.
-        return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
-    }
-
-    private static string MachineToken(ManualCluster cluster, string node)
-    {
-        using var identity = JsonDocument.Parse(File.ReadAllText(Path.Combine(cluster.Directory, node, "agent.json")));
-        foreach (var property in identity.RootElement.EnumerateObject())
-            if (property.Name.Equals("token", StringComparison.OrdinalIgnoreCase)) return property.Value.GetString()!;
-        throw new InvalidOperationException("agent.json has no token");
     }
 
     /// <summary>

@@ -35,21 +35,13 @@ public sealed class ReplicaTlsTests(ITestOutputHelper output)
             // The sender's own valid machine token, over plain TCP: refused, and the refusal says why.
             using var volume = new TempDirectory();
             await File.WriteAllTextAsync(Path.Combine(volume.Path, "a.txt"), "stolen");
-            var token = MachineToken(cluster, sender);
+            var token = cluster.MachineToken(sender);
             var plain = new TcpSyncTransport(new IPEndPoint(IPAddress.Loopback, holder.ReplicaPort!.Value), "intruder.data", long.MaxValue / 4, () => token);
             var refused = await Assert.ThrowsAsync<ReplicationException>(() => new DirectorySyncSender(volume.Path).SyncAsync(plain));
             Assert.Contains("TLS only", refused.Message);
             Assert.False(Directory.Exists(Path.Combine(cluster.Directory, holder.Name, "replicas", "intruder.data")));
             await cluster.Agents[holder.Name].WaitForOutputAsync("takes replicas over TLS only", TimeSpan.FromSeconds(10));
         });
-    }
-
-    private static string MachineToken(ManualCluster cluster, string node)
-    {
-        using var identity = JsonDocument.Parse(File.ReadAllText(Path.Combine(cluster.Directory, node, "agent.json")));
-        foreach (var property in identity.RootElement.EnumerateObject())
-            if (property.Name.Equals("token", StringComparison.OrdinalIgnoreCase)) return property.Value.GetString()!;
-        throw new InvalidOperationException("agent.json has no token");
     }
 
     private sealed class TempDirectory : IDisposable

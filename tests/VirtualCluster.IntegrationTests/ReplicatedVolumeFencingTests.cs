@@ -57,9 +57,9 @@ public sealed class ReplicatedVolumeFencingTests(ITestOutputHelper output)
 
             // Positive control of the fence, deterministic: the frozen node's own token, its epoch and its data, pushed
             // to the holder as its replicator would. Refused: a newer epoch has synced there.
-            var token = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(cluster.Directory, victim, "agent.json"))).RootElement.GetProperty("token").GetString()!;
+            var token = cluster.MachineToken(victim);
             // Over TLS with the frozen node's own certificate, as its replicator would (holders take replicas over TLS only).
-            using var certificate = NodeCertificate(cluster, victim);
+            using var certificate = cluster.NodeCertificate(victim);
             var ca = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(Path.Combine(cluster.Directory, "cp", "ca.crt"));
             var tls = new ReplicaTls
             {
@@ -102,15 +102,5 @@ public sealed class ReplicatedVolumeFencingTests(ITestOutputHelper output)
             return Task.FromResult(count > start.Count + 50);
         }, TimeSpan.FromSeconds(60), "the replica 50 records further");
         output.WriteLine($"after the return the replica on {holderName} went from {start.Count} to {last} records, never back");
-    }
-
-    /// <summary>A node's certificate with its key, as its agent saved them (node.crt, node.key).</summary>
-    private static System.Security.Cryptography.X509Certificates.X509Certificate2 NodeCertificate(ManualCluster cluster, string node)
-    {
-        using var pem = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(
-            Path.Combine(cluster.Directory, node, "node.crt"), Path.Combine(cluster.Directory, node, "node.key"));
-        // Through PKCS#12, so that SslStream on Linux can use the key.
-        return System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12(
-            pem.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pkcs12), null);
     }
 }

@@ -99,6 +99,25 @@ internal sealed class ManualCluster : IAsyncDisposable
 
     public ApiClient Api() => new(Url, AdminToken);
 
+    /// <summary>The machine token an agent saved in its agent.json.</summary>
+    public string MachineToken(string node)
+    {
+        using var identity = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(Directory, node, "agent.json")));
+        foreach (var property in identity.RootElement.EnumerateObject())
+            if (property.Name.Equals("token", StringComparison.OrdinalIgnoreCase)) return property.Value.GetString()!;
+        throw new InvalidOperationException($"{node}'s agent.json has no token");
+    }
+
+    /// <summary>A node's certificate with its key, as its agent saved them (node.crt, node.key).</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2 NodeCertificate(string node)
+    {
+        using var pem = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(
+            Path.Combine(Directory, node, "node.crt"), Path.Combine(Directory, node, "node.key"));
+        // Through PKCS#12, so that SslStream on Linux can use the key.
+        return System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12(
+            pem.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pkcs12), null);
+    }
+
     /// <summary>Deploys the sample HelloService as <paramref name="name"/> with <paramref name="replicas"/> replicas and waits until all run.</summary>
     public async Task<ServiceView> DeployHelloAsync(string name, int replicas)
     {
