@@ -27,6 +27,7 @@ public sealed partial class DnsServer
         {
             socket.Dispose();
             _socket?.Dispose();
+            _socket = null;
             throw new InvalidOperationException($"DNS: cannot listen on tcp {endpoint}: {e.Message} (set Tcp to false to answer over UDP only)", e);
         }
         _tcp = socket;

@@ -39,6 +39,25 @@ public sealed partial class DnsServer : BackgroundService
     public override Task StartAsync(CancellationToken cancellationToken)
     {
         var endpoint = IPEndPoint.Parse(_options.Listen);
+        // Port 0: UDP picks a free port, and TCP must get the same one, which an unrelated TCP socket may hold (an
+        // outgoing connection's ephemeral port); then try another port rather than fail.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                Bind(endpoint);
+                break;
+            }
+            catch (InvalidOperationException e) when (endpoint.Port == 0 && attempt < 20 && e.InnerException is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } && _socket is null)
+            {
+            }
+        }
+        LogListening(LocalEndPoint!, _options.Zone);
+        return base.StartAsync(cancellationToken);
+    }
+
+    private void Bind(IPEndPoint endpoint)
+    {
         var socket = new Socket(endpoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         try
         {
@@ -52,8 +71,6 @@ public sealed partial class DnsServer : BackgroundService
         }
         _socket = socket;
         if (_options.Tcp) BindTcp(new IPEndPoint(endpoint.Address, LocalEndPoint!.Port));
-        LogListening(LocalEndPoint!, _options.Zone);
-        return base.StartAsync(cancellationToken);
     }
 
     /// <inheritdoc />
