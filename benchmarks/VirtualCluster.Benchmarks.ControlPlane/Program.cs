@@ -111,8 +111,10 @@ internal static class ControlPlaneRun
             var failoverClock = Stopwatch.StartNew();
             for (var pass = 0; pass < 20; pass++)
             {
+                var passStart = failoverClock.Elapsed;
                 await cluster.ReconcileOnceAsync(default);
                 failoverClock.Stop();
+                if (Environment.GetEnvironmentVariable("VC_BENCH_PASSES") is not null) Console.Error.WriteLine($"pass {pass}: {(failoverClock.Elapsed - passStart).TotalMilliseconds:F1} ms, ended at monotonic {Stopwatch.GetTimestamp() / (double)Stopwatch.Frequency:F6} s");
                 var placedOff = (await state.Store.ListInstancesAsync()).Count(i => !i.IsTerminal && i.State != InstanceState.Unknown && !lost.Contains(i.NodeId));
                 if (placedOff >= deployed) break;
                 failoverClock.Start();

@@ -63,7 +63,8 @@ public sealed partial class SqliteKeyValueStore
 
     private List<string> KeysUnder(SqliteTransaction transaction, string prefix)
     {
-        using var command = Command("SELECT key FROM kv WHERE substr(key, 1, length($prefix)) = $prefix ORDER BY key", transaction, ("$prefix", prefix));
+        var upper = KeyPrefix.UpperBound(prefix);
+        using var command = Command($"SELECT key FROM kv WHERE {KeyPrefix.Where(upper)} ORDER BY key", transaction, ("$prefix", prefix), ("$upper", upper));
         using var reader = command.ExecuteReader();
         var keys = new List<string>();
         while (reader.Read()) keys.Add(reader.GetString(0));

@@ -119,11 +119,12 @@ public sealed partial class SqliteKeyValueStore : IKeyValueStore, IAsyncDisposab
         ArgumentNullException.ThrowIfNull(prefix);
         return RunAsync(transaction =>
         {
-            using var command = Command("""
+            var upper = KeyPrefix.UpperBound(prefix);
+            using var command = Command($"""
                 SELECT key, value, create_rev, mod_rev, lease FROM kv
-                WHERE substr(key, 1, length($prefix)) = $prefix AND ($start IS NULL OR key >= $start)
+                WHERE {KeyPrefix.Where(upper)} AND ($start IS NULL OR key >= $start)
                 ORDER BY key LIMIT $limit
-                """, transaction, ("$prefix", prefix), ("$start", startKey), ("$limit", limit > 0 ? limit : -1));
+                """, transaction, ("$prefix", prefix), ("$upper", upper), ("$start", startKey), ("$limit", limit > 0 ? limit : -1));
             using var reader = command.ExecuteReader();
             var entries = new List<KvEntry>();
             while (reader.Read()) entries.Add(ReadEntry(reader));

@@ -98,6 +98,42 @@ public sealed class EmbeddedStoreTests : IDisposable
         Assert.Contains("HistoryRevisions", error.Message);
     }
 
+    [Fact]
+    public async Task Prefix_lists_and_deletes_match_an_ordinal_prefix_test_at_the_edges_of_the_key_range()
+    {
+        // The store answers prefixes from an index range (last character raised by one) plus an exact test; these
+        // keys sit on both sides of every such bound, including characters the range leaves to the exact test.
+        string[] keys =
+        [
+            "svc/a", "svc/a/1", "svc/a/2", "svc/a0", "svc/a\u00ff", "svc/b", "svc/", "svc", "svb/z", "svd",
+            "na\u00efve/1", "na\u00efve0", "x/\uD7FE", "x/\uD7FF", "x/\uD7FF/1", "x/\uE000", "x/\uD83D\uDE00", "x/\uD83D\uDE00/1", "x/\uD83D\uDE01", "x/\uFFFF",
+        ];
+        string[] prefixes = ["", "svc", "svc/", "svc/a", "svc/a/", "svc/b", "na\u00efve", "x/\uD7FE", "x/\uD7FF", "x/\uD83D\uDE00", "x/\uFFFF", "zzz"];
+        await using var store = new SqliteKeyValueStore(Options());
+        foreach (var key in keys) await store.PutAsync(key, "v");
+
+        foreach (var prefix in prefixes)
+        {
+            // Keys are ordered by their UTF-8 bytes (as etcd orders them), which differs from UTF-16 order past U+D7FF.
+            var expected = keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal)).Order(Utf8Order).ToList();
+            var listed = (await store.ListAsync(prefix)).Entries.Select(e => e.Key).ToList();
+            Assert.Equal(expected, listed);
+            // A start key inside, before and after the range narrows it as a filter would.
+            foreach (var start in new[] { prefix, prefix + "/", "", "\uFFFF" })
+            {
+                var from = keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal) && Utf8Order.Compare(k, start) >= 0).Order(Utf8Order).ToList();
+                Assert.Equal(from, (await store.ListAsync(prefix, start)).Entries.Select(e => e.Key).ToList());
+            }
+        }
+
+        await store.TransactAsync([], [KvOperation.DeletePrefix("svc/a")]);
+        var left = (await store.ListAsync("")).Entries.Select(e => e.Key).ToHashSet(StringComparer.Ordinal);
+        Assert.Equal(keys.Where(k => !k.StartsWith("svc/a", StringComparison.Ordinal)).ToHashSet(StringComparer.Ordinal), left);
+    }
+
+    private static readonly Comparer<string> Utf8Order = Comparer<string>.Create((a, b) =>
+        System.Text.Encoding.UTF8.GetBytes(a).AsSpan().SequenceCompareTo(System.Text.Encoding.UTF8.GetBytes(b)));
+
     public void Dispose()
     {
         try { Directory.Delete(_directory, recursive: true); } catch (IOException) { }

@@ -45,19 +45,23 @@ public sealed partial class ClusterService
             if (await PlanMissingAsync(service, pending, ct) is { } plan) plans.Add(plan);
             await TrackStabilityAsync(service.Spec, ct);
         }
+        // The events of every applied plan go in one append too (one per service was one sync per service).
+        var events = new List<ClusterEvent>();
         for (var attempt = 0; attempt < MaxPlanAttempts && plans.Count > 0; attempt++)
         {
             var outcomes = await ApplyPlansAsync(plans.Select(p => p.Plan).ToList(), ct);
             var refused = new List<MissingPlan>();
+            var snapshot = Term is { } term ? await term.State.SnapshotAsync(ct) : null;
             for (var i = 0; i < plans.Count; i++)
             {
-                if (outcomes[i].Applied) await PlacedMissingAsync(plans[i], outcomes[i].Placed!, ct);
+                if (outcomes[i].Applied) await PlacedMissingAsync(plans[i], outcomes[i].Placed!, snapshot, events, ct);
                 else refused.Add(plans[i]);
             }
             plans.Clear();
             foreach (var again in refused)
                 if (await PlanMissingAsync(again.Service, pending, ct) is { } plan) plans.Add(plan);
         }
+        await RecordAllAsync(events, ct);
         if (plans.Count > 0) Wake(); // still refused after every attempt: the next pass plans them again
     }
 
@@ -203,13 +207,12 @@ public sealed partial class ClusterService
         return new MissingPlan(service, new Plan(spec, service, planned, Reserved: true), gone);
     }
 
-    private async Task PlacedMissingAsync(MissingPlan plan, IReadOnlyList<ServiceInstance> placed, CancellationToken ct)
+    /// <summary>Notes an applied plan: its retry state goes, its events are added to <paramref name="events"/> (the caller appends them).</summary>
+    private async Task PlacedMissingAsync(MissingPlan plan, IReadOnlyList<ServiceInstance> placed, ClusterSnapshot? snapshot, List<ClusterEvent> events, CancellationToken ct)
     {
         var spec = plan.Service.Spec;
         _placementRetries.Remove(spec.Name);
         _metrics?.Placed(placed.Count, "replace");
-        var snapshot = Term is { } term ? await term.State.SnapshotAsync(ct) : null;
-        var events = new List<ClusterEvent>(placed.Count);
         for (var i = 0; i < placed.Count; i++)
         {
             var instance = placed[i];
@@ -221,7 +224,6 @@ public sealed partial class ClusterService
             events.Add(NewEvent(EventKinds.InstancePlaced, spec.Name, $"{instance.Id} placed on {node} {why}", spec.Name, node, instance.Id, previous?.Incident));
             if (VolumeFailoverEvent(spec, instance, previous, node) is { } volumes) events.Add(volumes);
         }
-        await RecordAllAsync(events, ct);
     }
 
     private async Task NotePlacementFailureAsync(ServiceSpec spec, int count, string message, Dictionary<string, List<PendingWork>> pending, CancellationToken ct)
