@@ -40,6 +40,61 @@ public class PipelineFilterTests
         Assert.False(filter.AppliesTo(PlacementPipeline.Default.CreateContext(ClusterState.From(nodes), Spec())));
     }
 
+    [Fact]
+    public void Specs_alike_in_driver_and_constraints_share_one_static_pass_and_others_get_their_own()
+    {
+        var nodes = new[]
+        {
+            Node("a", labels: Labels("zone=eu")),
+            Node("b", labels: Labels("zone=us"), drivers: ["process", "docker"]),
+            Node("c", labels: Labels("zone=eu"), state: NodeState.Down),
+            Node("d", labels: Labels("zone=eu", "gpu=t4"), drivers: ["docker"]),
+        };
+        var state = ClusterState.From(nodes);
+        var pipeline = PlacementPipeline.Default;
+        string[] Static(ServiceSpec spec) => [.. pipeline.CreateContext(state, spec).StaticNodes.ToArray().Select(i => state.Node(i).Name)];
+        var eu = Spec("one", constraints: new() { ["zone"] = "eu" });
+        var euAgain = Spec("two", cpu: 1, constraints: new() { ["zone"] = "eu" });
+
+        Assert.Equal(["a"], Static(eu));
+        Assert.Equal(["a"], Static(euAgain));
+        Assert.Same(pipeline.CreateContext(state, eu).Entry.Nodes, pipeline.CreateContext(state, euAgain).Entry.Nodes);
+        // Positive controls: a different driver, constraint or label test is a shape of its own.
+        Assert.Equal(["b", "d"], Static(Spec("three", driver: "docker")));
+        Assert.Equal(["d"], Static(Spec("four", driver: "docker", constraints: new() { ["zone"] = "eu" })));
+        Assert.Equal(["b"], Static(Spec("five", constraints: new() { ["zone"] = "us" })));
+        Assert.Equal(["a", "b"], Static(Spec("six")));
+        Assert.Equal(["a", "b"], Static(Spec("seven", exists: new() { ["gpu"] = false, ["zone"] = true })));
+        Assert.NotSame(pipeline.CreateContext(state, eu).Entry.Nodes, pipeline.CreateContext(state, Spec("eight", constraints: new() { ["zone"] = "us" })).Entry.Nodes);
+    }
+
+    [Fact]
+    public void A_custom_static_filter_keeps_the_static_pass_per_spec()
+    {
+        var pipeline = new PlacementPipeline([.. PlacementPipeline.BuiltInFilters(), new NamePrefixFilter()], PlacementPipeline.BuiltInStrategies());
+        var state = ClusterState.From([Node("web-1"), Node("db-1")]);
+        Assert.Equal([state.IndexOf("id-web-1")], pipeline.CreateContext(state, Spec("web")).StaticNodes.ToArray());
+        Assert.Equal([state.IndexOf("id-db-1")], pipeline.CreateContext(state, Spec("db")).StaticNodes.ToArray());
+    }
+
+    /// <summary>A static filter that reads more of the spec than the built-in ones: nodes named after the service.</summary>
+    private sealed class NamePrefixFilter : IPlacementFilter
+    {
+        public string Name => "name-prefix";
+        public bool IsStatic => true;
+        public bool AppliesTo(PlacementContext context) => true;
+
+        public int Filter(PlacementContext context, Span<int> nodes)
+        {
+            var kept = 0;
+            foreach (var i in nodes)
+                if (context.Cluster.Node(i).Name.StartsWith(context.Spec.Name, StringComparison.Ordinal)) nodes[kept++] = i;
+            return kept;
+        }
+
+        public void Explain(PlacementContext context, int node, List<string> reasons) { }
+    }
+
     [Theory]
     [InlineData(3000, 0, 0, 0, "")]          // fits exactly on the 4-core node with 1 core reserved
     [InlineData(3001, 0, 0, 0, "cpu")]

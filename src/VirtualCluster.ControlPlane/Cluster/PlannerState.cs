@@ -5,10 +5,12 @@ namespace VirtualCluster.ControlPlane.Cluster;
 
 /// <summary>
 /// The scheduler's <see cref="ClusterState"/> kept for a leadership term instead of built for every decision:
-/// placements reserve in it as they are planned, and the capacity changes of <see cref="LiveClusterState"/>
-/// (instances that end or go) release in it. Anything it cannot follow step by step (a node joins, changes or
-/// changes liveness, a plan conflicts, a placement written outside a plan) makes it build again from the current
-/// snapshot, in memory. Used under the placement lock only (a <see cref="ClusterState"/> is not thread-safe).
+/// placements reserve in it as they are planned, the capacity changes of <see cref="LiveClusterState"/>
+/// (instances that end or go) release in it, and a node's change of liveness is set in it (a zone lost at once
+/// would otherwise build a 10,000-node state again in the middle of its failover). Anything it cannot follow step
+/// by step (a node joins or changes, a plan conflicts, a placement written outside a plan) makes it build again
+/// from the current snapshot, in memory. Used under the placement lock only (a <see cref="ClusterState"/> is not
+/// thread-safe).
 /// </summary>
 /// <remarks>Measured usage from heartbeats enters at the next build; reservations are exact at every step.</remarks>
 internal sealed class PlannerState(LiveClusterState live, PipelineScheduler scheduler, Func<NodeInfo, NodeState> liveState)
@@ -17,6 +19,8 @@ internal sealed class PlannerState(LiveClusterState live, PipelineScheduler sche
     private long _builtAt;
     private Dictionary<string, NodeState> _liveAtBuild = new(StringComparer.Ordinal);
     private volatile bool _rebuild;
+    // Liveness changes noted since the last use, set in the kept state then.
+    private readonly Dictionary<string, NodeState> _liveness = new(StringComparer.Ordinal);
 
     /// <summary>Times the state was built from a snapshot (for tests and benchmarks).</summary>
     public int Builds { get; private set; }
@@ -24,11 +28,16 @@ internal sealed class PlannerState(LiveClusterState live, PipelineScheduler sche
     /// <summary>Makes the next use build the state again (its reservations no longer match the store's).</summary>
     public void Invalidate() => _rebuild = true;
 
-    /// <summary>Notes a node's live state as the reconciler sees it; a change from the state built in makes the next use build again.</summary>
+    /// <summary>
+    /// Notes a node's live state as the reconciler sees it; a change from the state built in is set in the kept
+    /// state at its next use (a node it does not hold makes that use build again).
+    /// </summary>
     public void NoteLiveness(string nodeId, NodeState state)
     {
         if (_state is null) return;
-        if (!_liveAtBuild.TryGetValue(nodeId, out var built) || built != state) _rebuild = true;
+        if (!_liveAtBuild.TryGetValue(nodeId, out var built)) _rebuild = true;
+        else if (built != state) _liveness[nodeId] = state;
+        else _liveness.Remove(nodeId); // back to what the state holds before it was used
     }
 
     /// <summary>The kept state, brought up to date with every capacity change queued since it was last used.</summary>
@@ -41,8 +50,18 @@ internal sealed class PlannerState(LiveClusterState live, PipelineScheduler sche
             if (change.Kind == CapacityChangeKind.Rebuild) rebuild = true;
             else if (!rebuild && _state!.IndexOf(change.NodeId!) is var index and >= 0) _state.Release(index, change.Spec!, change.Ports);
         }
-        if (!rebuild) return _state!;
+        if (!rebuild)
+        {
+            foreach (var (nodeId, state) in _liveness)
+            {
+                if (_state!.IndexOf(nodeId) is var index and >= 0) _state.SetNodeState(index, state);
+                _liveAtBuild[nodeId] = state;
+            }
+            _liveness.Clear();
+            return _state!;
+        }
         _rebuild = false;
+        _liveness.Clear(); // The build reads every node's liveness afresh.
         // Read after the queue is drained: a change is published in a snapshot before it is queued.
         var snapshot = await live.SnapshotAsync(ct).ConfigureAwait(false);
         var candidates = new List<NodeCandidate>(snapshot.Nodes.Count);

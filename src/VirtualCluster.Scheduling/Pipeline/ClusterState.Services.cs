@@ -42,6 +42,9 @@ public sealed partial class ClusterState
     // Per (pipeline, spec): nodes passing the static filters. Static filters never depend on reservations.
     internal readonly Dictionary<(object Pipeline, ServiceSpec Spec), StaticEntry> StaticCache = new(StaticKeyComparer.Instance);
 
+    // Per (pipeline, static shape of a spec): the static filters' result, shared by every spec of that shape.
+    internal readonly Dictionary<(object Pipeline, string Shape), StaticResult> StaticShapes = [];
+
     // Scratch buffers reused by every placement on this state (one placement at a time).
     private int[]? _scratchNodes;
     private double[]? _scratchTotals;

@@ -149,6 +149,21 @@ public sealed partial class ClusterState
     /// <summary>True when the node may take new work (its state is <see cref="NodeState.Alive"/>).</summary>
     public bool IsAlive(int index) => Alive[index];
 
+    /// <summary>
+    /// Changes a node's liveness in place (a node gone down or back), instead of building the state again: the
+    /// static filters' cached results are dropped, so the next placement of each spec filters afresh.
+    /// </summary>
+    public void SetNodeState(int index, NodeState state)
+    {
+        var candidate = Candidates[index];
+        if (candidate.Node.State == state) return;
+        Candidates[index] = candidate with { Node = candidate.Node with { State = state } };
+        Alive[index] = state == NodeState.Alive;
+        StaticCache.Clear();
+        StaticShapes.Clear();
+        Version++;
+    }
+
     /// <summary>True when <paramref name="demand"/> and <paramref name="ports"/> ports fit on the node now.</summary>
     public bool Fits(int index, Resources demand, int ports) =>
         UseCpu[index] + demand.CpuMillicores <= CapCpu[index]

@@ -59,11 +59,14 @@ public sealed class PlacementContext
     }
 }
 
-/// <summary>Per-spec cache: nodes passing the static filters and how many each removed.</summary>
-internal sealed class StaticEntry(int[] nodes, List<(IPlacementFilter Filter, int Removed)> removed)
+/// <summary>Nodes passing the static filters (never written after it is made) and how many each filter removed.</summary>
+internal sealed record StaticResult(int[] Nodes, List<(IPlacementFilter Filter, int Removed)> Removed);
+
+/// <summary>Per-spec cache: the static filters' result (shared by specs alike in what those filters read) and values computed for the spec.</summary>
+internal sealed class StaticEntry(StaticResult result)
 {
-    public int[] Nodes { get; } = nodes;
-    public List<(IPlacementFilter Filter, int Removed)> Removed { get; } = removed;
+    public int[] Nodes { get; } = result.Nodes;
+    public List<(IPlacementFilter Filter, int Removed)> Removed { get; } = result.Removed;
     public Dictionary<object, object> Values { get; } = new(ReferenceEqualityComparer.Instance);
 }
 

@@ -19,6 +19,9 @@ public sealed partial class PlacementPipeline
     private readonly IPlacementFilter[] _dynamic;
     private readonly bool[] _dynamicIsOurs;
     private readonly bool _allDynamicBuiltIn;
+    // True when every static filter is a built-in one, which reads only the spec's driver and label constraints:
+    // specs alike in those share one static pass (a failover places hundreds of services, each a spec of its own).
+    private readonly bool _staticByShape;
     private readonly Dictionary<string, IPlacementStrategy> _strategies;
 
     /// <summary>Assembles a pipeline. Static filters always run before dynamic ones; otherwise order is kept.</summary>
@@ -32,6 +35,7 @@ public sealed partial class PlacementPipeline
         _dynamic = [.. filters.Where(f => !f.IsStatic)];
         _dynamicIsOurs = [.. _dynamic.Select(f => f.GetType().Assembly == typeof(PlacementPipeline).Assembly)];
         _allDynamicBuiltIn = _dynamicIsOurs.All(b => b);
+        _staticByShape = _static.All(f => f is NodeStateFilter or DriverFilter or LabelConstraintFilter);
         if (strategies.Count == 0) throw new ArgumentException("at least one strategy is needed", nameof(strategies));
         _strategies = new Dictionary<string, IPlacementStrategy>(StringComparer.Ordinal);
         foreach (var strategy in strategies)
@@ -108,11 +112,34 @@ public sealed partial class PlacementPipeline
 
     private StaticEntry RunStatic(ClusterState cluster, ServiceSpec spec, IPlacementStrategy strategy)
     {
+        if (!_staticByShape) return new StaticEntry(FilterStatic(cluster, spec, strategy));
+        var shape = StaticShape(spec);
+        if (!cluster.StaticShapes.TryGetValue((this, shape), out var result))
+            cluster.StaticShapes[(this, shape)] = result = FilterStatic(cluster, spec, strategy);
+        return new StaticEntry(result);
+    }
+
+    /// <summary>What the built-in static filters read of a spec: its driver and its label constraints, in a canonical order.</summary>
+    private static string StaticShape(ServiceSpec spec)
+    {
+        var placement = spec.Placement;
+        if (placement.Constraints.Count == 0 && placement.LabelExists.Count == 0) return spec.Driver;
+        var shape = new System.Text.StringBuilder(spec.Driver);
+        foreach (var (key, value) in placement.Constraints.OrderBy(c => c.Key, StringComparer.Ordinal))
+            shape.Append('\0').Append(key).Append('=').Append(value);
+        shape.Append('\u0001');
+        foreach (var (key, exists) in placement.LabelExists.OrderBy(c => c.Key, StringComparer.Ordinal))
+            shape.Append('\0').Append(key).Append(exists ? "+" : "-");
+        return shape.ToString();
+    }
+
+    private StaticResult FilterStatic(ClusterState cluster, ServiceSpec spec, IPlacementStrategy strategy)
+    {
         var nodes = new int[cluster.Count];
         for (var i = 0; i < nodes.Length; i++) nodes[i] = i;
         var count = nodes.Length;
         var removed = new List<(IPlacementFilter, int)>();
-        var probe = new PlacementContext(cluster, spec, strategy, new StaticEntry([], []));
+        var probe = new PlacementContext(cluster, spec, strategy, new StaticEntry(new StaticResult([], [])));
         foreach (var filter in _static)
         {
             if (!filter.AppliesTo(probe)) continue;
@@ -120,7 +147,7 @@ public sealed partial class PlacementPipeline
             removed.Add((filter, count - kept));
             count = kept;
         }
-        return new StaticEntry(nodes[..count], removed);
+        return new StaticResult(nodes[..count], removed);
     }
 
     /// <summary>

@@ -131,4 +131,33 @@ public sealed class LiveStateTests : ClusterTestBase
         Assert.Equal(201, (await Cluster.DeployAsync(Spec("small", replicas: 1, memory: "256Mi"), default)).StatusCode);
         Assert.Equal(builds + 1, planner.Builds);
     }
+
+    [Fact]
+    public async Task The_kept_scheduling_state_follows_a_node_going_down_and_coming_back_without_being_built_again()
+    {
+        var n1 = await JoinAsync("node-1", memory: 4 * Gi);
+        var n2 = await JoinAsync("node-2", memory: 4 * Gi, firstPort: 21000);
+        var placed = await DeployAsync(Spec("web", replicas: 2, memory: "1Gi"));
+        await RunAsync(TimeSpan.FromSeconds(2), n1, n2);
+        var planner = Cluster.Term!.Planner!;
+        _ = await planner.CurrentAsync(default);
+        var builds = planner.Builds;
+        var victim = placed[0].NodeId;
+        var survivor = victim == n1 ? n2 : n1;
+
+        // The victim falls silent: its replica is placed on the survivor by the kept state, marked down in place.
+        await UntilAsync(async () => (await Store.ListInstancesAsync("web")).Count(i => i.NodeId == survivor && !i.IsTerminal) == 2,
+            TimeSpan.FromSeconds(10), survivor);
+        Assert.Equal(builds, planner.Builds);
+        // Spread prefers the emptier node, which is the down one: it must take nothing.
+        var api = await DeployAsync(Spec("api", replicas: 1, memory: "256Mi", extra: ", \"placement\": { \"strategy\": \"spread\" }"));
+        Assert.Equal(survivor, Assert.Single(api).NodeId);
+        Assert.Equal(builds, planner.Builds);
+
+        // Back again: the kept state offers it at once (the survivor lacks the memory for 2 GiB more).
+        await RunAsync(TimeSpan.FromSeconds(2), n1, n2);
+        var big = await DeployAsync(Spec("big", replicas: 1, memory: "3Gi"));
+        Assert.Equal(victim, Assert.Single(big).NodeId);
+        Assert.Equal(builds, planner.Builds);
+    }
 }
