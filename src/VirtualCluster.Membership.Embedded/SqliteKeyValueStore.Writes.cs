@@ -95,6 +95,7 @@ public sealed partial class SqliteKeyValueStore
     private void SetRevision(SqliteTransaction transaction, long revision)
     {
         Execute("UPDATE kv_meta SET value = $rev WHERE name = 'revision'", transaction, ("$rev", revision));
+        _revisionWrites++;
         var compacted = Scalar("SELECT value FROM kv_meta WHERE name = 'compacted'", transaction);
         // Trim in steps of a tenth, so the history is not trimmed on every write.
         if (revision - compacted > _options.HistoryRevisions + Math.Max(1, _options.HistoryRevisions / 10))
