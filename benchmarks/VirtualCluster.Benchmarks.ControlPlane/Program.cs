@@ -161,15 +161,24 @@ internal static class ControlPlaneRun
                 here.SelectMany(i => i.Ports.Values).ToHashSet(), here.Select(i => i.Service).ToList()));
         }
         var scheduler = new PipelineScheduler();
-        var kept = scheduler.CreateState(candidates);
         var specs = lost.SelectMany(id => mine[id]).Select(i => services[i.Service].Spec).ToList();
-        var clock = Stopwatch.StartNew();
-        foreach (var spec in specs)
+        // Several rounds on a fresh kept state each (a few hundred placements take a millisecond or two, where one
+        // round's timing is mostly JIT and cache warm-up); the median round is the reference.
+        var rates = new List<double>();
+        var total = Stopwatch.StartNew();
+        while (rates.Count < 5 || (rates.Count < 50 && total.Elapsed < TimeSpan.FromSeconds(2)))
         {
-            var result = scheduler.Place(kept, spec, 1);
-            if (!result.Succeeded) throw new InvalidOperationException(result.Failure!.Message);
+            var kept = scheduler.CreateState(candidates);
+            var clock = Stopwatch.StartNew();
+            foreach (var spec in specs)
+            {
+                var result = scheduler.Place(kept, spec, 1);
+                if (!result.Succeeded) throw new InvalidOperationException(result.Failure!.Message);
+            }
+            rates.Add(specs.Count / clock.Elapsed.TotalSeconds);
         }
-        return specs.Count / clock.Elapsed.TotalSeconds;
+        rates.Sort();
+        return rates[rates.Count / 2];
     }
 }
 

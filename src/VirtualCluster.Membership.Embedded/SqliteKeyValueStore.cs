@@ -119,6 +119,25 @@ public sealed partial class SqliteKeyValueStore : IKeyValueStore, IAsyncDisposab
     }
 
     /// <inheritdoc />
+    /// <remarks>All keys in one transaction (one snapshot), each through the primary-key index.</remarks>
+    public Task<IReadOnlyList<KvEntry?>> GetManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        foreach (var key in keys) ArgumentException.ThrowIfNullOrEmpty(key, nameof(keys));
+        return RunAsync<IReadOnlyList<KvEntry?>>(transaction =>
+        {
+            var entries = new KvEntry?[keys.Count];
+            for (var i = 0; i < keys.Count; i++)
+            {
+                using var command = Command("SELECT key, value, create_rev, mod_rev, lease FROM kv WHERE key = $key", transaction, ("$key", keys[i]));
+                using var reader = command.ExecuteReader();
+                entries[i] = reader.Read() ? ReadEntry(reader) : null;
+            }
+            return entries;
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
     public Task<KvPage> ListAsync(string prefix, string? startKey = null, int limit = 0, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(prefix);

@@ -21,6 +21,22 @@ public abstract partial class ProviderConformanceTests
     }
 
     [Fact]
+    public async Task Kv_get_many_answers_each_key_in_order_with_null_for_missing_ones_as_single_gets_do()
+    {
+        await Store.PutAsync("many/a", "1");
+        await Store.PutAsync("many/b", "2");
+        string[] keys = ["many/b", "many/missing", "many/a", "many/b"];
+
+        var many = await Store.GetManyAsync(keys);
+        var single = new List<KvEntry?>();
+        foreach (var key in keys) single.Add(await Store.GetAsync(key));
+
+        Assert.Equal(single, many);
+        Assert.Equal(["2", null, "1", "2"], many.Select(e => e?.Value));
+        Assert.Empty(await Store.GetManyAsync([]));
+    }
+
+    [Fact]
     public async Task Kv_revisions_strictly_increase_across_keys_and_deletes_and_a_recreated_key_gets_a_new_create_revision()
     {
         var r1 = await Store.PutAsync("k/1", "x");

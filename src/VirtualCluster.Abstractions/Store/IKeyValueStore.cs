@@ -34,6 +34,19 @@ public interface IKeyValueStore
     Task<KvEntry?> GetAsync(string key, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// The entries at <paramref name="keys"/>, in the same order (null where a key does not exist). A provider may
+    /// read them in one round trip and one snapshot; the default reads them one by one (each as new as
+    /// <see cref="GetAsync"/> promises), so callers must not rely on one snapshot across keys.
+    /// </summary>
+    async Task<IReadOnlyList<KvEntry?>> GetManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var entries = new KvEntry?[keys.Count];
+        for (var i = 0; i < keys.Count; i++) entries[i] = await GetAsync(keys[i], cancellationToken).ConfigureAwait(false);
+        return entries;
+    }
+
+    /// <summary>
     /// Entries whose key starts with <paramref name="prefix"/> (all entries for ""), in key order, from one
     /// snapshot, with that snapshot's revision. Start a watch at <see cref="KvPage.Revision"/> to follow the
     /// prefix from this state on without missing or repeating a change.

@@ -48,9 +48,34 @@ public sealed partial class KvClusterStore
     private async Task<(List<KvCondition>, List<KvOperation>)> PlanChunkAsync(IReadOnlyList<ServiceInstance> added, IReadOnlyList<string> removed,
         int start, int end, CancellationToken cancellationToken)
     {
+        // Reads in two batches (services, new ids and the owners of removed ids; then the removed records), not one
+        // read per key: a zone's failover stores thousands of instances.
+        var firstKeys = new List<string>();
+        var at = new Dictionary<string, int>(StringComparer.Ordinal);
+        void Want(List<string> keys, string key)
+        {
+            if (at.TryAdd(key, keys.Count)) keys.Add(key);
+        }
+        for (var i = start; i < end; i++)
+        {
+            if (i < added.Count)
+            {
+                Want(firstKeys, ServiceKey(added[i].Service));
+                Want(firstKeys, InstanceIdKey(added[i].Id));
+            }
+            if (i < removed.Count && IsSegment(removed[i])) Want(firstKeys, InstanceIdKey(removed[i]));
+        }
+        var first = await _kv.GetManyAsync(firstKeys, cancellationToken).ConfigureAwait(false);
+        var recordKeys = new List<string>();
+        for (var i = start; i < end; i++)
+            if (i < removed.Count && IsSegment(removed[i]) && first[at[InstanceIdKey(removed[i])]] is { } owner)
+                recordKeys.Add(InstanceKey(owner.Value, removed[i]));
+        var records = recordKeys.Count == 0 ? [] : await _kv.GetManyAsync(recordKeys, cancellationToken).ConfigureAwait(false);
+
         List<KvCondition> conditions = [];
         List<KvOperation> operations = [];
         var services = new HashSet<string>(StringComparer.Ordinal);
+        var nextRecord = 0;
         for (var i = start; i < end; i++)
         {
             if (i < added.Count)
@@ -58,11 +83,11 @@ public sealed partial class KvClusterStore
                 var instance = added[i];
                 if (services.Add(instance.Service))
                 {
-                    var service = await _kv.GetAsync(ServiceKey(instance.Service), cancellationToken).ConfigureAwait(false)
+                    var service = first[at[ServiceKey(instance.Service)]]
                         ?? throw new InvalidOperationException($"Instance '{instance.Id}' was not stored: service '{instance.Service}' does not exist.");
                     conditions.Add(KvCondition.Unchanged(service.Key, service));
                 }
-                if (await _kv.GetAsync(InstanceIdKey(instance.Id), cancellationToken).ConfigureAwait(false) is not null)
+                if (first[at[InstanceIdKey(instance.Id)]] is not null)
                     throw new InvalidOperationException($"Instance id '{instance.Id}' is already used; the plan was not stored.");
                 conditions.Add(KvCondition.Absent(InstanceIdKey(instance.Id)));
                 operations.Add(KvOperation.Put(InstanceKey(instance.Service, instance.Id), ToJson(instance)));
@@ -72,13 +97,13 @@ public sealed partial class KvClusterStore
             if (i < removed.Count && IsSegment(removed[i]))
             {
                 var id = removed[i];
-                var owner = await _kv.GetAsync(InstanceIdKey(id), cancellationToken).ConfigureAwait(false);
+                var owner = first[at[InstanceIdKey(id)]];
                 if (owner is null) continue; // Already gone: nothing to remove.
                 conditions.Add(KvCondition.Unchanged(owner.Key, owner));
                 operations.Add(KvOperation.Delete(owner.Key));
                 operations.Add(KvOperation.DeletePrefix(LogsPrefix(id)));
                 operations.Add(KvOperation.Delete(LogMetaKey(id)));
-                var record = await _kv.GetAsync(InstanceKey(owner.Value, id), cancellationToken).ConfigureAwait(false);
+                var record = records[nextRecord++];
                 if (record is null) continue;
                 conditions.Add(KvCondition.Unchanged(record.Key, record));
                 operations.Add(KvOperation.Delete(record.Key));
@@ -109,16 +134,21 @@ public sealed partial class KvClusterStore
                 List<KvCondition> conditions = [];
                 List<KvOperation> operations = [];
                 var services = new HashSet<string>(StringComparer.Ordinal);
+                // Every service and record of the chunk in one batch read.
+                var keys = chunk.Select(i => ServiceKey(i.Service)).Distinct(StringComparer.Ordinal).Concat(chunk.Select(i => InstanceKey(i.Service, i.Id))).ToList();
+                var read = await _kv.GetManyAsync(keys, cancellationToken).ConfigureAwait(false);
+                var found = new Dictionary<string, KvEntry?>(StringComparer.Ordinal);
+                for (var k = 0; k < keys.Count; k++) found[keys[k]] = read[k];
                 foreach (var instance in chunk)
                 {
                     if (services.Add(instance.Service))
                     {
-                        var service = await _kv.GetAsync(ServiceKey(instance.Service), cancellationToken).ConfigureAwait(false)
+                        var service = found[ServiceKey(instance.Service)]
                             ?? throw new InvalidOperationException($"Instance '{instance.Id}' was not stored: service '{instance.Service}' does not exist.");
                         conditions.Add(KvCondition.Unchanged(service.Key, service));
                     }
                     var key = InstanceKey(instance.Service, instance.Id);
-                    var existing = await _kv.GetAsync(key, cancellationToken).ConfigureAwait(false);
+                    var existing = found[key];
                     conditions.Add(KvCondition.Unchanged(key, existing));
                     operations.Add(KvOperation.Put(key, ToJson(instance)));
                     var oldNode = existing is null ? null : FromJson<ServiceInstance>(existing.Value).NodeId;
