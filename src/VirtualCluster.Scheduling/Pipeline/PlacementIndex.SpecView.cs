@@ -36,8 +36,19 @@ internal sealed partial class PlacementIndex
         if (view.Layout == Layout) return view;
         var n = _s.Count;
         var size = 2 * _leaves;
-        view.Layout = Layout;
         var placement = context.Spec.Placement;
+        // Without affinity or spread, a view is its static nodes laid out: specs of one static shape (the same
+        // static result) share those arrays, as a failover places hundreds of such specs, each O(n) to lay out.
+        // (Checked before this view's layout is set: the shared one may be this very view, laid out for an older layout.)
+        var plain = placement.Affinity.Count == 0 && placement.TopologySpread.Count == 0;
+        if (plain && _sharedViews.TryGetValue(context.Entry.Nodes, out var shared) && shared.Layout == Layout)
+        {
+            (view.StaticPass, view.StaticSlot, view.AnyStatic, view.AffinityMax, view.Affinity, view.Uniform) =
+                (shared.StaticPass, shared.StaticSlot, shared.AnyStatic, null, null, []);
+            view.Layout = Layout;
+            return view;
+        }
+        view.Layout = Layout;
         // The static verdicts and affinity scores per node depend only on registrations: kept across layouts.
         if (view.StaticPass.Length != n)
         {
@@ -91,6 +102,16 @@ internal sealed partial class PlacementIndex
         }
         view.AffinityMax = affinity;
         view.Uniform = uniform;
+        if (plain)
+        {
+            if (_sharedViews.Count >= MaxSharedViews) _sharedViews.Clear(); // old static results (liveness changed) go
+            _sharedViews[context.Entry.Nodes] = view;
+        }
         return view;
     }
+
+    private const int MaxSharedViews = 64;
+
+    // Laid-out static arrays per static result (by reference), for specs without affinity or spread; read only.
+    private readonly Dictionary<int[], SpecView> _sharedViews = new(ReferenceEqualityComparer.Instance);
 }
