@@ -58,6 +58,30 @@ app.Map("/ws", async (HttpContext context) =>
         await socket.SendAsync(buffer.AsMemory(0, result.Count), result.MessageType, result.EndOfMessage, context.RequestAborted);
     }
 });
+// Calls another service of the cluster at the address the agent gives this instance (VC_SERVICE_<NAME>_URL) and
+// answers with what it said: a service-to-service call, for the samples and the tests.
+var calls = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+app.MapGet("/call/{service}", async (string service, HttpResponse response, CancellationToken ct) =>
+{
+    var variable = "VC_SERVICE_" + new string(service.Select(c => char.IsAsciiLetterOrDigit(c) ? char.ToUpperInvariant(c) : '_').ToArray()) + "_URL";
+    if (Environment.GetEnvironmentVariable(variable) is not { Length: > 0 } url)
+    {
+        response.StatusCode = 404;
+        await response.WriteAsync($"{variable} is not set: the agent gave this instance no address for \"{service}\"\n", ct);
+        return;
+    }
+    try
+    {
+        using var answer = await calls.GetAsync(url.TrimEnd('/') + "/", ct);
+        response.StatusCode = (int)answer.StatusCode;
+        await response.WriteAsync($"{instance} called {service}: " + await answer.Content.ReadAsStringAsync(ct), ct);
+    }
+    catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+    {
+        response.StatusCode = 502;
+        await response.WriteAsync($"{instance} could not call {service} at {url}: {e.Message}\n", ct);
+    }
+});
 // Stateful mode for replication tests: numbered records appended to a file in the volume (see Records).
 if (Environment.GetEnvironmentVariable("APPEND_RECORDS_TO") is { Length: > 0 } records)
 {

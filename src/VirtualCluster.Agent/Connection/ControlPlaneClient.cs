@@ -56,6 +56,15 @@ internal sealed class ControlPlaneClient(HttpClient http)
         return await ReadAsync<P2PConfig>(response, ct);
     }
 
+    /// <summary>The names of the services deployed in the cluster (GET /v1/service-names).</summary>
+    public async Task<List<string>> ServiceNamesAsync(AgentIdentity identity, CancellationToken ct)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Get, "v1/service-names");
+        message.Headers.Authorization = new("Bearer", identity.Token);
+        using var response = await http.SendAsync(message, ct);
+        return await ReadAsync<List<string>>(response, ct);
+    }
+
     /// <summary>Asks whether a token a peer presented to the replica server is a machine token of this cluster.</summary>
     public async Task<ReplicaTokenAnswer> VerifyReplicaTokenAsync(AgentIdentity identity, string token, CancellationToken ct)
     {

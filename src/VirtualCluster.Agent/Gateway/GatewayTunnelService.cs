@@ -10,8 +10,10 @@ namespace VirtualCluster.Agent.Gateway;
 /// Keeps the agent's outbound tunnels to its gateways (<see cref="AgentOptions.Gateways"/>), authenticated with the
 /// machine token it got when it joined. Through them a gateway reaches this node's instances, and only them: a stream
 /// is connected to 127.0.0.1:port only when an instance of this node has that port and is running or starting.
+/// The other way, the agent opens streams to a gateway for its instances' calls to other services (<see cref="ServiceCallProxy"/>).
 /// </summary>
-internal sealed class GatewayTunnelService(AgentOptions options, InstanceSupervisor supervisor, GatewayConnectionTls tls, ILoggerFactory loggers, TimeProvider time)
+internal sealed class GatewayTunnelService(AgentOptions options, InstanceSupervisor supervisor, GatewayConnectionTls tls, ILoggerFactory loggers, TimeProvider time,
+    ServiceCallProxy? serviceCalls = null)
     : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
@@ -20,6 +22,8 @@ internal sealed class GatewayTunnelService(AgentOptions options, InstanceSupervi
         if (gateways.Count == 0) return Task.CompletedTask;
         var client = new TunnelClient(new TunnelClientSettings(gateways, Token, IsInstancePort,
             (uri, socket, ct) => tls.ConfigureAsync(gateways.FirstOrDefault(g => g.Host == uri.Host && g.Port == uri.Port) ?? uri, uri, socket, ct)), new TunnelOptions(), loggers.CreateLogger<TunnelClient>(), time);
+        // The instances' service calls go over these same tunnels (a stream the agent opens towards a gateway).
+        if (serviceCalls is not null) serviceCalls.OpenToGateway = client.OpenAsync;
         return client.RunAsync(stoppingToken);
     }
 

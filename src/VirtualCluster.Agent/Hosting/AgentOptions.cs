@@ -130,6 +130,22 @@ public sealed class AgentOptions
 
     /// <summary>Use only relayed (TURN) candidates for peer links, as WebRTC's iceTransportPolicy "relay". Default false.</summary>
     public bool PeerLinksRelayOnly { get; set; }
+
+    /// <summary>
+    /// Give instances a local address for every service of the cluster (<c>VC_SERVICE_&lt;NAME&gt;_URL</c>, one port per
+    /// service on <see cref="ServiceCallsAddress"/>), carried through a gateway to a healthy instance of the service
+    /// wherever it runs. Needs <see cref="Gateways"/>. Default true.
+    /// </summary>
+    public bool ServiceCalls { get; set; } = true;
+
+    /// <summary>
+    /// Address the service-call ports listen on. Default 127.0.0.1 (process instances on this machine); an address on
+    /// the Docker bridge (e.g. 172.17.0.1) lets containers reach them too, but also anything else on that network.
+    /// </summary>
+    public string ServiceCallsAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>Most service-call connections open at once on this node; more are closed at once. Default 256.</summary>
+    public int MaxServiceCallConnections { get; set; } = 256;
 }
 
 /// <summary>Whether an agent runs the Docker driver.</summary>
@@ -182,6 +198,10 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
         foreach (var gateway in o.Gateways.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             if (!Uri.TryCreate(gateway, UriKind.Absolute, out var g) || g.Scheme is not ("http" or "https" or "ws" or "wss"))
                 errors.Add($"Gateways: \"{gateway}\" is not a gateway URL; use e.g. http://gateway-host:8080.");
+        if (!System.Net.IPAddress.TryParse(o.ServiceCallsAddress, out _))
+            errors.Add($"ServiceCallsAddress \"{o.ServiceCallsAddress}\" is not an IP address; use 127.0.0.1 (or the Docker bridge's address for containers).");
+        if (o.MaxServiceCallConnections is < 1 or > 65536)
+            errors.Add($"MaxServiceCallConnections {o.MaxServiceCallConnections} must be between 1 and 65536.");
         if (o.Docker != DockerMode.Off)
         {
             if (!Uri.TryCreate(o.DockerEndpoint, UriKind.Absolute, out var docker) || docker.Scheme is not ("unix" or "tcp" or "http" or "https"))

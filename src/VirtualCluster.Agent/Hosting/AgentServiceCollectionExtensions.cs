@@ -60,6 +60,8 @@ public static class AgentServiceCollectionExtensions
         services.TryAddSingleton(sp => new VolumeReplication(sp.GetRequiredService<IOptions<AgentOptions>>().Value,
             () => sp.GetRequiredService<MachineIdentity>().Current?.Token, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>(),
             ReplicaTlsOf(sp)));
+        services.TryAddSingleton(sp => new ServiceCallProxy(sp.GetRequiredService<IOptions<AgentOptions>>().Value, sp.GetRequiredService<ControlPlaneClient>(),
+            sp.GetRequiredService<ILogger<ServiceCallProxy>>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => new InstanceSupervisor(
             sp.GetRequiredService<IOptions<AgentOptions>>().Value.Docker == DockerMode.Off
                 ? sp.GetServices<IWorkloadDriver>()
@@ -72,6 +74,7 @@ public static class AgentServiceCollectionExtensions
         {
             Replicas = sp.GetRequiredService<ReplicaHost>(),
             Volumes = sp.GetRequiredService<VolumeReplication>(),
+            ServiceCalls = sp.GetRequiredService<ServiceCallProxy>(),
         });
         services.AddHostedService(sp =>
         {
@@ -94,7 +97,7 @@ public static class AgentServiceCollectionExtensions
             sp.GetRequiredService<IOptions<AgentOptions>>().Value, sp.GetRequiredService<ILogger<GatewayConnectionTls>>()));
         services.AddHostedService(sp => new GatewayTunnelService(sp.GetRequiredService<IOptions<AgentOptions>>().Value,
             sp.GetRequiredService<InstanceSupervisor>(), sp.GetRequiredService<GatewayConnectionTls>(), sp.GetRequiredService<ILoggerFactory>(),
-            sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ServiceCallProxy>()));
         services.AddHostedService(sp => new PeerLinkAgentService(sp.GetRequiredService<IOptions<AgentOptions>>().Value,
             sp.GetRequiredService<InstanceSupervisor>(), sp.GetRequiredService<ControlPlaneClient>(), sp.GetRequiredService<GatewayConnectionTls>(),
             sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>()));

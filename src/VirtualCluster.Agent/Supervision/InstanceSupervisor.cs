@@ -45,6 +45,9 @@ internal sealed partial class InstanceSupervisor
 
     public IReadOnlyCollection<string> DriverNames => _drivers.Keys.ToList();
 
+    /// <summary>Gives instances the local addresses of the cluster's services (<c>VC_SERVICE_&lt;NAME&gt;_URL</c>); null: none.</summary>
+    public Gateway.ServiceCallProxy? ServiceCalls { get; init; }
+
     /// <summary>The last published state of every supervised instance.</summary>
     public IReadOnlyList<InstanceSnapshot> Snapshot => _snapshot;
 
@@ -225,6 +228,8 @@ internal sealed partial class InstanceSupervisor
             OnExited(instance, new WorkloadStatus(a.InstanceId, WorkloadState.Failed, Message: "could not start: " + e.Message));
             return;
         }
+        // The addresses of the other services (VC_SERVICE_<NAME>_URL) as of now: a service deployed later is not among them.
+        if (ServiceCalls is { Enabled: true } calls) await calls.RefreshAsync(ct);
         var status = await driver.StartAsync(new WorkloadStartRequest(a.InstanceId, a.Epoch, a.Spec, a.Ports, ClusterEnvironment(a), dataDir), ct);
         if (status.State == WorkloadState.Failed)
         {
@@ -244,14 +249,18 @@ internal sealed partial class InstanceSupervisor
     }
 
     /// <summary>Variables the agent adds for every workload (and its command health check).</summary>
-    private Dictionary<string, string> ClusterEnvironment(Assignment a) => new()
+    private Dictionary<string, string> ClusterEnvironment(Assignment a)
     {
-        ["VC_INSTANCE_ID"] = a.InstanceId,
-        ["VC_SERVICE"] = a.Spec.Name,
-        ["VC_EPOCH"] = a.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["VC_NODE_ID"] = _nodeId,
-        ["VC_NODE_NAME"] = _options.Name,
-    };
+        var env = new Dictionary<string, string>();
+        if (ServiceCalls is { Enabled: true } calls)
+            foreach (var (key, value) in calls.Environment()) env[key] = value;
+        env["VC_INSTANCE_ID"] = a.InstanceId;
+        env["VC_SERVICE"] = a.Spec.Name;
+        env["VC_EPOCH"] = a.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        env["VC_NODE_ID"] = _nodeId;
+        env["VC_NODE_NAME"] = _options.Name;
+        return env;
+    }
 
     /// <summary>Stops an instance that is no longer wanted here, without waiting for it.</summary>
     private void BeginStop(SupervisedInstance instance, string why)

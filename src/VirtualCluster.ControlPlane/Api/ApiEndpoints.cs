@@ -37,6 +37,9 @@ public static class ApiEndpoints
         drain.MapPost("/nodes/{name}/drain", DrainAsync);
         var either = v1.MapGroup("").AddEndpointFilterFactory((_, next) => ApiAuth.RequireAny([TokenRoles.Viewer, TokenRoles.Machine], next));
         either.MapGet("/nodes/{name}/drain", async (string name, ClusterService cluster, CancellationToken ct) => Answer(await cluster.GetDrainAsync(name, ct)));
+        // The names of the deployed services: an agent gives its instances a local address for each (VC_SERVICE_<NAME>_URL).
+        either.MapGet("/service-names", async (ClusterService cluster, CancellationToken ct) =>
+            ApiResults.Json((await cluster.ListServiceViewsAsync(ct)).Select(v => v.Spec.Name).Order(StringComparer.Ordinal).ToList()));
 
         // Viewers read; operators run services; admins manage users and tokens. Every change is audited.
         var viewer = v1.MapGroup("").AddEndpointFilterFactory((_, next) => ApiAuth.Require(TokenRoles.Viewer, next));

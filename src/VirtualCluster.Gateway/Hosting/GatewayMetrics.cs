@@ -10,6 +10,7 @@ internal sealed class GatewayMetrics : IDisposable
     private readonly Counter<long> _retries;
     private readonly Counter<long> _dials;
     private readonly Counter<long> _certificates;
+    private readonly Counter<long> _serviceCalls;
 
     public GatewayMetrics()
     {
@@ -17,6 +18,7 @@ internal sealed class GatewayMetrics : IDisposable
         _retries = _meter.CreateCounter<long>("vc.gateway.retries", description: "Requests sent again to another instance after a failed attempt");
         _dials = _meter.CreateCounter<long>("vcluster.gateway.dials", description: "Connections opened to instances, by path (direct, relayed, tunnel)");
         _certificates = _meter.CreateCounter<long>("vcluster.gateway.certificates", description: "Certificates taken into service, by source (ordered: an ACME order of this gateway; store: another gateway's, from the cluster store)");
+        _serviceCalls = _meter.CreateCounter<long>("vcluster.gateway.service_calls", description: "Service-to-service connections from agents, by service and result (connected, unknownservice, noinstance, badrequest, unreachable)");
         _meter.CreateObservableGauge("vcluster.gateway.links", () => (LinkPaths?.Invoke() ?? []).GroupBy(p => p)
             .Select(g => new Measurement<int>(g.Count(), new KeyValuePair<string, object?>("path", g.Key))),
             description: "Nodes by how the gateway reaches them (direct, relayed, tunnel, none)");
@@ -45,6 +47,17 @@ internal sealed class GatewayMetrics : IDisposable
         _requests.Add(1, new KeyValuePair<string, object?>("service", service), new KeyValuePair<string, object?>("status", status));
 
     public void Retried(string service) => _retries.Add(1, new KeyValuePair<string, object?>("service", service));
+
+    public void ServiceCall(string service, Routing.ServiceCalls.ServiceCallStatus status)
+    {
+        Interlocked.Increment(ref _serviceCallCount);
+        _serviceCalls.Add(1, new KeyValuePair<string, object?>("service", service), new KeyValuePair<string, object?>("result", status.ToString().ToLowerInvariant()));
+    }
+
+    /// <summary>Service calls answered since the gateway started (also on /v1/gateway/routes).</summary>
+    public long ServiceCalls => Interlocked.Read(ref _serviceCallCount);
+
+    private long _serviceCallCount;
 
     public void Dispose() => _meter.Dispose();
 }

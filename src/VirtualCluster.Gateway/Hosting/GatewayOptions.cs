@@ -41,6 +41,12 @@ public sealed class GatewayOptions
     /// <summary>A proxied request or stream with no bytes either way for this long is ended. Default 5 min (long enough for idle SSE and WebSockets with their own pings).</summary>
     public TimeSpan ActivityTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Whether agents may call services through this gateway (service-to-service calls over their tunnels: an instance
+    /// connects to its agent's local address of a service, <c>VC_SERVICE_&lt;NAME&gt;_URL</c>). Default true.
+    /// </summary>
+    public bool ServiceCalls { get; set; } = true;
+
     /// <summary>Seconds in the <c>Retry-After</c> of a 503 while a service fails over. Default 1.</summary>
     public int RetryAfterSeconds { get; set; } = 1;
 

@@ -52,6 +52,7 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<EndpointSelector>();
         services.TryAddSingleton<INodePaths>(sp => sp.GetRequiredService<GatewayDialer>());
         services.TryAddSingleton<InstanceConnector>();
+        services.TryAddSingleton<ServiceCallHandler>();
         services.TryAddSingleton<GatewayMetrics>();
         // "access": "token" services: checked with the cluster's keys when the host has them (the web host), otherwise
         // with the public keys of the control plane's JWK Set (a standalone gateway holds no secret).
@@ -122,6 +123,9 @@ public static class GatewayServiceCollectionExtensions
     /// </summary>
     public static IEndpointRouteBuilder MapVirtualClusterGatewayEndpoints(this IEndpointRouteBuilder endpoints)
     {
+        // Streams agents open towards the gateway: their instances' calls to other services.
+        var services = endpoints.ServiceProvider;
+        services.GetRequiredService<TunnelHub>().AcceptStreams ??= services.GetRequiredService<ServiceCallHandler>().AcceptAsync;
         endpoints.Map(TunnelClient.Path, (HttpContext context, TunnelHub hub) => hub.AcceptAsync(context));
         endpoints.MapVirtualClusterSignaling();
         endpoints.MapGet("/v1/gateway/links", (GatewayDialer dialer, PeerLinkService links, IServiceRouteTable table) =>
@@ -138,11 +142,12 @@ public static class GatewayServiceCollectionExtensions
             domains = verifier.Results.Select(r => new { name = r.Key, verified = r.Value.Verified, problem = r.Value.Problem }).ToArray(),
             acmeOrders = metrics.Orders,
         }, VirtualClusterJson.Options));
-        endpoints.MapGet("/v1/gateway/routes", (IServiceRouteTable table, TunnelHub hub, IOptions<GatewayOptions> options) => Results.Json(new
+        endpoints.MapGet("/v1/gateway/routes", (IServiceRouteTable table, TunnelHub hub, IOptions<GatewayOptions> options, GatewayMetrics metrics) => Results.Json(new
         {
             domain = options.Value.Domain,
             refreshedAt = table.RefreshedAt,
             tunnels = hub.Nodes,
+            serviceCalls = metrics.ServiceCalls,
             services = table.All.Select(r => new { name = r.Name, endpoints = r.Endpoints, failoverUnderway = r.FailoverUnderway, state = r.State }),
         }, VirtualClusterJson.Options));
         return endpoints;

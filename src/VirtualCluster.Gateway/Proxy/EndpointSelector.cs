@@ -9,12 +9,12 @@ namespace VirtualCluster.Gateway;
 /// are reached directly at their address) not cooling down after a failed connection, the one with fewer requests in
 /// flight of two chosen at random (the "power of two choices": near-least-loaded without scanning or herding).
 /// </summary>
-internal sealed class EndpointSelector(GatewayDialer hub, TimeProvider time)
+internal sealed class EndpointSelector(IStreamDialer dialer, INodePaths paths, TimeProvider time)
 {
     private readonly ConcurrentDictionary<string, int> _inFlight = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _coolingUntil = new(StringComparer.Ordinal);
 
-    public bool IsReachable(ServiceEndpoint endpoint) => hub.CanReach(endpoint.NodeId) || !hub.EverConnected(endpoint.NodeId);
+    public bool IsReachable(ServiceEndpoint endpoint) => dialer.CanReach(endpoint.NodeId) || !paths.EverConnected(endpoint.NodeId);
 
     public ServiceEndpoint? Pick(ServiceRoute route, IReadOnlyCollection<string> tried)
     {

@@ -48,5 +48,10 @@ internal static class TunnelBridge
             try { network.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send); }
             catch (Exception e) when (e is System.Net.Sockets.SocketException or ObjectDisposedException) { }
         }
+        else if (local is ServiceCalls.IHalfClosable half)
+        {
+            try { half.CompleteWrites(); }
+            catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException) { }
+        }
     }
 }

@@ -29,9 +29,34 @@ public sealed partial class TunnelClient(TunnelClientSettings settings, TunnelOp
     private static readonly TimeSpan MinBackoff = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(10);
     private int _connected;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<TunnelMux, Uri> _up = new();
 
     /// <summary>Gateways with a tunnel up now.</summary>
     public int Connected => Volatile.Read(ref _connected);
+
+    /// <summary>
+    /// Opens a stream to <paramref name="port"/> of a gateway (a service call: <see cref="ServiceCalls.ServiceCallProtocol.TunnelPort"/>)
+    /// over any tunnel that is up, trying the next when one fails.
+    /// </summary>
+    /// <exception cref="TunnelRefusedException">No tunnel is up, or every gateway refused.</exception>
+    public async Task<Stream> OpenAsync(int port, CancellationToken cancellationToken = default)
+    {
+        var tunnels = _up.Keys.Where(m => !m.IsClosed).OrderBy(_ => Random.Shared.Next()).ToList();
+        if (tunnels.Count == 0) throw new TunnelRefusedException("this node has no tunnel to a gateway up now");
+        Exception? last = null;
+        foreach (var mux in tunnels)
+        {
+            try
+            {
+                return await mux.OpenAsync(port, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is TunnelRefusedException or IOException)
+            {
+                last = e;
+            }
+        }
+        throw new TunnelRefusedException(last?.Message ?? "no gateway took the stream");
+    }
 
     /// <summary>Keeps one tunnel per gateway until <paramref name="cancellationToken"/> fires.</summary>
     public Task RunAsync(CancellationToken cancellationToken) =>
@@ -89,6 +114,7 @@ public sealed partial class TunnelClient(TunnelClientSettings settings, TunnelOp
         var transport = WebSocketStream.Create(socket, WebSocketMessageType.Binary, ownsWebSocket: false);
         var mux = new TunnelMux(transport, isDialer: true, options, ConnectLocalAsync, logger, time);
         Interlocked.Increment(ref _connected);
+        _up[mux] = uri;
         LogUp(logger, uri);
         try
         {
@@ -97,6 +123,7 @@ public sealed partial class TunnelClient(TunnelClientSettings settings, TunnelOp
         finally
         {
             Interlocked.Decrement(ref _connected);
+            _up.TryRemove(mux, out _);
             await mux.DisposeAsync().ConfigureAwait(false);
             LogDown(logger, uri);
         }

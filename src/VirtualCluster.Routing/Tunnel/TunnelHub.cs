@@ -16,6 +16,13 @@ public sealed partial class TunnelHub(ITunnelAuthenticator authenticator, Tunnel
     private readonly ConcurrentDictionary<string, TunnelMux> _tunnels = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<TunnelMux, DateTimeOffset> _since = new();
 
+    /// <summary>
+    /// Serves streams an agent opens towards the gateway (its service calls), with the agent's authenticated node id
+    /// and the port it asked for; null: agents can open no streams. Set once while the app is built, before any
+    /// tunnel is accepted (it cannot be a constructor argument: the handler dials nodes through this hub).
+    /// </summary>
+    public Func<string, int, CancellationToken, ValueTask<Stream>>? AcceptStreams { get; set; }
+
     /// <summary>Raised (on a pool thread) when a node's tunnel comes up or goes down, with its node id.</summary>
     public event Action<string>? Changed;
 
@@ -59,7 +66,9 @@ public sealed partial class TunnelHub(ITunnelAuthenticator authenticator, Tunnel
         }
         using var socket = await context.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
         var transport = WebSocketStream.Create(socket, WebSocketMessageType.Binary, ownsWebSocket: false);
-        var mux = new TunnelMux(transport, isDialer: false, options, connect: null, logger, time);
+        var accept = AcceptStreams;
+        var nodeId = peer.NodeId;
+        var mux = new TunnelMux(transport, isDialer: false, options, accept is null ? null : (port, ct) => accept(nodeId, port, ct), logger, time);
         if (_tunnels.TryGetValue(peer.NodeId, out var old)) await old.DisposeAsync().ConfigureAwait(false);
         _since[mux] = time.GetUtcNow();
         _tunnels[peer.NodeId] = mux;
