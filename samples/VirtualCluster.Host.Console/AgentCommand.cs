@@ -53,6 +53,17 @@ internal static class AgentCommand
         var p2p = HostOptions.PeerLinks();
         var p2pLoopback = HostOptions.PeerLinksOnLoopback();
         var policy = HostOptions.IceTransportPolicy();
+        var serviceCalls = new Option<string>("--service-calls")
+        {
+            Description = "on: give instances VC_SERVICE_<NAME>_URL, a local address per service of the cluster, carried through the gateway (needs --gateway); off: none.",
+            DefaultValueFactory = _ => "on",
+        };
+        serviceCalls.AcceptOnlyFromAmong("on", "off");
+        var serviceCallsAddress = new Option<string>("--service-calls-address")
+        {
+            Description = "Address the service-call ports listen on: 127.0.0.1 for process instances; the Docker bridge's (e.g. 172.17.0.1) for containers too.",
+            DefaultValueFactory = _ => "127.0.0.1",
+        };
         var noDrain = new Option<bool>("--no-drain-on-shutdown") { Description = "On SIGTERM/Ctrl+C stop at once instead of draining this node first (use when the whole cluster stops)." };
         var drainTimeout = new Option<double>("--drain-timeout") { Description = "Seconds to wait for the drain on shutdown.", DefaultValueFactory = _ => 30 };
         var jitter = new Option<double>("--heartbeat-jitter") { Description = "Test aid: delay each heartbeat by up to this many milliseconds.", Hidden = true };
@@ -60,7 +71,7 @@ internal static class AgentCommand
         var command = new Command("agent", "Run a node agent that joins a control plane.")
         {
             server, joinToken, joinTokenFile, caFingerprint, name, dataDir, address, ports, replicaPort, replicaRetention, labels, cpu, memory, machineShare, docker, dockerEndpoint, dockerPublish,
-            noDrain, drainTimeout, jitter, exitWithStdin, gateway, p2p, p2pLoopback, policy,
+            noDrain, drainTimeout, jitter, exitWithStdin, gateway, p2p, p2pLoopback, policy, serviceCalls, serviceCallsAddress,
         };
         foreach (var option in membership.All.Where(o => o != membership.LeaseTtl)) command.Options.Add(option);
         command.SetAction(async (parse, ct) =>
@@ -90,6 +101,8 @@ internal static class AgentCommand
                 PeerLinks = parse.GetValue(p2p) == "on",
                 PeerLinksOnLoopback = parse.GetValue(p2pLoopback),
                 PeerLinksRelayOnly = parse.GetValue(policy) == "relay",
+                ServiceCalls = parse.GetValue(serviceCalls) == "on",
+                ServiceCallsAddress = parse.GetValue(serviceCallsAddress)!,
             };
             if (PortRange.TryParse(parse.GetValue(ports), out var range)) options.Ports = range;
             else errors.Add($"--ports \"{parse.GetValue(ports)}\" is not a range like 20000-20999");
@@ -166,6 +179,7 @@ internal static class AgentCommand
             o.DrainOnShutdown = options.DrainOnShutdown; o.DrainTimeout = options.DrainTimeout; o.HeartbeatJitter = options.HeartbeatJitter;
             o.Gateways = options.Gateways; o.PeerLinks = options.PeerLinks; o.PeerLinksOnLoopback = options.PeerLinksOnLoopback;
             o.PeerLinksRelayOnly = options.PeerLinksRelayOnly;
+            o.ServiceCalls = options.ServiceCalls; o.ServiceCallsAddress = options.ServiceCallsAddress;
         });
         using var host = builder.Build();
         if (exitWithStdin) HostOptions.WatchStdin(() => host.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication());

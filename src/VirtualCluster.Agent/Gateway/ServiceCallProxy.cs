@@ -23,6 +23,7 @@ namespace VirtualCluster.Agent.Gateway;
 internal sealed partial class ServiceCallProxy : IAsyncDisposable
 {
     private static readonly TimeSpan NamesMaxAge = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan NamesTimeout = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(15);
     private readonly AgentOptions _options;
     private readonly ControlPlaneClient? _controlPlane;
@@ -62,8 +63,8 @@ internal sealed partial class ServiceCallProxy : IAsyncDisposable
         "VC_SERVICE_" + new string(service.Select(c => char.IsAsciiLetterOrDigit(c) ? char.ToUpperInvariant(c) : '_').ToArray()) + "_URL";
 
     /// <summary>
-    /// Reads the cluster's service names (at most every 2 s) and opens a port for each new one, before an instance
-    /// starts. Never throws: without the control plane the ports known so far are used.
+    /// Reads the cluster's service names (at most every 2 s, waiting at most 2 s) and opens a port for each new one,
+    /// before an instance starts. Never throws: without the control plane the ports known so far are used.
     /// </summary>
     public async Task RefreshAsync(CancellationToken cancellationToken)
     {
@@ -75,17 +76,20 @@ internal sealed partial class ServiceCallProxy : IAsyncDisposable
             var identity = AgentIdentity.Load(_options.DataDirectory);
             if (identity is null) return;
             List<string> names;
+            // Tried at most every 2 s and for at most 2 s: an instance's start never waits long on a control plane that is away.
+            _namesReadAt = _time.GetTimestamp();
             try
             {
-                names = await _controlPlane.ServiceNamesAsync(identity, cancellationToken).ConfigureAwait(false);
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(NamesTimeout);
+                names = await _controlPlane.ServiceNamesAsync(identity, timeout.Token).ConfigureAwait(false);
             }
             catch (Exception e) when (e is HttpRequestException or ControlPlaneRejectedException or JsonException
-                                      or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+                                      or OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
                 LogNamesUnavailable(_logger, e.Message);
                 return;
             }
-            _namesReadAt = _time.GetTimestamp();
             var saved = LoadPorts();
             foreach (var name in names.Where(ServiceCallProtocol.IsServiceName))
                 if (!_listeners.ContainsKey(name)) Listen(name, saved.GetValueOrDefault(name));
