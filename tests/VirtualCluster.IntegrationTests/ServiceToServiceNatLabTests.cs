@@ -78,8 +78,11 @@ public sealed class ServiceToServiceNatLabTests(ITestOutputHelper output)
                 await Task.WhenAll(inFlight);
             });
 
+            // Measured once every process of the home is dead: a call started while the kill was under way may still
+            // have been answered by the old instance.
+            var killed = lab.KillNode(bNode);
             var killedAt = clock.Elapsed.TotalSeconds;
-            output.WriteLine($"killed {lab.KillNode(bNode)} processes in {bNode}'s home at {killedAt:0.0} s");
+            output.WriteLine($"killed {killed} processes in {bNode}'s home");
             // b's replacement is healthy when the control plane lists it running (its health check passed).
             double healthyAt = 0;
             using (var api = lab.Api())
@@ -93,7 +96,7 @@ public sealed class ServiceToServiceNatLabTests(ITestOutputHelper output)
             Call? first = null;
             await Wait.UntilAsync(() =>
             {
-                first = calls.Where(c => c.Started > killedAt && c.Status == 200).OrderBy(c => c.Ended).FirstOrDefault();
+                first = calls.Where(c => c.Started > killedAt && c.Status == 200 && !c.Body.Contains(b.Instances[0].Instance.Id)).OrderBy(c => c.Ended).FirstOrDefault();
                 return Task.FromResult(first is not null);
             }, TimeSpan.FromSeconds(30), "a's calls to b to succeed again");
             stop.Cancel();
@@ -104,6 +107,8 @@ public sealed class ServiceToServiceNatLabTests(ITestOutputHelper output)
             output.WriteLine("calls after the kill (status@started-ended s): " + string.Join(", ", after.GroupBy(c => c.Status)
                 .Select(g => $"{g.Key}x{g.Count()} ({g.Min(c => c.Started) - killedAt:0.0}-{g.Max(c => c.Ended) - killedAt:0.0})")));
             Assert.Contains($" on {aNode}\n", first.Body); // b now runs where it failed over to
+            // Nothing answered from the dead instance once it was dead (a 503's text may name it as the one failing over).
+            Assert.DoesNotContain(after, c => c.Status == 200 && c.Body.Contains($"hello from {b.Instances[0].Instance.Id}"));
             Assert.True(first.Ended - healthyAt <= 1.0, $"a's first successful call ended {first.Ended - healthyAt:0.00} s after b's replacement was healthy");
             // Every call started a second after b was healthy succeeded.
             Assert.All(after.Where(c => c.Started > healthyAt + 1), c => Assert.Equal(200, c.Status));
