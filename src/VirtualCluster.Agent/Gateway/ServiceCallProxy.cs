@@ -24,7 +24,8 @@ internal sealed partial class ServiceCallProxy : IAsyncDisposable
 {
     private static readonly TimeSpan NamesMaxAge = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan NamesTimeout = TimeSpan.FromSeconds(2);
-    private static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(15);
+    // Longer than a gateway may take to answer: it tries up to MaxAttempts instances for ConnectTimeout each (3 x 5 s).
+    private static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(30);
     private readonly AgentOptions _options;
     private readonly ControlPlaneClient? _controlPlane;
     private readonly ILogger _logger;
@@ -140,7 +141,11 @@ internal sealed partial class ServiceCallProxy : IAsyncDisposable
             catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
             {
                 if (_stopping.IsCancellationRequested) return;
-                continue; // one failed accept (the client reset early) must not end the port
+                // One failed accept (the client reset early) must not end the port; a lasting failure (out of file
+                // descriptors) must not spin either.
+                try { await Task.Delay(TimeSpan.FromMilliseconds(50), _time, _stopping.Token).ConfigureAwait(false); }
+                catch (OperationCanceledException) { return; }
+                continue;
             }
             if (Interlocked.Increment(ref _open) > _options.MaxServiceCallConnections)
             {

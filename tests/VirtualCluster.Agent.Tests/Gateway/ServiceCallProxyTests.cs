@@ -97,6 +97,39 @@ public sealed class ServiceCallProxyTests : IAsyncLifetime
         Assert.Contains("failing over", await again.Content.ReadAsStringAsync());
     }
 
+    [Fact]
+    public async Task Past_the_connection_limit_a_new_connection_is_closed_and_the_held_ones_still_finish()
+    {
+        await using var proxy = new ServiceCallProxy(new AgentOptions { DataDirectory = _dir, Gateways = "http://gw:1", MaxServiceCallConnections = 1 },
+            null, NullLogger<ServiceCallProxy>.Instance, TimeProvider.System);
+        var port = proxy.Listen("web");
+        var release = new TaskCompletionSource();
+        var asked = new TaskCompletionSource();
+        proxy.OpenToGateway = (_, _) => Gateway(async s =>
+        {
+            await ServiceCallProtocol.ReadRequestAsync(s);
+            asked.TrySetResult();
+            await release.Task;
+            await ServiceCallProtocol.WriteAnswerAsync(s, ServiceCallStatus.UnknownService, "no service named \"web\"");
+        });
+        using var held = new System.Net.Sockets.TcpClient();
+        await held.ConnectAsync(IPAddress.Loopback, port);
+        await asked.Task.WaitAsync(TimeSpan.FromSeconds(10)); // the first connection is being served
+
+        using var refused = new System.Net.Sockets.TcpClient();
+        await refused.ConnectAsync(IPAddress.Loopback, port);
+        var read = await refused.GetStream().ReadAsync(new byte[16]).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, read); // closed at once, nothing sent
+
+        release.SetResult();
+        using var reader = new StreamReader(held.GetStream());
+        Assert.Equal("HTTP/1.1 404 Not Found", await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(10)));
+        // The slot is free again.
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        using var again = await http.GetAsync($"http://127.0.0.1:{port}/");
+        Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
+    }
+
     /// <summary>A stream to a fake gateway that runs <paramref name="serve"/> on the other end, then closes it.</summary>
     private static Task<Stream> Gateway(Func<Stream, Task> serve)
     {
