@@ -1,0 +1,139 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using VirtualCluster.IntegrationTests.Infrastructure;
+using VirtualCluster.P2P.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace VirtualCluster.IntegrationTests;
+
+/// <summary>
+/// Issue 14's browser-direct proof on the NAT lab: a service that opts in ("browserDirect": true) is loaded by a real
+/// Chromium in another home over a WebRTC data channel straight to the node behind NAT; the gateway serves the
+/// bootstrap page, the service worker and the signaling, and proxies not one request (its counter for the service stays
+/// at zero, and its own link to the node carries none of the download). Positive control in the same run: with UDP
+/// blocked in the browser's home, the same page loads, through the gateway, and the counter rises.
+/// </summary>
+[Trait("Category", "NAT")]
+public sealed class BrowserDirectNatLabTests(ITestOutputHelper output)
+{
+    private const long DownloadBytes = 10L * 1024 * 1024;
+    private static readonly TimeSpan BrowserTimeout = TimeSpan.FromSeconds(180);
+    private static readonly TimeSpan LinkTimeout = TimeSpan.FromSeconds(120);
+
+    [NatLabFact]
+    public async Task A_browser_loads_an_opted_in_service_over_a_data_channel_to_its_node_and_through_the_gateway_without_UDP()
+    {
+        await using var lab = await NatGatewayLab.StartAsync();
+        try
+        {
+            await lab.WaitForPathsAsync(new Dictionary<string, string> { ["node-a"] = "direct" }, LinkTimeout);
+            var view = await lab.DeployHelloAsync("hello", home: "home-a", browserDirect: true);
+            var (node, instance) = (view.Instances[0].NodeName, view.Instances[0].Instance.Id);
+            var url = lab.StableUrl("hello");
+            var origin = url.TrimEnd('/');
+            // Waited for on the gateway's own endpoint, not with a request to the service: the proxy must answer none.
+            await Wait.UntilAsync(async () => (await ServiceRouteAsync(lab)).GetProperty("endpoints").GetArrayLength() == 1,
+                TimeSpan.FromSeconds(30), "the gateway to route hello");
+            Assert.Equal(0, await ProxiedAsync(lab));
+            var linkBefore = (await lab.LinksAsync())[node];
+
+            // Direct: the page, then a 10 MB download, all over data channels from the browser to node-a.
+            var directLoad = Stopwatch.StartNew();
+            await using (var browser = await lab.StartBrowserAsync(url, origin))
+            {
+                Assert.Equal($"hello from {instance} on {node}", await FrameTextAsync(browser, "hello from"));
+                directLoad.Stop();
+                var state = await StateAsync(browser);
+                output.WriteLine($"direct: page in {directLoad.ElapsedMilliseconds} ms (link up in {state["connectMs"]} ms); state {state.ToJsonString()}");
+                Assert.Equal("direct", (string?)state["state"]);
+                var download = await DownloadAsync(browser);
+                output.WriteLine($"direct: {DownloadBytes:N0} bytes in {download} ms = {Mbps(download):0.0} Mbit/s");
+                state = await StateAsync(browser);
+                Assert.Equal("direct", (string?)state["state"]);
+                Assert.True((int)state["served"]! >= 2, $"the page served {state["served"]} requests over data channels");
+                Assert.Equal(0, (int)state["fellBack"]!);
+            }
+            Assert.Equal(0, await ProxiedAsync(lab));
+            var linkAfter = (await lab.LinksAsync())[node];
+            output.WriteLine($"gateway's link to {node} while the browser went direct: {linkBefore} -> {linkAfter}");
+            Assert.True(linkAfter.BytesReceived - linkBefore.BytesReceived < DownloadBytes / 10, "the download went over the gateway's link to the node");
+
+            // Positive control: no UDP for the browser's home, so no data channel; the same page comes through the gateway.
+            lab.Lab.BlockUdp(NatGatewayLab.ClientHome);
+            var gatewayLoad = Stopwatch.StartNew();
+            await using (var browser = await lab.StartBrowserAsync(url, origin))
+            {
+                Assert.Equal($"hello from {instance} on {node}", await FrameTextAsync(browser, "hello from"));
+                gatewayLoad.Stop();
+                var state = await StateAsync(browser);
+                output.WriteLine($"without UDP: page in {gatewayLoad.ElapsedMilliseconds} ms; state {state.ToJsonString()}");
+                Assert.Equal("gateway", (string?)state["state"]);
+                var proxiedPage = await ProxiedAsync(lab);
+                Assert.True(proxiedPage >= 1, "the gateway proxied nothing: the page did not come through it");
+                var download = await DownloadAsync(browser);
+                output.WriteLine($"through the gateway: {DownloadBytes:N0} bytes in {download} ms = {Mbps(download):0.0} Mbit/s");
+                Assert.True(await ProxiedAsync(lab) > proxiedPage, "the download did not go through the gateway");
+                Assert.Equal(0, (int)(await StateAsync(browser))["served"]!);
+            }
+        }
+        catch
+        {
+            output.WriteLine(lab.Diagnostics());
+            throw;
+        }
+    }
+
+    private static double Mbps(long ms) => DownloadBytes * 8 / 1e6 / (ms / 1000.0);
+
+    private static async Task<JsonElement> ServiceRouteAsync(NatGatewayLab lab) =>
+        (await lab.GatewayJsonAsync("/v1/gateway/routes")).GetProperty("services").EnumerateArray().Single(s => s.GetProperty("name").GetString() == "hello");
+
+    private static async Task<long> ProxiedAsync(NatGatewayLab lab) => (await ServiceRouteAsync(lab)).GetProperty("proxiedRequests").GetInt64();
+
+    private static async Task<JsonObject> StateAsync(Chromium browser) =>
+        (await browser.EvaluateAsync("(({ state, served, fellBack, error, connectMs, pageLoadedMs }) => ({ state, served, fellBack, error, connectMs, pageLoadedMs }))(window.vcDirect)", BrowserTimeout))!.AsObject();
+
+    /// <summary>The app frame's text once it contains <paramref name="expected"/>.</summary>
+    private static async Task<string> FrameTextAsync(Chromium browser, string expected)
+    {
+        var text = "";
+        await Wait.UntilAsync(async () =>
+        {
+            try
+            {
+                text = (string?)await browser.EvaluateAsync(
+                    "(() => { const d = document.getElementById('vc-app')?.contentDocument; return d && d.readyState === 'complete' && d.body ? d.body.innerText : ''; })()",
+                    TimeSpan.FromSeconds(10)) ?? "";
+            }
+            catch (InvalidOperationException)
+            {
+                return false; // navigating
+            }
+            return text.Contains(expected, StringComparison.Ordinal);
+        }, TimeSpan.FromSeconds(90), $"the app frame to show \"{expected}\" (it shows \"{text}\")");
+        return text.Trim();
+    }
+
+    /// <summary>The app frame downloads /bytes/n and checks every byte; returns the milliseconds it took.</summary>
+    private static async Task<long> DownloadAsync(Chromium browser)
+    {
+        var script = $$"""
+            (async () => {
+              const w = document.getElementById('vc-app').contentWindow;
+              const started = performance.now();
+              const r = await w.fetch('/bytes/{{DownloadBytes}}', { cache: 'no-store' });
+              const b = new Uint8Array(await r.arrayBuffer());
+              const ms = Math.round(performance.now() - started);
+              let bad = -1;
+              for (let i = 0; i < b.length; i++) if (b[i] !== i % 251) { bad = i; break; }
+              return { status: r.status, length: b.length, firstBad: bad, ms };
+            })()
+            """;
+        var result = (await browser.EvaluateAsync(script, BrowserTimeout))!.AsObject();
+        Assert.Equal(200, (int)result["status"]!);
+        Assert.Equal(DownloadBytes, (long)result["length"]!);
+        Assert.Equal(-1, (int)result["firstBad"]!);
+        return (long)result["ms"]!;
+    }
+}
