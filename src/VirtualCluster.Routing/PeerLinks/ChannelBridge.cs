@@ -10,7 +10,9 @@ internal static partial class ChannelBridge
 {
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
 
-    public static async Task ServeAsync(DataChannel channel, string peer, Func<int, bool> isInstancePort, long highWaterMark, ILogger logger)
+    /// <param name="scope">What the peer may reach, for the refusal ("an instance running on this node").</param>
+    public static async Task ServeAsync(DataChannel channel, string peer, Func<int, bool> isInstancePort, long highWaterMark, ILogger logger,
+        string scope = "an instance running on this node")
     {
         try
         {
@@ -26,7 +28,7 @@ internal static partial class ChannelBridge
             }
             if (!isInstancePort(port))
             {
-                Refuse(channel, peer, $"port {port} is not a port of an instance running on this node", logger);
+                Refuse(channel, peer, $"port {port} is not a port of {scope}", logger);
                 return;
             }
             var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };

@@ -71,10 +71,10 @@ public sealed partial class PeerLinkAcceptor
                         endpoint.Release(peer);
                         continue;
                     }
-                    served.Add(ServeBrowserAsync(peer, port => allowed(service, port), cancellationToken));
+                    served.Add(ServeBrowserAsync(peer, port => allowed(service, port), $"an instance of \"{service}\" on this node (a browser reaches only the service it signaled for)", cancellationToken));
                     continue;
                 }
-                served.Add(ServePeerAsync(peer, isInstancePort, null, cancellationToken));
+                served.Add(ServePeerAsync(peer, isInstancePort, "an instance running on this node", null, cancellationToken));
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -83,12 +83,12 @@ public sealed partial class PeerLinkAcceptor
         await Task.WhenAll(served).ConfigureAwait(false);
     }
 
-    private async Task ServeBrowserAsync(string peer, Func<int, bool> allowed, CancellationToken ct)
+    private async Task ServeBrowserAsync(string peer, Func<int, bool> allowed, string scope, CancellationToken ct)
     {
         using var session = CancellationTokenSource.CreateLinkedTokenSource(ct);
         try
         {
-            await ServePeerAsync(peer, allowed, session, session.Token).ConfigureAwait(false);
+            await ServePeerAsync(peer, allowed, scope, session, session.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (session.IsCancellationRequested)
         {
@@ -101,8 +101,9 @@ public sealed partial class PeerLinkAcceptor
 
     /// <param name="peer">The gateway or browser that offers.</param>
     /// <param name="allowed">The ports its channels may reach.</param>
+    /// <param name="scope">What <paramref name="allowed"/> lets through, for refusals.</param>
     /// <param name="endWithConnection">Cancelled when the peer's connection fails or closes (a browser's session), or null.</param>
-    private async Task ServePeerAsync(string peer, Func<int, bool> allowed, CancellationTokenSource? endWithConnection, CancellationToken ct)
+    private async Task ServePeerAsync(string peer, Func<int, bool> allowed, string scope, CancellationTokenSource? endWithConnection, CancellationToken ct)
     {
         var channel = endpoint.ChannelTo(peer);
         var live = new List<(string Session, PeerConnection Connection)>();
@@ -124,7 +125,7 @@ public sealed partial class PeerLinkAcceptor
                 if (message is OfferMessage offer)
                 {
                     if (live.Any(s => s.Session == session)) continue;
-                    if (await AnswerAsync(peer, session, offer, allowed, endWithConnection, ct).ConfigureAwait(false) is not { } connection)
+                    if (await AnswerAsync(peer, session, offer, allowed, scope, endWithConnection, ct).ConfigureAwait(false) is not { } connection)
                     {
                         TryCancel(endWithConnection); // a browser whose offer was bad gets no second session on this name
                         continue;
@@ -151,7 +152,7 @@ public sealed partial class PeerLinkAcceptor
         }
     }
 
-    private async Task<PeerConnection?> AnswerAsync(string peer, string session, OfferMessage offer, Func<int, bool> allowed,
+    private async Task<PeerConnection?> AnswerAsync(string peer, string session, OfferMessage offer, Func<int, bool> allowed, string scope,
         CancellationTokenSource? endWithConnection, CancellationToken ct)
     {
         if (offer.Sdp is not { Length: > 0 } sdp)
@@ -163,7 +164,7 @@ public sealed partial class PeerLinkAcceptor
         var connection = new PeerConnection(settings.ForConnection(), time, loggers, settings.SocketFactory);
         var answered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         connection.IceCandidate += candidate => _ = TrickleAsync(peer, SdpSignaling.Trickle(candidate, session), answered.Task, ct);
-        connection.DataChannel += dc => _ = ChannelBridge.ServeAsync(dc, peer, allowed, settings.HighWaterMark, logger);
+        connection.DataChannel += dc => _ = ChannelBridge.ServeAsync(dc, peer, allowed, settings.HighWaterMark, logger, scope);
         connection.ConnectionStateChanged += state =>
         {
             if (state == PeerConnectionState.Connected) LogLinked(logger, peer, SdpSignaling.PathOf(connection) ?? "?");
