@@ -56,6 +56,7 @@ public sealed class BrowserDirectNatLabTests(ITestOutputHelper output)
                 Assert.Equal("direct", (string?)state["state"]);
                 var download = await DownloadAsync(browser);
                 output.WriteLine($"direct: {DownloadBytes:N0} bytes in {download} ms = {Mbps(download):0.0} Mbit/s");
+                output.WriteLine($"the page's log: {(await browser.EvaluateAsync("window.vcDirect.log.join('\\n')", BrowserTimeout))}");
                 state = await StateAsync(browser);
                 Assert.Equal("direct", (string?)state["state"]);
                 Assert.True((int)state["served"]! >= 2, $"the page served {state["served"]} requests over data channels");
@@ -147,7 +148,7 @@ public sealed class BrowserDirectNatLabTests(ITestOutputHelper output)
             """, BrowserTimeout) ?? "";
 
     private static async Task<JsonObject> StateAsync(Chromium browser) =>
-        (await browser.EvaluateAsync("(({ state, served, fellBack, error, connectMs, pageLoadedMs }) => ({ state, served, fellBack, error, connectMs, pageLoadedMs }))(window.vcDirect)", BrowserTimeout))!.AsObject();
+        (await browser.EvaluateAsync("(({ state, served, fellBack, error, connectMs, pageLoadedMs, frameMs }) => ({ state, served, fellBack, error, connectMs, pageLoadedMs, frameMs }))(window.vcDirect)", BrowserTimeout))!.AsObject();
 
     /// <summary>The app frame's text once it contains <paramref name="expected"/>.</summary>
     private static async Task<string> FrameTextAsync(Chromium browser, string expected)
