@@ -13,10 +13,9 @@ namespace VirtualCluster.Gateway.BrowserDirect;
 /// proxied as usual, which is also the fallback when no direct path comes up.
 /// </summary>
 internal sealed partial class BrowserDirectHandler(SignalingHub hub, PeerLinkService links, EndpointSelector selector, IOptions<GatewayOptions> options,
-    GatewayMetrics metrics, ILogger<BrowserDirectHandler> logger, TimeProvider time)
+    IOptions<BrowserDirectOptions> limits, GatewayMetrics metrics, ILogger<BrowserDirectHandler> logger, TimeProvider time)
 {
-    /// <summary>Signaling sockets one client address may hold at once (a tab needs one, briefly, per connection attempt).</summary>
-    public const int MaxSessionsPerClient = 8;
+    private int MaxSessionsPerClient => limits.Value.MaxSessionsPerClient;
 
     private readonly ConcurrentDictionary<string, int> sessionsByClient = new(StringComparer.Ordinal);
 
@@ -80,7 +79,7 @@ internal sealed partial class BrowserDirectHandler(SignalingHub hub, PeerLinkSer
         try
         {
             metrics.BrowserDirect("signaling");
-            await new BrowserSignalingSession(hub, options.Value.Name, links.IceServers, logger, time).RunAsync(context, route, endpoint).ConfigureAwait(false);
+            await new BrowserSignalingSession(hub, options.Value.Name, links.IceServers, limits.Value, logger, time).RunAsync(context, route, endpoint).ConfigureAwait(false);
         }
         finally
         {

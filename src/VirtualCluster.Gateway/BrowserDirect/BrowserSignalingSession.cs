@@ -24,17 +24,19 @@ namespace VirtualCluster.Gateway.BrowserDirect;
 /// Wire format (JSON text frames). To the browser: <c>{"type":"hello","port":p,"iceServers":[...]}</c>, then
 /// <c>answer</c> (<c>sdp</c>), <c>candidate</c> (<c>candidate</c>), <c>end-of-candidates</c>, and
 /// <c>{"type":"error","code":"...","message":"..."}</c>. From the browser: one <c>offer</c> (<c>sdp</c>), then
-/// <c>candidate</c> and <c>end-of-candidates</c>. Frames over <see cref="MaxFrameBytes"/>, binary frames, unknown types,
-/// a second offer and more than <see cref="MessagesPerSecond"/> messages a second (burst <see cref="Burst"/>) get an
-/// error frame; <see cref="MaxStrikes"/> of them in a row close the socket with 1008.
+/// <c>candidate</c> and <c>end-of-candidates</c>. Frames over <see cref="BrowserDirectOptions.MaxFrameBytes"/>, binary frames, unknown types,
+/// a second offer and more than <see cref="BrowserDirectOptions.MessagesPerSecond"/> messages a second (burst
+/// <see cref="BrowserDirectOptions.Burst"/>) get an error frame; <see cref="BrowserDirectOptions.MaxStrikes"/> of them in a
+/// row close the socket with 1008.
 /// </remarks>
-internal sealed partial class BrowserSignalingSession(SignalingHub hub, string gatewayName, IEnumerable<IceServer> iceServers, ILogger logger, TimeProvider time)
+internal sealed partial class BrowserSignalingSession(SignalingHub hub, string gatewayName, IEnumerable<IceServer> iceServers, BrowserDirectOptions limits,
+    ILogger logger, TimeProvider time)
 {
-    public const int MaxFrameBytes = 8 * 1024;
-    public const int MessagesPerSecond = 20;
-    public const int Burst = 40;
-    public const int MaxStrikes = 5;
-    private static readonly TimeSpan SessionLifetime = TimeSpan.FromMinutes(10);
+    private int MaxFrameBytes => limits.MaxFrameBytes;
+    private int MessagesPerSecond => limits.MessagesPerSecond;
+    private int Burst => limits.Burst;
+    private int MaxStrikes => limits.MaxStrikes;
+    private TimeSpan SessionLifetime => limits.SessionLifetime;
 
     /// <summary>Serves the WebSocket of <paramref name="context"/> for <paramref name="endpoint"/> until either side ends.</summary>
     public async Task RunAsync(HttpContext context, ServiceRoute route, ServiceEndpoint endpoint)
@@ -239,8 +241,8 @@ internal sealed partial class BrowserSignalingSession(SignalingHub hub, string g
         }
     }
 
-    /// <summary>One whole frame into <paramref name="buffer"/>; length -1 when it was larger than <see cref="MaxFrameBytes"/> (its bytes are discarded).</summary>
-    private static async Task<(int Length, WebSocketMessageType Kind)> ReadFrameAsync(WebSocket socket, byte[] buffer, CancellationToken ct)
+    /// <summary>One whole frame into <paramref name="buffer"/>; length -1 when it was larger than <see cref="BrowserDirectOptions.MaxFrameBytes"/> (its bytes are discarded).</summary>
+    private async Task<(int Length, WebSocketMessageType Kind)> ReadFrameAsync(WebSocket socket, byte[] buffer, CancellationToken ct)
     {
         var length = 0;
         var tooLarge = false;

@@ -53,6 +53,8 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<INodePaths>(sp => sp.GetRequiredService<GatewayDialer>());
         services.TryAddSingleton<InstanceConnector>();
         services.TryAddSingleton<GatewayMetrics>();
+        services.AddOptions<BrowserDirect.BrowserDirectOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BrowserDirect.BrowserDirectOptions>, BrowserDirect.BrowserDirectOptionsValidator>());
         services.TryAddSingleton<BrowserDirect.BrowserDirectHandler>();
         // "access": "token" services: checked with the cluster's keys when the host has them (the web host), otherwise
         // with the public keys of the control plane's JWK Set (a standalone gateway holds no secret).

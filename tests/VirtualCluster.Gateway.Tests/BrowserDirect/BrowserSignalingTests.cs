@@ -84,6 +84,20 @@ public sealed class BrowserSignalingTests
         Assert.Equal(bootstrap, BrowserDirectPaths.WantsBootstrap(context.Request));
     }
 
+    [Fact]
+    public void The_defaults_are_valid_and_each_bad_limit_is_named_with_its_range()
+    {
+        var validator = new BrowserDirectOptionsValidator();
+        Assert.True(validator.Validate(null, new BrowserDirectOptions()).Succeeded);
+        var result = validator.Validate(null, new BrowserDirectOptions
+        {
+            MaxSessionsPerClient = 0, MessagesPerSecond = 0, Burst = 0, MaxFrameBytes = 100, MaxStrikes = 0, SessionLifetime = TimeSpan.FromSeconds(1),
+        });
+        Assert.False(result.Succeeded);
+        foreach (var option in new[] { "MaxSessionsPerClient 0", "MessagesPerSecond 0", "Burst 0", "MaxFrameBytes 100", "MaxStrikes 0", "SessionLifetime 00:00:01" })
+            Assert.Contains(result.Failures!, f => f.StartsWith(option, StringComparison.Ordinal));
+    }
+
     private static string Frame(object value) => System.Text.Json.JsonSerializer.Serialize(value);
 
     private static string? Translate(string frame, ref bool offered, out SignalingMessage? message) =>
