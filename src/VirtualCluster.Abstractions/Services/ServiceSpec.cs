@@ -196,6 +196,12 @@ public sealed record ServiceSpec
     /// 10, none claimed by another service); each gets a certificate once it resolves to a gateway. Default none.
     /// </summary>
     public IReadOnlyList<string> Domains { get; init; } = [];
+    /// <summary>
+    /// True when browsers may reach the service over a WebRTC data channel straight to the node running an instance
+    /// (the gateway serves a bootstrap page and a service worker, and carries only the signaling); requests fall back
+    /// to the gateway's proxy when no direct path exists. Default false.
+    /// </summary>
+    public bool BrowserDirect { get; init; }
 
     /// <summary>
     /// True when at most one copy may run at a time and the control plane may move it: one replica and failover

@@ -19,7 +19,7 @@ internal sealed partial class ServiceSpecReader(SpecReader reader)
     private static readonly string[] TopFields =
     [
         "name", "driver", "command", "image", "args", "workingDirectory", "replicas", "resources",
-        "ports", "env", "secrets", "volumes", "healthCheck", "restartPolicy", "placement", "failover", "access", "domains",
+        "ports", "env", "secrets", "volumes", "healthCheck", "restartPolicy", "placement", "failover", "access", "domains", "browserDirect",
     ];
 
     private static readonly string[] Drivers = [ProcessDriver, DockerDriver];
@@ -51,6 +51,7 @@ internal sealed partial class ServiceSpecReader(SpecReader reader)
         var failover = ReadFailover(fields);
         var access = ReadAccess(fields);
         var domains = ReadDomains(fields, name);
+        var browserDirect = ReadBrowserDirect(fields);
 
         if (reader.HasErrors || name is null || driver is null) return null;
         return new ServiceSpec
@@ -73,6 +74,7 @@ internal sealed partial class ServiceSpecReader(SpecReader reader)
             Failover = failover,
             Access = access,
             Domains = domains,
+            BrowserDirect = browserDirect,
         };
     }
 
@@ -139,6 +141,14 @@ internal sealed partial class ServiceSpecReader(SpecReader reader)
             "token" => ServiceAccess.Token,
             _ => ServiceAccess.Public,
         };
+    }
+
+    private bool ReadBrowserDirect(Dictionary<string, JsonElement> fields)
+    {
+        if (!fields.TryGetValue("browserDirect", out var value)) return false;
+        if (value.ValueKind is JsonValueKind.True or JsonValueKind.False) return value.ValueKind == JsonValueKind.True;
+        reader.Error("browserDirect", $"must be true or false, not {SpecText.Describe(value.ValueKind)}");
+        return false;
     }
 
     private RestartPolicy ReadRestartPolicy(Dictionary<string, JsonElement> fields)

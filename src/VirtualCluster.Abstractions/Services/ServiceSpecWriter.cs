@@ -44,6 +44,7 @@ internal static class ServiceSpecWriter
             // Written only when not the default, so specs written before the field existed read back unchanged.
             if (spec.Access == ServiceAccess.Token) writer.WriteString("access", "token");
             if (spec.Domains.Count > 0) WriteStrings(writer, "domains", spec.Domains);
+            if (spec.BrowserDirect) writer.WriteBoolean("browserDirect", true);
             writer.WriteEndObject();
         }
         return System.Text.Encoding.UTF8.GetString(stream.ToArray());

@@ -35,4 +35,12 @@ internal sealed class GatewayTunnelService(AgentOptions options, InstanceSupervi
     /// <summary>True when <paramref name="port"/> belongs to an instance of this node that runs or is starting: the only ports a gateway may reach.</summary>
     internal static bool IsInstancePort(InstanceSupervisor supervisor, int port) => supervisor.Snapshot.Any(i =>
         i.State is InstanceState.Running or InstanceState.Starting or InstanceState.Unhealthy && i.Ports is { } ports && ports.Contains(port));
+
+    /// <summary>
+    /// True when <paramref name="port"/> belongs to a running instance of <paramref name="service"/> and that service
+    /// opted in to the browser-direct path: the only ports a browser may reach (never another service's, never one
+    /// that did not opt in).
+    /// </summary>
+    internal static bool IsBrowserServicePort(InstanceSupervisor supervisor, string service, int port) => supervisor.Snapshot.Any(i =>
+        i.BrowserDirect && i.Service == service && i.State is InstanceState.Running or InstanceState.Unhealthy && i.Ports is { } ports && ports.Contains(port));
 }

@@ -43,7 +43,8 @@ internal sealed partial class PeerLinkAgentService(AgentOptions options, Instanc
             try
             {
                 foreach (var client in clients) client.Start();
-                var acceptors = clients.Select(c => new PeerLinkAcceptor(c, () => current, port => GatewayTunnelService.IsInstancePort(supervisor, port), loggers, time)
+                var acceptors = clients.Select(c => new PeerLinkAcceptor(c, () => current, port => GatewayTunnelService.IsInstancePort(supervisor, port), loggers, time,
+                    (service, port) => GatewayTunnelService.IsBrowserServicePort(supervisor, service, port))
                     .RunAsync(stoppingToken)).ToList();
                 await RefreshConfigAsync(stoppingToken).ConfigureAwait(false);
                 await Task.WhenAll(acceptors).ConfigureAwait(false);

@@ -173,7 +173,8 @@ internal sealed partial class InstanceSupervisor
 
     private void Publish() =>
         _snapshot = _instances.Values.Select(i => new InstanceSnapshot(i.Id, i.Assignment.Epoch, i.Assignment.Spec.Driver, i.State, i.Reason,
-            i.RestartCount, i.Pid, i.Assignment.Spec.IsFencedSingleton && !i.Fenced, i.Assignment.Ports.Values.ToArray())).ToList();
+            i.RestartCount, i.Pid, i.Assignment.Spec.IsFencedSingleton && !i.Fenced, i.Assignment.Ports.Values.ToArray(),
+            i.Assignment.Spec.Name, i.Assignment.Spec.BrowserDirect)).ToList();
 
     /// <summary>
     /// The watchdog killed <paramref name="instanceId"/> (process <paramref name="pid"/>) while the agent could not act

@@ -27,5 +27,7 @@ internal sealed class SupervisedInstance(Assignment assignment)
 
 /// <summary>What the heartbeat loop reports about one instance; published by the supervision loop.</summary>
 /// <param name="Ports">The instance's host ports: the only ports the gateway tunnel may connect to.</param>
+/// <param name="Service">The instance's service.</param>
+/// <param name="BrowserDirect">True when the service opted in to the browser-direct path (browsers may open channels to its ports).</param>
 internal sealed record InstanceSnapshot(string Id, long Epoch, string Driver, InstanceState State, string Reason, int RestartCount, int? Pid, bool FencedSingleton,
-    IReadOnlyCollection<int>? Ports = null);
+    IReadOnlyCollection<int>? Ports = null, string? Service = null, bool BrowserDirect = false);

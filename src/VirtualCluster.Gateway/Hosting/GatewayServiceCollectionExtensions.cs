@@ -54,6 +54,9 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<InstanceConnector>();
         services.TryAddSingleton<ServiceCallHandler>();
         services.TryAddSingleton<GatewayMetrics>();
+        services.AddOptions<BrowserDirect.BrowserDirectOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BrowserDirect.BrowserDirectOptions>, BrowserDirect.BrowserDirectOptionsValidator>());
+        services.TryAddSingleton<BrowserDirect.BrowserDirectHandler>();
         // "access": "token" services: checked with the cluster's keys when the host has them (the web host), otherwise
         // with the public keys of the control plane's JWK Set (a standalone gateway holds no secret).
         services.TryAddSingleton<Access.IServiceTokenValidator>(sp => sp.GetService<VirtualCluster.Security.TokenService>() is { } tokens
@@ -107,6 +110,9 @@ public static class GatewayServiceCollectionExtensions
     /// <summary>Proxies requests for <c>&lt;service&gt;.&lt;domain&gt;</c>; put it first in the pipeline. Other hosts go on to the app.</summary>
     public static IApplicationBuilder UseVirtualClusterGateway(this IApplicationBuilder app)
     {
+        // The browser-direct signaling socket is the one WebSocket on a service's host the gateway accepts itself.
+        app.UseWhen(c => c.Request.Path.StartsWithSegments(BrowserDirect.BrowserDirectPaths.Signal, StringComparison.Ordinal),
+            b => b.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(15) }));
         app.UseMiddleware<GatewayProxyMiddleware>();
         // The agents' endpoints take TLS only (unless AllowPlainAgents), and log the protocol of each connection.
         app.UseMiddleware<AgentTls.AgentTransportMiddleware>();
@@ -148,7 +154,12 @@ public static class GatewayServiceCollectionExtensions
             refreshedAt = table.RefreshedAt,
             tunnels = hub.Nodes,
             serviceCalls = metrics.ServiceCalls,
-            services = table.All.Select(r => new { name = r.Name, endpoints = r.Endpoints, failoverUnderway = r.FailoverUnderway, state = r.State }),
+            services = table.All.Select(r => new
+            {
+                name = r.Name, endpoints = r.Endpoints, failoverUnderway = r.FailoverUnderway, state = r.State,
+                // requests the proxy answered for it since the gateway started; the browser-direct path adds none
+                proxiedRequests = metrics.ProxiedFor(r.Name), browserDirect = r.Spec.BrowserDirect,
+            }),
         }, VirtualClusterJson.Options));
         return endpoints;
     }

@@ -33,6 +33,9 @@ internal sealed partial class PeerLinkService(SignalingHub hub, ControlPlaneRead
 
     public IReadOnlyList<PeerLinkStatus> Links => manager?.Links ?? [];
 
+    /// <summary>The cluster's STUN/TURN servers as last read from the control plane.</summary>
+    public IEnumerable<IceServer> IceServers => current.IceServers;
+
     public ValueTask<Stream> DialAsync(string node, int port, CancellationToken ct) =>
         manager is { } m ? m.DialAsync(node, port, ct) : ValueTask.FromException<Stream>(new IOException("peer links are off"));
 

@@ -19,6 +19,7 @@ internal sealed partial class GatewayProxyMiddleware(
     IEnumerable<IGatewayAccessCheck> accessChecks,
     IOptions<GatewayOptions> options,
     GatewayMetrics metrics,
+    BrowserDirect.BrowserDirectHandler browserDirect,
     ILogger<GatewayProxyMiddleware> logger)
 {
     private readonly IGatewayAccessCheck[] _checks = accessChecks.ToArray();
@@ -35,6 +36,7 @@ internal sealed partial class GatewayProxyMiddleware(
                 {
                     foreach (var check in _checks)
                         if (!await check.CheckAsync(context, byDomain, context.RequestAborted).ConfigureAwait(false)) return;
+                    if (await browserDirect.TryHandleAsync(context, byDomain).ConfigureAwait(false)) return;
                     await ForwardAsync(context, byDomain).ConfigureAwait(false);
                     return;
                 }
@@ -58,6 +60,8 @@ internal sealed partial class GatewayProxyMiddleware(
         }
         foreach (var check in _checks)
             if (!await check.CheckAsync(context, route, context.RequestAborted).ConfigureAwait(false)) return;
+        // An opted-in service's bootstrap page, service worker and signaling are the gateway's own, never proxied.
+        if (await browserDirect.TryHandleAsync(context, route).ConfigureAwait(false)) return;
         await ForwardAsync(context, route).ConfigureAwait(false);
     }
 

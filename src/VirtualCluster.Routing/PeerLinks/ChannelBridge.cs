@@ -10,7 +10,9 @@ internal static partial class ChannelBridge
 {
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
 
-    public static async Task ServeAsync(DataChannel channel, string peer, Func<int, bool> isInstancePort, long highWaterMark, ILogger logger)
+    /// <param name="scope">What the peer may reach, for the refusal ("an instance running on this node").</param>
+    public static async Task ServeAsync(DataChannel channel, string peer, Func<int, bool> isInstancePort, long highWaterMark, ILogger logger,
+        string scope = "an instance running on this node")
     {
         try
         {
@@ -26,7 +28,7 @@ internal static partial class ChannelBridge
             }
             if (!isInstancePort(port))
             {
-                Refuse(channel, peer, $"port {port} is not a port of an instance running on this node", logger);
+                Refuse(channel, peer, $"port {port} is not a port of {scope}", logger);
                 return;
             }
             var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -51,7 +53,9 @@ internal static partial class ChannelBridge
             var stream = new DataChannelStream(channel, highWaterMark, inlineReads: true);
             var local = new NetworkStream(socket, ownsSocket: true);
             channel.Send(ChannelProtocol.Ok);
-            await BridgeAsync(stream, local).ConfigureAwait(false);
+            LogBridging(logger, peer, channel.Label, channel.Id);
+            var (fromPeer, toPeer) = await BridgeAsync(stream, local).ConfigureAwait(false);
+            LogBridged(logger, peer, channel.Label, channel.Id, fromPeer, toPeer);
         }
         catch (Exception e) when (e is InvalidOperationException or IOException or ObjectDisposedException)
         {
@@ -61,7 +65,8 @@ internal static partial class ChannelBridge
     }
 
     /// <summary>Copies both ways until either side ends, then closes both (a data channel has no half close).</summary>
-    public static async Task BridgeAsync(Stream channel, Stream local)
+    /// <summary>Copies both ways until either side ends, then closes both; returns the bytes copied each way.</summary>
+    public static async Task<(long FromChannel, long ToChannel)> BridgeAsync(Stream channel, Stream local)
     {
         var up = PumpAsync(local, channel);
         var down = PumpAsync(channel, local);
@@ -69,23 +74,28 @@ internal static partial class ChannelBridge
         // Closing the channel still sends what is queued, then resets the stream: the peer reads everything, then EOF.
         await channel.DisposeAsync().ConfigureAwait(false);
         await local.DisposeAsync().ConfigureAwait(false);
-        await Task.WhenAll(up, down).ConfigureAwait(false);
+        return (await down.ConfigureAwait(false), await up.ConfigureAwait(false));
     }
 
-    private static async Task PumpAsync(Stream from, Stream to)
+    private static async Task<long> PumpAsync(Stream from, Stream to)
     {
         // A data channel message per read: 64 KiB (the stream's message size) keeps messages and packets few.
         var buffer = new byte[64 * 1024];
+        long total = 0;
         try
         {
             int n;
             while ((n = await from.ReadAsync(buffer).ConfigureAwait(false)) > 0)
+            {
                 await to.WriteAsync(buffer.AsMemory(0, n)).ConfigureAwait(false);
+                total += n;
+            }
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException or SocketException or InvalidOperationException)
         {
             // The other side went away; BridgeAsync closes both.
         }
+        return total;
     }
 
     private static void Refuse(DataChannel channel, string peer, string reason, ILogger logger)
@@ -101,6 +111,12 @@ internal static partial class ChannelBridge
         }
         channel.Close();
     }
+
+    [LoggerMessage(5302, LogLevel.Debug, "Peer link: channel {Label} (stream {Stream}) from {Peer} bridged to the instance")]
+    private static partial void LogBridging(ILogger logger, string peer, string label, int stream);
+
+    [LoggerMessage(5303, LogLevel.Debug, "Peer link: channel {Label} (stream {Stream}) from {Peer} ended: {FromPeer} bytes from the peer, {ToPeer} to it")]
+    private static partial void LogBridged(ILogger logger, string peer, string label, int stream, long fromPeer, long toPeer);
 
     [LoggerMessage(5301, LogLevel.Information, "Peer link: channel {Label} from {Peer} refused: {Reason}")]
     private static partial void LogRefused(ILogger logger, string peer, string label, string reason);

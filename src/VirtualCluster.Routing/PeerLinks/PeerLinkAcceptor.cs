@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using VirtualCluster.P2P.PeerConnections;
 using VirtualCluster.P2P.Sdp;
 using VirtualCluster.P2P.Signaling;
+using VirtualCluster.Routing.BrowserDirect;
 using VirtualCluster.Routing.Signaling;
 
 namespace VirtualCluster.Routing.PeerLinks;
@@ -12,11 +13,18 @@ namespace VirtualCluster.Routing.PeerLinks;
 /// of one of this node's instances (the same rule as the tunnel). Bad offers are logged and dropped; nothing a peer
 /// sends ends the acceptor.
 /// </summary>
+/// <remarks>
+/// Browsers a gateway relays for (<see cref="BrowserPeerName"/>) are answered too when the agent passes
+/// <c>isBrowserServicePort</c>, and their channels reach only the ports of instances of the service named in the peer
+/// name (and only of a service that opted in to the browser-direct path). Each browser session ends with its
+/// connection (failed or closed), so a browser that leaves costs nothing.
+/// </remarks>
 public sealed partial class PeerLinkAcceptor
 {
     private readonly ISignalingEndpoint endpoint;
     private readonly Func<PeerLinkOptions> options;
     private readonly Func<int, bool> isInstancePort;
+    private readonly Func<string, int, bool>? isBrowserServicePort;
     private readonly ILoggerFactory loggers;
     private readonly ILogger logger;
     private readonly TimeProvider time;
@@ -24,8 +32,14 @@ public sealed partial class PeerLinkAcceptor
     /// <param name="endpoint">This agent's signaling connection to a gateway's hub.</param>
     /// <param name="options">Current link settings (the ICE servers may change after a config refresh).</param>
     /// <param name="isInstancePort">True when a port belongs to a running or starting instance of this node.</param>
-    public PeerLinkAcceptor(ISignalingEndpoint endpoint, Func<PeerLinkOptions> options, Func<int, bool> isInstancePort, ILoggerFactory loggers, TimeProvider? time = null)
+    /// <param name="isBrowserServicePort">
+    /// True when a port belongs to a running instance of the named service and that service opted in to the
+    /// browser-direct path; null refuses every browser.
+    /// </param>
+    public PeerLinkAcceptor(ISignalingEndpoint endpoint, Func<PeerLinkOptions> options, Func<int, bool> isInstancePort, ILoggerFactory loggers, TimeProvider? time = null,
+        Func<string, int, bool>? isBrowserServicePort = null)
     {
+        this.isBrowserServicePort = isBrowserServicePort;
         this.endpoint = endpoint;
         this.options = options;
         this.isInstancePort = isInstancePort;
@@ -49,7 +63,18 @@ public sealed partial class PeerLinkAcceptor
                     continue;
                 }
                 served.RemoveAll(t => t.IsCompleted);
-                served.Add(ServePeerAsync(peer, cancellationToken));
+                if (BrowserPeerName.TryParse(peer, out var service))
+                {
+                    if (isBrowserServicePort is not { } allowed)
+                    {
+                        LogBrowserRefused(logger, peer);
+                        endpoint.Release(peer);
+                        continue;
+                    }
+                    served.Add(ServeBrowserAsync(peer, port => allowed(service, port), $"an instance of \"{service}\" on this node (a browser reaches only the service it signaled for)", cancellationToken));
+                    continue;
+                }
+                served.Add(ServePeerAsync(peer, isInstancePort, "an instance running on this node", null, cancellationToken));
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -58,7 +83,27 @@ public sealed partial class PeerLinkAcceptor
         await Task.WhenAll(served).ConfigureAwait(false);
     }
 
-    private async Task ServePeerAsync(string peer, CancellationToken ct)
+    private async Task ServeBrowserAsync(string peer, Func<int, bool> allowed, string scope, CancellationToken ct)
+    {
+        using var session = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        try
+        {
+            await ServePeerAsync(peer, allowed, scope, session, session.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (session.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            endpoint.Release(peer);
+        }
+    }
+
+    /// <param name="peer">The gateway or browser that offers.</param>
+    /// <param name="allowed">The ports its channels may reach.</param>
+    /// <param name="scope">What <paramref name="allowed"/> lets through, for refusals.</param>
+    /// <param name="endWithConnection">Cancelled when the peer's connection fails or closes (a browser's session), or null.</param>
+    private async Task ServePeerAsync(string peer, Func<int, bool> allowed, string scope, CancellationTokenSource? endWithConnection, CancellationToken ct)
     {
         var channel = endpoint.ChannelTo(peer);
         var live = new List<(string Session, PeerConnection Connection)>();
@@ -80,7 +125,11 @@ public sealed partial class PeerLinkAcceptor
                 if (message is OfferMessage offer)
                 {
                     if (live.Any(s => s.Session == session)) continue;
-                    if (await AnswerAsync(peer, session, offer, ct).ConfigureAwait(false) is not { } connection) continue;
+                    if (await AnswerAsync(peer, session, offer, allowed, scope, endWithConnection, ct).ConfigureAwait(false) is not { } connection)
+                    {
+                        TryCancel(endWithConnection); // a browser whose offer was bad gets no second session on this name
+                        continue;
+                    }
                     live.Add((session, connection));
                     while (live.Count > options().MaxSessionsPerPeer)
                     {
@@ -94,7 +143,7 @@ public sealed partial class PeerLinkAcceptor
                 }
             }
         }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        catch (OperationCanceledException) when (ct.IsCancellationRequested && endWithConnection is null)
         {
         }
         finally
@@ -103,7 +152,8 @@ public sealed partial class PeerLinkAcceptor
         }
     }
 
-    private async Task<PeerConnection?> AnswerAsync(string peer, string session, OfferMessage offer, CancellationToken ct)
+    private async Task<PeerConnection?> AnswerAsync(string peer, string session, OfferMessage offer, Func<int, bool> allowed, string scope,
+        CancellationTokenSource? endWithConnection, CancellationToken ct)
     {
         if (offer.Sdp is not { Length: > 0 } sdp)
         {
@@ -114,10 +164,11 @@ public sealed partial class PeerLinkAcceptor
         var connection = new PeerConnection(settings.ForConnection(), time, loggers, settings.SocketFactory);
         var answered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         connection.IceCandidate += candidate => _ = TrickleAsync(peer, SdpSignaling.Trickle(candidate, session), answered.Task, ct);
-        connection.DataChannel += dc => _ = ChannelBridge.ServeAsync(dc, peer, isInstancePort, settings.HighWaterMark, logger);
+        connection.DataChannel += dc => _ = ChannelBridge.ServeAsync(dc, peer, allowed, settings.HighWaterMark, logger, scope);
         connection.ConnectionStateChanged += state =>
         {
             if (state == PeerConnectionState.Connected) LogLinked(logger, peer, SdpSignaling.PathOf(connection) ?? "?");
+            if (state is PeerConnectionState.Failed or PeerConnectionState.Closed) TryCancel(endWithConnection);
         };
         try
         {
@@ -133,6 +184,18 @@ public sealed partial class PeerLinkAcceptor
             answered.TrySetCanceled();
             await connection.DisposeAsync().ConfigureAwait(false);
             return null;
+        }
+    }
+
+    private static void TryCancel(CancellationTokenSource? source)
+    {
+        try
+        {
+            source?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The session ended already.
         }
     }
 
@@ -157,6 +220,9 @@ public sealed partial class PeerLinkAcceptor
 
     [LoggerMessage(5313, LogLevel.Debug, "Peer link: signaling from {Peer} ignored: {Reason}")]
     private static partial void LogBadMessage(ILogger logger, string peer, string reason);
+
+    [LoggerMessage(5315, LogLevel.Warning, "Peer link: browser {Peer} refused: this agent does not serve the browser-direct path")]
+    private static partial void LogBrowserRefused(ILogger logger, string peer);
 
     [LoggerMessage(5314, LogLevel.Information, "Peer link with {Peer} is up ({Path})")]
     private static partial void LogLinked(ILogger logger, string peer, string path);

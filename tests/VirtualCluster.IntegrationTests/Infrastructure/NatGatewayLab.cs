@@ -154,9 +154,10 @@ internal sealed class NatGatewayLab : IAsyncDisposable
     }
 
     /// <summary>Deploys one HelloService instance as <paramref name="name"/>, on <paramref name="home"/> when given; waits until it runs.</summary>
-    public async Task<ServiceView> DeployHelloAsync(string name, string? home = null)
+    public async Task<ServiceView> DeployHelloAsync(string name, string? home = null, bool browserDirect = false)
     {
-        var constraints = home is null ? "" : $$""", "placement": { "constraints": { "home": "{{home}}" } }""";
+        var constraints = (home is null ? "" : $$""", "placement": { "constraints": { "home": "{{home}}" } }""")
+            + (browserDirect ? ", \"browserDirect\": true" : "");
         var spec = $$"""
             { "name": "{{name}}", "command": "dotnet", "args": ["{{RepoPaths.HelloDll}}"], "replicas": 1,
               "resources": { "cpu": "100m", "memory": "64Mi" }, "ports": [{ "name": "http" }], "env": { "GREETING": "hello" },
@@ -175,10 +176,15 @@ internal sealed class NatGatewayLab : IAsyncDisposable
     public int KillNode(string node) => NatLab.KillProcesses(Lab.Homes[NodeHomes[node]].Namespace);
 
     /// <summary>Headless Chromium in the client home on <paramref name="url"/>, resolving *.vc.test to the gateway.</summary>
-    public Task<Chromium> StartBrowserAsync(string url)
+    /// <param name="url">The page to open.</param>
+    /// <param name="secureOrigin">An http:// origin Chromium treats as secure (service workers need a secure context; the lab has no HTTPS).</param>
+    public Task<Chromium> StartBrowserAsync(string url, string? secureOrigin = null)
     {
         var netns = Lab.Homes[ClientHome].Namespace;
-        return Chromium.StartAsync(url, TimeSpan.FromSeconds(60), netns, [$"--host-resolver-rules=MAP *.{Domain} {NatLab.PublicAddress}"],
+        string[] flags = secureOrigin is null
+            ? [$"--host-resolver-rules=MAP *.{Domain} {NatLab.PublicAddress}"]
+            : [$"--host-resolver-rules=MAP *.{Domain} {NatLab.PublicAddress}", $"--unsafely-treat-insecure-origin-as-secure={secureOrigin}"];
+        return Chromium.StartAsync(url, TimeSpan.FromSeconds(60), netns, flags,
             (context, ct) => NetnsSockets.ConnectAsync(netns, new IPEndPoint(IPAddress.Parse(context.DnsEndPoint.Host), context.DnsEndPoint.Port), ct));
     }
 

@@ -39,6 +39,9 @@ internal sealed class LinkRig : IAsyncDisposable
     public PeerLinkOptions Options { get; } = new() { IncludeLoopback = true, InitialBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromSeconds(1) };
     public int EchoPort => ((IPEndPoint)echo.LocalEndpoint).Port;
 
+    /// <summary>Ports the agent lets a browser reach, by the service in its peer name; null: the agent answers no browser.</summary>
+    public Func<string, int, bool>? BrowserServicePorts { get; set; }
+
     /// <summary>Ports the agent lets the gateway reach (its "instances").</summary>
     public HashSet<int> AllowedPorts { get; } = [];
 
@@ -59,7 +62,7 @@ internal sealed class LinkRig : IAsyncDisposable
         agentClient = Host.Client("alpha", name);
         agentClient.Start();
         await agentClient.WaitConnectedAsync().WaitAsync(Deadline);
-        acceptor = new PeerLinkAcceptor(agentClient, () => Options, p => AllowedPorts.Contains(p), Loggers).RunAsync(agentStop.Token);
+        acceptor = new PeerLinkAcceptor(agentClient, () => Options, p => AllowedPorts.Contains(p), Loggers, null, BrowserServicePorts).RunAsync(agentStop.Token);
         if (track) Links.Track([name]);
     }
 
