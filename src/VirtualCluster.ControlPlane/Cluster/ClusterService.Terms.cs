@@ -27,7 +27,7 @@ public sealed partial class ClusterService
     /// <summary>The cluster store as this control plane should read and write it: through the term's memory while it leads.</summary>
     private IClusterStore Store => (IClusterStore?)Term?.State ?? _nodeStore;
 
-    private LeaderTerm NewTerm() => new(_nodeStore, _scheduler, LiveState);
+    private LeaderTerm NewTerm() => new(_nodeStore, _scheduler, LiveState, () => Now);
 
     /// <summary>
     /// Starts a term of leadership (high availability calls it when elected): nothing kept in memory by an earlier

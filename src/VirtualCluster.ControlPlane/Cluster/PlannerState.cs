@@ -6,15 +6,25 @@ namespace VirtualCluster.ControlPlane.Cluster;
 /// <summary>
 /// The scheduler's <see cref="ClusterState"/> kept for a leadership term instead of built for every decision:
 /// placements reserve in it as they are planned, the capacity changes of <see cref="LiveClusterState"/>
-/// (instances that end or go) release in it, and a node's change of liveness is set in it (a zone lost at once
-/// would otherwise build a 10,000-node state again in the middle of its failover). Anything it cannot follow step
+/// (instances that end or go) release in it, and a node's change of liveness is set in it while the state is
+/// younger than <see cref="InPlaceFor"/> (nodes of a zone going down one after another would otherwise build a
+/// 10,000-node state again for each). Anything it cannot follow step
 /// by step (a node joins or changes, a plan conflicts, a placement written outside a plan) makes it build again
 /// from the current snapshot, in memory. Used under the placement lock only (a <see cref="ClusterState"/> is not
 /// thread-safe).
 /// </summary>
 /// <remarks>Measured usage from heartbeats enters at the next build; reservations are exact at every step.</remarks>
-internal sealed class PlannerState(LiveClusterState live, PipelineScheduler scheduler, Func<NodeInfo, NodeState> liveState)
+internal sealed class PlannerState(LiveClusterState live, PipelineScheduler scheduler, Func<NodeInfo, NodeState> liveState, Func<DateTimeOffset> now)
 {
+    /// <summary>
+    /// How old a kept state may be and still take a liveness change in place: a build also brings in the nodes'
+    /// measured usage, which placements count, so an older state is built again instead (at most one build per
+    /// this time for liveness, however many nodes change).
+    /// </summary>
+    internal static readonly TimeSpan InPlaceFor = TimeSpan.FromSeconds(10);
+
+    private DateTimeOffset _builtWhen;
+
     private ClusterState? _state;
     private long _builtAt;
     private Dictionary<string, NodeState> _liveAtBuild = new(StringComparer.Ordinal);
@@ -36,6 +46,7 @@ internal sealed class PlannerState(LiveClusterState live, PipelineScheduler sche
     {
         if (_state is null) return;
         if (!_liveAtBuild.TryGetValue(nodeId, out var built)) _rebuild = true;
+        else if (built != state && now() - _builtWhen > InPlaceFor) _rebuild = true;
         else if (built != state) _liveness[nodeId] = state;
         else _liveness.Remove(nodeId); // back to what the state holds before it was used
     }
@@ -76,6 +87,7 @@ internal sealed class PlannerState(LiveClusterState live, PipelineScheduler sche
         }
         _state = scheduler.CreateState(candidates);
         _builtAt = snapshot.Version;
+        _builtWhen = now();
         _liveAtBuild = states;
         Builds++;
         return _state;
@@ -87,10 +99,10 @@ internal sealed class LeaderTerm
 {
     private static long _lastId;
 
-    public LeaderTerm(IClusterStore store, IScheduler scheduler, Func<NodeInfo, NodeState> liveState)
+    public LeaderTerm(IClusterStore store, IScheduler scheduler, Func<NodeInfo, NodeState> liveState, Func<DateTimeOffset> now)
     {
         State = new LiveClusterState(store);
-        Planner = scheduler is PipelineScheduler pipeline ? new PlannerState(State, pipeline, liveState) : null;
+        Planner = scheduler is PipelineScheduler pipeline ? new PlannerState(State, pipeline, liveState, now) : null;
     }
 
     /// <summary>Distinguishes terms, so per-term bookkeeping elsewhere knows when one began.</summary>

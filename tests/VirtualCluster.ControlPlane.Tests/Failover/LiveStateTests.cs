@@ -160,4 +160,21 @@ public sealed class LiveStateTests : ClusterTestBase
         Assert.Equal(victim, Assert.Single(big).NodeId);
         Assert.Equal(builds, planner.Builds);
     }
+
+    [Fact]
+    public async Task A_kept_state_older_than_the_in_place_limit_is_built_again_on_a_liveness_change_so_measured_usage_is_fresh()
+    {
+        var n1 = await JoinAsync("node-1", memory: 4 * Gi);
+        var n2 = await JoinAsync("node-2", memory: 4 * Gi, firstPort: 21000);
+        var placed = await DeployAsync(Spec("web", replicas: 2, memory: "1Gi"));
+        var planner = Cluster.Term!.Planner!;
+        await RunAsync(PlannerState.InPlaceFor + TimeSpan.FromSeconds(1), n1, n2);
+        var builds = planner.Builds;
+        var victim = placed[0].NodeId;
+        var survivor = victim == n1 ? n2 : n1;
+
+        await UntilAsync(async () => (await Store.ListInstancesAsync("web")).Count(i => i.NodeId == survivor && !i.IsTerminal) == 2,
+            TimeSpan.FromSeconds(10), survivor);
+        Assert.Equal(builds + 1, planner.Builds);
+    }
 }
