@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the P2P integration tests need: coturn (TURN/STUN server), iproute2 and iptables (network
-# namespaces and NAT), Debian's chromium (the browser peer of the WebRTC interop tests) and, through npm into
-# tests/interop/node (from its package-lock.json), node-datachannel (the libdatachannel peer). System packages are
-# skipped when not root (those tests then fail or skip and say why); everything is skipped when already present.
+# namespaces and NAT), Debian's chromium (the browser peer of the WebRTC interop tests) with libnss3-tools (certutil,
+# for its trust store) and, through npm into tests/interop/node (from its package-lock.json), node-datachannel (the
+# libdatachannel peer). System packages are skipped when not root (those tests then fail or skip and say why);
+# everything is skipped when already present.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [ "$(id -u)" -eq 0 ]; then
@@ -11,6 +12,8 @@ if [ "$(id -u)" -eq 0 ]; then
   command -v ip >/dev/null 2>&1 || missing+=(iproute2)
   command -v iptables >/dev/null 2>&1 || missing+=(iptables)
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  # certutil: the HTTPS gateway tests add Pebble's root to Chromium's NSS store with it.
+  command -v certutil >/dev/null 2>&1 || missing+=(libnss3-tools)
   command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "install-p2p-deps: installing ${missing[*]}"

@@ -24,6 +24,8 @@ public sealed partial class GatewayDomainTests(ITestOutputHelper output)
     [Fact]
     public async Task A_custom_domain_pointing_here_gets_a_certificate_that_a_second_gateway_serves_without_a_new_order()
     {
+        // Checked first: the browser step comes after minutes of cluster start and issuance.
+        if (NssHome.UnavailableReason() is { } reason) throw new InvalidOperationException(reason);
         using var dns = new DnsServer(Options.Create(new DnsServerOptions
         {
             Listen = "127.0.0.1:0", Domain = "test", Addresses = ["127.0.0.1"], BurstPerSource = 100_000, QueriesPerSecondPerSource = 100_000,
@@ -49,6 +51,8 @@ public sealed partial class GatewayDomainTests(ITestOutputHelper output)
             var root = Path.Combine(cluster.Directory, "pebble-root.pem");
             await File.WriteAllTextAsync(root, await pebble.RootPemAsync());
             await CurlHelloAsync(root, https1);
+            // A real browser at the custom domain, trusting Pebble's root through its own trust store (and refusing without it).
+            await BrowserHttps.AssertLoadsTrustingOnlyAsync($"https://{Domain}:{https1}/", root, "hello from hello-", output);
 
             // The dangling domain: looked up, not verified, never ordered; the positive control (Domain) was, in the same run.
             var domains = await GetJsonAsync(http1, "/v1/gateway/domains");

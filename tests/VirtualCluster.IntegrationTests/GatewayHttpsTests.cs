@@ -12,13 +12,16 @@ namespace VirtualCluster.IntegrationTests;
 /// <summary>
 /// Automatic HTTPS, end to end with real processes: `local --domain vc.test --dns-listen --https-port --acme-directory`
 /// against a real Pebble that resolves hello.vc.test through the gateway's own DNS responder and fetches the HTTP-01
-/// token from the gateway; then curl (trusting only Pebble's root) and HttpClient get the page over HTTPS by SNI.
+/// token from the gateway; then curl (trusting only Pebble's root), HttpClient and headless Chromium (Pebble's root added
+/// to its NSS store, with an empty store as the control) get the page over HTTPS by SNI.
 /// </summary>
 public sealed partial class GatewayHttpsTests(ITestOutputHelper output)
 {
     [Fact]
-    public async Task Pebble_issues_the_services_certificate_and_curl_gets_the_page_over_https()
+    public async Task Pebble_issues_the_services_certificate_and_curl_and_chromium_get_the_page_over_https()
     {
+        // Checked first: the browser step comes after minutes of cluster start and issuance.
+        if (NssHome.UnavailableReason() is { } reason) throw new InvalidOperationException(reason);
         await using var pebble = new PebbleServer();
         var httpsPort = Wait.FreePort();
         await using var cluster = new LocalCluster
@@ -54,6 +57,9 @@ public sealed partial class GatewayHttpsTests(ITestOutputHelper output)
             // .NET's own client, trusting only Pebble's root, with SNI hello.vc.test.
             using var trusted = new HttpClient(TrustingOnly(X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(root))));
             Assert.StartsWith("hello from hello-", await trusted.GetStringAsync(url));
+
+            // A real browser at the service name, trusting Pebble's root through its own trust store (and refusing without it).
+            await BrowserHttps.AssertLoadsTrustingOnlyAsync(url, root, "hello from hello-", output);
 
             // Plain HTTP for the service redirects to https; a name without a certificate fails the handshake.
             var (_, headers) = await CurlAsync("-s", "-D", "-", "-o", "/dev/null", "--resolve", $"hello.vc.test:{cluster.GatewayPort}:127.0.0.1", $"http://hello.vc.test:{cluster.GatewayPort}/x?y=1");

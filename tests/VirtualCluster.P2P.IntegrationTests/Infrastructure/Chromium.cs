@@ -30,6 +30,12 @@ internal sealed partial class Chromium : IAsyncDisposable
         _profile = profile;
     }
 
+    // A quiet headless browser: no first-run UI, no background traffic of its own besides the pages it is told to load.
+    private static readonly string[] HeadlessFlags =
+    [
+        "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ];
+
     public static string? UnavailableReason() =>
         File.Exists("/usr/bin/chromium") ? null : "chromium is not installed: run scripts/install-p2p-deps.sh as root (apt-get install -y chromium)";
 
@@ -45,12 +51,11 @@ internal sealed partial class Chromium : IAsyncDisposable
         var profile = Directory.CreateTempSubdirectory("vcdtls-chromium-").FullName;
         var info = new ProcessStartInfo(netns is null ? "/usr/bin/chromium" : "ip") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         if (netns is not null) foreach (var a in new[] { "netns", "exec", netns, "/usr/bin/chromium" }) info.ArgumentList.Add(a);
-        foreach (var a in new[]
-        {
-            "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", $"--user-data-dir={profile}", "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1",
+        foreach (var a in HeadlessFlags.Concat(
+        [
+            $"--user-data-dir={profile}", "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1",
             "--disable-features=WebRtcHideLocalIpsWithMdns", "--allow-loopback-in-peer-connection",
-        }.Concat(extraArgs ?? []).Append(url)) info.ArgumentList.Add(a);
+        ]).Concat(extraArgs ?? []).Append(url)) info.ArgumentList.Add(a);
         var process = Process.Start(info)!;
         var chromium = new Chromium(process, profile);
         try
@@ -88,6 +93,36 @@ internal sealed partial class Chromium : IAsyncDisposable
             await chromium.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Loads <paramref name="url"/> once in a one-shot browser (<c>--dump-dom</c>) with <paramref name="home"/> as HOME, so
+    /// its certificate trust comes from the NSS store in <c>home/.pki/nssdb</c> (its profile lives under home too). Returns
+    /// the DOM printed after the load and the browser's stderr, which names why a load failed
+    /// (<c>Page load failed: net::ERR_CERT_AUTHORITY_INVALID</c>). The browser's process tree is killed when it outlives
+    /// <paramref name="timeout"/>.
+    /// </summary>
+    public static async Task<(string Dom, string Errors)> DumpDomAsync(string url, string home, TimeSpan timeout, IEnumerable<string>? extraArgs = null)
+    {
+        if (UnavailableReason() is { } reason) throw new InvalidOperationException(reason);
+        var info = new ProcessStartInfo("/usr/bin/chromium") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        info.Environment["HOME"] = home;
+        foreach (var a in HeadlessFlags.Append($"--user-data-dir={Path.Combine(home, "profile")}").Concat(extraArgs ?? []).Append("--dump-dom").Append(url))
+            info.ArgumentList.Add(a);
+        using var process = Process.Start(info)!;
+        var dom = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        try
+        {
+            await process.WaitForExitAsync().WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            throw new TimeoutException($"chromium --dump-dom {url} did not finish within {timeout.TotalSeconds} s; its stderr:\n{await errors}");
+        }
+        return (await dom, await errors);
     }
 
     /// <summary>Evaluates an expression in the page (awaiting a promise) and returns its JSON value.</summary>
