@@ -74,7 +74,8 @@ public abstract partial class ProviderConformanceTests : IAsyncLifetime
                 {
                     try
                     {
-                        await store.KeepAliveAsync(lease.Id, _stop.Token);
+                        var started = DateTime.UtcNow;
+                        if (await store.KeepAliveAsync(lease.Id, _stop.Token)) LastRenewalStarted = started;
                         await Task.Delay(lease.Ttl / 4, _stop.Token);
                     }
                     catch (OperationCanceledException)
@@ -88,6 +89,13 @@ public abstract partial class ProviderConformanceTests : IAsyncLifetime
                 }
             });
         }
+
+        /// <summary>
+        /// When the last successful renewal was sent (no later than the store applied it, so a lease never ends
+        /// before this plus its TTL); <see cref="DateTime.MinValue"/> before the first. A loaded machine can delay a
+        /// renewal well past its quarter-TTL schedule, so tests measure from this, not from when renewing stopped.
+        /// </summary>
+        public DateTime LastRenewalStarted { get; private set; } = DateTime.MinValue;
 
         public async ValueTask DisposeAsync()
         {

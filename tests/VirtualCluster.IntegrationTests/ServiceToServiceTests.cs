@@ -71,8 +71,16 @@ public sealed class ServiceToServiceTests(ITestOutputHelper output)
                 Assert.True(post.IsSuccessStatusCode, await post.Content.ReadAsStringAsync());
             using var client = new GatewayClient(stack.Port);
             var (status, body) = (0, "");
-            await Wait.UntilAsync(async () => ((status, body) = await client.GetAsync("caller")).body.StartsWith("hello from b-", StringComparison.Ordinal),
-                TimeSpan.FromSeconds(90), "the container's page to show b's answer");
+            try
+            {
+                await Wait.UntilAsync(async () => ((status, body) = await client.GetAsync("caller")).body.StartsWith("hello from b-", StringComparison.Ordinal),
+                    TimeSpan.FromSeconds(90), "the container's page to show b's answer");
+            }
+            catch (TimeoutException)
+            {
+                output.WriteLine($"the caller's page last showed ({status}): {body}");
+                throw;
+            }
             output.WriteLine(body.Trim());
             Assert.Equal($"hello from {b.Instances[0].Instance.Id} on {b.Instances[0].NodeName}\n", body);
         }
