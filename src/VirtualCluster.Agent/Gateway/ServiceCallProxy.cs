@@ -22,7 +22,7 @@ namespace VirtualCluster.Agent.Gateway;
 /// </summary>
 internal sealed partial class ServiceCallProxy : IAsyncDisposable
 {
-    private static readonly TimeSpan NamesMaxAge = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan RetryAfterFailure = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan NamesTimeout = TimeSpan.FromSeconds(2);
     // Longer than a gateway may take to answer: it tries up to MaxAttempts instances for ConnectTimeout each (3 x 5 s).
     private static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(30);
@@ -36,7 +36,7 @@ internal sealed partial class ServiceCallProxy : IAsyncDisposable
     private readonly Meter _meter = new("VirtualCluster.Agent");
     private readonly Counter<long> _calls;
     private readonly IPAddress _address;
-    private long _namesReadAt = long.MinValue;
+    private long _namesFailedAt = long.MinValue;
     private int _open;
 
     public ServiceCallProxy(AgentOptions options, ControlPlaneClient? controlPlane, ILogger<ServiceCallProxy> logger, TimeProvider time)
@@ -64,7 +64,7 @@ internal sealed partial class ServiceCallProxy : IAsyncDisposable
         "VC_SERVICE_" + new string(service.Select(c => char.IsAsciiLetterOrDigit(c) ? char.ToUpperInvariant(c) : '_').ToArray()) + "_URL";
 
     /// <summary>
-    /// Reads the cluster's service names (at most every 2 s, waiting at most 2 s) and opens a port for each new one,
+    /// Reads the cluster's service names (waiting at most 2 s; not again for 2 s after a failed read) and opens a port for each new one,
     /// before an instance starts. Never throws: without the control plane the ports known so far are used.
     /// </summary>
     public async Task RefreshAsync(CancellationToken cancellationToken)
@@ -73,12 +73,14 @@ internal sealed partial class ServiceCallProxy : IAsyncDisposable
         if (!await _refresh.WaitAsync(TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false)) return;
         try
         {
-            if (_namesReadAt != long.MinValue && _time.GetElapsedTime(_namesReadAt) < NamesMaxAge) return;
+            // Read before every start (a service deployed a moment ago must be in the next instance's environment;
+            // skipping reads for a while after one gave instances stale names), except for a while after a failed
+            // read: starts do not each wait out the timeout while the control plane is away.
+            if (_namesFailedAt != long.MinValue && _time.GetElapsedTime(_namesFailedAt) < RetryAfterFailure) return;
             var identity = AgentIdentity.Load(_options.DataDirectory);
             if (identity is null) return;
             List<string> names;
-            // Tried at most every 2 s and for at most 2 s: an instance's start never waits long on a control plane that is away.
-            _namesReadAt = _time.GetTimestamp();
+            // Waiting at most 2 s: an instance's start never waits long on a control plane that is away.
             try
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -88,9 +90,11 @@ internal sealed partial class ServiceCallProxy : IAsyncDisposable
             catch (Exception e) when (e is HttpRequestException or ControlPlaneRejectedException or JsonException
                                       or OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
+                _namesFailedAt = _time.GetTimestamp();
                 LogNamesUnavailable(_logger, e.Message);
                 return;
             }
+            _namesFailedAt = long.MinValue;
             var saved = LoadPorts();
             foreach (var name in names.Where(ServiceCallProtocol.IsServiceName))
                 if (!_listeners.ContainsKey(name)) Listen(name, saved.GetValueOrDefault(name));
