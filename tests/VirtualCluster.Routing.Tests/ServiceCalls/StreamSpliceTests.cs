@@ -9,7 +9,7 @@ public sealed class StreamSpliceTests
     [Fact]
     public async Task A_caller_that_half_closes_gets_the_answer_over_a_stream_without_half_close()
     {
-        var answer = await CallAsync(StreamSplice.HalfCloseGrace, answerAfter: TimeSpan.FromMilliseconds(200));
+        var answer = await CallAsync(StreamSplice.HalfCloseGrace);
         Assert.Equal("answer to request", answer);
     }
 
@@ -17,7 +17,7 @@ public sealed class StreamSpliceTests
     public async Task Without_the_grace_the_answer_is_lost_which_is_what_the_grace_is_for()
     {
         // Positive control: the same exchange, with no time for the other direction, closes both before the answer.
-        var answer = await CallAsync(TimeSpan.Zero, answerAfter: TimeSpan.FromMilliseconds(200));
+        var answer = await CallAsync(TimeSpan.Zero);
         Assert.Equal("", answer);
     }
 
@@ -36,10 +36,14 @@ public sealed class StreamSpliceTests
         await server.DisposeAsync();
     }
 
-    /// <summary>The caller writes a request and half-closes; the server answers after a while and closes. Returns what the caller read.</summary>
-    private static async Task<string> CallAsync(TimeSpan grace, TimeSpan answerAfter)
+    /// <summary>
+    /// The caller writes a request and half-closes; the server answers once the splice has read the caller's end (so
+    /// the answer always comes after it, however loaded the machine), then closes. Returns what the caller read.
+    /// </summary>
+    private static async Task<string> CallAsync(TimeSpan grace)
     {
-        var (caller, spliceA) = StreamPair.Create();
+        var (caller, spliceEnd) = StreamPair.Create();
+        var spliceA = new EndSignal(spliceEnd);
         var (spliceB, server) = StreamPair.Create();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         var splice = StreamSplice.RunAsync(spliceA, new NoHalfClose(spliceB), grace, timeout.Token);
@@ -50,7 +54,8 @@ public sealed class StreamSpliceTests
         await server.ReadExactlyAsync(request, timeout.Token);
         var answering = Task.Run(async () =>
         {
-            await Task.Delay(answerAfter, timeout.Token);
+            await spliceA.Ended.Task.WaitAsync(timeout.Token);
+            await Task.Delay(TimeSpan.FromMilliseconds(50), timeout.Token); // and the splice has acted on it (or not)
             try
             {
                 await server.WriteAsync(Encoding.ASCII.GetBytes("answer to " + Encoding.ASCII.GetString(request)), timeout.Token);
@@ -84,9 +89,26 @@ public sealed class StreamSpliceTests
         return text.ToString();
     }
 
-    /// <summary>A stream that cannot end its writes alone, as a data channel's stream.</summary>
-    private sealed class NoHalfClose(Stream inner) : Stream
+    /// <summary>A half-closable stream that tells when a read returned its end.</summary>
+    private sealed class EndSignal(Stream inner) : NoHalfClose(inner), IHalfClosable
     {
+        public TaskCompletionSource Ended { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var n = await base.ReadAsync(buffer, cancellationToken);
+            if (n == 0) Ended.TrySetResult();
+            return n;
+        }
+
+        public void CompleteWrites() => ((IHalfClosable)Inner).CompleteWrites();
+    }
+
+    /// <summary>A stream that cannot end its writes alone, as a data channel's stream.</summary>
+    private class NoHalfClose(Stream inner) : Stream
+    {
+        protected Stream Inner => inner;
+
         public override bool CanRead => true;
         public override bool CanSeek => false;
         public override bool CanWrite => true;
